@@ -1,0 +1,6 @@
+//! One module per job of the `onair` command line.
+
+pub mod bench;
+pub mod devices;
+pub mod live;
+pub mod recordings;

@@ -1,0 +1,73 @@
+//! The `onair` command line: one subcommand per job.
+//!
+//! This crate is a thin front door: it parses arguments, wires the library
+//! crates together, prints status and maps errors to exit codes. Logic that the
+//! desktop app also needs lives in the library crates, never here.
+//!
+//! Each job lives in its own module under `cmd/`; `Command` below lists them.
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// OnAir: go live, call, record and chat from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "onair", version, about, long_about = None)]
+struct Cli {
+    /// More log output on stderr (repeat for more); `RUST_LOG` also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List cameras, microphones, screens and encoders.
+    Devices(cmd::devices::Args),
+    /// Go live: push H.264/AAC over RTMP(S) to an ingest, optionally recording too.
+    Live(cmd::live::LiveArgs),
+    /// Record to an MP4 in the library (or to --out).
+    Record(cmd::live::RecordArgs),
+    /// The recording library: list, show, delete, pin, prune, recover.
+    #[command(subcommand)]
+    Recordings(cmd::recordings::RecordingsCommand),
+    /// Benchmarks that print a ratio against a peer measured in the same run.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let result = match cli.command {
+        Command::Devices(args) => cmd::devices::run(args),
+        Command::Live(args) => cmd::live::run_live(args),
+        Command::Record(args) => cmd::live::run_record(args),
+        Command::Recordings(c) => cmd::recordings::run(c),
+        Command::Bench(c) => cmd::bench::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,1 @@
+fn main() { std::process::exit(onair_cli::main()) }
