@@ -1,0 +1,301 @@
+//! The frames and their payloads. Field names are part of the protocol:
+//! renaming one is a protocol version bump.
+
+use serde::{Deserialize, Serialize};
+
+/// A frame from a client to the relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// First frame on a socket: protocol version and bearer token.
+    Hello { v: u32, token: String },
+    /// A request; the relay answers with `ServerFrame::Res` carrying the same id.
+    Req { id: u64, body: Request },
+    /// Keeps idle connections alive through proxies; answered with `Pong`.
+    Ping { nonce: u64 },
+}
+
+/// A frame from the relay to a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerFrame {
+    Welcome { v: u32, user: String, server_time: i64 },
+    Res {
+        id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ok: Option<Response>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        err: Option<ErrorBody>,
+    },
+    Event { ev: Event },
+    /// A frame-level error (bad frame, rate limit); the socket stays open
+    /// unless the error says otherwise in `message`.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+    Pong { nonce: u64 },
+}
+
+/// Where a message goes: a user (the 1:1 conversation) or a conversation id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Target {
+    User(String),
+    Conv(String),
+}
+
+/// Who may start a 1:1 conversation with a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AcceptFrom {
+    Anyone,
+    Friends,
+}
+
+/// A file uploaded over HTTP and referenced by a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    pub mime: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Post a message. `client_id` makes a resend idempotent: the relay
+    /// answers a repeat with the original `seq`.
+    Send {
+        client_id: String,
+        to: Target,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        burn_secs: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
+    },
+    /// Every conversation the caller is a member of.
+    Conversations,
+    /// Entries with `seq > after`, oldest first, at most `limit`.
+    Sync { conv: String, after: u64, limit: u32 },
+    /// Entries with `seq < before` (or the newest), newest first, at most `limit`.
+    History {
+        conv: String,
+        #[serde(default)]
+        before: Option<u64>,
+        limit: u32,
+    },
+    /// The caller has read everything up to `seq`.
+    Read { conv: String, seq: u64 },
+    /// Delete one's own message for everyone (within the recall window).
+    Recall { id: String },
+    Members { conv: String },
+    FriendsList,
+    /// Send a friend request, or accept one if that user already asked.
+    FriendAdd { user: String },
+    FriendAccept { user: String },
+    FriendRemove { user: String },
+    Block { user: String },
+    Unblock { user: String },
+    SetPrivacy { accept_from: AcceptFrom },
+    GroupCreate { name: String, members: Vec<String> },
+    GroupAdd { conv: String, user: String },
+    GroupRemove { conv: String, user: String },
+    GroupLeave { conv: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Response {
+    Done,
+    Sent { id: String, conv: String, seq: u64, sent_at: i64 },
+    Conversations { convs: Vec<ConvInfo> },
+    Entries { conv: String, entries: Vec<Entry>, more: bool, reads: Vec<ReadMark> },
+    Members { conv: String, owner: Option<String>, members: Vec<String> },
+    Friends { friends: Vec<FriendInfo> },
+    Conv { conv: ConvInfo },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConvKind {
+    Dm,
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConvInfo {
+    pub id: String,
+    pub kind: ConvKind,
+    pub name: String,
+    pub owner: Option<String>,
+    pub members: Vec<String>,
+    pub last_seq: u64,
+}
+
+/// What one log entry of a conversation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A message (text and/or attachment).
+    Message,
+    /// The sender recalled the message `ref_seq`.
+    Recall,
+    /// The burn-after-read message `ref_seq` expired and was deleted.
+    Burn,
+}
+
+/// One entry of a conversation's log; `seq` counts from 1 per conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// The sender's client id for messages; for recall/burn entries, a
+    /// relay-made id.
+    pub id: String,
+    pub from: String,
+    /// Milliseconds since the Unix epoch, relay clock.
+    pub sent_at: i64,
+    pub kind: EntryKind,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_seq: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burn_secs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+    /// True once the message was recalled or burned (its text is gone).
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// How far a member has read a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadMark {
+    pub user: String,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FriendState {
+    Friends,
+    /// I asked them; waiting for their accept.
+    Outgoing,
+    /// They asked me.
+    Incoming,
+    Blocked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FriendInfo {
+    pub user: String,
+    pub state: FriendState,
+    pub online: bool,
+    /// Milliseconds since the epoch; None if never seen or not a friend.
+    pub last_seen: Option<i64>,
+}
+
+/// Things the relay pushes without being asked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "ev", rename_all = "snake_case")]
+pub enum Event {
+    Message { conv: String, entry: Entry },
+    Read { conv: String, user: String, seq: u64 },
+    Presence { user: String, online: bool, last_seen: Option<i64> },
+    Friend { user: String, state: Option<FriendState> },
+    /// Membership or name changed, or the caller was added or removed.
+    ConvChanged { conv: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Every error the relay can answer with; `docs/protocol.md` lists when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or JSON that is not a valid frame.
+    BadFrame,
+    /// The frame or a field exceeds a configured limit.
+    TooLarge,
+    /// A frame type (`t`) or request op this relay does not know.
+    UnknownType,
+    /// `Hello.v` is not a version this relay speaks.
+    UnsupportedVersion,
+    /// No hello yet, or a missing, expired or revoked token.
+    Unauthorized,
+    /// Too many frames or log-in attempts; slow down.
+    RateLimited,
+    /// Bad input: user name, client id, empty text, etc.
+    Invalid,
+    NotFound,
+    /// The caller is not a member of the conversation.
+    NotMember,
+    /// Only the group's owner may do that.
+    NotOwner,
+    /// The recipient blocked the sender.
+    Blocked,
+    /// The recipient accepts messages from friends only.
+    StrangerRefused,
+    /// The recall window has passed.
+    TooLate,
+    /// The user name is taken.
+    Taken,
+    /// Wrong user name or password.
+    BadCredentials,
+    /// A bug or storage failure on the relay; details are in its log only.
+    Internal,
+}
+
+impl ServerFrame {
+    pub fn ok(id: u64, r: Response) -> Self {
+        ServerFrame::Res { id, ok: Some(r), err: None }
+    }
+    pub fn err(id: u64, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerFrame::Res { id, ok: None, err: Some(ErrorBody { code, message: message.into() }) }
+    }
+    /// JSON text of the frame. Serialising these types cannot fail: they
+    /// hold only strings, numbers, bools and derived enums.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("ServerFrame always serialises")
+    }
+}
+
+impl ClientFrame {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("ClientFrame always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_request_round_trips_with_documented_shape() {
+        let f = ClientFrame::Req {
+            id: 7,
+            body: Request::Send { client_id: "abc".into(), to: Target::User("bob".into()), text: "hi".into(), burn_secs: None, attachment: None },
+        };
+        let j = f.to_json();
+        assert_eq!(j, r#"{"t":"req","id":7,"body":{"op":"send","client_id":"abc","to":{"user":"bob"},"text":"hi"}}"#);
+        let back: ClientFrame = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, f);
+    }
+
+    #[test]
+    fn response_shapes() {
+        let j = ServerFrame::ok(1, Response::Sent { id: "x".into(), conv: "dm:a:b".into(), seq: 3, sent_at: 5 }).to_json();
+        assert_eq!(j, r#"{"t":"res","id":1,"ok":{"kind":"sent","id":"x","conv":"dm:a:b","seq":3,"sent_at":5}}"#);
+        let j = ServerFrame::err(2, ErrorCode::NotMember, "no").to_json();
+        assert_eq!(j, r#"{"t":"res","id":2,"err":{"code":"not_member","message":"no"}}"#);
+    }
+}
