@@ -73,18 +73,22 @@ impl LowRes {
     /// From the downscaled `y`, `cb`, `cr`, computes `mask`, `a`, `b` and `spans`.
     pub fn compute(&mut self, st: Strengths) {
         let (w, h, r) = (self.w, self.h, self.r);
-        mask::skin_mask(&self.y, &self.cb, &self.cr, &mut self.t1);
-        box_filter(&self.t1, &mut self.mask, w, h, r, &mut self.acc, &mut self.pad);
-
         // Local mean and variance of luma.
         box_filter(&self.y, &mut self.mean, w, h, r, &mut self.acc, &mut self.pad);
         for (sq, &v) in self.t1.iter_mut().zip(&self.y) {
             *sq = v * v;
         }
         box_filter(&self.t1, &mut self.t2, w, h, r, &mut self.acc, &mut self.pad);
+        // t1 = skin mask (colour and texture), t2 = variance.
+        mask::skin_mask(&self.y, &self.cb, &self.cr, &mut self.t1);
+        for ((m, v), &mu) in self.t1.iter_mut().zip(self.t2.iter_mut()).zip(&self.mean) {
+            *v = (*v - mu * mu).max(0.0);
+            *m *= mask::smooth_texture(*v);
+        }
+        box_filter(&self.t1, &mut self.mask, w, h, r, &mut self.acc, &mut self.pad);
         // t1 = a, t2 = b of the guided filter.
         for ((a, b), &m) in self.t1.iter_mut().zip(self.t2.iter_mut()).zip(&self.mean) {
-            let var = (*b - m * m).max(0.0);
+            let var = *b;
             *a = var / (var + st.eps);
             *b = (1.0 - *a) * m;
         }

@@ -16,6 +16,17 @@ pub(crate) fn skin_weight(y: f32, cb: f32, cr: f32) -> f32 {
     w_cb * w_cr * w_y
 }
 
+/// How much a neighbourhood with this luma variance (levels squared, on the
+/// downscaled picture) may count as skin. Skin is smooth at that scale; hair,
+/// fabric folds and the anti-aliased border between two colours (red next to
+/// white averages to pink) are not, even when their colour passes.
+#[inline]
+pub(crate) fn smooth_texture(var: f32) -> f32 {
+    1.0 - ramp(var, TEXTURE_VAR.0, TEXTURE_VAR.1)
+}
+
+pub(crate) const TEXTURE_VAR: (f32, f32) = (250.0, 900.0);
+
 /// 0 below `lo`, 1 above `hi`, linear between.
 #[inline]
 fn ramp(x: f32, lo: f32, hi: f32) -> f32 {
