@@ -1,0 +1,95 @@
+//! Relay configuration: defaults, overridden by a TOML file, overridden by
+//! flags and environment (the CLI applies those last).
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Limits that protect the relay and other clients from one client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket frame we parse; larger ones get `too_large`.
+    pub max_frame_bytes: usize,
+    /// Above this the socket is closed without reading the frame.
+    pub hard_frame_bytes: usize,
+    pub max_text_bytes: usize,
+    /// Sustained frames per second per connection, and the burst allowed.
+    pub frames_per_sec: f64,
+    pub frame_burst: f64,
+    pub max_attachment_bytes: u64,
+    pub token_ttl_secs: i64,
+    pub recall_window_secs: i64,
+    pub login_attempts_per_minute: u32,
+    pub page_max: u32,
+    pub max_group_members: usize,
+    /// Frames queued to a slow client before it is disconnected (it
+    /// resyncs from its cursor when it comes back).
+    pub send_queue: usize,
+    /// Seconds a new socket has to send its hello.
+    pub hello_timeout_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 64 * 1024,
+            hard_frame_bytes: 1024 * 1024,
+            max_text_bytes: 16 * 1024,
+            frames_per_sec: 100.0,
+            frame_burst: 400.0,
+            max_attachment_bytes: 16 * 1024 * 1024,
+            token_ttl_secs: 30 * 24 * 3600,
+            recall_window_secs: 120,
+            login_attempts_per_minute: 10,
+            page_max: 500,
+            max_group_members: 1000,
+            send_queue: 1024,
+            hello_timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), data: PathBuf::from("relay-data"), limits: Limits::default() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+}
+
+impl Config {
+    /// Defaults overridden by the TOML file at `path`.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_some_fields() {
+        let c: Config = toml::from_str("listen = \"127.0.0.1:9000\"\n[limits]\nmax_text_bytes = 10\n").unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.limits.max_text_bytes, 10);
+        assert_eq!(c.limits.page_max, 500);
+        assert!(toml::from_str::<Config>("nonsense = 1").is_err());
+    }
+}

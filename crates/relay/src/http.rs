@@ -1,0 +1,249 @@
+//! The HTTP side: accounts, the RPC mirror of the socket requests,
+//! attachments, health and metrics, and the WebSocket upgrade.
+
+use crate::auth;
+use crate::error::ApiError;
+use crate::logic;
+use crate::metrics::Metrics;
+use crate::state::{now_ms, AppState};
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use onair_proto::{dm_peer, valid_conv_id, valid_username, Attachment, ErrorCode, Request};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The relay's routes; `oneshot` tests drive this without a port.
+pub fn app(state: Arc<AppState>) -> Router {
+    let upload_limit = state.limits.max_attachment_bytes as usize;
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .route("/v1/register", post(register))
+        .route("/v1/login", post(login))
+        .route("/v1/logout", post(logout))
+        .route("/v1/rpc", post(rpc))
+        .route("/v1/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
+        .route("/v1/attachments/{id}", get(download))
+        .route("/v1/ws", get(ws))
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+/// An error as the HTTP API answers it: a status and `{code, message}`.
+pub struct HttpError(ErrorCode, String);
+
+impl From<ApiError> for HttpError {
+    fn from(e: ApiError) -> Self {
+        let (c, m) = e.to_wire();
+        HttpError(c, m)
+    }
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
+        RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        NotFound => StatusCode::NOT_FOUND,
+        NotMember | NotOwner | Blocked | StrangerRefused => StatusCode::FORBIDDEN,
+        Taken | TooLate => StatusCode::CONFLICT,
+        TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        BadFrame | UnknownType | UnsupportedVersion | Invalid => StatusCode::BAD_REQUEST,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        let body = onair_proto::ErrorBody { code: self.0, message: self.1 };
+        (status_of(self.0), axum::Json(body)).into_response()
+    }
+}
+
+fn err(code: ErrorCode, m: impl Into<String>) -> HttpError {
+    HttpError(code, m.into())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
+    serde_json::from_slice(body).map_err(|e| err(ErrorCode::BadFrame, format!("bad JSON body: {}", e.to_string().chars().take(120).collect::<String>())))
+}
+
+/// The user behind `Authorization: Bearer <token>`.
+fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| err(ErrorCode::Unauthorized, "missing bearer token"))?;
+    state
+        .store
+        .token_user(&auth::token_hash(token.trim()), now_ms())
+        .map_err(ApiError::from)?
+        .ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.connections()))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    user: String,
+    password: String,
+}
+
+/// A signed-in session as register and login return it.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct TokenResponse {
+    pub user: String,
+    pub token: String,
+    pub expires_at: i64,
+}
+
+fn issue_token(state: &AppState, user: &str) -> Result<TokenResponse, HttpError> {
+    let (token, hash) = auth::new_token().map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let now = now_ms();
+    let expires_at = now + state.limits.token_ttl_secs * 1000;
+    state.store.insert_token(&hash, user, now, expires_at).map_err(ApiError::from)?;
+    Ok(TokenResponse { user: user.into(), token, expires_at })
+}
+
+fn peer_ip(ci: &Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+    ci.as_ref().map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_else(|| "local".into())
+}
+
+async fn register(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectInfo<SocketAddr>>>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
+    Metrics::inc(&state.metrics.http_requests);
+    let c: Credentials = parse(&body)?;
+    if !valid_username(&c.user) {
+        return Err(err(ErrorCode::Invalid, "user names are 1-32 of a-z 0-9 _ . - starting with a letter or digit"));
+    }
+    if c.password.len() < 8 || c.password.len() > 1024 {
+        return Err(err(ErrorCode::Invalid, "passwords are 8-1024 bytes"));
+    }
+    if !state.logins.allow(&format!("ip:{}", peer_ip(&ci)), now_ms(), state.limits.login_attempts_per_minute * 10) {
+        Metrics::inc(&state.metrics.logins_rate_limited);
+        return Err(err(ErrorCode::RateLimited, "too many attempts; wait a minute"));
+    }
+    let pw = c.password;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(|e| err(ErrorCode::Internal, format!("hashing task: {e}")))?
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    state.store.create_user(&c.user, &hash, now_ms()).map_err(ApiError::from)?;
+    Ok((StatusCode::CREATED, axum::Json(issue_token(&state, &c.user)?)))
+}
+
+async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectInfo<SocketAddr>>>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
+    Metrics::inc(&state.metrics.http_requests);
+    let c: Credentials = parse(&body)?;
+    let now = now_ms();
+    let per = state.limits.login_attempts_per_minute;
+    if !state.logins.allow(&format!("u:{}", c.user), now, per) || !state.logins.allow(&format!("ip:{}", peer_ip(&ci)), now, per * 10) {
+        Metrics::inc(&state.metrics.logins_rate_limited);
+        return Err(err(ErrorCode::RateLimited, "too many log-in attempts; wait a minute"));
+    }
+    let row = if valid_username(&c.user) { state.store.user(&c.user).map_err(ApiError::from)? } else { None };
+    // Verify against a real hash even for unknown users, so timing does not
+    // tell which names exist.
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$R1Q0s3H1Ci6QzZpTf7X8hS1mH0zyWZbLx5c5kXQxk2A";
+    let phc = row.as_ref().map(|r| r.pw_hash.clone()).unwrap_or_else(|| DUMMY.into());
+    let pw = c.password;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&phc, &pw)).await.unwrap_or(false);
+    if !ok || row.is_none() {
+        Metrics::inc(&state.metrics.logins_failed);
+        return Err(err(ErrorCode::BadCredentials, "wrong user name or password"));
+    }
+    Ok(axum::Json(issue_token(&state, &c.user)?))
+}
+
+async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<impl IntoResponse, HttpError> {
+    bearer_user(&state, &headers)?;
+    if let Some(t) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
+        state.store.revoke_token(&auth::token_hash(t.trim())).map_err(ApiError::from)?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, HttpError> {
+    Metrics::inc(&state.metrics.http_requests);
+    let me = bearer_user(&state, &headers)?;
+    let req: Request = parse(&body)?;
+    let handled = state.with_ctx(|ctx| logic::handle(ctx, &me, now_ms(), req))?;
+    for (users, ev) in handled.events {
+        crate::ws::publish(&state, &users, ev);
+    }
+    Ok(axum::Json(handled.response))
+}
+
+#[derive(Deserialize)]
+struct UploadQuery {
+    conv: String,
+    name: String,
+}
+
+/// May `me` see files of `conv`? Members may; so may either party of a 1:1
+/// conversation not created yet (its first message may carry the file).
+fn may_use_conv(state: &AppState, conv: &str, me: &str) -> Result<bool, HttpError> {
+    if !valid_conv_id(conv) {
+        return Ok(false);
+    }
+    Ok(state.store.is_member(conv, me).map_err(ApiError::from)? || dm_peer(conv, me).is_some())
+}
+
+async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
+    Metrics::inc(&state.metrics.http_requests);
+    let me = bearer_user(&state, &headers)?;
+    if !may_use_conv(&state, &q.conv, &me)? {
+        return Err(err(ErrorCode::NotMember, "not a member of that conversation"));
+    }
+    let name: String = q.name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
+    if name.is_empty() {
+        return Err(err(ErrorCode::Invalid, "file name required"));
+    }
+    let Some(dir) = &state.files else { return Err(err(ErrorCode::Internal, "attachments are not enabled")) };
+    let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").chars().take(100).collect::<String>();
+    let id = auth::random_hex(16).map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
+    let tmp = dir.join(format!("{id}.part"));
+    let write = async {
+        tokio::fs::write(&tmp, &body).await?;
+        tokio::fs::rename(&tmp, dir.join(&id)).await
+    };
+    if let Err(e) = write.await {
+        tracing::error!(error = %e, "attachment write failed");
+        return Err(err(ErrorCode::Internal, "could not store the file"));
+    }
+    let row = crate::store::AttachmentRow { id: id.clone(), conv: q.conv, owner: me, name: name.clone(), mime: mime.clone(), size: body.len() as u64 };
+    state.store.insert_attachment(&row, now_ms()).map_err(ApiError::from)?;
+    Ok((StatusCode::CREATED, axum::Json(Attachment { id, name, size: row.size, mime })))
+}
+
+async fn download(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
+    Metrics::inc(&state.metrics.http_requests);
+    let me = bearer_user(&state, &headers)?;
+    let not_found = || err(ErrorCode::NotFound, "no such attachment");
+    if id.len() != 32 || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let row = state.store.attachment(&id).map_err(ApiError::from)?.ok_or_else(not_found)?;
+    if !may_use_conv(&state, &row.conv, &me)? {
+        return Err(not_found());
+    }
+    let Some(dir) = &state.files else { return Err(not_found()) };
+    let bytes = tokio::fs::read(dir.join(&row.id)).await.map_err(|_| not_found())?;
+    Ok(([(header::CONTENT_TYPE, row.mime)], bytes))
+}
+
+async fn ws(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+    let hard = state.limits.hard_frame_bytes;
+    upgrade
+        .max_message_size(hard)
+        .max_frame_size(hard)
+        .on_upgrade(move |socket| crate::ws::run(state, socket))
+}

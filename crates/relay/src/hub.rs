@@ -1,0 +1,85 @@
+//! Live connections by user, for fan-out and presence.
+
+use axum::extract::ws::Utf8Bytes;
+use onair_proto::{Event, ServerFrame};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::mpsc;
+
+type Conns = HashMap<String, Vec<(u64, mpsc::Sender<Utf8Bytes>)>>;
+
+#[derive(Default)]
+pub struct Hub {
+    conns: Mutex<Conns>,
+}
+
+/// What a publish did, for metrics.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Published {
+    pub delivered: u64,
+    /// Connections dropped because their queue was full; they resync.
+    pub dropped: u64,
+}
+
+impl Hub {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Conns> {
+        // A panic while holding this lock cannot leave the map inconsistent
+        // (every update is a single insert/remove), so recover it.
+        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Returns true if this is the user's first live connection.
+    pub fn register(&self, user: &str, id: u64, tx: mpsc::Sender<Utf8Bytes>) -> bool {
+        let mut c = self.lock();
+        let v = c.entry(user.to_string()).or_default();
+        v.push((id, tx));
+        v.len() == 1
+    }
+
+    /// Returns true if that was the user's last live connection.
+    pub fn unregister(&self, user: &str, id: u64) -> bool {
+        let mut c = self.lock();
+        let Some(v) = c.get_mut(user) else { return false };
+        let before = v.len();
+        v.retain(|(i, _)| *i != id);
+        if v.is_empty() {
+            c.remove(user);
+            return before > 0;
+        }
+        false
+    }
+
+    pub fn is_online(&self, user: &str) -> bool {
+        self.lock().contains_key(user)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.lock().values().map(Vec::len).sum()
+    }
+
+    /// Queues the event for every connection of `users`. A connection whose
+    /// queue is full is dropped from the hub, which closes its channel and
+    /// so the connection: a slow client must not stall everyone else.
+    pub fn publish(&self, users: &[String], ev: Event) -> Published {
+        let text: Utf8Bytes = ServerFrame::Event { ev }.to_json().into();
+        let mut p = Published::default();
+        let mut c = self.lock();
+        for u in users {
+            let Some(v) = c.get_mut(u) else { continue };
+            v.retain(|(_, tx)| match tx.try_send(text.clone()) {
+                Ok(()) => {
+                    p.delivered += 1;
+                    true
+                }
+                Err(_) => {
+                    p.dropped += 1;
+                    false
+                }
+            });
+            if v.is_empty() {
+                c.remove(u);
+            }
+        }
+        p
+    }
+}

@@ -1,0 +1,100 @@
+//! The OnAir relay: the lean server every online feature goes through.
+//! Accounts (argon2id passwords, hashed bearer tokens), presence, friends,
+//! blocks and stranger control, 1:1 and group conversations with
+//! store-and-forward (a sequence number per conversation, idempotent resends
+//! by client id), history, read receipts, recall, burn-after-read and
+//! attachments. Storage sits behind [`store::Store`]; SQLite (WAL) is the
+//! embedded default.
+//!
+//! Run loop, in outline:
+//!
+//! ```text
+//! serve(config, shutdown):
+//!   state  = AppState::open(config)            // SQLite in config.data
+//!   router = app(state)                        // HTTP routes + /v1/ws
+//!   spawn burn sweeper (every second: delete read burn-after-read messages)
+//!   axum::serve(listener, router) until shutdown
+//!   per socket (ws.rs): loop { frame -> Session::handle_frame -> poll_output:
+//!       reply on this socket | fan out through the Hub | register | close }
+//!   on shutdown: sockets get a close frame after the frame in hand is
+//!   answered; every acknowledged message was committed before its ack.
+//! ```
+//!
+//! Tests drive [`app`] with `tower::ServiceExt::oneshot`, or a real port via
+//! [`serve`] bound to `127.0.0.1:0`.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod logic;
+pub mod metrics;
+pub mod session;
+pub mod state;
+pub mod store;
+pub mod ws;
+
+pub use config::{Config, Limits};
+pub use http::app;
+pub use state::AppState;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("opening the relay's storage in {dir}: {source}")]
+    Store { dir: std::path::PathBuf, source: error::StoreError },
+    #[error("binding {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Binds, calls `on_bound` with the real address (port 0 resolved), serves
+/// until `shutdown` completes, then closes sockets and returns.
+pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    let state = AppState::open(&config).map_err(|source| ServeError::Store { dir: config.data.clone(), source })?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    on_bound(listener.local_addr()?);
+    let sweeper = tokio::spawn(burn_sweeper(state.clone()));
+    let st = state.clone();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing sockets");
+        st.drain(std::time::Duration::from_secs(10)).await;
+    };
+    axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(graceful)
+        .await?;
+    sweeper.abort();
+    Ok(())
+}
+
+/// Deletes burn-after-read messages whose timer has passed, once a second.
+async fn burn_sweeper(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let now = state::now_ms();
+        let due = match state.store.due_burns(now) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "burn sweep failed");
+                continue;
+            }
+        };
+        for (conv, seq) in due {
+            let from = match state.store.entry(&conv, seq) {
+                Ok(Some(e)) => e.from,
+                _ => continue,
+            };
+            match state.with_ctx(|ctx| logic::tombstone(ctx, &conv, seq, onair_proto::EntryKind::Burn, &from, now)) {
+                Ok(events) => events.into_iter().for_each(|(users, ev)| ws::publish(&state, &users, ev)),
+                Err(e) => tracing::warn!(error = %e, "burn failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! What every handler shares.
+
+use crate::auth::LoginLimiter;
+use crate::config::{Config, Limits};
+use crate::error::StoreError;
+use crate::hub::Hub;
+use crate::logic::Ctx;
+use crate::metrics::Metrics;
+use crate::store::{SqliteStore, Store};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub limits: Limits,
+    pub hub: Hub,
+    pub metrics: Metrics,
+    pub logins: LoginLimiter,
+    /// Where attachment bytes live; None keeps them in no file (tests).
+    pub files: Option<PathBuf>,
+    /// Flips to true when the relay is shutting down; sockets close.
+    pub shutdown: watch::Sender<bool>,
+    /// Every socket task holds a clone; shutdown waits until all are gone.
+    pub tasks: mpsc::Sender<()>,
+    next_conn: AtomicU64,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, limits: Limits, files: Option<PathBuf>) -> Arc<Self> {
+        let (tasks, _) = mpsc::channel(1);
+        Arc::new(AppState {
+            store,
+            limits,
+            hub: Hub::default(),
+            metrics: Metrics::default(),
+            logins: LoginLimiter::default(),
+            files,
+            shutdown: watch::channel(false).0,
+            tasks,
+            next_conn: AtomicU64::new(1),
+        })
+    }
+
+    /// Opens the SQLite store in `config.data` (created if missing).
+    pub fn open(config: &Config) -> Result<Arc<Self>, StoreError> {
+        std::fs::create_dir_all(config.data.join("attachments"))
+            .map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", config.data.display())))?;
+        let store = SqliteStore::open(&config.data.join("relay.db"))?;
+        Ok(Self::new(Arc::new(store), config.limits.clone(), Some(config.data.join("attachments"))))
+    }
+
+    /// In-memory store: for oneshot tests and benchmarks' warm-up.
+    pub fn in_memory(limits: Limits) -> Arc<Self> {
+        Self::new(Arc::new(SqliteStore::open_in_memory().expect("in-memory SQLite always opens")), limits, None)
+    }
+
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn with_ctx<T>(&self, f: impl FnOnce(&Ctx) -> T) -> T {
+        let online = |u: &str| self.hub.is_online(u);
+        f(&Ctx { store: &*self.store, limits: &self.limits, online: &online })
+    }
+
+    /// Tells sockets to close, then waits (bounded) for their tasks to end.
+    pub async fn drain(&self, within: std::time::Duration) {
+        let _ = self.shutdown.send(true);
+        // Socket tasks hold clones of `tasks`; wait until only ours is left.
+        let _ = tokio::time::timeout(within, async {
+            while self.tasks.strong_count() > 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,115 @@
+//! The WebSocket driver: owns one socket, the clock and the fan-out
+//! channel, and feeds frames to the sans-IO [`Session`].
+
+use crate::metrics::Metrics;
+use crate::session::{Output, Session};
+use crate::state::{now_ms, AppState};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use onair_proto::{ErrorCode, Event, ServerFrame};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+pub async fn run(state: Arc<AppState>, socket: WebSocket) {
+    let _task = state.tasks.clone();
+    Metrics::inc(&state.metrics.connections_total);
+    let conn_id = state.next_conn_id();
+    let (mut sink, mut stream) = socket.split();
+    let mut session = Session::new(now_ms(), state.limits.frame_burst);
+    let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(state.limits.send_queue.max(1));
+    let mut tx = Some(tx);
+    let mut shutdown = state.shutdown.subscribe();
+    let hello = tokio::time::sleep(std::time::Duration::from_secs(state.limits.hello_timeout_secs));
+    tokio::pin!(hello);
+
+    'conn: loop {
+        let bytes: Vec<u8> = tokio::select! {
+            biased;
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                let _ = sink.send(Message::Close(Some(CloseFrame { code: 1001, reason: "relay shutting down".into() }))).await;
+                break;
+            }
+            ev = rx.recv(), if tx.is_none() => match ev {
+                Some(text) => {
+                    if sink.send(Message::Text(text)).await.is_err() { break; }
+                    continue;
+                }
+                // The hub dropped us: our queue overflowed. The client
+                // resyncs from its cursor on reconnect.
+                None => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1008, reason: "too slow".into() }))).await;
+                    break;
+                }
+            },
+            _ = &mut hello, if session.user().is_none() => {
+                let f = ServerFrame::Error { code: ErrorCode::Unauthorized, message: "no hello in time".into(), id: None };
+                let _ = sink.send(Message::Text(f.to_json().into())).await;
+                break;
+            }
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(t))) => t.as_bytes().to_vec(),
+                Some(Ok(Message::Binary(b))) => b.to_vec(),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                // Closed, or a protocol error such as a frame over the hard limit.
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+            },
+        };
+        Metrics::inc(&state.metrics.frames_in);
+        state.with_ctx(|ctx| session.handle_frame(now_ms(), &bytes, ctx));
+        while let Some(out) = session.poll_output() {
+            match out {
+                Output::Frame(f) => {
+                    match &f {
+                        ServerFrame::Error { .. } | ServerFrame::Res { err: Some(_), .. } => Metrics::inc(&state.metrics.frame_errors),
+                        ServerFrame::Res { ok: Some(onair_proto::Response::Sent { .. }), .. } => Metrics::inc(&state.metrics.messages_stored),
+                        _ => {}
+                    }
+                    if sink.send(Message::Text(f.to_json().into())).await.is_err() {
+                        break 'conn;
+                    }
+                }
+                Output::Fanout(users, ev) => publish(&state, &users, ev),
+                Output::SignedIn(user) => {
+                    if let Some(tx) = tx.take() {
+                        if state.hub.register(&user, conn_id, tx) {
+                            presence(&state, &user, true);
+                        }
+                    }
+                }
+                Output::Close => {
+                    let _ = sink.send(Message::Close(None)).await;
+                    break 'conn;
+                }
+            }
+        }
+    }
+    if let Some(user) = session.user() {
+        if state.hub.unregister(user, conn_id) {
+            presence(&state, user, false);
+        }
+    }
+}
+
+pub fn publish(state: &AppState, users: &[String], ev: Event) {
+    let p = state.hub.publish(users, ev);
+    state.metrics.events_delivered.fetch_add(p.delivered, std::sync::atomic::Ordering::Relaxed);
+    state.metrics.slow_clients_dropped.fetch_add(p.dropped, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Tells a user's friends that they came online or went offline.
+fn presence(state: &AppState, user: &str, online: bool) {
+    let now = now_ms();
+    if !online {
+        if let Err(e) = state.store.set_last_seen(user, now) {
+            tracing::warn!(error = %e, "could not record last seen");
+        }
+    }
+    let friends = match state.store.friends_of(user) {
+        Ok(f) => f.into_iter().filter(|(_, s, _)| *s == onair_proto::FriendState::Friends).map(|(u, _, _)| u).collect::<Vec<_>>(),
+        Err(e) => {
+            tracing::warn!(error = %e, "presence: friends lookup failed");
+            return;
+        }
+    };
+    publish(state, &friends, Event::Presence { user: user.into(), online, last_seen: if online { None } else { Some(now) } });
+}
