@@ -16,7 +16,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mask = filter.skin_mask(&img.planes_mut());
     filter.apply(&mut img.planes_mut());
     img.save(&PathBuf::from(output))?;
-    let mut m = I420Image::from_rgb8(img.width, img.height, &mask.iter().flat_map(|&v| [v, v, v]).collect::<Vec<_>>())?;
+    let mut m = I420Image::from_rgb8(
+        img.width,
+        img.height,
+        &mask.iter().flat_map(|&v| [v, v, v]).collect::<Vec<_>>(),
+    )?;
     m.visible = img.visible;
     m.save(&PathBuf::from(format!("{output}.mask.png")))?;
     Ok(())

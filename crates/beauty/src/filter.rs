@@ -28,11 +28,39 @@ pub struct BeautyFilter {
 struct Worker {
     /// Column sums for the downscale.
     acc: Vec<u16>,
-    /// Horizontally upsampled coefficient rows for the two nearest low rows.
-    a0: Vec<f32>,
-    a1: Vec<f32>,
-    b0: Vec<f32>,
-    b1: Vec<f32>,
+    /// Horizontally upsampled coefficient rows: the two low rows the current
+    /// full row lies between. Moving down, the lower one becomes the upper
+    /// one and is reused when it covers the columns needed.
+    slots: [Upsampled; 2],
+}
+
+#[derive(Debug, Default)]
+struct Upsampled {
+    /// The low row held, or `None`.
+    row: Option<usize>,
+    /// Low columns upsampled: values in full columns `from * s .. to * s`.
+    from: usize,
+    to: usize,
+    a: Vec<f32>,
+    b: Vec<f32>,
+}
+
+impl Upsampled {
+    /// Makes this slot hold low row `row`, columns `from..to` at least.
+    fn hold(&mut self, row: usize, from: usize, to: usize, lo: &LowRes, s: usize) {
+        if self.row == Some(row) && self.from <= from && self.to >= to {
+            return;
+        }
+        let cols = from * s..to * s;
+        let lw = lo.w;
+        kernels::upsample_cols(
+            &lo.a[row * lw + from..row * lw + to],
+            &mut self.a[cols.clone()],
+            s,
+        );
+        kernels::upsample_cols(&lo.b[row * lw + from..row * lw + to], &mut self.b[cols], s);
+        (self.row, self.from, self.to) = (Some(row), from, to);
+    }
 }
 
 impl Default for BeautyFilter {
@@ -76,7 +104,9 @@ impl BeautyFilter {
     /// thread only; 0 means one per available core.
     pub fn set_threads(&mut self, n: usize) {
         self.threads = if n == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         } else {
             n
         };
@@ -106,11 +136,17 @@ impl BeautyFilter {
         let (w, h) = (frame.width, frame.height);
         self.prepare(w, h);
         self.downscale(frame);
-        self.lo.compute(Strengths::from_params(BeautyParams::new(50, 50)));
+        self.lo
+            .compute(Strengths::from_params(BeautyParams::new(50, 50)));
         let s = self.geometry.2;
         let lw = self.lo.w;
         let mut rows = vec![0.0f32; self.lo.h * lw * s];
-        for (lo_row, out) in self.lo.mask.chunks_exact(lw).zip(rows.chunks_exact_mut(lw * s)) {
+        for (lo_row, out) in self
+            .lo
+            .mask
+            .chunks_exact(lw)
+            .zip(rows.chunks_exact_mut(lw * s))
+        {
             kernels::upsample_cols(lo_row, out, s);
         }
         let mut mask = vec![0u8; w * h];
@@ -138,8 +174,10 @@ impl BeautyFilter {
         self.workers.resize_with(n, Worker::default);
         for wk in &mut self.workers {
             wk.acc.resize(lw * s, 0);
-            for v in [&mut wk.a0, &mut wk.a1, &mut wk.b0, &mut wk.b1] {
-                v.resize(lw * s, 0.0);
+            for slot in &mut wk.slots {
+                slot.row = None;
+                slot.a.resize(lw * s, 0.0);
+                slot.b.resize(lw * s, 0.0);
             }
         }
         self.geometry = (w, h, s);
@@ -150,9 +188,24 @@ impl BeautyFilter {
         let s = self.geometry.2;
         let (lw, lh) = (self.lo.w, self.lo.h);
         let per = lh.div_ceil(self.workers.len());
-        let y = Plane { data: &*frame.y.data, stride: frame.y.stride, w: frame.width, h: frame.height };
-        let u = Plane { data: &*frame.u.data, stride: frame.u.stride, w: frame.width / 2, h: frame.height / 2 };
-        let v = Plane { data: &*frame.v.data, stride: frame.v.stride, w: frame.width / 2, h: frame.height / 2 };
+        let y = Plane {
+            data: &*frame.y.data,
+            stride: frame.y.stride,
+            w: frame.width,
+            h: frame.height,
+        };
+        let u = Plane {
+            data: &*frame.u.data,
+            stride: frame.u.stride,
+            w: frame.width / 2,
+            h: frame.height / 2,
+        };
+        let v = Plane {
+            data: &*frame.v.data,
+            stride: frame.v.stride,
+            w: frame.width / 2,
+            h: frame.height / 2,
+        };
         let bands = self
             .lo
             .y
@@ -175,7 +228,12 @@ impl BeautyFilter {
         let stride = frame.y.stride;
         let per = h.div_ceil(self.workers.len());
         let lo = &self.lo;
-        let bands = frame.y.data.chunks_mut(per * stride).zip(self.workers.iter_mut()).enumerate();
+        let bands = frame
+            .y
+            .data
+            .chunks_mut(per * stride)
+            .zip(self.workers.iter_mut())
+            .enumerate();
         run_bands(bands, |(i, (rows, wk))| {
             apply_band(rows, stride, i * per, (w, h), s, lo, wk);
         });
@@ -273,15 +331,23 @@ fn apply_band(
             // Upsampling from one column further out on each side makes every
             // value in x0..x1 a true interpolation, not an edge extension.
             let (ja, jb) = (j0.saturating_sub(1), (j1 + 1).min(lw));
-            let cols = ja * s..jb * s;
-            kernels::upsample_cols(&lo.a[i0 * lw + ja..i0 * lw + jb], &mut wk.a0[cols.clone()], s);
-            kernels::upsample_cols(&lo.a[i1 * lw + ja..i1 * lw + jb], &mut wk.a1[cols.clone()], s);
-            kernels::upsample_cols(&lo.b[i0 * lw + ja..i0 * lw + jb], &mut wk.b0[cols.clone()], s);
-            kernels::upsample_cols(&lo.b[i1 * lw + ja..i1 * lw + jb], &mut wk.b1[cols], s);
+            if wk.slots[1].row == Some(i0) {
+                wk.slots.swap(0, 1);
+            }
+            wk.slots[0].hold(i0, ja, jb, lo, s);
+            wk.slots[1].hold(i1, ja, jb, lo, s);
             cached = Some((i0, i1));
         }
+        let [top, bottom] = &wk.slots;
         let px = &mut rows[r * stride + x0..r * stride + x1];
-        kernels::apply_row(px, &wk.a0[x0..x1], &wk.a1[x0..x1], &wk.b0[x0..x1], &wk.b1[x0..x1], t);
+        kernels::apply_row(
+            px,
+            &top.a[x0..x1],
+            &bottom.a[x0..x1],
+            &top.b[x0..x1],
+            &bottom.b[x0..x1],
+            t,
+        );
     }
 }
 

@@ -4,11 +4,19 @@
 /// Why a set of planes cannot be filtered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FrameError {
-    #[error("frame size {width}x{height} is not usable: I420 needs an even, non-zero width and height")]
+    #[error(
+        "frame size {width}x{height} is not usable: I420 needs an even, non-zero width and height"
+    )]
     BadSize { width: usize, height: usize },
     #[error("{plane} plane stride {stride} is smaller than its width {width}")]
-    StrideTooSmall { plane: &'static str, stride: usize, width: usize },
-    #[error("{plane} plane holds {len} bytes but {width}x{height} with stride {stride} needs {needed}")]
+    StrideTooSmall {
+        plane: &'static str,
+        stride: usize,
+        width: usize,
+    },
+    #[error(
+        "{plane} plane holds {len} bytes but {width}x{height} with stride {stride} needs {needed}"
+    )]
     PlaneTooShort {
         plane: &'static str,
         len: usize,
@@ -49,13 +57,19 @@ impl<'a> PlanesMut<'a> {
         u: PlaneMut<'a>,
         v: PlaneMut<'a>,
     ) -> Result<Self, FrameError> {
-        if width == 0 || height == 0 || width % 2 != 0 || height % 2 != 0 {
+        if width == 0 || height == 0 || !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             return Err(FrameError::BadSize { width, height });
         }
         check_plane("Y", &y, width, height)?;
         check_plane("U", &u, width / 2, height / 2)?;
         check_plane("V", &v, width / 2, height / 2)?;
-        Ok(PlanesMut { width, height, y, u, v })
+        Ok(PlanesMut {
+            width,
+            height,
+            y,
+            u,
+            v,
+        })
     }
 
     /// Tightly packed planes: strides equal to the plane widths.
@@ -70,9 +84,18 @@ impl<'a> PlanesMut<'a> {
         Self::new(
             width,
             height,
-            PlaneMut { data: y, stride: width },
-            PlaneMut { data: u, stride: cw },
-            PlaneMut { data: v, stride: cw },
+            PlaneMut {
+                data: y,
+                stride: width,
+            },
+            PlaneMut {
+                data: u,
+                stride: cw,
+            },
+            PlaneMut {
+                data: v,
+                stride: cw,
+            },
         )
     }
 
@@ -85,9 +108,18 @@ impl<'a> PlanesMut<'a> {
     }
 }
 
-fn check_plane(plane: &'static str, p: &PlaneMut<'_>, width: usize, height: usize) -> Result<(), FrameError> {
+fn check_plane(
+    plane: &'static str,
+    p: &PlaneMut<'_>,
+    width: usize,
+    height: usize,
+) -> Result<(), FrameError> {
     if p.stride < width {
-        return Err(FrameError::StrideTooSmall { plane, stride: p.stride, width });
+        return Err(FrameError::StrideTooSmall {
+            plane,
+            stride: p.stride,
+            width,
+        });
     }
     // The last row need not be padded out to the stride.
     let needed = (height - 1) * p.stride + width;
@@ -123,10 +155,22 @@ mod tests {
         let err = PlanesMut::new(
             4,
             4,
-            PlaneMut { data: &mut y, stride: 2 },
-            PlaneMut { data: &mut u, stride: 2 },
-            PlaneMut { data: &mut v, stride: 2 },
+            PlaneMut {
+                data: &mut y,
+                stride: 2,
+            },
+            PlaneMut {
+                data: &mut u,
+                stride: 2,
+            },
+            PlaneMut {
+                data: &mut v,
+                stride: 2,
+            },
         );
-        assert!(matches!(err, Err(FrameError::StrideTooSmall { plane: "Y", .. })));
+        assert!(matches!(
+            err,
+            Err(FrameError::StrideTooSmall { plane: "Y", .. })
+        ));
     }
 }

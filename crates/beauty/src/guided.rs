@@ -72,20 +72,49 @@ impl LowRes {
 
     /// From the downscaled `y`, `cb`, `cr`, computes `mask`, `a`, `b` and `spans`.
     pub fn compute(&mut self, st: Strengths) {
+        compute_dispatch(self, st);
+    }
+
+    #[inline(always)]
+    fn compute_inline(&mut self, st: Strengths) {
         let (w, h, r) = (self.w, self.h, self.r);
         // Local mean and variance of luma.
-        box_filter(&self.y, &mut self.mean, w, h, r, &mut self.acc, &mut self.pad);
+        box_filter(
+            &self.y,
+            &mut self.mean,
+            w,
+            h,
+            r,
+            &mut self.acc,
+            &mut self.pad,
+        );
         for (sq, &v) in self.t1.iter_mut().zip(&self.y) {
             *sq = v * v;
         }
-        box_filter(&self.t1, &mut self.t2, w, h, r, &mut self.acc, &mut self.pad);
+        box_filter(
+            &self.t1,
+            &mut self.t2,
+            w,
+            h,
+            r,
+            &mut self.acc,
+            &mut self.pad,
+        );
         // t1 = skin mask (colour and texture), t2 = variance.
         mask::skin_mask(&self.y, &self.cb, &self.cr, &mut self.t1);
         for ((m, v), &mu) in self.t1.iter_mut().zip(self.t2.iter_mut()).zip(&self.mean) {
             *v = (*v - mu * mu).max(0.0);
             *m *= mask::smooth_texture(*v);
         }
-        box_filter(&self.t1, &mut self.mask, w, h, r, &mut self.acc, &mut self.pad);
+        box_filter(
+            &self.t1,
+            &mut self.mask,
+            w,
+            h,
+            r,
+            &mut self.acc,
+            &mut self.pad,
+        );
         // t1 = a, t2 = b of the guided filter.
         for ((a, b), &m) in self.t1.iter_mut().zip(self.t2.iter_mut()).zip(&self.mean) {
             let var = *b;
@@ -94,26 +123,42 @@ impl LowRes {
         }
         // Averaging the coefficients over the window is what makes the
         // guided filter's output smooth rather than blocky.
-        box_filter(&self.t1, &mut self.t3, w, h, r, &mut self.acc, &mut self.pad);
-        box_filter(&self.t2, &mut self.t1, w, h, r, &mut self.acc, &mut self.pad);
+        box_filter(
+            &self.t1,
+            &mut self.t3,
+            w,
+            h,
+            r,
+            &mut self.acc,
+            &mut self.pad,
+        );
+        box_filter(
+            &self.t2,
+            &mut self.t1,
+            w,
+            h,
+            r,
+            &mut self.acc,
+            &mut self.pad,
+        );
         // Now t3 = mean a, t1 = mean b.
 
-        for i in 0..w * h {
-            let m = self.mask[i];
+        let coeffs = self.a.iter_mut().zip(self.b.iter_mut());
+        let inputs = self.mask.iter().zip(&self.t3).zip(&self.t1).zip(&self.mean);
+        for ((a_out, b_out), (((&m, &mean_a), &mean_b), &mu)) in coeffs.zip(inputs) {
             // Smoothing: in + blend * m * (guided - in).
             let k = st.blend * m;
-            let a_s = 1.0 - k * (1.0 - self.t3[i]);
-            let b_s = k * self.t1[i];
+            let a_s = 1.0 - k * (1.0 - mean_a);
+            let b_s = k * mean_b;
             // Whitening: y + c * 219 * t * (1 - t) with t the normalised luma,
             // linearised around the local mean mu, so it stays affine and
             // keeps local contrast (its slope g is positive for c < 1).
             let c = st.lift * m;
-            let mu = self.mean[i];
-            let t = ((mu - 16.0) / 219.0).clamp(0.0, 1.0);
+            let t = ((mu - 16.0) * (1.0 / 219.0)).clamp(0.0, 1.0);
             let g = 1.0 + c * (1.0 - 2.0 * t);
             let mu_out = mu + c * 219.0 * t * (1.0 - t);
-            self.a[i] = g * a_s;
-            self.b[i] = g * b_s + (mu_out - g * mu);
+            *a_out = g * a_s;
+            *b_out = g * b_s + (mu_out - g * mu);
         }
 
         for (row, span) in self.spans.iter_mut().enumerate() {
@@ -122,7 +167,10 @@ impl LowRes {
             let touched = |j: &usize| a[*j] != 1.0 || b[*j] != 0.0;
             *span = match (0..w).find(touched) {
                 Some(first) => {
-                    let last = (0..w).rev().find(touched).expect("a first touched column implies a last");
+                    let last = (0..w)
+                        .rev()
+                        .find(touched)
+                        .expect("a first touched column implies a last");
                     (first, last + 1)
                 }
                 None => (0, 0),
@@ -131,9 +179,24 @@ impl LowRes {
     }
 }
 
+multiversion! {
+    /// [`LowRes::compute`], built for AVX2 too: its per-sample loops vectorise.
+    fn compute_dispatch(lo: &mut LowRes, st: Strengths) {
+        lo.compute_inline(st)
+    }
+}
+
 /// Box mean of radius `r` with edges replicated: a running vertical sum, then
 /// a horizontal sum of `2r + 1` shifted slices, both vectorisable.
-fn box_filter(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize, acc: &mut [f32], pad: &mut [f32]) {
+fn box_filter(
+    src: &[f32],
+    dst: &mut [f32],
+    w: usize,
+    h: usize,
+    r: usize,
+    acc: &mut [f32],
+    pad: &mut [f32],
+) {
     use crate::kernels::{add_rows, box_cols, slide_rows};
     let row = |y: isize| -> &[f32] {
         let y = y.clamp(0, h as isize - 1) as usize;
@@ -146,7 +209,11 @@ fn box_filter(src: &[f32], dst: &mut [f32], w: usize, h: usize, r: usize, acc: &
     }
     for y in 0..h {
         if y > 0 {
-            slide_rows(acc, row(y as isize + r as isize), row(y as isize - r as isize - 1));
+            slide_rows(
+                acc,
+                row(y as isize + r as isize),
+                row(y as isize - r as isize - 1),
+            );
         }
         pad[..r].fill(acc[0]);
         pad[r..r + w].copy_from_slice(acc);
@@ -176,7 +243,11 @@ mod tests {
         lo.y.fill(120.0);
         lo.cb.fill(160.0); // blue: not skin
         lo.cr.fill(100.0);
-        lo.compute(Strengths { blend: 1.0, eps: 100.0, lift: 0.5 });
+        lo.compute(Strengths {
+            blend: 1.0,
+            eps: 100.0,
+            lift: 0.5,
+        });
         assert!(lo.a.iter().all(|&a| a == 1.0) && lo.b.iter().all(|&b| b == 0.0));
         assert!(lo.spans.iter().all(|&s| s == (0, 0)));
     }

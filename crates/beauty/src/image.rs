@@ -11,15 +11,26 @@ use crate::frame::{PlaneMut, PlanesMut};
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     #[error("cannot read image {path}: {source}")]
-    Read { path: String, source: image::ImageError },
+    Read {
+        path: String,
+        source: image::ImageError,
+    },
     #[error("cannot write image {path}: {source}")]
-    Write { path: String, source: image::ImageError },
+    Write {
+        path: String,
+        source: image::ImageError,
+    },
     #[error("cannot tell the image format of {path} from its extension (use .png, .jpg or .jpeg)")]
     UnknownFormat { path: String },
     #[error("image is empty ({width}x{height})")]
     Empty { width: usize, height: usize },
     #[error("RGB buffer holds {len} bytes, {width}x{height} needs {needed}")]
-    ShortBuffer { len: usize, width: usize, height: usize, needed: usize },
+    ShortBuffer {
+        len: usize,
+        width: usize,
+        height: usize,
+        needed: usize,
+    },
 }
 
 /// An owned I420 picture with tightly packed planes.
@@ -46,12 +57,21 @@ impl I420Image {
         }
         let needed = width * height * 3;
         if rgb.len() < needed {
-            return Err(ImageError::ShortBuffer { len: rgb.len(), width, height, needed });
+            return Err(ImageError::ShortBuffer {
+                len: rgb.len(),
+                width,
+                height,
+                needed,
+            });
         }
         let (w, h) = (width.next_multiple_of(2), height.next_multiple_of(2));
         let px = |x: usize, y: usize| -> [i32; 3] {
             let i = (y.min(height - 1) * width + x.min(width - 1)) * 3;
-            [i32::from(rgb[i]), i32::from(rgb[i + 1]), i32::from(rgb[i + 2])]
+            [
+                i32::from(rgb[i]),
+                i32::from(rgb[i + 1]),
+                i32::from(rgb[i + 2]),
+            ]
         };
         let mut img = I420Image {
             width: w,
@@ -79,8 +99,10 @@ impl I420Image {
                     }
                 }
                 let [r, g, b] = sum;
-                img.u[cy * cw + cx] = (((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128).clamp(0, 255) as u8;
-                img.v[cy * cw + cx] = (((112 * r - 94 * g - 18 * b + 512) >> 10) + 128).clamp(0, 255) as u8;
+                img.u[cy * cw + cx] =
+                    (((-38 * r - 74 * g + 112 * b + 512) >> 10) + 128).clamp(0, 255) as u8;
+                img.v[cy * cw + cx] =
+                    (((112 * r - 94 * g - 18 * b + 512) >> 10) + 128).clamp(0, 255) as u8;
             }
         }
         Ok(img)
@@ -96,7 +118,11 @@ impl I420Image {
         // its own chroma column and 1/4 of the neighbour on its side.
         let taps = |x: usize, n: usize| -> (usize, usize) {
             let c = x / 2;
-            let other = if x % 2 == 0 { c.saturating_sub(1) } else { (c + 1).min(n - 1) };
+            let other = if x.is_multiple_of(2) {
+                c.saturating_sub(1)
+            } else {
+                (c + 1).min(n - 1)
+            };
             (c, other)
         };
         for yy in 0..vh {
@@ -111,7 +137,11 @@ impl I420Image {
                 let d = chroma(&self.u) - 128;
                 let e = chroma(&self.v) - 128;
                 let clip = |v: i32| ((v + 128) >> 8).clamp(0, 255) as u8;
-                out.extend_from_slice(&[clip(c + 409 * e), clip(c - 100 * d - 208 * e), clip(c + 516 * d)]);
+                out.extend_from_slice(&[
+                    clip(c + 409 * e),
+                    clip(c - 100 * d - 208 * e),
+                    clip(c + 516 * d),
+                ]);
             }
         }
         out
@@ -119,7 +149,10 @@ impl I420Image {
 
     /// Reads a PNG or JPEG (any format the decoder knows, judged by content).
     pub fn load(path: &Path) -> Result<Self, ImageError> {
-        let read = |source| ImageError::Read { path: path.display().to_string(), source };
+        let read = |source| ImageError::Read {
+            path: path.display().to_string(),
+            source,
+        };
         let img = image::ImageReader::open(path)
             .map_err(|e| read(image::ImageError::IoError(e)))?
             .with_guessed_format()
@@ -134,15 +167,24 @@ impl I420Image {
     /// Writes PNG or JPEG (quality 95), chosen by the extension of `path`.
     pub fn save(&self, path: &Path) -> Result<(), ImageError> {
         let shown = path.display().to_string();
-        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         let (vw, vh) = (self.visible.0 as u32, self.visible.1 as u32);
         let rgb = image::RgbImage::from_raw(vw, vh, self.to_rgb8())
             .expect("to_rgb8 returns exactly visible width * height * 3 bytes");
-        let write = |source| ImageError::Write { path: shown.clone(), source };
+        let write = |source| ImageError::Write {
+            path: shown.clone(),
+            source,
+        };
         match ext.as_deref() {
-            Some("png") => rgb.save_with_format(path, image::ImageFormat::Png).map_err(write),
+            Some("png") => rgb
+                .save_with_format(path, image::ImageFormat::Png)
+                .map_err(write),
             Some("jpg" | "jpeg") => {
-                let file = std::fs::File::create(path).map_err(|e| write(image::ImageError::IoError(e)))?;
+                let file = std::fs::File::create(path)
+                    .map_err(|e| write(image::ImageError::IoError(e)))?;
                 let mut out = std::io::BufWriter::new(file);
                 image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95)
                     .encode_image(&rgb)
@@ -158,9 +200,18 @@ impl I420Image {
         PlanesMut::new(
             self.width,
             self.height,
-            PlaneMut { data: &mut self.y, stride: self.width },
-            PlaneMut { data: &mut self.u, stride: cw },
-            PlaneMut { data: &mut self.v, stride: cw },
+            PlaneMut {
+                data: &mut self.y,
+                stride: self.width,
+            },
+            PlaneMut {
+                data: &mut self.u,
+                stride: cw,
+            },
+            PlaneMut {
+                data: &mut self.v,
+                stride: cw,
+            },
         )
         .expect("an I420Image always has even sizes and planes of exactly their size")
     }
@@ -190,7 +241,9 @@ impl I420Image {
         let w = (width & !1).clamp(2, self.width - x);
         let h = (height & !1).clamp(2, self.height - y);
         let cut = |p: &[u8], stride: usize, x: usize, y: usize, w: usize, h: usize| -> Vec<u8> {
-            (y..y + h).flat_map(|r| p[r * stride + x..r * stride + x + w].iter().copied()).collect()
+            (y..y + h)
+                .flat_map(|r| p[r * stride + x..r * stride + x + w].iter().copied())
+                .collect()
         };
         I420Image {
             width: w,
@@ -209,7 +262,12 @@ impl I420Image {
         let sw = ((self.width as f64 * k).ceil() as usize).max(width);
         let sh = ((self.height as f64 * k).ceil() as usize).max(height);
         let big = self.resized(sw, sh)?;
-        Ok(big.cropped((big.width - width) / 2, (big.height - height) / 4, width, height))
+        Ok(big.cropped(
+            (big.width - width) / 2,
+            (big.height - height) / 4,
+            width,
+            height,
+        ))
     }
 }
 
@@ -258,6 +316,9 @@ mod tests {
 
     #[test]
     fn short_buffer_is_an_error() {
-        assert!(matches!(I420Image::from_rgb8(4, 4, &[0; 10]), Err(ImageError::ShortBuffer { .. })));
+        assert!(matches!(
+            I420Image::from_rgb8(4, 4, &[0; 10]),
+            Err(ImageError::ShortBuffer { .. })
+        ));
     }
 }

@@ -90,16 +90,36 @@ multiversion! {
     /// `out[x] = (pad[x] + … + pad[x+2r]) * scale`: the horizontal half of a box
     /// filter over a row padded by `r` on each side.
     pub(crate) fn box_cols(pad: &[f32], out: &mut [f32], r: usize, scale: f32) {
-        let n = out.len();
-        out.copy_from_slice(&pad[..n]);
-        for k in 1..=2 * r {
-            let src = &pad[k..k + n];
-            for i in 0..n {
-                out[i] += src[i];
+        // Summing in registers with the radius known at compile time keeps
+        // this one load per tap and one store per output.
+        #[inline(always)]
+        fn go<const R: usize>(pad: &[f32], out: &mut [f32], scale: f32) {
+            for (o, win) in out.iter_mut().zip(pad.windows(2 * R + 1)) {
+                let mut s = win[0];
+                for &v in &win[1..] {
+                    s += v;
+                }
+                *o = s * scale;
             }
         }
-        for o in out.iter_mut() {
-            *o *= scale;
+        match r {
+            1 => go::<1>(pad, out, scale),
+            2 => go::<2>(pad, out, scale),
+            3 => go::<3>(pad, out, scale),
+            4 => go::<4>(pad, out, scale),
+            _ => {
+                let n = out.len();
+                out.copy_from_slice(&pad[..n]);
+                for k in 1..=2 * r {
+                    let src = &pad[k..k + n];
+                    for i in 0..n {
+                        out[i] += src[i];
+                    }
+                }
+                for o in out.iter_mut() {
+                    *o *= scale;
+                }
+            }
         }
     }
 }
@@ -136,6 +156,8 @@ multiversion! {
     }
 }
 
+const ROUND_MAGIC: f32 = 12_582_912.0;
+
 multiversion! {
     /// The per-pixel step: `p = round(a * p + b)` with `a` and `b` interpolated
     /// between two upsampled coefficient rows by the vertical weight `w`.
@@ -146,8 +168,10 @@ multiversion! {
             let a = a0[i] + (a1[i] - a0[i]) * w;
             let b = b0[i] + (b1[i] - b0[i]) * w;
             let v = a * f32::from(px[i]) + b;
-            // Clamped first, so the cast neither saturates nor sees NaN.
-            px[i] = (v.clamp(0.0, 255.0) + 0.5) as u8;
+            // Rounds to nearest by adding 1.5 * 2^23: the integer lands in the
+            // low mantissa bits. A float-to-int cast would saturate, and
+            // LLVM turns a saturating cast into scalar code.
+            px[i] = (v.clamp(0.0, 255.0) + ROUND_MAGIC).to_bits() as u8;
         }
     }
 }
@@ -161,7 +185,10 @@ mod tests {
         let lo = [0.0f32, 4.0, 8.0];
         let mut out = [f32::NAN; 12];
         upsample_cols(&lo, &mut out, 4);
-        assert_eq!(out, [0.0, 0.0, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.0, 8.0]);
+        assert_eq!(
+            out,
+            [0.0, 0.0, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.0, 8.0]
+        );
     }
 
     #[test]

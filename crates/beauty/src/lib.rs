@@ -31,11 +31,12 @@
 //! Chroma is never changed (no colour cast), pixels with no skin near them are
 //! not even visited, and `smooth: 0, whiten: 0` leaves the frame untouched.
 
+#[macro_use]
+mod kernels;
 mod filter;
 mod frame;
 mod guided;
 pub mod image;
-mod kernels;
 mod mask;
 pub mod metrics;
 mod params;

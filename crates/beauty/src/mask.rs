@@ -55,9 +55,16 @@ mod tests {
     #[test]
     fn skin_tones_score_high_and_other_colours_zero() {
         // Light, medium and dark skin tones.
-        for (r, g, b) in [(232.0, 190.0, 165.0), (198.0, 134.0, 106.0), (120.0, 80.0, 60.0)] {
+        for (r, g, b) in [
+            (232.0, 190.0, 165.0),
+            (198.0, 134.0, 106.0),
+            (120.0, 80.0, 60.0),
+        ] {
             let (y, cb, cr) = ycbcr(r, g, b);
-            assert!(skin_weight(y, cb, cr) > 0.5, "skin ({r},{g},{b}) -> {y},{cb},{cr}");
+            assert!(
+                skin_weight(y, cb, cr) > 0.5,
+                "skin ({r},{g},{b}) -> {y},{cb},{cr}"
+            );
         }
         // Sky blue, grass green, grey wall, white, black, saturated orange, red.
         for (r, g, b) in [
@@ -70,7 +77,11 @@ mod tests {
             (200.0, 20.0, 40.0),
         ] {
             let (y, cb, cr) = ycbcr(r, g, b);
-            assert_eq!(skin_weight(y, cb, cr), 0.0, "not skin ({r},{g},{b}) -> {y},{cb},{cr}");
+            assert_eq!(
+                skin_weight(y, cb, cr),
+                0.0,
+                "not skin ({r},{g},{b}) -> {y},{cb},{cr}"
+            );
         }
     }
 }

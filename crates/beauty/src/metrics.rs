@@ -6,7 +6,12 @@
 /// Mean squared high-pass (`p - mean of its 3x3 neighbourhood`) over the
 /// pixels of a `w x h` plane for which `select(x, y)` holds (the outermost
 /// rows and columns are skipped). The fine texture the smoothing should remove.
-pub fn high_freq_energy(p: &[u8], w: usize, h: usize, select: impl Fn(usize, usize) -> bool) -> f64 {
+pub fn high_freq_energy(
+    p: &[u8],
+    w: usize,
+    h: usize,
+    select: impl Fn(usize, usize) -> bool,
+) -> f64 {
     let (mut sum, mut n) = (0.0f64, 0usize);
     for y in 1..h.saturating_sub(1) {
         for x in 1..w.saturating_sub(1) {
@@ -62,7 +67,8 @@ pub fn ssim(a: &[u8], b: &[u8], w: usize, h: usize, select: impl Fn(usize, usize
             let va = (saa / n - ma * ma) * k;
             let vb = (sbb / n - mb * mb) * k;
             let cov = (sab / n - ma * mb) * k;
-            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
             count += 1;
         }
     }

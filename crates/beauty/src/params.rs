@@ -19,10 +19,16 @@ pub struct BeautyParams {
 }
 
 impl BeautyParams {
-    pub const OFF: BeautyParams = BeautyParams { smooth: 0, whiten: 0 };
+    pub const OFF: BeautyParams = BeautyParams {
+        smooth: 0,
+        whiten: 0,
+    };
 
     pub fn new(smooth: u8, whiten: u8) -> Self {
-        BeautyParams { smooth: smooth.min(100), whiten: whiten.min(100) }
+        BeautyParams {
+            smooth: smooth.min(100),
+            whiten: whiten.min(100),
+        }
     }
 
     pub fn is_off(self) -> bool {
@@ -35,7 +41,10 @@ impl BeautyParams {
     }
 
     fn unpack(w: u32) -> Self {
-        BeautyParams { smooth: (w & 0xff) as u8, whiten: ((w >> 8) & 0xff) as u8 }
+        BeautyParams {
+            smooth: (w & 0xff) as u8,
+            whiten: ((w >> 8) & 0xff) as u8,
+        }
     }
 }
 
@@ -80,7 +89,11 @@ impl Strengths {
         // effect grows monotonically; the square root gives low settings a
         // visible effect instead of a near no-op.
         let sigma = 3.0 + 22.0 * s;
-        Strengths { blend: s.sqrt(), eps: sigma * sigma, lift: 0.45 * w }
+        Strengths {
+            blend: s.sqrt(),
+            eps: sigma * sigma,
+            lift: 0.45 * w,
+        }
     }
 }
 
@@ -92,8 +105,17 @@ mod tests {
     fn handle_round_trips_and_clamps() {
         let h = ParamsHandle::new(BeautyParams::OFF);
         assert!(h.get().is_off());
-        h.set(BeautyParams { smooth: 250, whiten: 30 });
-        assert_eq!(h.get(), BeautyParams { smooth: 100, whiten: 30 });
+        h.set(BeautyParams {
+            smooth: 250,
+            whiten: 30,
+        });
+        assert_eq!(
+            h.get(),
+            BeautyParams {
+                smooth: 100,
+                whiten: 30
+            }
+        );
         let h2 = h.clone();
         h2.set(BeautyParams::new(7, 9));
         assert_eq!(h.get(), BeautyParams::new(7, 9));

@@ -57,14 +57,23 @@ fn params_change_between_frames_from_another_thread() {
 
 #[test]
 fn thread_count_does_not_change_the_output() {
-    for img in [astronaut(), noisy_skin_patch(), astronaut().fit_cover(1280, 720).expect("valid size")] {
+    for img in [
+        astronaut(),
+        noisy_skin_patch(),
+        astronaut().fit_cover(1280, 720).expect("valid size"),
+    ] {
         let expected = filtered(&img, BeautyParams::new(65, 35));
         for threads in [2, 3, 7, 0] {
             let mut f = BeautyFilter::with_params(BeautyParams::new(65, 35));
             f.set_threads(threads);
             let mut frame = img.clone();
             f.apply(&mut frame.planes_mut());
-            assert!(frame == expected, "{threads} threads at {}x{}", img.width, img.height);
+            assert!(
+                frame == expected,
+                "{threads} threads at {}x{}",
+                img.width,
+                img.height
+            );
         }
     }
 }
@@ -82,25 +91,52 @@ fn padded_strides_give_the_same_pixels() {
         out
     };
     let (ys, cs) = (w + 64, w / 2 + 32);
-    let (mut y, mut u, mut v) = (pad(&img.y, w, h, ys), pad(&img.u, w / 2, h / 2, cs), pad(&img.v, w / 2, h / 2, cs));
+    let (mut y, mut u, mut v) = (
+        pad(&img.y, w, h, ys),
+        pad(&img.u, w / 2, h / 2, cs),
+        pad(&img.v, w / 2, h / 2, cs),
+    );
     let mut planes = PlanesMut::new(
         w,
         h,
-        PlaneMut { data: &mut y, stride: ys },
-        PlaneMut { data: &mut u, stride: cs },
-        PlaneMut { data: &mut v, stride: cs },
+        PlaneMut {
+            data: &mut y,
+            stride: ys,
+        },
+        PlaneMut {
+            data: &mut u,
+            stride: cs,
+        },
+        PlaneMut {
+            data: &mut v,
+            stride: cs,
+        },
     )
     .expect("padded planes are valid");
     BeautyFilter::with_params(BeautyParams::new(70, 30)).apply(&mut planes);
     for r in 0..h {
-        assert_eq!(&y[r * ys..r * ys + w], &expected.y[r * w..(r + 1) * w], "row {r}");
-        assert!(y[r * ys + w..(r + 1) * ys].iter().all(|&b| b == 0xAA), "padding of row {r} was written");
+        assert_eq!(
+            &y[r * ys..r * ys + w],
+            &expected.y[r * w..(r + 1) * w],
+            "row {r}"
+        );
+        assert!(
+            y[r * ys + w..(r + 1) * ys].iter().all(|&b| b == 0xAA),
+            "padding of row {r} was written"
+        );
     }
 }
 
 #[test]
 fn frame_sizes_from_tiny_to_4k_work() {
-    for (w, h) in [(2, 2), (6, 4), (34, 18), (642, 482), (1282, 722), (3840, 2160)] {
+    for (w, h) in [
+        (2, 2),
+        (6, 4),
+        (34, 18),
+        (642, 482),
+        (1282, 722),
+        (3840, 2160),
+    ] {
         let img = noisy_skin_patch().resized(w, h).expect("valid size");
         let out = filtered(&img, BeautyParams::new(70, 30));
         assert_eq!((out.width, out.height), (w, h));

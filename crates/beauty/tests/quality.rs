@@ -22,7 +22,9 @@ fn measure(input: &I420Image, output: &I420Image, mask: &[u8]) -> Report {
     let hf_in = high_freq_energy(&input.y, w, h, inside);
     let hf_out = high_freq_energy(&output.y, w, h, inside);
     let c_outside = |x: usize, y: usize| mask[2 * y * w + 2 * x] == 0;
-    let shift = |a: &[u8], b: &[u8]| (mean(a, w / 2, h / 2, c_outside) - mean(b, w / 2, h / 2, c_outside)).abs();
+    let shift = |a: &[u8], b: &[u8]| {
+        (mean(a, w / 2, h / 2, c_outside) - mean(b, w / 2, h / 2, c_outside)).abs()
+    };
     Report {
         hf_drop_inside: 1.0 - hf_out / hf_in,
         ssim_outside: ssim(&input.y, &output.y, w, h, outside),
@@ -34,8 +36,14 @@ fn check_quality(name: &str, img: &I420Image) {
     let mask = mask_of(img);
     let skin = mask.iter().filter(|&&m| m >= 128).count();
     let none = mask.iter().filter(|&&m| m == 0).count();
-    assert!(skin > img.y.len() / 50, "{name}: the mask finds too little skin ({skin} px)");
-    assert!(none > img.y.len() / 5, "{name}: the mask leaves too little non-skin ({none} px)");
+    assert!(
+        skin > img.y.len() / 50,
+        "{name}: the mask finds too little skin ({skin} px)"
+    );
+    assert!(
+        none > img.y.len() / 5,
+        "{name}: the mask leaves too little non-skin ({none} px)"
+    );
     for whiten in [0, 30] {
         let out = filtered(img, BeautyParams::new(70, whiten));
         let r = measure(img, &out, &mask);
@@ -45,9 +53,21 @@ fn check_quality(name: &str, img: &I420Image) {
             r.ssim_outside,
             r.chroma_shift_outside
         );
-        assert!(r.hf_drop_inside >= 0.40, "{name}: HF energy inside skin dropped only {:.1}%", r.hf_drop_inside * 100.0);
-        assert!(r.ssim_outside >= 0.98, "{name}: SSIM outside skin {:.4}", r.ssim_outside);
-        assert!(r.chroma_shift_outside <= 2.0, "{name}: chroma outside skin shifted {:.2}", r.chroma_shift_outside);
+        assert!(
+            r.hf_drop_inside >= 0.40,
+            "{name}: HF energy inside skin dropped only {:.1}%",
+            r.hf_drop_inside * 100.0
+        );
+        assert!(
+            r.ssim_outside >= 0.98,
+            "{name}: SSIM outside skin {:.4}",
+            r.ssim_outside
+        );
+        assert!(
+            r.chroma_shift_outside <= 2.0,
+            "{name}: chroma outside skin shifted {:.2}",
+            r.chroma_shift_outside
+        );
     }
 }
 
@@ -72,10 +92,20 @@ fn effect_grows_monotonically_with_smooth() {
         for smooth in (0..=100).step_by(10) {
             let out = filtered(&img, BeautyParams::new(smooth, 0));
             let hf = high_freq_energy(&out.y, w, h, inside);
-            let change: f64 =
-                img.y.iter().zip(&out.y).map(|(&a, &b)| (f64::from(a) - f64::from(b)).abs()).sum::<f64>();
-            assert!(hf < last_hf, "{name}: HF energy {hf} at smooth {smooth} is not below {last_hf}");
-            assert!(change > last_change, "{name}: change {change} at smooth {smooth} is not above {last_change}");
+            let change: f64 = img
+                .y
+                .iter()
+                .zip(&out.y)
+                .map(|(&a, &b)| (f64::from(a) - f64::from(b)).abs())
+                .sum::<f64>();
+            assert!(
+                hf < last_hf,
+                "{name}: HF energy {hf} at smooth {smooth} is not below {last_hf}"
+            );
+            assert!(
+                change > last_change,
+                "{name}: change {change} at smooth {smooth} is not above {last_change}"
+            );
             (last_hf, last_change) = (hf, change);
         }
     }
@@ -91,8 +121,15 @@ fn whitening_brightens_skin_without_touching_chroma() {
     for whiten in [20, 50, 100] {
         let out = filtered(&img, BeautyParams::new(0, whiten));
         let now = mean(&out.y, w, h, inside);
-        assert!(now > last + 1.0, "whiten {whiten}: skin luma {now} not above {last}");
-        assert_eq!((&out.u, &out.v), (&img.u, &img.v), "whitening must not change chroma");
+        assert!(
+            now > last + 1.0,
+            "whiten {whiten}: skin luma {now} not above {last}"
+        );
+        assert_eq!(
+            (&out.u, &out.v),
+            (&img.u, &img.v),
+            "whitening must not change chroma"
+        );
         last = now;
     }
 }
@@ -107,6 +144,15 @@ fn eyes_and_background_of_the_patch_stay_sharp() {
         assert_eq!(&img.y[y * w..y * w + 20], &out.y[y * w..y * w + 20]);
     }
     // The eye's dark core stays dark: the edge was not blurred into it.
-    let core = |p: &I420Image| mean(&p.y, w, img.height, |x, y| (120..131).contains(&x) && (98..103).contains(&y));
-    assert!((core(&out) - core(&img)).abs() < 6.0, "eye core {} -> {}", core(&img), core(&out));
+    let core = |p: &I420Image| {
+        mean(&p.y, w, img.height, |x, y| {
+            (120..131).contains(&x) && (98..103).contains(&y)
+        })
+    };
+    assert!(
+        (core(&out) - core(&img)).abs() < 6.0,
+        "eye core {} -> {}",
+        core(&img),
+        core(&out)
+    );
 }
