@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# CPU time of `onair live` (test sources, 720p30, x264 veryfast, 20 s to a local
+# nginx-rtmp) against the FFmpeg CLI doing the same job in the same run.
+# Prints both and the ratio onair/ffmpeg (goal: <= 1.0). Run from anywhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${SECS:-20}
+bash scripts/deps.sh test >/dev/null
+cargo build --release --bin onair >/dev/null 2>&1 || cargo build --release --bin onair
+
+dir=$(mktemp -d); chmod 777 "$dir"; mkdir -m 777 "$dir/rec"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e 's|record all;|record off;|' tests/nginx/nginx.conf.in > "$dir/nginx.conf"
+nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" & ngx=$!
+trap 'kill $ngx 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+
+# CPU seconds (user+sys) of one command, from the kernel's accounting of the child.
+cpu() { python3 - "$@" <<'PY'
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{r.ru_utime + r.ru_stime:.2f}")
+PY
+}
+
+onair=$(cpu ./target/release/onair live --to "rtmp://127.0.0.1:$port/live/bench-onair" \
+  --video test --audio test --preset 720p30 --x264-preset veryfast --encoder x264 --duration "$SECS")
+ffmpeg=$(cpu ffmpeg -nostdin -re -f lavfi -i "testsrc2=size=1280x720:rate=30" -re -f lavfi -i "sine=frequency=440:sample_rate=48000" \
+  -t "$SECS" -c:v libx264 -preset veryfast -b:v 2500k -maxrate 2500k -bufsize 5000k -g 60 -pix_fmt yuv420p \
+  -c:a aac -b:a 128k -ac 2 -f flv "rtmp://127.0.0.1:$port/live/bench-ffmpeg")
+python3 - "$onair" "$ffmpeg" "$SECS" <<'PY'
+import sys
+o, f, s = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+print(f"onair live  : {o:6.2f} s CPU for {s:.0f} s of 720p30 ({100*o/s:5.1f}% of a core)")
+print(f"ffmpeg CLI  : {f:6.2f} s CPU for {s:.0f} s of 720p30 ({100*f/s:5.1f}% of a core)")
+print(f"ratio onair/ffmpeg: {o/f:.2f}  (goal <= 1.0)")
+PY

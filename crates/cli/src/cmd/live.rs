@@ -1,0 +1,377 @@
+//! `onair live` and `onair record`: run a media pipeline until it is done.
+//!
+//! While running: a status line on stderr every second; `b [LABEL]` on stdin
+//! adds a bookmark, `q` stops; Ctrl-C and SIGTERM stop cleanly and finalise
+//! the recording.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use onair_media::compose::{Corner, Placement};
+use onair_media::encode::{EncodingConfig, Preset};
+use onair_media::output::url::IngestUrl;
+use onair_media::pipeline::{Limits, OverlayConfig, Pipeline, PipelineConfig, StopReason};
+use onair_media::source::camera::CameraMode;
+use onair_media::source::{AudioSpec, VideoSpec};
+
+/// What to capture.
+#[derive(Debug, clap::Args)]
+pub struct SourceArgs {
+    /// Video: test | file:PATH | screen[:N] | camera[:N] | none
+    #[arg(long, default_value = "camera", value_name = "SOURCE")]
+    video: VideoSpec,
+    /// Picture-in-picture layer over --video (e.g. camera over screen): test | file:PATH | screen[:N] | camera[:N]
+    #[arg(long, value_name = "SOURCE")]
+    overlay: Option<VideoSpec>,
+    /// Corner for --overlay: top-left | top-right | bottom-left | bottom-right
+    #[arg(long, default_value = "bottom-right")]
+    overlay_corner: Corner,
+    /// Width of --overlay as a percentage of the picture.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(5..=100))]
+    overlay_size: u32,
+    /// Audio: test | file:PATH | mic[:N] | none
+    #[arg(long, default_value = "mic", value_name = "SOURCE")]
+    audio: AudioSpec,
+    /// Loop file sources forever.
+    #[arg(long = "loop")]
+    looped: bool,
+    /// Camera mode, e.g. 1280x720@30 (the closest the camera offers is used).
+    #[arg(long, value_name = "WxH@FPS")]
+    camera_mode: Option<CameraMode>,
+}
+
+/// How to encode.
+#[derive(Debug, clap::Args)]
+pub struct EncodingArgs {
+    /// 480p30 | 720p30 | 1080p30 | 1080p60
+    #[arg(long, default_value = "720p30")]
+    preset: Preset,
+    /// Video bitrate in kbit/s (default: the preset's).
+    #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    video_bitrate: Option<u32>,
+    /// Audio bitrate in kbit/s (default: 128, or 160 at 1080p).
+    #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(32..=512))]
+    audio_bitrate: Option<u32>,
+    /// Seconds between keyframes.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    keyint: f32,
+    /// x264 speed preset (ultrafast … veryslow).
+    #[arg(long, default_value = "veryfast")]
+    x264_preset: String,
+    /// auto (a hardware encoder if one works, else x264) | x264 | an FFmpeg encoder name
+    #[arg(long, default_value = "auto")]
+    encoder: String,
+}
+
+/// When to stop by itself.
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Stop after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// The longest a recording may run, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 12.0 * 3600.0)]
+    max_length: f64,
+    /// Stop recording cleanly when less than this much disk space is free (MB).
+    #[arg(long, value_name = "MB", default_value_t = 500)]
+    min_free_mb: u64,
+    /// Write the final counters as one JSON object to FILE.
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LiveArgs {
+    /// Ingest URL: rtmp://HOST[:PORT]/APP[/KEY] or rtmps://…
+    #[arg(long, value_name = "URL")]
+    to: String,
+    /// Stream key, if not in the URL (or set ONAIR_STREAM_KEY). Never printed.
+    #[arg(long, env = "ONAIR_STREAM_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// Also record to this MP4 file.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[command(flatten)]
+    encoding: EncodingArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RecordArgs {
+    /// Output MP4 (default: a new file in the library's folder).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    #[command(flatten)]
+    encoding: EncodingArgs,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<PipelineConfig> {
+    if !(0.1..=60.0).contains(&e.keyint) {
+        anyhow::bail!("--keyint must be between 0.1 and 60 seconds");
+    }
+    if let Some(d) = l.duration {
+        if !(d > 0.0 && d.is_finite()) {
+            anyhow::bail!("--duration must be a positive number of seconds");
+        }
+    }
+    Ok(PipelineConfig {
+        video: s.video.clone(),
+        overlay: s.overlay.clone().map(|source| OverlayConfig {
+            source,
+            placement: Placement { corner: s.overlay_corner, size_pct: s.overlay_size },
+        }),
+        audio: s.audio.clone(),
+        looped: s.looped,
+        camera_mode: s.camera_mode,
+        encoding: EncodingConfig {
+            preset: e.preset,
+            video_kbps: e.video_bitrate,
+            audio_kbps: e.audio_bitrate,
+            keyint_secs: e.keyint,
+            x264_preset: e.x264_preset.clone(),
+            encoder: e.encoder.clone(),
+        },
+        live: None,
+        record: None,
+        limits: Limits {
+            duration: l.duration.map(Duration::from_secs_f64),
+            max_recording: Some(Duration::from_secs_f64(l.max_length.max(1.0))),
+            min_free_bytes: l.min_free_mb << 20,
+        },
+    })
+}
+
+pub fn run_live(a: LiveArgs) -> anyhow::Result<i32> {
+    let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
+    cfg.live = Some(IngestUrl::parse(&a.to, a.key.as_deref())?);
+    cfg.record = a.record.map(absolute).transpose()?;
+    run(cfg, a.limits.stats_json)
+}
+
+pub fn run_record(a: RecordArgs) -> anyhow::Result<i32> {
+    let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
+    cfg.record = Some(match a.out {
+        Some(p) => absolute(p)?,
+        None => {
+            let home = onair_media::home::data_dir();
+            let name = format!("onair-{}.mp4", utc_stamp(onair_media::library::unix_now(), "_").replace(':', "-"));
+            home.join("recordings").join(name)
+        }
+    });
+    run(cfg, a.limits.stats_json)
+}
+
+fn absolute(p: PathBuf) -> anyhow::Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p);
+    }
+    Ok(std::env::current_dir().context("reading the current folder")?.join(p))
+}
+
+enum Input {
+    Bookmark(Option<String>),
+    Quit,
+}
+
+/// Reads commands from stdin on a thread; EOF just ends the thread (no stdin
+/// is normal for scripts and services).
+fn spawn_stdin() -> crossbeam_channel::Receiver<Input> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let _ = std::thread::Builder::new().name("stdin".into()).spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let line = line.trim();
+            let cmd = match line.split_once(char::is_whitespace).map(|(c, r)| (c, r.trim())).unwrap_or((line, "")) {
+                ("b" | "bookmark", label) => Input::Bookmark((!label.is_empty()).then(|| label.to_string())),
+                ("q" | "quit" | "stop", _) => Input::Quit,
+                ("", _) => continue,
+                (other, _) => {
+                    eprintln!("unknown command {other:?}: type `b [LABEL]` for a bookmark or `q` to stop");
+                    continue;
+                }
+            };
+            if tx.send(cmd).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i32> {
+    let recording = cfg.record.is_some();
+    let library = if recording {
+        if let Some(dir) = cfg.record.as_ref().and_then(|p| p.parent()) {
+            // The default folder is ours to create; a folder the user named must exist.
+            if dir.starts_with(onair_media::home::data_dir()) {
+                let _ = std::fs::create_dir_all(dir);
+            }
+        }
+        Some(Arc::new(crate::cmd::recordings::open_library()?))
+    } else {
+        None
+    };
+    let live_url = cfg.live.as_ref().map(|u| u.to_string());
+    let record_path = cfg.record.clone();
+    if cfg.video == VideoSpec::None {
+        cfg.overlay = None;
+    }
+    let stop_flag = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, stop_flag.clone()).context("installing the Ctrl-C handler")?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, stop_flag.clone()).context("installing the SIGTERM handler")?;
+
+    let pipeline = Pipeline::start(cfg, library)?;
+    for s in pipeline.sources() {
+        eprintln!("source: {s}");
+    }
+    let encoder = pipeline.encoder_name().map(str::to_string);
+    if let Some(name) = &encoder {
+        eprintln!("video encoder: {name}");
+    }
+    if let Some(u) = &live_url {
+        eprintln!("live: connected to {u}");
+    }
+    if let Some(p) = &record_path {
+        eprintln!("recording to {}", p.display());
+    }
+    if recording {
+        eprintln!("type `b [LABEL]` + Enter for a bookmark, `q` + Enter to stop");
+    } else {
+        eprintln!("type `q` + Enter (or Ctrl-C) to stop");
+    }
+
+    let stdin = spawn_stdin();
+    let tty = std::io::stderr().is_terminal();
+    let status_every = if tty { Duration::from_secs(1) } else { Duration::from_secs(5) };
+    let mut last_status = Instant::now();
+    let mut last = pipeline.stats();
+    let reason = loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if stop_flag.load(Ordering::Relaxed) {
+            break None;
+        }
+        match stdin.try_recv() {
+            Ok(Input::Quit) => break None,
+            Ok(Input::Bookmark(label)) => match pipeline.bookmark(label.as_deref()) {
+                Ok(b) => eprintln!("{}bookmark at {:.1} s: {}", if tty { "\n" } else { "" }, b.t_ms as f64 / 1000.0, b.label),
+                Err(e) => eprintln!("cannot bookmark: {e}"),
+            },
+            Err(_) => {}
+        }
+        if let Some(r) = pipeline.poll() {
+            break Some(r);
+        }
+        if last_status.elapsed() >= status_every {
+            let now = pipeline.stats();
+            let dt = (now.elapsed_s - last.elapsed_s).max(1e-3);
+            let fps = (now.video_frames_encoded - last.video_frames_encoded) as f64 / dt;
+            let kbps = ((now.bytes_sent + now.bytes_recorded) - (last.bytes_sent + last.bytes_recorded)) as f64 * 8.0
+                / 1000.0
+                / dt
+                / if live_url.is_some() && recording { 2.0 } else { 1.0 };
+            let state = match (live_url.is_some(), recording, now.reconnecting) {
+                (true, _, true) => "RECONNECTING",
+                (true, true, _) => "LIVE+REC",
+                (true, false, _) => "LIVE",
+                _ => "REC",
+            };
+            let secs = now.elapsed_s as u64;
+            let line = format!(
+                "{state} {:02}:{:02}:{:02}  {fps:.1} fps  {kbps:.0} kbps  dropped {}  reconnects {}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                now.video_frames_dropped,
+                now.reconnects
+            );
+            if tty {
+                eprint!("\r{line}   ");
+            } else {
+                eprintln!("{line}");
+            }
+            let _ = std::io::stderr().flush();
+            last = now;
+            last_status = Instant::now();
+        }
+    };
+    if tty {
+        eprintln!();
+    }
+    match &reason {
+        Some(StopReason::Duration) | None => eprintln!("stopping…"),
+        Some(r) => eprintln!("stopping: {r}"),
+    }
+    let summary = pipeline.stop()?;
+    for e in &summary.errors {
+        eprintln!("error: {e}");
+    }
+    if let Some(r) = &summary.recording {
+        eprintln!(
+            "saved {} ({:.1} s, {:.1} MB, {} bookmarks) — play it with: ffplay {:?}   (library id {})",
+            r.path.display(),
+            r.duration_ms as f64 / 1000.0,
+            r.size_bytes as f64 / 1e6,
+            r.bookmarks.len(),
+            r.path,
+            r.id
+        );
+    }
+    let s = &summary.stats;
+    eprintln!(
+        "done: {} frames captured, {} encoded, {} dropped, {} bytes sent, {} reconnects",
+        s.video_frames_captured, s.video_frames_encoded, s.video_frames_dropped, s.bytes_sent, s.reconnects
+    );
+    if let Some(path) = stats_json {
+        let mut v = serde_json::to_value(s)?;
+        v["stop_reason"] = serde_json::Value::String(reason.as_ref().map(|r| r.to_string()).unwrap_or_else(|| "stopped by user".into()));
+        v["encoder"] = serde_json::json!(encoder);
+        if let Some(r) = &summary.recording {
+            v["recording"] = serde_json::to_value(r)?;
+        }
+        v["errors"] = serde_json::to_value(&summary.errors)?;
+        std::fs::write(&path, serde_json::to_vec_pretty(&v)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let failed = matches!(reason, Some(StopReason::Failed(_))) || !summary.errors.is_empty();
+    Ok(match reason {
+        _ if failed => 1,
+        Some(StopReason::LowDiskSpace { .. }) => 3,
+        _ => 0,
+    })
+}
+
+/// `YYYY-MM-DD<sep>HH:MM:SS` in UTC, without a date library.
+pub fn utc_stamp(unix: i64, sep: &str) -> String {
+    let days = unix.div_euclid(86_400);
+    let secs = unix.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_stamp_formats() {
+        assert_eq!(super::utc_stamp(0, " "), "1970-01-01 00:00:00");
+        assert_eq!(super::utc_stamp(1_795_000_000, "T"), "2026-11-18T11:06:40");
+    }
+}

@@ -1,0 +1,175 @@
+//! Conversions between FFmpeg frames and the engine's frames.
+
+use ffmpeg_next::format::{sample::Type as SampleType, Pixel, Sample};
+use ffmpeg_next::software::{resampling, scaling};
+use ffmpeg_next::{frame, ChannelLayout};
+
+use crate::error::FfmpegContext;
+use crate::frame::{VideoFrame, CHANNELS, SAMPLE_RATE};
+use crate::Result;
+
+/// Scales any decoded picture into an I420 frame of a fixed size, keeping the
+/// aspect ratio (black bars where it differs). Rebuilds itself when the input
+/// format or size changes mid-stream.
+pub struct Fitter {
+    out_w: u32,
+    out_h: u32,
+    key: Option<(Pixel, u32, u32)>,
+    scaler: Option<scaling::Context>,
+    /// Where the scaled picture lands inside the output: (x, y, w, h).
+    rect: (u32, u32, u32, u32),
+    scaled: frame::Video,
+}
+
+// SAFETY: a swscale context has no thread affinity; `Fitter` is used by one
+// thread at a time (it moves into a source's capture thread).
+unsafe impl Send for Fitter {}
+
+impl Fitter {
+    pub fn new(out_w: u32, out_h: u32) -> Self {
+        Fitter { out_w, out_h, key: None, scaler: None, rect: (0, 0, out_w, out_h), scaled: frame::Video::empty() }
+    }
+
+    /// Converts `input` into a new frame of the output size.
+    pub fn fit(&mut self, input: &frame::Video) -> Result<VideoFrame> {
+        let key = (input.format(), input.width(), input.height());
+        if self.key != Some(key) {
+            let rect = fit_rect(key.1, key.2, self.out_w, self.out_h);
+            self.scaler = Some(
+                scaling::Context::get(key.0, key.1, key.2, Pixel::YUV420P, rect.2, rect.3, scaling::Flags::BILINEAR)
+                    .ctx(|| format!("cannot convert {:?} {}x{} to I420", key.0, key.1, key.2))?,
+            );
+            self.rect = rect;
+            self.scaled = frame::Video::new(Pixel::YUV420P, rect.2, rect.3);
+            self.key = Some(key);
+        }
+        let scaler = self.scaler.as_mut().expect("scaler is built above whenever the key changes");
+        scaler.run(input, &mut self.scaled).ctx(|| "scaling a frame".into())?;
+        let mut out = VideoFrame::black(self.out_w, self.out_h);
+        blit_i420(&self.scaled, &mut out, self.rect.0, self.rect.1);
+        Ok(out)
+    }
+}
+
+/// The largest even-sized rectangle of the input's aspect inside the output, centred.
+pub fn fit_rect(in_w: u32, in_h: u32, out_w: u32, out_h: u32) -> (u32, u32, u32, u32) {
+    let (iw, ih) = (in_w.max(1) as u64, in_h.max(1) as u64);
+    let (ow, oh) = (out_w as u64, out_h as u64);
+    let (w, h) = if iw * oh > ih * ow { (ow, (ow * ih / iw).max(2)) } else { ((oh * iw / ih).max(2), oh) };
+    let (w, h) = ((w as u32) & !1, (h as u32) & !1);
+    (((out_w - w) / 2) & !1, ((out_h - h) / 2) & !1, w, h)
+}
+
+/// Copies an I420 FFmpeg frame into `dst` at (x, y) (both even), clipping.
+pub fn blit_i420(src: &frame::Video, dst: &mut VideoFrame, x: u32, y: u32) {
+    let (dw, dh) = (dst.width as usize, dst.height as usize);
+    let (x, y) = (x as usize, y as usize);
+    let w = (src.width() as usize).min(dw.saturating_sub(x));
+    let h = (src.height() as usize).min(dh.saturating_sub(y));
+    let (yp, up, vp) = dst.planes_mut();
+    for r in 0..h {
+        let s = &src.data(0)[r * src.stride(0)..][..w];
+        yp[(y + r) * dw + x..][..w].copy_from_slice(s);
+    }
+    let (cw, cx, cy) = (dw / 2, x / 2, y / 2);
+    for r in 0..h / 2 {
+        let s = &src.data(1)[r * src.stride(1)..][..w / 2];
+        up[(cy + r) * cw + cx..][..w / 2].copy_from_slice(s);
+        let s = &src.data(2)[r * src.stride(2)..][..w / 2];
+        vp[(cy + r) * cw + cx..][..w / 2].copy_from_slice(s);
+    }
+}
+
+/// Wraps an engine frame as an FFmpeg frame (copying; strides may differ).
+pub fn to_ffmpeg(f: &VideoFrame) -> frame::Video {
+    let mut out = frame::Video::new(Pixel::YUV420P, f.width, f.height);
+    let (w, h) = (f.width as usize, f.height as usize);
+    let (y, u, v) = f.planes();
+    for (plane, src, pw, ph) in [(0, y, w, h), (1, u, w / 2, h / 2), (2, v, w / 2, h / 2)] {
+        let stride = out.stride(plane);
+        let dst = out.data_mut(plane);
+        for r in 0..ph {
+            dst[r * stride..r * stride + pw].copy_from_slice(&src[r * pw..(r + 1) * pw]);
+        }
+    }
+    out
+}
+
+/// Resamples any decoded audio to the engine's interleaved stereo f32 at 48 kHz.
+pub struct Resampler {
+    key: Option<(Sample, u64, u32)>,
+    ctx: Option<resampling::Context>,
+}
+
+// SAFETY: as for `Fitter`: moved between threads, never shared.
+unsafe impl Send for Resampler {}
+
+impl Default for Resampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Resampler {
+    pub fn new() -> Self {
+        Resampler { key: None, ctx: None }
+    }
+
+    /// Appends the converted samples of `input` to `out`.
+    pub fn convert(&mut self, input: &frame::Audio, out: &mut Vec<f32>) -> Result<()> {
+        let layout = if input.channel_layout().is_empty() {
+            ChannelLayout::default(input.channels() as i32)
+        } else {
+            input.channel_layout()
+        };
+        let key = (input.format(), layout.bits(), input.rate());
+        if self.key != Some(key) {
+            self.ctx = Some(
+                resampling::Context::get(
+                    input.format(),
+                    layout,
+                    input.rate(),
+                    Sample::F32(SampleType::Packed),
+                    ChannelLayout::STEREO,
+                    SAMPLE_RATE,
+                )
+                .ctx(|| format!("cannot resample {:?} {} Hz", input.format(), input.rate()))?,
+            );
+            self.key = Some(key);
+        }
+        let ctx = self.ctx.as_mut().expect("resampler is built above whenever the key changes");
+        let cap = input.samples() * SAMPLE_RATE as usize / input.rate().max(1) as usize + 256;
+        let mut converted = frame::Audio::new(Sample::F32(SampleType::Packed), cap, ChannelLayout::STEREO);
+        converted.set_rate(SAMPLE_RATE);
+        // A decoder may hand over a frame whose layout field is unset.
+        let mut fixed;
+        let input = if input.channel_layout().is_empty() {
+            fixed = input.clone();
+            fixed.set_channel_layout(layout);
+            &fixed
+        } else {
+            input
+        };
+        ctx.run(input, &mut converted).ctx(|| "resampling audio".into())?;
+        let bytes = converted.data(0);
+        let n = (converted.samples() * CHANNELS * 4).min(bytes.len());
+        out.extend(bytes[..n].chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_rect_letterboxes() {
+        assert_eq!(fit_rect(1920, 1080, 1280, 720), (0, 0, 1280, 720));
+        let (x, y, w, h) = fit_rect(640, 480, 1280, 720);
+        assert_eq!((w, h), (960, 720));
+        assert_eq!((x, y), (160, 0));
+        let (_, y, w, h) = fit_rect(1000, 200, 1280, 720);
+        assert_eq!(w, 1280);
+        assert!(h % 2 == 0 && y % 2 == 0);
+    }
+}

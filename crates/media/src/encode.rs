@@ -1,0 +1,298 @@
+//! Encoders: H.264 (a hardware encoder when one opens, else libx264) and AAC.
+//!
+//! One encode feeds every output: encoders produce [`EncodedPacket`]s that the
+//! pipeline fans out to the RTMP and MP4 outputs, so going live and recording
+//! at once does not encode twice.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ffmpeg_next::codec::{self, Parameters};
+use ffmpeg_next::format::{sample::Type as SampleType, Pixel, Sample};
+use ffmpeg_next::{encoder, frame, picture, ChannelLayout, Dictionary, Packet, Rational};
+
+use crate::convert::to_ffmpeg;
+use crate::error::FfmpegContext;
+use crate::frame::{to_units, AudioFrame, VideoFrame, CHANNELS, SAMPLE_RATE};
+use crate::{MediaError, Result};
+
+/// Time base of encoded video packets (the MPEG 90 kHz clock).
+pub const VIDEO_TIME_BASE: Rational = Rational(1, 90_000);
+/// Time base of encoded audio packets (one tick per sample).
+pub const AUDIO_TIME_BASE: Rational = Rational(1, SAMPLE_RATE as i32);
+
+/// Resolution, frame rate and default bitrates of a named preset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preset {
+    pub name: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub video_kbps: u32,
+    pub audio_kbps: u32,
+}
+
+pub const PRESETS: [Preset; 4] = [
+    Preset { name: "480p30", width: 854, height: 480, fps: 30, video_kbps: 1_200, audio_kbps: 128 },
+    Preset { name: "720p30", width: 1280, height: 720, fps: 30, video_kbps: 2_500, audio_kbps: 128 },
+    Preset { name: "1080p30", width: 1920, height: 1080, fps: 30, video_kbps: 4_500, audio_kbps: 160 },
+    Preset { name: "1080p60", width: 1920, height: 1080, fps: 60, video_kbps: 6_000, audio_kbps: 160 },
+];
+
+impl std::str::FromStr for Preset {
+    type Err = MediaError;
+    fn from_str(s: &str) -> Result<Self> {
+        PRESETS.iter().copied().find(|p| p.name == s).ok_or_else(|| {
+            MediaError::Invalid(format!("unknown preset {s:?}: use 480p30, 720p30, 1080p30 or 1080p60"))
+        })
+    }
+}
+
+/// Everything about how to encode.
+#[derive(Clone, Debug)]
+pub struct EncodingConfig {
+    pub preset: Preset,
+    pub video_kbps: Option<u32>,
+    pub audio_kbps: Option<u32>,
+    /// Seconds between keyframes.
+    pub keyint_secs: f32,
+    /// libx264's speed preset.
+    pub x264_preset: String,
+    /// `auto` (a hardware encoder if one opens, else x264), `x264`, or an FFmpeg encoder name.
+    pub encoder: String,
+}
+
+impl Default for EncodingConfig {
+    fn default() -> Self {
+        EncodingConfig {
+            preset: PRESETS[1],
+            video_kbps: None,
+            audio_kbps: None,
+            keyint_secs: 2.0,
+            x264_preset: "veryfast".into(),
+            encoder: "auto".into(),
+        }
+    }
+}
+
+impl EncodingConfig {
+    pub fn video_kbps(&self) -> u32 {
+        self.video_kbps.unwrap_or(self.preset.video_kbps)
+    }
+    pub fn audio_kbps(&self) -> u32 {
+        self.audio_kbps.unwrap_or(self.preset.audio_kbps)
+    }
+}
+
+/// Which stream a packet belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamKind {
+    Video,
+    Audio,
+}
+
+/// One encoded packet, timestamps in its stream's encoder time base.
+pub struct EncodedPacket {
+    pub kind: StreamKind,
+    pub packet: Packet,
+    /// Consecutive per stream: a gap tells an output it lost packets.
+    pub seq: u64,
+    /// For video packets: the capture time of the frame, for latency figures.
+    pub key: bool,
+}
+
+/// What an output needs to set up a stream for encoded packets.
+#[derive(Clone)]
+pub struct StreamInfo {
+    pub params: Parameters,
+    pub time_base: Rational,
+}
+
+/// Hardware H.264 encoders that take system-memory yuv420p frames, tried in order by `auto`.
+const HW_ENCODERS: &[&str] = &["h264_nvenc", "h264_videotoolbox", "h264_amf", "h264_mf"];
+
+/// The H.264 encoder.
+pub struct VideoEncoder {
+    enc: encoder::Video,
+    name: String,
+    seq: u64,
+    last_pts: Option<i64>,
+    force_key: Arc<AtomicBool>,
+    packet: Packet,
+}
+
+impl VideoEncoder {
+    /// Opens the encoder the config asks for; `force_key` lets outputs ask for
+    /// a keyframe (after a reconnect or a drop).
+    pub fn open(cfg: &EncodingConfig, force_key: Arc<AtomicBool>) -> Result<Self> {
+        crate::init();
+        let candidates: Vec<&str> = match cfg.encoder.as_str() {
+            "auto" => HW_ENCODERS.iter().copied().chain(["libx264"]).collect(),
+            "x264" | "libx264" => vec!["libx264"],
+            other => vec![other],
+        };
+        let mut last_err = String::new();
+        for name in &candidates {
+            match Self::open_named(name, cfg) {
+                Ok(enc) => {
+                    tracing::info!("video encoder: {name}");
+                    return Ok(VideoEncoder { enc, name: name.to_string(), seq: 0, last_pts: None, force_key, packet: Packet::empty() });
+                }
+                Err(e) => {
+                    tracing::debug!("encoder {name} unavailable: {e}");
+                    last_err = e.to_string();
+                }
+            }
+        }
+        Err(MediaError::Encoder { name: candidates.join(", "), reason: last_err })
+    }
+
+    fn open_named(name: &str, cfg: &EncodingConfig) -> Result<encoder::Video> {
+        let err = |reason: String| MediaError::Encoder { name: name.into(), reason };
+        let codec = encoder::find_by_name(name).ok_or_else(|| err("not in this FFmpeg build".into()))?;
+        let mut enc = codec::context::Context::new_with_codec(codec).encoder().video().map_err(|e| err(e.to_string()))?;
+        let p = cfg.preset;
+        let kbps = cfg.video_kbps() as usize;
+        enc.set_width(p.width);
+        enc.set_height(p.height);
+        enc.set_format(Pixel::YUV420P);
+        enc.set_time_base(VIDEO_TIME_BASE);
+        enc.set_frame_rate(Some(Rational(p.fps as i32, 1)));
+        enc.set_gop(((p.fps as f32 * cfg.keyint_secs).round() as u32).max(1));
+        enc.set_bit_rate(kbps * 1000);
+        enc.set_max_bit_rate(kbps * 1000);
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        let mut opts = Dictionary::new();
+        opts.set("bufsize", &(kbps * 2000).to_string());
+        if name == "libx264" {
+            opts.set("preset", &cfg.x264_preset);
+            opts.set("forced-idr", "1");
+            // Fixed GOPs keep segment boundaries predictable for ingests and HLS.
+            opts.set("x264-params", "scenecut=0");
+        }
+        enc.open_with(opts).map_err(|e| err(e.to_string()))
+    }
+
+    /// The FFmpeg name of the encoder in use (e.g. `libx264`, `h264_nvenc`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn stream_info(&self) -> StreamInfo {
+        StreamInfo { params: Parameters::from(&*self.enc), time_base: VIDEO_TIME_BASE }
+    }
+
+    /// Encodes one frame; returns false if it was skipped (timestamp not after the last).
+    pub fn encode(&mut self, f: &VideoFrame, out: &mut dyn FnMut(EncodedPacket)) -> Result<bool> {
+        let pts = to_units(f.pts, VIDEO_TIME_BASE.denominator() as i64);
+        if self.last_pts.is_some_and(|l| pts <= l) {
+            return Ok(false);
+        }
+        self.last_pts = Some(pts);
+        let mut frame = to_ffmpeg(f);
+        frame.set_pts(Some(pts));
+        if self.force_key.swap(false, Ordering::AcqRel) {
+            frame.set_kind(picture::Type::I);
+        }
+        self.enc.send_frame(&frame).ctx(|| format!("encoding video with {}", self.name))?;
+        self.drain(out);
+        Ok(true)
+    }
+
+    /// Flushes the encoder at the end.
+    pub fn finish(&mut self, out: &mut dyn FnMut(EncodedPacket)) {
+        let _ = self.enc.send_eof();
+        self.drain(out);
+    }
+
+    fn drain(&mut self, out: &mut dyn FnMut(EncodedPacket)) {
+        while self.enc.receive_packet(&mut self.packet).is_ok() {
+            let packet = std::mem::replace(&mut self.packet, Packet::empty());
+            let key = packet.is_key();
+            out(EncodedPacket { kind: StreamKind::Video, packet, seq: self.seq, key });
+            self.seq += 1;
+        }
+    }
+}
+
+/// The AAC encoder, fed with chunks of any size.
+pub struct AudioEncoder {
+    enc: encoder::Audio,
+    frame_size: usize,
+    /// Interleaved samples waiting to fill a frame.
+    fifo: Vec<f32>,
+    /// Sample position of `fifo[0]` since the epoch.
+    next_pts: Option<i64>,
+    seq: u64,
+    packet: Packet,
+}
+
+impl AudioEncoder {
+    pub fn open(kbps: u32) -> Result<Self> {
+        crate::init();
+        let err = |reason: String| MediaError::Encoder { name: "aac".into(), reason };
+        let codec = encoder::find(codec::Id::AAC).ok_or_else(|| err("not in this FFmpeg build".into()))?;
+        let mut enc = codec::context::Context::new_with_codec(codec).encoder().audio().map_err(|e| err(e.to_string()))?;
+        enc.set_rate(SAMPLE_RATE as i32);
+        enc.set_channel_layout(ChannelLayout::STEREO);
+        enc.set_format(Sample::F32(SampleType::Planar));
+        enc.set_bit_rate(kbps as usize * 1000);
+        enc.set_time_base(AUDIO_TIME_BASE);
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
+        let enc = enc.open_as(codec).map_err(|e| err(e.to_string()))?;
+        let frame_size = (enc.frame_size() as usize).max(1);
+        Ok(AudioEncoder { enc, frame_size, fifo: Vec::new(), next_pts: None, seq: 0, packet: Packet::empty() })
+    }
+
+    pub fn stream_info(&self) -> StreamInfo {
+        StreamInfo { params: Parameters::from(&*self.enc), time_base: AUDIO_TIME_BASE }
+    }
+
+    pub fn encode(&mut self, chunk: &AudioFrame, out: &mut dyn FnMut(EncodedPacket)) -> Result<()> {
+        if self.next_pts.is_none() {
+            self.next_pts = Some(to_units(chunk.pts, SAMPLE_RATE as i64));
+        }
+        self.fifo.extend_from_slice(&chunk.samples);
+        while self.fifo.len() >= self.frame_size * CHANNELS {
+            self.send(self.frame_size)?;
+            self.drain(out);
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, n: usize) -> Result<()> {
+        let mut frame = frame::Audio::new(Sample::F32(SampleType::Planar), self.frame_size, ChannelLayout::STEREO);
+        frame.set_rate(SAMPLE_RATE);
+        for ch in 0..CHANNELS {
+            let plane = frame.plane_mut::<f32>(ch);
+            for (i, s) in plane.iter_mut().enumerate() {
+                *s = if i < n { self.fifo[i * CHANNELS + ch] } else { 0.0 };
+            }
+        }
+        self.fifo.drain(..n * CHANNELS);
+        let pts = self.next_pts.unwrap_or(0);
+        frame.set_pts(Some(pts));
+        self.next_pts = Some(pts + n as i64);
+        self.enc.send_frame(&frame).ctx(|| "encoding AAC".into())
+    }
+
+    /// Pads and flushes what is left at the end.
+    pub fn finish(&mut self, out: &mut dyn FnMut(EncodedPacket)) {
+        if !self.fifo.is_empty() {
+            let n = self.fifo.len() / CHANNELS;
+            if self.send(n).is_ok() {
+                self.drain(out);
+            }
+        }
+        let _ = self.enc.send_eof();
+        self.drain(out);
+    }
+
+    fn drain(&mut self, out: &mut dyn FnMut(EncodedPacket)) {
+        while self.enc.receive_packet(&mut self.packet).is_ok() {
+            let packet = std::mem::replace(&mut self.packet, Packet::empty());
+            out(EncodedPacket { kind: StreamKind::Audio, packet, seq: self.seq, key: true });
+            self.seq += 1;
+        }
+    }
+}

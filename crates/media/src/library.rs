@@ -1,0 +1,354 @@
+//! The recording library: an SQLite database (rusqlite, WAL) in the data
+//! directory that lists recordings and holds their bookmarks.
+//!
+//! Bookmarks are written here the moment they are made, so a crash loses
+//! none. Recordings a crash interrupted are found by their state
+//! (`recording`) and an unlocked part file, and finalised with their
+//! bookmarks by [`Library::recover`], which [`Library::open`] also runs.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::output::finalize::finalize;
+use crate::{MediaError, Result};
+
+const MIGRATIONS: &[(&str, &str)] = &[("001_recordings", include_str!("../migrations/001_recordings.sql"))];
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Bookmark {
+    pub id: i64,
+    pub t_ms: i64,
+    pub label: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Recording {
+    pub id: i64,
+    pub path: PathBuf,
+    #[serde(skip)]
+    pub part_path: PathBuf,
+    pub started_at: i64,
+    pub ended_at: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub size_bytes: Option<i64>,
+    pub state: String,
+    pub error: Option<String>,
+    pub pinned: bool,
+    pub bookmarks: Vec<Bookmark>,
+}
+
+/// What recovery did with one interrupted recording.
+#[derive(Clone, Debug, Serialize)]
+pub struct Recovered {
+    pub id: i64,
+    pub path: PathBuf,
+    pub bookmarks: usize,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+pub struct Library {
+    db_path: PathBuf,
+    dir: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+impl Library {
+    /// Opens (creating if needed) the library under `home`, then recovers any
+    /// recording a crash interrupted.
+    pub fn open(home: &Path) -> Result<(Self, Vec<Recovered>)> {
+        let lib = Self::open_only(home)?;
+        let recovered = lib.recover()?;
+        Ok((lib, recovered))
+    }
+
+    /// Opens without recovering.
+    pub fn open_only(home: &Path) -> Result<Self> {
+        let dir = home.join("recordings");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| MediaError::Io { what: format!("creating {}", dir.display()), source: e })?;
+        let db_path = home.join("library.db");
+        let dberr = |source| MediaError::Library { path: db_path.clone(), source };
+        let conn = Connection::open(&db_path).map_err(dberr)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(dberr)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(dberr)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(dberr)?;
+        migrate(&conn).map_err(dberr)?;
+        Ok(Library { db_path, dir, conn: Mutex::new(conn) })
+    }
+
+    /// Where new recordings go by default.
+    pub fn recordings_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn).map_err(|source| MediaError::Library { path: self.db_path.clone(), source })
+    }
+
+    /// Registers a recording that is starting.
+    pub fn begin(&self, path: &Path, part_path: &Path) -> Result<i64> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO recordings (path, part_path, started_at, state) VALUES (?1, ?2, ?3, 'recording')",
+                params![path.to_string_lossy(), part_path.to_string_lossy(), unix_now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Saves a bookmark at once (durable before this returns).
+    pub fn add_bookmark(&self, recording: i64, t_ms: i64, label: Option<&str>) -> Result<Bookmark> {
+        self.with(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM bookmarks WHERE recording_id = ?1", [recording], |r| r.get(0))?;
+            let label = match label.map(str::trim) {
+                Some(l) if !l.is_empty() => l.to_string(),
+                _ => format!("Bookmark {}", n + 1),
+            };
+            c.execute(
+                "INSERT INTO bookmarks (recording_id, t_ms, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![recording, t_ms, label, unix_now()],
+            )?;
+            Ok(Bookmark { id: c.last_insert_rowid(), t_ms, label })
+        })
+    }
+
+    pub fn bookmarks(&self, recording: i64) -> Result<Vec<Bookmark>> {
+        self.with(|c| bookmarks(c, recording))
+    }
+
+    /// Marks a recording finished (`done`, `recovered` or `failed`).
+    pub fn finish(&self, id: i64, state: &str, duration_ms: Option<i64>, size: Option<u64>, error: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE recordings SET state = ?2, ended_at = ?3, duration_ms = ?4, size_bytes = ?5, error = ?6 WHERE id = ?1",
+                params![id, state, unix_now(), duration_ms, size.map(|s| s as i64), error],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn list(&self) -> Result<Vec<Recording>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!("{SELECT} ORDER BY started_at DESC, id DESC"))?;
+            let rows = st.query_map([], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter()
+                .map(|mut r| {
+                    r.bookmarks = bookmarks(c, r.id)?;
+                    Ok(r)
+                })
+                .collect()
+        })
+    }
+
+    pub fn get(&self, id: i64) -> Result<Recording> {
+        let r = self.with(|c| {
+            let r = c.query_row(&format!("{SELECT} WHERE id = ?1"), [id], row).optional()?;
+            match r {
+                Some(mut r) => {
+                    r.bookmarks = bookmarks(c, id)?;
+                    Ok(Some(r))
+                }
+                None => Ok(None),
+            }
+        })?;
+        r.ok_or(MediaError::NoSuchRecording(id))
+    }
+
+    /// Deletes a recording and its files. A recording in progress is refused.
+    pub fn delete(&self, id: i64) -> Result<Recording> {
+        let r = self.get(id)?;
+        if r.state == "recording" && is_locked(&r.part_path) {
+            return Err(MediaError::Invalid(format!("recording {id} is still in progress; stop it first")));
+        }
+        for p in [&r.path, &r.part_path] {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(MediaError::Io { what: format!("deleting {}", p.display()), source: e }),
+            }
+        }
+        self.with(|c| c.execute("DELETE FROM recordings WHERE id = ?1", [id]).map(|_| ()))?;
+        Ok(r)
+    }
+
+    pub fn set_pinned(&self, id: i64, pinned: bool) -> Result<()> {
+        let n = self.with(|c| c.execute("UPDATE recordings SET pinned = ?2 WHERE id = ?1", params![id, pinned]))?;
+        if n == 0 {
+            return Err(MediaError::NoSuchRecording(id));
+        }
+        Ok(())
+    }
+
+    /// The configured retention in days (`None`: keep forever).
+    pub fn retention_days(&self) -> Result<Option<u32>> {
+        let v: Option<String> = self.with(|c| {
+            c.query_row("SELECT value FROM settings WHERE key = 'retention_days'", [], |r| r.get(0)).optional()
+        })?;
+        Ok(v.and_then(|v| v.parse().ok()))
+    }
+
+    pub fn set_retention_days(&self, days: Option<u32>) -> Result<()> {
+        self.with(|c| match days {
+            Some(d) => c
+                .execute(
+                    "INSERT INTO settings (key, value) VALUES ('retention_days', ?1)
+                     ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    [d.to_string()],
+                )
+                .map(|_| ()),
+            None => c.execute("DELETE FROM settings WHERE key = 'retention_days'", []).map(|_| ()),
+        })
+    }
+
+    /// Deletes finished, unpinned recordings that started more than `days` days before `now`.
+    pub fn prune(&self, days: u32, now: i64) -> Result<Vec<Recording>> {
+        let cutoff = now - i64::from(days) * 86_400;
+        let old: Vec<i64> = self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id FROM recordings WHERE pinned = 0 AND state != 'recording' AND started_at < ?1",
+            )?;
+            let ids = st.query_map([cutoff], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+            Ok(ids)
+        })?;
+        old.into_iter().map(|id| self.delete(id)).collect()
+    }
+
+    /// Finalises every recording a crash interrupted (state `recording`, part
+    /// file not locked by a live recorder), with its bookmarks as chapters.
+    pub fn recover(&self) -> Result<Vec<Recovered>> {
+        let open: Vec<Recording> = self.list()?.into_iter().filter(|r| r.state == "recording").collect();
+        let mut out = Vec::new();
+        for r in open {
+            if is_locked(&r.part_path) {
+                continue; // a live recorder owns it
+            }
+            let result = if r.part_path.exists() {
+                finalize(&r.part_path, &r.path, &r.bookmarks)
+            } else if r.path.exists() {
+                // The crash came after the final file was written.
+                let size = std::fs::metadata(&r.path).map(|m| m.len()).unwrap_or(0);
+                Ok(crate::output::finalize::Finalized { duration: std::time::Duration::ZERO, size })
+            } else {
+                Err(MediaError::Invalid(format!("{} is missing", r.part_path.display())))
+            };
+            match result {
+                Ok(f) => {
+                    let ms = f.duration.as_millis() as i64;
+                    let ms = if ms > 0 { Some(ms) } else { r.duration_ms };
+                    self.finish(r.id, "recovered", ms, Some(f.size), None)?;
+                    out.push(Recovered { id: r.id, path: r.path, bookmarks: r.bookmarks.len(), duration_ms: ms, error: None });
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    self.finish(r.id, "failed", None, None, Some(&msg))?;
+                    out.push(Recovered { id: r.id, path: r.path, bookmarks: r.bookmarks.len(), duration_ms: None, error: Some(msg) });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+const SELECT: &str = "SELECT id, path, part_path, started_at, ended_at, duration_ms, size_bytes, state, error, pinned FROM recordings";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Recording> {
+    Ok(Recording {
+        id: r.get(0)?,
+        path: PathBuf::from(r.get::<_, String>(1)?),
+        part_path: PathBuf::from(r.get::<_, String>(2)?),
+        started_at: r.get(3)?,
+        ended_at: r.get(4)?,
+        duration_ms: r.get(5)?,
+        size_bytes: r.get(6)?,
+        state: r.get(7)?,
+        error: r.get(8)?,
+        pinned: r.get::<_, i64>(9)? != 0,
+        bookmarks: Vec::new(),
+    })
+}
+
+fn bookmarks(c: &Connection, recording: i64) -> rusqlite::Result<Vec<Bookmark>> {
+    let mut st = c.prepare("SELECT id, t_ms, label FROM bookmarks WHERE recording_id = ?1 ORDER BY t_ms, id")?;
+    let v = st
+        .query_map([recording], |r| Ok(Bookmark { id: r.get(0)?, t_ms: r.get(1)?, label: r.get(2)? }))?
+        .collect();
+    v
+}
+
+fn migrate(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)")?;
+    for (name, sql) in MIGRATIONS {
+        let done: bool =
+            c.query_row("SELECT COUNT(*) FROM schema_migrations WHERE name = ?1", [name], |r| r.get::<_, i64>(0))? > 0;
+        if !done {
+            c.execute_batch(&format!("BEGIN; {sql}; INSERT INTO schema_migrations VALUES ('{name}'); COMMIT;"))?;
+        }
+    }
+    Ok(())
+}
+
+/// True while a live recorder holds the part file's lock.
+fn is_locked(part: &Path) -> bool {
+    match File::open(part) {
+        Ok(f) => match f.try_lock() {
+            Ok(()) => {
+                let _ = f.unlock();
+                false
+            }
+            Err(_) => true,
+        },
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bookmarks_pins_and_retention() {
+        let home = tempfile::tempdir().unwrap();
+        let (lib, rec) = Library::open(home.path()).unwrap();
+        assert!(rec.is_empty());
+        let id = lib.begin(&home.path().join("a.mp4"), &home.path().join("a.part.mp4")).unwrap();
+        lib.add_bookmark(id, 1500, Some("intro")).unwrap();
+        let b = lib.add_bookmark(id, 500, None).unwrap();
+        assert_eq!(b.label, "Bookmark 2");
+        let got = lib.get(id).unwrap();
+        assert_eq!(got.bookmarks.iter().map(|b| b.t_ms).collect::<Vec<_>>(), vec![500, 1500]);
+        lib.finish(id, "done", Some(2000), Some(10), None).unwrap();
+        lib.set_pinned(id, true).unwrap();
+        assert!(lib.prune(0, unix_now() + 10).unwrap().is_empty(), "pinned survives");
+        lib.set_pinned(id, false).unwrap();
+        assert_eq!(lib.prune(0, unix_now() + 10).unwrap().len(), 1);
+        assert!(matches!(lib.get(id), Err(MediaError::NoSuchRecording(_))));
+        lib.set_retention_days(Some(7)).unwrap();
+        assert_eq!(lib.retention_days().unwrap(), Some(7));
+        // Reopening runs migrations once only.
+        drop(lib);
+        let (lib, _) = Library::open(home.path()).unwrap();
+        assert_eq!(lib.retention_days().unwrap(), Some(7));
+    }
+
+    #[test]
+    fn missing_part_file_is_marked_failed() {
+        let home = tempfile::tempdir().unwrap();
+        let lib = Library::open_only(home.path()).unwrap();
+        let id = lib.begin(&home.path().join("x.mp4"), &home.path().join("x.part.mp4")).unwrap();
+        let r = lib.recover().unwrap();
+        assert_eq!(r.len(), 1);
+        assert!(r[0].error.is_some());
+        assert_eq!(lib.get(id).unwrap().state, "failed");
+    }
+}

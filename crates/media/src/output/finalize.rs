@@ -1,0 +1,110 @@
+//! Turns a crash-safe fragmented MP4 into a normal MP4 with chapters.
+//!
+//! FFmpeg drops chapters added after the header in fragmented mode, so
+//! bookmarks live in the library database and are written here, by a
+//! stream-copy remux that takes a fraction of a second. The same function
+//! finalises a recording at stop and recovers one that a crash interrupted: a
+//! truncated last fragment just ends the copy.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ffmpeg_next::{codec, encoder, media, Rational};
+
+use crate::library::Bookmark;
+use crate::{MediaError, Result};
+
+/// What the final file holds.
+#[derive(Clone, Debug)]
+pub struct Finalized {
+    pub duration: Duration,
+    pub size: u64,
+}
+
+/// Remuxes `part` into `out` with `bookmarks` as chapters, then removes `part`.
+/// The final file appears atomically (written beside it, then renamed).
+pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark]) -> Result<Finalized> {
+    crate::init();
+    let werr = |path: &Path, reason: String| MediaError::Write { path: path.to_owned(), reason };
+    let mut ictx = crate::source::file::open_input(part)?;
+    let tmp: PathBuf = {
+        let mut s = out.as_os_str().to_owned();
+        s.push(".finalizing");
+        s.into()
+    };
+    let mut octx = ffmpeg_next::format::output_as(&tmp, "mp4").map_err(|e| werr(&tmp, e.to_string()))?;
+    let mut map = vec![None; ictx.nb_streams() as usize];
+    let mut in_tbs = vec![Rational(1, 1); ictx.nb_streams() as usize];
+    let mut next = 0;
+    for st in ictx.streams() {
+        let t = st.parameters().medium();
+        if t != media::Type::Video && t != media::Type::Audio {
+            continue;
+        }
+        let mut ost = octx
+            .add_stream(encoder::find(codec::Id::None))
+            .map_err(|e| werr(&tmp, e.to_string()))?;
+        ost.set_parameters(st.parameters());
+        // SAFETY: the stream was just created; a zero tag lets the muxer pick its own.
+        unsafe { (*(*ost.as_mut_ptr()).codecpar).codec_tag = 0 };
+        map[st.index()] = Some(next);
+        in_tbs[st.index()] = st.time_base();
+        next += 1;
+    }
+    if next == 0 {
+        return Err(MediaError::NoStream { path: part.display().to_string(), kind: "audio or video" });
+    }
+    let end_ms = media_end_ms(part)?;
+    let duration = Duration::from_millis(end_ms as u64);
+    for (i, b) in bookmarks.iter().enumerate() {
+        let start = b.t_ms.clamp(0, end_ms.max(0));
+        let end = bookmarks.get(i + 1).map(|n| n.t_ms.clamp(start, end_ms.max(start))).unwrap_or(end_ms.max(start));
+        octx.add_chapter(i as i64 + 1, Rational(1, 1000), start, end, &b.label)
+            .map_err(|e| werr(&tmp, format!("adding chapter {:?}: {e}", b.label)))?;
+    }
+    let mut opts = ffmpeg_next::Dictionary::new();
+    opts.set("movflags", "+faststart");
+    octx.write_header_with(opts).map_err(|e| werr(&tmp, e.to_string()))?;
+    let mut copied = 0u64;
+    // A crash leaves a truncated fragment at the end: reading stops there.
+    for (st, mut pkt) in ictx.packets() {
+        let Some(o) = map[st.index()] else { continue };
+        let out_tb = octx.stream(o).map(|s| s.time_base()).unwrap_or(in_tbs[st.index()]);
+        pkt.rescale_ts(in_tbs[st.index()], out_tb);
+        pkt.set_position(-1);
+        pkt.set_stream(o);
+        pkt.write_interleaved(&mut octx).map_err(|e| werr(&tmp, e.to_string()))?;
+        copied += 1;
+    }
+    if copied == 0 {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(MediaError::Invalid(format!("{} holds no media to recover", part.display())));
+    }
+    octx.write_trailer().map_err(|e| werr(&tmp, e.to_string()))?;
+    drop(octx);
+    std::fs::rename(&tmp, out).map_err(|e| werr(out, e.to_string()))?;
+    let _ = std::fs::remove_file(part);
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    // Re-read the duration from the final file: the part's may be unknown.
+    let duration = crate::source::file::open_input(out)
+        .ok()
+        .map(|i| Duration::from_micros(i.duration().max(0) as u64))
+        .unwrap_or(duration);
+    Ok(Finalized { duration, size })
+}
+
+/// The end of the last packet in `path`, in milliseconds. The container's own
+/// duration is unreliable for a fragmented file a crash cut short, so this
+/// reads the packets (cheap: no decoding).
+fn media_end_ms(path: &Path) -> Result<i64> {
+    let mut ictx = crate::source::file::open_input(path)?;
+    let mut end = 0i64;
+    for (st, pkt) in ictx.packets() {
+        let tb = st.time_base();
+        if let Some(pts) = pkt.pts() {
+            let t = (pts + pkt.duration()) as i128 * 1000 * tb.numerator() as i128 / tb.denominator().max(1) as i128;
+            end = end.max(t as i64);
+        }
+    }
+    Ok(end)
+}

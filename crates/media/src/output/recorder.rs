@@ -1,0 +1,115 @@
+//! The MP4 recorder: fragmented MP4 while recording (a fragment at least every
+//! second, flushed to the file at once), so a crash or `kill -9` loses at most
+//! about a second. The part file is locked while recording; recovery uses the
+//! lock to tell a live recording from one a crash left behind.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Receiver;
+
+use super::mux::{Muxer, StreamSet};
+use crate::encode::EncodedPacket;
+use crate::stats::{add, Stats};
+use crate::{MediaError, Result};
+
+/// Muxer options for crash safety: no moov at the end to lose, fragments of at
+/// most one second, each written through to the file as it closes.
+const FRAGMENTED: &[(&str, &str)] = &[
+    ("movflags", "+frag_keyframe+empty_moov+default_base_moof"),
+    ("frag_duration", "1000000"),
+    ("flush_packets", "1"),
+];
+
+/// The file name for a recording in progress next to its final path.
+pub fn part_path_for(final_path: &Path) -> PathBuf {
+    let mut s = final_path.as_os_str().to_owned();
+    s.push(".part");
+    s.into()
+}
+
+/// How a recording thread ended.
+#[derive(Debug, Default)]
+pub struct RecorderEnd {
+    pub error: Option<String>,
+}
+
+pub struct Recorder {
+    pub handle: JoinHandle<RecorderEnd>,
+    pub part_path: PathBuf,
+    /// Media time written so far, in milliseconds.
+    pub written_ms: Arc<AtomicI64>,
+}
+
+impl Recorder {
+    /// Creates the part file and starts writing packets from `rx` to it.
+    /// `failed` is raised if writing fails (disk full, device gone), so the
+    /// pipeline stops cleanly and says why.
+    pub fn start(
+        final_path: &Path,
+        streams: StreamSet,
+        rx: Receiver<Arc<EncodedPacket>>,
+        stats: Arc<Stats>,
+        failed: Arc<AtomicBool>,
+    ) -> Result<Self> {
+        let part_path = part_path_for(final_path);
+        if let Some(dir) = final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(MediaError::Write { path: final_path.to_owned(), reason: format!("folder {} does not exist", dir.display()) });
+            }
+        }
+        let mut muxer = Muxer::open_file(&part_path, "mp4")
+            .map_err(|e| MediaError::Write { path: final_path.to_owned(), reason: reason(&e) })?;
+        muxer.start(&streams, FRAGMENTED)?;
+        let lock = File::open(&part_path)
+            .and_then(|f| f.try_lock().map(|_| f).map_err(std::io::Error::other))
+            .map_err(|e| MediaError::Write { path: part_path.clone(), reason: format!("cannot lock: {e}") })?;
+        let written_ms = Arc::new(AtomicI64::new(0));
+        let written = written_ms.clone();
+        let handle = std::thread::Builder::new()
+            .name("recorder".into())
+            .spawn(move || {
+                let mut end = RecorderEnd::default();
+                for pkt in rx {
+                    if end.error.is_some() {
+                        continue; // drain so the encoder never blocks on us
+                    }
+                    match muxer.write(&pkt) {
+                        Ok(n) => {
+                            add(&stats.bytes_recorded, n as u64);
+                            if let Some(pts) = pkt.packet.pts() {
+                                let tb = match pkt.kind {
+                                    crate::encode::StreamKind::Video => crate::encode::VIDEO_TIME_BASE,
+                                    crate::encode::StreamKind::Audio => crate::encode::AUDIO_TIME_BASE,
+                                };
+                                let ms = pts * 1000 * tb.numerator() as i64 / tb.denominator() as i64;
+                                written.fetch_max(ms, Ordering::Relaxed);
+                            }
+                        }
+                        Err(e) => {
+                            end.error = Some(reason(&e));
+                            failed.store(true, Ordering::Release);
+                        }
+                    }
+                }
+                if let Err(e) = muxer.finish() {
+                    end.error.get_or_insert(reason(&e));
+                }
+                drop(lock);
+                end
+            })
+            .map_err(|e| MediaError::Io { what: "starting the recorder thread".into(), source: e })?;
+        Ok(Recorder { handle, part_path, written_ms })
+    }
+}
+
+fn reason(e: &MediaError) -> String {
+    match e {
+        MediaError::Ffmpeg { source, .. } => source.to_string(),
+        MediaError::Write { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,180 @@
+//! RTMP(S) push with automatic reconnection.
+//!
+//! The first connection happens before capture starts and its failure is
+//! returned to the caller (as OBS does). Once live, a lost connection is
+//! retried forever with capped backoff until the user stops; meanwhile packets
+//! are dropped and counted, never queued, so memory stays flat. After a
+//! reconnect the encoder is asked for a keyframe and nothing is sent until it
+//! arrives, so viewers never see a broken picture.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use super::mux::{Muxer, StreamSet};
+use super::url::IngestUrl;
+use crate::encode::{EncodedPacket, StreamKind};
+use crate::stats::{add, Stats};
+use crate::{MediaError, Result};
+
+/// Backoff between reconnection attempts: short, so the stream is back within
+/// about a second of the ingest returning.
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_CAP: Duration = Duration::from_millis(500);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const RECONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A write that blocks longer than this counts as a lost connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects and publishes. Blocking calls are bounded by deadlines rather
+/// than by the pipeline's stop flag, so the last packets still go out on stop.
+fn connect(url: &IngestUrl, streams: &StreamSet, timeout: Duration) -> Result<Muxer> {
+    let fail = |e: MediaError| MediaError::Connect { url: url.to_string(), reason: describe(&e) };
+    let never = Arc::new(AtomicBool::new(false));
+    let mut m = Muxer::open_network(url.expose(), "flv", never, timeout).map_err(fail)?;
+    m.start(streams, &[]).map_err(fail)?;
+    m.set_deadline(None);
+    Ok(m)
+}
+
+/// The reason part of an FFmpeg error, with hints for the usual causes.
+fn describe(e: &MediaError) -> String {
+    let msg = match e {
+        MediaError::Ffmpeg { source, .. } => source.to_string(),
+        other => other.to_string(),
+    };
+    if msg.contains("Connection refused") {
+        format!("{msg} (is the ingest running, and is the port right?)")
+    } else if msg.contains("Immediate exit requested") {
+        "timed out".into()
+    } else if msg.contains("Input/output error") {
+        format!("{msg} (the server refused the stream: check the app name and stream key)")
+    } else {
+        msg
+    }
+}
+
+/// A live RTMP output running on its own thread.
+pub struct RtmpOutput {
+    pub handle: JoinHandle<()>,
+}
+
+impl RtmpOutput {
+    /// Connects (failing fast with a clear reason) and starts sending.
+    pub fn start(
+        url: IngestUrl,
+        streams: StreamSet,
+        rx: Receiver<Arc<EncodedPacket>>,
+        stats: Arc<Stats>,
+        stop: Arc<AtomicBool>,
+        force_key: Arc<AtomicBool>,
+    ) -> Result<Self> {
+        let muxer = connect(&url, &streams, CONNECT_TIMEOUT)?;
+        tracing::info!("live: connected to {url}");
+        let handle = std::thread::Builder::new()
+            .name("rtmp".into())
+            .spawn(move || Sender { url, streams, stats, stop, force_key, has_video: false }.run(muxer, rx))
+            .map_err(|e| MediaError::Io { what: "starting the RTMP thread".into(), source: e })?;
+        Ok(RtmpOutput { handle })
+    }
+}
+
+struct Sender {
+    url: IngestUrl,
+    streams: StreamSet,
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    force_key: Arc<AtomicBool>,
+    has_video: bool,
+}
+
+impl Sender {
+    fn run(mut self, muxer: Muxer, rx: Receiver<Arc<EncodedPacket>>) {
+        self.has_video = self.streams.video.is_some();
+        let mut conn = Some(muxer);
+        let mut wait_key = false;
+        let mut last_video_seq: Option<u64> = None;
+        let mut backoff = BACKOFF_START;
+        let mut next_try = Instant::now();
+        loop {
+            let pkt = match rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(p) => Some(p),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if conn.is_none() && Instant::now() >= next_try && !self.stop.load(Ordering::Relaxed) {
+                match connect(&self.url, &self.streams, RECONNECT_TIMEOUT) {
+                    Ok(m) => {
+                        conn = Some(m);
+                        add(&self.stats.reconnects, 1);
+                        self.stats.reconnecting.store(false, Ordering::Relaxed);
+                        wait_key = self.has_video;
+                        self.force_key.store(true, Ordering::Release);
+                        backoff = BACKOFF_START;
+                        tracing::warn!("live: reconnected to {}", self.url);
+                        eprintln!("live: reconnected to {}", self.url);
+                    }
+                    Err(e) => {
+                        tracing::debug!("live: reconnect failed: {e}");
+                        next_try = Instant::now() + backoff;
+                        backoff = (backoff * 2).min(BACKOFF_CAP);
+                    }
+                }
+            }
+            let Some(pkt) = pkt else { continue };
+            let is_video = pkt.kind == StreamKind::Video;
+            if is_video {
+                if last_video_seq.is_some_and(|l| pkt.seq != l + 1) && self.has_video {
+                    // Packets were lost before reaching us: resync on a keyframe.
+                    wait_key = true;
+                    self.force_key.store(true, Ordering::Release);
+                }
+                last_video_seq = Some(pkt.seq);
+            }
+            let Some(m) = conn.as_mut() else {
+                if is_video {
+                    add(&self.stats.video_frames_dropped_live, 1);
+                }
+                continue;
+            };
+            if wait_key {
+                if is_video && pkt.key {
+                    wait_key = false;
+                } else {
+                    if is_video {
+                        add(&self.stats.video_frames_dropped_live, 1);
+                    }
+                    continue;
+                }
+            }
+            m.set_deadline(Some(WRITE_TIMEOUT));
+            match m.write(&pkt) {
+                Ok(n) => add(&self.stats.bytes_sent, n as u64),
+                Err(e) => {
+                    if self.stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let reason = describe(&e);
+                    tracing::warn!("live: connection to {} lost ({reason}); reconnecting", self.url);
+                    eprintln!("live: connection to {} lost ({reason}); reconnecting", self.url);
+                    conn = None;
+                    self.stats.reconnecting.store(true, Ordering::Relaxed);
+                    if is_video {
+                        add(&self.stats.video_frames_dropped_live, 1);
+                    }
+                    next_try = Instant::now();
+                    backoff = BACKOFF_START;
+                }
+            }
+        }
+        if let Some(m) = conn {
+            m.set_deadline(Some(WRITE_TIMEOUT));
+            if let Err(e) = m.finish() {
+                tracing::debug!("live: closing: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! The pipeline: sources → compositor → encoders → outputs, on threads joined
+//! by bounded channels.
+//!
+//! ```text
+//!  video source ─▶ [3] ─▶ compose + H.264 ─┐          ┌─▶ [256, lossy] ─▶ RTMP
+//!  overlay src  ─▶ latest frame ─┘         ├─▶ fanout ┤
+//!  audio source ─▶ AAC ────────────────────┘          └─▶ [1024, lossless] ─▶ MP4 recorder
+//! ```
+//!
+//! A slow encoder drops captured frames (counted) instead of delaying
+//! capture; a slow or dead network drops packets for the live output only,
+//! never for the recording.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, Sender, TrySendError};
+
+use crate::compose::{overlay, Placement};
+use crate::encode::{AudioEncoder, EncodedPacket, EncodingConfig, StreamKind, VideoEncoder};
+use crate::frame::{Clock, VideoFrame};
+use crate::library::{Bookmark, Library};
+use crate::output::finalize::finalize;
+use crate::output::mux::StreamSet;
+use crate::output::recorder::Recorder;
+use crate::output::rtmp::RtmpOutput;
+use crate::output::url::IngestUrl;
+use crate::source::camera::{CameraMode, CameraVideo};
+use crate::source::file::{FileAudio, FileVideo};
+use crate::source::mic::MicAudio;
+use crate::source::screen::ScreenVideo;
+use crate::source::test::{TestAudio, TestVideo};
+use crate::source::{AudioSource, AudioSpec, VideoSource, VideoSpec};
+use crate::stats::{add, Stats, StatsSnapshot};
+use crate::{MediaError, Result};
+
+/// An overlay layer and where it goes.
+#[derive(Clone, Debug)]
+pub struct OverlayConfig {
+    pub source: VideoSpec,
+    pub placement: Placement,
+}
+
+/// Limits that stop the job cleanly.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// The longest a recording may run.
+    pub max_recording: Option<Duration>,
+    /// Stop recording when the recording folder has less free space than this.
+    pub min_free_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { duration: None, max_recording: Some(Duration::from_secs(12 * 3600)), min_free_bytes: 500 << 20 }
+    }
+}
+
+/// Everything one job needs.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub video: VideoSpec,
+    pub overlay: Option<OverlayConfig>,
+    pub audio: AudioSpec,
+    /// Loop file sources.
+    pub looped: bool,
+    pub camera_mode: Option<CameraMode>,
+    pub encoding: EncodingConfig,
+    pub live: Option<IngestUrl>,
+    /// Final path of the recording, if recording.
+    pub record: Option<PathBuf>,
+    pub limits: Limits,
+}
+
+/// Why a job stopped by itself.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StopReason {
+    Duration,
+    MaxRecordingLength(Duration),
+    LowDiskSpace { free_mb: u64, min_mb: u64 },
+    SourceEnded,
+    Failed(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Duration => write!(f, "reached --duration"),
+            StopReason::MaxRecordingLength(d) => write!(f, "reached the maximum recording length ({} s)", d.as_secs()),
+            StopReason::LowDiskSpace { free_mb, min_mb } => {
+                write!(f, "only {free_mb} MB free where the recording is written (minimum {min_mb} MB): stopped to keep the recording whole")
+            }
+            StopReason::SourceEnded => write!(f, "the source ended"),
+            StopReason::Failed(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+/// The recording a job produced.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RecordingResult {
+    pub id: i64,
+    pub path: PathBuf,
+    pub duration_ms: i64,
+    pub size_bytes: u64,
+    pub bookmarks: Vec<Bookmark>,
+}
+
+/// What a finished job reports.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub stats: StatsSnapshot,
+    pub recording: Option<RecordingResult>,
+    /// Errors met on the way (a failed source, a failed recording).
+    pub errors: Vec<String>,
+}
+
+/// A running job.
+pub struct Pipeline {
+    clock: Clock,
+    stop: Arc<AtomicBool>,
+    stats: Arc<Stats>,
+    library: Option<Arc<Library>>,
+    recording_id: Option<i64>,
+    record_path: Option<PathBuf>,
+    recorder: Option<Recorder>,
+    rtmp: Option<RtmpOutput>,
+    threads: Vec<JoinHandle<()>>,
+    errors: Arc<Mutex<Vec<String>>>,
+    sources_live: Arc<std::sync::atomic::AtomicUsize>,
+    record_failed: Arc<AtomicBool>,
+    limits: Limits,
+    encoder_name: Option<String>,
+    describe: Vec<String>,
+}
+
+fn open_video(spec: &VideoSpec, cfg: &PipelineConfig, w: u32, h: u32, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Box<dyn VideoSource>> {
+    let fps = cfg.encoding.preset.fps;
+    Ok(match spec {
+        VideoSpec::None => return Err(MediaError::Invalid("no video source".into())),
+        VideoSpec::Test => Box::new(TestVideo::new(w, h, fps, clock.clone(), stop.clone())),
+        VideoSpec::File { path } => Box::new(FileVideo::open(path, cfg.looped, w, h, clock.clone(), stop.clone())?),
+        VideoSpec::Screen { display } => Box::new(ScreenVideo::open(display.as_deref(), w, h, fps, clock.clone(), stop.clone())?),
+        VideoSpec::Camera { index } => Box::new(CameraVideo::open(*index, cfg.camera_mode, w, h, clock.clone(), stop.clone())?),
+    })
+}
+
+fn open_audio(spec: &AudioSpec, cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
+    Ok(match spec {
+        AudioSpec::None => None,
+        AudioSpec::Test => Some(Box::new(TestAudio::new(clock.clone(), stop.clone()))),
+        AudioSpec::File { path } => Some(Box::new(FileAudio::open(path, cfg.looped, clock.clone(), stop.clone())?)),
+        AudioSpec::Mic { index } => Some(Box::new(MicAudio::open(*index, clock.clone(), stop.clone())?)),
+    })
+}
+
+/// Sends every packet to every output with the output's own policy.
+#[derive(Clone)]
+struct Fanout {
+    live: Option<Sender<Arc<EncodedPacket>>>,
+    rec: Option<Sender<Arc<EncodedPacket>>>,
+    stats: Arc<Stats>,
+}
+
+impl Fanout {
+    fn send(&self, p: EncodedPacket) {
+        if p.kind == StreamKind::Video {
+            add(&self.stats.bytes_encoded_video, p.packet.size() as u64);
+        }
+        let p = Arc::new(p);
+        if let Some(live) = &self.live {
+            if let Err(TrySendError::Full(p)) = live.try_send(p.clone()) {
+                if p.kind == StreamKind::Video {
+                    add(&self.stats.video_frames_dropped_live, 1);
+                }
+            }
+        }
+        if let Some(rec) = &self.rec {
+            // Lossless: the recording waits for the disk rather than drop.
+            let _ = rec.send(p);
+        }
+    }
+}
+
+impl Pipeline {
+    /// Opens sources, encoders and outputs (failing fast with a clear error),
+    /// then starts capturing. `library` registers the recording and its bookmarks.
+    pub fn start(cfg: PipelineConfig, library: Option<Arc<Library>>) -> Result<Pipeline> {
+        crate::init();
+        if cfg.video == VideoSpec::None && cfg.audio == AudioSpec::None {
+            return Err(MediaError::Invalid("nothing to capture: --video and --audio are both none".into()));
+        }
+        if cfg.live.is_none() && cfg.record.is_none() {
+            return Err(MediaError::Invalid("no output: go live (--to) or record".into()));
+        }
+        let clock = Clock::start_now();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(Stats::default());
+        let p = cfg.encoding.preset;
+        let mut describe = Vec::new();
+
+        // Sources first: a missing camera or file is the most likely mistake.
+        let video = match cfg.video {
+            VideoSpec::None => None,
+            ref spec => Some(open_video(spec, &cfg, p.width, p.height, &clock, &stop)?),
+        };
+        let overlay_src = match (&cfg.overlay, &video) {
+            (Some(o), Some(_)) => {
+                let (x, y, w, h) = o.placement.rect(p.width, p.height);
+                Some((open_video(&o.source, &cfg, w, h, &clock, &stop)?, x, y))
+            }
+            (Some(_), None) => return Err(MediaError::Invalid("--overlay needs a base --video".into())),
+            _ => None,
+        };
+        let audio = open_audio(&cfg.audio, &cfg, &clock, &stop)?;
+        for d in video.iter().map(|v| v.describe()).chain(overlay_src.iter().map(|o| format!("overlay {}", o.0.describe()))).chain(audio.iter().map(|a| a.describe())) {
+            describe.push(d);
+        }
+
+        // Encoders.
+        let force_key = Arc::new(AtomicBool::new(false));
+        let venc = match &video {
+            Some(_) => Some(VideoEncoder::open(&cfg.encoding, force_key.clone())?),
+            None => None,
+        };
+        let aenc = match &audio {
+            Some(_) => Some(AudioEncoder::open(cfg.encoding.audio_kbps())?),
+            None => None,
+        };
+        let streams = StreamSet {
+            video: venc.as_ref().map(|e| e.stream_info()),
+            audio: aenc.as_ref().map(|e| e.stream_info()),
+        };
+        let encoder_name = venc.as_ref().map(|e| e.name().to_string());
+
+        // Outputs: the recording first (local, cannot hang), then the network.
+        let record_failed = Arc::new(AtomicBool::new(false));
+        let (mut recorder, mut rec_tx, mut recording_id) = (None, None, None);
+        if let Some(path) = &cfg.record {
+            let (tx, rx) = bounded(1024);
+            let r = Recorder::start(path, streams.clone(), rx, stats.clone(), record_failed.clone())?;
+            if let Some(lib) = &library {
+                recording_id = Some(lib.begin(path, &r.part_path)?);
+            }
+            recorder = Some(r);
+            rec_tx = Some(tx);
+        }
+        let (mut rtmp, mut live_tx) = (None, None);
+        if let Some(url) = &cfg.live {
+            let (tx, rx) = bounded(256);
+            match RtmpOutput::start(url.clone(), streams.clone(), rx, stats.clone(), stop.clone(), force_key.clone()) {
+                Ok(o) => {
+                    rtmp = Some(o);
+                    live_tx = Some(tx);
+                }
+                Err(e) => {
+                    // Leave no half-made recording behind.
+                    drop(rec_tx);
+                    if let Some(r) = recorder {
+                        let _ = r.handle.join();
+                        let _ = std::fs::remove_file(&r.part_path);
+                    }
+                    if let (Some(lib), Some(id)) = (&library, recording_id) {
+                        let _ = lib.delete(id);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        let fanout = Fanout { live: live_tx, rec: rec_tx, stats: stats.clone() };
+
+        // Threads. The clock starts now, so every source starts at zero.
+        clock.restart();
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sources_live = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut threads = Vec::new();
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|e| MediaError::Io { what: format!("starting the {name} thread"), source: e })
+        };
+
+        if let (Some(mut src), Some(mut enc)) = (video, venc) {
+            let (tx, rx) = bounded::<VideoFrame>(3);
+            let latest_overlay: Arc<Mutex<Option<VideoFrame>>> = Arc::default();
+            let mut overlay_pos = None;
+            if let Some((mut osrc, x, y)) = overlay_src {
+                overlay_pos = Some((x, y));
+                let slot = latest_overlay.clone();
+                let (stop2, errors2) = (stop.clone(), errors.clone());
+                threads.push(spawn("overlay", Box::new(move || {
+                    while !stop2.load(Ordering::Relaxed) {
+                        match osrc.next_frame() {
+                            Ok(Some(f)) => *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(f),
+                            Ok(None) => break,
+                            Err(e) => {
+                                errors2.lock().unwrap_or_else(|p| p.into_inner()).push(format!("overlay: {e}"));
+                                break;
+                            }
+                        }
+                    }
+                }))?);
+            }
+            let (stop2, stats2, errors2, live2) = (stop.clone(), stats.clone(), errors.clone(), sources_live.clone());
+            live2.fetch_add(1, Ordering::AcqRel);
+            threads.push(spawn("video-capture", Box::new(move || {
+                while !stop2.load(Ordering::Relaxed) {
+                    match src.next_frame() {
+                        Ok(Some(f)) => {
+                            add(&stats2.video_frames_captured, 1);
+                            if let Err(TrySendError::Full(_)) = tx.try_send(f) {
+                                add(&stats2.video_frames_dropped_capture, 1);
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            errors2.lock().unwrap_or_else(|p| p.into_inner()).push(format!("video: {e}"));
+                            break;
+                        }
+                    }
+                }
+                live2.fetch_sub(1, Ordering::AcqRel);
+            }))?);
+            let (fan, stats2, errors2) = (fanout.clone(), stats.clone(), errors.clone());
+            threads.push(spawn("video-encode", Box::new(move || {
+                let mut out = |p: EncodedPacket| fan.send(p);
+                for mut f in rx {
+                    if let Some((x, y)) = overlay_pos {
+                        if let Some(top) = latest_overlay.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                            overlay(&mut f, top, x, y);
+                        }
+                    }
+                    match enc.encode(&f, &mut out) {
+                        Ok(true) => add(&stats2.video_frames_encoded, 1),
+                        Ok(false) => {}
+                        Err(e) => {
+                            errors2.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                enc.finish(&mut out);
+            }))?);
+        }
+
+        if let (Some(mut src), Some(mut enc)) = (audio, aenc) {
+            let (fan, stop2, stats2, errors2, live2) = (fanout.clone(), stop.clone(), stats.clone(), errors.clone(), sources_live.clone());
+            live2.fetch_add(1, Ordering::AcqRel);
+            threads.push(spawn("audio", Box::new(move || {
+                let mut out = |p: EncodedPacket| {
+                    add(&stats2.audio_packets_encoded, 1);
+                    fan.send(p)
+                };
+                while !stop2.load(Ordering::Relaxed) {
+                    match src.next_chunk() {
+                        Ok(Some(c)) => {
+                            add(&stats2.audio_chunks_captured, 1);
+                            if let Err(e) = enc.encode(&c, &mut out) {
+                                errors2.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            errors2.lock().unwrap_or_else(|p| p.into_inner()).push(format!("audio: {e}"));
+                            break;
+                        }
+                    }
+                }
+                enc.finish(&mut out);
+                live2.fetch_sub(1, Ordering::AcqRel);
+            }))?);
+        }
+        drop(fanout);
+
+        Ok(Pipeline {
+            clock,
+            stop,
+            stats,
+            library,
+            recording_id,
+            record_path: cfg.record.clone(),
+            recorder,
+            rtmp,
+            threads,
+            errors,
+            sources_live,
+            record_failed,
+            limits: cfg.limits,
+            encoder_name,
+            describe,
+        })
+    }
+
+    /// The FFmpeg name of the video encoder in use.
+    pub fn encoder_name(&self) -> Option<&str> {
+        self.encoder_name.as_deref()
+    }
+
+    /// What is being captured, one line per source.
+    pub fn sources(&self) -> &[String] {
+        &self.describe
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.clock.now()
+    }
+
+    pub fn stats(&self) -> StatsSnapshot {
+        self.stats.snapshot(self.clock.now().as_secs_f64())
+    }
+
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Adds a bookmark at the current time, saved to the library at once.
+    pub fn bookmark(&self, label: Option<&str>) -> Result<Bookmark> {
+        let (Some(lib), Some(id)) = (&self.library, self.recording_id) else {
+            return Err(MediaError::Invalid("bookmarks need a recording (add --record FILE)".into()));
+        };
+        let b = lib.add_bookmark(id, self.clock.now().as_millis() as i64, label)?;
+        add(&self.stats.bookmarks, 1);
+        Ok(b)
+    }
+
+    /// Why the job should stop now, if it should. Front ends call this a few
+    /// times a second and then [`Pipeline::stop`].
+    pub fn poll(&self) -> Option<StopReason> {
+        if let Some(e) = self.errors.lock().unwrap_or_else(|p| p.into_inner()).first() {
+            return Some(StopReason::Failed(e.clone()));
+        }
+        if self.record_failed.load(Ordering::Acquire) {
+            return Some(StopReason::Failed("the recording could not be written".into()));
+        }
+        let now = self.clock.now();
+        if self.limits.duration.is_some_and(|d| now >= d) {
+            return Some(StopReason::Duration);
+        }
+        if let (Some(max), Some(_)) = (self.limits.max_recording, &self.recorder) {
+            if now >= max {
+                return Some(StopReason::MaxRecordingLength(max));
+            }
+        }
+        if let Some(path) = &self.record_path {
+            if let Some(free) = free_bytes(path) {
+                if free < self.limits.min_free_bytes {
+                    return Some(StopReason::LowDiskSpace { free_mb: free >> 20, min_mb: self.limits.min_free_bytes >> 20 });
+                }
+            }
+        }
+        if self.sources_live.load(Ordering::Acquire) == 0 && !self.threads.is_empty() {
+            return Some(StopReason::SourceEnded);
+        }
+        None
+    }
+
+    /// Stops capture, flushes encoders and outputs, and finalises the
+    /// recording (an MP4 with the bookmarks as chapters).
+    pub fn stop(mut self) -> Result<Summary> {
+        self.stop.store(true, Ordering::Release);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        if let Some(r) = self.rtmp.take() {
+            let _ = r.handle.join();
+        }
+        let mut errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut recording = None;
+        if let Some(rec) = self.recorder.take() {
+            let part = rec.part_path.clone();
+            let end = rec.handle.join().unwrap_or_default();
+            if let Some(e) = &end.error {
+                errors.push(format!("recording: {e}"));
+            }
+            let path = self.record_path.clone().expect("a recorder exists only with a record path");
+            let bookmarks = match (&self.library, self.recording_id) {
+                (Some(lib), Some(id)) => lib.bookmarks(id)?,
+                _ => Vec::new(),
+            };
+            match finalize(&part, &path, &bookmarks) {
+                Ok(f) => {
+                    let ms = f.duration.as_millis() as i64;
+                    if let (Some(lib), Some(id)) = (&self.library, self.recording_id) {
+                        lib.finish(id, "done", Some(ms), Some(f.size), end.error.as_deref())?;
+                    }
+                    recording = Some(RecordingResult {
+                        id: self.recording_id.unwrap_or(0),
+                        path,
+                        duration_ms: ms,
+                        size_bytes: f.size,
+                        bookmarks,
+                    });
+                }
+                Err(e) => {
+                    // The part file stays; `onair recordings recover` retries.
+                    errors.push(format!("finalising the recording: {e} (the data is kept in {}; run `onair recordings recover`)", part.display()));
+                }
+            }
+        }
+        Ok(Summary { stats: self.stats.snapshot(self.clock.now().as_secs_f64()), recording, errors })
+    }
+}
+
+/// Free space on the file system holding `path` (its folder).
+fn free_bytes(path: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: statvfs writes into the zeroed struct we pass and reads the NUL-terminated path.
+        let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
+            return None;
+        }
+        Some(s.f_bavail as u64 * s.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}

@@ -1,0 +1,93 @@
+//! Parsing of source specs as users type them (`test`, `file:PATH`, `screen:1`, …).
+
+use std::path::PathBuf;
+
+use crate::{MediaError, Result};
+
+/// Which video source to capture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VideoSpec {
+    None,
+    Test,
+    File { path: PathBuf },
+    Screen { display: Option<String> },
+    Camera { index: u32 },
+}
+
+/// Which audio source to capture.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AudioSpec {
+    None,
+    Test,
+    File { path: PathBuf },
+    Mic { index: Option<usize> },
+}
+
+fn split(s: &str) -> (&str, Option<&str>) {
+    match s.split_once(':') {
+        Some((k, rest)) => (k, Some(rest)),
+        None => (s, None),
+    }
+}
+
+impl std::str::FromStr for VideoSpec {
+    type Err = MediaError;
+    fn from_str(s: &str) -> Result<Self> {
+        let (kind, arg) = split(s);
+        match (kind, arg) {
+            ("none", None) => Ok(VideoSpec::None),
+            ("test", None) => Ok(VideoSpec::Test),
+            ("file", Some(p)) if !p.is_empty() => Ok(VideoSpec::File { path: p.into() }),
+            ("screen", None) => Ok(VideoSpec::Screen { display: None }),
+            ("screen", Some(n)) if !n.is_empty() => Ok(VideoSpec::Screen { display: Some(n.into()) }),
+            ("camera", None) => Ok(VideoSpec::Camera { index: 0 }),
+            ("camera", Some(n)) => n
+                .parse()
+                .map(|index| VideoSpec::Camera { index })
+                .map_err(|_| MediaError::Invalid(format!("camera index must be a number, got {n:?}"))),
+            _ => Err(MediaError::Invalid(format!(
+                "unknown video source {s:?}: use test, file:PATH, screen[:N], camera[:N] or none"
+            ))),
+        }
+    }
+}
+
+impl std::str::FromStr for AudioSpec {
+    type Err = MediaError;
+    fn from_str(s: &str) -> Result<Self> {
+        let (kind, arg) = split(s);
+        match (kind, arg) {
+            ("none", None) => Ok(AudioSpec::None),
+            ("test", None) => Ok(AudioSpec::Test),
+            ("file", Some(p)) if !p.is_empty() => Ok(AudioSpec::File { path: p.into() }),
+            ("mic", None) => Ok(AudioSpec::Mic { index: None }),
+            ("mic", Some(n)) => n
+                .parse()
+                .map(|i| AudioSpec::Mic { index: Some(i) })
+                .map_err(|_| MediaError::Invalid(format!("microphone index must be a number, got {n:?}"))),
+            _ => Err(MediaError::Invalid(format!(
+                "unknown audio source {s:?}: use test, file:PATH, mic[:N] or none"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!("test".parse::<VideoSpec>().unwrap(), VideoSpec::Test);
+        assert_eq!("camera:2".parse::<VideoSpec>().unwrap(), VideoSpec::Camera { index: 2 });
+        assert_eq!(
+            "file:/a:b.mp4".parse::<VideoSpec>().unwrap(),
+            VideoSpec::File { path: "/a:b.mp4".into() }
+        );
+        assert_eq!("screen:1".parse::<VideoSpec>().unwrap(), VideoSpec::Screen { display: Some("1".into()) });
+        assert_eq!("mic".parse::<AudioSpec>().unwrap(), AudioSpec::Mic { index: None });
+        assert!("camera:x".parse::<VideoSpec>().is_err());
+        assert!("bogus".parse::<AudioSpec>().is_err());
+        assert!("file:".parse::<VideoSpec>().is_err());
+    }
+}

@@ -1,0 +1,76 @@
+//! Counters shared by the pipeline's threads and read by front ends.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Live counters; every field is updated lock-free by the thread that owns it.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub video_frames_captured: AtomicU64,
+    pub video_frames_encoded: AtomicU64,
+    /// Frames the encoder could not keep up with (dropped before encoding).
+    pub video_frames_dropped_capture: AtomicU64,
+    /// Encoded frames the live output dropped (disconnected or too slow).
+    pub video_frames_dropped_live: AtomicU64,
+    pub audio_chunks_captured: AtomicU64,
+    pub audio_packets_encoded: AtomicU64,
+    pub bytes_encoded_video: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub bytes_recorded: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub reconnecting: AtomicBool,
+    pub bookmarks: AtomicU64,
+}
+
+/// A copy of [`Stats`] at one moment, as written by `--stats-json`.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct StatsSnapshot {
+    pub video_frames_captured: u64,
+    pub video_frames_encoded: u64,
+    /// All video frames that did not reach every output: dropped before
+    /// encoding plus dropped by the live output.
+    pub video_frames_dropped: u64,
+    pub video_frames_dropped_capture: u64,
+    pub video_frames_dropped_live: u64,
+    pub audio_chunks_captured: u64,
+    pub audio_packets_encoded: u64,
+    pub bytes_sent: u64,
+    pub bytes_recorded: u64,
+    pub reconnects: u64,
+    pub reconnecting: bool,
+    pub bookmarks: u64,
+    pub elapsed_s: f64,
+    /// Encoded video bitrate over the whole run, kbit/s.
+    pub video_kbps: f64,
+    /// Frames encoded per second over the whole run.
+    pub fps: f64,
+}
+
+impl Stats {
+    pub fn snapshot(&self, elapsed_s: f64) -> StatsSnapshot {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let cap = l(&self.video_frames_dropped_capture);
+        let live = l(&self.video_frames_dropped_live);
+        let secs = elapsed_s.max(1e-3);
+        StatsSnapshot {
+            video_frames_captured: l(&self.video_frames_captured),
+            video_frames_encoded: l(&self.video_frames_encoded),
+            video_frames_dropped: cap + live,
+            video_frames_dropped_capture: cap,
+            video_frames_dropped_live: live,
+            audio_chunks_captured: l(&self.audio_chunks_captured),
+            audio_packets_encoded: l(&self.audio_packets_encoded),
+            bytes_sent: l(&self.bytes_sent),
+            bytes_recorded: l(&self.bytes_recorded),
+            reconnects: l(&self.reconnects),
+            reconnecting: self.reconnecting.load(Ordering::Relaxed),
+            bookmarks: l(&self.bookmarks),
+            elapsed_s,
+            video_kbps: l(&self.bytes_encoded_video) as f64 * 8.0 / 1000.0 / secs,
+            fps: l(&self.video_frames_encoded) as f64 / secs,
+        }
+    }
+}
+
+pub(crate) fn add(a: &AtomicU64, n: u64) {
+    a.fetch_add(n, Ordering::Relaxed);
+}
