@@ -60,11 +60,16 @@ impl Session {
     /// Handles one inbound frame. Bad input yields an error frame; nothing
     /// here panics on peer input.
     pub fn handle_frame(&mut self, now_ms: i64, bytes: &[u8], ctx: &Ctx) {
+        let (frame, id) = decode_client_frame(bytes, ctx.limits.max_frame_bytes);
         if !self.take_token(now_ms, ctx) {
-            self.error(ErrorCode::RateLimited, "too many frames; slow down", None);
+            // Answer the request by id when we can, so the client can back
+            // off and resend it rather than wait for an answer that never comes.
+            match id {
+                Some(id) => self.out.push_back(Output::Frame(ServerFrame::err(id, ErrorCode::RateLimited, "too many frames; slow down"))),
+                None => self.error(ErrorCode::RateLimited, "too many frames; slow down", None),
+            }
             return;
         }
-        let (frame, id) = decode_client_frame(bytes, ctx.limits.max_frame_bytes);
         let frame = match frame {
             Ok(f) => f,
             Err(e) => {

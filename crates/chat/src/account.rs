@@ -1,0 +1,90 @@
+//! The signed-in account: relay URL, user and bearer token.
+//!
+//! The token goes in `credentials.json` under `ONAIR_HOME`, created with
+//! mode 0600 so only the user can read it. (An OS keychain backend is the
+//! planned upgrade; these machines have no keychain service to test it on.)
+
+use crate::error::{ChatError, NetError};
+use crate::net::{Http, RelayUrl};
+use hyper::Method;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub relay: String,
+    pub user: String,
+    pub token: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Credentials {
+    // Never print the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("relay", &self.relay).field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    user: String,
+    token: String,
+    expires_at: i64,
+}
+
+pub fn credentials_path(home: &Path) -> PathBuf {
+    home.join("credentials.json")
+}
+
+/// Registers (`register = true`) or logs in, and returns the session.
+pub async fn sign_in(relay: &str, user: &str, password: &str, register: bool) -> Result<Credentials, ChatError> {
+    let url = RelayUrl::parse(relay)?;
+    let http = Http::new(url.clone());
+    let path = if register { "/v1/register" } else { "/v1/login" };
+    let body = serde_json::json!({ "user": user, "password": password });
+    let t: TokenResponse = http.json(Method::POST, path, None, &body).await?;
+    Ok(Credentials { relay: url.http(), user: t.user, token: t.token, expires_at: t.expires_at })
+}
+
+pub fn save(home: &Path, c: &Credentials) -> Result<(), ChatError> {
+    let path = credentials_path(home);
+    let err = |source| ChatError::Credentials { path: path.display().to_string(), source };
+    std::fs::create_dir_all(home).map_err(err)?;
+    let tmp = path.with_extension("json.tmp");
+    let json = serde_json::to_vec_pretty(c).expect("Credentials always serialise");
+    {
+        use std::io::Write;
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut f = o.open(&tmp).map_err(err)?;
+        f.write_all(&json).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, &path).map_err(err)?;
+    Ok(())
+}
+
+pub fn load(home: &Path) -> Result<Credentials, ChatError> {
+    let path = credentials_path(home);
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| ChatError::Invalid(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ChatError::NotSignedIn),
+        Err(source) => Err(ChatError::Credentials { path: path.display().to_string(), source }),
+    }
+}
+
+/// Revokes the token on the relay (best effort is the caller's choice).
+pub async fn logout(c: &Credentials) -> Result<(), NetError> {
+    let http = Http::new(RelayUrl::parse(&c.relay)?);
+    let (status, bytes) = http.call(Method::POST, "/v1/logout", Some(&c.token), "application/json", Vec::new()).await?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        crate::net::http_decode::<serde_json::Value>(status, &bytes).map(|_| ())
+    }
+}

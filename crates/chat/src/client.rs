@@ -1,0 +1,189 @@
+//! The chat client as the app and the CLI use it: an account, its cache,
+//! and the driver that moves messages between them and the relay.
+
+use crate::account::{self, Credentials};
+use crate::cache::{new_message_id, Cache, Message, Outgoing};
+use crate::error::{ChatError, NetError};
+use crate::net::{Connection, Http, Incoming, RelayUrl};
+use crate::sync::{self, Report};
+use hyper::Method;
+use onair_proto::*;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+pub struct Client {
+    pub home: PathBuf,
+    pub creds: Credentials,
+    pub cache: Cache,
+    url: RelayUrl,
+    /// How long one connect may take before we call the relay unreachable.
+    pub connect_timeout: Duration,
+}
+
+/// Delays between delivery attempts: doubling from 250 ms, capped at 5 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((250u64 << attempt.min(5)).min(5000))
+}
+
+impl Client {
+    /// Opens the signed-in account under `home` and its cache.
+    pub fn open(home: &Path) -> Result<Self, ChatError> {
+        let creds = account::load(home)?;
+        let url = RelayUrl::parse(&creds.relay)?;
+        let cache = Cache::open(&home.join(format!("chat-{}.db", creds.user)))?;
+        Ok(Client { home: home.into(), creds, cache, url, connect_timeout: Duration::from_secs(5) })
+    }
+
+    pub fn me(&self) -> &str {
+        &self.creds.user
+    }
+
+    /// The conversation a target names, known offline too.
+    pub fn conv_of(&self, target: &Target) -> Result<String, ChatError> {
+        match target {
+            Target::User(u) if valid_username(u) => Ok(dm_conv_id(self.me(), u)),
+            Target::Conv(c) if valid_conv_id(c) => Ok(c.clone()),
+            Target::User(u) => Err(ChatError::Invalid(format!("{u:?} is not a valid user name"))),
+            Target::Conv(c) => Err(ChatError::Invalid(format!("{c:?} is not a conversation id"))),
+        }
+    }
+
+    /// Writes the message to the outbox (the local echo shows `pending`).
+    pub fn queue(&mut self, target: Target, text: String, burn_secs: Option<u32>, attachment: Option<Attachment>) -> Result<Message, ChatError> {
+        let conv = self.conv_of(&target)?;
+        let id = new_message_id().map_err(|e| ChatError::Invalid(format!("OS random source: {e}")))?;
+        let me = self.creds.user.clone();
+        let out = Outgoing { id, target, text, burn_secs, attachment, attempts: 0 };
+        Ok(self.cache.queue(&me, &conv, &out, now_ms(), )?)
+    }
+
+    pub async fn connect(&self) -> Result<Connection, NetError> {
+        Connection::connect(&self.url.ws(), &self.creds.token, self.connect_timeout).await
+    }
+
+    /// One round: connect, flush the outbox, fetch everything new.
+    pub async fn sync_once(&mut self) -> Result<Report, ChatError> {
+        let me = self.creds.user.clone();
+        self.cache.purge_burned(now_ms())?;
+        let mut conn = self.connect().await?;
+        let (sent, failed) = sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+        let (conversations, fetched) = sync::fetch_all(&mut conn, &mut self.cache, &me, 500).await?;
+        conn.close().await;
+        Ok(Report { sent, failed, fetched, conversations, pending: self.cache.outbox_len()? })
+    }
+
+    /// Retries [`Client::sync_once`] with capped backoff until it succeeds,
+    /// fails for good, or `within` has passed.
+    pub async fn sync(&mut self, within: Duration) -> Result<Report, ChatError> {
+        let start = Instant::now();
+        let mut attempt = 0;
+        loop {
+            match self.sync_once().await {
+                Ok(r) => return Ok(r),
+                Err(ChatError::Net(e)) if e.is_transient() && start.elapsed() + backoff(attempt) < within => {
+                    tracing::info!(error = %e, attempt, "sync failed; retrying");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Stays connected: delivers the outbox, fetches, then applies pushed
+    /// events and hands each to `on_event`; reconnects with backoff. Returns
+    /// only on a permanent error (for example a revoked token).
+    pub async fn listen(&mut self, mut on_event: impl FnMut(&Event)) -> Result<(), ChatError> {
+        let me = self.creds.user.clone();
+        let mut attempt = 0;
+        loop {
+            let round = async {
+                let mut conn = self.connect().await?;
+                sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+                sync::fetch_all(&mut conn, &mut self.cache, &me, 500).await?;
+                attempt = 0;
+                loop {
+                    self.cache.purge_burned(now_ms())?;
+                    // New messages queued by another process (`chat send`)
+                    // go out while we listen.
+                    if self.cache.outbox_len()? > 0 {
+                        sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+                    }
+                    match conn.next(Duration::from_millis(500)).await? {
+                        Some(Incoming::Event(ev)) => {
+                            sync::apply_event(&mut conn, &mut self.cache, &me, &ev).await?;
+                            on_event(&ev);
+                        }
+                        Some(Incoming::Error(code, msg)) => tracing::warn!(?code, %msg, "relay error"),
+                        None => {}
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), ChatError>(())
+            };
+            match round.await {
+                Err(ChatError::Net(e)) if e.is_transient() => {
+                    tracing::info!(error = %e, "connection lost; reconnecting");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+        }
+    }
+
+    /// A request over HTTP (`POST /v1/rpc`): for one-off commands that need
+    /// no socket.
+    pub async fn rpc(&self, req: Request) -> Result<Response, NetError> {
+        Http::new(self.url.clone()).json(Method::POST, "/v1/rpc", Some(&self.creds.token), &req).await
+    }
+
+    /// Recalls one of my messages for everyone, then syncs so this cache
+    /// shows it recalled.
+    pub async fn recall(&mut self, id: &str) -> Result<(), ChatError> {
+        self.rpc(Request::Recall { id: id.into() }).await?;
+        self.sync_once().await?;
+        Ok(())
+    }
+
+    /// Marks `conv` read here, then tells the relay if it can be reached
+    /// (otherwise the next sync does).
+    pub async fn read(&mut self, conv: &str, upto: Option<u64>) -> Result<u64, ChatError> {
+        let me = self.creds.user.clone();
+        let seq = self.cache.mark_read(&me, conv, upto, now_ms())?;
+        if self.rpc(Request::Read { conv: conv.into(), seq }).await.is_ok() {
+            self.cache.set_read_sent(conv, seq)?;
+        }
+        Ok(seq)
+    }
+
+    /// Uploads a file for `conv`; the returned attachment goes in a message.
+    pub async fn upload(&self, conv: &str, name: &str, mime: &str, bytes: Vec<u8>) -> Result<Attachment, NetError> {
+        let http = Http::new(self.url.clone());
+        let pq = format!("/v1/attachments?conv={}&name={}", enc(conv), enc(name));
+        let (status, body) = http.call(Method::POST, &pq, Some(&self.creds.token), mime, bytes).await?;
+        crate::net::http_decode(status, &body)
+    }
+
+    pub async fn download(&self, id: &str) -> Result<Vec<u8>, NetError> {
+        let http = Http::new(self.url.clone());
+        let (status, body) = http.call(Method::GET, &format!("/v1/attachments/{}", enc(id)), Some(&self.creds.token), "application/octet-stream", Vec::new()).await?;
+        if status.is_success() {
+            Ok(body.to_vec())
+        } else {
+            crate::net::http_decode::<serde_json::Value>(status, &body).map(|_| Vec::new())
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}

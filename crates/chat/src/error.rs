@@ -1,0 +1,57 @@
+//! The chat client's errors.
+
+use onair_proto::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("chat cache {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("chat cache migration {name}: {source}")]
+    Migration { name: &'static str, source: rusqlite::Error },
+    #[error("chat cache: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("chat cache holds a corrupt row: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("relay URL {0:?} is not http://host:port (TLS is left to a reverse proxy for now)")]
+    BadUrl(String),
+    #[error("cannot reach the relay at {addr}: {source}")]
+    Connect { addr: String, source: std::io::Error },
+    #[error("relay connection: {0}")]
+    WebSocket(String),
+    #[error("HTTP to the relay: {0}")]
+    Http(String),
+    #[error("the relay closed the connection")]
+    Closed,
+    #[error("timed out waiting for the relay")]
+    Timeout,
+    #[error("the relay sent something we cannot read: {0}")]
+    Protocol(String),
+    /// The relay refused the request.
+    #[error("relay refused ({code:?}): {message}")]
+    Refused { code: ErrorCode, message: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("not signed in: run `onair account login` first")]
+    NotSignedIn,
+    #[error("credentials file {path}: {source}")]
+    Credentials { path: String, source: std::io::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl NetError {
+    /// True when retrying later may succeed (network, not a refusal).
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, NetError::Refused { .. } | NetError::BadUrl(_))
+    }
+}
