@@ -10,12 +10,14 @@ use crate::frame::{PlaneMut, PlanesMut};
 /// Why a picture could not be read, written or built.
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
-    #[error("cannot read image {path}: {source}")]
+    #[error("cannot read image {path}")]
     Read {
         path: String,
         source: image::ImageError,
     },
-    #[error("cannot write image {path}: {source}")]
+    #[error("cannot decode image")]
+    Decode { source: image::ImageError },
+    #[error("cannot write image {path}")]
     Write {
         path: String,
         source: image::ImageError,
@@ -162,6 +164,12 @@ impl I420Image {
             .to_rgb8();
         let (w, h) = (img.width() as usize, img.height() as usize);
         Self::from_rgb8(w, h, img.as_raw())
+    }
+
+    /// Decodes a PNG or JPEG held in memory.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ImageError> {
+        let img = image::load_from_memory(bytes).map_err(|source| ImageError::Decode { source })?.to_rgb8();
+        Self::from_rgb8(img.width() as usize, img.height() as usize, img.as_raw())
     }
 
     /// Writes PNG or JPEG (quality 95), chosen by the extension of `path`.

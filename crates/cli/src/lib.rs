@@ -32,6 +32,8 @@ enum Command {
     /// The recording library: list, show, delete, pin, prune, recover.
     #[command(subcommand)]
     Recordings(cmd::recordings::RecordingsCommand),
+    /// Apply the beauty filter (skin smoothing, whitening) to a picture.
+    Beauty(cmd::beauty::Args),
     /// Benchmarks that print a ratio against a peer measured in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -46,6 +48,7 @@ pub fn main() -> i32 {
         Command::Live(args) => cmd::live::run_live(args),
         Command::Record(args) => cmd::live::run_record(args),
         Command::Recordings(c) => cmd::recordings::run(c),
+        Command::Beauty(args) => cmd::beauty::run(args),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

@@ -3,8 +3,13 @@
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
-pub enum BenchCommand {}
+pub enum BenchCommand {
+    /// Beauty filter ms/frame at 720p and 1080p against FFmpeg's bilateral and smartblur.
+    Beauty(super::beauty::bench::Args),
+}
 
 pub fn run(cmd: BenchCommand) -> anyhow::Result<i32> {
-    match cmd {}
+    match cmd {
+        BenchCommand::Beauty(args) => super::beauty::bench::run(args),
+    }
 }

@@ -1,0 +1,82 @@
+//! `onair beauty --in IN --out OUT [--smooth N] [--whiten N]`: applies the beauty
+//! filter to a picture so people can see and compare the effect.
+
+pub mod bench;
+mod ffmpeg_peer;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use onair_beauty::{BeautyFilter, BeautyParams, I420Image};
+
+/// Extensions taken as video files, which this command does not filter yet.
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "webm", "avi", "flv", "ts", "m4v", "h264", "y4m"];
+const PICTURE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Picture to filter (PNG or JPEG).
+    #[arg(long = "in", value_name = "IN")]
+    pub input: PathBuf,
+    /// Where to write the result; PNG or JPEG by its extension.
+    #[arg(long = "out", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Skin smoothing strength, 0..=100.
+    #[arg(long, default_value_t = 70, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub smooth: u8,
+    /// Skin whitening (brightening) strength, 0..=100.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub whiten: u8,
+    /// Also write the skin mask the filter used (white = skin) to this PNG/JPEG.
+    #[arg(long, value_name = "PATH")]
+    pub mask: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    if is_video(&args.input) {
+        bail!(
+            "{} looks like a video file; video files: see `onair record --video file:IN --beauty N`",
+            args.input.display()
+        );
+    }
+    for out in std::iter::once(&args.output).chain(&args.mask) {
+        if !has_extension(out, PICTURE_EXTENSIONS) {
+            bail!("cannot write {}: use a .png, .jpg or .jpeg file name", out.display());
+        }
+    }
+    let mut img = I420Image::load(&args.input)?;
+    let params = BeautyParams::new(args.smooth, args.whiten);
+    let mut filter = BeautyFilter::with_params(params);
+    if let Some(path) = &args.mask {
+        let mask = filter.skin_mask(&img.planes_mut());
+        let grey: Vec<u8> = mask.iter().flat_map(|&m| [m, m, m]).collect();
+        let mut picture = I420Image::from_rgb8(img.width, img.height, &grey).context("building the mask picture")?;
+        picture.visible = img.visible;
+        picture.save(path)?;
+    }
+    let started = Instant::now();
+    filter.apply(&mut img.planes_mut());
+    let took = started.elapsed();
+    img.save(&args.output)?;
+    println!(
+        "wrote {} ({}x{}, smooth {}, whiten {}, filtered in {:.2} ms)",
+        args.output.display(),
+        img.visible.0,
+        img.visible.1,
+        params.smooth,
+        params.whiten,
+        took.as_secs_f64() * 1e3
+    );
+    Ok(0)
+}
+
+fn is_video(path: &Path) -> bool {
+    has_extension(path, VIDEO_EXTENSIONS)
+}
+
+fn has_extension(path: &Path, list: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| list.iter().any(|known| e.eq_ignore_ascii_case(known)))
+}
