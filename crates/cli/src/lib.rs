@@ -34,6 +34,20 @@ enum Command {
     Recordings(cmd::recordings::RecordingsCommand),
     /// Apply the beauty filter (skin smoothing, whitening) to a picture.
     Beauty(cmd::beauty::Args),
+    /// Run the relay server (accounts, presence, friends, chat store-and-forward).
+    Relay(cmd::relay::RelayArgs),
+    /// Register, log in or out of a relay account.
+    #[command(subcommand)]
+    Account(cmd::account::AccountCommand),
+    /// Friends, friend requests and the blacklist.
+    #[command(subcommand)]
+    Friends(cmd::friends::FriendsCommand),
+    /// Group conversations: create, add, remove, leave, members.
+    #[command(subcommand)]
+    Group(cmd::group::GroupCommand),
+    /// Chat: send (offline too), sync, listen, history, search, recall, read.
+    #[command(subcommand)]
+    Chat(cmd::chat::ChatCommand),
     /// Benchmarks that print a ratio against a peer measured in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -49,6 +63,11 @@ pub fn main() -> i32 {
         Command::Record(args) => cmd::live::run_record(args),
         Command::Recordings(c) => cmd::recordings::run(c),
         Command::Beauty(args) => cmd::beauty::run(args),
+        Command::Relay(args) => cmd::relay::run(args),
+        Command::Account(c) => cmd::account::run(c),
+        Command::Friends(c) => cmd::friends::run(c),
+        Command::Group(c) => cmd::group::run(c),
+        Command::Chat(c) => cmd::chat::run(c),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

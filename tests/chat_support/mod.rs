@@ -1,0 +1,165 @@
+//! Helpers for the chat and relay behaviour tests: a real `onair relay`
+//! process on 127.0.0.1 and users with their own `ONAIR_HOME`.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_onair");
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Polls `f` until it returns Some, or panics after `secs`.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub struct Relay {
+    child: Option<Child>,
+    pub addr: String,
+    pub data: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Relay {
+    /// Starts a relay on a free port with a fresh data directory.
+    pub fn start() -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("relay");
+        let mut r = Relay { child: None, addr: "127.0.0.1:0".into(), data, dir };
+        r.spawn();
+        r
+    }
+
+    fn spawn(&mut self) {
+        let ready = self.dir.path().join("ready");
+        let _ = std::fs::remove_file(&ready);
+        let child = Command::new(BIN)
+            .args(["relay", "--listen", &self.addr, "--data"])
+            .arg(&self.data)
+            .arg("--ready-file")
+            .arg(&ready)
+            .env("ONAIR_HOME", self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn onair relay");
+        self.child = Some(child);
+        // A restart rebinds the same port, which may take a moment to free.
+        self.addr = wait_for(60, "the relay to listen", || std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty()));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    fn signal(&mut self, sig: i32) {
+        if let Some(mut c) = self.child.take() {
+            unsafe { libc::kill(c.id() as i32, sig) };
+            let _ = c.wait();
+        }
+    }
+
+    /// Graceful stop (SIGTERM), waiting for the process to exit.
+    pub fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    pub fn kill9(&mut self) {
+        self.signal(libc::SIGKILL);
+    }
+
+    /// Starts again on the same address and data.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
+    }
+
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none());
+        self.spawn();
+    }
+
+    pub fn healthz(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(&self.addr) else { return false };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = s.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", self.addr).as_bytes());
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out.starts_with("HTTP/1.1 200")
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.signal(libc::SIGKILL);
+    }
+}
+
+pub struct User {
+    pub name: String,
+    pub home: tempfile::TempDir,
+}
+
+impl User {
+    pub fn register(relay: &Relay, name: &str) -> User {
+        let u = User { name: name.into(), home: tempfile::tempdir().unwrap() };
+        u.ok(&["account", "register", "--relay", &relay.url(), "--user", name]);
+        u
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args).env("ONAIR_HOME", self.home.path()).env("ONAIR_PASSWORD", PASSWORD).env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run onair")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "{} {:?} failed: {}\n{}", self.name, args, String::from_utf8_lossy(&o.stderr), String::from_utf8_lossy(&o.stdout));
+        String::from_utf8(o.stdout).unwrap()
+    }
+
+    pub fn json_lines(&self, args: &[&str]) -> Vec<Value> {
+        self.ok(args).lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    pub fn history(&self, with: &str, offline: bool) -> Vec<Value> {
+        let mut a = vec!["chat", "history", "--with", with, "--limit", "100000", "--json"];
+        if offline {
+            a.push("--offline");
+        }
+        self.json_lines(&a)
+    }
+
+    pub fn token(&self) -> String {
+        let v: Value = serde_json::from_slice(&std::fs::read(self.home.path().join("credentials.json")).unwrap()).unwrap();
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn home_path(&self) -> &Path {
+        self.home.path()
+    }
+}
+
+pub fn texts(msgs: &[Value]) -> Vec<String> {
+    msgs.iter().map(|m| m["text"].as_str().unwrap().to_string()).collect()
+}
