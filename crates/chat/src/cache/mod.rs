@@ -40,6 +40,10 @@ pub struct Message {
     pub burn_secs: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment: Option<onair_proto::Attachment>,
+    /// Read receipts: other members whose read mark covers this message
+    /// (filled by history).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub read_by: Vec<String>,
 }
 
 /// One message waiting in the outbox.
@@ -123,6 +127,7 @@ impl Cache {
             sent_at: now,
             burn_secs: out.burn_secs,
             attachment: out.attachment.clone(),
+            read_by: Vec::new(),
         })
     }
 

@@ -21,6 +21,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Option<String>)> {
             sent_at: r.get(7)?,
             burn_secs: r.get(8)?,
             attachment: None,
+            read_by: Vec::new(),
         },
         r.get(9)?,
     ))
@@ -55,6 +56,11 @@ impl Cache {
         };
         sent.reverse();
         pending.reverse();
+        let reads = self.reads(conv)?;
+        for m in &mut sent {
+            let seq = m.seq.unwrap_or(u64::MAX);
+            m.read_by = reads.iter().filter(|r| r.user != m.from && r.seq >= seq).map(|r| r.user.clone()).collect();
+        }
         sent.extend(pending);
         Ok(sent)
     }
