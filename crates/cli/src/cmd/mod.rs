@@ -6,6 +6,8 @@ pub mod devices;
 pub mod live;
 pub mod recordings;
 pub mod account;
+pub mod bench_chat;
+pub mod bench_relay;
 pub mod chat;
 mod chat_common;
 pub mod friends;
