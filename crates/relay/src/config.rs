@@ -60,7 +60,8 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), data: PathBuf::from("relay-data"), limits: Limits::default() }
+        // An empty `data` means "the front end picks" (the CLI uses $ONAIR_HOME/relay).
+        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), data: PathBuf::new(), limits: Limits::default() }
     }
 }
 

@@ -26,13 +26,16 @@ pub struct RelayArgs {
 pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     let mut config = match &args.config {
         Some(p) => Config::from_file(p)?,
-        None => Config { data: onair_media::home::data_dir().join("relay"), ..Config::default() },
+        None => Config::default(),
     };
     if let Some(l) = args.listen {
         config.listen = l;
     }
     if let Some(d) = args.data {
         config.data = d;
+    }
+    if config.data.as_os_str().is_empty() {
+        config.data = onair_media::home::data_dir().join("relay");
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
     let ready_file = args.ready_file.clone();
