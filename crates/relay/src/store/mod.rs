@@ -5,6 +5,7 @@
 //! conversation's sequence, a recall and the entry announcing it) are single
 //! trait methods, so every backend keeps them atomic.
 
+pub mod conformance;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

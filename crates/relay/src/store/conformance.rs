@@ -1,0 +1,122 @@
+//! The behaviour every [`Store`] backend must show. A new backend (say
+//! PostgreSQL) runs [`run_all`] against a fresh instance in its tests.
+
+use super::*;
+use onair_proto::{AcceptFrom, EntryKind, FriendState};
+
+fn msg(id: &str, sender: &str, at: i64) -> NewEntry {
+    NewEntry { id: id.into(), sender: sender.into(), sent_at: at, kind: EntryKind::Message, text: format!("text {id}"), ref_seq: None, burn_secs: None, attachment: None }
+}
+
+/// Runs every check; panics with the first difference.
+pub fn run_all(s: &dyn Store) {
+    accounts_and_tokens(s);
+    log_is_ordered_idempotent_and_tombstoned(s);
+    friends_blocks_and_members(s);
+}
+
+fn accounts_and_tokens(s: &dyn Store) {
+    s.create_user("ann", "h1", 1).unwrap();
+    assert!(matches!(s.create_user("ann", "h2", 2), Err(StoreError::Taken(_))));
+    let u = s.user("ann").unwrap().unwrap();
+    assert_eq!((u.pw_hash.as_str(), u.accept_from), ("h1", AcceptFrom::Anyone));
+    s.set_accept_from("ann", AcceptFrom::Friends).unwrap();
+    assert_eq!(s.user("ann").unwrap().unwrap().accept_from, AcceptFrom::Friends);
+    let h = [7u8; 32];
+    s.insert_token(&h, "ann", 10, 100).unwrap();
+    assert_eq!(s.token_user(&h, 50).unwrap().as_deref(), Some("ann"));
+    assert_eq!(s.token_user(&h, 100).unwrap(), None, "expired at expires_at");
+    s.revoke_token(&h).unwrap();
+    assert_eq!(s.token_user(&h, 50).unwrap(), None);
+    assert!(s.user("nobody").unwrap().is_none());
+}
+
+fn log_is_ordered_idempotent_and_tombstoned(s: &dyn Store) {
+    for u in ["cat", "dan"] {
+        s.create_user(u, "h", 0).unwrap();
+    }
+    s.ensure_dm("dm:cat:dan", "cat", "dan", 1).unwrap();
+    s.ensure_dm("dm:cat:dan", "cat", "dan", 2).unwrap();
+    assert_eq!(s.members("dm:cat:dan").unwrap().len(), 2);
+    let a = s.append("dm:cat:dan", &msg("m1", "cat", 5)).unwrap();
+    let b = s.append("dm:cat:dan", &msg("m2", "dan", 6)).unwrap();
+    assert_eq!((a.seq, b.seq, a.duplicate), (1, 2, false));
+    let again = s.append("dm:cat:dan", &msg("m1", "cat", 99)).unwrap();
+    assert_eq!((again.seq, again.sent_at, again.duplicate), (1, 5, true));
+    // Same client id from another sender is another message.
+    assert_eq!(s.append("dm:cat:dan", &msg("m1", "dan", 7)).unwrap().seq, 3);
+    assert_eq!(s.conv("dm:cat:dan").unwrap().unwrap().last_seq, 3);
+    let own = s.own_message("cat", "m1").unwrap().unwrap();
+    assert_eq!((own.conv.as_str(), own.seq, own.deleted), ("dm:cat:dan", 1, false));
+    let recall = NewEntry { kind: EntryKind::Recall, ref_seq: Some(1), text: String::new(), ..msg("recall-1", "cat", 8) };
+    assert_eq!(s.append("dm:cat:dan", &recall).unwrap().seq, 4);
+    let e = s.entries_after("dm:cat:dan", 0, 10).unwrap();
+    assert_eq!(e.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert!(e[0].deleted && e[0].text.is_empty());
+    assert_eq!((e[3].kind, e[3].ref_seq), (EntryKind::Recall, Some(1)));
+    assert_eq!(s.entries_after("dm:cat:dan", 2, 1).unwrap()[0].seq, 3);
+    assert_eq!(s.entries_before("dm:cat:dan", None, 2).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 3]);
+    assert_eq!(s.entries_before("dm:cat:dan", Some(2), 5).unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [1]);
+    // Read marks only rise.
+    assert_eq!(s.set_read("dm:cat:dan", "dan", 3).unwrap(), 3);
+    assert_eq!(s.set_read("dm:cat:dan", "dan", 1).unwrap(), 3);
+    // Burn timers.
+    let burn = NewEntry { burn_secs: Some(5), ..msg("b1", "cat", 9) };
+    let seq = s.append("dm:cat:dan", &burn).unwrap().seq;
+    assert_eq!(s.unarmed_burns("dm:cat:dan", seq).unwrap(), vec![(seq, "cat".to_string(), 5)]);
+    s.arm_burn("dm:cat:dan", seq, 1000).unwrap();
+    assert!(s.unarmed_burns("dm:cat:dan", seq).unwrap().is_empty());
+    assert!(s.due_burns(999).unwrap().is_empty());
+    assert_eq!(s.due_burns(1000).unwrap(), vec![("dm:cat:dan".to_string(), seq)]);
+}
+
+fn friends_blocks_and_members(s: &dyn Store) {
+    for u in ["eve", "fay", "gus"] {
+        s.create_user(u, "h", 0).unwrap();
+    }
+    s.set_friend_pair("eve", "fay", Some(FriendState::Outgoing), Some(FriendState::Incoming)).unwrap();
+    assert_eq!(s.friend_state("fay", "eve").unwrap(), Some(FriendState::Incoming));
+    s.set_friend_pair("fay", "eve", Some(FriendState::Friends), Some(FriendState::Friends)).unwrap();
+    assert_eq!(s.friends_of("eve").unwrap().iter().map(|f| (f.0.as_str(), f.1)).collect::<Vec<_>>(), [("fay", FriendState::Friends)]);
+    s.set_friend_pair("eve", "fay", None, None).unwrap();
+    assert!(s.friends_of("fay").unwrap().is_empty());
+    s.set_block("eve", "gus", true).unwrap();
+    assert!(s.blocks("eve", "gus").unwrap() && !s.blocks("gus", "eve").unwrap());
+    assert_eq!(s.blocked_by("eve").unwrap(), ["gus"]);
+    s.set_block("eve", "gus", false).unwrap();
+    assert!(!s.blocks("eve", "gus").unwrap());
+
+    s.create_group("g:00000000000000aa", "crew", "eve", &["fay".into(), "fay".into()], 1).unwrap();
+    assert_eq!(s.members("g:00000000000000aa").unwrap(), ["eve", "fay"]);
+    assert!(s.is_member("g:00000000000000aa", "fay").unwrap() && !s.is_member("g:00000000000000aa", "gus").unwrap());
+    s.add_member("g:00000000000000aa", "gus", 2).unwrap();
+    s.remove_member("g:00000000000000aa", "eve").unwrap();
+    s.set_owner("g:00000000000000aa", Some("fay")).unwrap();
+    let c = s.conv("g:00000000000000aa").unwrap().unwrap();
+    assert_eq!((c.is_group, c.owner.as_deref()), (true, Some("fay")));
+    let convs = s.convs_of("gus").unwrap();
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].members, ["fay", "gus"]);
+    assert!(s.convs_of("eve").unwrap().is_empty());
+    let a = AttachmentRow { id: "ab".into(), conv: "g:00000000000000aa".into(), owner: "fay".into(), name: "f.png".into(), mime: "image/png".into(), size: 3 };
+    s.insert_attachment(&a, 1).unwrap();
+    assert_eq!(s.attachment("ab").unwrap().unwrap().size, 3);
+    assert!(s.attachment("zz").unwrap().is_none());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_in_memory_conforms() {
+        super::run_all(&super::SqliteStore::open_in_memory().unwrap());
+    }
+
+    #[test]
+    fn sqlite_on_disk_conforms_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("relay.db");
+        super::run_all(&super::SqliteStore::open(&p).unwrap());
+        let s = super::SqliteStore::open(&p).unwrap();
+        assert_eq!(super::Store::conv(&s, "dm:cat:dan").unwrap().unwrap().last_seq, 5);
+    }
+}
