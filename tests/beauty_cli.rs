@@ -8,7 +8,10 @@ use std::process::{Command, Output};
 use onair_beauty::{BeautyFilter, I420Image};
 
 fn onair(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_onair")).args(args).output().expect("the onair binary runs")
+    Command::new(env!("CARGO_BIN_EXE_onair"))
+        .args(args)
+        .output()
+        .expect("the onair binary runs")
 }
 
 fn astronaut() -> PathBuf {
@@ -28,7 +31,11 @@ fn beauty(out: &Path, smooth: &str, whiten: &str) {
         "--whiten",
         whiten,
     ]);
-    assert!(o.status.success(), "onair beauty failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "onair beauty failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -55,10 +62,16 @@ fn beauty_changes_skin_and_leaves_the_rest() {
             n_out += 1;
         }
     }
-    let (mean_in, mean_out) = (changed_in as f64 / n_in as f64, changed_out as f64 / n_out as f64);
+    let (mean_in, mean_out) = (
+        changed_in as f64 / n_in as f64,
+        changed_out as f64 / n_out as f64,
+    );
     assert!(mean_in > 3.0, "skin barely changed: mean |dY| {mean_in:.2}");
     // Outside skin the only differences come from chroma rounding in the PNG round trip.
-    assert!(mean_out < 0.05, "outside skin changed: mean |dY| {mean_out:.3}");
+    assert!(
+        mean_out < 0.05,
+        "outside skin changed: mean |dY| {mean_out:.3}"
+    );
 }
 
 #[test]
@@ -93,7 +106,13 @@ fn beauty_rejects_bad_input_clearly() {
 
     let corrupt = dir.path().join("corrupt.png");
     std::fs::write(&corrupt, b"\x89PNG\r\n\x1a\nnot really").expect("write fixture");
-    let o = onair(&["beauty", "--in", corrupt.to_str().expect("utf-8 path"), "--out", out]);
+    let o = onair(&[
+        "beauty",
+        "--in",
+        corrupt.to_str().expect("utf-8 path"),
+        "--out",
+        out,
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read image"));
 
@@ -113,7 +132,8 @@ fn beauty_rejects_bad_input_clearly() {
 fn bench_beauty_json_reports_every_figure() {
     let o = onair(&["bench", "beauty", "--json", "--frames", "2"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is one JSON object");
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).expect("stdout is one JSON object");
     for key in [
         "ms_720p_1t",
         "ms_720p_all",
@@ -126,14 +146,24 @@ fn bench_beauty_json_reports_every_figure() {
         "ratio_bilateral_1080p_1t",
         "ratio_smartblur_1080p_1t",
     ] {
-        let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing or not a number in {v}"));
+        let x = v[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} missing or not a number in {v}"));
         assert!(x > 0.0, "{key} = {x}");
     }
     assert!(v["peer"].as_str().is_some_and(|p| p.contains("FFmpeg")));
     for contender in ["onair", "ffmpeg_bilateral", "ffmpeg_smartblur"] {
         let q = &v["quality_720p"][contender];
-        assert!(q["hf_drop_in_skin"].is_number() && q["ssim_outside_skin"].is_number(), "{contender}: {q}");
+        assert!(
+            q["hf_drop_in_skin"].is_number() && q["ssim_outside_skin"].is_number(),
+            "{contender}: {q}"
+        );
     }
     // The quality claim holds in the same run: our filter leaves non-skin alone.
-    assert!(v["quality_720p"]["onair"]["ssim_outside_skin"].as_f64().expect("number") >= 0.98);
+    assert!(
+        v["quality_720p"]["onair"]["ssim_outside_skin"]
+            .as_f64()
+            .expect("number")
+            >= 0.98
+    );
 }

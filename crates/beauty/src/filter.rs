@@ -10,8 +10,8 @@ use crate::params::{BeautyParams, ParamsHandle, Strengths};
 /// Skin smoothing and whitening for I420 frames, in place.
 ///
 /// Owns its scratch buffers: after the first frame of a given size, filtering
-/// allocates nothing but the worker threads' spawn (when more than one thread
-/// is asked for). The output depends only on the input frame and the
+/// allocates nothing but rayon's small task records (when more than one
+/// thread is asked for; the threads themselves persist). The output depends only on the input frame and the
 /// parameters, never on the thread count or on earlier frames.
 #[derive(Debug)]
 pub struct BeautyFilter {
@@ -21,6 +21,9 @@ pub struct BeautyFilter {
     geometry: (usize, usize, usize),
     lo: LowRes,
     workers: Vec<Worker>,
+    /// Persistent worker threads when `threads > 1`, so a frame does not pay
+    /// for spawning threads.
+    pool: Option<rayon::ThreadPool>,
 }
 
 /// Per-thread scratch.
@@ -82,6 +85,7 @@ impl BeautyFilter {
             geometry: (0, 0, 0),
             lo: LowRes::default(),
             workers: Vec::new(),
+            pool: None,
         }
     }
 
@@ -102,14 +106,31 @@ impl BeautyFilter {
 
     /// How many threads share the rows of each frame: 1 runs on the caller's
     /// thread only; 0 means one per available core.
+    /// If the threads cannot be started, the filter stays on the caller's
+    /// thread ([`Self::threads`] then says 1).
     pub fn set_threads(&mut self, n: usize) {
-        self.threads = if n == 0 {
+        let n = if n == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         } else {
             n
         };
+        if n == self.threads && (n == 1) == self.pool.is_none() {
+            return;
+        }
+        self.pool = None;
+        self.threads = 1;
+        if n > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("onair-beauty-{i}"))
+                .build();
+            if let Ok(pool) = pool {
+                self.pool = Some(pool);
+                self.threads = n;
+            }
+        }
     }
 
     pub fn threads(&self) -> usize {
@@ -214,7 +235,7 @@ impl BeautyFilter {
             .zip(self.lo.cr.chunks_mut(per * lw))
             .zip(self.workers.iter_mut())
             .enumerate();
-        run_bands(bands, |(i, (((ly, lcb), lcr), wk))| {
+        run_bands(self.pool.as_ref(), bands, |(i, (((ly, lcb), lcr), wk))| {
             let first = i * per;
             y.downscale_into(s, first, ly, lw, &mut wk.acc);
             u.downscale_into(s / 2, first, lcb, lw, &mut wk.acc);
@@ -234,7 +255,7 @@ impl BeautyFilter {
             .chunks_mut(per * stride)
             .zip(self.workers.iter_mut())
             .enumerate();
-        run_bands(bands, |(i, (rows, wk))| {
+        run_bands(self.pool.as_ref(), bands, |(i, (rows, wk))| {
             apply_band(rows, stride, i * per, (w, h), s, lo, wk);
         });
     }
@@ -250,16 +271,22 @@ fn scale_for(h: usize) -> usize {
     }
 }
 
-/// Runs `f` on each band: the first on this thread, the rest on scoped threads.
-fn run_bands<T: Send, I: Iterator<Item = T>>(mut bands: I, f: impl Fn(T) + Sync) {
-    let Some(first) = bands.next() else { return };
-    std::thread::scope(|scope| {
-        for band in bands {
+/// Runs `f` on each band: one after another without a pool, else one task
+/// per band on the pool, returning when all are done.
+fn run_bands<T: Send, I: Iterator<Item = T> + Send>(
+    pool: Option<&rayon::ThreadPool>,
+    bands: I,
+    f: impl Fn(T) + Sync,
+) {
+    match pool {
+        None => bands.for_each(f),
+        Some(pool) => pool.scope(|scope| {
             let f = &f;
-            scope.spawn(move || f(band));
-        }
-        f(first);
-    });
+            for band in bands {
+                scope.spawn(move |_| f(band));
+            }
+        }),
+    }
 }
 
 /// Which two low rows full row `y` interpolates between, and the weight of the second.

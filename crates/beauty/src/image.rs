@@ -168,7 +168,9 @@ impl I420Image {
 
     /// Decodes a PNG or JPEG held in memory.
     pub fn decode(bytes: &[u8]) -> Result<Self, ImageError> {
-        let img = image::load_from_memory(bytes).map_err(|source| ImageError::Decode { source })?.to_rgb8();
+        let img = image::load_from_memory(bytes)
+            .map_err(|source| ImageError::Decode { source })?
+            .to_rgb8();
         Self::from_rgb8(img.width() as usize, img.height() as usize, img.as_raw())
     }
 

@@ -11,7 +11,9 @@ use anyhow::{bail, Context};
 use onair_beauty::{BeautyFilter, BeautyParams, I420Image};
 
 /// Extensions taken as video files, which this command does not filter yet.
-const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "webm", "avi", "flv", "ts", "m4v", "h264", "y4m"];
+const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "mov", "mkv", "webm", "avi", "flv", "ts", "m4v", "h264", "y4m",
+];
 const PICTURE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +44,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     for out in std::iter::once(&args.output).chain(&args.mask) {
         if !has_extension(out, PICTURE_EXTENSIONS) {
-            bail!("cannot write {}: use a .png, .jpg or .jpeg file name", out.display());
+            bail!(
+                "cannot write {}: use a .png, .jpg or .jpeg file name",
+                out.display()
+            );
         }
     }
     let mut img = I420Image::load(&args.input)?;
@@ -51,7 +56,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if let Some(path) = &args.mask {
         let mask = filter.skin_mask(&img.planes_mut());
         let grey: Vec<u8> = mask.iter().flat_map(|&m| [m, m, m]).collect();
-        let mut picture = I420Image::from_rgb8(img.width, img.height, &grey).context("building the mask picture")?;
+        let mut picture = I420Image::from_rgb8(img.width, img.height, &grey)
+            .context("building the mask picture")?;
         picture.visible = img.visible;
         picture.save(path)?;
     }

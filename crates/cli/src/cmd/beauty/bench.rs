@@ -55,7 +55,10 @@ struct Timing {
 
 fn timing(mut ms: Vec<f64>) -> Timing {
     ms.sort_by(f64::total_cmp);
-    Timing { median: ms[ms.len() / 2], min: ms[0] }
+    Timing {
+        median: ms[ms.len() / 2],
+        min: ms[0],
+    }
 }
 
 /// Times our filter: each run starts from the untouched frame (the copy is not timed).
@@ -94,7 +97,8 @@ fn quality(input: &I420Image, out: &I420Image, mask: &[u8]) -> Value {
     let inside = |x: usize, y: usize| mask[y * w + x] >= 128;
     let outside = |x: usize, y: usize| mask[y * w + x] == 0;
     let c_out = |x: usize, y: usize| mask[2 * y * w + 2 * x] == 0;
-    let shift = |a: &[u8], b: &[u8]| (mean(a, w / 2, h / 2, c_out) - mean(b, w / 2, h / 2, c_out)).abs();
+    let shift =
+        |a: &[u8], b: &[u8]| (mean(a, w / 2, h / 2, c_out) - mean(b, w / 2, h / 2, c_out)).abs();
     let hf_before = high_freq_energy(&input.y, w, h, inside);
     let hf_after = high_freq_energy(&out.y, w, h, inside);
     json!({
@@ -115,14 +119,20 @@ fn round4(v: f64) -> f64 {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let source = match &args.image {
         Some(path) => I420Image::load(path)?,
-        None => I420Image::decode(ASTRONAUT_PNG).context("decoding the built-in astronaut picture")?,
+        None => {
+            I420Image::decode(ASTRONAUT_PNG).context("decoding the built-in astronaut picture")?
+        }
     };
     let params = BeautyParams::new(args.smooth, args.whiten);
-    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut report = Map::new();
     let mut quality_report = Map::new();
     for (label, w, h) in [("720p", 1280, 720), ("1080p", 1920, 1080)] {
-        let frame = source.fit_cover(w, h).with_context(|| format!("scaling the picture to {w}x{h}"))?;
+        let frame = source
+            .fit_cover(w, h)
+            .with_context(|| format!("scaling the picture to {w}x{h}"))?;
         let one = time_ours(&frame, params, 1, args.frames);
         let many = time_ours(&frame, params, all, args.frames);
         let mut bilateral = FfmpegFilter::new(&args.bilateral, w as u32, h as u32)?;
@@ -140,8 +150,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             report.insert(key.clone(), json!(round3(t.median)));
             report.insert(format!("{key}_min"), json!(round3(t.min)));
         }
-        report.insert(format!("ratio_bilateral_{label}_1t"), json!(round3(bil.median / one.median)));
-        report.insert(format!("ratio_smartblur_{label}_1t"), json!(round3(sb.median / one.median)));
+        report.insert(
+            format!("ratio_bilateral_{label}_1t"),
+            json!(round3(bil.median / one.median)),
+        );
+        report.insert(
+            format!("ratio_smartblur_{label}_1t"),
+            json!(round3(sb.median / one.median)),
+        );
 
         if label == "720p" {
             let mut filter = BeautyFilter::with_params(params);
@@ -149,8 +165,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             let mask = filter.skin_mask(&scratch.planes_mut());
             filter.apply(&mut scratch.planes_mut());
             quality_report.insert("onair".into(), quality(&frame, &scratch, &mask));
-            quality_report.insert("ffmpeg_bilateral".into(), quality(&frame, &bilateral.output(&frame), &mask));
-            quality_report.insert("ffmpeg_smartblur".into(), quality(&frame, &smartblur.output(&frame), &mask));
+            quality_report.insert(
+                "ffmpeg_bilateral".into(),
+                quality(&frame, &bilateral.output(&frame), &mask),
+            );
+            quality_report.insert(
+                "ffmpeg_smartblur".into(),
+                quality(&frame, &smartblur.output(&frame), &mask),
+            );
         }
     }
     report.insert("threads_all".into(), json!(all));
@@ -159,7 +181,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     report.insert("whiten".into(), json!(params.whiten));
     report.insert(
         "picture".into(),
-        json!(args.image.as_ref().map_or("astronaut.png (built in)".to_string(), |p| p.display().to_string())),
+        json!(args
+            .image
+            .as_ref()
+            .map_or("astronaut.png (built in)".to_string(), |p| p
+                .display()
+                .to_string())),
     );
     report.insert(
         "peer".into(),
@@ -182,8 +209,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
 
 fn print_table(r: &Map<String, Value>) {
     let num = |k: &str| r.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
-    println!("beauty filter, ms per frame (median / min of {} frames)", r["frames"]);
-    println!("picture: {}; smooth {}, whiten {}", r["picture"].as_str().unwrap_or("?"), r["smooth"], r["whiten"]);
+    println!(
+        "beauty filter, ms per frame (median / min of {} frames)",
+        r["frames"]
+    );
+    println!(
+        "picture: {}; smooth {}, whiten {}",
+        r["picture"].as_str().unwrap_or("?"),
+        r["smooth"],
+        r["whiten"]
+    );
     println!("peer: {}", r["peer"].as_str().unwrap_or("?"));
     println!(
         "peer filters: `{}` and `{}`",
@@ -199,7 +234,10 @@ fn print_table(r: &Map<String, Value>) {
         println!("{name:<34} {:>16} {:>16}", cell("720p"), cell("1080p"));
     };
     row("onair beauty, 1 thread", "ms_{}_1t");
-    row(&format!("onair beauty, {} threads", r["threads_all"]), "ms_{}_all");
+    row(
+        &format!("onair beauty, {} threads", r["threads_all"]),
+        "ms_{}_all",
+    );
     row("ffmpeg bilateral, 1 thread", "ffmpeg_bilateral_ms_{}_1t");
     row("ffmpeg smartblur, 1 thread", "ffmpeg_smartblur_ms_{}_1t");
     println!(
