@@ -145,6 +145,7 @@ fn bench_beauty_json_reports_every_figure() {
         "ffmpeg_smartblur_ms_1080p_1t",
         "ratio_bilateral_1080p_1t",
         "ratio_smartblur_1080p_1t",
+        "ms_1080p_1t_closeup",
     ] {
         let x = v[key]
             .as_f64()
