@@ -52,6 +52,10 @@ pub enum ChatError {
 impl NetError {
     /// True when retrying later may succeed (network, not a refusal).
     pub fn is_transient(&self) -> bool {
-        !matches!(self, NetError::Refused { .. } | NetError::BadUrl(_))
+        match self {
+            NetError::Refused { code, .. } => matches!(code, ErrorCode::RateLimited | ErrorCode::Internal),
+            NetError::BadUrl(_) => false,
+            _ => true,
+        }
     }
 }
