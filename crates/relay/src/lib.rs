@@ -66,6 +66,11 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         tracing::info!("shutting down: closing sockets");
         st.drain(std::time::Duration::from_secs(10)).await;
     };
+    use axum::serve::ListenerExt;
+    // Events are small frames that must leave at once: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(graceful)
         .await?;

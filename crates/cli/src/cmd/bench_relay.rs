@@ -274,7 +274,8 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
 /// Connects one client, says hello, and starts its reader and writer;
 /// returns the channel that writes frames to it.
 async fn connect(url: &str, token: &str, shared: Arc<Shared>) -> anyhow::Result<mpsc::Sender<String>> {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.context("connecting a bench client")?;
+    let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(8 * 1024);
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(cfg), true).await.context("connecting a bench client")?;
     let (mut sink, mut stream) = ws.split();
     sink.send(Message::Text(format!(r#"{{"t":"hello","v":1,"token":"{token}"}}"#).into())).await?;
     match stream.next().await {
