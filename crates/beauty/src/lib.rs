@@ -44,4 +44,4 @@ mod params;
 pub use filter::BeautyFilter;
 pub use frame::{FrameError, PlaneMut, PlanesMut};
 pub use image::{I420Image, ImageError};
-pub use params::{BeautyParams, ParamsHandle};
+pub use params::{BeautyParams, ParamsHandle, ParseParamsError};

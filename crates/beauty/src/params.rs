@@ -48,6 +48,38 @@ impl BeautyParams {
     }
 }
 
+/// Why a `SMOOTH[,WHITEN]` string is not a pair of strengths.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("beauty settings {input:?} are not SMOOTH[,WHITEN] with each 0..=100 (e.g. 70 or 70,30)")]
+pub struct ParseParamsError {
+    pub input: String,
+}
+
+impl std::str::FromStr for BeautyParams {
+    type Err = ParseParamsError;
+
+    /// Parses `SMOOTH` or `SMOOTH,WHITEN` (each 0..=100; whitening defaults to
+    /// 0), the form of the `--beauty` option.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseParamsError {
+            input: s.to_string(),
+        };
+        let level = |part: &str| -> Result<u8, ParseParamsError> {
+            match part.trim().parse::<u8>() {
+                Ok(v) if v <= 100 => Ok(v),
+                _ => Err(err()),
+            }
+        };
+        let mut parts = s.split(',');
+        let smooth = level(parts.next().ok_or_else(err)?)?;
+        let whiten = parts.next().map(level).transpose()?.unwrap_or(0);
+        if parts.next().is_some() {
+            return Err(err());
+        }
+        Ok(BeautyParams { smooth, whiten })
+    }
+}
+
 /// A cloneable, thread-safe handle to a filter's parameters: the UI or a
 /// control thread keeps one and calls [`ParamsHandle::set`] while the media
 /// thread runs the filter.
@@ -119,6 +151,16 @@ mod tests {
         let h2 = h.clone();
         h2.set(BeautyParams::new(7, 9));
         assert_eq!(h.get(), BeautyParams::new(7, 9));
+    }
+
+    #[test]
+    fn parses_the_beauty_option() {
+        assert_eq!("70".parse(), Ok(BeautyParams::new(70, 0)));
+        assert_eq!("70,30".parse(), Ok(BeautyParams::new(70, 30)));
+        assert_eq!(" 0 , 100 ".parse(), Ok(BeautyParams::new(0, 100)));
+        for bad in ["", "101", "70,", "70,30,1", "-1", "a,b", "70;30", "256"] {
+            assert!(bad.parse::<BeautyParams>().is_err(), "{bad:?} parsed");
+        }
     }
 
     #[test]
