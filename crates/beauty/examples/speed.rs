@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         I420Image::from_rgb8(64, 64, &rgb)?
     };
     for (name, src) in [("astronaut", &photo), ("all-skin", &skin)] {
-        for (w, h) in [(1280, 720), (1920, 1080)] {
+        for (w, h) in [(1280, 720), (1920, 1080), (3840, 2160)] {
             let frame = src.fit_cover(w, h)?;
             for threads in [1, 0] {
                 let mut f = BeautyFilter::with_params(BeautyParams::new(70, 30));
