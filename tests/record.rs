@@ -77,11 +77,13 @@ fn bookmarks_typed_on_stdin_become_chapters() {
     assert!(status.success(), "{}", seen.join("\n"));
     let p = ffprobe(&out);
     let ch = chapters(&p);
-    assert_eq!(ch.len(), 2, "{p}");
-    assert_eq!(ch[0].1, "intro");
-    assert_eq!(ch[1].1, "Bookmark 2");
-    assert!((ch[0].0 - first).abs() < 0.11, "chapter at {} vs bookmark at {first}", ch[0].0);
-    assert!((ch[1].0 - second).abs() < 0.11, "chapter at {} vs bookmark at {second}", ch[1].0);
+    // MP4 chapters start at zero: a "Start" chapter covers the time before the first bookmark.
+    assert_eq!(ch.len(), 3, "{p}");
+    assert_eq!((ch[0].0, ch[0].1.as_str()), (0.0, "Start"));
+    assert_eq!(ch[1].1, "intro");
+    assert_eq!(ch[2].1, "Bookmark 2");
+    assert!((ch[1].0 - first).abs() < 0.11, "chapter at {} vs bookmark at {first}", ch[1].0);
+    assert!((ch[2].0 - second).abs() < 0.11, "chapter at {} vs bookmark at {second}", ch[2].0);
     assert!(second > first + 1.0);
     let d = duration_s(&p);
     assert!((7.0..9.0).contains(&d), "duration {d}");
@@ -127,7 +129,7 @@ fn a_recording_killed_mid_way_is_recovered_with_its_bookmarks() {
     assert!(said.contains("recovered recording"), "{said}");
     let p = ffprobe(&out);
     let titles: Vec<String> = chapters(&p).into_iter().map(|c| c.1).collect();
-    assert_eq!(titles, vec!["before crash", "last words"]);
+    assert_eq!(titles, vec!["Start", "before crash", "last words"]);
     assert!(duration_s(&p) >= 2.5, "{p}");
     assert!(stream(&p, "video").is_some() && stream(&p, "audio").is_some());
     assert_eq!(decode_errors(&out), "");

@@ -17,7 +17,19 @@ use serde::Serialize;
 use crate::output::finalize::finalize;
 use crate::{MediaError, Result};
 
-const MIGRATIONS: &[(&str, &str)] = &[("001_recordings", include_str!("../migrations/001_recordings.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_recordings", include_str!("../migrations/001_recordings.sql")),
+    ("002_track_starts", include_str!("../migrations/002_track_starts.sql")),
+];
+
+/// Where each track of a recording started on the pipeline's timeline, in
+/// microseconds (the first packet's decode time; negative for B-frame delay
+/// and AAC priming).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TrackStarts {
+    pub video_us: Option<i64>,
+    pub audio_us: Option<i64>,
+}
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Bookmark {
@@ -40,6 +52,8 @@ pub struct Recording {
     pub error: Option<String>,
     pub pinned: bool,
     pub bookmarks: Vec<Bookmark>,
+    #[serde(skip)]
+    pub starts: TrackStarts,
 }
 
 /// What recovery did with one interrupted recording.
@@ -121,6 +135,16 @@ impl Library {
             )?;
             Ok(Bookmark { id: c.last_insert_rowid(), t_ms, label })
         })
+    }
+
+    /// Saves where a track started (see [`TrackStarts`]).
+    pub fn set_track_start(&self, recording: i64, video: bool, us: i64) -> Result<()> {
+        let sql = if video {
+            "UPDATE recordings SET video_start_us = ?2 WHERE id = ?1"
+        } else {
+            "UPDATE recordings SET audio_start_us = ?2 WHERE id = ?1"
+        };
+        self.with(|c| c.execute(sql, params![recording, us]).map(|_| ()))
     }
 
     pub fn bookmarks(&self, recording: i64) -> Result<Vec<Bookmark>> {
@@ -234,7 +258,7 @@ impl Library {
                 continue; // a live recorder owns it
             }
             let result = if r.part_path.exists() {
-                finalize(&r.part_path, &r.path, &r.bookmarks)
+                finalize(&r.part_path, &r.path, &r.bookmarks, r.starts)
             } else if r.path.exists() {
                 // The crash came after the final file was written.
                 let size = std::fs::metadata(&r.path).map(|m| m.len()).unwrap_or(0);
@@ -260,7 +284,7 @@ impl Library {
     }
 }
 
-const SELECT: &str = "SELECT id, path, part_path, started_at, ended_at, duration_ms, size_bytes, state, error, pinned FROM recordings";
+const SELECT: &str = "SELECT id, path, part_path, started_at, ended_at, duration_ms, size_bytes, state, error, pinned, video_start_us, audio_start_us FROM recordings";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Recording> {
     Ok(Recording {
@@ -275,6 +299,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Recording> {
         error: r.get(8)?,
         pinned: r.get::<_, i64>(9)? != 0,
         bookmarks: Vec::new(),
+        starts: TrackStarts { video_us: r.get(10)?, audio_us: r.get(11)? },
     })
 }
 

@@ -243,11 +243,30 @@ impl Pipeline {
         let (mut recorder, mut rec_tx, mut recording_id) = (None, None, None);
         if let Some(path) = &cfg.record {
             let (tx, rx) = bounded(1024);
-            let r = Recorder::start(path, streams.clone(), rx, stats.clone(), record_failed.clone())?;
+            let part = crate::output::recorder::part_path_for(path);
             if let Some(lib) = &library {
-                recording_id = Some(lib.begin(path, &r.part_path)?);
+                recording_id = Some(lib.begin(path, &part)?);
             }
-            recorder = Some(r);
+            let on_start: crate::output::recorder::OnTrackStart = match (&library, recording_id) {
+                (Some(lib), Some(id)) => {
+                    let lib = lib.clone();
+                    Box::new(move |kind, us| {
+                        if let Err(e) = lib.set_track_start(id, kind == StreamKind::Video, us) {
+                            tracing::warn!("saving a track start: {e}");
+                        }
+                    })
+                }
+                _ => Box::new(|_, _| {}),
+            };
+            match Recorder::start(path, streams.clone(), rx, stats.clone(), record_failed.clone(), on_start) {
+                Ok(r) => recorder = Some(r),
+                Err(e) => {
+                    if let (Some(lib), Some(id)) = (&library, recording_id) {
+                        let _ = lib.delete(id);
+                    }
+                    return Err(e);
+                }
+            }
             rec_tx = Some(tx);
         }
         let (mut rtmp, mut live_tx) = (None, None);
@@ -484,7 +503,7 @@ impl Pipeline {
                 (Some(lib), Some(id)) => lib.bookmarks(id)?,
                 _ => Vec::new(),
             };
-            match finalize(&part, &path, &bookmarks) {
+            match finalize(&part, &path, &bookmarks, end.starts) {
                 Ok(f) => {
                     let ms = f.duration.as_millis() as i64;
                     if let (Some(lib), Some(id)) = (&self.library, self.recording_id) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ffmpeg_next::{codec, encoder, media, Rational};
 
-use crate::library::Bookmark;
+use crate::library::{Bookmark, TrackStarts};
 use crate::{MediaError, Result};
 
 /// What the final file holds.
@@ -21,9 +21,14 @@ pub struct Finalized {
     pub size: u64,
 }
 
+/// Title of the chapter that covers the time before the first bookmark (MP4
+/// chapter tracks always start at zero).
+pub const START_CHAPTER: &str = "Start";
+
 /// Remuxes `part` into `out` with `bookmarks` as chapters, then removes `part`.
+/// `starts` restores each track's start offset, which fragmented MP4 lost.
 /// The final file appears atomically (written beside it, then renamed).
-pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark]) -> Result<Finalized> {
+pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackStarts) -> Result<Finalized> {
     crate::init();
     let werr = |path: &Path, reason: String| MediaError::Write { path: path.to_owned(), reason };
     let mut ictx = crate::source::file::open_input(part)?;
@@ -35,6 +40,8 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark]) -> Result<Final
     let mut octx = ffmpeg_next::format::output_as(&tmp, "mp4").map_err(|e| werr(&tmp, e.to_string()))?;
     let mut map = vec![None; ictx.nb_streams() as usize];
     let mut in_tbs = vec![Rational(1, 1); ictx.nb_streams() as usize];
+    // Per input stream: the offset to add, in that stream's time base.
+    let mut shift = vec![0i64; ictx.nb_streams() as usize];
     let mut next = 0;
     for st in ictx.streams() {
         let t = st.parameters().medium();
@@ -49,6 +56,11 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark]) -> Result<Final
         unsafe { (*(*ost.as_mut_ptr()).codecpar).codec_tag = 0 };
         map[st.index()] = Some(next);
         in_tbs[st.index()] = st.time_base();
+        let start_us = if t == media::Type::Video { starts.video_us } else { starts.audio_us };
+        if let Some(us) = start_us {
+            let tb = st.time_base();
+            shift[st.index()] = (us as i128 * tb.denominator() as i128 / (1_000_000i128 * tb.numerator().max(1) as i128)) as i64;
+        }
         next += 1;
     }
     if next == 0 {
@@ -56,11 +68,14 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark]) -> Result<Final
     }
     let end_ms = media_end_ms(part)?;
     let duration = Duration::from_millis(end_ms as u64);
-    for (i, b) in bookmarks.iter().enumerate() {
-        let start = b.t_ms.clamp(0, end_ms.max(0));
-        let end = bookmarks.get(i + 1).map(|n| n.t_ms.clamp(start, end_ms.max(start))).unwrap_or(end_ms.max(start));
-        octx.add_chapter(i as i64 + 1, Rational(1, 1000), start, end, &b.label)
-            .map_err(|e| werr(&tmp, format!("adding chapter {:?}: {e}", b.label)))?;
+    let mut marks: Vec<(i64, &str)> = bookmarks.iter().map(|b| (b.t_ms.clamp(0, end_ms.max(0)), b.label.as_str())).collect();
+    if marks.first().is_some_and(|m| m.0 > 0) {
+        marks.insert(0, (0, START_CHAPTER));
+    }
+    for (i, (start, label)) in marks.iter().enumerate() {
+        let end = marks.get(i + 1).map(|n| n.0.max(*start)).unwrap_or(end_ms.max(*start));
+        octx.add_chapter(i as i64 + 1, Rational(1, 1000), *start, end, label)
+            .map_err(|e| werr(&tmp, format!("adding chapter {label:?}: {e}")))?;
     }
     let mut opts = ffmpeg_next::Dictionary::new();
     opts.set("movflags", "+faststart");
@@ -70,6 +85,11 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark]) -> Result<Final
     for (st, mut pkt) in ictx.packets() {
         let Some(o) = map[st.index()] else { continue };
         let out_tb = octx.stream(o).map(|s| s.time_base()).unwrap_or(in_tbs[st.index()]);
+        let d = shift[st.index()];
+        if d != 0 {
+            pkt.set_pts(pkt.pts().map(|t| t + d));
+            pkt.set_dts(pkt.dts().map(|t| t + d));
+        }
         pkt.rescale_ts(in_tbs[st.index()], out_tb);
         pkt.set_position(-1);
         pkt.set_stream(o);

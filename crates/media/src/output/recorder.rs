@@ -12,7 +12,8 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Receiver;
 
 use super::mux::{Muxer, StreamSet};
-use crate::encode::EncodedPacket;
+use crate::encode::{EncodedPacket, StreamKind};
+use crate::library::TrackStarts;
 use crate::stats::{add, Stats};
 use crate::{MediaError, Result};
 
@@ -35,7 +36,12 @@ pub fn part_path_for(final_path: &Path) -> PathBuf {
 #[derive(Debug, Default)]
 pub struct RecorderEnd {
     pub error: Option<String>,
+    pub starts: TrackStarts,
 }
+
+/// Called once per track with its first decode time in microseconds, so the
+/// offset survives a crash (see [`TrackStarts`]).
+pub type OnTrackStart = Box<dyn FnMut(StreamKind, i64) + Send>;
 
 pub struct Recorder {
     pub handle: JoinHandle<RecorderEnd>,
@@ -54,6 +60,7 @@ impl Recorder {
         rx: Receiver<Arc<EncodedPacket>>,
         stats: Arc<Stats>,
         failed: Arc<AtomicBool>,
+        mut on_start: OnTrackStart,
     ) -> Result<Self> {
         let part_path = part_path_for(final_path);
         if let Some(dir) = final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -77,14 +84,24 @@ impl Recorder {
                     if end.error.is_some() {
                         continue; // drain so the encoder never blocks on us
                     }
+                    let tb = match pkt.kind {
+                        StreamKind::Video => crate::encode::VIDEO_TIME_BASE,
+                        StreamKind::Audio => crate::encode::AUDIO_TIME_BASE,
+                    };
+                    let slot = match pkt.kind {
+                        StreamKind::Video => &mut end.starts.video_us,
+                        StreamKind::Audio => &mut end.starts.audio_us,
+                    };
+                    if slot.is_none() {
+                        let dts = pkt.packet.dts().or(pkt.packet.pts()).unwrap_or(0);
+                        let us = (dts as i128 * 1_000_000 * tb.numerator() as i128 / tb.denominator() as i128) as i64;
+                        *slot = Some(us);
+                        on_start(pkt.kind, us);
+                    }
                     match muxer.write(&pkt) {
                         Ok(n) => {
                             add(&stats.bytes_recorded, n as u64);
                             if let Some(pts) = pkt.packet.pts() {
-                                let tb = match pkt.kind {
-                                    crate::encode::StreamKind::Video => crate::encode::VIDEO_TIME_BASE,
-                                    crate::encode::StreamKind::Audio => crate::encode::AUDIO_TIME_BASE,
-                                };
                                 let ms = pts * 1000 * tb.numerator() as i64 / tb.denominator() as i64;
                                 written.fetch_max(ms, Ordering::Relaxed);
                             }

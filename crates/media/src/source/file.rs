@@ -48,7 +48,11 @@ impl Demux {
         let mut ctx = codec::context::Context::from_parameters(st.parameters())
             .ctx(|| format!("reading codec parameters of {}", path.display()))?;
         ctx.set_threading(threading::Config::kind(threading::Type::Frame));
-        let decoder = ctx.decoder().open().ctx(|| format!("no decoder for {}", path.display()))?;
+        let codec = ffmpeg_next::decoder::find(ctx.id()).ok_or_else(|| MediaError::OpenInput {
+            path: path.display().to_string(),
+            reason: format!("no decoder for its {:?} stream", ctx.id()),
+        })?;
+        let decoder = ctx.decoder().open_as(codec).ctx(|| format!("opening the decoder for {}", path.display()))?;
         Ok(Demux {
             path: path.to_owned(),
             stream: st.index(),
