@@ -17,7 +17,10 @@ use std::path::Path;
 
 pub use query::SearchHit;
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    ("0002_pending_index", include_str!("../../migrations/0002_pending_index.sql")),
+];
 
 pub type Result<T> = std::result::Result<T, CacheError>;
 
