@@ -15,7 +15,7 @@
 //! let cfg = PipelineConfig {
 //!     video: VideoSpec::Test, overlay: None, audio: AudioSpec::Test, looped: false,
 //!     camera_mode: None, encoding: Default::default(), live: None,
-//!     record: Some("/tmp/demo.mp4".into()), limits: Limits::default(),
+//!     record: Some("/tmp/demo.mp4".into()), limits: Limits::default(), beauty: None,
 //! };
 //! let pipeline = Pipeline::start(cfg, None)?;
 //! while pipeline.poll().is_none() {

@@ -35,6 +35,7 @@ use crate::source::screen::ScreenVideo;
 use crate::source::test::{TestAudio, TestVideo};
 use crate::source::{AudioSource, AudioSpec, VideoSource, VideoSpec};
 use crate::stats::{add, Stats, StatsSnapshot};
+use onair_beauty::{BeautyFilter, BeautyParams, ParamsHandle, PlanesMut};
 use crate::{MediaError, Result};
 
 /// An overlay layer and where it goes.
@@ -75,6 +76,9 @@ pub struct PipelineConfig {
     /// Final path of the recording, if recording.
     pub record: Option<PathBuf>,
     pub limits: Limits,
+    /// The beauty filter on the camera layer (camera or file source; never
+    /// the screen or the test pattern). `None` leaves frames untouched.
+    pub beauty: Option<BeautyParams>,
 }
 
 /// Why a job stopped by itself.
@@ -137,6 +141,24 @@ pub struct Pipeline {
     limits: Limits,
     encoder_name: Option<String>,
     describe: Vec<String>,
+    beauty: Vec<ParamsHandle>,
+}
+
+/// Whether a layer counts as "the camera" for the beauty filter. A file
+/// stands in for a camera in tests and demos; screens and the test pattern
+/// are never retouched.
+fn is_camera_layer(spec: &VideoSpec) -> bool {
+    matches!(spec, VideoSpec::Camera { .. } | VideoSpec::File { .. })
+}
+
+/// Applies the beauty filter to a frame in place.
+fn retouch(filter: &mut BeautyFilter, f: &mut VideoFrame) {
+    let (w, h) = (f.width as usize, f.height as usize);
+    let (y, u, v) = f.planes_mut();
+    match PlanesMut::packed(w, h, y, u, v) {
+        Ok(mut planes) => filter.apply(&mut planes),
+        Err(e) => tracing::warn!("beauty filter skipped a frame: {e}"),
+    }
 }
 
 fn open_video(spec: &VideoSpec, cfg: &PipelineConfig, w: u32, h: u32, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Box<dyn VideoSource>> {
@@ -238,6 +260,21 @@ impl Pipeline {
         };
         let encoder_name = venc.as_ref().map(|e| e.name().to_string());
 
+        // One filter per camera layer; the pipeline keeps their live handles.
+        let make_filter = |spec: &VideoSpec| -> Option<BeautyFilter> {
+            let p = cfg.beauty.filter(|_| is_camera_layer(spec))?;
+            let mut f = BeautyFilter::with_params(p);
+            f.set_threads(1);
+            Some(f)
+        };
+        let mut base_beauty = make_filter(&cfg.video);
+        let mut overlay_beauty = cfg.overlay.as_ref().and_then(|o| make_filter(&o.source));
+        let beauty_handles: Vec<ParamsHandle> =
+            base_beauty.iter().chain(overlay_beauty.iter()).map(|f| f.params_handle()).collect();
+        if base_beauty.is_some() || overlay_beauty.is_some() {
+            describe.push(format!("beauty filter {:?} on the camera layer", cfg.beauty.unwrap_or_default()));
+        }
+
         // Outputs: the recording first (local, cannot hang), then the network.
         let record_failed = Arc::new(AtomicBool::new(false));
         let (mut recorder, mut rec_tx, mut recording_id) = (None, None, None);
@@ -316,7 +353,12 @@ impl Pipeline {
                 threads.push(spawn("overlay", Box::new(move || {
                     while !stop2.load(Ordering::Relaxed) {
                         match osrc.next_frame() {
-                            Ok(Some(f)) => *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(f),
+                            Ok(Some(mut f)) => {
+                                if let Some(b) = overlay_beauty.as_mut() {
+                                    retouch(b, &mut f);
+                                }
+                                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(f)
+                            }
                             Ok(None) => break,
                             Err(e) => {
                                 errors2.lock().unwrap_or_else(|p| p.into_inner()).push(format!("overlay: {e}"));
@@ -331,8 +373,11 @@ impl Pipeline {
             threads.push(spawn("video-capture", Box::new(move || {
                 while !stop2.load(Ordering::Relaxed) {
                     match src.next_frame() {
-                        Ok(Some(f)) => {
+                        Ok(Some(mut f)) => {
                             add(&stats2.video_frames_captured, 1);
+                            if let Some(b) = base_beauty.as_mut() {
+                                retouch(b, &mut f);
+                            }
                             if let Err(TrySendError::Full(_)) = tx.try_send(f) {
                                 add(&stats2.video_frames_dropped_capture, 1);
                             }
@@ -414,12 +459,20 @@ impl Pipeline {
             limits: cfg.limits,
             encoder_name,
             describe,
+            beauty: beauty_handles,
         })
     }
 
     /// The FFmpeg name of the video encoder in use.
     pub fn encoder_name(&self) -> Option<&str> {
         self.encoder_name.as_deref()
+    }
+
+    /// Changes the beauty filter while running (from the next frame). False
+    /// if the job has no camera layer with a filter.
+    pub fn set_beauty(&self, p: BeautyParams) -> bool {
+        self.beauty.iter().for_each(|h| h.set(p));
+        !self.beauty.is_empty()
     }
 
     /// What is being captured, one line per source.

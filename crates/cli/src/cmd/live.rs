@@ -42,6 +42,10 @@ pub struct SourceArgs {
     /// Camera mode, e.g. 1280x720@30 (the closest the camera offers is used).
     #[arg(long, value_name = "WxH@FPS")]
     camera_mode: Option<CameraMode>,
+    /// Beauty filter on the camera layer: SMOOTH[,WHITEN], each 0-100 (a file
+    /// source counts as a camera; screens are never retouched).
+    #[arg(long, value_name = "SMOOTH[,WHITEN]")]
+    beauty: Option<onair_beauty::BeautyParams>,
 }
 
 /// How to encode.
@@ -149,6 +153,7 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
             max_recording: Some(Duration::from_secs_f64(l.max_length.max(1.0))),
             min_free_bytes: l.min_free_mb << 20,
         },
+        beauty: s.beauty,
     })
 }
 
