@@ -11,12 +11,53 @@ const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migratio
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Stops the checkpoint thread when the store is dropped.
+    _checkpointer: Option<Checkpointer>,
+}
+
+/// Moves WAL checkpoints (which fsync) off the request path: with SQLite's
+/// automatic checkpoints, every few hundred messages one sender waited tens
+/// of milliseconds for the disk while holding the store's lock.
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.execute_batch("PRAGMA busy_timeout=5000;")?;
+        let (stop, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("relay-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Corrupt(format!("starting the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        Self::init(Connection::open(path)?)
+        let mut s = Self::init(Connection::open(path)?)?;
+        s.c()?.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
+        s._checkpointer = Some(Checkpointer::start(path)?);
+        Ok(s)
     }
 
     pub fn open_in_memory() -> Result<Self> {
@@ -35,7 +76,7 @@ impl SqliteStore {
             conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1))
                 .map_err(|source| StoreError::Migration { name, source })?;
         }
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        Ok(SqliteStore { conn: Mutex::new(conn), _checkpointer: None })
     }
 
     fn c(&self) -> Result<MutexGuard<'_, Connection>> {
