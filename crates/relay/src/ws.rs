@@ -31,7 +31,16 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
             }
             ev = rx.recv(), if tx.is_none() => match ev {
                 Some(text) => {
-                    if sink.send(Message::Text(text)).await.is_err() { break; }
+                    // Under fan-out load several events wait at once: write
+                    // them together and flush once (one syscall, not many).
+                    if sink.feed(Message::Text(text)).await.is_err() { break; }
+                    let mut more = 0;
+                    while more < 64 {
+                        let Ok(next) = rx.try_recv() else { break };
+                        if sink.feed(Message::Text(next)).await.is_err() { break 'conn; }
+                        more += 1;
+                    }
+                    if sink.flush().await.is_err() { break; }
                     continue;
                 }
                 // The hub dropped us: our queue overflowed. The client
