@@ -171,7 +171,8 @@ impl Store for SqliteStore {
     fn user(&self, name: &str) -> Result<Option<UserRow>> {
         let c = self.c()?;
         let row = c
-            .query_row("SELECT name, pw_hash, accept_from, last_seen FROM users WHERE name = ?1", [name], |r| {
+            .prepare_cached("SELECT name, pw_hash, accept_from, last_seen FROM users WHERE name = ?1")?
+            .query_row([name], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
             })
             .optional()?;
@@ -208,8 +209,8 @@ impl Store for SqliteStore {
     fn token_user(&self, hash: &[u8; 32], now: i64) -> Result<Option<String>> {
         Ok(self
             .c()?
+            .prepare_cached("SELECT user FROM tokens WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2")?
             .query_row(
-                "SELECT user FROM tokens WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2",
                 params![&hash[..], now],
                 |r| r.get(0),
             )
@@ -224,7 +225,8 @@ impl Store for SqliteStore {
     fn friend_state(&self, user: &str, other: &str) -> Result<Option<FriendState>> {
         let s: Option<String> = self
             .c()?
-            .query_row("SELECT state FROM friends WHERE user = ?1 AND other = ?2", params![user, other], |r| r.get(0))
+            .prepare_cached("SELECT state FROM friends WHERE user = ?1 AND other = ?2")?
+            .query_row(params![user, other], |r| r.get(0))
             .optional()?;
         s.map(|s| parse_friend_state(&s)).transpose()
     }
@@ -262,7 +264,8 @@ impl Store for SqliteStore {
     fn blocks(&self, user: &str, other: &str) -> Result<bool> {
         Ok(self
             .c()?
-            .query_row("SELECT 1 FROM blocks WHERE user = ?1 AND blocked = ?2", params![user, other], |_| Ok(()))
+            .prepare_cached("SELECT 1 FROM blocks WHERE user = ?1 AND blocked = ?2")?
+            .query_row(params![user, other], |_| Ok(()))
             .optional()?
             .is_some())
     }
@@ -287,7 +290,8 @@ impl Store for SqliteStore {
     fn conv(&self, id: &str) -> Result<Option<ConvRow>> {
         Ok(self
             .c()?
-            .query_row("SELECT id, kind, name, owner, last_seq FROM conversations WHERE id = ?1", [id], |r| {
+            .prepare_cached("SELECT id, kind, name, owner, last_seq FROM conversations WHERE id = ?1")?
+            .query_row([id], |r| {
                 Ok(ConvRow {
                     id: r.get(0)?,
                     is_group: r.get::<_, String>(1)? == "group",
@@ -441,8 +445,8 @@ impl Store for SqliteStore {
     fn own_message(&self, sender: &str, id: &str) -> Result<Option<OwnMessage>> {
         Ok(self
             .c()?
+            .prepare_cached("SELECT conv, seq, sent_at, deleted FROM entries WHERE sender = ?1 AND id = ?2 AND kind = 'message'")?
             .query_row(
-                "SELECT conv, seq, sent_at, deleted FROM entries WHERE sender = ?1 AND id = ?2 AND kind = 'message'",
                 params![sender, id],
                 |r| Ok(OwnMessage { conv: r.get(0)?, seq: r.get::<_, i64>(1)? as u64, sent_at: r.get(2)?, deleted: r.get::<_, i64>(3)? != 0 }),
             )
