@@ -10,7 +10,7 @@ BUILD_PKGS=(
   libswscale-dev libswresample-dev libasound2-dev libv4l-dev libudev-dev
 )
 TEST_PKGS=(
-  ffmpeg nginx libnginx-mod-rtmp xvfb x11-utils mediainfo procps
+  ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
 )
 
 want=("${BUILD_PKGS[@]}")

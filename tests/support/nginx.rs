@@ -8,6 +8,8 @@ use std::time::Duration;
 pub struct Nginx {
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// RTMPS (TLS) port in front of `port`.
+    pub tls_port: u16,
     child: Option<Child>,
 }
 
@@ -20,10 +22,26 @@ impl Nginx {
         std::fs::create_dir(&rec).expect("mkdir rec");
         std::fs::set_permissions(&rec, std::fs::Permissions::from_mode(0o777)).expect("chmod");
         let port = super::free_port();
+        let tls_port = super::free_port();
+        let cert = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+            .arg("-keyout")
+            .arg(dir.path().join("key.pem"))
+            .arg("-out")
+            .arg(dir.path().join("cert.pem"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl is installed (scripts/deps.sh test)");
+        assert!(cert.success(), "openssl could not make a test certificate");
         let template = include_str!("../nginx/nginx.conf.in");
-        let conf = template.replace("@DIR@", &dir.path().display().to_string()).replace("@PORT@", &port.to_string());
+        let conf = template
+            .replace("@DIR@", &dir.path().display().to_string())
+            .replace("@TLSPORT@", &tls_port.to_string())
+            .replace("@PORT@", &port.to_string());
         std::fs::write(dir.path().join("nginx.conf"), conf).expect("write nginx.conf");
-        let mut n = Nginx { dir, port, child: None };
+        let mut n = Nginx { dir, port, tls_port, child: None };
         n.spawn();
         n
     }
@@ -65,6 +83,10 @@ impl Nginx {
 
     pub fn url(&self, key: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{key}", self.port)
+    }
+
+    pub fn tls_url(&self, key: &str) -> String {
+        format!("rtmps://127.0.0.1:{}/live/{key}", self.tls_port)
     }
 
     /// The FLV files nginx recorded, oldest first.
