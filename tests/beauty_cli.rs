@@ -118,7 +118,7 @@ fn beauty_rejects_bad_input_clearly() {
 
     let video = onair(&["beauty", "--in", "talk.mp4", "--out", out]);
     assert!(!video.status.success());
-    assert!(String::from_utf8_lossy(&video.stderr).contains("onair record --video file:"));
+    assert!(String::from_utf8_lossy(&video.stderr).contains("use a .mp4 file name"));
 
     let bad_ext = onair(&["beauty", "--in", input, "--out", "out.bmp"]);
     assert!(!bad_ext.status.success());

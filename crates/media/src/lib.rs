@@ -38,6 +38,7 @@ pub mod output;
 pub mod pipeline;
 pub mod source;
 pub mod stats;
+pub mod transcode;
 
 pub use error::{MediaError, Result};
 

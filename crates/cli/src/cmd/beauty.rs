@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use onair_beauty::{BeautyFilter, BeautyParams, I420Image};
 
-/// Extensions taken as video files, which this command does not filter yet.
+/// Extensions taken as video files: filtered frame by frame into an MP4.
 const VIDEO_EXTENSIONS: &[&str] = &[
     "mp4", "mov", "mkv", "webm", "avi", "flv", "ts", "m4v", "h264", "y4m",
 ];
@@ -37,10 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     if is_video(&args.input) {
-        bail!(
-            "{} looks like a video file; video files: see `onair record --video file:IN --beauty N`",
-            args.input.display()
-        );
+        return run_video(&args);
     }
     for out in std::iter::once(&args.output).chain(&args.mask) {
         if !has_extension(out, PICTURE_EXTENSIONS) {
@@ -73,6 +70,39 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         params.smooth,
         params.whiten,
         took.as_secs_f64() * 1e3
+    );
+    Ok(0)
+}
+
+/// A video in, an MP4 out, with progress on stderr.
+fn run_video(args: &Args) -> anyhow::Result<i32> {
+    if !has_extension(&args.output, &["mp4", "m4v", "mov"]) {
+        bail!("cannot write {}: a filtered video is written as MP4; use a .mp4 file name", args.output.display());
+    }
+    if args.mask.is_some() {
+        bail!("--mask works on pictures only");
+    }
+    let params = BeautyParams::new(args.smooth, args.whiten);
+    let started = Instant::now();
+    let mut last = -1i64;
+    let mut progress = |f: f64| {
+        let pct = (f * 100.0) as i64;
+        if pct != last {
+            last = pct;
+            eprint!("\rfiltering {}: {pct:3}%", args.input.display());
+        }
+    };
+    let done = onair_media::transcode::beauty_video(&args.input, &args.output, params, &mut progress);
+    eprintln!();
+    let done = done?;
+    println!(
+        "wrote {} ({} frames, smooth {}, whiten {}, {} in {:.1} s)",
+        args.output.display(),
+        done.frames,
+        params.smooth,
+        params.whiten,
+        done.encoder,
+        started.elapsed().as_secs_f64()
     );
     Ok(0)
 }

@@ -109,6 +109,7 @@ pub struct FileVideo {
     loop_offset: Duration,
     last: Duration,
     frame_dur: Duration,
+    paced: bool,
 }
 
 impl FileVideo {
@@ -126,7 +127,29 @@ impl FileVideo {
             loop_offset: Duration::ZERO,
             last: Duration::ZERO,
             frame_dur: Duration::from_secs_f64(1.0 / fps.clamp(1.0, 240.0)),
+            paced: true,
         })
+    }
+
+    /// Hands frames out as fast as they decode (for offline processing).
+    pub fn unpaced(mut self) -> Self {
+        self.paced = false;
+        self
+    }
+
+    /// The size of the file's pictures and its duration, if known.
+    pub fn probe(path: &Path) -> Result<((u32, u32), Option<Duration>)> {
+        let input = open_input(path)?;
+        let st = input.streams().best(media::Type::Video).ok_or_else(|| MediaError::NoStream {
+            path: path.display().to_string(),
+            kind: "video",
+        })?;
+        let ctx = codec::context::Context::from_parameters(st.parameters())
+            .ctx(|| format!("reading codec parameters of {}", path.display()))?;
+        let v = ctx.decoder().video().ctx(|| format!("opening the decoder for {}", path.display()))?;
+        let d = input.duration();
+        let dur = (d > 0).then(|| Duration::from_micros(d as u64));
+        Ok(((v.width(), v.height()), dur))
     }
 }
 
@@ -150,7 +173,9 @@ impl VideoSource for FileVideo {
                 self.last = pts;
                 let mut f = self.fitter.fit(&self.decoder_frame)?;
                 f.pts = pts;
-                self.clock.sleep_until(pts, &self.stop);
+                if self.paced {
+                    self.clock.sleep_until(pts, &self.stop);
+                }
                 return Ok(Some(f));
             }
             if !self.demux.feed()? {
@@ -174,12 +199,19 @@ pub struct FileAudio {
     stop: Arc<AtomicBool>,
     /// Samples handed out so far: the next chunk's time, gapless across loops.
     emitted: u64,
+    paced: bool,
 }
 
 impl FileAudio {
     pub fn open(path: &Path, looped: bool, clock: Clock, stop: Arc<AtomicBool>) -> Result<Self> {
         let demux = Demux::open(path, media::Type::Audio, looped)?;
-        Ok(FileAudio { demux, decoder_frame: frame::Audio::empty(), resampler: Resampler::new(), clock, stop, emitted: 0 })
+        Ok(FileAudio { demux, decoder_frame: frame::Audio::empty(), resampler: Resampler::new(), clock, stop, emitted: 0, paced: true })
+    }
+
+    /// Hands chunks out as fast as they decode (for offline processing).
+    pub fn unpaced(mut self) -> Self {
+        self.paced = false;
+        self
     }
 }
 
@@ -198,7 +230,9 @@ impl AudioSource for FileAudio {
                 }
                 let pts = Duration::from_nanos(self.emitted * 1_000_000_000 / SAMPLE_RATE as u64);
                 self.emitted += (samples.len() / CHANNELS) as u64;
-                self.clock.sleep_until(pts, &self.stop);
+                if self.paced {
+                    self.clock.sleep_until(pts, &self.stop);
+                }
                 return Ok(Some(AudioFrame { samples, pts }));
             }
             if !self.demux.feed()? {
