@@ -313,3 +313,18 @@ fn overlay_goes_in_the_chosen_corner() {
     let (r2, _, b2) = px(700, 400);
     assert!(r2 > 180 && b2 < 80, "bottom-right should be red, got {:?}", px(700, 400));
 }
+
+#[test]
+fn the_maximum_recording_length_stops_cleanly() {
+    let home = Home::new();
+    let out = home.path().join("max.mp4");
+    let r = home.run(&[
+        "record", "--out", out.to_str().unwrap(), "--video", "test", "--audio", "test", "--preset", "480p30",
+        "--max-length", "2", "--duration", "30",
+    ]);
+    let err = text(&r.stderr);
+    assert!(r.status.success(), "{err}");
+    assert!(err.contains("maximum recording length"), "{err}");
+    let d = duration_s(&ffprobe(&out));
+    assert!((1.5..3.5).contains(&d), "stopped at {d} s");
+}
