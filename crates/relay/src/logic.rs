@@ -74,7 +74,7 @@ pub fn handle(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Handled> {
         Request::Conversations => Ok(Handled::only(Response::Conversations { convs: ctx.store.convs_of(me)? })),
         Request::Sync { conv, after, limit } => {
             check_member(ctx, &conv, me)?;
-            let limit = limit.clamp(1, ctx.limits.page_max);
+            let limit = limit.clamp(1, ctx.limits.page_max.max(1));
             let entries = ctx.store.entries_after(&conv, after, limit)?;
             let more = entries.len() as u32 == limit;
             let reads = ctx.store.reads(&conv)?;
@@ -82,7 +82,7 @@ pub fn handle(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Handled> {
         }
         Request::History { conv, before, limit } => {
             check_member(ctx, &conv, me)?;
-            let limit = limit.clamp(1, ctx.limits.page_max);
+            let limit = limit.clamp(1, ctx.limits.page_max.max(1));
             let entries = ctx.store.entries_before(&conv, before, limit)?;
             let more = entries.len() as u32 == limit;
             let reads = ctx.store.reads(&conv)?;

@@ -74,7 +74,7 @@ impl Cache {
         let mut cursor: u64 = tx.query_row("SELECT cursor FROM conversations WHERE id = ?1", [conv], |r| r.get::<_, i64>(0))? as u64;
         let mut applied = Applied::default();
         for e in entries {
-            if e.seq > cursor + 1 {
+            if e.seq > cursor.saturating_add(1) {
                 applied.gap = true;
                 break;
             }
