@@ -209,3 +209,45 @@ mod tests {
         assert!(matches!(drain(&mut s)[..], [Output::Frame(ServerFrame::Pong { nonce: 1 })]));
     }
 }
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+    use crate::config::Limits;
+    use crate::store::{SqliteStore, Store};
+
+    /// `cargo test --release -p onair-relay session_cost -- --ignored --nocapture`:
+    /// the relay's own cost per group message, without sockets.
+    #[test]
+    #[ignore]
+    fn session_cost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("r.db")).unwrap();
+        for i in 0..10 {
+            store.create_user(&format!("u{i}"), "x", 0).unwrap();
+        }
+        let members: Vec<String> = (1..10).map(|i| format!("u{i}")).collect();
+        store.create_group("g:0000000000000001", "g", "u0", &members, 0).unwrap();
+        let (tok, h) = crate::auth::new_token().unwrap();
+        store.insert_token(&h, "u0", 0, i64::MAX).unwrap();
+        let limits = Limits { frames_per_sec: 1e9, frame_burst: 1e9, ..Limits::default() };
+        let online = |_: &str| false;
+        let ctx = Ctx { store: &store, limits: &limits, online: &online };
+        let mut s = Session::new(0, limits.frame_burst);
+        s.handle_frame(0, ClientFrame::Hello { v: 1, token: tok }.to_json().as_bytes(), &ctx);
+        while s.poll_output().is_some() {}
+        let n = 20_000;
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            let f = format!(r#"{{"t":"req","id":{i},"body":{{"op":"send","client_id":"c{i}","to":{{"conv":"g:0000000000000001"}},"text":"T123456789"}}}}"#);
+            s.handle_frame(1, f.as_bytes(), &ctx);
+            while let Some(o) = s.poll_output() {
+                if let Output::Frame(f) = o {
+                    std::hint::black_box(f.to_json());
+                }
+            }
+        }
+        let per = t.elapsed().as_secs_f64() / n as f64 * 1e6;
+        println!("session + SQLite cost per group message: {per:.1} us ({:.0} msgs/s on one core)", 1e6 / per);
+    }
+}
