@@ -191,6 +191,7 @@ struct Fanout {
 
 impl Fanout {
     fn send(&self, p: EncodedPacket) {
+        add(&self.stats.bytes_encoded, p.packet.size() as u64);
         if p.kind == StreamKind::Video {
             add(&self.stats.bytes_encoded_video, p.packet.size() as u64);
         }

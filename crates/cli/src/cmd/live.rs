@@ -281,10 +281,7 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
             let now = pipeline.stats();
             let dt = (now.elapsed_s - last.elapsed_s).max(1e-3);
             let fps = (now.video_frames_encoded - last.video_frames_encoded) as f64 / dt;
-            let kbps = ((now.bytes_sent + now.bytes_recorded) - (last.bytes_sent + last.bytes_recorded)) as f64 * 8.0
-                / 1000.0
-                / dt
-                / if live_url.is_some() && recording { 2.0 } else { 1.0 };
+            let kbps = (now.bytes_encoded - last.bytes_encoded) as f64 * 8.0 / 1000.0 / dt;
             let state = match (live_url.is_some(), recording, now.reconnecting) {
                 (true, _, true) => "RECONNECTING",
                 (true, true, _) => "LIVE+REC",

@@ -75,10 +75,11 @@ fn line(r: &Recording) -> String {
 }
 
 pub fn run(cmd: RecordingsCommand) -> anyhow::Result<i32> {
-    if let RecordingsCommand::Recover { json } = cmd {
-        return recover(json);
-    }
-    let lib = open_library()?;
+    // Recovery opens the library without its automatic recovery, to report it.
+    let lib = match cmd {
+        RecordingsCommand::Recover { json } => return recover(json),
+        _ => open_library()?,
+    };
     match cmd {
         RecordingsCommand::List { json } => {
             let all = lib.list()?;
@@ -130,7 +131,7 @@ pub fn run(cmd: RecordingsCommand) -> anyhow::Result<i32> {
             }
             println!("pruned {} recording(s) older than {days} day(s); pinned ones are kept", gone.len());
         }
-        RecordingsCommand::Recover { .. } => unreachable!("handled above"),
+        RecordingsCommand::Recover { json } => return recover(json),
         RecordingsCommand::Retention { days } => match days.as_deref() {
             None => match lib.retention_days()? {
                 Some(d) => println!("retention: {d} day(s)"),
