@@ -55,6 +55,7 @@ fn rtmps_with_the_key_given_apart() {
         .onair()
         .args(["live", "--to", url.trim_end_matches('/'), "--video", "test", "--audio", "test", "--preset", "480p30", "--duration", "4"])
         .env("ONAIR_STREAM_KEY", KEY)
+        .env("ONAIR_CA_FILE", nginx.cert())
         .output()
         .unwrap();
     let err = text(&out.stderr);
@@ -68,6 +69,17 @@ fn rtmps_with_the_key_given_apart() {
     let p = ffprobe(&recs[0]);
     assert_eq!(stream(&p, "video").unwrap()["codec_name"], "h264");
     assert!(duration_s(&p) > 3.0);
+}
+
+#[test]
+fn rtmps_refuses_a_certificate_it_cannot_verify() {
+    let nginx = Nginx::start();
+    let home = Home::new();
+    // No ONAIR_CA_FILE: the self-signed certificate is not trusted.
+    let out = home.run(&["live", "--to", &nginx.tls_url(KEY), "--video", "test", "--audio", "test", "--duration", "2"]);
+    assert_clean_failure(&out, "certificate could not be verified");
+    assert!(!text(&out.stderr).contains(KEY));
+    assert!(nginx.recordings().is_empty(), "nothing may reach an unverified server");
 }
 
 #[test]

@@ -24,7 +24,8 @@ impl Nginx {
         let port = super::free_port();
         let tls_port = super::free_port();
         let cert = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+            .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
             .arg("-keyout")
             .arg(dir.path().join("key.pem"))
             .arg("-out")
@@ -83,6 +84,11 @@ impl Nginx {
 
     pub fn url(&self, key: &str) -> String {
         format!("rtmp://127.0.0.1:{}/live/{key}", self.port)
+    }
+
+    /// The self-signed certificate of the TLS port (a CA file for clients).
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
     }
 
     pub fn tls_url(&self, key: &str) -> String {

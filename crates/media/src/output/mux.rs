@@ -66,6 +66,14 @@ impl Muxer {
         let c_fmt = CString::new(format).expect("format names have no NUL");
         let mut opts = Dictionary::new();
         opts.set("tcp_nodelay", "1");
+        if url.starts_with("rtmps://") {
+            // FFmpeg does not check certificates unless asked: a stream key
+            // must never go to an impostor.
+            opts.set("tls_verify", "1");
+            if let Some(ca) = ca_file() {
+                opts.set("ca_file", &ca);
+            }
+        }
         let ptr = &*int as *const Interrupt;
         set_deadline(ptr, Some(timeout));
         // SAFETY: plain FFmpeg calls on pointers we own; on every error path
@@ -153,6 +161,17 @@ impl Muxer {
     pub fn finish(mut self) -> Result<()> {
         self.octx.write_trailer().map_err(|e| MediaError::Ffmpeg { what: "writing the trailer".into(), source: e })
     }
+}
+
+/// The CA bundle for TLS: `ONAIR_CA_FILE`, else the system's.
+fn ca_file() -> Option<String> {
+    if let Some(f) = std::env::var_os("ONAIR_CA_FILE").filter(|f| !f.is_empty()) {
+        return Some(f.to_string_lossy().into_owned());
+    }
+    ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"]
+        .iter()
+        .find(|p| Path::new(p).exists())
+        .map(|p| p.to_string())
 }
 
 fn set_deadline(ptr: *const Interrupt, timeout: Option<Duration>) {

@@ -32,7 +32,16 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connects and publishes. Blocking calls are bounded by deadlines rather
 /// than by the pipeline's stop flag, so the last packets still go out on stop.
 fn connect(url: &IngestUrl, streams: &StreamSet, timeout: Duration) -> Result<Muxer> {
-    let fail = |e: MediaError| MediaError::Connect { url: url.to_string(), reason: describe(&e) };
+    let tls = url.expose().starts_with("rtmps://");
+    let fail = |e: MediaError| {
+        let mut reason = describe(&e);
+        if tls && reason.contains("Input/output error") {
+            reason = "Input/output error (the TLS certificate could not be verified, or the server refused the stream: \
+                      check the URL, the stream key, and the certificate; ONAIR_CA_FILE names a CA bundle to trust)"
+                .into();
+        }
+        MediaError::Connect { url: url.to_string(), reason }
+    };
     let never = Arc::new(AtomicBool::new(false));
     let mut m = Muxer::open_network(url.expose(), "flv", never, timeout).map_err(fail)?;
     m.start(streams, &[]).map_err(fail)?;
