@@ -9,6 +9,7 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod time;
 
 /// OnAir: go live, call, record and chat from the command line.
 #[derive(Debug, Parser)]

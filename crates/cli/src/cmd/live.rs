@@ -90,7 +90,7 @@ pub struct LimitArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LiveArgs {
-    /// Ingest URL: rtmp://HOST[:PORT]/APP[/KEY] or rtmps://…
+    /// Ingest URL: rtmp://HOST[:PORT]/APP[/KEY], rtmps://…, or relay://ROOM (a room on your relay)
     #[arg(long, value_name = "URL")]
     to: String,
     /// Stream key, if not in the URL (or set ONAIR_STREAM_KEY). Never printed.
@@ -159,7 +159,9 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
 
 pub fn run_live(a: LiveArgs) -> anyhow::Result<i32> {
     let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
-    cfg.live = Some(IngestUrl::parse(&a.to, a.key.as_deref())?);
+    // relay://ROOM: the room's RTMP URL and key, asked of the relay.
+    let (to, key) = super::room::resolve_ingest(&a.to, a.key)?;
+    cfg.live = Some(IngestUrl::parse(&to, key.as_deref())?);
     cfg.record = a.record.map(absolute).transpose()?;
     run(cfg, a.limits.stats_json)
 }
@@ -170,7 +172,7 @@ pub fn run_record(a: RecordArgs) -> anyhow::Result<i32> {
         Some(p) => absolute(p)?,
         None => {
             let home = onair_media::home::data_dir();
-            let name = format!("onair-{}.mp4", utc_stamp(onair_media::library::unix_now(), "_").replace(':', "-"));
+            let name = format!("onair-{}.mp4", crate::time::utc_stamp(onair_media::library::unix_now(), "_").replace(':', "-"));
             home.join("recordings").join(name)
         }
     });
@@ -352,28 +354,3 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
     })
 }
 
-/// `YYYY-MM-DD<sep>HH:MM:SS` in UTC, without a date library.
-pub fn utc_stamp(unix: i64, sep: &str) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}{sep}{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_stamp_formats() {
-        assert_eq!(super::utc_stamp(0, " "), "1970-01-01 00:00:00");
-        assert_eq!(super::utc_stamp(1_795_000_000, "T"), "2026-11-18T11:06:40");
-    }
-}

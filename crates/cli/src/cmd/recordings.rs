@@ -64,7 +64,7 @@ fn line(r: &Recording) -> String {
     format!(
         "{:>4}  {}  {:>11}  {:>8}  {:<9} {}{}  {}",
         r.id,
-        crate::cmd::live::utc_stamp(r.started_at, " "),
+        crate::time::utc_stamp(r.started_at, " "),
         fmt_ms(r.duration_ms),
         r.size_bytes.map(|s| format!("{:.1} MB", s as f64 / 1e6)).unwrap_or_else(|| "-".into()),
         r.state,
