@@ -98,4 +98,27 @@ mod tests {
         let e = IngestUrl::parse("http://h/live/topsecret", None).unwrap_err().to_string();
         assert!(!e.contains("topsecret"), "{e}");
     }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        // A small deterministic fuzz over URL-ish strings.
+        let alphabet: Vec<char> = "rtmps:/@[]%.0123456789abcdefgh\u{e9}\u{1f600} \t?#".chars().collect();
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            for i in 0..len {
+                let r = seed.rotate_left(i as u32 * 5);
+                s.push(alphabet[(r % alphabet.len() as u64) as usize]);
+            }
+            let _ = IngestUrl::parse(&s, None).map(|u| u.to_string());
+            let _ = IngestUrl::parse(&s, Some("k")).map(|u| u.to_string());
+            let _ = redact(&s);
+            let _ = s.parse::<crate::source::VideoSpec>();
+            let _ = s.parse::<crate::source::AudioSpec>();
+        }
+    }
 }
