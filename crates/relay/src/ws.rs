@@ -73,7 +73,8 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                         ServerFrame::Res { ok: Some(onair_proto::Response::Sent { .. }), .. } => Metrics::inc(&state.metrics.messages_stored),
                         _ => {}
                     }
-                    if sink.send(Message::Text(f.to_json().into())).await.is_err() {
+                    // Queued, flushed once after this frame's outputs.
+                    if sink.feed(Message::Text(f.to_json().into())).await.is_err() {
                         break 'conn;
                     }
                 }
@@ -90,6 +91,9 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                     break 'conn;
                 }
             }
+        }
+        if sink.flush().await.is_err() {
+            break;
         }
     }
     if let Some(user) = session.user() {
