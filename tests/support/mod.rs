@@ -87,6 +87,16 @@ pub fn count_frames(path: &Path) -> u64 {
     text(&out.stdout).trim().trim_end_matches(',').parse().unwrap_or(0)
 }
 
+/// Counts the video packets of a file (no decoding).
+pub fn count_packets(path: &Path) -> u64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-count_packets", "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    text(&out.stdout).trim().trim_end_matches(',').parse().unwrap_or(0)
+}
+
 /// Decodes the whole file and returns FFmpeg's error output (empty when clean).
 pub fn decode_errors(path: &Path) -> String {
     let out = Command::new("ffmpeg")
