@@ -54,6 +54,8 @@ impl Default for Limits {
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// RTMP ingest for live rooms (`rtmp://ADDR/live/STREAM_KEY`).
+    pub rtmp: SocketAddr,
     pub data: PathBuf,
     pub limits: Limits,
 }
@@ -61,7 +63,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         // An empty `data` means "the front end picks" (the CLI uses $ONAIR_HOME/relay).
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), data: PathBuf::new(), limits: Limits::default() }
+        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), data: PathBuf::new(), limits: Limits::default() }
     }
 }
 

@@ -28,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod live;
 pub mod logic;
 pub mod metrics;
 pub mod session;
@@ -58,6 +59,15 @@ pub enum ServeError {
 pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
     let state = AppState::open(&config).map_err(|source| ServeError::Store { dir: config.data.clone(), source })?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    // Live rooms: RTMP ingest on its own port (bound before we report
+    // ready, so room answers carry its address), HLS under the data dir.
+    let live = Arc::new(live::Live::new(config.data.join("live")));
+    if let Some(rtmp) = live::rtmp::bind(config.rtmp).await {
+        let addr = rtmp.local_addr()?;
+        live.set_rtmp_addr(addr);
+        tracing::info!(%addr, "RTMP ingest listening");
+        tokio::spawn(live::rtmp::run(rtmp, state.clone(), live.clone()));
+    }
     on_bound(listener.local_addr()?);
     let sweeper = tokio::spawn(burn_sweeper(state.clone()));
     let st = state.clone();
@@ -71,7 +81,8 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
+    let router = app(state.clone()).merge(live::routes::routes(state.clone(), live));
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(graceful)
         .await?;
     sweeper.abort();

@@ -12,6 +12,9 @@ pub struct RelayArgs {
     /// Address to listen on (port 0 picks a free port; the real address is printed).
     #[arg(long, env = "ONAIR_RELAY_LISTEN")]
     listen: Option<SocketAddr>,
+    /// RTMP ingest address for live rooms (default 127.0.0.1:1935; port 0 picks one).
+    #[arg(long, env = "ONAIR_RELAY_RTMP")]
+    rtmp: Option<SocketAddr>,
     /// Data directory (database and attachments); default: $ONAIR_HOME/relay.
     #[arg(long, env = "ONAIR_RELAY_DATA")]
     data: Option<PathBuf>,
@@ -30,6 +33,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     };
     if let Some(l) = args.listen {
         config.listen = l;
+    }
+    if let Some(r) = args.rtmp {
+        config.rtmp = r;
     }
     if let Some(d) = args.data {
         config.data = d;

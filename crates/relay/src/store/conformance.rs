@@ -13,6 +13,7 @@ pub fn run_all(s: &dyn Store) {
     accounts_and_tokens(s);
     log_is_ordered_idempotent_and_tombstoned(s);
     friends_blocks_and_members(s);
+    super::rooms::conformance(s);
 }
 
 fn accounts_and_tokens(s: &dyn Store) {

@@ -6,8 +6,10 @@
 //! trait methods, so every backend keeps them atomic.
 
 pub mod conformance;
+pub mod rooms;
 mod sqlite;
 
+pub use rooms::{RoomRow, RoomStore};
 pub use sqlite::SqliteStore;
 
 use crate::error::StoreError;
@@ -73,7 +75,7 @@ pub struct AttachmentRow {
     pub size: u64,
 }
 
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RoomStore + Send + Sync + 'static {
     // Accounts.
     fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> Result<()>;
     fn user(&self, name: &str) -> Result<Option<UserRow>>;

@@ -7,7 +7,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    ("0002_live_rooms", include_str!("../../migrations/0002_live_rooms.sql")),
+];
+
+mod rooms;
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,

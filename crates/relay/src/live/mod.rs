@@ -1,0 +1,117 @@
+//! Live rooms: rooms and stream keys (stored), who is on air (memory), RTMP
+//! ingest ([`rtmp`]), HLS output ([`hls`]) and their HTTP routes ([`routes`]).
+//!
+//! The life of a live frame: publisher → RTMP socket (driver in [`rtmp`]) →
+//! `onair_ingest::Session` (handshake, publish policy, FLV tag → access
+//! unit) → bounded queue → HLS writer thread (FFmpeg's `hls` muxer: MPEG-TS
+//! segments of one GOP and a sliding playlist under `DATA/live/ROOM/`) →
+//! viewers fetch `/live/ROOM/index.m3u8` and its segments over HTTP.
+
+pub mod hls;
+pub mod routes;
+pub mod rtmp;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+/// A room that is on air now.
+#[derive(Debug, Clone)]
+pub struct OnAir {
+    /// Wall-clock ms when the publisher was accepted.
+    pub started_at: i64,
+    /// The ingest connection that holds the room.
+    pub conn: u64,
+    /// min(arrival wall-clock ms − RTMP timestamp ms) over video packets:
+    /// the wall-clock time of RTMP timestamp 0 as seen by the fastest packet.
+    /// Viewers use it to turn the test source's stamps into latency.
+    pub clock_anchor_ms: Option<i64>,
+    pub video_packets: u64,
+}
+
+/// Live state shared by the ingest driver and the HTTP routes.
+pub struct Live {
+    /// Where HLS files go: `DIR/ROOM_ID/index.m3u8`.
+    pub dir: PathBuf,
+    rtmp_addr: OnceLock<SocketAddr>,
+    on_air: Mutex<HashMap<String, OnAir>>,
+}
+
+impl Live {
+    pub fn new(dir: PathBuf) -> Self {
+        Live { dir, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn set_rtmp_addr(&self, a: SocketAddr) {
+        let _ = self.rtmp_addr.set(a);
+    }
+
+    pub fn rtmp_addr(&self) -> Option<SocketAddr> {
+        self.rtmp_addr.get().copied()
+    }
+
+    /// `rtmp://ADDR/live/KEY` for publishers (the key is the caller's to show).
+    pub fn rtmp_url(&self, key: &str) -> Option<String> {
+        self.rtmp_addr().map(|a| format!("rtmp://{a}/live/{key}"))
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, OnAir>> {
+        // A poisoned lock only means a panic elsewhere; the map stays valid.
+        self.on_air.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims `room` for connection `conn`; false if someone is on air there.
+    pub fn try_start(&self, room: &str, conn: u64, now_ms: i64) -> bool {
+        let mut m = self.map();
+        if m.contains_key(room) {
+            return false;
+        }
+        m.insert(room.into(), OnAir { started_at: now_ms, conn, clock_anchor_ms: None, video_packets: 0 });
+        true
+    }
+
+    /// Releases `room` if `conn` still holds it.
+    pub fn end(&self, room: &str, conn: u64) {
+        let mut m = self.map();
+        if m.get(room).is_some_and(|o| o.conn == conn) {
+            m.remove(room);
+        }
+    }
+
+    pub fn note_video(&self, room: &str, arrival_ms: i64, pts_ms: i64) {
+        if let Some(o) = self.map().get_mut(room) {
+            o.video_packets += 1;
+            let a = arrival_ms - pts_ms;
+            o.clock_anchor_ms = Some(o.clock_anchor_ms.map_or(a, |b| b.min(a)));
+        }
+    }
+
+    pub fn on_air(&self, room: &str) -> Option<OnAir> {
+        self.map().get(room).cloned()
+    }
+
+    pub fn live_rooms(&self) -> HashMap<String, OnAir> {
+        self.map().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_publisher_per_room_and_anchor_is_the_minimum() {
+        let l = Live::new(PathBuf::new());
+        assert!(l.try_start("r", 1, 100));
+        assert!(!l.try_start("r", 2, 101));
+        l.end("r", 2);
+        assert!(l.on_air("r").is_some(), "a refused publisher must not end the live one");
+        l.note_video("r", 1_000, 0);
+        l.note_video("r", 1_050, 40);
+        l.note_video("r", 1_100, 60);
+        assert_eq!(l.on_air("r").unwrap().clock_anchor_ms, Some(1_000));
+        l.end("r", 1);
+        assert!(l.on_air("r").is_none());
+    }
+}

@@ -1,0 +1,225 @@
+//! HTTP routes of live rooms: create, list (the directory), one room, the
+//! stream key (owner only), and the HLS files.
+
+use super::Live;
+use crate::auth;
+use crate::error::ApiError;
+use crate::state::{now_ms, AppState};
+use crate::store::RoomRow;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use onair_proto::{ErrorBody, ErrorCode};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct LiveCtx {
+    pub app: Arc<AppState>,
+    pub live: Arc<Live>,
+}
+
+pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
+    Router::new()
+        .route("/v1/rooms", post(create).get(list))
+        .route("/v1/rooms/{id}", get(one))
+        .route("/v1/rooms/{id}/key", get(key).post(rotate))
+        .route("/live/{id}/{file}", get(hls_file))
+        .with_state(LiveCtx { app, live })
+}
+
+pub struct LiveError(ErrorCode, String);
+
+impl IntoResponse for LiveError {
+    fn into_response(self) -> Response {
+        (crate::http::status_of(self.0), axum::Json(ErrorBody { code: self.0, message: self.1 })).into_response()
+    }
+}
+
+impl From<crate::error::StoreError> for LiveError {
+    fn from(e: crate::error::StoreError) -> Self {
+        let (c, m) = ApiError::from(e).to_wire();
+        LiveError(c, m)
+    }
+}
+
+fn err(c: ErrorCode, m: &str) -> LiveError {
+    LiveError(c, m.into())
+}
+
+fn bearer_user(app: &AppState, headers: &HeaderMap) -> Result<String, LiveError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| err(ErrorCode::Unauthorized, "missing bearer token"))?;
+    app.store.token_user(&auth::token_hash(token.trim()), now_ms())?.ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))
+}
+
+#[derive(Deserialize)]
+struct NewRoom {
+    title: String,
+    #[serde(default)]
+    category: String,
+}
+
+/// A room as the directory shows it (no key).
+#[derive(Serialize)]
+pub struct RoomInfo {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub owner: String,
+    pub live: bool,
+    /// Wall-clock ms when the current live started.
+    pub started_at: Option<i64>,
+    /// See [`super::OnAir::clock_anchor_ms`].
+    pub clock_anchor_ms: Option<i64>,
+    pub hls_path: String,
+}
+
+/// A room with its key, for its owner only.
+#[derive(Serialize)]
+struct RoomKey {
+    id: String,
+    title: String,
+    category: String,
+    stream_key: String,
+    rtmp_url: Option<String>,
+    hls_path: String,
+}
+
+fn info(live: &Live, r: &RoomRow) -> RoomInfo {
+    let on = live.on_air(&r.id);
+    RoomInfo {
+        id: r.id.clone(),
+        title: r.title.clone(),
+        category: r.category.clone(),
+        owner: r.owner.clone(),
+        live: on.is_some(),
+        started_at: on.as_ref().map(|o| o.started_at),
+        clock_anchor_ms: on.and_then(|o| o.clock_anchor_ms),
+        hls_path: format!("/live/{}/index.m3u8", r.id),
+    }
+}
+
+fn with_key(live: &Live, r: &RoomRow) -> RoomKey {
+    RoomKey {
+        id: r.id.clone(),
+        title: r.title.clone(),
+        category: r.category.clone(),
+        stream_key: r.stream_key.clone(),
+        rtmp_url: live.rtmp_url(&r.stream_key),
+        hls_path: format!("/live/{}/index.m3u8", r.id),
+    }
+}
+
+fn clean(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect::<String>().trim().to_string()
+}
+
+async fn create(State(cx): State<LiveCtx>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, LiveError> {
+    let owner = bearer_user(&cx.app, &headers)?;
+    let n: NewRoom = serde_json::from_slice(&body).map_err(|_| err(ErrorCode::BadFrame, "body must be {\"title\": …, \"category\": …}"))?;
+    let title = clean(&n.title, 200);
+    if title.is_empty() {
+        return Err(err(ErrorCode::Invalid, "a room needs a title"));
+    }
+    let rnd = |n| auth::random_hex(n).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()));
+    let row = RoomRow { id: rnd(5)?, owner, title, category: clean(&n.category, 64), stream_key: format!("live_{}", rnd(20)?), created_at: now_ms() };
+    cx.app.store.create_room(&row)?;
+    tracing::info!(room = %row.id, owner = %row.owner, "room created");
+    Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row))))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    /// Only rooms on air now (the directory's default view).
+    #[serde(default)]
+    live: Option<bool>,
+    /// Substring of the title, any case.
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
+}
+
+async fn list(State(cx): State<LiveCtx>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, LiveError> {
+    let needle = q.q.map(|s| s.to_lowercase());
+    let rooms: Vec<RoomInfo> = cx
+        .app
+        .store
+        .rooms()?
+        .iter()
+        .map(|r| info(&cx.live, r))
+        .filter(|r| q.live != Some(true) || r.live)
+        .filter(|r| needle.as_ref().is_none_or(|n| r.title.to_lowercase().contains(n)))
+        .filter(|r| q.category.as_ref().is_none_or(|c| r.category.eq_ignore_ascii_case(c)))
+        .collect();
+    Ok(axum::Json(rooms))
+}
+
+async fn one(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    let r = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+    Ok(axum::Json(info(&cx.live, &r)))
+}
+
+fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, LiveError> {
+    let me = bearer_user(&cx.app, headers)?;
+    let r = cx.app.store.room(id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+    if r.owner != me {
+        return Err(err(ErrorCode::NotOwner, "only the room's owner sees its stream key"));
+    }
+    Ok(r)
+}
+
+async fn key(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    let r = owned_room(&cx, &headers, &id)?;
+    Ok(axum::Json(with_key(&cx.live, &r)))
+}
+
+/// A new key; a live publisher keeps going (it was accepted with the old
+/// one), the next publish needs the new key.
+async fn rotate(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    let mut r = owned_room(&cx, &headers, &id)?;
+    r.stream_key = format!("live_{}", auth::random_hex(20).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?);
+    cx.app.store.set_room_key(&r.id, &r.stream_key)?;
+    tracing::info!(room = %r.id, "stream key rotated");
+    Ok(axum::Json(with_key(&cx.live, &r)))
+}
+
+fn safe_name(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && !s.starts_with('.') && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
+}
+
+async fn hls_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
+    let not_found = || err(ErrorCode::NotFound, "no such live file");
+    if !safe_name(&id) || !safe_name(&file) || file.ends_with(".tmp") {
+        return Err(not_found());
+    }
+    let ctype = if file.ends_with(".m3u8") {
+        "application/vnd.apple.mpegurl"
+    } else if file.ends_with(".ts") {
+        "video/mp2t"
+    } else {
+        return Err(not_found());
+    };
+    let bytes = tokio::fs::read(cx.live.dir.join(&id).join(&file)).await.map_err(|_| not_found())?;
+    // The playlist changes every segment; segments never change.
+    let cache = if ctype.ends_with("mpegurl") { "no-cache" } else { "max-age=60" };
+    Ok(([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], bytes).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_names() {
+        assert!(super::safe_name("seg00001.ts"));
+        assert!(!super::safe_name(".."));
+        assert!(!super::safe_name("a/b"));
+        assert!(!super::safe_name(""));
+    }
+}

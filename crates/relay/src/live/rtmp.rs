@@ -1,0 +1,169 @@
+//! The RTMP ingest driver: owns the listening socket and one task per
+//! connection; all protocol logic is in `onair_ingest::Session`.
+//!
+//! A connection must finish the handshake and ask to publish within
+//! [`HELLO`]; a publisher silent for [`IDLE`] is dropped. Any error from the
+//! session (garbage, a codec other than H.264/AAC) closes that connection
+//! only, with a log line saying why; the stream key never appears in logs.
+
+use super::hls::Writer;
+use super::Live;
+use crate::state::{now_ms, AppState};
+use onair_ingest::{Event, Media, Session};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const HELLO: Duration = Duration::from_secs(10);
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Quiet FFmpeg once: its log lines are not ours to print.
+fn ffmpeg_init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = ffmpeg_next::init();
+        let level = if std::env::var_os("ONAIR_FFMPEG_LOG").is_some() { ffmpeg_next::log::Level::Info } else { ffmpeg_next::log::Level::Quiet };
+        ffmpeg_next::log::set_level(level);
+    });
+}
+
+/// Accepts publishers until the relay shuts down.
+pub async fn run(listener: TcpListener, app: Arc<AppState>, live: Arc<Live>) {
+    ffmpeg_init();
+    let mut shutdown = app.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((tcp, peer)) => {
+                    let _ = tcp.set_nodelay(true);
+                    tokio::spawn(connection(tcp, peer, app.clone(), live.clone()));
+                }
+                Err(e) => {
+                    // Out of descriptors, say: back off instead of spinning.
+                    tracing::warn!(error = %e, "RTMP accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+struct Publishing {
+    room: String,
+    writer: Writer,
+}
+
+async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, live: Arc<Live>) {
+    let conn = app.next_conn_id();
+    let mut shutdown = app.shutdown.subscribe();
+    let mut session = Session::new();
+    let mut publishing: Option<Publishing> = None;
+    let mut buf = vec![0u8; 64 * 1024];
+    let why = 'conn: loop {
+        let limit = if publishing.is_some() { IDLE } else { HELLO };
+        let n = tokio::select! {
+            r = tokio::time::timeout(limit, tcp.read(&mut buf)) => match r {
+                Ok(Ok(0)) => break 'conn "closed by the peer".to_string(),
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => break 'conn format!("read error: {e}"),
+                Err(_) => break 'conn format!("nothing received for {}s", limit.as_secs()),
+            },
+            _ = shutdown.changed() => break 'conn "relay shutting down".to_string(),
+        };
+        // rml_rtmp is third-party code on peer input: a panic in it must
+        // cost this connection only.
+        let input = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.handle_input(&buf[..n])));
+        match input {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => break 'conn format!("refused: {e}"),
+            Err(_) => break 'conn "ingest session panicked on peer input".to_string(),
+        }
+        while let Some(ev) = session.poll_output() {
+            match ev {
+                Event::Send(bytes) => {
+                    if let Err(e) = tcp.write_all(&bytes).await {
+                        break 'conn format!("write error: {e}");
+                    }
+                }
+                Event::PublishRequested { app: _, key } => {
+                    let verdict = authorize(&app, &live, &key, conn);
+                    let answer = match &verdict {
+                        Ok(_) => session.accept_publish(),
+                        Err(reason) => session.reject_publish(reason),
+                    };
+                    if let Err(e) = answer {
+                        break 'conn format!("answering publish: {e}");
+                    }
+                    match verdict {
+                        Ok(room) => {
+                            tracing::info!(%peer, room = %room, "publisher on air");
+                            match Writer::start(&room, live.dir.join(&room)) {
+                                Ok(writer) => publishing = Some(Publishing { room, writer }),
+                                Err(e) => {
+                                    live.end(&room, conn);
+                                    break 'conn format!("starting HLS output: {e}");
+                                }
+                            }
+                        }
+                        Err(reason) => {
+                            // Flush the refusal so the client can show it, then close.
+                            while let Some(Event::Send(b)) = session.poll_output() {
+                                let _ = tcp.write_all(&b).await;
+                            }
+                            break 'conn format!("publish refused: {reason}");
+                        }
+                    }
+                }
+                Event::Media(m) => {
+                    if let Some(p) = &mut publishing {
+                        if let Media::Video { dts_ms, cts_ms, .. } = &m {
+                            // Presentation time: what the capture stamp matches.
+                            live.note_video(&p.room, now_ms(), i64::from(*dts_ms) + i64::from(*cts_ms));
+                        }
+                        p.writer.push(m);
+                    }
+                }
+                Event::Finished => break 'conn "publisher ended the stream".to_string(),
+            }
+        }
+    };
+    match publishing {
+        Some(p) => {
+            tracing::info!(%peer, room = %p.room, dropped = p.writer.dropped, "live ended: {why}");
+            live.end(&p.room, conn);
+            p.writer.finish();
+        }
+        None => tracing::info!(%peer, "RTMP connection closed: {why}"),
+    }
+}
+
+/// The room a key publishes to, claimed for `conn`, or why not.
+fn authorize(app: &AppState, live: &Live, key: &str, conn: u64) -> Result<String, &'static str> {
+    let room = match app.store.room_by_key(key) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err("invalid stream key"),
+        Err(e) => {
+            tracing::error!(error = %e, "looking up a stream key");
+            return Err("internal error");
+        }
+    };
+    if !live.try_start(&room.id, conn, now_ms()) {
+        return Err("this room is already live");
+    }
+    Ok(room.id)
+}
+
+/// Binds the ingest listener; `None` (with an error logged) when the
+/// address is taken, so the rest of the relay still serves.
+pub async fn bind(addr: SocketAddr) -> Option<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::error!(%addr, error = %e, "RTMP ingest disabled: cannot bind");
+            None
+        }
+    }
+}
