@@ -49,6 +49,11 @@ enum Command {
     /// Chat: send (offline too), sync, listen, history, search, recall, read.
     #[command(subcommand)]
     Chat(cmd::chat::ChatCommand),
+    /// Live rooms on the relay: create, list (the directory), stream key.
+    #[command(subcommand)]
+    Room(cmd::room::RoomCommand),
+    /// Watch a live room (HLS): decode, count frames and stalls, measure latency.
+    Watch(cmd::watch::WatchArgs),
     /// Benchmarks that print a ratio against a peer measured in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -69,6 +74,8 @@ pub fn main() -> i32 {
         Command::Friends(c) => cmd::friends::run(c),
         Command::Group(c) => cmd::group::run(c),
         Command::Chat(c) => cmd::chat::run(c),
+        Command::Room(c) => cmd::room::run(c),
+        Command::Watch(a) => cmd::watch::run(a),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

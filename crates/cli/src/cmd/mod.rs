@@ -13,3 +13,5 @@ mod chat_common;
 pub mod friends;
 pub mod group;
 pub mod relay;
+pub mod room;
+pub mod watch;

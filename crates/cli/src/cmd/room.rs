@@ -1,0 +1,157 @@
+//! `onair room …`: live rooms on the relay (create, list, stream key), and
+//! `relay://ROOM` for `onair live`.
+
+use super::chat_common::{home, json_line, runtime};
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use onair_chat::account::{self, Credentials};
+use onair_chat::net::{Http, RelayUrl};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCommand {
+    /// Create a room; prints its id, stream key and RTMP URL.
+    Create {
+        title: String,
+        #[arg(long, default_value = "")]
+        category: String,
+        /// One JSON object: id, stream_key, rtmp_url, hls_url, title, category.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The directory: rooms live now (--all: every room).
+    List {
+        #[arg(long)]
+        all: bool,
+        /// Only titles containing this text.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// One JSON object per room.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a room's stream key and RTMP URL (owner only); --rotate issues a new key.
+    Key {
+        room: String,
+        #[arg(long)]
+        rotate: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A room with its key, as the relay answers its owner.
+#[derive(Deserialize)]
+pub struct RoomKey {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub stream_key: String,
+    pub rtmp_url: Option<String>,
+    pub hls_path: String,
+}
+
+fn creds() -> anyhow::Result<(Credentials, Http)> {
+    let c = account::load(&home()).context("live rooms need a signed-in account (onair account login)")?;
+    let http = Http::new(RelayUrl::parse(&c.relay)?);
+    Ok((c, http))
+}
+
+pub async fn get<T: serde::de::DeserializeOwned>(http: &Http, path: &str, token: Option<&str>) -> anyhow::Result<T> {
+    let (status, bytes) = http.call(hyper::Method::GET, path, token, "application/json", Vec::new()).await?;
+    Ok(onair_chat::net::http_decode(status, &bytes)?)
+}
+
+fn key_json(k: &RoomKey, relay: &str) -> Value {
+    serde_json::json!({
+        "id": k.id, "title": k.title, "category": k.category,
+        "stream_key": k.stream_key, "rtmp_url": k.rtmp_url.as_ref().map(|u| format!("{u}")),
+        "hls_url": format!("{relay}{}", k.hls_path),
+    })
+}
+
+fn print_key(k: &RoomKey, relay: &str, json: bool, verb: &str) {
+    if json {
+        json_line(&key_json(k, relay));
+        return;
+    }
+    println!("{verb} room {} ({})", k.id, k.title);
+    // The key goes to stdout only when asked for (`--json`); the terminal
+    // line shows where it is without printing it.
+    let url = k.rtmp_url.as_deref().map(|u| u.rsplit_once('/').map(|(b, _)| format!("{b}/****")).unwrap_or_default()).unwrap_or_else(|| "(relay has no RTMP ingest)".into());
+    println!("  publish: {url}   (the key: onair room key {} --json)", k.id);
+    println!("  watch:   {relay}{}", k.hls_path);
+    println!("  go live: onair live --to relay://{}", k.id);
+}
+
+pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
+    let rt = runtime()?;
+    let (c, http) = creds()?;
+    match cmd {
+        RoomCommand::Create { title, category, json } => {
+            let k: RoomKey = rt.block_on(http.json(hyper::Method::POST, "/v1/rooms", Some(&c.token), &serde_json::json!({"title": title, "category": category})))?;
+            print_key(&k, &c.relay, json, "created");
+        }
+        RoomCommand::Key { room, rotate, json } => {
+            let path = format!("/v1/rooms/{room}/key");
+            let k: RoomKey = if rotate {
+                rt.block_on(http.json(hyper::Method::POST, &path, Some(&c.token), &serde_json::json!({})))?
+            } else {
+                rt.block_on(get(&http, &path, Some(&c.token)))?
+            };
+            print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
+        }
+        RoomCommand::List { all, search, category, json } => {
+            let mut path = format!("/v1/rooms?live={}", !all);
+            if let Some(q) = search {
+                path.push_str(&format!("&q={}", pct(&q)));
+            }
+            if let Some(cat) = category {
+                path.push_str(&format!("&category={}", pct(&cat)));
+            }
+            let rooms: Vec<Value> = rt.block_on(get(&http, &path, None))?;
+            for r in &rooms {
+                if json {
+                    json_line(r);
+                } else {
+                    let since = r["started_at"].as_i64().map(|t| format!("live since {}", super::chat_common::fmt_time(t))).unwrap_or_else(|| "offline".into());
+                    println!("{}  {}  [{}]  by {}  {since}", r["id"].as_str().unwrap_or("?"), r["title"].as_str().unwrap_or(""), r["category"].as_str().unwrap_or(""), r["owner"].as_str().unwrap_or(""));
+                }
+            }
+            if rooms.is_empty() && !json {
+                println!("no rooms {}", if all { "yet" } else { "live now" });
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// Percent-encodes a query value.
+fn pct(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// `relay://ROOM` → the room's RTMP URL with its key (from the relay, as
+/// the signed-in owner); anything else is returned as given.
+pub fn resolve_ingest(to: &str, key: Option<String>) -> anyhow::Result<(String, Option<String>)> {
+    let Some(room) = to.strip_prefix("relay://") else { return Ok((to.to_string(), key)) };
+    let room = room.trim_end_matches('/');
+    if room.is_empty() || room.contains('/') {
+        bail!("expected relay://ROOM_ID");
+    }
+    let (c, http) = creds()?;
+    let k: RoomKey = runtime()?.block_on(get(&http, &format!("/v1/rooms/{room}/key"), Some(&c.token))).with_context(|| format!("room {room} on {}", c.relay))?;
+    let url = k.rtmp_url.with_context(|| format!("the relay {} has no RTMP ingest running", c.relay))?;
+    Ok((url, None))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percent() {
+        assert_eq!(super::pct("a b/ü"), "a%20b%2F%C3%BC");
+    }
+}
