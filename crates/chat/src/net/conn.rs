@@ -35,7 +35,9 @@ impl Connection {
                 tokio_tungstenite::tungstenite::Error::Io(source) => NetError::Connect { addr: ws_url.into(), source },
                 e => NetError::WebSocket(e.to_string()),
             })?;
-        let mut c = Connection { ws, next_id: 1, events: VecDeque::new(), user: String::new(), timeout };
+        // Answers may be slow on a loaded relay; only reaching it is bounded by
+        // the (short) connect timeout, so "offline" is detected fast.
+        let mut c = Connection { ws, next_id: 1, events: VecDeque::new(), user: String::new(), timeout: timeout.max(Duration::from_secs(30)) };
         c.send(&ClientFrame::Hello { v: PROTOCOL_VERSION, token: token.into() }).await?;
         loop {
             match c.recv_frame().await? {

@@ -169,7 +169,7 @@ pub fn run(cmd: ChatCommand) -> anyhow::Result<i32> {
 }
 
 fn best_effort_sync(rt: &tokio::runtime::Runtime, c: &mut Client) {
-    c.connect_timeout = Duration::from_secs(3);
+    c.connect_timeout = Duration::from_secs(10);
     if let Err(e) = rt.block_on(c.sync_once()) {
         eprintln!("note: showing the local cache; could not sync: {e}");
     }
@@ -194,7 +194,7 @@ fn send(rt: &tokio::runtime::Runtime, c: &mut Client, a: SendArgs) -> anyhow::Re
         anyhow::bail!("nothing to send: give a text or --file");
     }
     let m = c.queue(target, a.text, a.burn, attachment)?;
-    c.connect_timeout = Duration::from_secs(3);
+    c.connect_timeout = Duration::from_secs(10);
     let result = rt.block_on(c.sync_once());
     let me = c.me().to_string();
     let now = c.cache.own_message(&me, &m.id)?.unwrap_or(m);
