@@ -43,7 +43,8 @@ impl Relay {
         let ready = self.dir.path().join("ready");
         let _ = std::fs::remove_file(&ready);
         let child = Command::new(BIN)
-            .args(["relay", "--listen", &self.addr, "--data"])
+            // RTMP ingest on a free port: parallel relays never fight over 1935.
+            .args(["relay", "--listen", &self.addr, "--rtmp", "127.0.0.1:0", "--data"])
             .arg(&self.data)
             .arg("--ready-file")
             .arg(&ready)

@@ -1,0 +1,181 @@
+//! Live rooms on the relay: a real `onair relay` (RTMP ingest on a free
+//! port), the FFmpeg CLI and `onair live` as publishers, ffprobe and
+//! `onair watch` as viewers.
+
+mod chat_support;
+
+use chat_support::{wait_for, Relay, User};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A plain HTTP GET on the relay: (status, body).
+fn get(relay: &Relay, path: &str) -> (u16, Vec<u8>) {
+    let Ok(mut s) = TcpStream::connect(&relay.addr) else { return (0, Vec::new()) };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = s.write_all(format!("GET {path} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n", relay.addr).as_bytes());
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let Some(split) = out.windows(4).position(|w| w == b"\r\n\r\n") else { return (0, Vec::new()) };
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out[split + 4..].to_vec())
+}
+
+fn room_info(relay: &Relay, id: &str) -> Value {
+    let (st, body) = get(relay, &format!("/v1/rooms/{id}"));
+    assert_eq!(st, 200, "room {id}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+/// The playlist's segment names, once it exists.
+fn segments(relay: &Relay, id: &str) -> Option<Vec<String>> {
+    let (st, body) = get(relay, &format!("/live/{id}/index.m3u8"));
+    (st == 200).then(|| String::from_utf8_lossy(&body).lines().filter(|l| l.ends_with(".ts")).map(String::from).collect())
+}
+
+fn create_room(u: &User, title: &str) -> Value {
+    serde_json::from_str(u.ok(&["room", "create", title, "--category", "test", "--json"]).trim()).unwrap()
+}
+
+/// The FFmpeg CLI publishing test patterns with a 1 s GOP.
+fn ffmpeg_publish(url: &str, secs: u32) -> Child {
+    Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=854x480:rate=30", "-f", "lavfi", "-i", "sine=frequency=440"])
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-c:a", "aac", "-t", &secs.to_string(), "-f", "flv", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ffmpeg is installed (scripts/deps.sh test)")
+}
+
+fn stderr_of(mut c: Child) -> (bool, String) {
+    let st = c.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = c.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    (st.success(), err)
+}
+
+struct KillOnDrop(Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn ffmpeg_publishes_hls_plays_wrong_key_and_second_publisher_are_refused() {
+    let relay = Relay::start();
+    let ann = User::register(&relay, "ann");
+    let room = create_room(&ann, "Pattern hour");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    assert!(rtmp.starts_with("rtmp://127.0.0.1:") && rtmp.ends_with(room["stream_key"].as_str().unwrap()), "{room}");
+    assert_eq!(room_info(&relay, &id)["live"], false);
+
+    // A wrong key is refused with a message the publisher shows.
+    let (ok, err) = stderr_of(ffmpeg_publish(&format!("{}/live/live_wrong", rtmp.rsplitn(3, '/').nth(2).unwrap()), 3));
+    assert!(!ok && err.contains("invalid stream key"), "wrong key: {err}");
+
+    let first = KillOnDrop(ffmpeg_publish(&rtmp, 30));
+    let segs = wait_for(60, "two HLS segments", || segments(&relay, &id).filter(|s| s.len() >= 2));
+    let info = room_info(&relay, &id);
+    assert_eq!(info["live"], true, "{info}");
+    let listed = ann.ok(&["room", "list", "--json"]);
+    assert!(listed.contains(&id), "the directory lists the live room: {listed}");
+
+    // ffprobe reads the live playlist: H.264 + AAC.
+    let url = format!("{}/live/{id}/index.m3u8", relay.url());
+    let out = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "json", &url]).output().unwrap();
+    let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let codecs: Vec<String> = probe["streams"].as_array().into_iter().flatten().map(|s| format!("{}:{}", s["codec_type"].as_str().unwrap_or(""), s["codec_name"].as_str().unwrap_or(""))).collect();
+    assert!(codecs.contains(&"video:h264".to_string()) && codecs.contains(&"audio:aac".to_string()), "{codecs:?} {}", String::from_utf8_lossy(&out.stderr));
+
+    // A second publisher on the live key is refused; the first goes on.
+    let (ok, err) = stderr_of(ffmpeg_publish(&rtmp, 3));
+    assert!(!ok && err.contains("already live"), "second publisher: {err}");
+    let last = segs.last().cloned();
+    wait_for(30, "a new segment from the first publisher", || segments(&relay, &id).filter(|s| s.last() != last.as_ref() && !s.is_empty()));
+    assert_eq!(room_info(&relay, &id)["live"], true);
+    let mut first = first;
+    assert!(first.0.try_wait().unwrap().is_none(), "the first publisher must still be streaming");
+}
+
+#[test]
+fn onair_live_to_a_room_and_watch_decodes_it_with_latency() {
+    let relay = Relay::start();
+    let bob = User::register(&relay, "bob");
+    let room = create_room(&bob, "Test card");
+    let id = room["id"].as_str().unwrap().to_string();
+    let live_stats = bob.home.path().join("live.json");
+    let mut live = KillOnDrop(
+        bob.cmd(&["live", "--to", &format!("relay://{id}"), "--video", "test", "--audio", "test", "--preset", "480p30", "--duration", "40", "--stats-json", live_stats.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(60, "the room to go live", || (room_info(&relay, &id)["live"] == true).then_some(()));
+    let stats = bob.home.path().join("watch.json");
+    let saved = bob.home.path().join("got.ts");
+    let s = stats.to_str().unwrap();
+    let out = bob.run(&["watch", &id, "--duration", "12", "--stats-json", s, "--out", saved.to_str().unwrap()]);
+    assert!(out.status.success(), "watch: {}", String::from_utf8_lossy(&out.stderr));
+    // SIGTERM: the publisher stops cleanly and writes its counters.
+    unsafe { libc::kill(live.0.id() as i32, libc::SIGTERM) };
+    let _ = live.0.wait();
+    let pv: Value = serde_json::from_slice(&std::fs::read(&live_stats).unwrap()).unwrap();
+    let v: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} missing: {v}"));
+    assert!(n("video_frames_received") >= 150, "{v}");
+    // Of the frames the publisher sent in the span watched, ≥ 90% decoded.
+    // A starved encoder on a loaded machine drops frames before they are
+    // sent (counted by `onair live`): those the relay never saw.
+    let sent_ratio = pv["video_frames_encoded"].as_f64().unwrap() / pv["video_frames_captured"].as_f64().unwrap().max(1.0);
+    assert!(n("video_frames_expected") >= 150, "{v}");
+    assert!(n("video_frames_stamped") as f64 >= 0.9 * sent_ratio * n("video_frames_expected") as f64, "watch {v}\npublisher {pv}");
+    assert!(n("video_frames_decoded") >= n("video_frames_stamped"), "{v}");
+    let (p50, p95) = (v["latency_ms_p50"].as_i64().expect("p50"), v["latency_ms_p95"].as_i64().expect("p95"));
+    assert!(p50 > 0 && p95 >= p50 && p95 < 15_000, "{v}");
+    let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0"]).arg(&saved).output().unwrap();
+    let codecs = String::from_utf8_lossy(&probe.stdout);
+    assert!(codecs.contains("h264") && codecs.contains("aac"), "--out saved {codecs}");
+}
+
+#[test]
+fn malformed_rtmp_never_takes_the_relay_down() {
+    let relay = Relay::start();
+    let cy = User::register(&relay, "cy");
+    let room = create_room(&cy, "Robust");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let addr = rtmp.trim_start_matches("rtmp://").split('/').next().unwrap().to_string();
+    // Garbage, a wrong version, truncated handshakes, and a valid handshake
+    // followed by garbage chunks.
+    let mut junk: Vec<Vec<u8>> = vec![b"GET / HTTP/1.1\r\n\r\n".to_vec(), vec![0xff; 5000], vec![3], vec![3; 700]];
+    let mut c0c1 = vec![3u8];
+    c0c1.extend((0..1536u32).map(|i| (i * 7) as u8));
+    let mut after = c0c1.clone();
+    after.extend((0..1536u32).map(|i| (i * 13) as u8)); // C2
+    after.extend((0..4000u32).map(|i| (i * 31 + 5) as u8)); // chunk garbage
+    junk.push(after);
+    // One connection stays open mid-handshake while another publishes.
+    let mut idle = TcpStream::connect(&addr).unwrap();
+    idle.write_all(&c0c1[..100]).unwrap();
+    for j in &junk {
+        let mut s = TcpStream::connect(&addr).unwrap();
+        let _ = s.write_all(j);
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let mut sink = [0u8; 8192];
+        let _ = s.read(&mut sink);
+    }
+    let publisher = KillOnDrop(ffmpeg_publish(&rtmp, 8));
+    wait_for(60, "a segment from a good publisher", || segments(&relay, &id).filter(|s| !s.is_empty()));
+    assert!(relay.healthz());
+    drop(publisher);
+    drop(idle);
+}
