@@ -124,7 +124,7 @@ fn onair_live_to_a_room_and_watch_decodes_it_with_latency() {
     let stats = bob.home.path().join("watch.json");
     let saved = bob.home.path().join("got.ts");
     let s = stats.to_str().unwrap();
-    let out = bob.run(&["watch", &id, "--duration", "12", "--stats-json", s, "--out", saved.to_str().unwrap()]);
+    let out = bob.run(&["watch", &id, "--duration", "10", "--stats-json", s, "--out", saved.to_str().unwrap()]);
     assert!(out.status.success(), "watch: {}", String::from_utf8_lossy(&out.stderr));
     // SIGTERM: the publisher stops cleanly and writes its counters.
     unsafe { libc::kill(live.0.id() as i32, libc::SIGTERM) };
@@ -178,4 +178,32 @@ fn malformed_rtmp_never_takes_the_relay_down() {
     assert!(relay.healthz());
     drop(publisher);
     drop(idle);
+}
+
+#[test]
+fn a_live_becomes_a_replay_with_its_duration() {
+    let relay = Relay::start();
+    let dee = User::register(&relay, "dee");
+    let room = create_room(&dee, "Recorded");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let (ok, err) = stderr_of(ffmpeg_publish(&rtmp, 6));
+    assert!(ok, "publisher: {err}");
+    let replays = wait_for(60, "the replay to be listed", || {
+        let l = dee.json_lines(&["room", "replays", &id, "--json"]);
+        (!l.is_empty()).then_some(l)
+    });
+    let url = replays[0]["url"].as_str().unwrap().to_string();
+    let out = Command::new("ffprobe").args(["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json", &url]).output().unwrap();
+    let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let dur: f64 = probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    assert!((5.0..=7.0).contains(&dur), "replay lasts {dur}s, the live 6 s: {probe} {}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<&str> = probe["streams"].as_array().unwrap().iter().filter_map(|s| s["codec_name"].as_str()).collect();
+    assert!(names.contains(&"h264") && names.contains(&"aac"), "{probe}");
+    // Seeking over HTTP: a ranged request is answered 206.
+    let path = replays[0]["path"].as_str().unwrap();
+    let mut s = TcpStream::connect(&relay.addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nrange: bytes=100-199\r\nconnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    assert!(resp.starts_with(b"HTTP/1.1 206"), "{}", String::from_utf8_lossy(&resp[..resp.len().min(200)]));
 }

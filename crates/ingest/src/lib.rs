@@ -24,6 +24,7 @@
 //! adds the publish policy hook and FLV tag parsing (see [`flv`]).
 
 pub mod flv;
+pub mod sps;
 
 pub use flv::Media;
 

@@ -33,6 +33,12 @@ pub enum RoomCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Recorded lives of a room, newest first (playable over HTTP with seeking).
+    Replays {
+        room: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a room's stream key and RTMP URL (owner only); --rotate issues a new key.
     Key {
         room: String,
@@ -103,6 +109,23 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                 rt.block_on(get(&http, &path, Some(&c.token)))?
             };
             print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
+        }
+        RoomCommand::Replays { room, json } => {
+            let list: Vec<Value> = rt.block_on(get(&http, &format!("/v1/rooms/{room}/replays"), None))?;
+            for r in &list {
+                let url = format!("{}{}", c.relay, r["path"].as_str().unwrap_or(""));
+                if json {
+                    let mut r = r.clone();
+                    r["url"] = Value::String(url);
+                    json_line(&r);
+                } else {
+                    let at = r["started_at"].as_i64().map(super::chat_common::fmt_time).unwrap_or_default();
+                    println!("{}  {at}  {} bytes  {url}", r["id"].as_str().unwrap_or("?"), r["bytes"]);
+                }
+            }
+            if list.is_empty() && !json {
+                println!("no replays of {room} yet");
+            }
         }
         RoomCommand::List { all, search, category, json } => {
             let mut path = format!("/v1/rooms?live={}", !all);

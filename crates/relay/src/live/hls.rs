@@ -7,6 +7,7 @@
 use ffmpeg_next::{codec, encoder, ffi, Dictionary, Rational};
 use onair_ingest::flv::{avcc_parameter_sets, avcc_to_annexb};
 use onair_ingest::Media;
+use super::replay::Recorder;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
@@ -38,7 +39,8 @@ pub struct Writer {
 
 impl Writer {
     /// Clears `dir` and starts the writer thread for `room`.
-    pub fn start(room: &str, dir: PathBuf) -> Result<Writer, HlsError> {
+    /// `replay`: where to record this live and its start time (ms), if at all.
+    pub fn start(room: &str, dir: PathBuf, replay: Option<(PathBuf, i64)>) -> Result<Writer, HlsError> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|source| HlsError::Io { dir: dir.clone(), source })?;
         }
@@ -48,7 +50,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name(format!("hls-{room}"))
             .spawn(move || {
-                if let Err(e) = run(&dir, rx) {
+                if let Err(e) = run(&dir, rx, replay) {
                     tracing::warn!(room = %room, error = %e, "HLS output stopped");
                 }
             })
@@ -100,7 +102,7 @@ struct Tracks {
     audio: Option<usize>,
 }
 
-fn run(dir: &Path, rx: Receiver<Media>) -> Result<(), HlsError> {
+fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64)>) -> Result<(), HlsError> {
     let fe = |what: &'static str| move |source| HlsError::Ffmpeg { dir: dir.to_path_buf(), what, source };
     // Wait for the sequence headers (they come first from every encoder we
     // know), keeping early packets.
@@ -164,6 +166,13 @@ fn run(dir: &Path, rx: Receiver<Media>) -> Result<(), HlsError> {
     opts.set("hls_segment_filename", &dir.join("seg%05d.ts").to_string_lossy());
     octx.write_header_with(opts).map_err(fe("writing the header"))?;
     let tbs: Vec<Rational> = octx.streams().map(|s| s.time_base()).collect();
+    let mut rec = replay.and_then(|(rdir, at)| {
+        let asc = acfg.as_ref().map(|a| {
+            let (rate, ch) = asc_params(a);
+            (a.as_slice(), rate, ch)
+        });
+        Recorder::start(&rdir, at, vcfg.as_deref(), asc).map_err(|e| tracing::warn!(error = %e, "replay not recorded")).ok()
+    });
     let mut started = false;
     for m in early.into_iter().chain(rx.iter()) {
         let (idx, pts, dts, key, data) = match m {
@@ -174,6 +183,9 @@ fn run(dir: &Path, rx: Receiver<Media>) -> Result<(), HlsError> {
                 if !started {
                     continue;
                 }
+                if let Some(r) = &mut rec {
+                    r.write(true, i64::from(dts_ms) + i64::from(cts_ms), i64::from(dts_ms), keyframe, &data);
+                }
                 let annexb = avcc_to_annexb(&data, if keyframe { sets } else { &[] })?;
                 (*idx, i64::from(dts_ms) + i64::from(cts_ms), i64::from(dts_ms), keyframe, annexb)
             }
@@ -181,6 +193,9 @@ fn run(dir: &Path, rx: Receiver<Media>) -> Result<(), HlsError> {
                 let Some(idx) = tracks.audio else { continue };
                 if !started {
                     continue;
+                }
+                if let Some(r) = &mut rec {
+                    r.write(false, i64::from(ts_ms), i64::from(ts_ms), true, &data);
                 }
                 (idx, i64::from(ts_ms), i64::from(ts_ms), true, data)
             }
@@ -200,13 +215,19 @@ fn run(dir: &Path, rx: Receiver<Media>) -> Result<(), HlsError> {
             tracing::debug!(error = %e, "HLS packet refused");
         }
     }
+    if let Some(r) = rec {
+        match r.finish() {
+            Ok(p) => tracing::info!(replay = %p.display(), "replay recorded"),
+            Err(e) => tracing::warn!(error = %e, "finishing the replay"),
+        }
+    }
     octx.write_trailer().map_err(fe("writing the trailer"))?;
     Ok(())
 }
 
 /// # Safety
 /// `par` must be a valid codec parameters pointer with no extradata yet.
-unsafe fn set_extradata(par: *mut ffi::AVCodecParameters, data: &[u8]) {
+pub(super) unsafe fn set_extradata(par: *mut ffi::AVCodecParameters, data: &[u8]) {
     let pad = ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
     // SAFETY: av_mallocz returns zeroed memory of the size asked or null.
     let p = unsafe { ffi::av_mallocz(data.len() + pad) } as *mut u8;

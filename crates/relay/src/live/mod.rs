@@ -8,6 +8,7 @@
 //! viewers fetch `/live/ROOM/index.m3u8` and its segments over HTTP.
 
 pub mod hls;
+pub mod replay;
 pub mod routes;
 pub mod rtmp;
 
@@ -41,6 +42,11 @@ pub struct Live {
 impl Live {
     pub fn new(dir: PathBuf) -> Self {
         Live { dir, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()) }
+    }
+
+    /// `DATA/replays`, beside `DATA/live`.
+    pub fn replays_dir(&self) -> PathBuf {
+        self.dir.with_file_name("replays")
     }
 
     pub fn set_rtmp_addr(&self, a: SocketAddr) {

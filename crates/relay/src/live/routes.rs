@@ -28,6 +28,8 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/v1/rooms/{id}", get(one))
         .route("/v1/rooms/{id}/key", get(key).post(rotate))
         .route("/live/{id}/{file}", get(hls_file))
+        .route("/v1/rooms/{id}/replays", get(replays))
+        .route("/replays/{id}/{file}", get(replay_file))
         .with_state(LiveCtx { app, live })
 }
 
@@ -221,5 +223,62 @@ mod tests {
         assert!(!super::safe_name(".."));
         assert!(!super::safe_name("a/b"));
         assert!(!super::safe_name(""));
+    }
+}
+
+async fn replays(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+    let root = cx.live.replays_dir();
+    let list = tokio::task::spawn_blocking(move || super::replay::list(&root, &id)).await.unwrap_or_default();
+    Ok(axum::Json(list))
+}
+
+/// A finished replay, with `Range` support so players can seek.
+async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
+    let not_found = || err(ErrorCode::NotFound, "no such replay");
+    if !safe_name(&id) || !safe_name(&file) || !file.ends_with(".mp4") {
+        return Err(not_found());
+    }
+    let bytes = tokio::fs::read(cx.live.replays_dir().join(&id).join(&file)).await.map_err(|_| not_found())?;
+    let len = bytes.len();
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, len));
+    let common = [(header::CONTENT_TYPE, "video/mp4"), (header::ACCEPT_RANGES, "bytes"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+    Ok(match range {
+        Some((a, b)) => {
+            let cr = format!("bytes {a}-{b}/{len}");
+            (StatusCode::PARTIAL_CONTENT, common, [(header::CONTENT_RANGE, cr)], bytes[a..=b].to_vec()).into_response()
+        }
+        None => (common, bytes).into_response(),
+    })
+}
+
+/// `bytes=A-B`, `bytes=A-` or `bytes=-N` → an inclusive range inside `len`.
+fn parse_range(r: &str, len: usize) -> Option<(usize, usize)> {
+    let spec = r.strip_prefix("bytes=")?.split(',').next()?.trim();
+    let (a, b) = spec.split_once('-')?;
+    if len == 0 {
+        return None;
+    }
+    let (start, end) = if a.is_empty() {
+        let n: usize = b.parse().ok()?;
+        (len.saturating_sub(n), len - 1)
+    } else {
+        let s: usize = a.parse().ok()?;
+        let e = if b.is_empty() { len - 1 } else { b.parse::<usize>().ok()?.min(len - 1) };
+        (s, e)
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+#[cfg(test)]
+mod range_tests {
+    #[test]
+    fn ranges() {
+        assert_eq!(super::parse_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(super::parse_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(super::parse_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(super::parse_range("bytes=100-", 100), None);
+        assert_eq!(super::parse_range("bytes=5-200", 10), Some((5, 9)));
+        assert_eq!(super::parse_range("junk", 10), None);
     }
 }

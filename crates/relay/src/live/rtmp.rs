@@ -32,6 +32,9 @@ fn ffmpeg_init() {
 /// Accepts publishers until the relay shuts down.
 pub async fn run(listener: TcpListener, app: Arc<AppState>, live: Arc<Live>) {
     ffmpeg_init();
+    // Before any publisher is accepted: replays a crash left unfinished.
+    let root = live.replays_dir();
+    let _ = tokio::task::spawn_blocking(move || super::replay::recover(&root)).await;
     let mut shutdown = app.shutdown.subscribe();
     loop {
         tokio::select! {
@@ -100,7 +103,8 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, li
                     match verdict {
                         Ok(room) => {
                             tracing::info!(%peer, room = %room, "publisher on air");
-                            match Writer::start(&room, live.dir.join(&room)) {
+                            let replay = Some((live.replays_dir().join(&room), now_ms()));
+                            match Writer::start(&room, live.dir.join(&room), replay) {
                                 Ok(writer) => publishing = Some(Publishing { room, writer }),
                                 Err(e) => {
                                     live.end(&room, conn);
