@@ -173,6 +173,17 @@ fn malformed_rtmp_never_takes_the_relay_down() {
         let mut sink = [0u8; 8192];
         let _ = s.read(&mut sink);
     }
+    // Another codec (Sorenson H.263 + MP3) is refused; the room is free again after.
+    let bad = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine"])
+        .args(["-c:v", "flv1", "-c:a", "libmp3lame", "-t", "4", "-f", "flv", &rtmp])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (ok, err) = stderr_of(bad);
+    assert!(!ok, "a non-H.264 publisher must be cut off: {err}");
+    wait_for(30, "the room to be free again", || (room_info(&relay, &id)["live"] == false).then_some(()));
     let publisher = KillOnDrop(ffmpeg_publish(&rtmp, 8));
     wait_for(60, "a segment from a good publisher", || segments(&relay, &id).filter(|s| !s.is_empty()));
     assert!(relay.healthz());

@@ -134,12 +134,21 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, li
             }
         }
     };
+    // Refusals (bad key, busy room, another codec, garbage) are worth an
+    // operator's attention; ordinary ends are not.
+    let refused = why.starts_with("refused") || why.starts_with("publish refused") || why.contains("panicked");
     match publishing {
+        Some(p) if refused => {
+            tracing::warn!(%peer, room = %p.room, "live ended: {why}");
+            live.end(&p.room, conn);
+            p.writer.finish();
+        }
         Some(p) => {
             tracing::info!(%peer, room = %p.room, dropped = p.writer.dropped, "live ended: {why}");
             live.end(&p.room, conn);
             p.writer.finish();
         }
+        None if refused => tracing::warn!(%peer, "RTMP connection closed: {why}"),
         None => tracing::info!(%peer, "RTMP connection closed: {why}"),
     }
 }
