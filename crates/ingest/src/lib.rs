@@ -26,6 +26,9 @@
 pub mod flv;
 pub mod sps;
 
+/// Commands before `publish` are a few hundred bytes; more is not a publisher.
+pub const MAX_PRELUDE: usize = 64 * 1024;
+
 pub use flv::Media;
 
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
@@ -49,6 +52,30 @@ pub enum IngestError {
 }
 
 /// What the driver must act on.
+/// Runs rml_rtmp on peer input. Its chunk deserializer can panic on crafted
+/// chunk headers (a message length shrunk below the bytes already received
+/// underflows in `get_message_data`, rml_rtmp 0.8.0, found by our fuzz
+/// target); peer input must never panic us, so such input is an error.
+/// (A second one: an AMF command shorter than its declared strings indexes
+/// past a slice in `messages::types::amf`.)
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, IngestError> {
+    IN_RML.with(|c| c.set(true));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    IN_RML.with(|c| c.set(false));
+    r.map_err(|_| IngestError::Session("the RTMP library rejected malformed chunks (panic contained)".into()))
+}
+
+thread_local! {
+    static IN_RML: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread runs rml_rtmp under [`guarded`]: lets a panic
+/// hook (the fuzz target's) tell a contained library panic from a bug of ours.
+#[doc(hidden)]
+pub fn inside_rml_rtmp() -> bool {
+    IN_RML.with(|c| c.get())
+}
+
 pub enum Event {
     /// Bytes for the peer, in this order.
     Send(Vec<u8>),
@@ -83,6 +110,11 @@ pub struct Session {
     out: VecDeque<Event>,
     pending_publish: Option<u32>,
     publishing: bool,
+    /// Input not yet given to rml_rtmp: held while a publish request waits
+    /// for the driver's verdict, so nothing is parsed ahead of it.
+    inbox: VecDeque<u8>,
+    /// Bytes fed before publishing started (bounded: see [`MAX_PRELUDE`]).
+    prelude: usize,
     /// Only this application name is served (`rtmp://HOST/live/KEY`).
     app: String,
 }
@@ -104,6 +136,8 @@ impl Session {
             out: VecDeque::new(),
             pending_publish: None,
             publishing: false,
+            inbox: VecDeque::new(),
+            prelude: 0,
             app: app.into(),
         }
     }
@@ -126,7 +160,7 @@ impl Session {
         let rest = match &mut self.state {
             State::Closed => return Err(IngestError::Session("session already failed".into())),
             State::Active(_) => data.to_vec(),
-            State::Handshake(h) => match h.process_bytes(data).map_err(|e| IngestError::Handshake(format!("{e:?}")))? {
+            State::Handshake(h) => match guarded(|| h.process_bytes(data))?.map_err(|e| IngestError::Handshake(format!("{e:?}")))? {
                 HandshakeProcessResult::InProgress { response_bytes } => {
                     self.send(response_bytes);
                     return Ok(());
@@ -140,11 +174,33 @@ impl Session {
                 }
             },
         };
-        if rest.is_empty() {
-            return Ok(());
+        self.inbox.extend(rest);
+        self.drain_inbox()
+    }
+
+    /// Feeds held input to rml_rtmp. Before publishing, one byte at a time:
+    /// rml_rtmp parses every complete message of a call before we can answer
+    /// any of them, and a client that pipelines `connect`, `createStream`
+    /// and `publish` must see them answered in order. Once publishing, in bulk.
+    fn drain_inbox(&mut self) -> Result<(), IngestError> {
+        while !self.inbox.is_empty() && self.pending_publish.is_none() {
+            if self.publishing {
+                let all: Vec<u8> = self.inbox.drain(..).collect();
+                let session = self.session()?;
+                let results = guarded(|| session.handle_input(&all))?.map_err(|e| IngestError::Session(format!("{e:?}")))?;
+                self.apply(results)?;
+            } else {
+                self.prelude += 1;
+                if self.prelude > MAX_PRELUDE {
+                    return Err(IngestError::Session(format!("more than {MAX_PRELUDE} bytes before a publish request")));
+                }
+                let Some(b) = self.inbox.pop_front() else { break };
+                let session = self.session()?;
+                let results = guarded(|| session.handle_input(&[b]))?.map_err(|e| IngestError::Session(format!("{e:?}")))?;
+                self.apply(results)?;
+            }
         }
-        let results = self.session()?.handle_input(&rest).map_err(|e| IngestError::Session(format!("{e:?}")))?;
-        self.apply(results)
+        Ok(())
     }
 
     pub fn poll_output(&mut self) -> Option<Event> {
@@ -155,7 +211,8 @@ impl Session {
         let id = self.pending_publish.take().ok_or(IngestError::NoPendingPublish)?;
         let results = self.session()?.accept_request(id).map_err(|e| IngestError::Session(format!("{e:?}")))?;
         self.publishing = true;
-        self.apply(results)
+        self.apply(results)?;
+        self.drain_inbox()
     }
 
     /// Refuses the pending publish with an RTMP error status the client
@@ -166,6 +223,8 @@ impl Session {
             .session()?
             .reject_request(id, "NetStream.Publish.BadName", description)
             .map_err(|e| IngestError::Session(format!("{e:?}")))?;
+        // What the refused client sent after its request is not ours to read.
+        self.inbox.clear();
         self.apply(results)
     }
 
@@ -264,5 +323,81 @@ mod tests {
     fn key_is_not_in_debug() {
         let e = Event::PublishRequested { app: "live".into(), key: "secret-key".into() };
         assert!(!format!("{e:?}").contains("secret"));
+    }
+}
+
+#[cfg(test)]
+mod replay_tests {
+    use super::*;
+
+    /// The bytes FFmpeg's RTMP client sent to publish 1.5 s of H.264/AAC
+    /// (testdata/publish.bin, captured through a proxy; key replaced).
+    #[test]
+    fn a_captured_ffmpeg_publish_yields_its_media() {
+        let bytes = include_bytes!("../testdata/publish.bin");
+        for step in [1000usize, 7, 4096] {
+            let mut s = Session::new();
+            let (mut keys, mut vcfg, mut acfg, mut video, mut audio, mut keyframes) = (Vec::new(), 0, 0, 0, 0, 0);
+            for chunk in bytes.chunks(step) {
+                s.handle_input(chunk).unwrap();
+                while let Some(ev) = s.poll_output() {
+                    match ev {
+                        Event::PublishRequested { app, key } => {
+                            assert_eq!(app, "live");
+                            keys.push(key);
+                            s.accept_publish().unwrap();
+                        }
+                        Event::Media(Media::VideoConfig(c)) => {
+                            vcfg += 1;
+                            let sets = flv::avcc_parameter_sets(&c).unwrap();
+                            assert_eq!(sps::sps_dimensions(&sets[0]), Some((160, 120)));
+                        }
+                        Event::Media(Media::AudioConfig(_)) => acfg += 1,
+                        Event::Media(Media::Video { keyframe, .. }) => {
+                            video += 1;
+                            keyframes += u32::from(keyframe);
+                        }
+                        Event::Media(Media::Audio { .. }) => audio += 1,
+                        Event::Send(_) | Event::Finished => {}
+                    }
+                }
+            }
+            assert_eq!(keys, vec![format!("live_{}", "f".repeat(40))]);
+            assert_eq!((vcfg, acfg), (1, 1));
+            assert!(video >= 14 && keyframes >= 2 && audio >= 60, "step {step}: {video} video ({keyframes} key), {audio} audio");
+        }
+    }
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::*;
+
+    /// Found by the fuzz target: rml_rtmp 0.8 panics on these chunk streams
+    /// (first byte: the read size the harness used). The session must turn
+    /// that into an error.
+    #[test]
+    fn rml_chunk_length_underflow_is_an_error() {
+        for data in [&include_bytes!("../testdata/rml_chunk_underflow.bin")[..], &include_bytes!("../testdata/rml_amf_slice.bin")[..]] {
+            rejected(data);
+        }
+    }
+
+    fn rejected(data: &[u8]) {
+        let step = usize::from(data[0]).max(1);
+        let mut s = Session::new();
+        let mut failed = false;
+        for chunk in data[1..].chunks(step) {
+            if s.handle_input(chunk).is_err() {
+                failed = true;
+                break;
+            }
+            while let Some(ev) = s.poll_output() {
+                if let Event::PublishRequested { .. } = ev {
+                    s.accept_publish().unwrap();
+                }
+            }
+        }
+        assert!(failed, "malformed chunks must end the session with an error");
     }
 }
