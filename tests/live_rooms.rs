@@ -124,8 +124,13 @@ fn onair_live_to_a_room_and_watch_decodes_it_with_latency() {
     let stats = bob.home.path().join("watch.json");
     let saved = bob.home.path().join("got.ts");
     let s = stats.to_str().unwrap();
+    // A low-latency (HTTP-FLV) viewer at the same time as the HLS one.
+    let ll_stats = bob.home.path().join("watch-ll.json");
+    let ll = bob.cmd(&["watch", &id, "--low-latency", "--duration", "10", "--stats-json", ll_stats.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let out = bob.run(&["watch", &id, "--duration", "10", "--stats-json", s, "--out", saved.to_str().unwrap()]);
     assert!(out.status.success(), "watch: {}", String::from_utf8_lossy(&out.stderr));
+    let (ok, err) = stderr_of(ll);
+    assert!(ok, "low-latency watch: {err}");
     // SIGTERM: the publisher stops cleanly and writes its counters.
     unsafe { libc::kill(live.0.id() as i32, libc::SIGTERM) };
     let _ = live.0.wait();
@@ -142,6 +147,12 @@ fn onair_live_to_a_room_and_watch_decodes_it_with_latency() {
     assert!(n("video_frames_decoded") >= n("video_frames_stamped"), "{v}");
     let (p50, p95) = (v["latency_ms_p50"].as_i64().expect("p50"), v["latency_ms_p95"].as_i64().expect("p95"));
     assert!(p50 > 0 && p95 >= p50 && p95 < 15_000, "{v}");
+    let l: Value = serde_json::from_slice(&std::fs::read(&ll_stats).unwrap()).unwrap();
+    let m = |k: &str| l[k].as_u64().unwrap_or_else(|| panic!("{k} missing: {l}"));
+    assert!(m("video_frames_expected") >= 150, "{l}");
+    assert!(m("video_frames_stamped") as f64 >= 0.9 * sent_ratio * m("video_frames_expected") as f64, "low latency {l}\npublisher {pv}");
+    let ll50 = l["latency_ms_p50"].as_i64().expect("low-latency p50");
+    assert!(ll50 > 0 && ll50 < 15_000, "{l}");
     let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0"]).arg(&saved).output().unwrap();
     let codecs = String::from_utf8_lossy(&probe.stdout);
     assert!(codecs.contains("h264") && codecs.contains("aac"), "--out saved {codecs}");

@@ -37,6 +37,9 @@ pub struct WatchArgs {
     /// Write the counters as one JSON object to FILE.
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
+    /// The low-latency stream (HTTP-FLV, pushed tag by tag) instead of HLS.
+    #[arg(long)]
+    low_latency: bool,
     /// Save what was received (stream copy) to FILE (.ts or .mp4).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -49,6 +52,8 @@ struct RoomInfo {
     live: bool,
     clock_anchor_ms: Option<i64>,
     hls_path: String,
+    #[serde(default)]
+    flv_path: Option<String>,
 }
 
 /// A player that starts 3 s after its first frame and pauses to rebuffer
@@ -80,7 +85,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(200));
     };
     eprintln!("watching {} ({})", info.id, info.title);
-    let url = format!("{}{}", relay.trim_end_matches('/'), info.hls_path);
+    let path = match (&info.flv_path, a.low_latency) {
+        (Some(p), true) => p.clone(),
+        (None, true) => bail!("this relay has no low-latency stream"),
+        (_, false) => info.hls_path.clone(),
+    };
+    let url = format!("{}{}", relay.trim_end_matches('/'), path);
     onair_media::init();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -92,9 +102,16 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     // The first segments may not exist yet: retry opening until the wait is over.
     let mut ictx = loop {
         let mut opts = Dictionary::new();
-        // Start at the newest segment: the lowest latency HLS allows.
-        opts.set("live_start_index", "-1");
         opts.set("rw_timeout", "10000000");
+        if a.low_latency {
+            // The relay starts us at a keyframe with the headers: a short
+            // probe is enough, and buffering would only add delay.
+            opts.set("analyzeduration", "500000");
+            opts.set("fflags", "nobuffer");
+        } else {
+            // Start at the newest segment: the lowest latency HLS allows.
+            opts.set("live_start_index", "-1");
+        }
         let (s, hard_end) = (stop.clone(), end.map(|e| e + Duration::from_secs(5)));
         let interrupt = move || s.load(Ordering::Relaxed) || hard_end.is_some_and(|e| Instant::now() > e);
         match format::input_with_interrupt_and_dictionary(&url, interrupt, opts) {

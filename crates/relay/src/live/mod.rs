@@ -7,6 +7,7 @@
 //! segments of one GOP and a sliding playlist under `DATA/live/ROOM/`) →
 //! viewers fetch `/live/ROOM/index.m3u8` and its segments over HTTP.
 
+pub mod flv_out;
 pub mod hls;
 pub mod replay;
 pub mod routes;
@@ -15,7 +16,7 @@ pub mod rtmp;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A room that is on air now.
 #[derive(Debug, Clone)]
@@ -37,11 +38,13 @@ pub struct Live {
     pub dir: PathBuf,
     rtmp_addr: OnceLock<SocketAddr>,
     on_air: Mutex<HashMap<String, OnAir>>,
+    /// Low-latency (HTTP-FLV) fan-out of each room on air.
+    fanouts: Mutex<HashMap<String, Arc<flv_out::Fanout>>>,
 }
 
 impl Live {
     pub fn new(dir: PathBuf) -> Self {
-        Live { dir, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()) }
+        Live { dir, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()) }
     }
 
     /// `DATA/replays`, beside `DATA/live`.
@@ -91,6 +94,25 @@ impl Live {
             let a = arrival_ms - pts_ms;
             o.clock_anchor_ms = Some(o.clock_anchor_ms.map_or(a, |b| b.min(a)));
         }
+    }
+
+    /// A fresh fan-out for a live that starts now.
+    pub fn fanout_start(&self, room: &str) -> Arc<flv_out::Fanout> {
+        let f = Arc::new(flv_out::Fanout::default());
+        self.fanouts.lock().unwrap_or_else(|p| p.into_inner()).insert(room.into(), f.clone());
+        f
+    }
+
+    /// Ends `f` (its viewers' streams end when the last sender goes).
+    pub fn fanout_end(&self, room: &str, f: &Arc<flv_out::Fanout>) {
+        let mut m = self.fanouts.lock().unwrap_or_else(|p| p.into_inner());
+        if m.get(room).is_some_and(|g| Arc::ptr_eq(g, f)) {
+            m.remove(room);
+        }
+    }
+
+    pub fn fanout(&self, room: &str) -> Option<Arc<flv_out::Fanout>> {
+        self.fanouts.lock().unwrap_or_else(|p| p.into_inner()).get(room).cloned()
     }
 
     pub fn on_air(&self, room: &str) -> Option<OnAir> {

@@ -81,6 +81,10 @@ pub struct RoomInfo {
     /// See [`super::OnAir::clock_anchor_ms`].
     pub clock_anchor_ms: Option<i64>,
     pub hls_path: String,
+    /// The low-latency stream (HTTP-FLV).
+    pub flv_path: String,
+    /// Low-latency viewers connected now (HLS viewers are not counted).
+    pub viewers: usize,
 }
 
 /// A room with its key, for its owner only.
@@ -105,6 +109,8 @@ fn info(live: &Live, r: &RoomRow) -> RoomInfo {
         started_at: on.as_ref().map(|o| o.started_at),
         clock_anchor_ms: on.and_then(|o| o.clock_anchor_ms),
         hls_path: format!("/live/{}/index.m3u8", r.id),
+        flv_path: format!("/live/{}/live.flv", r.id),
+        viewers: live.fanout(&r.id).map(|f| f.viewers()).unwrap_or(0),
     }
 }
 
@@ -199,6 +205,9 @@ fn safe_name(s: &str) -> bool {
 
 async fn hls_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
     let not_found = || err(ErrorCode::NotFound, "no such live file");
+    if file == "live.flv" {
+        return flv_stream(&cx, &id).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live"));
+    }
     if !safe_name(&id) || !safe_name(&file) || file.ends_with(".tmp") {
         return Err(not_found());
     }
@@ -281,4 +290,25 @@ mod range_tests {
         assert_eq!(super::parse_range("bytes=5-200", 10), Some((5, 9)));
         assert_eq!(super::parse_range("junk", 10), None);
     }
+}
+
+/// The low-latency stream: FLV header, sequence headers and the current GOP,
+/// then every tag as it arrives, until the live ends or the viewer falls
+/// more than the fan-out's queue behind.
+fn flv_stream(cx: &LiveCtx, id: &str) -> Option<Response> {
+    let fan = cx.live.fanout(id)?;
+    let (first, rx) = fan.join();
+    drop(fan);
+    let head = std::iter::once(super::flv_out::FLV_HEADER.to_vec()).chain(first.iter().map(|t| t.to_vec()));
+    let head = futures_util::stream::iter(head.map(|b| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(b))).collect::<Vec<_>>());
+    let live = futures_util::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(t) => Some((Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(t.to_vec())), rx)),
+            // Lagged: this viewer is too slow; closed: the live ended.
+            Err(_) => None,
+        }
+    });
+    use futures_util::StreamExt;
+    let body = axum::body::Body::from_stream(head.chain(live));
+    Some(([(header::CONTENT_TYPE, "video/x-flv"), (header::CACHE_CONTROL, "no-cache"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], body).into_response())
 }

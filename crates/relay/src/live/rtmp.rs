@@ -57,6 +57,7 @@ pub async fn run(listener: TcpListener, app: Arc<AppState>, live: Arc<Live>) {
 struct Publishing {
     room: String,
     writer: Writer,
+    fan: Arc<super::flv_out::Fanout>,
 }
 
 async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, live: Arc<Live>) {
@@ -105,7 +106,10 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, li
                             tracing::info!(%peer, room = %room, "publisher on air");
                             let replay = Some((live.replays_dir().join(&room), now_ms()));
                             match Writer::start(&room, live.dir.join(&room), replay) {
-                                Ok(writer) => publishing = Some(Publishing { room, writer }),
+                                Ok(writer) => {
+                                    let fan = live.fanout_start(&room);
+                                    publishing = Some(Publishing { room, writer, fan })
+                                }
                                 Err(e) => {
                                     live.end(&room, conn);
                                     break 'conn format!("starting HLS output: {e}");
@@ -127,6 +131,7 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, li
                             // Presentation time: what the capture stamp matches.
                             live.note_video(&p.room, now_ms(), i64::from(*dts_ms) + i64::from(*cts_ms));
                         }
+                        p.fan.push(&m);
                         p.writer.push(m);
                     }
                 }
@@ -140,11 +145,13 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, li
     match publishing {
         Some(p) if refused => {
             tracing::warn!(%peer, room = %p.room, "live ended: {why}");
+            live.fanout_end(&p.room, &p.fan);
             live.end(&p.room, conn);
             p.writer.finish();
         }
         Some(p) => {
             tracing::info!(%peer, room = %p.room, dropped = p.writer.dropped, "live ended: {why}");
+            live.fanout_end(&p.room, &p.fan);
             live.end(&p.room, conn);
             p.writer.finish();
         }
