@@ -5,8 +5,9 @@
 //! its keyframe), so it can decode at once. FLV over HTTP is what flv.js /
 //! mpegts.js turn into MSE in a browser; ffmpeg and ffplay read it directly.
 
+use axum::body::Bytes;
 use onair_ingest::Media;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use tokio::sync::broadcast;
 
 /// Tags queued per viewer before a slow viewer is cut off (it reconnects
@@ -15,7 +16,8 @@ const VIEWER_QUEUE: usize = 1024;
 /// Bound on the GOP cache, whatever the publisher's keyframe interval.
 const MAX_GOP_TAGS: usize = 4096;
 
-pub type Tag = Arc<Vec<u8>>;
+/// Shared by every viewer: a clone is a reference count, not a copy.
+pub type Tag = Bytes;
 
 #[derive(Default)]
 struct Cache {
@@ -63,21 +65,21 @@ impl Fanout {
     pub fn push(&self, m: &Media) {
         let (t, key) = match m {
             Media::VideoConfig(c) => {
-                let t = Arc::new(tag(9, 0, &[&[0x17, 0, 0, 0, 0], c]));
+                let t = Bytes::from(tag(9, 0, &[&[0x17, 0, 0, 0, 0], c]));
                 self.cache().video_config = Some(t.clone());
                 (t, false)
             }
             Media::AudioConfig(c) => {
-                let t = Arc::new(tag(8, 0, &[&[0xaf, 0], c]));
+                let t = Bytes::from(tag(8, 0, &[&[0xaf, 0], c]));
                 self.cache().audio_config = Some(t.clone());
                 (t, false)
             }
             Media::Video { dts_ms, cts_ms, keyframe, data } => {
                 let cts = cts_ms.to_be_bytes();
                 let head = [if *keyframe { 0x17 } else { 0x27 }, 1, cts[1], cts[2], cts[3]];
-                (Arc::new(tag(9, *dts_ms, &[&head, data])), *keyframe)
+                (Bytes::from(tag(9, *dts_ms, &[&head, data])), *keyframe)
             }
-            Media::Audio { ts_ms, data } => (Arc::new(tag(8, *ts_ms, &[&[0xaf, 1], data])), false),
+            Media::Audio { ts_ms, data } => (Bytes::from(tag(8, *ts_ms, &[&[0xaf, 1], data])), false),
         };
         if !matches!(m, Media::VideoConfig(_) | Media::AudioConfig(_)) {
             let mut c = self.cache();

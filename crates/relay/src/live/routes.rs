@@ -299,11 +299,11 @@ fn flv_stream(cx: &LiveCtx, id: &str) -> Option<Response> {
     let fan = cx.live.fanout(id)?;
     let (first, rx) = fan.join();
     drop(fan);
-    let head = std::iter::once(super::flv_out::FLV_HEADER.to_vec()).chain(first.iter().map(|t| t.to_vec()));
-    let head = futures_util::stream::iter(head.map(|b| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(b))).collect::<Vec<_>>());
+    let head = std::iter::once(Bytes::from_static(&super::flv_out::FLV_HEADER)).chain(first);
+    let head = futures_util::stream::iter(head.map(Ok::<_, std::convert::Infallible>).collect::<Vec<_>>());
     let live = futures_util::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await {
-            Ok(t) => Some((Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(t.to_vec())), rx)),
+            Ok(t) => Some((Ok::<_, std::convert::Infallible>(t), rx)),
             // Lagged: this viewer is too slow; closed: the live ended.
             Err(_) => None,
         }
