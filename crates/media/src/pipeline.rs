@@ -223,6 +223,9 @@ impl Pipeline {
         }
         let clock = Clock::start_now();
         let stop = Arc::new(AtomicBool::new(false));
+        // Device sources run threads of their own from the moment they open:
+        // if starting fails past that point, this tells them to stop.
+        let mut abort = StopOnDrop(Some(stop.clone()));
         let stats = Arc::new(Stats::default());
         let p = cfg.encoding.preset;
         let mut describe = Vec::new();
@@ -443,6 +446,7 @@ impl Pipeline {
             }))?);
         }
         drop(fanout);
+        abort.0 = None;
 
         Ok(Pipeline {
             clock,
@@ -578,6 +582,17 @@ impl Pipeline {
             }
         }
         Ok(Summary { stats: self.stats.snapshot(self.clock.now().as_secs_f64()), recording, errors })
+    }
+}
+
+/// Raises the stop flag when dropped, unless disarmed (set to `None`).
+struct StopOnDrop(Option<Arc<AtomicBool>>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(stop) = &self.0 {
+            stop.store(true, Ordering::Release);
+        }
     }
 }
 
