@@ -56,6 +56,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// RTMP ingest for live rooms (`rtmp://ADDR/live/STREAM_KEY`).
     pub rtmp: SocketAddr,
+    /// Replays kept per room (the oldest go first); 0 records none.
+    pub replays_kept: usize,
     pub data: PathBuf,
     pub limits: Limits,
 }
@@ -63,7 +65,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         // An empty `data` means "the front end picks" (the CLI uses $ONAIR_HOME/relay).
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), data: PathBuf::new(), limits: Limits::default() }
+        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), replays_kept: 20, data: PathBuf::new(), limits: Limits::default() }
     }
 }
 

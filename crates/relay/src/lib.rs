@@ -61,7 +61,9 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     // Live rooms: RTMP ingest on its own port (bound before we report
     // ready, so room answers carry its address), HLS under the data dir.
-    let live = Arc::new(live::Live::new(config.data.join("live")));
+    let mut live = live::Live::new(config.data.join("live"));
+    live.replays_kept = config.replays_kept;
+    let live = Arc::new(live);
     if let Some(rtmp) = live::rtmp::bind(config.rtmp).await {
         let addr = rtmp.local_addr()?;
         live.set_rtmp_addr(addr);

@@ -15,6 +15,9 @@ pub struct RelayArgs {
     /// RTMP ingest address for live rooms (default 127.0.0.1:1935; port 0 picks one).
     #[arg(long, env = "ONAIR_RELAY_RTMP")]
     rtmp: Option<SocketAddr>,
+    /// Replays kept per room, oldest deleted first (default 20; 0 records none).
+    #[arg(long, env = "ONAIR_RELAY_REPLAYS_KEPT")]
+    replays_kept: Option<usize>,
     /// Data directory (database and attachments); default: $ONAIR_HOME/relay.
     #[arg(long, env = "ONAIR_RELAY_DATA")]
     data: Option<PathBuf>,
@@ -36,6 +39,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(r) = args.rtmp {
         config.rtmp = r;
+    }
+    if let Some(k) = args.replays_kept {
+        config.replays_kept = k;
     }
     if let Some(d) = args.data {
         config.data = d;

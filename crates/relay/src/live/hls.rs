@@ -40,7 +40,7 @@ pub struct Writer {
 impl Writer {
     /// Clears `dir` and starts the writer thread for `room`.
     /// `replay`: where to record this live and its start time (ms), if at all.
-    pub fn start(room: &str, dir: PathBuf, replay: Option<(PathBuf, i64)>) -> Result<Writer, HlsError> {
+    pub fn start(room: &str, dir: PathBuf, replay: Option<(PathBuf, i64, usize)>) -> Result<Writer, HlsError> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|source| HlsError::Io { dir: dir.clone(), source })?;
         }
@@ -102,7 +102,8 @@ struct Tracks {
     audio: Option<usize>,
 }
 
-fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64)>) -> Result<(), HlsError> {
+fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -> Result<(), HlsError> {
+    let kept = replay.as_ref().map(|r| (r.0.clone(), r.2));
     let fe = |what: &'static str| move |source| HlsError::Ffmpeg { dir: dir.to_path_buf(), what, source };
     // Wait for the sequence headers (they come first from every encoder we
     // know), keeping early packets.
@@ -166,7 +167,7 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64)>) -> Resul
     opts.set("hls_segment_filename", &dir.join("seg%05d.ts").to_string_lossy());
     octx.write_header_with(opts).map_err(fe("writing the header"))?;
     let tbs: Vec<Rational> = octx.streams().map(|s| s.time_base()).collect();
-    let mut rec = replay.and_then(|(rdir, at)| {
+    let mut rec = replay.and_then(|(rdir, at, _)| {
         let asc = acfg.as_ref().map(|a| {
             let (rate, ch) = asc_params(a);
             (a.as_slice(), rate, ch)
@@ -217,7 +218,12 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64)>) -> Resul
     }
     if let Some(r) = rec {
         match r.finish() {
-            Ok(p) => tracing::info!(replay = %p.display(), "replay recorded"),
+            Ok(p) => {
+                tracing::info!(replay = %p.display(), "replay recorded");
+                if let Some((rdir, n)) = &kept {
+                    super::replay::prune(rdir, *n);
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "finishing the replay"),
         }
     }

@@ -38,13 +38,15 @@ pub struct Live {
     pub dir: PathBuf,
     rtmp_addr: OnceLock<SocketAddr>,
     on_air: Mutex<HashMap<String, OnAir>>,
+    /// Replays kept per room (see `Config::replays_kept`).
+    pub replays_kept: usize,
     /// Low-latency (HTTP-FLV) fan-out of each room on air.
     fanouts: Mutex<HashMap<String, Arc<flv_out::Fanout>>>,
 }
 
 impl Live {
     pub fn new(dir: PathBuf) -> Self {
-        Live { dir, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()) }
+        Live { dir, replays_kept: 20, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()) }
     }
 
     /// `DATA/replays`, beside `DATA/live`.

@@ -153,6 +153,18 @@ pub fn recover(root: &Path) {
     }
 }
 
+/// Deletes all but the newest `keep` finished replays in `room_dir`.
+pub fn prune(room_dir: &Path, keep: usize) {
+    let Some(room) = room_dir.file_name().map(|n| n.to_string_lossy().to_string()) else { return };
+    let Some(root) = room_dir.parent() else { return };
+    for old in list(root, &room).into_iter().skip(keep) {
+        let p = room_dir.join(format!("{}.mp4", old.id));
+        if let Err(e) = std::fs::remove_file(&p) {
+            tracing::warn!(replay = %p.display(), error = %e, "could not delete an old replay");
+        }
+    }
+}
+
 #[derive(Serialize, Debug)]
 pub struct ReplayInfo {
     pub id: String,
@@ -175,4 +187,22 @@ pub fn list(root: &Path, room: &str) -> Vec<ReplayInfo> {
         .collect();
     v.sort_by(|a, b| b.started_at.cmp(&a.started_at));
     v
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prune_keeps_the_newest() {
+        let d = tempfile::tempdir().unwrap();
+        let room = d.path().join("r");
+        std::fs::create_dir_all(&room).unwrap();
+        for t in [100, 300, 200] {
+            std::fs::write(room.join(format!("{t}.mp4")), b"x").unwrap();
+        }
+        std::fs::write(room.join("400.mp4.part"), b"x").unwrap();
+        super::prune(&room, 2);
+        let ids: Vec<String> = super::list(d.path(), "r").into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, vec!["300", "200"]);
+        assert!(room.join("400.mp4.part").exists(), "a replay being written is not pruned");
+    }
 }

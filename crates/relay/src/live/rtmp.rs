@@ -104,7 +104,7 @@ async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, li
                     match verdict {
                         Ok(room) => {
                             tracing::info!(%peer, room = %room, "publisher on air");
-                            let replay = Some((live.replays_dir().join(&room), now_ms()));
+                            let replay = (live.replays_kept > 0).then(|| (live.replays_dir().join(&room), now_ms(), live.replays_kept));
                             match Writer::start(&room, live.dir.join(&room), replay) {
                                 Ok(writer) => {
                                     let fan = live.fanout_start(&room);
