@@ -140,7 +140,10 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                 if json {
                     json_line(r);
                 } else {
-                    let since = r["started_at"].as_i64().map(|t| format!("live since {}", super::chat_common::fmt_time(t))).unwrap_or_else(|| "offline".into());
+                    let since = r["started_at"]
+                        .as_i64()
+                        .map(|t| format!("live since {}, {} low-latency viewers", super::chat_common::fmt_time(t), r["viewers"].as_u64().unwrap_or(0)))
+                        .unwrap_or_else(|| "offline".into());
                     println!("{}  {}  [{}]  by {}  {since}", r["id"].as_str().unwrap_or("?"), r["title"].as_str().unwrap_or(""), r["category"].as_str().unwrap_or(""), r["owner"].as_str().unwrap_or(""));
                 }
             }

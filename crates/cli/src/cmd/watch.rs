@@ -180,12 +180,12 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     s.finish(&samples, anchor);
     s.seconds = started.elapsed().as_secs_f64();
     let json = serde_json::to_string_pretty(&s)?;
+    let span = if s.video_frames_expected > 0 { format!(" (of {} sent in that span)", s.video_frames_expected) } else { String::new() };
     eprintln!(
-        "watched {:.1}s: {} frames received, {} decoded (of {} sent in that span), {} stalls, latency p50 {} ms p95 {} ms",
+        "watched {:.1}s: {} frames received, {} decoded{span}, {} stalls, latency p50 {} ms p95 {} ms",
         s.seconds,
         s.video_frames_received,
         s.video_frames_decoded,
-        s.video_frames_expected,
         s.stalls,
         s.latency_ms_p50.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
         s.latency_ms_p95.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
