@@ -146,19 +146,7 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -
     }
     if let Some(asc) = &acfg {
         let (rate, channels) = asc_params(asc);
-        let mut st = octx.add_stream(encoder::find(codec::Id::None)).map_err(fe("adding the audio stream"))?;
-        st.set_time_base(Rational(1, 1000));
-        // SAFETY: as above.
-        unsafe {
-            let par = (*st.as_mut_ptr()).codecpar;
-            (*par).codec_type = ffi::AVMediaType::AVMEDIA_TYPE_AUDIO;
-            (*par).codec_id = ffi::AVCodecID::AV_CODEC_ID_AAC;
-            (*par).sample_rate = rate;
-            ffi::av_channel_layout_default(&mut (*par).ch_layout, channels);
-            (*par).frame_size = 1024;
-            set_extradata(par, asc);
-        }
-        tracks.audio = Some(st.index());
+        tracks.audio = Some(add_aac_stream(&mut octx, asc, rate, channels).map_err(fe("adding the audio stream"))?);
     }
     let mut opts = Dictionary::new();
     opts.set("hls_time", "1");
@@ -233,6 +221,30 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -
 
 /// # Safety
 /// `par` must be a valid codec parameters pointer with no extradata yet.
+/// Adds an AAC stream described by its AudioSpecificConfig (time base 1 ms,
+/// as FLV's) and returns its index.
+pub(super) fn add_aac_stream(
+    octx: &mut ffmpeg_next::format::context::Output,
+    asc: &[u8],
+    rate: i32,
+    channels: i32,
+) -> Result<usize, ffmpeg_next::Error> {
+    let mut st = octx.add_stream(encoder::find(codec::Id::None))?;
+    st.set_time_base(Rational(1, 1000));
+    // SAFETY: the stream was just created and its parameters are ours to
+    // fill; extradata is allocated with FFmpeg's allocator, as FFmpeg frees it.
+    unsafe {
+        let par = (*st.as_mut_ptr()).codecpar;
+        (*par).codec_type = ffi::AVMediaType::AVMEDIA_TYPE_AUDIO;
+        (*par).codec_id = ffi::AVCodecID::AV_CODEC_ID_AAC;
+        (*par).sample_rate = rate;
+        ffi::av_channel_layout_default(&mut (*par).ch_layout, channels);
+        (*par).frame_size = 1024;
+        set_extradata(par, asc);
+    }
+    Ok(st.index())
+}
+
 pub(super) unsafe fn set_extradata(par: *mut ffi::AVCodecParameters, data: &[u8]) {
     let pad = ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize;
     // SAFETY: av_mallocz returns zeroed memory of the size asked or null.

@@ -47,19 +47,8 @@ impl Recorder {
             video = Some((st.index(), Rational(1, 1000)));
         }
         if let Some((asc, rate, channels)) = asc {
-            let mut st = octx.add_stream(encoder::find(codec::Id::None)).map_err(fe(&part, "adding audio"))?;
-            st.set_time_base(Rational(1, 1000));
-            // SAFETY: as above.
-            unsafe {
-                let par = (*st.as_mut_ptr()).codecpar;
-                (*par).codec_type = ffi::AVMediaType::AVMEDIA_TYPE_AUDIO;
-                (*par).codec_id = ffi::AVCodecID::AV_CODEC_ID_AAC;
-                (*par).sample_rate = rate;
-                ffi::av_channel_layout_default(&mut (*par).ch_layout, channels);
-                (*par).frame_size = 1024;
-                super::hls::set_extradata(par, asc);
-            }
-            audio = Some((st.index(), Rational(1, 1000)));
+            let index = super::hls::add_aac_stream(&mut octx, asc, rate, channels).map_err(fe(&part, "adding audio"))?;
+            audio = Some((index, Rational(1, 1000)));
         }
         let mut opts = Dictionary::new();
         opts.set("movflags", "+frag_keyframe+empty_moov+default_base_moof");
