@@ -105,7 +105,9 @@ pub async fn apply_event(conn: &mut Connection, cache: &mut Cache, me: &str, ev:
         Event::ConvChanged { .. } => {
             fetch_all(conn, cache, me, 500).await?;
         }
-        Event::Presence { .. } | Event::Friend { .. } => {}
+        // Presence and friends are shown live; call events belong to the
+        // call session (crates/call), not the chat cache.
+        _ => {}
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The frames and their payloads. Field names are part of the protocol:
 //! renaming one is a protocol version bump.
 
+use crate::calls::*;
 use serde::{Deserialize, Serialize};
 
 /// A frame from a client to the relay.
@@ -106,6 +107,37 @@ pub enum Request {
     GroupAdd { conv: String, user: String },
     GroupRemove { conv: String, user: String },
     GroupLeave { conv: String },
+    // ---- 1:1 calls (issue 5); WebSocket only except `ice_servers` and
+    // `call_audit`. `docs/protocol.md` has the sequences.
+    /// Ring `to` on every free device; answered with `call` (the relay's call id).
+    CallInvite { to: String, media: Vec<MediaKind> },
+    /// Callee: answer on this device (other devices get `call_ended answered_elsewhere`).
+    CallAccept { call_id: String },
+    /// Callee: refuse a ringing call.
+    CallDecline { call_id: String },
+    /// Caller: withdraw a ringing call.
+    CallCancel { call_id: String },
+    /// Either participant: end the call (before an answer it acts as cancel / decline).
+    CallHangup { call_id: String },
+    /// After a reconnect: bind this connection to a call whose participant
+    /// (this user) lost its connection less than the grace period ago.
+    CallResume { call_id: String },
+    /// An SDP offer or answer for the other participant (accepted calls only).
+    CallSdp { call_id: String, kind: SdpKind, sdp: String },
+    /// A trickled ICE candidate; `null` means end of candidates.
+    CallIce {
+        call_id: String,
+        #[serde(default)]
+        candidate: Option<IceCandidate>,
+    },
+    /// Start or stop recording this call; start answers `recording`.
+    CallRecord { call_id: String, action: RecordAction },
+    /// Answer a `call_consent_request`.
+    CallConsent { call_id: String, accept: bool },
+    /// STUN/TURN servers for `RTCConfiguration.iceServers`.
+    IceServers,
+    /// The relay's audit record of a call (participants only).
+    CallAudit { call_id: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,6 +150,15 @@ pub enum Response {
     Members { conv: String, owner: Option<String>, members: Vec<String> },
     Friends { friends: Vec<FriendInfo> },
     Conv { conv: ConvInfo },
+    /// Answer to `call_invite`: the call id the relay chose.
+    Call { call_id: String },
+    /// Answer to `call_record start`: `may_record` is true when the caller
+    /// may start at once; false when the other side's consent is awaited
+    /// (a `call_consent_result` event follows).
+    Recording { call_id: String, may_record: bool },
+    /// `expires_at` (ms): when TURN credentials stop working; null without TURN.
+    IceServers { ice_servers: Vec<IceServer>, expires_at: Option<i64> },
+    CallAudit { audit: CallAudit },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +251,32 @@ pub enum Event {
     Friend { user: String, state: Option<FriendState> },
     /// Membership or name changed, or the caller was added or removed.
     ConvChanged { conv: String },
+    // ---- 1:1 calls (issue 5)
+    /// To every free device of the callee.
+    CallIncoming { call_id: String, from: String, media: Vec<MediaKind> },
+    /// To the caller: at least one device of the callee is ringing.
+    CallRinging { call_id: String },
+    /// To the caller: the callee answered; the caller now sends the offer.
+    CallAccepted { call_id: String },
+    /// To participants (and ringing devices): the call is over. `by` is the
+    /// user whose action ended it, when one did.
+    CallEnded {
+        call_id: String,
+        reason: EndReason,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
+    CallSdp { call_id: String, from: String, kind: SdpKind, sdp: String },
+    CallIce { call_id: String, from: String, candidate: Option<IceCandidate> },
+    /// The other participant's relay connection dropped (`connected: false`)
+    /// or came back with `call_resume` (`true`).
+    CallPeer { call_id: String, connected: bool },
+    /// To the other participant: `by` started or stopped recording.
+    CallRecording { call_id: String, by: String, action: RecordAction },
+    /// Consent mode: `by` asks to record; answer with `call_consent`.
+    CallConsentRequest { call_id: String, by: String },
+    /// Consent mode, to the requester: `by` accepted (record now) or declined.
+    CallConsentResult { call_id: String, by: String, accepted: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,6 +318,18 @@ pub enum ErrorCode {
     Taken,
     /// Wrong user name or password.
     BadCredentials,
+    /// Calls: the callee has no free device (every one is in a call or ringing).
+    Busy,
+    /// Calls: the callee has no live connection.
+    Offline,
+    /// Calls: unknown call id, or the call has ended.
+    NoSuchCall,
+    /// Calls: the call exists but this user / device is not in it.
+    NotParticipant,
+    /// Calls: not allowed in the call's current state (e.g. SDP before accept).
+    WrongState,
+    /// Calls: an SDP or ICE candidate that is not well formed.
+    BadSdp,
     /// A bug or storage failure on the relay; details are in its log only.
     Internal,
 }

@@ -20,10 +20,12 @@
 //! never panics and classifies bad input so the relay can answer with an
 //! [`ErrorCode`] instead of dropping the peer.
 
+mod calls;
 mod decode;
 mod frames;
 mod ids;
 
+pub use calls::*;
 pub use decode::{decode_client_frame, DecodeError};
 pub use frames::*;
 pub use ids::{dm_conv_id, dm_peer, is_group_conv, valid_client_id, valid_conv_id, valid_username};

@@ -163,6 +163,20 @@ pub fn handle(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Handled> {
             to.push(me.to_string());
             Ok(Handled { response: Response::Done, events: vec![(to, Event::ConvChanged { conv })] })
         }
+        // Call signaling needs a live connection (a device): the WebSocket
+        // session routes these ops to the call router before reaching here.
+        Request::CallInvite { .. }
+        | Request::CallAccept { .. }
+        | Request::CallDecline { .. }
+        | Request::CallCancel { .. }
+        | Request::CallHangup { .. }
+        | Request::CallResume { .. }
+        | Request::CallSdp { .. }
+        | Request::CallIce { .. }
+        | Request::CallRecord { .. }
+        | Request::CallConsent { .. }
+        | Request::IceServers
+        | Request::CallAudit { .. } => refuse(ErrorCode::Invalid, "call signaling needs the WebSocket (/v1/ws)"),
     }
 }
 
