@@ -60,12 +60,55 @@ pub struct Config {
     pub replays_kept: usize,
     pub data: PathBuf,
     pub limits: Limits,
+    /// 1:1 call signaling, ICE servers and recording consent (issue 5).
+    pub calls: CallConfig,
+}
+
+/// A secret that never appears in `Debug` output (and so in no log line).
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallConfig {
+    /// Seconds a call may ring before the relay ends it (`timeout`).
+    pub ring_timeout_secs: u64,
+    /// Seconds an accepted call survives a participant's lost connection.
+    pub grace_secs: u64,
+    /// Recording starts only after the other participant accepts.
+    pub require_recording_consent: bool,
+    pub stun_urls: Vec<String>,
+    pub turn_urls: Vec<String>,
+    /// coturn `static-auth-secret`; TURN servers are handed out only with it.
+    pub turn_secret: Option<Secret>,
+    /// Lifetime of the TURN credentials handed out.
+    pub turn_ttl_secs: u64,
+}
+
+impl Default for CallConfig {
+    fn default() -> Self {
+        CallConfig { ring_timeout_secs: 30, grace_secs: 10, require_recording_consent: false, stun_urls: Vec::new(), turn_urls: Vec::new(), turn_secret: None, turn_ttl_secs: 3600 }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
         // An empty `data` means "the front end picks" (the CLI uses $ONAIR_HOME/relay).
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), replays_kept: 20, data: PathBuf::new(), limits: Limits::default() }
+        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), replays_kept: 20, data: PathBuf::new(), limits: Limits::default(), calls: CallConfig::default() }
     }
 }
 

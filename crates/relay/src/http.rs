@@ -31,12 +31,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v1/attachments/{id}", get(download))
         .route("/v1/ws", get(ws))
+        .merge(crate::calls::web::routes())
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
 
 /// An error as the HTTP API answers it: a status and `{code, message}`.
-pub struct HttpError(ErrorCode, String);
+pub struct HttpError(pub ErrorCode, pub String);
 
 impl From<ApiError> for HttpError {
     fn from(e: ApiError) -> Self {
@@ -79,7 +80,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
 }
 
 /// The user behind `Authorization: Bearer <token>`.
-fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
+pub(crate) fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -179,6 +180,9 @@ async fn rpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes
     Metrics::inc(&state.metrics.http_requests);
     let me = bearer_user(&state, &headers)?;
     let req: Request = parse(&body)?;
+    if let Some(r) = crate::calls::direct(&state, &me, now_ms(), &req) {
+        return Ok(axum::Json(r?));
+    }
     let handled = state.with_ctx(|ctx| logic::handle(ctx, &me, now_ms(), req))?;
     for (users, ev) in handled.events {
         crate::ws::publish(&state, &users, ev);

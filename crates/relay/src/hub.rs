@@ -49,6 +49,24 @@ impl Hub {
         false
     }
 
+    /// Queues one frame for one connection (call signaling is per device).
+    /// Returns false if the connection is gone; one whose queue is full is
+    /// dropped from the hub, as in [`Hub::publish`].
+    pub fn send_to(&self, user: &str, conn: u64, frame: &ServerFrame) -> bool {
+        let text: Utf8Bytes = frame.to_json().into();
+        let mut c = self.lock();
+        let Some(v) = c.get_mut(user) else { return false };
+        let Some(pos) = v.iter().position(|(i, _)| *i == conn) else { return false };
+        if v[pos].1.try_send(text).is_ok() {
+            return true;
+        }
+        v.remove(pos);
+        if v.is_empty() {
+            c.remove(user);
+        }
+        false
+    }
+
     pub fn is_online(&self, user: &str) -> bool {
         self.lock().contains_key(user)
     }

@@ -24,6 +24,7 @@
 //! [`serve`] bound to `127.0.0.1:0`.
 
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -70,6 +71,7 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         tracing::info!(%addr, "RTMP ingest listening");
         tokio::spawn(live::rtmp::run(rtmp, state.clone(), live.clone()));
     }
+    calls::driver::start(state.clone());
     on_bound(listener.local_addr()?);
     let sweeper = tokio::spawn(burn_sweeper(state.clone()));
     let st = state.clone();

@@ -55,7 +55,7 @@ fn check_member(ctx: &Ctx, conv: &str, me: &str) -> R<()> {
 }
 
 /// May `me` write to `peer` in their 1:1 conversation?
-fn check_dm_allowed(ctx: &Ctx, me: &str, peer: &str) -> R<()> {
+pub(crate) fn check_dm_allowed(ctx: &Ctx, me: &str, peer: &str) -> R<()> {
     if ctx.store.blocks(peer, me)? {
         return refuse(ErrorCode::Blocked, format!("{peer} does not accept your messages"));
     }

@@ -18,6 +18,8 @@ pub enum Output {
     SignedIn(String),
     /// Close the connection after sending what is queued.
     Close,
+    /// A call signaling request: the driver (`calls::driver`) answers it.
+    Call(u64, Request),
 }
 
 pub struct Session {
@@ -85,6 +87,10 @@ impl Session {
                     self.error(ErrorCode::Unauthorized, "send hello first", Some(id));
                     return;
                 };
+                if crate::calls::is_call_op(&body) {
+                    self.out.push_back(Output::Call(id, body));
+                    return;
+                }
                 match logic::handle(ctx, &me, now_ms, body) {
                     Ok(h) => {
                         self.out.push_back(Output::Frame(ServerFrame::ok(id, h.response)));

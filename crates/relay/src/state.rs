@@ -1,7 +1,7 @@
 //! What every handler shares.
 
 use crate::auth::LoginLimiter;
-use crate::config::{Config, Limits};
+use crate::config::{CallConfig, Config, Limits};
 use crate::error::StoreError;
 use crate::hub::Hub;
 use crate::logic::Ctx;
@@ -24,11 +24,17 @@ pub struct AppState {
     pub shutdown: watch::Sender<bool>,
     /// Every socket task holds a clone; shutdown waits until all are gone.
     pub tasks: mpsc::Sender<()>,
+    /// 1:1 call signaling (issue 5).
+    pub calls: crate::calls::Calls,
     next_conn: AtomicU64,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, limits: Limits, files: Option<PathBuf>) -> Arc<Self> {
+        Self::with_calls(store, limits, files, CallConfig::default())
+    }
+
+    pub fn with_calls(store: Arc<dyn Store>, limits: Limits, files: Option<PathBuf>, calls: CallConfig) -> Arc<Self> {
         let (tasks, _) = mpsc::channel(1);
         Arc::new(AppState {
             store,
@@ -39,6 +45,7 @@ impl AppState {
             files,
             shutdown: watch::channel(false).0,
             tasks,
+            calls: crate::calls::Calls::new(calls),
             next_conn: AtomicU64::new(1),
         })
     }
@@ -48,7 +55,7 @@ impl AppState {
         std::fs::create_dir_all(config.data.join("attachments"))
             .map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", config.data.display())))?;
         let store = SqliteStore::open(&config.data.join("relay.db"))?;
-        Ok(Self::new(Arc::new(store), config.limits.clone(), Some(config.data.join("attachments"))))
+        Ok(Self::with_calls(Arc::new(store), config.limits.clone(), Some(config.data.join("attachments")), config.calls.clone()))
     }
 
     /// In-memory store: for oneshot tests and benchmarks' warm-up.

@@ -1,6 +1,7 @@
 //! The WebSocket driver: owns one socket, the clock and the fan-out
 //! channel, and feeds frames to the sans-IO [`Session`].
 
+use crate::calls::Msg;
 use crate::metrics::Metrics;
 use crate::session::{Output, Session};
 use crate::state::{now_ms, AppState};
@@ -84,6 +85,16 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                         if state.hub.register(&user, conn_id, tx) {
                             presence(&state, &user, true);
                         }
+                        state.calls.send(Msg::Opened { conn: conn_id, user }).await;
+                    }
+                }
+                Output::Call(id, body) => {
+                    let user = session.user().unwrap_or_default().to_string();
+                    if !state.calls.send(Msg::Request { conn: conn_id, user, id, body }).await {
+                        let f = ServerFrame::err(id, ErrorCode::Internal, "call signaling is not running");
+                        if sink.feed(Message::Text(f.to_json().into())).await.is_err() {
+                            break 'conn;
+                        }
                     }
                 }
                 Output::Close => {
@@ -97,6 +108,7 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         }
     }
     if let Some(user) = session.user() {
+        state.calls.send(Msg::Closed { conn: conn_id }).await;
         if state.hub.unregister(user, conn_id) {
             presence(&state, user, false);
         }

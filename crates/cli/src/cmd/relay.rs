@@ -24,6 +24,30 @@ pub struct RelayArgs {
     /// TOML config file: listen, data and [limits]; flags and env win over it.
     #[arg(long, env = "ONAIR_RELAY_CONFIG")]
     config: Option<PathBuf>,
+    /// STUN server URL handed to call clients (repeatable; default none:
+    /// host candidates suffice on loopback and LANs).
+    #[arg(long = "stun-url", value_name = "URL")]
+    stun_urls: Vec<String>,
+    /// TURN server URL handed to call clients with time-limited credentials
+    /// (repeatable; needs --turn-secret).
+    #[arg(long = "turn-url", value_name = "URL")]
+    turn_urls: Vec<String>,
+    /// coturn's static-auth-secret (REST-API credentials). Never logged.
+    #[arg(long, env = "ONAIR_RELAY_TURN_SECRET", hide_env_values = true)]
+    turn_secret: Option<onair_relay::config::Secret>,
+    /// Lifetime of handed-out TURN credentials in seconds (default 3600).
+    #[arg(long)]
+    turn_ttl: Option<u64>,
+    /// Seconds a call rings before the relay ends it (default 30).
+    #[arg(long)]
+    ring_timeout: Option<u64>,
+    /// Seconds an answered call waits for a participant whose relay
+    /// connection dropped to resume (default 10).
+    #[arg(long)]
+    call_grace: Option<u64>,
+    /// Recording a call starts only after the other participant accepts.
+    #[arg(long)]
+    require_recording_consent: bool,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -42,6 +66,32 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(k) = args.replays_kept {
         config.replays_kept = k;
+    }
+    let calls = &mut config.calls;
+    if !args.stun_urls.is_empty() {
+        calls.stun_urls = args.stun_urls.clone();
+    }
+    if !args.turn_urls.is_empty() {
+        calls.turn_urls = args.turn_urls.clone();
+    }
+    if let Some(s) = args.turn_secret.clone() {
+        calls.turn_secret = Some(s);
+    }
+    if calls.turn_secret.as_ref().is_some_and(|s| s.0.is_empty()) {
+        anyhow::bail!("--turn-secret must not be empty");
+    }
+    if let Some(t) = args.turn_ttl {
+        calls.turn_ttl_secs = t.max(1);
+    }
+    if let Some(t) = args.ring_timeout {
+        calls.ring_timeout_secs = t.max(1);
+    }
+    if let Some(g) = args.call_grace {
+        calls.grace_secs = g;
+    }
+    calls.require_recording_consent |= args.require_recording_consent;
+    if !calls.turn_urls.is_empty() && calls.turn_secret.is_none() {
+        eprintln!("warning: --turn-url without --turn-secret: TURN servers are not handed out");
     }
     if let Some(d) = args.data {
         config.data = d;

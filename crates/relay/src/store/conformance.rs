@@ -14,6 +14,7 @@ pub fn run_all(s: &dyn Store) {
     log_is_ordered_idempotent_and_tombstoned(s);
     friends_blocks_and_members(s);
     super::rooms::conformance(s);
+    super::calls::conformance(s);
 }
 
 fn accounts_and_tokens(s: &dyn Store) {

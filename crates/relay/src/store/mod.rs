@@ -5,10 +5,12 @@
 //! conversation's sequence, a recall and the entry announcing it) are single
 //! trait methods, so every backend keeps them atomic.
 
+pub mod calls;
 pub mod conformance;
 pub mod rooms;
 mod sqlite;
 
+pub use calls::CallStore;
 pub use rooms::{RoomRow, RoomStore};
 pub use sqlite::SqliteStore;
 
@@ -75,7 +77,7 @@ pub struct AttachmentRow {
     pub size: u64,
 }
 
-pub trait Store: RoomStore + Send + Sync + 'static {
+pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     // Accounts.
     fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> Result<()>;
     fn user(&self, name: &str) -> Result<Option<UserRow>>;

@@ -10,8 +10,10 @@ use std::sync::{Mutex, MutexGuard};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
     ("0002_live_rooms", include_str!("../../migrations/0002_live_rooms.sql")),
+    ("0003_calls", include_str!("../../migrations/0003_calls.sql")),
 ];
 
+mod calls;
 mod rooms;
 
 pub struct SqliteStore {

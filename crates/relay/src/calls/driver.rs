@@ -1,0 +1,179 @@
+//! The call driver: one task owns the [`Router`], the clock and the audit
+//! writes. Sessions send it [`Msg`]s through a bounded channel (so the
+//! per-connection order of open / requests / close is kept); it answers
+//! through the connection's queue in the hub, the same queue events use,
+//! so a `res` and the events it causes arrive in order.
+
+use super::router::{AuditOp, Output, Router, RouterConfig};
+use super::turn;
+use crate::config::CallConfig;
+use crate::error::ApiError;
+use crate::state::{now_ms, AppState};
+use crate::store::Store;
+use onair_proto::*;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::mpsc;
+
+#[derive(Debug)]
+pub enum Msg {
+    Opened { conn: u64, user: String },
+    Closed { conn: u64 },
+    Request { conn: u64, user: String, id: u64, body: Request },
+}
+
+/// The relay's handle on call signaling (in [`AppState`]).
+pub struct Calls {
+    pub config: CallConfig,
+    tx: OnceLock<mpsc::Sender<Msg>>,
+}
+
+impl Calls {
+    pub fn new(config: CallConfig) -> Self {
+        Calls { config, tx: OnceLock::new() }
+    }
+
+    /// Hands a message to the driver; false if it is not running (the
+    /// relay was built without [`start`], as in `oneshot` tests).
+    pub async fn send(&self, msg: Msg) -> bool {
+        match self.tx.get() {
+            Some(tx) => tx.send(msg).await.is_ok(),
+            None => false,
+        }
+    }
+}
+
+/// Starts the driver task (once; later calls do nothing).
+pub fn start(state: Arc<AppState>) {
+    let (tx, rx) = mpsc::channel(1024);
+    if state.calls.tx.set(tx).is_ok() {
+        tokio::spawn(run(state, rx));
+    }
+}
+
+async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
+    let cfg = &state.calls.config;
+    let rcfg = RouterConfig { ring_timeout_ms: cfg.ring_timeout_secs as i64 * 1000, grace_ms: cfg.grace_secs as i64 * 1000, require_consent: cfg.require_recording_consent };
+    let mut router = Router::new(rcfg, Box::new(new_call_id));
+    let mut users: HashMap<u64, String> = HashMap::new();
+    let mut shutdown = state.shutdown.subscribe();
+    loop {
+        let wait = router.next_deadline().map(|d| std::time::Duration::from_millis((d - now_ms()).max(0) as u64));
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(Msg::Opened { conn, user }) => {
+                    router.opened(conn, &user);
+                    users.insert(conn, user);
+                }
+                Some(Msg::Closed { conn }) => {
+                    router.closed(now_ms(), conn);
+                    users.remove(&conn);
+                }
+                Some(Msg::Request { conn, user, id, body }) => request(&state, &mut router, conn, &user, id, body),
+                None => break,
+            },
+            _ = async { tokio::time::sleep(wait.unwrap_or_default()).await }, if wait.is_some() => router.handle_timeout(now_ms()),
+            _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                router.shutdown(now_ms());
+                flush(&state, &mut router, &users);
+                break;
+            }
+        }
+        flush(&state, &mut router, &users);
+    }
+}
+
+fn request(state: &AppState, router: &mut Router, conn: u64, me: &str, id: u64, body: Request) {
+    let now = now_ms();
+    if let Some(r) = direct(state, me, now, &body) {
+        reply(state, me, conn, id, r);
+        return;
+    }
+    // Account rules need the store; the router checks everything else.
+    if let Request::CallInvite { to, .. } = &body {
+        let allowed = if !valid_username(to) {
+            Err(ApiError::new(ErrorCode::Invalid, "invalid user name"))
+        } else {
+            state.with_ctx(|ctx| crate::logic::check_dm_allowed(ctx, me, to))
+        };
+        if let Err(e) = allowed {
+            reply(state, me, conn, id, Err(e));
+            return;
+        }
+    }
+    router.request(now, conn, id, body);
+}
+
+fn reply(state: &AppState, me: &str, conn: u64, id: u64, r: Result<Response, ApiError>) {
+    let frame = match r {
+        Ok(r) => ServerFrame::ok(id, r),
+        Err(e) => {
+            let (code, msg) = e.to_wire();
+            ServerFrame::err(id, code, msg)
+        }
+    };
+    state.hub.send_to(me, conn, &frame);
+}
+
+/// Requests answered without the router (also over `POST /v1/rpc`):
+/// `ice_servers` and `call_audit`. None for every other request.
+pub fn direct(state: &AppState, me: &str, now: i64, req: &Request) -> Option<Result<Response, ApiError>> {
+    match req {
+        Request::IceServers => {
+            let (ice_servers, expires_at) = turn::ice_servers(&state.calls.config, me, now);
+            Some(Ok(Response::IceServers { ice_servers, expires_at }))
+        }
+        Request::CallAudit { call_id } => Some(audit(&*state.store, me, call_id)),
+        _ => None,
+    }
+}
+
+fn audit(store: &dyn Store, me: &str, call_id: &str) -> Result<Response, ApiError> {
+    let a = if valid_call_id(call_id) { store.call_audit(call_id)? } else { None };
+    match a {
+        None => Err(ApiError::new(ErrorCode::NoSuchCall, "no such call")),
+        Some(a) if a.caller != me && a.callee != me => Err(ApiError::new(ErrorCode::NotParticipant, "not your call")),
+        Some(audit) => Ok(Response::CallAudit { audit }),
+    }
+}
+
+fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>) {
+    while let Some(out) = router.poll_output() {
+        match out {
+            Output::Send(conn, frame) => {
+                if let Some(u) = users.get(&conn) {
+                    state.hub.send_to(u, conn, &frame);
+                }
+            }
+            Output::Audit(op) => {
+                let s = &state.store;
+                let r = match &op {
+                    AuditOp::Created { call_id, caller, callee, at } => s.call_created(call_id, caller, callee, *at),
+                    AuditOp::Accepted { call_id, at } => s.call_accepted(call_id, *at),
+                    AuditOp::Ended { call_id, reason, at } => s.call_ended(call_id, *reason, *at),
+                    AuditOp::Event { call_id, event, by, at } => s.call_event(call_id, *event, by, *at),
+                };
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, ?op, "call audit write failed");
+                }
+            }
+        }
+    }
+}
+
+/// `c` + 16 random hex digits.
+fn new_call_id() -> String {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() {
+        // No OS randomness: fall back to time + a counter (ids must only be
+        // unique; participants are checked on every request anyway).
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        b = (now_ms() as u64 ^ N.fetch_add(1, std::sync::atomic::Ordering::Relaxed).rotate_left(40)).to_be_bytes();
+    }
+    let mut s = String::with_capacity(17);
+    s.push('c');
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
