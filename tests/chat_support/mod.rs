@@ -27,6 +27,10 @@ pub struct Relay {
     pub addr: String,
     pub data: PathBuf,
     dir: tempfile::TempDir,
+    /// Extra `onair relay` flags (calls: --ring-timeout, --turn-url…).
+    extra: Vec<String>,
+    /// Where stderr goes when the test reads the relay's log (RUST_LOG=debug).
+    log: Option<PathBuf>,
 }
 
 impl Relay {
@@ -34,25 +38,44 @@ impl Relay {
     pub fn start() -> Relay {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("relay");
-        let mut r = Relay { child: None, addr: "127.0.0.1:0".into(), data, dir };
+        let mut r = Relay { child: None, addr: "127.0.0.1:0".into(), data, dir, extra: Vec::new(), log: None };
         r.spawn();
         r
+    }
+
+    /// Starts a relay with extra flags; with `log`, its stderr (at debug
+    /// level) goes to a file that [`Relay::log`] reads.
+    pub fn start_with(extra: &[&str], log: bool) -> Relay {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("relay");
+        let log = log.then(|| dir.path().join("relay.log"));
+        let mut r = Relay { child: None, addr: "127.0.0.1:0".into(), data, dir, extra: extra.iter().map(|s| s.to_string()).collect(), log };
+        r.spawn();
+        r
+    }
+
+    pub fn log(&self) -> String {
+        self.log.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default()
     }
 
     fn spawn(&mut self) {
         let ready = self.dir.path().join("ready");
         let _ = std::fs::remove_file(&ready);
-        let child = Command::new(BIN)
-            // RTMP ingest on a free port: parallel relays never fight over 1935.
-            .args(["relay", "--listen", &self.addr, "--rtmp", "127.0.0.1:0", "--data"])
+        let mut cmd = Command::new(BIN);
+        // RTMP ingest on a free port: parallel relays never fight over 1935.
+        cmd.args(["relay", "--listen", &self.addr, "--rtmp", "127.0.0.1:0", "--data"])
             .arg(&self.data)
             .arg("--ready-file")
             .arg(&ready)
+            .args(&self.extra)
             .env("ONAIR_HOME", self.dir.path())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn onair relay");
+            .stderr(Stdio::inherit());
+        if let Some(log) = &self.log {
+            let f = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("relay log file");
+            cmd.env("RUST_LOG", "debug").stderr(f);
+        }
+        let child = cmd.spawn().expect("spawn onair relay");
         self.child = Some(child);
         // A restart rebinds the same port, which may take a moment to free.
         self.addr = wait_for(60, "the relay to listen", || std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty()));

@@ -52,15 +52,24 @@ pub fn decode_client_frame(bytes: &[u8], limit: usize) -> (Result<ClientFrame, D
             let err = match t {
                 Some(t) if !KNOWN_TYPES.contains(&t) => DecodeError::UnknownType(clip(t)),
                 Some("req") => match v.get("body").and_then(|b| b.get("op")).and_then(|o| o.as_str()) {
-                    Some(op) if !e.to_string().contains("missing field") && e.to_string().contains("unknown variant") => {
-                        DecodeError::UnknownType(clip(op))
-                    }
+                    Some(op) if !known_op(op) => DecodeError::UnknownType(clip(op)),
                     _ => DecodeError::Malformed(short(&e)),
                 },
                 _ => DecodeError::Malformed(short(&e)),
             };
             (Err(err), id)
         }
+    }
+}
+
+/// Whether `op` names a request this version knows: a body holding only
+/// the op fails on a missing field (or parses), never on an unknown variant.
+/// (An unknown value inside a known op, such as `"kind":"sideways"`, is a
+/// malformed request, not an unknown one.)
+fn known_op(op: &str) -> bool {
+    match serde_json::from_value::<crate::Request>(serde_json::json!({ "op": op })) {
+        Ok(_) => true,
+        Err(e) => !e.to_string().contains("unknown variant"),
     }
 }
 
@@ -89,6 +98,10 @@ mod tests {
         let (r, id) = decode_client_frame(br#"{"t":"req","id":9,"body":{"op":"send"}}"#, 1024);
         assert!(matches!(r, Err(DecodeError::Malformed(_))));
         assert_eq!(id, Some(9));
+        let (r, _) = decode_client_frame(br#"{"t":"req","id":9,"body":{"op":"call_sdp","call_id":"c1","kind":"sideways","sdp":""}}"#, 1024);
+        assert!(matches!(r, Err(DecodeError::Malformed(_))), "a bad value in a known op is malformed: {r:?}");
+        let (r, _) = decode_client_frame(br#"{"t":"req","id":9,"body":{"op":"ice_servers","x":1}}"#, 1024);
+        assert!(r.is_ok(), "unknown fields are ignored");
         let (r, _) = decode_client_frame(&[b' '; 2000], 1024);
         assert!(matches!(r, Err(DecodeError::TooLarge { .. })));
     }

@@ -137,8 +137,12 @@ fn audit(store: &dyn Store, me: &str, call_id: &str) -> Result<Response, ApiErro
     }
 }
 
+/// Writes the audit rows first, then sends: once a participant hears that
+/// something happened, the audit record already says so.
 fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>) {
-    while let Some(out) = router.poll_output() {
+    let outs: Vec<Output> = std::iter::from_fn(|| router.poll_output()).collect();
+    let (audits, sends): (Vec<Output>, Vec<Output>) = outs.into_iter().partition(|o| matches!(o, Output::Audit(_)));
+    for out in audits.into_iter().chain(sends) {
         match out {
             Output::Send(conn, frame) => {
                 if let Some(u) = users.get(&conn) {
