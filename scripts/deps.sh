@@ -11,6 +11,8 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
+  # Calls (issue 5): a real TURN server, and a real browser for the /call page.
+  coturn chromium chromium-driver
 )
 
 want=("${BUILD_PKGS[@]}")
