@@ -8,27 +8,7 @@ mod chat_support;
 use call_support::*;
 use chat_support::*;
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
-
-/// A port free on 127.0.0.1 for both UDP and TCP (coturn listens on both).
-fn free_port() -> u16 {
-    for _ in 0..50 {
-        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = u.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free port");
-}
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Stdio};
 
 fn uclient(port: u16, peer: u16, user: &str, pass: &str) -> (bool, String) {
     let o = Command::new("turnutils_uclient")
@@ -41,18 +21,9 @@ fn uclient(port: u16, peer: u16, user: &str, pass: &str) -> (bool, String) {
 #[tokio::test(flavor = "current_thread")]
 async fn coturn_accepts_the_relays_turn_credentials() {
     let secret = "coturn-shared-secret-for-the-test";
-    let (port, peer) = (free_port(), free_port());
-    let dir = tempfile::tempdir().unwrap();
-    let turn = Kill(
-        Command::new("turnserver")
-            .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", &format!("--listening-port={port}"), "--use-auth-secret", &format!("--static-auth-secret={secret}"), "--realm=onair", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--log-file=stdout", "--simple-log"])
-            .arg(format!("--pidfile={}", dir.path().join("turn.pid").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run turnserver (Debian package coturn)"),
-    );
-    let _peer = Kill(Command::new("turnutils_peer").args(["-L", "127.0.0.1", "-p", &peer.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("turnutils_peer"));
+    let (_turn, port) = coturn(secret);
+    let peer = free_port();
+    let _peer = Proc(Command::new("turnutils_peer").args(["-L", "127.0.0.1", "-p", &peer.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("turnutils_peer"));
 
     let turn_url = format!("turn:127.0.0.1:{port}?transport=udp");
     let relay = Relay::start_with(&["--turn-url", &turn_url, "--turn-secret", secret], false);
@@ -76,5 +47,4 @@ async fn coturn_accepts_the_relays_turn_credentials() {
     assert!(out.contains("Total lost packets 0"), "{out}");
     let (ok, out) = uclient(port, peer, &user, "not-the-credential");
     assert!(!ok && out.contains("Cannot complete Allocation"), "a wrong credential is refused:\n{out}");
-    drop(turn);
 }

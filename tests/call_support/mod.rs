@@ -3,6 +3,8 @@
 //! wire format itself, not a client library's reading of it.
 #![allow(dead_code)]
 
+pub mod chromium;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -156,4 +158,43 @@ pub fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Opt
     let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (status, body)
+}
+
+/// A port free on 127.0.0.1 for both UDP and TCP (coturn listens on both).
+pub fn free_port() -> u16 {
+    for _ in 0..50 {
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port");
+}
+
+/// A child process (and its process group) killed on drop.
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        // Chromium runs helpers in the same group: end them all, by our pid.
+        unsafe { libc::kill(-(self.0.id() as i32), libc::SIGKILL) };
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// coturn on 127.0.0.1 with the REST-API shared secret (Debian package coturn).
+pub fn coturn(secret: &str) -> (Proc, u16) {
+    use std::os::unix::process::CommandExt;
+    let port = free_port();
+    let child = std::process::Command::new("turnserver")
+        .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", &format!("--listening-port={port}"), "--use-auth-secret", &format!("--static-auth-secret={secret}"), "--realm=onair", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--log-file=stdout", "--simple-log"])
+        .arg(format!("--pidfile=/tmp/onair-test-turn-{port}.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("run turnserver (Debian package coturn)");
+    (Proc(child), port)
 }

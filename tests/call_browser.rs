@@ -1,0 +1,53 @@
+//! The relay's browser guest page (`/call`) in real headless Chromium: two
+//! pages call each other through the relay, with media forced through a
+//! real coturn on 127.0.0.1 (relay-only ICE, so nothing leaves loopback),
+//! and both decode video and audio. Recording consent runs through the
+//! page's prompt. (Chromium calling `onair call --answer` lives with the
+//! call session's tests.)
+
+mod call_support;
+mod chat_support;
+use call_support::chromium::Browser;
+use call_support::*;
+use chat_support::*;
+
+fn page(relay: &Relay, user: &str, extra: &str) -> String {
+    format!("{}/call?user={user}&password={}&relay_only=1{extra}", relay.url(), PASSWORD.replace(' ', "%20"))
+}
+
+#[test]
+fn two_browsers_call_through_the_relay_and_turn_decode_both_ways_and_ask_consent_to_record() {
+    let secret = "browser-test-turn-secret";
+    let (_turn, port) = coturn(secret);
+    let turn_url = format!("turn:127.0.0.1:{port}?transport=udp");
+    let relay = Relay::start_with(&["--turn-url", &turn_url, "--turn-secret", secret, "--require-recording-consent"], false);
+    let (alice, bob) = (User::register(&relay, "alice"), User::register(&relay, "bob"));
+
+    // The page itself: strict CSP, no inline script.
+    let (st, html) = http(&relay.addr, "GET", "/call", None, None);
+    assert_eq!(st, 200);
+    assert!(html.contains(r#"<script src="/call.js" defer></script>"#) && !html.contains("<script>"));
+
+    let b = Browser::open("bob", &page(&relay, &bob.name, "&answer=1&consent=accept"));
+    b.wait_line("call state=signed_in user=bob", 90);
+    let a = Browser::open("alice", &page(&relay, &alice.name, "&call=bob&record=1"));
+    a.wait_line("call state=ringing", 90);
+    b.wait_line("call state=incoming from=alice", 30);
+    a.wait_line("call state=connected", 90);
+    b.wait_line("call state=connected", 90);
+
+    let (fa, aa, codec_a, pair_a) = a.wait_decoded(60, 120);
+    let (fb, ab, codec_b, pair_b) = b.wait_decoded(60, 120);
+    println!("alice decoded {fa} frames, {aa} audio packets ({codec_a}, {pair_a}); bob {fb}, {ab} ({codec_b}, {pair_b})");
+    for (codec, pair) in [(&codec_a, &pair_a), (&codec_b, &pair_b)] {
+        assert_eq!(codec, "video/H264", "the page prefers H.264");
+        assert_eq!(pair, "relay/127.0.0.1", "media went through coturn on loopback");
+    }
+
+    // Recording with consent: alice asks, bob's page accepts, alice records
+    // and bob's page shows the banner.
+    b.wait_line("consent request by=alice", 60);
+    a.wait_line("consent result accepted=true by=bob", 60);
+    a.wait_line("recording=start", 30);
+    b.wait_line("peer recording=start by=alice", 30);
+}
