@@ -120,6 +120,10 @@ async fn third_parties_wrong_ids_and_garbage_sdp_are_refused_and_the_relay_keeps
     a.ok(json!({"op":"call_sdp","call_id":id,"kind":"offer","sdp":SDP})).await;
     assert_eq!(b.event("call_sdp").await["sdp"], SDP);
     assert!(p.relay.healthz());
+    let (_, metrics) = http(&p.relay.addr, "GET", "/metrics", None, None);
+    assert!(metrics.contains("onair_relay_calls_active 1\n") && metrics.contains("onair_relay_calls_started_total 1\n"), "{metrics}");
+    let refused: u64 = metrics.lines().find_map(|l| l.strip_prefix("onair_relay_call_refusals_total ")).unwrap().parse().unwrap();
+    assert!(refused >= 10, "refusals counted: {refused}");
     // Everyone else is still served.
     c.ok(json!({"op":"conversations"})).await;
 }

@@ -14,6 +14,11 @@ pub struct Metrics {
     pub http_requests: AtomicU64,
     pub logins_failed: AtomicU64,
     pub logins_rate_limited: AtomicU64,
+    /// Calls: invites that rang, calls ringing or answered now, and call
+    /// requests refused (bad SDP, third parties, busy…).
+    pub calls_started: AtomicU64,
+    pub calls_active: AtomicU64,
+    pub call_refusals: AtomicU64,
 }
 
 impl Metrics {
@@ -36,6 +41,9 @@ impl Metrics {
         line("http_requests_total", "counter", "HTTP API requests.", self.http_requests.load(Relaxed));
         line("logins_failed_total", "counter", "Failed log-ins.", self.logins_failed.load(Relaxed));
         line("logins_rate_limited_total", "counter", "Log-ins refused by the rate limiter.", self.logins_rate_limited.load(Relaxed));
+        line("calls_active", "gauge", "Calls ringing or answered.", self.calls_active.load(Relaxed));
+        line("calls_started_total", "counter", "Call invites that rang.", self.calls_started.load(Relaxed));
+        line("call_refusals_total", "counter", "Call signaling requests refused.", self.call_refusals.load(Relaxed));
         s
     }
 }

@@ -8,6 +8,7 @@ use super::router::{AuditOp, Output, Router, RouterConfig};
 use super::turn;
 use crate::config::CallConfig;
 use crate::error::ApiError;
+use crate::metrics::Metrics;
 use crate::state::{now_ms, AppState};
 use crate::store::Store;
 use onair_proto::*;
@@ -108,6 +109,7 @@ fn reply(state: &AppState, me: &str, conn: u64, id: u64, r: Result<Response, Api
     let frame = match r {
         Ok(r) => ServerFrame::ok(id, r),
         Err(e) => {
+            Metrics::inc(&state.metrics.call_refusals);
             let (code, msg) = e.to_wire();
             ServerFrame::err(id, code, msg)
         }
@@ -140,16 +142,23 @@ fn audit(store: &dyn Store, me: &str, call_id: &str) -> Result<Response, ApiErro
 /// Writes the audit rows first, then sends: once a participant hears that
 /// something happened, the audit record already says so.
 fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>) {
+    state.metrics.calls_active.store(router.active_calls() as u64, std::sync::atomic::Ordering::Relaxed);
     let outs: Vec<Output> = std::iter::from_fn(|| router.poll_output()).collect();
     let (audits, sends): (Vec<Output>, Vec<Output>) = outs.into_iter().partition(|o| matches!(o, Output::Audit(_)));
     for out in audits.into_iter().chain(sends) {
         match out {
             Output::Send(conn, frame) => {
+                if matches!(frame, ServerFrame::Res { err: Some(_), .. }) {
+                    Metrics::inc(&state.metrics.call_refusals);
+                }
                 if let Some(u) = users.get(&conn) {
                     state.hub.send_to(u, conn, &frame);
                 }
             }
             Output::Audit(op) => {
+                if matches!(op, AuditOp::Created { .. }) {
+                    Metrics::inc(&state.metrics.calls_started);
+                }
                 let s = &state.store;
                 let r = match &op {
                     AuditOp::Created { call_id, caller, callee, at } => s.call_created(call_id, caller, callee, *at),
