@@ -58,6 +58,11 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
     let mut router = Router::new(rcfg, Box::new(new_call_id));
     let mut users: HashMap<u64, String> = HashMap::new();
     let mut shutdown = state.shutdown.subscribe();
+    // The router's clock: wall-clock ms (audit times) advanced by tokio's
+    // monotonic clock, so deadlines survive wall-clock jumps and tests can
+    // run the timers with paused time.
+    let (t0, w0) = (tokio::time::Instant::now(), now_ms());
+    let now_ms = move || w0 + t0.elapsed().as_millis() as i64;
     loop {
         let wait = router.next_deadline().map(|d| std::time::Duration::from_millis((d - now_ms()).max(0) as u64));
         tokio::select! {
@@ -70,7 +75,7 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
                     router.closed(now_ms(), conn);
                     users.remove(&conn);
                 }
-                Some(Msg::Request { conn, user, id, body }) => request(&state, &mut router, conn, &user, id, body),
+                Some(Msg::Request { conn, user, id, body }) => request(&state, &mut router, now_ms(), conn, &user, id, body),
                 None => break,
             },
             _ = async { tokio::time::sleep(wait.unwrap_or_default()).await }, if wait.is_some() => router.handle_timeout(now_ms()),
@@ -84,8 +89,7 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
-fn request(state: &AppState, router: &mut Router, conn: u64, me: &str, id: u64, body: Request) {
-    let now = now_ms();
+fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str, id: u64, body: Request) {
     if let Some(r) = direct(state, me, now, &body) {
         reply(state, me, conn, id, r);
         return;
@@ -189,4 +193,42 @@ fn new_call_id() -> String {
         s.push_str(&format!("{x:02x}"));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Limits;
+    use crate::store::SqliteStore;
+
+    /// The driver with tokio's clock paused: the default 30 s ring timeout
+    /// ends the call through the real hub queues, without waiting 30 s.
+    #[tokio::test(start_paused = true)]
+    async fn the_ring_timeout_ends_a_call_through_the_driver() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        for u in ["alice", "bob"] {
+            crate::store::Store::create_user(&store, u, "x", 0).unwrap();
+        }
+        let state = AppState::with_calls(Arc::new(store), Limits::default(), None, CallConfig::default());
+        let (atx, mut arx) = mpsc::channel(16);
+        let (btx, mut brx) = mpsc::channel(16);
+        state.hub.register("alice", 1, atx);
+        state.hub.register("bob", 2, btx);
+        start(state.clone());
+        assert!(state.calls.send(Msg::Opened { conn: 1, user: "alice".into() }).await);
+        assert!(state.calls.send(Msg::Opened { conn: 2, user: "bob".into() }).await);
+        let invite = Request::CallInvite { to: "bob".into(), media: vec![MediaKind::Audio] };
+        assert!(state.calls.send(Msg::Request { conn: 1, user: "alice".into(), id: 1, body: invite }).await);
+        let res = arx.recv().await.unwrap();
+        assert!(res.as_str().contains(r#""kind":"call""#), "{res}");
+        assert!(arx.recv().await.unwrap().as_str().contains("call_ringing"));
+        assert!(brx.recv().await.unwrap().as_str().contains("call_incoming"));
+        let t = tokio::time::Instant::now();
+        let ended = arx.recv().await.unwrap();
+        assert!(ended.as_str().contains(r#""reason":"timeout""#), "{ended}");
+        let waited = t.elapsed();
+        assert!(waited >= std::time::Duration::from_secs(30) && waited < std::time::Duration::from_secs(31), "rang for {waited:?}");
+        assert!(brx.recv().await.unwrap().as_str().contains(r#""reason":"timeout""#));
+        let _ = state.shutdown.send(true);
+    }
 }
