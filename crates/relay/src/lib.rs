@@ -16,6 +16,9 @@
 //!   axum::serve(listener, router) until shutdown
 //!   per socket (ws.rs): loop { frame -> Session::handle_frame -> poll_output:
 //!       reply on this socket | fan out through the Hub | register | close }
+//!   call ops (calls/): Session -> Output::Call -> the call driver task, which
+//!       owns the sans-IO call router and its timers and answers through
+//!       the connection's hub queue
 //!   on shutdown: sockets get a close frame after the frame in hand is
 //!   answered; every acknowledged message was committed before its ack.
 //! ```

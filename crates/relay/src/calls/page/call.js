@@ -51,7 +51,7 @@ function connect(token) {
     ws = new WebSocket(scheme + location.host + '/v1/ws');
     ws.onopen = () => ws.send(JSON.stringify({ t: 'hello', v: 1, token }));
     ws.onerror = () => reject(new Error('cannot reach the relay'));
-    ws.onclose = () => { if (call) setState('relay connection lost'); };
+    ws.onclose = () => { if (call && call.pc) { setState('relay connection lost'); setTimeout(() => resume(token), 1000); } };
     ws.onmessage = (m) => {
       let f;
       try { f = JSON.parse(m.data); } catch (_) { return; }
@@ -70,6 +70,23 @@ function connect(token) {
       else if (f.t === 'error') fail(f.code + ': ' + f.message);
     };
   });
+}
+
+// The relay connection dropped mid-call: reconnect and claim the call again
+// (the relay keeps it for a grace period); the caller restarts ICE in case
+// media broke too.
+async function resume(token) {
+  if (!call) return;
+  try {
+    await connect(token);
+    await req({ op: 'call_resume', call_id: call.id });
+    setState('connected', 'resumed');
+    if (call.caller && call.pc && call.pc.connectionState !== 'connected') await offer(call, true);
+  } catch (e) {
+    // A failed reconnect closes the socket, whose onclose tries again.
+    if (e.code === 'no_such_call' || e.code === 'not_participant') endCall('peer_lost');
+    else log('resume failed: ' + e.message);
+  }
 }
 
 function req(body) {
