@@ -252,3 +252,60 @@ fn consent_mode_waits_for_the_other_side() {
     assert!(to(&out, B)[1].contains(r#""ev":"call_recording","call_id":"c0000000000000001","by":"alice","action":"start""#));
     assert!(out.contains(&Output::Audit(AuditOp::Event { call_id: id, event: AuditEvent::Start, by: "alice".into(), at: 14 })));
 }
+
+#[test]
+fn random_request_storms_never_panic_and_never_leak_to_an_outsider() {
+    // A cheap in-tree stand-in for a fuzzer: alice and bob's two devices
+    // do anything in any order (ids real and made up, times jumping,
+    // connections dropping and coming back); carol only pokes at call ids.
+    let mut r = router(true);
+    let mut x: u64 = 0x2545f4914f6cdd1d;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut ids: Vec<String> = vec!["c0000000000000001".into(), "nonsense".into()];
+    let mut now = 0;
+    for step in 0..20_000 {
+        now += rnd(3_000) as i64;
+        let conn = [A, B, B2, C][rnd(4) as usize];
+        let id = ids[rnd(ids.len() as u64) as usize].clone();
+        let body = match (conn, rnd(12)) {
+            (C, 0) => Request::CallHangup { call_id: id },
+            (C, _) => Request::CallIce { call_id: id, candidate: None },
+            (_, 0) => Request::CallInvite { to: ["alice", "bob", "carol", "zed"][rnd(4) as usize].into(), media: vec![MediaKind::Video] },
+            (_, 1) => Request::CallAccept { call_id: id },
+            (_, 2) => Request::CallDecline { call_id: id },
+            (_, 3) => Request::CallCancel { call_id: id },
+            (_, 4) => Request::CallHangup { call_id: id },
+            (_, 5) => Request::CallResume { call_id: id },
+            (_, 6) => sdp(&id, SdpKind::Offer),
+            (_, 7) => Request::CallIce { call_id: id, candidate: None },
+            (_, 8) => Request::CallRecord { call_id: id, action: if rnd(2) == 0 { RecordAction::Start } else { RecordAction::Stop } },
+            (_, 9) => Request::CallConsent { call_id: id, accept: rnd(2) == 0 },
+            (_, 10) => {
+                r.closed(now, conn);
+                r.opened(conn, if conn == A { "alice" } else { "bob" });
+                continue;
+            }
+            _ => {
+                r.handle_timeout(now);
+                continue;
+            }
+        };
+        r.request(now, conn, step, body);
+        for o in drain(&mut r) {
+            if let Output::Send(to, ServerFrame::Res { ok: Some(Response::Call { call_id }), .. }) = &o {
+                assert_ne!(*to, C);
+                ids.push(call_id.clone());
+            }
+            if let Output::Send(C, f) = &o {
+                let j = f.to_json();
+                assert!(j.contains(r#""t":"res""#) || j.contains("call_incoming") || j.contains("call_ended"), "carol got {j}");
+            }
+        }
+    }
+    assert!(ids.len() > 10, "the storm made real calls too ({} ids)", ids.len());
+}
