@@ -140,4 +140,12 @@ mod tests {
         assert_eq!(c.limits.page_max, 500);
         assert!(toml::from_str::<Config>("nonsense = 1").is_err());
     }
+
+    #[test]
+    fn call_settings_from_file_and_the_secret_stays_out_of_debug() {
+        let c: Config = toml::from_str("[calls]\nring_timeout_secs = 5\nturn_urls = [\"turn:127.0.0.1:3478\"]\nturn_secret = \"hush-hush\"\n").unwrap();
+        assert_eq!((c.calls.ring_timeout_secs, c.calls.grace_secs, c.calls.turn_ttl_secs), (5, 10, 3600));
+        assert_eq!(c.calls.turn_secret, Some(Secret("hush-hush".into())));
+        assert!(!format!("{c:?}").contains("hush-hush"));
+    }
 }
