@@ -23,7 +23,7 @@ async fn coturn_accepts_the_relays_turn_credentials() {
     let secret = "coturn-shared-secret-for-the-test";
     let (_turn, port) = coturn(secret);
     let peer = free_port();
-    let _peer = Proc(Command::new("turnutils_peer").args(["-L", "127.0.0.1", "-p", &peer.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("turnutils_peer"));
+    let _peer = Proc(Command::new("turnutils_peer").args(["-L", "127.0.0.1", "-p", &peer.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("turnutils_peer"), None);
 
     let turn_url = format!("turn:127.0.0.1:{port}?transport=udp");
     let relay = Relay::start_with(&["--turn-url", &turn_url, "--turn-secret", secret], false);

@@ -43,7 +43,7 @@ impl Browser {
             .process_group(0)
             .spawn()
             .expect("run chromium (Debian package chromium)");
-        Browser { _proc: Proc(child), log, name: name.into(), _profile: profile }
+        Browser { _proc: Proc(child, None), log, name: name.into(), _profile: profile }
     }
 
     /// The page's `ONAIR ...` lines so far (the text after `ONAIR `).

@@ -172,8 +172,9 @@ pub fn free_port() -> u16 {
     panic!("no free port");
 }
 
-/// A child process (and its process group) killed on drop.
-pub struct Proc(pub std::process::Child);
+/// A child process (and its process group) killed on drop, with a scratch
+/// directory removed after it.
+pub struct Proc(pub std::process::Child, pub Option<tempfile::TempDir>);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -188,13 +189,14 @@ impl Drop for Proc {
 pub fn coturn(secret: &str) -> (Proc, u16) {
     use std::os::unix::process::CommandExt;
     let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
     let child = std::process::Command::new("turnserver")
         .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", &format!("--listening-port={port}"), "--use-auth-secret", &format!("--static-auth-secret={secret}"), "--realm=onair", "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--log-file=stdout", "--simple-log"])
-        .arg(format!("--pidfile=/tmp/onair-test-turn-{port}.pid"))
+        .arg(format!("--pidfile={}", dir.path().join("turnserver.pid").display()))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .process_group(0)
         .spawn()
         .expect("run turnserver (Debian package coturn)");
-    (Proc(child), port)
+    (Proc(child, Some(dir)), port)
 }
