@@ -13,6 +13,8 @@ TEST_PKGS=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
   # Calls (issue 5): a real TURN server, and a real browser for the /call page.
   coturn chromium chromium-driver
+  # The OS keychain test: a private D-Bus session with GNOME Keyring.
+  dbus-daemon gnome-keyring
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -152,6 +152,9 @@ impl User {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.args(args).env("ONAIR_HOME", self.home.path()).env("ONAIR_PASSWORD", PASSWORD).env_remove("RUST_LOG");
+        // The test users' tokens go to their own 0600 file, whatever keychain
+        // the developer's desktop has (tests/keychain.rs covers the keychain).
+        c.env("ONAIR_KEYCHAIN", "off");
         c
     }
 
@@ -179,8 +182,8 @@ impl User {
     }
 
     pub fn token(&self) -> String {
-        let v: Value = serde_json::from_slice(&std::fs::read(self.home.path().join("credentials.json")).unwrap()).unwrap();
-        v["token"].as_str().unwrap().to_string()
+        let v: Value = serde_json::from_slice(&std::fs::read(self.home.path().join("secrets.json")).unwrap()).unwrap();
+        v["relay-token"].as_str().unwrap().to_string()
     }
 
     pub fn home_path(&self) -> &Path {

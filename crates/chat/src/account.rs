@@ -1,19 +1,27 @@
 //! The signed-in account: relay URL, user and bearer token.
 //!
-//! The token goes in `credentials.json` under `ONAIR_HOME`, created with
-//! mode 0600 so only the user can read it. (An OS keychain backend is the
-//! planned upgrade; these machines have no keychain service to test it on.)
+//! `credentials.json` under `ONAIR_HOME` names the relay and the user; the
+//! token itself goes to the OS keychain where one answers, else to a file
+//! only the user can read (see `onair_secrets`). Older credential files
+//! that still hold the token are read as they are.
 
 use crate::error::{ChatError, NetError};
 use crate::net::{Http, RelayUrl};
 use hyper::Method;
 use serde::{Deserialize, Serialize};
+use onair_secrets::{Secrets, Stored};
 use std::path::{Path, PathBuf};
+
+/// The name the token is filed under in the data folder's secrets.
+const TOKEN: &str = "relay-token";
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Credentials {
     pub relay: String,
     pub user: String,
+    /// Never written to `credentials.json`; it lives in the keychain or
+    /// the secrets file.
+    #[serde(default, skip_serializing)]
     pub token: String,
     pub expires_at: i64,
 }
@@ -46,7 +54,9 @@ pub async fn sign_in(relay: &str, user: &str, password: &str, register: bool) ->
     Ok(Credentials { relay: url.http(), user: t.user, token: t.token, expires_at: t.expires_at })
 }
 
-pub fn save(home: &Path, c: &Credentials) -> Result<(), ChatError> {
+/// Saves the session and says where the token went.
+pub fn save(home: &Path, c: &Credentials) -> Result<Stored, ChatError> {
+    let stored = Secrets::new(home).set(TOKEN, &c.token)?;
     let path = credentials_path(home);
     let err = |source| ChatError::Credentials { path: path.display().to_string(), source };
     std::fs::create_dir_all(home).map_err(err)?;
@@ -66,15 +76,33 @@ pub fn save(home: &Path, c: &Credentials) -> Result<(), ChatError> {
         f.sync_all().map_err(err)?;
     }
     std::fs::rename(&tmp, &path).map_err(err)?;
-    Ok(())
+    Ok(stored)
 }
 
 pub fn load(home: &Path) -> Result<Credentials, ChatError> {
     let path = credentials_path(home);
     match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| ChatError::Invalid(format!("{}: {e}", path.display()))),
+        Ok(b) => {
+            let mut c: Credentials =
+                serde_json::from_slice(&b).map_err(|e| ChatError::Invalid(format!("{}: {e}", path.display())))?;
+            if c.token.is_empty() {
+                c.token = Secrets::new(home).get(TOKEN)?.ok_or(ChatError::TokenMissing)?;
+            }
+            Ok(c)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ChatError::NotSignedIn),
         Err(source) => Err(ChatError::Credentials { path: path.display().to_string(), source }),
+    }
+}
+
+/// Forgets the session: the credentials file and the stored token.
+pub fn forget(home: &Path) -> Result<(), ChatError> {
+    Secrets::new(home).delete(TOKEN)?;
+    match std::fs::remove_file(credentials_path(home)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ChatError::Credentials { path: credentials_path(home).display().to_string(), source: e })
+        }
+        _ => Ok(()),
     }
 }
 

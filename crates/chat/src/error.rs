@@ -47,6 +47,10 @@ pub enum ChatError {
     Credentials { path: String, source: std::io::Error },
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Secrets(#[from] onair_secrets::SecretsError),
+    #[error("the relay token is missing from the keychain and the secrets file: run `onair account login` again")]
+    TokenMissing,
 }
 
 impl NetError {

@@ -45,7 +45,7 @@ pub fn run(cmd: AccountCommand) -> anyhow::Result<i32> {
             if let Err(e) = rt.block_on(account::logout(&creds)) {
                 eprintln!("warning: could not revoke the token on the relay: {e}");
             }
-            std::fs::remove_file(account::credentials_path(&home())).context("removing credentials")?;
+            account::forget(&home()).context("removing credentials")?;
             println!("signed out {}", creds.user);
             Ok(0)
         }
@@ -73,7 +73,8 @@ fn sign_in(rt: &tokio::runtime::Runtime, relay: &str, user: &str, register: bool
         _ => prompt_password(&format!("password for {user}: "))?,
     };
     let creds = rt.block_on(account::sign_in(relay, user, &password, register))?;
-    account::save(&home(), &creds)?;
+    let stored = account::save(&home(), &creds)?;
+    eprintln!("token kept in {stored}");
     println!("{} {} on {}", if register { "registered and signed in as" } else { "signed in as" }, creds.user, creds.relay);
     Ok(0)
 }
