@@ -2,7 +2,7 @@
 //! pages call each other through the relay, with media forced through a
 //! real coturn on 127.0.0.1 (relay-only ICE, so nothing leaves loopback),
 //! and both decode video and audio. Recording consent runs through the
-//! page's prompt. (Chromium calling `onair call --answer` lives with the
+//! page's prompt; the caller hangs up and the relay's audit tells the story. (Chromium calling `onair call --answer` lives with the
 //! call session's tests.)
 
 mod call_support;
@@ -30,7 +30,7 @@ fn two_browsers_call_through_the_relay_and_turn_decode_both_ways_and_ask_consent
 
     let b = Browser::open("bob", &page(&relay, &bob.name, "&answer=1&consent=accept"));
     b.wait_line("call state=signed_in user=bob", 90);
-    let a = Browser::open("alice", &page(&relay, &alice.name, "&call=bob&record=1"));
+    let a = Browser::open("alice", &page(&relay, &alice.name, "&call=bob&record=1&hangup_after_frames=90"));
     a.wait_line("call state=ringing", 90);
     b.wait_line("call state=incoming from=alice", 30);
     a.wait_line("call state=connected", 90);
@@ -50,4 +50,17 @@ fn two_browsers_call_through_the_relay_and_turn_decode_both_ways_and_ask_consent
     a.wait_line("consent result accepted=true by=bob", 60);
     a.wait_line("recording=start", 30);
     b.wait_line("peer recording=start by=alice", 30);
+
+    // alice hangs up after 90 frames; bob's page hears it, and the relay's
+    // audit has the whole story.
+    b.wait_line("call state=ended reason=hangup", 120);
+    a.wait_line("call state=ended reason=hangup", 30);
+    let line = a.wait_line("call state=calling to=bob", 5);
+    let call_id = line.split("call_id=").nth(1).expect("the page logs the call id").trim();
+    let (st, body) = http(&relay.addr, "GET", &format!("/v1/calls/{call_id}/audit"), Some(&alice.token()), None);
+    assert_eq!(st, 200, "{body}");
+    let audit: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let rows: Vec<String> = audit["events"].as_array().unwrap().iter().map(|e| format!("{}:{}", e["event"].as_str().unwrap(), e["by"].as_str().unwrap())).collect();
+    assert_eq!(rows, ["requested:alice", "start:alice", "stop:alice"], "{audit}");
+    assert_eq!((audit["end_reason"].as_str(), audit["caller"].as_str(), audit["callee"].as_str()), (Some("hangup"), Some("alice"), Some("bob")));
 }

@@ -5,8 +5,9 @@
 // Test hooks (URL parameters): user, password (sign in at once), call=PEER
 // (call PEER), answer=1 (accept the first incoming call; from=USER only from
 // USER), consent=accept|decline (answer recording requests), record=1
-// (request recording once connected). Progress goes to the console as
-// "ONAIR ..." lines.
+// (request recording once connected), hangup_after_frames=N (hang up once N
+// frames were decoded, and recording started if asked). Progress goes to
+// the console as "ONAIR ..." lines.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -183,6 +184,8 @@ async function stats(c) {
   });
   $('stats').textContent = 'frames decoded ' + frames + ' · audio packets ' + audio + ' · ' + codec + ' · ' + pair;
   log('stats frames_decoded=' + frames + ' audio_packets_received=' + audio + ' frames_sent=' + sent + ' codec=' + codec + ' pair=' + pair);
+  const hangAt = Number(params.get('hangup_after_frames') || 0);
+  if (hangAt && frames >= hangAt && (!params.get('record') || c.recorder)) hangup();
 }
 
 function endCall(reason) {
@@ -257,6 +260,12 @@ async function onEvent(ev) {
   }
 }
 
+function hangup() {
+  if (!call) return;
+  req({ op: 'call_hangup', call_id: call.id }).catch(() => {});
+  endCall('hangup');
+}
+
 async function addCandidate(c) {
   try {
     if (c) await call.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdp_mid, sdpMLineIndex: c.sdp_m_line_index, usernameFragment: c.username_fragment });
@@ -271,7 +280,7 @@ async function dial(peer) {
     const r = await req({ op: 'call_invite', to: peer, media: ['audio', 'video'] });
     call = { id: r.call_id, peer, caller: true, local };
     show('dial', false); show('in-call', true);
-    setState('calling', 'to=' + peer);
+    setState('calling', 'to=' + peer + ' call_id=' + r.call_id);
   } catch (e) {
     local.getTracks().forEach((t) => t.stop());
     fail('cannot call ' + peer + ': ' + (e.code || '') + ' ' + e.message);
@@ -347,7 +356,7 @@ function wire() {
   $('decline').onclick = () => decline().catch((x) => fail(x.message));
   $('consent-yes').onclick = () => answerConsent(true).catch((x) => fail(x.message));
   $('consent-no').onclick = () => answerConsent(false).catch((x) => fail(x.message));
-  $('hangup').onclick = () => { if (call) { const id = call.id; req({ op: 'call_hangup', call_id: id }).catch(() => {}); endCall('hangup'); } };
+  $('hangup').onclick = hangup;
   $('record').onclick = () => record().catch((x) => fail(x.message));
   $('mute').onclick = () => {
     if (!call) return;
