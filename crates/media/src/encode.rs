@@ -60,6 +60,12 @@ pub struct EncodingConfig {
     pub x264_preset: String,
     /// `auto` (a hardware encoder if one opens, else x264), `x264`, or an FFmpeg encoder name.
     pub encoder: String,
+    /// Real-time (calls): no B-frames, no look-ahead (`tune=zerolatency`),
+    /// constrained-baseline H.264 (decodable under every profile WebRTC peers
+    /// offer), SPS/PPS in-band before every keyframe (no global header: RTP
+    /// carries no container), and a VBV of half a second so a bitrate change
+    /// takes hold at once.
+    pub realtime: bool,
 }
 
 impl Default for EncodingConfig {
@@ -71,6 +77,7 @@ impl Default for EncodingConfig {
             keyint_secs: 2.0,
             x264_preset: "veryfast".into(),
             encoder: "auto".into(),
+            realtime: false,
         }
     }
 }
@@ -161,8 +168,20 @@ impl VideoEncoder {
         enc.set_gop(((p.fps as f32 * cfg.keyint_secs).round() as u32).max(1));
         enc.set_bit_rate(kbps * 1000);
         enc.set_max_bit_rate(kbps * 1000);
-        enc.set_flags(codec::Flags::GLOBAL_HEADER);
         let mut opts = Dictionary::new();
+        if cfg.realtime {
+            enc.set_max_b_frames(0);
+            opts.set("bufsize", &(kbps * 500).to_string());
+            if name == "libx264" {
+                opts.set("preset", &cfg.x264_preset);
+                opts.set("tune", "zerolatency");
+                opts.set("profile", "baseline");
+                opts.set("forced-idr", "1");
+                opts.set("x264-params", "scenecut=0:repeat-headers=1");
+            }
+            return enc.open_with(opts).map_err(|e| err(e.to_string()));
+        }
+        enc.set_flags(codec::Flags::GLOBAL_HEADER);
         opts.set("bufsize", &(kbps * 2000).to_string());
         if name == "libx264" {
             opts.set("preset", &cfg.x264_preset);
@@ -171,6 +190,26 @@ impl VideoEncoder {
             opts.set("x264-params", "scenecut=0");
         }
         enc.open_with(opts).map_err(|e| err(e.to_string()))
+    }
+
+    /// Changes the target bitrate from the next frame (congestion control).
+    /// libx264 reconfigures itself when it sees the new rate; other encoders
+    /// may ignore it.
+    pub fn set_bitrate(&mut self, kbps: u32) {
+        let bps = kbps as usize * 1000;
+        self.enc.set_bit_rate(bps);
+        self.enc.set_max_bit_rate(bps);
+        // SAFETY: the context is open and owned by this encoder; FFmpeg reads
+        // rc_buffer_size on the next frame (libx264's reconfigure), nothing
+        // else holds it.
+        unsafe {
+            (*self.enc.as_mut_ptr()).rc_buffer_size = (bps / 2) as i32;
+        }
+    }
+
+    /// Asks for a keyframe at the next frame.
+    pub fn request_keyframe(&self) {
+        self.force_key.store(true, Ordering::Release);
     }
 
     /// The FFmpeg name of the encoder in use (e.g. `libx264`, `h264_nvenc`).

@@ -145,6 +145,7 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
             keyint_secs: e.keyint,
             x264_preset: e.x264_preset.clone(),
             encoder: e.encoder.clone(),
+            realtime: false,
         },
         live: None,
         record: None,

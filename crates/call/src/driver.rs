@@ -1,0 +1,592 @@
+//! The call driver: owns the relay WebSocket (reconnecting when it drops),
+//! the peer connection, the recorder and the timers, and moves messages
+//! between them and the sans-IO [`Call`] state machine.
+//!
+//! ```text
+//!  relay WS ──frames──▶ wire::decode ─▶ Input ─┐
+//!  peer events (candidates, state, tracks) ────┼▶ Call::handle ─▶ Output ─▶ send frame / make offer / add candidate / record
+//!  user commands (stdin, app) ─────────────────┤
+//!  timers (Call::poll_timeout, stats 1 s) ─────┘
+//! ```
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use onair_media::library::Library;
+use onair_media::source::VideoSpec;
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use webrtc::peer_connection::RTCPeerConnectionState;
+
+use crate::error::{CallError, Result};
+use crate::peer::{PeerEvent, PeerOptions};
+use crate::record::{CallRecorder, RecordConfig};
+use crate::send::{Control, SendConfig};
+use crate::session::{MediaSession, NetQuality};
+use crate::state::{Call, EndReason, Input, Notice, Output};
+use crate::wire::{self, Wire};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Whom to call, or whom to wait for.
+#[derive(Clone, Debug)]
+pub enum Role {
+    Dial(String),
+    Answer { from: Option<String> },
+}
+
+/// Everything a call needs. `Debug` hides the token.
+#[derive(Clone)]
+pub struct CallOptions {
+    /// `ws://HOST:PORT/v1/ws` of the relay.
+    pub ws_url: String,
+    /// The account's bearer token (never logged).
+    pub token: String,
+    pub role: Role,
+    pub peer: PeerOptions,
+    pub send: SendConfig,
+    /// Record to this file when asked (`record start`) or from the start.
+    pub record_path: Option<PathBuf>,
+    pub record_from_start: bool,
+    /// Where the recording library lives (ONAIR_HOME).
+    pub home: PathBuf,
+    /// End the call after this long in the call.
+    pub duration: Option<Duration>,
+    /// Answer recording-consent requests without asking.
+    pub auto_consent: Option<bool>,
+}
+
+impl std::fmt::Debug for CallOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallOptions").field("ws_url", &self.ws_url).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+/// A user command while in a call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Mute(bool),
+    Camera(bool),
+    Video(VideoSpec),
+    RecordStart,
+    RecordStop,
+    Bookmark(Option<String>),
+    Consent(bool),
+    Hangup,
+}
+
+impl std::str::FromStr for Command {
+    type Err = CallError;
+    fn from_str(s: &str) -> Result<Self> {
+        let s = s.trim();
+        let (word, rest) = s.split_once(' ').map(|(a, b)| (a, b.trim())).unwrap_or((s, ""));
+        Ok(match (word, rest) {
+            ("mute", "") => Command::Mute(true),
+            ("unmute", "") => Command::Mute(false),
+            ("camera", "off") => Command::Camera(false),
+            ("camera", "on") => Command::Camera(true),
+            ("share", "screen") => Command::Video(VideoSpec::Screen { display: None }),
+            ("share", "camera") => Command::Video(VideoSpec::Camera { index: 0 }),
+            ("share", "test") => Command::Video(VideoSpec::Test),
+            ("share", spec) if !spec.is_empty() => Command::Video(spec.parse()?),
+            ("record", "start") => Command::RecordStart,
+            ("record", "stop") => Command::RecordStop,
+            ("b", label) => Command::Bookmark(Some(label).filter(|l| !l.is_empty()).map(String::from)),
+            ("consent", "yes") => Command::Consent(true),
+            ("consent", "no") => Command::Consent(false),
+            ("hangup", "") | ("q", "") => Command::Hangup,
+            _ => {
+                return Err(CallError::Invalid(format!(
+                    "unknown command {s:?}: mute | unmute | camera off | camera on | share screen | share camera | share file:PATH | \
+                     record start | record stop | b [LABEL] | consent yes | consent no | hangup"
+                )))
+            }
+        })
+    }
+}
+
+/// One entry of `recording_events`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RecordingEvent {
+    pub event: &'static str,
+    pub by: String,
+    /// Unix milliseconds (the relay's clock when it says).
+    pub at: i64,
+}
+
+/// What a finished call reports (`--stats-json`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CallReport {
+    pub peer: Option<String>,
+    pub call_id: Option<String>,
+    pub ended: String,
+    pub connected: bool,
+    pub duration_s: f64,
+    pub video_frames_sent: u64,
+    pub video_frames_encoded: u64,
+    pub video_frames_dropped: u64,
+    pub video_frames_received: u64,
+    pub video_frames_decoded: u64,
+    pub video_frames_broken: u64,
+    pub video_width: u32,
+    pub video_height: u32,
+    pub audio_packets_sent: u64,
+    pub audio_packets_received: u64,
+    pub audio_samples_decoded: u64,
+    pub rtt_ms: Option<f64>,
+    pub loss: f64,
+    pub jitter_ms: f64,
+    pub quality_score: f64,
+    pub quality: Option<crate::quality::Band>,
+    pub send_kbps: f64,
+    pub target_kbps: u32,
+    pub latency_ms_p50: Option<f64>,
+    pub latency_ms_p95: Option<f64>,
+    pub latency_samples: usize,
+    /// Our side of the selected ICE pair (`relay` when through TURN), when the stats name it.
+    pub candidate_type: Option<String>,
+    pub ice_restarts: u32,
+    pub relay_reconnects: u32,
+    pub recording_events: Vec<RecordingEvent>,
+    pub recording: Option<onair_media::pipeline::RecordingResult>,
+    pub notices: Vec<String>,
+}
+
+/// Runs one call to its end. `ui` gets a line for everything the user
+/// should see; `commands` are the user's.
+pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
+    let say = |s: String| {
+        let _ = ui.send(s);
+    };
+    let (mut first, me) = connect(&opts.ws_url, &opts.token).await?;
+    // STUN/TURN from the relay (time-limited TURN credentials), plus ours.
+    let mut backlog = Vec::new();
+    let relay_servers = fetch_ice_servers(&mut first, &mut backlog).await?;
+    let mut ws = Some(first);
+    let mut wire = Wire::new(me.clone(), 2);
+    let mut call = Call::new(me.clone());
+    let now = Instant::now();
+    match &opts.role {
+        Role::Dial(to) => call.handle(now, Input::Dial { to: to.clone() }),
+        Role::Answer { from } => {
+            call.handle(now, Input::Wait { from: from.clone() });
+            say(format!("waiting for a call{} as {me}", from.as_ref().map(|f| format!(" from {f}")).unwrap_or_default()));
+        }
+    }
+    let mut report = CallReport::default();
+    let mut session: Option<MediaSession> = None;
+    let mut peer_events: Option<mpsc::Receiver<PeerEvent>> = None;
+    let mut recorder: Option<CallRecorder> = None;
+    let mut library: Option<Arc<Library>> = None;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut connected_at: Option<Instant> = None;
+    let mut reconnect_at: Option<Instant> = None;
+    let mut backoff = Duration::from_millis(200);
+    let started = Instant::now();
+    let mut ended: Option<EndReason> = None;
+
+    for text in backlog.drain(..) {
+        for input in wire.decode(&text) {
+            call.handle(Instant::now(), input);
+        }
+    }
+    loop {
+        // Do what the state machine asked for.
+        while let Some(out) = call.poll_output() {
+            match out {
+                Output::Send(sig) => {
+                    if let Some(w) = ws.as_mut() {
+                        let text = wire.encode(&sig);
+                        if w.send(Message::Text(text.into())).await.is_err() {
+                            ws = None;
+                            call.handle(Instant::now(), Input::RelayDown);
+                            reconnect_at = Some(Instant::now());
+                        }
+                    }
+                }
+                Output::CreatePeer { ice_servers } => {
+                    let mut popts = opts.peer.clone();
+                    popts.ice_servers.extend(ice_servers);
+                    popts.ice_servers.extend(relay_servers.iter().cloned());
+                    let (s, ev) = MediaSession::new(&popts, opts.send.clone()).await?;
+                    session = Some(s);
+                    peer_events = Some(ev);
+                }
+                Output::MakeOffer { ice_restart } => {
+                    if let Some(s) = &session {
+                        if ice_restart {
+                            report.ice_restarts += 1;
+                        }
+                        match s.peer.offer(ice_restart).await {
+                            Ok(sdp) => call.handle(Instant::now(), Input::LocalSdp { offer: true, sdp }),
+                            Err(e) => say(format!("could not make an offer: {e}")),
+                        }
+                    }
+                }
+                Output::MakeAnswer { sdp } => {
+                    if let Some(s) = &session {
+                        match s.peer.answer(&sdp).await {
+                            Ok(sdp) => call.handle(Instant::now(), Input::LocalSdp { offer: false, sdp }),
+                            Err(e) => say(format!("refused the other side's offer: {e}")),
+                        }
+                    }
+                }
+                Output::ApplyAnswer { sdp } => {
+                    if let Some(s) = &session {
+                        if let Err(e) = s.peer.accept_answer(&sdp).await {
+                            say(format!("refused the other side's answer: {e}"));
+                        }
+                    }
+                }
+                Output::AddCandidate(c) => {
+                    if let Some(s) = &session {
+                        if let Err(e) = s.peer.add_candidate(&c).await {
+                            tracing::debug!("{e}");
+                        }
+                    }
+                }
+                Output::StartSending => {
+                    connected_at = Some(Instant::now());
+                    report.connected = true;
+                    if let Some(s) = session.as_mut() {
+                        s.start_sending().await?;
+                    }
+                    if opts.record_from_start {
+                        call.handle(Instant::now(), Input::RecordStart);
+                    }
+                }
+                Output::StartRecording => {
+                    let (Some(path), Some(s)) = (&opts.record_path, &session) else {
+                        say("recording needs --record FILE".into());
+                        continue;
+                    };
+                    if library.is_none() {
+                        library = Some(Arc::new(Library::open(&opts.home)?.0));
+                    }
+                    let lib = library.clone().expect("opened above");
+                    let cfg = RecordConfig {
+                        path: path.clone(),
+                        width: opts.send.width,
+                        height: opts.send.height,
+                        fps: opts.send.fps,
+                        video_kbps: opts.send.video_kbps * 2,
+                    };
+                    match CallRecorder::start(cfg, lib, s.tap.clone()) {
+                        Ok(r) => {
+                            say(format!("recording to {}", path.display()));
+                            recorder = Some(r);
+                        }
+                        Err(e) => say(format!("could not start recording: {e}")),
+                    }
+                }
+                Output::StopRecording => {
+                    if let Some(r) = recorder.take() {
+                        match tokio::task::spawn_blocking(move || r.stop()).await {
+                            Ok(Ok(res)) => {
+                                say(format!("recording saved: {} ({} ms, {} bookmarks)", res.path.display(), res.duration_ms, res.bookmarks.len()));
+                                report.recording = Some(res);
+                            }
+                            Ok(Err(e)) => say(format!("finishing the recording failed: {e}")),
+                            Err(e) => say(format!("finishing the recording failed: {e}")),
+                        }
+                    }
+                }
+                Output::Notify(n) => {
+                    match &n {
+                        Notice::RecordingStarted { by, at } => {
+                            report.recording_events.push(RecordingEvent { event: "start", by: by.clone(), at: *at });
+                        }
+                        Notice::RecordingStopped { by, at } => {
+                            report.recording_events.push(RecordingEvent { event: "stop", by: by.clone(), at: *at });
+                        }
+                        Notice::RecordingDeclined { by, at } => {
+                            report.recording_events.push(RecordingEvent { event: "declined", by: by.clone(), at: *at });
+                        }
+                        Notice::ConsentRequested { .. } => {
+                            if let Some(v) = opts.auto_consent {
+                                call.handle(Instant::now(), Input::Consent(v));
+                            }
+                        }
+                        _ => {}
+                    }
+                    say(describe(&n, &me));
+                }
+                Output::End(reason) => ended = Some(reason),
+            }
+        }
+        if let Some(reason) = ended.take() {
+            report.ended = reason.to_string();
+            say(format!("call ended: {reason}"));
+            break;
+        }
+        if let (Some(d), Some(t)) = (opts.duration, connected_at) {
+            if t.elapsed() >= d {
+                call.handle(Instant::now(), Input::Hangup);
+                continue;
+            }
+        }
+
+        let timeout = call.poll_timeout();
+        let sleep_until = match (timeout, reconnect_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        tokio::select! {
+            msg = next_ws(&mut ws) => match msg {
+                Some(text) => {
+                    for input in wire.decode(&text) {
+                        call.handle(Instant::now(), input);
+                    }
+                }
+                None => {
+                    ws = None;
+                    call.handle(Instant::now(), Input::RelayDown);
+                    say("lost the relay connection; reconnecting".into());
+                    reconnect_at = Some(Instant::now() + backoff);
+                }
+            },
+            ev = next_peer(&mut peer_events) => match ev {
+                Some(PeerEvent::Candidate(c)) => call.handle(Instant::now(), Input::LocalCandidate(c)),
+                Some(PeerEvent::State(st)) => {
+                    tracing::info!("peer connection: {st}");
+                    let input = match st {
+                        RTCPeerConnectionState::Connected => Some(Input::PeerConnected),
+                        RTCPeerConnectionState::Disconnected => Some(Input::PeerDisconnected),
+                        RTCPeerConnectionState::Failed => Some(Input::PeerFailed),
+                        _ => None,
+                    };
+                    if let Some(i) = input {
+                        call.handle(Instant::now(), i);
+                    }
+                }
+                Some(ev) => {
+                    if let Some(s) = session.as_mut() {
+                        s.on_peer_event(ev).await?;
+                    }
+                }
+                None => peer_events = None,
+            },
+            cmd = commands.recv() => match cmd {
+                Some(c) => apply(c, &mut call, session.as_ref(), recorder.as_ref(), &say),
+                None => {
+                    // stdin closed: keep going until --duration or the other side ends.
+                    let (tx, rx) = mpsc::channel(1);
+                    std::mem::forget(tx);
+                    commands = rx;
+                }
+            },
+            _ = tick.tick() => {
+                if let Some(s) = session.as_mut() {
+                    let q: NetQuality = s.tick().await.clone();
+                    tracing::debug!(?q, "network");
+                }
+            },
+            _ = sleep_opt(sleep_until) => {
+                let now = Instant::now();
+                call.handle_timeout(now);
+                if reconnect_at.is_some_and(|t| now >= t) && ws.is_none() {
+                    match connect(&opts.ws_url, &opts.token).await {
+                        Ok((w, _)) => {
+                            ws = Some(w);
+                            reconnect_at = None;
+                            backoff = Duration::from_millis(200);
+                            report.relay_reconnects += 1;
+                            say("relay connection back".into());
+                            call.handle(now, Input::RelayUp);
+                        }
+                        Err(e) => {
+                            tracing::debug!("reconnecting to the relay: {e}");
+                            backoff = (backoff * 2).min(Duration::from_secs(2));
+                            reconnect_at = Some(Instant::now() + backoff);
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    report.peer = call.peer_user.clone();
+    report.call_id = call.call_id().map(String::from);
+    report.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+    let _ = started;
+    if let Some(r) = recorder.take() {
+        if let Ok(Ok(res)) = tokio::task::spawn_blocking(move || r.stop()).await {
+            report.recording = Some(res);
+        }
+    }
+    if let Some(s) = session {
+        // Let in-flight frames land before counting.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        fill(&mut report, &s);
+        s.close().await;
+    }
+    if let Some(mut w) = ws {
+        let _ = w.close(None).await;
+    }
+    Ok(report)
+}
+
+fn fill(report: &mut CallReport, s: &MediaSession) {
+    let tx = s.send_stats();
+    let rx = &s.recv;
+    let l = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    report.video_frames_sent = l(&tx.video_frames_sent);
+    report.video_frames_encoded = l(&tx.video_frames_encoded);
+    report.video_frames_dropped = l(&tx.video_frames_dropped);
+    report.audio_packets_sent = l(&tx.audio_packets_sent);
+    report.video_frames_received = l(&rx.video_frames_received);
+    report.video_frames_decoded = l(&rx.video_frames_decoded);
+    report.video_frames_broken = l(&rx.video_frames_broken);
+    report.audio_packets_received = l(&rx.audio_packets_received);
+    report.audio_samples_decoded = l(&rx.audio_samples_decoded);
+    report.video_width = rx.width.load(Ordering::Relaxed);
+    report.video_height = rx.height.load(Ordering::Relaxed);
+    if let Some((p50, p95)) = rx.latency_percentiles() {
+        report.latency_ms_p50 = Some((p50 * 10.0).round() / 10.0);
+        report.latency_ms_p95 = Some((p95 * 10.0).round() / 10.0);
+    }
+    report.latency_samples = rx.latencies_ms.lock().map(|v| v.len()).unwrap_or(0);
+    let n = &s.net;
+    report.rtt_ms = n.rtt_ms.map(|r| (r * 10.0).round() / 10.0);
+    report.loss = n.loss;
+    report.jitter_ms = n.jitter_ms;
+    report.quality_score = n.quality_score;
+    report.quality = n.band;
+    report.send_kbps = n.send_kbps.round();
+    report.target_kbps = n.target_kbps;
+    report.candidate_type = n.candidate_type.clone();
+    report.notices = s.local.notices.lock().map(|v| v.clone()).unwrap_or_default();
+}
+
+fn apply(c: Command, call: &mut Call, s: Option<&MediaSession>, rec: Option<&CallRecorder>, say: &dyn Fn(String)) {
+    let now = Instant::now();
+    let ctl = |c: Control| match s {
+        Some(s) => {
+            if let Err(e) = s.local.control(c) {
+                say(e.to_string());
+            }
+        }
+        None => say("not in a call yet".into()),
+    };
+    match c {
+        Command::Mute(m) => {
+            ctl(Control::Mute(m));
+            say(if m { "muted".into() } else { "unmuted".into() });
+        }
+        Command::Camera(on) => {
+            ctl(Control::Camera(on));
+            say(format!("camera {}", if on { "on" } else { "off (sending black)" }));
+        }
+        Command::Video(spec) => {
+            say(format!("sharing {spec:?}"));
+            ctl(Control::Video(spec));
+        }
+        Command::RecordStart => call.handle(now, Input::RecordStart),
+        Command::RecordStop => call.handle(now, Input::RecordStop),
+        Command::Bookmark(label) => match rec {
+            Some(r) => match r.bookmark(label.as_deref()) {
+                Ok(b) => say(format!("bookmark {:?} at {} ms", b.label, b.t_ms)),
+                Err(e) => say(format!("bookmark failed: {e}")),
+            },
+            None => say("bookmarks need a running recording (record start)".into()),
+        },
+        Command::Consent(v) => call.handle(now, Input::Consent(v)),
+        Command::Hangup => call.handle(now, Input::Hangup),
+    }
+}
+
+fn describe(n: &Notice, me: &str) -> String {
+    let who = |by: &str| if by == me { "you".to_string() } else { by.to_string() };
+    match n {
+        Notice::Ringing => "ringing…".into(),
+        Notice::Incoming { from } => format!("incoming call from {from}: answering"),
+        Notice::Connected => "connected".into(),
+        Notice::Reconnecting => "connection lost; restarting ICE".into(),
+        Notice::RecordingStarted { by, .. } if by == me => "recording started".into(),
+        Notice::RecordingStarted { by, .. } => format!("● {by} is recording this call (正在被录制)"),
+        Notice::RecordingStopped { by, .. } => format!("recording stopped by {}", who(by)),
+        Notice::RecordingDeclined { by, .. } => format!("{by} declined to be recorded: not recording"),
+        Notice::ConsentRequested { by } => format!("{by} asks to record this call: type `consent yes` or `consent no`"),
+        Notice::PeerRelay { connected: false } => "the other side lost its relay connection (media may continue)".into(),
+        Notice::PeerRelay { connected: true } => "the other side is back on the relay".into(),
+        Notice::Refused(m) => format!("refused: {m}"),
+    }
+}
+
+async fn connect(url: &str, token: &str) -> Result<(Ws, String)> {
+    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url))
+        .await
+        .map_err(|_| CallError::Signaling(format!("connecting to {url} timed out")))?
+        .map_err(|e| CallError::Signaling(format!("connecting to {url}: {e}")))?;
+    ws.send(Message::Text(wire::hello(token).into())).await.map_err(|e| CallError::Signaling(e.to_string()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let msg = tokio::time::timeout(left, ws.next()).await.map_err(|_| CallError::Signaling("the relay did not welcome us".into()))?;
+        match msg {
+            Some(Ok(Message::Text(t))) => match wire::welcome(t.as_str()) {
+                Ok(Some(user)) => return Ok((ws, user)),
+                Ok(None) => continue,
+                Err(e) => return Err(e),
+            },
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(CallError::Signaling(e.to_string())),
+            None => return Err(CallError::Signaling("the relay closed the connection".into())),
+        }
+    }
+}
+
+/// Asks the relay for its STUN/TURN servers; other frames that arrive
+/// meanwhile go to `backlog`.
+async fn fetch_ice_servers(ws: &mut Ws, backlog: &mut Vec<String>) -> Result<Vec<onair_proto::IceServer>> {
+    ws.send(Message::Text(wire::ice_servers_request(1).into())).await.map_err(|e| CallError::Signaling(e.to_string()))?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, ws.next()).await {
+            Err(_) => return Err(CallError::Signaling("the relay did not answer ice_servers".into())),
+            Ok(Some(Ok(Message::Text(t)))) => match wire::ice_servers_answer(t.as_str(), 1) {
+                Some(Ok(v)) => return Ok(v),
+                Some(Err(e)) => {
+                    tracing::warn!("no STUN/TURN servers from the relay ({e}); host candidates only");
+                    return Ok(Vec::new());
+                }
+                None => backlog.push(t.to_string()),
+            },
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => return Err(CallError::Signaling(e.to_string())),
+            Ok(None) => return Err(CallError::Signaling("the relay closed the connection".into())),
+        }
+    }
+}
+
+async fn next_ws(ws: &mut Option<Ws>) -> Option<String> {
+    let Some(w) = ws.as_mut() else { return std::future::pending().await };
+    loop {
+        match w.next().await {
+            Some(Ok(Message::Text(t))) => return Some(t.to_string()),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+            Some(Ok(_)) => continue,
+        }
+    }
+}
+
+async fn next_peer(ev: &mut Option<mpsc::Receiver<PeerEvent>>) -> Option<PeerEvent> {
+    match ev.as_mut() {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}

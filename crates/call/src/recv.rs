@@ -1,0 +1,293 @@
+//! The receive path: RTP from a remote track → access units → FFmpeg
+//! decoder → engine frames (and PCM for audio).
+//!
+//! ```text
+//!  track task (tokio): poll RTP ─▶ [512, try_send] ─▶ decode thread: reassemble AU (marker bit) ─▶ H.264 decoder ─▶ stamp latency, recorder tap
+//!                      ◀── PLI when an access unit arrives broken
+//! ```
+//!
+//! An access unit is complete at the packet with the marker bit, so a frame
+//! is decoded the moment its last packet arrives (a sample builder that
+//! waits for the next frame's timestamp would add a frame period of delay).
+//! A sequence gap inside an access unit drops that unit and asks the sender
+//! for a keyframe (RTCP PLI); FFmpeg conceals the rest until it arrives.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use crossbeam_channel::{bounded, Receiver, TrySendError};
+use ffmpeg_next::{codec, decoder, frame, Packet};
+use onair_media::convert::Fitter;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::codec::h264::H264Packet;
+use rtc::rtp::packetizer::Depacketizer;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+
+use crate::error::{CallError, Result};
+use crate::opus::OpusDecoder;
+use crate::stamp;
+use crate::tap::{Tap, TapItem};
+
+/// Counters of the receive path.
+#[derive(Default, Debug)]
+pub struct RecvStats {
+    pub video_packets_received: AtomicU64,
+    /// Complete access units reassembled.
+    pub video_frames_received: AtomicU64,
+    pub video_frames_decoded: AtomicU64,
+    pub video_frames_broken: AtomicU64,
+    pub keyframe_requests: AtomicU64,
+    pub audio_packets_received: AtomicU64,
+    pub audio_samples_decoded: AtomicU64,
+    pub width: AtomicU32,
+    pub height: AtomicU32,
+    /// Glass-to-glass latency of stamped frames, in ms.
+    pub latencies_ms: Mutex<Vec<f32>>,
+    /// Set when the first decoded frame arrives.
+    pub first_frame: AtomicBool,
+}
+
+impl RecvStats {
+    /// (p50, p95) of the measured latencies.
+    pub fn latency_percentiles(&self) -> Option<(f64, f64)> {
+        let mut v = self.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(|a, b| a.total_cmp(b));
+        let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize] as f64;
+        Some((at(0.5), at(0.95)))
+    }
+}
+
+/// Reassembles H.264 access units from RTP packets in arrival order.
+#[derive(Default)]
+pub struct Reassembler {
+    depack: H264Packet,
+    ts: Option<u32>,
+    next_seq: Option<u16>,
+    buf: BytesMut,
+    broken: bool,
+}
+
+/// What a packet completed.
+#[derive(Debug, PartialEq)]
+pub enum Unit {
+    /// A whole access unit in Annex B.
+    Complete(Bytes),
+    /// An access unit that lost packets: dropped.
+    Broken,
+}
+
+impl Reassembler {
+    pub fn push(&mut self, seq: u16, ts: u32, marker: bool, payload: &Bytes) -> Option<Unit> {
+        let mut out = None;
+        if self.ts != Some(ts) {
+            // A new access unit; the previous one never saw its marker.
+            if self.ts.is_some() && (!self.buf.is_empty() || self.broken) {
+                out = Some(Unit::Broken);
+            }
+            self.ts = Some(ts);
+            self.buf.clear();
+            self.depack = H264Packet::default();
+            self.broken = self.next_seq.is_some_and(|n| n != seq) && !self.depack.is_partition_head(payload);
+        } else if self.next_seq.is_some_and(|n| n != seq) {
+            self.broken = true;
+        }
+        self.next_seq = Some(seq.wrapping_add(1));
+        if payload.is_empty() {
+            return out;
+        }
+        if !self.broken {
+            match self.depack.depacketize(payload) {
+                Ok(b) => self.buf.extend_from_slice(&b),
+                Err(_) => self.broken = true,
+            }
+        }
+        if marker {
+            let unit = if self.broken || self.buf.is_empty() { Unit::Broken } else { Unit::Complete(self.buf.split().freeze()) };
+            self.buf.clear();
+            self.broken = false;
+            // The next packet (next timestamp) starts afresh.
+            self.ts = None;
+            return Some(unit);
+        }
+        out
+    }
+}
+
+/// Receives a remote video track until it ends.
+pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap) -> Result<()> {
+    let (tx, rx) = bounded::<(u16, u32, bool, Bytes)>(512);
+    let need_key = Arc::new(AtomicBool::new(false));
+    let nk = need_key.clone();
+    let st = stats.clone();
+    std::thread::Builder::new()
+        .name("call-decode".into())
+        .spawn(move || decode_video(rx, st, tap, nk))
+        .map_err(|e| CallError::Io { what: "starting the video decoder thread".into(), source: e })?;
+    tokio::spawn(async move {
+        let mut last_pli = Instant::now() - Duration::from_secs(10);
+        let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+        while let Some(ev) = track.poll().await {
+            if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+                stats.video_packets_received.fetch_add(1, Ordering::Relaxed);
+                let h = &p.header;
+                if let Err(TrySendError::Full(_)) = tx.try_send((h.sequence_number, h.timestamp, h.marker, p.payload.clone())) {
+                    need_key.store(true, Ordering::Release);
+                }
+                if need_key.load(Ordering::Acquire) && last_pli.elapsed() > Duration::from_millis(300) {
+                    need_key.store(false, Ordering::Release);
+                    last_pli = Instant::now();
+                    stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+                    let _ = track.write_rtcp(vec![Box::new(pli)]).await;
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+struct H264Decoder {
+    dec: decoder::Video,
+    frame: frame::Video,
+    fitter: Option<(u32, u32, Fitter)>,
+}
+
+// SAFETY: owned by the decode thread only.
+unsafe impl Send for H264Decoder {}
+
+impl H264Decoder {
+    fn open() -> Result<Self> {
+        onair_media::init();
+        let codec = decoder::find(codec::Id::H264)
+            .ok_or_else(|| CallError::Media(onair_media::MediaError::Invalid("this FFmpeg has no H.264 decoder".into())))?;
+        let mut ctx = codec::context::Context::new_with_codec(codec);
+        // One thread, no frame reordering delay: decode each frame as it lands.
+        ctx.set_flags(codec::Flags::LOW_DELAY);
+        let dec = ctx.decoder().video().map_err(|e| CallError::Media(onair_media::MediaError::Invalid(format!("opening the H.264 decoder: {e}"))))?;
+        Ok(H264Decoder { dec, frame: frame::Video::empty(), fitter: None })
+    }
+}
+
+fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, tap: Tap, need_key: Arc<AtomicBool>) {
+    let mut dec = match H264Decoder::open() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("{e}");
+            return;
+        }
+    };
+    let mut re = Reassembler::default();
+    for (seq, ts, marker, payload) in rx {
+        match re.push(seq, ts, marker, &payload) {
+            None => continue,
+            Some(Unit::Broken) => {
+                stats.video_frames_broken.fetch_add(1, Ordering::Relaxed);
+                need_key.store(true, Ordering::Release);
+            }
+            Some(Unit::Complete(au)) => {
+                stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+                let pkt = Packet::copy(&au);
+                if dec.dec.send_packet(&pkt).is_err() {
+                    need_key.store(true, Ordering::Release);
+                    continue;
+                }
+                while dec.dec.receive_frame(&mut dec.frame).is_ok() {
+                    on_decoded(&mut dec, &stats, &tap);
+                }
+            }
+        }
+    }
+}
+
+fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
+    let f = &dec.frame;
+    let (w, h) = (f.width(), f.height());
+    stats.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
+    stats.width.store(w, Ordering::Relaxed);
+    stats.height.store(h, Ordering::Relaxed);
+    stats.first_frame.store(true, Ordering::Release);
+    if let Some((_, ms)) = stamp::latency(f.data(0), w as usize, f.stride(0)) {
+        stats.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).push(ms as f32);
+    }
+    if tap.active() {
+        if dec.fitter.as_ref().is_none_or(|(fw, fh, _)| (*fw, *fh) != (w, h)) {
+            dec.fitter = Some((w, h, Fitter::new(w & !1, h & !1)));
+        }
+        if let Some((_, _, fitter)) = dec.fitter.as_mut() {
+            if let Ok(vf) = fitter.fit(f) {
+                tap.send(TapItem::RemoteVideo(vf));
+            }
+        }
+    }
+}
+
+/// Receives a remote Opus track until it ends.
+pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap) -> Result<()> {
+    let (tx, rx) = bounded::<Bytes>(256);
+    let st = stats.clone();
+    std::thread::Builder::new()
+        .name("call-audio-decode".into())
+        .spawn(move || {
+            let mut dec = match OpusDecoder::open() {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return;
+                }
+            };
+            let mut pcm = Vec::new();
+            for p in rx {
+                pcm.clear();
+                if dec.decode(&p, &mut pcm).is_ok() {
+                    st.audio_samples_decoded.fetch_add((pcm.len() / 2) as u64, Ordering::Relaxed);
+                    if tap.active() {
+                        tap.send(TapItem::RemoteAudio(crate::opus::chunk(pcm.clone(), Duration::ZERO)));
+                    }
+                }
+            }
+        })
+        .map_err(|e| CallError::Io { what: "starting the audio decoder thread".into(), source: e })?;
+    tokio::spawn(async move {
+        while let Some(ev) = track.poll().await {
+            if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+                stats.audio_packets_received.fetch_add(1, Ordering::Relaxed);
+                if !p.payload.is_empty() {
+                    let _ = tx.try_send(p.payload.clone());
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn single(nal: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(nal)
+    }
+
+    #[test]
+    fn reassembles_on_marker_and_drops_gaps() {
+        let mut r = Reassembler::default();
+        // One frame: SPS-like NAL and a slice NAL, marker on the second.
+        assert_eq!(r.push(10, 1000, false, &single(&[0x67, 1, 2, 3])), None);
+        let u = r.push(11, 1000, true, &single(&[0x65, 9, 9, 9])).unwrap();
+        assert_eq!(u, Unit::Complete(Bytes::from_static(&[0, 0, 0, 1, 0x67, 1, 2, 3, 0, 0, 0, 1, 0x65, 9, 9, 9])));
+        // Next frame loses its middle packet (FU-A start, [lost], end).
+        assert_eq!(r.push(12, 4000, false, &single(&[0x7c, 0x85, 1, 1])), None);
+        assert_eq!(r.push(14, 4000, true, &single(&[0x7c, 0x45, 2, 2])), Some(Unit::Broken));
+        // The one after is whole again.
+        assert!(matches!(r.push(15, 7000, true, &single(&[0x41, 5, 5])), Some(Unit::Complete(_))));
+        // Garbage never panics.
+        for b in [&[0u8][..], &[0x7c][..], &[0x78, 0, 200][..], &[0x1f, 1, 2][..]] {
+            let _ = r.push(16, 9000, true, &single(b));
+        }
+    }
+}

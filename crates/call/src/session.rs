@@ -1,0 +1,170 @@
+//! The media side of one call: the peer connection, the send path, the
+//! receivers, quality and congestion control. The call driver feeds it peer
+//! events and ticks it; it knows nothing about signaling.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rtc::media::Sample;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::error::Result;
+use crate::peer::{NetReading, Peer, PeerEvent, PeerOptions};
+use crate::quality::{self, BitrateController, RateMeter};
+use crate::recv::{self, RecvStats};
+use crate::send::{LocalMedia, Outgoing, SendConfig, SendStats};
+use crate::tap::Tap;
+
+/// The latest network figures.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NetQuality {
+    pub rtt_ms: Option<f64>,
+    pub loss: f64,
+    pub jitter_ms: f64,
+    pub send_kbps: f64,
+    pub recv_kbps: f64,
+    pub target_kbps: u32,
+    pub quality_score: f64,
+    pub band: Option<quality::Band>,
+    /// Our side of the selected ICE pair: `host`, `srflx`, `prflx` or `relay`.
+    pub candidate_type: Option<String>,
+}
+
+pub struct MediaSession {
+    pub peer: Arc<Peer>,
+    pub local: LocalMedia,
+    pub recv: Arc<RecvStats>,
+    pub tap: Tap,
+    out_rx: Option<mpsc::Receiver<Outgoing>>,
+    writer: Option<JoinHandle<()>>,
+    controller: BitrateController,
+    meter: RateMeter,
+    started: Instant,
+    pub net: NetQuality,
+    got_video: bool,
+    got_audio: bool,
+}
+
+impl MediaSession {
+    /// Opens the sources (failing fast) and the peer connection. Call inside a tokio runtime.
+    pub async fn new(peer_opts: &PeerOptions, send: SendConfig) -> Result<(MediaSession, mpsc::Receiver<PeerEvent>)> {
+        let (out_tx, out_rx) = mpsc::channel(64);
+        let tap = Tap::default();
+        let controller = BitrateController::new(send.video_kbps, send.min_video_kbps, send.max_video_kbps);
+        let local = LocalMedia::start(send, out_tx, tap.clone())?;
+        let (peer, events) = Peer::new(peer_opts).await?;
+        let s = MediaSession {
+            peer: Arc::new(peer),
+            local,
+            recv: Arc::default(),
+            tap,
+            out_rx: Some(out_rx),
+            writer: None,
+            controller,
+            meter: RateMeter::default(),
+            started: Instant::now(),
+            net: NetQuality::default(),
+            got_video: false,
+            got_audio: false,
+        };
+        Ok((s, events))
+    }
+
+    pub fn send_stats(&self) -> &SendStats {
+        &self.local.stats
+    }
+
+    /// Handles what the peer connection reported (remote tracks start their
+    /// receivers). Returns true when the connection just came up.
+    pub async fn on_peer_event(&mut self, ev: PeerEvent) -> Result<()> {
+        if let PeerEvent::Track(track, kind) = ev {
+            match kind {
+                RtpCodecKind::Video if !self.got_video => {
+                    self.got_video = true;
+                    recv::spawn_video(track, self.recv.clone(), self.tap.clone())?;
+                }
+                RtpCodecKind::Audio if !self.got_audio => {
+                    self.got_audio = true;
+                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone())?;
+                }
+                _ => tracing::debug!("ignoring an extra remote {kind} track"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts writing encoded media to the tracks (once negotiation is
+    /// done, so the payload types are known). Idempotent.
+    pub async fn start_sending(&mut self) -> Result<()> {
+        let Some(mut rx) = self.out_rx.take() else { return Ok(()) };
+        let (vpt, apt) = self.peer.send_payload_types().await?;
+        let peer = self.peer.clone();
+        let stats: Arc<SendStats> = self.local.stats.clone().into();
+        // What queued before the connection is stale: start at a keyframe.
+        while rx.try_recv().is_ok() {}
+        self.local.request_keyframe();
+        self.writer = Some(tokio::spawn(async move {
+            while let Some(o) = rx.recv().await {
+                let (track, ssrc, pt, data, duration, video) = match o {
+                    Outgoing::Video { data, duration } => (&peer.video, peer.video_ssrc, vpt, data, duration, true),
+                    Outgoing::Audio { data, duration } => (&peer.audio, peer.audio_ssrc, apt, data, duration, false),
+                };
+                let sample = Sample { data, duration, ..Sample::new(Instant::now()) };
+                match track.sample_writer(ssrc, pt).write_sample(&sample).await {
+                    Ok(()) if video => {
+                        stats.video_frames_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(()) => {
+                        stats.audio_packets_sent.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => tracing::debug!("writing a sample: {e}"),
+                }
+            }
+        }));
+        Ok(())
+    }
+
+    /// Reads the connection's statistics, updates the quality figures and
+    /// lets congestion control set the encoder's bitrate. Call about once a second.
+    pub async fn tick(&mut self) -> &NetQuality {
+        let r: NetReading = self.peer.stats().await;
+        let i = self.meter.update(self.started.elapsed(), r.bytes_sent, r.bytes_received, r.packets_received, r.packets_lost);
+        let rtt_ms = r.rtt_s.or(r.pair_rtt_s).map(|s| s * 1000.0);
+        let loss = r.loss.max(i.recv_loss);
+        let target = self.controller.update(r.loss, rtt_ms);
+        self.local.set_bitrate(target);
+        let jitter_ms = r.jitter_s * 1000.0;
+        let score = quality::score(rtt_ms.unwrap_or(0.0), jitter_ms, loss);
+        self.net = NetQuality {
+            rtt_ms,
+            loss,
+            jitter_ms,
+            send_kbps: i.send_kbps,
+            recv_kbps: i.recv_kbps,
+            target_kbps: target,
+            quality_score: (score * 10.0).round() / 10.0,
+            band: Some(quality::band(score)),
+            candidate_type: r.local_candidate_type.clone().or(self.net.candidate_type.take()),
+        };
+        &self.net
+    }
+
+    /// Stops media and closes the connection.
+    pub async fn close(self) {
+        self.peer.close().await;
+        if let Some(w) = self.writer {
+            w.abort();
+        }
+        let local = self.local;
+        let _ = tokio::task::spawn_blocking(move || local.stop()).await;
+    }
+
+    /// How long the session has existed.
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
