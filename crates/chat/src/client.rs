@@ -18,6 +18,59 @@ pub struct Client {
     url: RelayUrl,
     /// How long one connect may take before we call the relay unreachable.
     pub connect_timeout: Duration,
+    /// How often a listening client looks at the outbox between events.
+    pub poll_interval: Duration,
+}
+
+/// What a listening client reports ([`Client::listen_updates`]).
+#[derive(Debug)]
+pub enum Update<'a> {
+    /// Connected and caught up: outbox delivered, `fetched` new entries stored.
+    Online { fetched: usize },
+    /// The relay cannot be reached (or the connection dropped); the next
+    /// attempt is in `retry_in`. Reads and queued sends keep working.
+    Offline { error: &'a NetError, retry_in: Duration },
+    /// Outbox messages the relay acknowledged (`sent`) or refused for good.
+    Delivered { sent: usize, failed: usize },
+    /// Burn-after-read messages expired and were deleted here.
+    Burned,
+    /// An event from the relay, already applied to the cache.
+    Event(&'a Event),
+}
+
+/// What a front end asks of a listening client ([`Client::listen_updates`]).
+#[derive(Debug)]
+pub enum Command {
+    /// Deliver the outbox now (something was just queued).
+    Flush,
+    /// Send a request on the live socket; the answer comes back on `reply`.
+    Request { req: Request, reply: tokio::sync::oneshot::Sender<Result<Response, NetError>> },
+}
+
+/// The relay's HTTP request endpoints for one signed-in account.
+#[derive(Clone)]
+pub struct Remote {
+    url: RelayUrl,
+    token: String,
+}
+
+impl std::fmt::Debug for Remote {
+    // Never print the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+impl Remote {
+    /// A request over HTTP (`POST /v1/rpc`).
+    pub async fn rpc(&self, req: Request) -> Result<Response, NetError> {
+        Http::new(self.url.clone()).json(Method::POST, "/v1/rpc", Some(&self.token), &req).await
+    }
+
+    /// The relay's base URL, `http://host:port`.
+    pub fn base(&self) -> String {
+        self.url.http()
+    }
 }
 
 /// Delays between delivery attempts: doubling from 250 ms, capped at 5 s.
@@ -31,7 +84,7 @@ impl Client {
         let creds = account::load(home)?;
         let url = RelayUrl::parse(&creds.relay)?;
         let cache = Cache::open(&home.join(format!("chat-{}.db", creds.user)))?;
-        Ok(Client { home: home.into(), creds, cache, url, connect_timeout: Duration::from_secs(5) })
+        Ok(Client { home: home.into(), creds, cache, url, connect_timeout: Duration::from_secs(5), poll_interval: Duration::from_millis(500) })
     }
 
     pub fn me(&self) -> &str {
@@ -94,37 +147,100 @@ impl Client {
     /// events and hands each to `on_event`; reconnects with backoff. Returns
     /// only on a permanent error (for example a revoked token).
     pub async fn listen(&mut self, mut on_event: impl FnMut(&Event)) -> Result<(), ChatError> {
+        // No commands: the sender is dropped, so the channel only ever says "closed".
+        let (_, mut commands) = tokio::sync::mpsc::channel(1);
+        self.listen_updates(&mut commands, |u| {
+            if let Update::Event(ev) = u {
+                on_event(ev)
+            }
+        })
+        .await
+    }
+
+    /// [`Client::listen`] for front ends that show state and act on the
+    /// live connection: besides events it reports going online and offline
+    /// and outbox deliveries (so a window can show an offline indicator and
+    /// turn `pending` into `sent`), and it takes [`Command`]s: deliver the
+    /// outbox now, or send a request on this socket (room chat is joined
+    /// per socket). While offline, requests are answered at once with
+    /// [`NetError::Closed`].
+    pub async fn listen_updates(&mut self, commands: &mut tokio::sync::mpsc::Receiver<Command>, mut on: impl FnMut(Update<'_>)) -> Result<(), ChatError> {
         let me = self.creds.user.clone();
         let mut attempt = 0;
+        let mut commands_open = true;
         loop {
             let round = async {
                 let mut conn = self.connect().await?;
-                sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
-                sync::fetch_all(&mut conn, &mut self.cache, &me, 500).await?;
+                let (sent, failed) = sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+                let (_, fetched) = sync::fetch_all(&mut conn, &mut self.cache, &me, 500).await?;
                 attempt = 0;
+                on(Update::Online { fetched });
+                if sent + failed > 0 {
+                    on(Update::Delivered { sent, failed });
+                }
                 loop {
-                    self.cache.purge_burned(now_ms())?;
-                    // New messages queued by another process (`chat send`)
-                    // go out while we listen.
-                    if self.cache.outbox_len()? > 0 {
-                        sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+                    if self.cache.purge_burned(now_ms())? > 0 {
+                        on(Update::Burned);
                     }
-                    match conn.next(Duration::from_millis(500)).await? {
-                        Some(Incoming::Event(ev)) => {
-                            sync::apply_event(&mut conn, &mut self.cache, &me, &ev).await?;
-                            on_event(&ev);
+                    // New messages queued by another process (`chat send`),
+                    // or by the app through its own cache handle, go out
+                    // while we listen.
+                    if self.cache.outbox_len()? > 0 {
+                        let (sent, failed) = sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+                        if sent + failed > 0 {
+                            on(Update::Delivered { sent, failed });
                         }
-                        Some(Incoming::Error(code, msg)) => tracing::warn!(?code, %msg, "relay error"),
-                        None => {}
+                    }
+                    // Both branches are cancel-safe: a pending frame stays
+                    // in the socket, a pending command in the channel.
+                    let cmd = tokio::select! {
+                        biased;
+                        c = commands.recv(), if commands_open => c.or_else(|| { commands_open = false; None }),
+                        r = conn.next(self.poll_interval) => {
+                            match r? {
+                                Some(Incoming::Event(ev)) => {
+                                    sync::apply_event(&mut conn, &mut self.cache, &me, &ev).await?;
+                                    on(Update::Event(&ev));
+                                }
+                                Some(Incoming::Error(code, msg)) => tracing::warn!(?code, %msg, "relay error"),
+                                None => {}
+                            }
+                            None
+                        }
+                    };
+                    match cmd {
+                        Some(Command::Flush) | None => {}
+                        Some(Command::Request { req, reply }) => match conn.request(req).await {
+                            Ok(r) => {
+                                let _ = reply.send(Ok(r));
+                            }
+                            Err(NetError::Refused { code, message }) => {
+                                let _ = reply.send(Err(NetError::Refused { code, message }));
+                            }
+                            Err(e) => {
+                                let _ = reply.send(Err(NetError::Closed));
+                                return Err(e.into());
+                            }
+                        },
                     }
                 }
                 #[allow(unreachable_code)]
                 Ok::<(), ChatError>(())
             };
-            match round.await {
+            let result = round.await;
+            // Requests that came while we were down (or in the failed
+            // round) get an answer now instead of waiting for a reconnect.
+            while let Ok(c) = commands.try_recv() {
+                if let Command::Request { reply, .. } = c {
+                    let _ = reply.send(Err(NetError::Closed));
+                }
+            }
+            match result {
                 Err(ChatError::Net(e)) if e.is_transient() => {
                     tracing::info!(error = %e, "connection lost; reconnecting");
-                    tokio::time::sleep(backoff(attempt)).await;
+                    let retry_in = backoff(attempt);
+                    on(Update::Offline { error: &e, retry_in });
+                    tokio::time::sleep(retry_in).await;
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
@@ -133,10 +249,24 @@ impl Client {
         }
     }
 
+    /// Sends one of my failed messages again (same id, so never twice):
+    /// it goes back to the outbox as pending; the next flush delivers it.
+    pub fn retry(&mut self, id: &str) -> Result<Message, ChatError> {
+        let me = self.creds.user.clone();
+        self.cache.requeue_failed(&me, id, now_ms())?.ok_or_else(|| ChatError::Invalid(format!("no failed message {id:?} of yours to retry")))
+    }
+
+    /// The relay's request endpoints without this client's cache, for
+    /// front ends that keep the cache behind a lock and must not hold it
+    /// across network calls.
+    pub fn remote(&self) -> Remote {
+        Remote { url: self.url.clone(), token: self.creds.token.clone() }
+    }
+
     /// A request over HTTP (`POST /v1/rpc`): for one-off commands that need
     /// no socket.
     pub async fn rpc(&self, req: Request) -> Result<Response, NetError> {
-        Http::new(self.url.clone()).json(Method::POST, "/v1/rpc", Some(&self.creds.token), &req).await
+        self.remote().rpc(req).await
     }
 
     /// Recalls one of my messages for everyone, then syncs so this cache

@@ -25,6 +25,6 @@ pub mod error;
 pub mod net;
 pub mod sync;
 
-pub use cache::{Cache, Message};
-pub use client::{backoff, now_ms, Client};
+pub use cache::{Cache, ConvSummary, Conversation, Message};
+pub use client::{backoff, now_ms, Client, Command, Remote, Update};
 pub use error::{CacheError, ChatError, NetError};

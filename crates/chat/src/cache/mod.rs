@@ -15,7 +15,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
 
-pub use query::SearchHit;
+pub use apply::Conversation;
+pub use query::{ConvSummary, SearchHit};
 
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
@@ -41,6 +42,10 @@ pub struct Message {
     pub sent_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub burn_secs: Option<u32>,
+    /// When this device deletes a burn-after-read message (ms since the
+    /// epoch): set when I read it; None before, and for other messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub burn_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attachment: Option<onair_proto::Attachment>,
     /// Read receipts: other members whose read mark covers this message
@@ -129,6 +134,7 @@ impl Cache {
             error: None,
             sent_at: now,
             burn_secs: out.burn_secs,
+            burn_at: None,
             attachment: out.attachment.clone(),
             read_by: Vec::new(),
         })
@@ -178,6 +184,28 @@ impl Cache {
         tx.execute("DELETE FROM outbox WHERE msg_id = ?1", [id])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Puts one of my failed messages back in the outbox as pending, under
+    /// the same id: the relay refused it, so it stored nothing under that id
+    /// and a resend cannot duplicate it. The target follows from the
+    /// conversation (the peer of a 1:1, else the group). Returns None if
+    /// there is no failed message of mine with that id.
+    pub fn requeue_failed(&mut self, me: &str, id: &str, now: i64) -> Result<Option<Message>> {
+        let tx = self.conn.transaction()?;
+        let conv: Option<String> = tx
+            .query_row("SELECT conv FROM messages WHERE sender = ?1 AND id = ?2 AND state = 'failed'", params![me, id], |r| r.get(0))
+            .optional()?;
+        let Some(conv) = conv else { return Ok(None) };
+        let target = match onair_proto::dm_peer(&conv, me) {
+            Some(peer) => onair_proto::Target::User(peer.to_string()),
+            None => onair_proto::Target::Conv(conv.clone()),
+        };
+        let target = serde_json::to_string(&target).expect("Target always serialises");
+        tx.execute("UPDATE messages SET state = 'pending', error = NULL, sent_at = ?3 WHERE sender = ?1 AND id = ?2", params![me, id, now])?;
+        tx.execute("INSERT OR IGNORE INTO outbox(msg_id, target) VALUES (?1, ?2)", params![id, target])?;
+        tx.commit()?;
+        self.own_message(me, id)
     }
 
     /// A delivery attempt failed for a reason that may pass.

@@ -6,7 +6,27 @@ use rusqlite::{params, OptionalExtension};
 
 pub type SearchHit = Message;
 
-const COLS: &str = "id, conv, seq, sender, text, state, error, sent_at, burn_secs, attachment";
+/// A conversation as a conversation list shows it: what it is, how many
+/// messages from others I have not read, and its latest message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConvSummary {
+    pub id: String,
+    /// dm | group
+    pub kind: String,
+    pub name: String,
+    pub owner: Option<String>,
+    pub members: Vec<String>,
+    /// Messages from others after my read mark.
+    pub unread: u64,
+    pub last_text: Option<String>,
+    pub last_from: Option<String>,
+    /// Milliseconds since the epoch of the latest message.
+    pub last_at: Option<i64>,
+    /// My messages not yet acknowledged by the relay.
+    pub pending: u64,
+}
+
+const COLS: &str = "id, conv, seq, sender, text, state, error, sent_at, burn_secs, attachment, burn_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Option<String>)> {
     Ok((
@@ -20,6 +40,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Message, Option<String>)> {
             error: r.get(6)?,
             sent_at: r.get(7)?,
             burn_secs: r.get(8)?,
+            burn_at: r.get(10)?,
             attachment: None,
             read_by: Vec::new(),
         },
@@ -88,6 +109,38 @@ impl Cache {
         Ok(finish(r.into_iter().map(Ok))?.pop())
     }
 
+    /// Every cached conversation with its unread count and latest message
+    /// (both read through the `(conv, seq)` and pending indexes).
+    pub fn summaries(&self, me: &str) -> Result<Vec<ConvSummary>> {
+        let mut out = Vec::new();
+        for c in self.conversations()? {
+            let unread: i64 = self.conn.prepare_cached("SELECT count(*) FROM messages WHERE conv = ?1 AND seq > ?2 AND sender <> ?3 AND state = 'received'")?.query_row(params![c.id, c.my_read as i64, me], |r| r.get(0))?;
+            let pending: i64 = self.conn.prepare_cached("SELECT count(*) FROM messages WHERE conv = ?1 AND seq IS NULL AND state = 'pending'")?.query_row([&c.id], |r| r.get(0))?;
+            let last = |sql: &str| -> Result<Option<(String, String, i64, String)>> {
+                Ok(self.conn.prepare_cached(sql)?.query_row([&c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional()?)
+            };
+            let ordered = last("SELECT text, sender, sent_at, state FROM messages WHERE conv = ?1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1")?;
+            let unsent = last("SELECT text, sender, sent_at, state FROM messages WHERE conv = ?1 AND seq IS NULL ORDER BY rid DESC LIMIT 1")?;
+            let latest = match (ordered, unsent) {
+                (Some(a), Some(b)) => Some(if b.2 >= a.2 { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            out.push(ConvSummary {
+                id: c.id,
+                kind: c.kind,
+                name: c.name,
+                owner: c.owner,
+                members: c.members,
+                unread: unread.max(0) as u64,
+                last_text: latest.as_ref().map(|l| if l.3 == "recalled" { String::new() } else { l.0.clone() }),
+                last_from: latest.as_ref().map(|l| l.1.clone()),
+                last_at: latest.as_ref().map(|l| l.2),
+                pending: pending.max(0) as u64,
+            });
+        }
+        Ok(out)
+    }
+
     /// Highest seq cached in `conv`.
     pub fn last_seq(&self, conv: &str) -> Result<u64> {
         Ok(self.conn.query_row("SELECT coalesce(max(seq), 0) FROM messages WHERE conv = ?1", [conv], |r| r.get::<_, i64>(0))? as u64)
@@ -138,6 +191,37 @@ mod tests {
         let h = c.history("dm:alice:bob", 10).unwrap();
         assert_eq!((h[0].state.as_str(), h[0].text.as_str()), ("recalled", ""));
         assert!(c.search("one", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn summaries_count_unread_and_show_the_latest() {
+        let mut c = Cache::open_in_memory().unwrap();
+        c.apply_entries("alice", "dm:alice:bob", &[entry(1, "a", "bob", "one"), entry(2, "b", "alice", "two"), entry(3, "c", "bob", "three")], &[]).unwrap();
+        let s = c.summaries("alice").unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!((s[0].unread, s[0].last_text.as_deref(), s[0].last_from.as_deref(), s[0].pending), (2, Some("three"), Some("bob"), 0));
+        c.mark_read("alice", "dm:alice:bob", Some(1), 10).unwrap();
+        assert_eq!(c.summaries("alice").unwrap()[0].unread, 1, "only bob's seq 3 is after the read mark");
+        let out = Outgoing { id: "p1".into(), target: Target::User("bob".into()), text: "later".into(), burn_secs: None, attachment: None, attempts: 0 };
+        c.queue("alice", "dm:alice:bob", &out, 99).unwrap();
+        let s = c.summaries("alice").unwrap();
+        assert_eq!((s[0].last_text.as_deref(), s[0].last_at, s[0].pending), (Some("later"), Some(99), 1));
+    }
+
+    #[test]
+    fn a_failed_message_goes_back_to_the_outbox_once() {
+        let mut c = Cache::open_in_memory().unwrap();
+        let out = Outgoing { id: "f1".into(), target: Target::User("bob".into()), text: "hi".into(), burn_secs: Some(5), attachment: None, attempts: 0 };
+        c.queue("alice", "dm:alice:bob", &out, 1).unwrap();
+        c.mark_failed("alice", "f1", "bob blocked you").unwrap();
+        assert_eq!(c.outbox_len().unwrap(), 0);
+        assert!(c.requeue_failed("alice", "nope", 2).unwrap().is_none());
+        let m = c.requeue_failed("alice", "f1", 2).unwrap().unwrap();
+        assert_eq!((m.state.as_str(), m.error.as_deref(), m.sent_at), ("pending", None, 2));
+        let o = c.outbox("alice").unwrap();
+        assert_eq!(o.len(), 1);
+        assert_eq!((o[0].target.clone(), o[0].burn_secs), (Target::User("bob".into()), Some(5)));
+        assert!(c.requeue_failed("alice", "f1", 3).unwrap().is_none(), "pending now, not failed");
     }
 
     #[test]

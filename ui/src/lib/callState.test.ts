@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { controls, duration, endReasonText, IDLE, reduceCall, statusLine, type CallEvent } from "./callState";
+
+const run = (evs: CallEvent[]) => evs.reduce(reduceCall, IDLE);
+
+describe("call state", () => {
+  it("goes outgoing → connecting → active → ended → idle", () => {
+    let s = run([{ type: "dialing", call_id: null, peer: "bob" }]);
+    expect(s.phase).toBe("outgoing");
+    expect(controls(s)).toMatchObject({ cancel: true, answer: false });
+    expect(statusLine(s, 0)).toBe("Calling bob… (ringing)");
+    s = reduceCall(s, { type: "accepted", call_id: "c1" });
+    expect(s).toMatchObject({ phase: "connecting", callId: "c1" });
+    s = reduceCall(s, { type: "connected", call_id: "c1", at: 1_000 });
+    expect(controls(s).inCall).toBe(true);
+    expect(statusLine(s, 43_000)).toBe("00:42 with bob");
+    s = reduceCall(s, { type: "ended", call_id: "c1", reason: "hangup" });
+    expect(statusLine(s, 0)).toBe("Call ended: hung up");
+    expect(reduceCall(s, { type: "dismiss" })).toEqual(IDLE);
+  });
+  it("rings, and decline ends it", () => {
+    let s = run([{ type: "ringing", call_id: "c2", peer: "carol" }]);
+    expect(controls(s)).toMatchObject({ answer: true, decline: true, call: false });
+    expect(statusLine(s, 0)).toBe("carol is calling");
+    s = reduceCall(s, { type: "ended", call_id: "c2", reason: "declined" });
+    expect(s.phase).toBe("ended");
+  });
+  it("ignores events of other calls and a second ring while busy", () => {
+    let s = run([{ type: "ringing", call_id: "c2", peer: "carol" }, { type: "accepted", call_id: "c2" }]);
+    s = reduceCall(s, { type: "ringing", call_id: "c3", peer: "dan" });
+    expect(s).toMatchObject({ callId: "c2", peer: "carol" });
+    s = reduceCall(s, { type: "ended", call_id: "c3", reason: "timeout" });
+    expect(s.phase).toBe("connecting");
+    s = reduceCall(s, { type: "quality", call_id: "c3", score: 10 });
+    expect(s.quality).toBeNull();
+    s = reduceCall(s, { type: "quality", call_id: "c2", score: 90 });
+    expect(s.quality).toBe(90);
+  });
+  it("tracks local controls", () => {
+    const s = run([{ type: "local", muted: true }, { type: "local", camera_off: true, sharing: true }, { type: "local", muted: false }]);
+    expect(s).toMatchObject({ muted: false, cameraOff: true, sharing: true, beauty: false });
+  });
+  it("formats durations and reasons", () => {
+    expect(duration(3_723_000)).toBe("1:02:03");
+    expect(duration(-5)).toBe("00:00");
+    expect(endReasonText("timeout")).toBe("no answer");
+    expect(endReasonText("weird")).toBe("weird");
+  });
+});

@@ -1,0 +1,42 @@
+// Live-room chat beside the player: comments in seq order without
+// duplicates (the join answer's `recent` and pushed comments overlap),
+// bounded so a busy room never grows the page without end.
+
+export interface RoomComment {
+  seq: number;
+  from: string;
+  text: string;
+  sent_at: number;
+}
+
+export const KEEP_COMMENTS = 200;
+
+/** Merges comments by seq, oldest first, keeping the newest `keep`. */
+export function addComments(list: readonly RoomComment[], more: readonly RoomComment[], keep = KEEP_COMMENTS): RoomComment[] {
+  const by = new Map<number, RoomComment>();
+  for (const c of list) by.set(c.seq, c);
+  for (const c of more) by.set(c.seq, c);
+  const all = [...by.values()].sort((a, b) => a.seq - b.seq);
+  return all.length > keep ? all.slice(all.length - keep) : all;
+}
+
+/** The line under the player: "12 in chat". */
+export function chatCount(n: number): string {
+  return n === 1 ? "1 in chat" : `${Math.max(0, n)} in chat`;
+}
+
+/** Relay refusals of a comment in words (codes from docs/protocol.md). */
+export function sayError(code: string, message: string): string {
+  switch (code) {
+    case "banned_word":
+      return "That comment has a word this room does not allow.";
+    case "muted":
+      return "The streamer muted you in this chat.";
+    case "kicked":
+      return `You were removed from this chat. ${message}`;
+    case "rate_limited":
+      return "Slow down: too many comments.";
+    default:
+      return message;
+  }
+}
