@@ -240,7 +240,21 @@ impl Client {
                     tracing::info!(error = %e, "connection lost; reconnecting");
                     let retry_in = backoff(attempt);
                     on(Update::Offline { error: &e, retry_in });
-                    tokio::time::sleep(retry_in).await;
+                    // Wait out the back-off, answering requests at once.
+                    let pause = tokio::time::sleep(retry_in);
+                    tokio::pin!(pause);
+                    loop {
+                        tokio::select! {
+                            _ = &mut pause => break,
+                            c = commands.recv(), if commands_open => match c {
+                                Some(Command::Request { reply, .. }) => {
+                                    let _ = reply.send(Err(NetError::Closed));
+                                }
+                                Some(Command::Flush) => {}
+                                None => commands_open = false,
+                            },
+                        }
+                    }
                     attempt += 1;
                 }
                 Err(e) => return Err(e),
