@@ -2,8 +2,8 @@
 //! pages call each other through the relay, with media forced through a
 //! real coturn on 127.0.0.1 (relay-only ICE, so nothing leaves loopback),
 //! and both decode video and audio. Recording consent runs through the
-//! page's prompt; the caller hangs up and the relay's audit tells the story. (Chromium calling `onair call --answer` lives with the
-//! call session's tests.)
+//! page's prompt; the caller hangs up and the relay's audit tells the
+//! story.
 
 mod call_support;
 mod chat_support;
