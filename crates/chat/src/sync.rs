@@ -106,7 +106,8 @@ pub async fn apply_event(conn: &mut Connection, cache: &mut Cache, me: &str, ev:
             fetch_all(conn, cache, me, 500).await?;
         }
         // Presence and friends are shown live; call events belong to the
-        // call session (crates/call), not the chat cache.
+        // call session (crates/call), not the chat cache; live-room chat
+        // is shown, not cached.
         _ => {}
     }
     Ok(())

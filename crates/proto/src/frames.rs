@@ -138,6 +138,23 @@ pub enum Request {
     IceServers,
     /// The relay's audit record of a call (participants only).
     CallAudit { call_id: String },
+    /// Join a live room's chat (WebSocket only: its events go to the
+    /// caller's sockets). Answered with `RoomJoined`.
+    RoomJoin { room: String },
+    RoomLeave { room: String },
+    /// Post a comment to a room's chat the caller has joined.
+    RoomSay { room: String, text: String },
+    /// The room's owner silences a user in its chat (until unmuted).
+    RoomMute { room: String, user: String },
+    RoomUnmute { room: String, user: String },
+    /// The room's owner removes a user from its chat; they cannot rejoin
+    /// for `secs` (the relay's default when absent).
+    RoomKick {
+        room: String,
+        user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secs: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,6 +176,19 @@ pub enum Response {
     /// `expires_at` (ms): when TURN credentials stop working; null without TURN.
     IceServers { ice_servers: Vec<IceServer>, expires_at: Option<i64> },
     CallAudit { audit: CallAudit },
+    /// Who is in the room's chat now, and its latest comments (oldest first).
+    RoomJoined { room: String, owner: String, viewers: Vec<String>, recent: Vec<RoomComment> },
+    RoomSaid { room: String, seq: u64, sent_at: i64 },
+}
+
+/// One comment in a live room's chat; `seq` counts from 1 per live room
+/// while the relay runs (room chat is live-only: not stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomComment {
+    pub seq: u64,
+    pub from: String,
+    pub text: String,
+    pub sent_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,6 +307,14 @@ pub enum Event {
     CallConsentRequest { call_id: String, by: String },
     /// Consent mode, to the requester: `by` accepted (record now) or declined.
     CallConsentResult { call_id: String, by: String, accepted: bool },
+    /// A comment in a room's chat, to everyone in it (the sender included).
+    RoomComment { room: String, comment: RoomComment },
+    /// A user joined (`joined: true`) or left a room's chat; `viewers` is
+    /// how many are in it now.
+    RoomViewer { room: String, user: String, joined: bool, viewers: u32 },
+    RoomMuted { room: String, user: String, muted: bool },
+    /// `user` was removed from the room's chat until `until` (ms since the epoch).
+    RoomKicked { room: String, user: String, until: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -332,6 +370,13 @@ pub enum ErrorCode {
     BadSdp,
     /// A bug or storage failure on the relay; details are in its log only.
     Internal,
+    /// The comment contains a word on the relay's banned-words list.
+    BannedWord,
+    /// The room's owner muted the caller in this room's chat.
+    Muted,
+    /// The room's owner kicked the caller from this room's chat; rejoining
+    /// is refused until the time in the message.
+    Kicked,
 }
 
 impl ServerFrame {

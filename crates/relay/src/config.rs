@@ -28,6 +28,13 @@ pub struct Limits {
     pub send_queue: usize,
     /// Seconds a new socket has to send its hello.
     pub hello_timeout_secs: u64,
+    /// Live-room chat: comments per second per user per room, and the burst.
+    pub room_comments_per_sec: f64,
+    pub room_comment_burst: f64,
+    /// Longest live-room comment, in characters.
+    pub room_comment_max_chars: usize,
+    /// How long a user kicked from a room's chat stays out by default.
+    pub room_kick_secs: u32,
 }
 
 impl Default for Limits {
@@ -46,6 +53,10 @@ impl Default for Limits {
             max_group_members: 1000,
             send_queue: 1024,
             hello_timeout_secs: 10,
+            room_comments_per_sec: 1.0,
+            room_comment_burst: 5.0,
+            room_comment_max_chars: 300,
+            room_kick_secs: 300,
         }
     }
 }
@@ -58,6 +69,8 @@ pub struct Config {
     pub rtmp: SocketAddr,
     /// Replays kept per room (the oldest go first); 0 records none.
     pub replays_kept: usize,
+    /// A file of words and phrases refused in live-room chat (one a line).
+    pub banned_words: Option<PathBuf>,
     pub data: PathBuf,
     pub limits: Limits,
     /// 1:1 call signaling, ICE servers and recording consent (issue 5).
@@ -108,7 +121,7 @@ impl Default for CallConfig {
 impl Default for Config {
     fn default() -> Self {
         // An empty `data` means "the front end picks" (the CLI uses $ONAIR_HOME/relay).
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), replays_kept: 20, data: PathBuf::new(), limits: Limits::default(), calls: CallConfig::default() }
+        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), replays_kept: 20, banned_words: None, data: PathBuf::new(), limits: Limits::default(), calls: CallConfig::default() }
     }
 }
 

@@ -52,7 +52,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Unauthorized | BadCredentials => StatusCode::UNAUTHORIZED,
         RateLimited => StatusCode::TOO_MANY_REQUESTS,
         NotFound => StatusCode::NOT_FOUND,
-        NotMember | NotOwner | Blocked | StrangerRefused | NotParticipant => StatusCode::FORBIDDEN,
+        NotMember | NotOwner | Blocked | StrangerRefused | NotParticipant | BannedWord | Muted | Kicked => StatusCode::FORBIDDEN,
         NoSuchCall => StatusCode::NOT_FOUND,
         Busy | WrongState => StatusCode::CONFLICT,
         Offline => StatusCode::SERVICE_UNAVAILABLE,

@@ -54,6 +54,8 @@ pub enum ServeError {
     Store { dir: std::path::PathBuf, source: error::StoreError },
     #[error("binding {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("reading the banned-words file {path}: {source}")]
+    BannedWords { path: std::path::PathBuf, source: std::io::Error },
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -62,6 +64,12 @@ pub enum ServeError {
 /// until `shutdown` completes, then closes sockets and returns.
 pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
     let state = AppState::open(&config).map_err(|source| ServeError::Store { dir: config.data.clone(), source })?;
+    if let Some(path) = &config.banned_words {
+        let text = std::fs::read_to_string(path).map_err(|source| ServeError::BannedWords { path: path.clone(), source })?;
+        let list = live::chat::parse_banned(&text);
+        tracing::info!(words = list.len(), "banned words loaded for live-room chat");
+        state.rooms.set_banned(&list);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     // Live rooms: RTMP ingest on its own port (bound before we report
     // ready, so room answers carry its address), HLS under the data dir.

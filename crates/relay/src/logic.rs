@@ -71,6 +71,9 @@ pub(crate) fn check_dm_allowed(ctx: &Ctx, me: &str, peer: &str) -> R<()> {
 pub fn handle(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Handled> {
     match req {
         Request::Send { client_id, to, text, burn_secs, attachment } => send(ctx, me, now, client_id, to, text, burn_secs, attachment),
+        Request::RoomJoin { .. } | Request::RoomLeave { .. } | Request::RoomSay { .. } | Request::RoomMute { .. } | Request::RoomUnmute { .. } | Request::RoomKick { .. } => {
+            refuse(ErrorCode::Invalid, "live-room chat goes over the WebSocket (/v1/ws)")
+        }
         Request::Conversations => Ok(Handled::only(Response::Conversations { convs: ctx.store.convs_of(me)? })),
         Request::Sync { conv, after, limit } => {
             check_member(ctx, &conv, me)?;

@@ -20,6 +20,9 @@ pub enum Output {
     Close,
     /// A call signaling request: the driver (`calls::driver`) answers it.
     Call(u64, Request),
+    /// A live-room chat request for the driver to run against the shared
+    /// room state (its events must leave in order, under that state's lock).
+    Room { id: u64, room: String, req: crate::live::chat::RoomReq },
 }
 
 pub struct Session {
@@ -89,6 +92,10 @@ impl Session {
                 };
                 if crate::calls::is_call_op(&body) {
                     self.out.push_back(Output::Call(id, body));
+                    return;
+                }
+                if let Some((room, req)) = crate::live::chat::RoomReq::from_request(&body) {
+                    self.out.push_back(Output::Room { id, room, req });
                     return;
                 }
                 match logic::handle(ctx, &me, now_ms, body) {

@@ -18,6 +18,8 @@ pub struct AppState {
     pub hub: Hub,
     pub metrics: Metrics,
     pub logins: LoginLimiter,
+    /// Live-room chat (in memory).
+    pub rooms: crate::live::chat::RoomChats,
     /// Where attachment bytes live; None keeps them in no file (tests).
     pub files: Option<PathBuf>,
     /// Flips to true when the relay is shutting down; sockets close.
@@ -35,6 +37,12 @@ impl AppState {
     }
 
     pub fn with_calls(store: Arc<dyn Store>, limits: Limits, files: Option<PathBuf>, calls: CallConfig) -> Arc<Self> {
+        let rules = crate::live::chat::ChatRules {
+            per_sec: limits.room_comments_per_sec,
+            burst: limits.room_comment_burst,
+            max_chars: limits.room_comment_max_chars,
+            kick_secs: limits.room_kick_secs,
+        };
         let (tasks, _) = mpsc::channel(1);
         Arc::new(AppState {
             store,
@@ -42,6 +50,7 @@ impl AppState {
             hub: Hub::default(),
             metrics: Metrics::default(),
             logins: LoginLimiter::default(),
+            rooms: crate::live::chat::RoomChats::new(rules),
             files,
             shutdown: watch::channel(false).0,
             tasks,

@@ -97,6 +97,20 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                         }
                     }
                 }
+                Output::Room { id, room, req } => {
+                    let user = session.user().unwrap_or_default().to_string();
+                    let f = match room_request(&state, &user, &room, req) {
+                        Ok(r) => ServerFrame::ok(id, r),
+                        Err(e) => {
+                            Metrics::inc(&state.metrics.frame_errors);
+                            let (code, msg) = e.to_wire();
+                            ServerFrame::err(id, code, msg)
+                        }
+                    };
+                    if sink.feed(Message::Text(f.to_json().into())).await.is_err() {
+                        break 'conn;
+                    }
+                }
                 Output::Close => {
                     let _ = sink.send(Message::Close(None)).await;
                     break 'conn;
@@ -111,8 +125,17 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         state.calls.send(Msg::Closed { conn: conn_id }).await;
         if state.hub.unregister(user, conn_id) {
             presence(&state, user, false);
+            state.rooms.gone(user, &mut |users, ev| publish(&state, &users, ev));
         }
     }
+}
+
+/// Runs a live-room chat request; its events go to the hub in order.
+fn room_request(state: &AppState, me: &str, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
+    // The owner is looked up before the room state is locked: rooms never
+    // change owner, and the store must not be waited on under that lock.
+    let owner = if onair_proto::valid_username(me) && room.len() <= 64 { state.store.room(room)?.map(|r| r.owner) } else { None };
+    state.rooms.handle(now_ms(), me, room, owner.as_deref(), req, &mut |users, ev| publish(state, &users, ev))
 }
 
 pub fn publish(state: &AppState, users: &[String], ev: Event) {

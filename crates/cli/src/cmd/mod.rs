@@ -14,4 +14,5 @@ pub mod friends;
 pub mod group;
 pub mod relay;
 pub mod room;
+mod room_chat;
 pub mod watch;

@@ -18,6 +18,10 @@ pub struct RelayArgs {
     /// Replays kept per room, oldest deleted first (default 20; 0 records none).
     #[arg(long, env = "ONAIR_RELAY_REPLAYS_KEPT")]
     replays_kept: Option<usize>,
+    /// Words and phrases refused in live-room chat: a file, one a line
+    /// (`#` starts a comment); matched as whole words, any case.
+    #[arg(long, env = "ONAIR_RELAY_BANNED_WORDS", value_name = "FILE")]
+    banned_words: Option<PathBuf>,
     /// Data directory (database and attachments); default: $ONAIR_HOME/relay.
     #[arg(long, env = "ONAIR_RELAY_DATA")]
     data: Option<PathBuf>,
@@ -66,6 +70,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(k) = args.replays_kept {
         config.replays_kept = k;
+    }
+    if let Some(b) = args.banned_words.clone() {
+        config.banned_words = Some(b);
     }
     let calls = &mut config.calls;
     if !args.stun_urls.is_empty() {

@@ -39,6 +39,19 @@ pub enum RoomCommand {
         #[arg(long)]
         json: bool,
     },
+    /// A room's live chat: join, post (--send), follow (--listen).
+    Chat(super::room_chat::ChatArgs),
+    /// Silence USER in ROOM's chat (the room's owner only).
+    Mute { room: String, user: String },
+    /// Lift a mute (the room's owner only).
+    Unmute { room: String, user: String },
+    /// Remove USER from ROOM's chat; they cannot rejoin for --secs (default: the relay's, 300 s).
+    Kick {
+        room: String,
+        user: String,
+        #[arg(long)]
+        secs: Option<u32>,
+    },
     /// Show a room's stream key and RTMP URL (owner only); --rotate issues a new key.
     Key {
         room: String,
@@ -94,6 +107,14 @@ fn print_key(k: &RoomKey, relay: &str, json: bool, verb: &str) {
 }
 
 pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
+    use onair_proto::Request;
+    let cmd = match cmd {
+        RoomCommand::Chat(a) => return super::room_chat::chat(a),
+        RoomCommand::Mute { room, user } => return super::room_chat::moderate(Request::RoomMute { room, user }),
+        RoomCommand::Unmute { room, user } => return super::room_chat::moderate(Request::RoomUnmute { room, user }),
+        RoomCommand::Kick { room, user, secs } => return super::room_chat::moderate(Request::RoomKick { room, user, secs }),
+        c => c,
+    };
     let rt = runtime()?;
     let (c, http) = creds()?;
     match cmd {
@@ -142,7 +163,10 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                 } else {
                     let since = r["started_at"]
                         .as_i64()
-                        .map(|t| format!("live since {}, {} low-latency viewers", super::chat_common::fmt_time(t), r["viewers"].as_u64().unwrap_or(0)))
+                        .map(|t| {
+                            let n = |k: &str| r[k].as_u64().unwrap_or(0);
+                            format!("live since {}, {} viewers ({} streams, {} in chat)", super::chat_common::fmt_time(t), n("viewers"), n("stream_viewers"), n("chat_viewers"))
+                        })
                         .unwrap_or_else(|| "offline".into());
                     println!("{}  {}  [{}]  by {}  {since}", r["id"].as_str().unwrap_or("?"), r["title"].as_str().unwrap_or(""), r["category"].as_str().unwrap_or(""), r["owner"].as_str().unwrap_or(""));
                 }
@@ -151,6 +175,7 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                 println!("no rooms {}", if all { "yet" } else { "live now" });
             }
         }
+        RoomCommand::Chat(_) | RoomCommand::Mute { .. } | RoomCommand::Unmute { .. } | RoomCommand::Kick { .. } => unreachable!("handled above"),
     }
     Ok(0)
 }

@@ -37,9 +37,13 @@ pub struct WatchArgs {
     /// Write the counters as one JSON object to FILE.
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
-    /// The low-latency stream (HTTP-FLV, pushed tag by tag) instead of HLS.
+    /// The low-latency stream (fragmented MP4 pushed frame by frame, what
+    /// the app plays with Media Source Extensions) instead of HLS.
     #[arg(long)]
     low_latency: bool,
+    /// With --low-latency: the HTTP-FLV stream instead of fragmented MP4.
+    #[arg(long, requires = "low_latency")]
+    flv: bool,
     /// Save what was received (stream copy) to FILE (.ts or .mp4).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -54,6 +58,8 @@ struct RoomInfo {
     hls_path: String,
     #[serde(default)]
     flv_path: Option<String>,
+    #[serde(default)]
+    mp4_path: Option<String>,
 }
 
 /// A player that starts 3 s after its first frame and pauses to rebuffer
@@ -85,9 +91,10 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(200));
     };
     eprintln!("watching {} ({})", info.id, info.title);
-    let path = match (&info.flv_path, a.low_latency) {
+    let low = if a.flv { &info.flv_path } else { &info.mp4_path };
+    let path = match (low, a.low_latency) {
         (Some(p), true) => p.clone(),
-        (None, true) => bail!("this relay has no low-latency stream"),
+        (None, true) => bail!("this relay has no low-latency {} stream", if a.flv { "FLV" } else { "fMP4" }),
         (_, false) => info.hls_path.clone(),
     };
     let url = format!("{}{}", relay.trim_end_matches('/'), path);

@@ -7,8 +7,11 @@
 //! segments of one GOP and a sliding playlist under `DATA/live/ROOM/`) →
 //! viewers fetch `/live/ROOM/index.m3u8` and its segments over HTTP.
 
-pub mod flv_out;
+pub mod chat;
+pub mod fanout;
+pub mod fmp4;
 pub mod hls;
+pub mod player;
 pub mod replay;
 pub mod routes;
 pub mod rtmp;
@@ -41,7 +44,7 @@ pub struct Live {
     /// Replays kept per room (see `Config::replays_kept`).
     pub replays_kept: usize,
     /// Low-latency (HTTP-FLV) fan-out of each room on air.
-    fanouts: Mutex<HashMap<String, Arc<flv_out::Fanout>>>,
+    fanouts: Mutex<HashMap<String, Arc<fanout::Fanout>>>,
 }
 
 impl Live {
@@ -99,21 +102,21 @@ impl Live {
     }
 
     /// A fresh fan-out for a live that starts now.
-    pub fn fanout_start(&self, room: &str) -> Arc<flv_out::Fanout> {
-        let f = Arc::new(flv_out::Fanout::default());
+    pub fn fanout_start(&self, room: &str) -> Arc<fanout::Fanout> {
+        let f = Arc::new(fanout::Fanout::default());
         self.fanouts.lock().unwrap_or_else(|p| p.into_inner()).insert(room.into(), f.clone());
         f
     }
 
     /// Ends `f` (its viewers' streams end when the last sender goes).
-    pub fn fanout_end(&self, room: &str, f: &Arc<flv_out::Fanout>) {
+    pub fn fanout_end(&self, room: &str, f: &Arc<fanout::Fanout>) {
         let mut m = self.fanouts.lock().unwrap_or_else(|p| p.into_inner());
         if m.get(room).is_some_and(|g| Arc::ptr_eq(g, f)) {
             m.remove(room);
         }
     }
 
-    pub fn fanout(&self, room: &str) -> Option<Arc<flv_out::Fanout>> {
+    pub fn fanout(&self, room: &str) -> Option<Arc<fanout::Fanout>> {
         self.fanouts.lock().unwrap_or_else(|p| p.into_inner()).get(room).cloned()
     }
 

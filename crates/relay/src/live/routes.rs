@@ -1,6 +1,7 @@
 //! HTTP routes of live rooms: create, list (the directory), one room, the
 //! stream key (owner only), and the HLS files.
 
+use super::fanout::Format;
 use super::Live;
 use crate::auth;
 use crate::error::ApiError;
@@ -30,6 +31,8 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/live/{id}/{file}", get(hls_file))
         .route("/v1/rooms/{id}/replays", get(replays))
         .route("/replays/{id}/{file}", get(replay_file))
+        .route("/watch/{id}", get(super::player::page))
+        .route("/static/live-player.js", get(super::player::script))
         .with_state(LiveCtx { app, live })
 }
 
@@ -81,10 +84,21 @@ pub struct RoomInfo {
     /// See [`super::OnAir::clock_anchor_ms`].
     pub clock_anchor_ms: Option<i64>,
     pub hls_path: String,
-    /// The low-latency stream (HTTP-FLV).
+    /// The low-latency stream as HTTP-FLV.
     pub flv_path: String,
-    /// Low-latency viewers connected now (HLS viewers are not counted).
+    /// The low-latency stream as fragmented MP4 (for Media Source Extensions).
+    pub mp4_path: String,
+    /// The MSE type of `mp4_path` while live, e.g.
+    /// `video/mp4; codecs="avc1.64001f,mp4a.40.2"`.
+    pub mse_type: Option<String>,
+    /// People here now: the larger of `stream_viewers` and `chat_viewers`
+    /// (an app viewer holds one stream and one chat seat; HLS viewers are
+    /// anonymous file fetches and are not counted).
     pub viewers: usize,
+    /// Low-latency streams open now (FLV + fMP4).
+    pub stream_viewers: usize,
+    /// Signed-in users in the room's chat.
+    pub chat_viewers: usize,
 }
 
 /// A room with its key, for its owner only.
@@ -98,8 +112,11 @@ struct RoomKey {
     hls_path: String,
 }
 
-fn info(live: &Live, r: &RoomRow) -> RoomInfo {
+fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     let on = live.on_air(&r.id);
+    let fan = live.fanout(&r.id);
+    let streams = fan.as_ref().map(|f| f.viewers()).unwrap_or(0);
+    let chat = app.rooms.chatters(&r.id);
     RoomInfo {
         id: r.id.clone(),
         title: r.title.clone(),
@@ -110,7 +127,11 @@ fn info(live: &Live, r: &RoomRow) -> RoomInfo {
         clock_anchor_ms: on.and_then(|o| o.clock_anchor_ms),
         hls_path: format!("/live/{}/index.m3u8", r.id),
         flv_path: format!("/live/{}/live.flv", r.id),
-        viewers: live.fanout(&r.id).map(|f| f.viewers()).unwrap_or(0),
+        mp4_path: format!("/live/{}/live.mp4", r.id),
+        mse_type: fan.and_then(|f| f.mp4_mime()),
+        viewers: streams.max(chat),
+        stream_viewers: streams,
+        chat_viewers: chat,
     }
 }
 
@@ -162,7 +183,7 @@ async fn list(State(cx): State<LiveCtx>, Query(q): Query<ListQuery>) -> Result<i
         .store
         .rooms()?
         .iter()
-        .map(|r| info(&cx.live, r))
+        .map(|r| info(&cx.app, &cx.live, r))
         .filter(|r| q.live != Some(true) || r.live)
         .filter(|r| needle.as_ref().is_none_or(|n| r.title.to_lowercase().contains(n)))
         .filter(|r| q.category.as_ref().is_none_or(|c| r.category.eq_ignore_ascii_case(c)))
@@ -172,7 +193,7 @@ async fn list(State(cx): State<LiveCtx>, Query(q): Query<ListQuery>) -> Result<i
 
 async fn one(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
     let r = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
-    Ok(axum::Json(info(&cx.live, &r)))
+    Ok(axum::Json(info(&cx.app, &cx.live, &r)))
 }
 
 fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, LiveError> {
@@ -205,8 +226,13 @@ fn safe_name(s: &str) -> bool {
 
 async fn hls_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
     let not_found = || err(ErrorCode::NotFound, "no such live file");
-    if file == "live.flv" {
-        return flv_stream(&cx, &id).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live"));
+    let format = match file.as_str() {
+        "live.flv" => Some(Format::Flv),
+        "live.mp4" => Some(Format::Mp4),
+        _ => None,
+    };
+    if let Some(f) = format {
+        return low_latency_stream(&cx, &id, f).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live"));
     }
     if !safe_name(&id) || !safe_name(&file) || file.ends_with(".tmp") {
         return Err(not_found());
@@ -292,14 +318,20 @@ mod range_tests {
     }
 }
 
-/// The low-latency stream: FLV header, sequence headers and the current GOP,
-/// then every tag as it arrives, until the live ends or the viewer falls
-/// more than the fan-out's queue behind.
-fn flv_stream(cx: &LiveCtx, id: &str) -> Option<Response> {
+/// A low-latency stream: (FLV: the file header,) the headers or init
+/// segment and the current GOP, then every tag or fragment as it arrives,
+/// until the live ends or the viewer falls more than the fan-out's queue
+/// behind (it reconnects and starts again at the latest keyframe).
+fn low_latency_stream(cx: &LiveCtx, id: &str, format: Format) -> Option<Response> {
     let fan = cx.live.fanout(id)?;
-    let (first, rx) = fan.join();
+    let (first, rx) = fan.join(format);
+    let ctype = match format {
+        Format::Flv => "video/x-flv".to_string(),
+        Format::Mp4 => fan.mp4_mime().unwrap_or_else(|| "video/mp4".into()),
+    };
     drop(fan);
-    let head = std::iter::once(Bytes::from_static(&super::flv_out::FLV_HEADER)).chain(first);
+    let file_header = (format == Format::Flv).then(|| Bytes::from_static(&super::fanout::FLV_HEADER));
+    let head = file_header.into_iter().chain(first);
     let head = futures_util::stream::iter(head.map(Ok::<_, std::convert::Infallible>).collect::<Vec<_>>());
     let live = futures_util::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await {
@@ -310,5 +342,5 @@ fn flv_stream(cx: &LiveCtx, id: &str) -> Option<Response> {
     });
     use futures_util::StreamExt;
     let body = axum::body::Body::from_stream(head.chain(live));
-    Some(([(header::CONTENT_TYPE, "video/x-flv"), (header::CACHE_CONTROL, "no-cache"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], body).into_response())
+    Some(([(header::CONTENT_TYPE, ctype.as_str()), (header::CACHE_CONTROL, "no-cache"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], body).into_response())
 }

@@ -57,7 +57,7 @@ pub async fn run(listener: TcpListener, app: Arc<AppState>, live: Arc<Live>) {
 struct Publishing {
     room: String,
     writer: Writer,
-    fan: Arc<super::flv_out::Fanout>,
+    fan: Arc<super::fanout::Fanout>,
 }
 
 async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, live: Arc<Live>) {
