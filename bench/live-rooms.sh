@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live rooms benchmark (issue 6): push-to-viewer latency of the low-latency
-# (HTTP-FLV) path and of HLS, measured at the same time on one 720p30 room
-# over SECS seconds, then low-latency latency with N concurrent raw viewers.
+# paths (fragmented MP4, what the app plays with MSE; and HTTP-FLV) and of
+# HLS, measured at the same time on one 720p30 room over SECS seconds, then
+# fMP4 latency with N concurrent raw fMP4 viewers.
 #   bench/live-rooms.sh [SECS=60] [VIEWERS="100 500 1000"]
 # Needs a release build (cargo build --release) and python3 (the raw viewers).
 set -euo pipefail
@@ -21,10 +22,18 @@ HP=$(cat "$W/ready")
 ID=$("$B" room create Bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 "$B" live --to "relay://$ID" --video test --audio test --preset 720p30 --duration $((SECS * 2 + 120)) </dev/null >/dev/null 2>&1 & pids+=($!)
 
-echo "== one 720p30 room, ${SECS}s, both paths at once (latency = decode time - capture stamp) =="
-"$B" watch "$ID" --low-latency --duration "$SECS" --stats-json "$W/ll.json" 2>&1 | sed 's/^/low-latency: /' | grep watched & llp=$!
-"$B" watch "$ID" --duration "$SECS" --stats-json "$W/hls.json" 2>&1 | sed 's/^/hls:         /' | grep watched
-wait $llp || true
+echo "== one 720p30 room, ${SECS}s, three viewers at once (latency = decode time - capture stamp) =="
+"$B" watch "$ID" --low-latency --duration "$SECS" --stats-json "$W/mp4.json" 2>&1 | sed 's/^/fMP4 (MSE path): /' | grep watched & llp=$!
+"$B" watch "$ID" --low-latency --flv --duration "$SECS" --stats-json "$W/flv.json" 2>&1 | sed 's/^/HTTP-FLV:        /' | grep watched & flp=$!
+"$B" watch "$ID" --duration "$SECS" --stats-json "$W/hls.json" 2>&1 | sed 's/^/HLS:             /' | grep watched
+wait $llp $flp || true
+python3 - "$W" <<'PY'
+import json, sys
+d = {k: json.load(open(f"{sys.argv[1]}/{k}.json")) for k in ("mp4", "flv", "hls")}
+p = {k: v["latency_ms_p50"] for k, v in d.items()}
+if all(p.values()):
+    print(f"p50 ratio fMP4 / HTTP-FLV: {p['mp4'] / p['flv']:.2f}   HLS / fMP4: {p['hls'] / p['mp4']:.1f}")
+PY
 
 cat > "$W/viewers.py" <<'PY'
 import selectors, socket, sys, time
@@ -43,7 +52,7 @@ while time.time() < end and closed < n:
 print(f"{n} raw viewers: {total/secs/1e6:.1f} MB/s served, {closed} cut off", flush=True)
 PY
 for N in $VIEWERS; do
-  python3 "$W/viewers.py" 127.0.0.1 "${HP##*:}" "/live/$ID/live.flv" "$N" 22 & vp=$!
+  python3 "$W/viewers.py" 127.0.0.1 "${HP##*:}" "/live/$ID/live.mp4" "$N" 22 & vp=$!
   sleep 1.5
   "$B" watch "$ID" --low-latency --duration 18 2>&1 | grep watched | sed "s/^/with $N viewers: /"
   wait $vp

@@ -229,3 +229,97 @@ fn a_live_becomes_a_replay_with_its_duration() {
     s.read_to_end(&mut resp).unwrap();
     assert!(resp.starts_with(b"HTTP/1.1 206"), "{}", String::from_utf8_lossy(&resp[..resp.len().min(200)]));
 }
+
+/// Headless Chromium with a fresh profile, its stderr (where `console.log`
+/// lands with `--enable-logging=stderr`) collected line by line.
+struct Chromium {
+    child: Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    _profile: tempfile::TempDir,
+}
+
+impl Chromium {
+    fn open(url: &str) -> Chromium {
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = Command::new("chromium")
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(["--enable-logging=stderr", "--v=0", "--autoplay-policy=no-user-gesture-required", url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("chromium is installed (scripts/deps.sh test)");
+        let err = child.stderr.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        });
+        Chromium { child, lines, _profile: profile }
+    }
+
+    /// (frames, currentTime) of each `ONAIR player` progress line so far.
+    fn progress(&self) -> Vec<(u64, f64)> {
+        let field = |l: &str, k: &str| l.split_whitespace().find_map(|w| w.strip_prefix(k)).map(|v| v.trim_end_matches('"').to_string());
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("ONAIR player frames="))
+            .filter_map(|l| Some((field(l, "frames=")?.parse().ok()?, field(l, "currentTime=")?.parse().ok()?)))
+            .collect()
+    }
+
+    fn player_errors(&self) -> Vec<String> {
+        self.lines.lock().unwrap().iter().filter(|l| l.contains("ONAIR player error")).cloned().collect()
+    }
+}
+
+impl Drop for Chromium {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn chromium_plays_the_low_latency_fmp4_with_media_source_extensions() {
+    let relay = Relay::start();
+    let eve = User::register(&relay, "eve");
+    let room = create_room(&eve, "In the browser");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let _publisher = KillOnDrop(ffmpeg_publish(&rtmp, 120));
+    let info = wait_for(60, "the MSE codec string", || {
+        let i = room_info(&relay, &id);
+        i["mse_type"].as_str().is_some().then_some(i)
+    });
+    let mse = info["mse_type"].as_str().unwrap();
+    assert!(mse.starts_with("video/mp4; codecs=\"avc1.") && mse.ends_with(",mp4a.40.2\""), "{mse}");
+    assert_eq!(info["mp4_path"], format!("/live/{id}/live.mp4"));
+
+    // An independent parser reads both low-latency formats: H.264 + AAC.
+    for f in ["live.mp4", "live.flv"] {
+        let url = format!("{}/live/{id}/{f}", relay.url());
+        let out = Command::new("ffprobe").args(["-v", "error", "-rw_timeout", "20000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0", &url]).output().unwrap();
+        let codecs = String::from_utf8_lossy(&out.stdout);
+        assert!(codecs.contains("h264") && codecs.contains("aac"), "{f}: {codecs} {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (st, js) = get(&relay, "/static/live-player.js");
+    assert!(st == 200 && String::from_utf8_lossy(&js).contains("export function playLive"));
+
+    // The relay's player page in a real browser: MediaSource + SourceBuffer.
+    let browser = Chromium::open(&format!("{}/watch/{id}", relay.url()));
+    let first = wait_for(90, "the player's first progress line", || browser.progress().first().copied());
+    wait_for(90, "video frames decoded and time advancing", || {
+        assert!(browser.player_errors().is_empty(), "{:?}", browser.player_errors());
+        let last = *browser.progress().last().unwrap();
+        (last.0 >= first.0 + 60 && last.1 >= first.1 + 2.0).then_some(())
+    });
+    // The directory counts the browser as a low-latency viewer.
+    let info = room_info(&relay, &id);
+    assert!(info["stream_viewers"].as_u64().unwrap() >= 1 && info["viewers"].as_u64().unwrap() >= 1, "{info}");
+}

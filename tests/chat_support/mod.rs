@@ -81,6 +81,11 @@ impl Relay {
         self.addr = wait_for(60, "the relay to listen", || std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty()));
     }
 
+    /// A scratch directory that lives as long as the relay.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

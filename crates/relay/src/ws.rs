@@ -99,7 +99,7 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                 }
                 Output::Room { id, room, req } => {
                     let user = session.user().unwrap_or_default().to_string();
-                    let f = match room_request(&state, &user, &room, req) {
+                    let f = match room_request(&state, &user, conn_id, &room, req) {
                         Ok(r) => ServerFrame::ok(id, r),
                         Err(e) => {
                             Metrics::inc(&state.metrics.frame_errors);
@@ -122,20 +122,20 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         }
     }
     if let Some(user) = session.user() {
+        state.rooms.gone(user, conn_id, &mut |users, ev| publish(&state, &users, ev));
         state.calls.send(Msg::Closed { conn: conn_id }).await;
         if state.hub.unregister(user, conn_id) {
             presence(&state, user, false);
-            state.rooms.gone(user, &mut |users, ev| publish(&state, &users, ev));
         }
     }
 }
 
 /// Runs a live-room chat request; its events go to the hub in order.
-fn room_request(state: &AppState, me: &str, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
+fn room_request(state: &AppState, me: &str, conn: u64, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
     // The owner is looked up before the room state is locked: rooms never
     // change owner, and the store must not be waited on under that lock.
     let owner = if onair_proto::valid_username(me) && room.len() <= 64 { state.store.room(room)?.map(|r| r.owner) } else { None };
-    state.rooms.handle(now_ms(), me, room, owner.as_deref(), req, &mut |users, ev| publish(state, &users, ev))
+    state.rooms.handle(now_ms(), me, conn, room, owner.as_deref(), req, &mut |users, ev| publish(state, &users, ev))
 }
 
 pub fn publish(state: &AppState, users: &[String], ev: Event) {

@@ -60,9 +60,10 @@ pub struct EncodingArgs {
     /// Audio bitrate in kbit/s (default: 128, or 160 at 1080p).
     #[arg(long, value_name = "KBPS", value_parser = clap::value_parser!(u32).range(32..=512))]
     audio_bitrate: Option<u32>,
-    /// Seconds between keyframes.
-    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-    keyint: f32,
+    /// Seconds between keyframes (default 2; 1 for `live --to relay://ROOM`,
+    /// whose HLS segments follow the keyframes: shorter segments, lower latency).
+    #[arg(long, value_name = "SECONDS")]
+    keyint: Option<f32>,
     /// x264 speed preset (ultrafast … veryslow).
     #[arg(long, default_value = "veryfast")]
     x264_preset: String,
@@ -121,7 +122,8 @@ pub struct RecordArgs {
 }
 
 fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<PipelineConfig> {
-    if !(0.1..=60.0).contains(&e.keyint) {
+    let keyint = e.keyint.unwrap_or(2.0);
+    if !(0.1..=60.0).contains(&keyint) {
         anyhow::bail!("--keyint must be between 0.1 and 60 seconds");
     }
     if let Some(d) = l.duration {
@@ -142,7 +144,7 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
             preset: e.preset,
             video_kbps: e.video_bitrate,
             audio_kbps: e.audio_bitrate,
-            keyint_secs: e.keyint,
+            keyint_secs: keyint,
             x264_preset: e.x264_preset.clone(),
             encoder: e.encoder.clone(),
             realtime: false,
@@ -158,7 +160,10 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
     })
 }
 
-pub fn run_live(a: LiveArgs) -> anyhow::Result<i32> {
+pub fn run_live(mut a: LiveArgs) -> anyhow::Result<i32> {
+    if a.to.starts_with("relay://") && a.encoding.keyint.is_none() {
+        a.encoding.keyint = Some(1.0);
+    }
     let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
     // relay://ROOM: the room's RTMP URL and key, asked of the relay.
     let (to, key) = super::room::resolve_ingest(&a.to, a.key)?;

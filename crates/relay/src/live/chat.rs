@@ -10,12 +10,13 @@
 //!
 //! Room chat is live-only and kept in memory: comments, mutes and kicks
 //! last while the relay runs (nothing goes to the store). Membership is per
-//! user: a user is in a room's chat from `room_join` until `room_leave`, a
-//! kick, or their last socket closing.
+//! connection and counted per user: a user is in a room's chat while any of
+//! their sockets has joined it (until `room_leave` on it, a kick, or the
+//! socket closing); events go to all of that user's sockets.
 
 use crate::error::ApiError;
 use onair_proto::{ErrorCode, Event, Response, RoomComment};
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, RwLock};
 
 /// Comments a joiner is shown.
@@ -63,7 +64,8 @@ pub struct ChatRules {
 
 #[derive(Default)]
 struct Room {
-    members: BTreeSet<String>,
+    /// user → the connections that joined.
+    members: BTreeMap<String, HashSet<u64>>,
     muted: HashSet<String>,
     /// user → wall-clock ms until which joining is refused.
     kicked: HashMap<String, i64>,
@@ -126,15 +128,16 @@ impl RoomChats {
         self.lock().get(room).map_or(0, |r| r.members.len())
     }
 
-    /// Handles one request of `me` in `room`, whose owner is `owner` (None:
-    /// no such room). Events go out through `deliver`.
-    pub fn handle(&self, now: i64, me: &str, room: &str, owner: Option<&str>, req: RoomReq, deliver: Deliver) -> Result<Response, ApiError> {
+    /// Handles one request of `me` on connection `conn` in `room`, whose
+    /// owner is `owner` (None: no such room). Events go out through `deliver`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn handle(&self, now: i64, me: &str, conn: u64, room: &str, owner: Option<&str>, req: RoomReq, deliver: Deliver) -> Result<Response, ApiError> {
         let Some(owner) = owner else {
             return refuse(ErrorCode::NotFound, format!("no room {room:?}"));
         };
         let mut rooms = self.lock();
         let r = rooms.entry(room.to_string()).or_default();
-        let everyone = |r: &Room| r.members.iter().cloned().collect::<Vec<_>>();
+        let everyone = |r: &Room| r.members.keys().cloned().collect::<Vec<_>>();
         match req {
             RoomReq::Join => {
                 if let Some(&until) = r.kicked.get(me) {
@@ -143,18 +146,20 @@ impl RoomChats {
                     }
                     r.kicked.remove(me);
                 }
-                if r.members.insert(me.to_string()) {
+                let conns = r.members.entry(me.to_string()).or_default();
+                conns.insert(conn);
+                if conns.len() == 1 {
                     let n = r.members.len() as u32;
                     deliver(everyone(r), Event::RoomViewer { room: room.into(), user: me.into(), joined: true, viewers: n });
                 }
                 Ok(Response::RoomJoined { room: room.into(), owner: owner.into(), viewers: everyone(r), recent: r.recent.iter().cloned().collect() })
             }
             RoomReq::Leave => {
-                Self::remove(r, room, me, deliver);
+                Self::remove(r, room, me, Some(conn), deliver);
                 Ok(Response::Done)
             }
             RoomReq::Say(text) => {
-                if !r.members.contains(me) {
+                if !r.members.contains_key(me) {
                     return refuse(ErrorCode::NotMember, "join the room's chat first");
                 }
                 if r.muted.contains(me) {
@@ -208,7 +213,7 @@ impl RoomChats {
                     to.push(user.clone());
                 }
                 deliver(to, Event::RoomKicked { room: room.into(), user: user.clone(), until });
-                Self::remove(r, room, &user, deliver);
+                Self::remove(r, room, &user, None, deliver);
                 Ok(Response::Done)
             }
         }
@@ -227,22 +232,30 @@ impl RoomChats {
         Ok(())
     }
 
-    fn remove(r: &mut Room, room: &str, user: &str, deliver: Deliver) {
-        if r.members.remove(user) {
+    /// Takes `conn` (None: every connection) of `user` out of the room; the
+    /// leave event goes out when the user's last one goes.
+    fn remove(r: &mut Room, room: &str, user: &str, conn: Option<u64>, deliver: Deliver) {
+        let Some(conns) = r.members.get_mut(user) else { return };
+        match conn {
+            Some(c) => {
+                conns.remove(&c);
+            }
+            None => conns.clear(),
+        }
+        if conns.is_empty() {
+            r.members.remove(user);
             let n = r.members.len() as u32;
-            let mut to: Vec<String> = r.members.iter().cloned().collect();
+            let mut to: Vec<String> = r.members.keys().cloned().collect();
             to.push(user.into());
             deliver(to, Event::RoomViewer { room: room.into(), user: user.into(), joined: false, viewers: n });
         }
     }
 
-    /// `user`'s last socket closed: they leave every room's chat.
-    pub fn gone(&self, user: &str, deliver: Deliver) {
+    /// Connection `conn` of `user` closed: it leaves every room's chat.
+    pub fn gone(&self, user: &str, conn: u64, deliver: Deliver) {
         let mut rooms = self.lock();
         for (id, r) in rooms.iter_mut() {
-            if r.members.contains(user) {
-                Self::remove(r, id, user, deliver);
-            }
+            Self::remove(r, id, user, Some(conn), deliver);
         }
         // Forget rooms with nobody in them and nothing to remember.
         rooms.retain(|_, r| !r.members.is_empty() || !r.muted.is_empty() || r.kicked.values().any(|&u| u > 0));
@@ -260,7 +273,9 @@ mod tests {
     type Sent = Vec<(Vec<String>, Event)>;
 
     fn go(c: &RoomChats, now: i64, me: &str, req: RoomReq, sent: &mut Sent) -> Result<Response, ErrorCode> {
-        c.handle(now, me, "r1", Some("owner"), req, &mut |u, e| sent.push((u, e))).map_err(|e| e.to_wire().0)
+        // One connection per user here, numbered by the name's first letter.
+        let conn = u64::from(me.as_bytes()[0]);
+        c.handle(now, me, conn, "r1", Some("owner"), req, &mut |u, e| sent.push((u, e))).map_err(|e| e.to_wire().0)
     }
 
     #[test]
@@ -280,9 +295,24 @@ mod tests {
         assert_eq!(recent.len(), 2, "a joiner sees the latest comments");
         go(&c, 4, "bob", RoomReq::Leave, &mut s).unwrap();
         assert!(matches!(&s.last().unwrap().1, Event::RoomViewer { joined: false, viewers: 2, .. }));
-        c.gone("ann", &mut |u, e| s.push((u, e)));
+        c.gone("ann", u64::from(b'a'), &mut |u, e| s.push((u, e)));
         assert_eq!(c.chatters("r1"), 1);
         assert_eq!(go(&c, 5, "bob", RoomReq::Say("x".into()), &mut s), Err(ErrorCode::NotMember));
+    }
+
+    #[test]
+    fn a_user_stays_while_one_of_their_connections_is_in() {
+        let c = RoomChats::new(rules());
+        let mut s = Sent::new();
+        let mut on = |conn, req| c.handle(0, "ann", conn, "r1", Some("owner"), req, &mut |u, e| s.push((u, e))).unwrap();
+        on(1, RoomReq::Join);
+        on(2, RoomReq::Join);
+        on(2, RoomReq::Leave);
+        assert_eq!(c.chatters("r1"), 1);
+        c.gone("ann", 1, &mut |_, _| {});
+        assert_eq!(c.chatters("r1"), 0);
+        let joins = s.iter().filter(|(_, e)| matches!(e, Event::RoomViewer { joined: true, .. })).count();
+        assert_eq!(joins, 1, "one join event per user, not per socket");
     }
 
     #[test]
@@ -320,7 +350,7 @@ mod tests {
         assert_eq!(c.chatters("r1"), 0);
         assert_eq!(go(&c, 5000, "bob", RoomReq::Join, &mut s), Err(ErrorCode::Kicked));
         assert!(go(&c, 5010, "bob", RoomReq::Join, &mut s).is_ok());
-        let none = c.handle(0, "bob", "nope", None, RoomReq::Join, &mut |_, _| {});
+        let none = c.handle(0, "bob", 1, "nope", None, RoomReq::Join, &mut |_, _| {});
         assert_eq!(none.unwrap_err().to_wire().0, ErrorCode::NotFound);
     }
 }
