@@ -323,3 +323,30 @@ fn chromium_plays_the_low_latency_fmp4_with_media_source_extensions() {
     let info = room_info(&relay, &id);
     assert!(info["stream_viewers"].as_u64().unwrap() >= 1 && info["viewers"].as_u64().unwrap() >= 1, "{info}");
 }
+
+#[test]
+fn a_replay_survives_a_relay_crash_mid_live() {
+    let mut relay = Relay::start();
+    let fay = User::register(&relay, "fay");
+    let room = create_room(&fay, "Crashy");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let publisher = KillOnDrop(ffmpeg_publish(&rtmp, 60));
+    // Some seconds of the live on disk (≥ 4 one-second HLS segments went by).
+    wait_for(90, "four HLS segments", || segments(&relay, &id).and_then(|s| s.last().cloned()).filter(|l| l.as_str() >= "seg00004.ts"));
+    relay.kill9();
+    drop(publisher);
+    // Restarted on the same data: the interrupted recording is finished and listed.
+    relay.start_again();
+    let replays = wait_for(60, "the recovered replay to be listed", || {
+        let l = fay.json_lines(&["room", "replays", &id, "--json"]);
+        (!l.is_empty()).then_some(l)
+    });
+    let url = replays[0]["url"].as_str().unwrap().to_string();
+    let out = Command::new("ffprobe").args(["-v", "error", "-show_entries", "format=duration:stream=codec_name", "-of", "json", &url]).output().unwrap();
+    let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let dur: f64 = probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    assert!(dur >= 2.0, "the recovered replay keeps what was recorded before the crash: {dur}s {probe} {}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<&str> = probe["streams"].as_array().unwrap().iter().filter_map(|s| s["codec_name"].as_str()).collect();
+    assert!(names.contains(&"h264") && names.contains(&"aac"), "{probe}");
+    assert!(std::fs::read_dir(relay.data.join("replays").join(&id)).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().ends_with(".part")), "no .part left");
+}
