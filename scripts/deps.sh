@@ -8,6 +8,11 @@ BUILD_PKGS=(
   build-essential pkg-config clang libclang-dev libssl-dev
   libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev
   libswscale-dev libswresample-dev libasound2-dev libv4l-dev libudev-dev
+  # The desktop app (Tauri 2 on WebKitGTK), its tray, hotkeys and keychain.
+  libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libxdo-dev libayatana-appindicator3-dev
+  libdbus-1-dev
+  # Playback of recordings and WebCodecs/MSE H.264 in the webview.
+  gstreamer1.0-libav gstreamer1.0-plugins-good
 )
 TEST_PKGS=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
@@ -15,6 +20,8 @@ TEST_PKGS=(
   coturn chromium chromium-driver
   # The OS keychain test: a private D-Bus session with GNOME Keyring.
   dbus-daemon gnome-keyring
+  # The app's end-to-end tests drive WebKitWebDriver; screenshots via imagemagick.
+  webkit2gtk-driver imagemagick
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -30,6 +37,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # dpkg sometimes cannot read archives unpacked under /tmp here.
   $SUDO env TMPDIR=/var/tmp DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The UI (TypeScript + Vite 7) needs Node 20.19+ and npm.
+if ! command -v npm >/dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "installing: nodejs npm" >&2
+  $SUDO apt-get update -qq
+  $SUDO env TMPDIR=/var/tmp DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "warning: Node $(node --version) is older than 20.19, which Vite 7 needs: install a newer Node (e.g. from nodesource)" >&2
 fi
 
 if ! command -v cargo >/dev/null; then

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian/Ubuntu machine (safe to run twice): builds the
-# `onair` CLI and records 10 s from the test sources into the library, then
-# says where the file is and how to play it. (The desktop app replaces this
-# job when it lands.)
+# The main job on a fresh Debian/Ubuntu machine (safe to run twice): installs
+# what the build needs, builds the UI and the desktop app, and opens it. With
+# no relay configured the app runs its own on 127.0.0.1, so recording, going
+# live into a local room and chatting between two windows work at once.
+# With no display (a server, CI) it opens under Xvfb; ONAIR_HOME picks the
+# data folder. Extra arguments go to the app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
-cargo build --release --bin onair
-./target/release/onair record --video test --audio test --duration 10 "$@"
-echo
-./target/release/onair recordings list
+(cd ui && npm ci --no-audit --no-fund && npm run build)
+cargo build --release -p onair-app
+app=./target/release/onair-app
+[ -n "${CARGO_TARGET_DIR:-}" ] && app="$CARGO_TARGET_DIR/release/onair-app"
+echo "starting $app (data in ${ONAIR_HOME:-~/.local/share/onair}; close the window or Ctrl-C to quit)"
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  command -v xvfb-run >/dev/null || bash scripts/deps.sh test
+  echo "no display: running under Xvfb" >&2
+  exec xvfb-run -a -s "-screen 0 1366x900x24" "$app" "$@"
+fi
+exec "$app" "$@"

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian/Ubuntu machine: installs what the build
-# and the tests need (safe to run twice), then the whole test suite.
+# and the tests need (safe to run twice), then the UI's unit tests (Vitest)
+# and the whole Rust test suite, which includes the desktop app's end-to-end
+# test (src-tauri/tests/app_e2e.rs: the real app under WebKitWebDriver and
+# Xvfb; screenshots in target/e2e-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
+# The UI first: the app embeds ui/dist when it is compiled.
+(cd ui && npm ci --no-audit --no-fund && npx vitest run && npm run build)
 # Two test threads: media tests run in real time and must keep up on 2 cores.
 cargo test --workspace --no-fail-fast -- --test-threads=2

@@ -23,6 +23,7 @@ pub mod cache;
 mod client;
 pub mod error;
 pub mod net;
+pub mod rooms;
 pub mod sync;
 
 pub use cache::{Cache, ConvSummary, Conversation, Message};

@@ -36,8 +36,10 @@ pub mod home;
 pub mod library;
 pub mod output;
 pub mod pipeline;
+pub mod preview;
 pub mod source;
 pub mod stats;
+pub mod thumb;
 pub mod transcode;
 
 pub use error::{MediaError, Result};

@@ -28,6 +28,7 @@ use crate::output::mux::StreamSet;
 use crate::output::recorder::Recorder;
 use crate::output::rtmp::RtmpOutput;
 use crate::output::url::IngestUrl;
+use crate::preview::PreviewTap;
 use crate::source::camera::{CameraMode, CameraVideo};
 use crate::source::file::{FileAudio, FileVideo};
 use crate::source::mic::MicAudio;
@@ -214,11 +215,18 @@ impl Pipeline {
     /// Opens sources, encoders and outputs (failing fast with a clear error),
     /// then starts capturing. `library` registers the recording and its bookmarks.
     pub fn start(cfg: PipelineConfig, library: Option<Arc<Library>>) -> Result<Pipeline> {
+        Self::start_with_preview(cfg, library, None)
+    }
+
+    /// [`Pipeline::start`] with a preview tap for a user interface (see
+    /// [`crate::preview`]). With a preview, a job may have no output at all:
+    /// it then captures and composes but encodes nothing.
+    pub fn start_with_preview(cfg: PipelineConfig, library: Option<Arc<Library>>, mut preview: Option<PreviewTap>) -> Result<Pipeline> {
         crate::init();
         if cfg.video == VideoSpec::None && cfg.audio == AudioSpec::None {
             return Err(MediaError::Invalid("nothing to capture: --video and --audio are both none".into()));
         }
-        if cfg.live.is_none() && cfg.record.is_none() {
+        if cfg.live.is_none() && cfg.record.is_none() && preview.is_none() {
             return Err(MediaError::Invalid("no output: go live (--to) or record".into()));
         }
         let clock = Clock::start_now();
@@ -333,6 +341,10 @@ impl Pipeline {
             }
         }
         let fanout = Fanout { live: live_tx, rec: rec_tx, stats: stats.clone() };
+        let encoding = fanout.live.is_some() || fanout.rec.is_some();
+        if let Some(t) = preview.as_mut() {
+            t.set_clock(clock.clone());
+        }
 
         // Threads. The clock starts now, so every source starts at zero.
         clock.restart();
@@ -403,6 +415,12 @@ impl Pipeline {
                         if let Some(top) = latest_overlay.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                             overlay(&mut f, top, x, y);
                         }
+                    }
+                    if let Some(t) = preview.as_mut() {
+                        t.offer(&f);
+                    }
+                    if !encoding {
+                        continue; // preview only
                     }
                     match enc.encode(&f, &mut out) {
                         Ok(true) => add(&stats2.video_frames_encoded, 1),

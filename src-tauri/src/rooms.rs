@@ -1,0 +1,48 @@
+//! Live rooms for the Go live screen: the signed-in account's token, the
+//! app's relay, and `onair_chat::rooms` (the same calls `onair room` makes).
+
+use std::path::Path;
+
+use onair_chat::net::{Http, RelayUrl};
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult};
+
+/// A room as the Go live screen shows it (never the stream key).
+#[derive(Clone, Debug, Serialize)]
+pub struct RoomInfo {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub hls_path: String,
+}
+
+/// The relay this app talks to, and the account's token on it. The
+/// credentials may name an older port of the embedded relay: the token is
+/// what counts, the address comes from the running app.
+fn session(home: &Path, relay_url: &str) -> AppResult<(Http, String)> {
+    let creds = onair_chat::account::load(home).map_err(|e| match e {
+        onair_chat::ChatError::NotSignedIn => AppError::NotSignedIn,
+        e => e.into(),
+    })?;
+    Ok((Http::new(RelayUrl::parse(relay_url)?), creds.token))
+}
+
+pub async fn list(relay_url: &str, all: bool) -> AppResult<Vec<serde_json::Value>> {
+    Ok(onair_chat::rooms::list(&Http::new(RelayUrl::parse(relay_url)?), all, None, None).await?)
+}
+
+pub async fn create(home: &Path, relay_url: &str, title: &str, category: &str) -> AppResult<RoomInfo> {
+    if title.trim().is_empty() {
+        return Err(AppError::Invalid("a room needs a title".into()));
+    }
+    let (http, token) = session(home, relay_url)?;
+    let k = onair_chat::rooms::create(&http, &token, title.trim(), category).await?;
+    Ok(RoomInfo { id: k.id, title: k.title, category: k.category, hls_path: k.hls_path })
+}
+
+/// The RTMP URL (with the key) to publish into a room the user owns.
+pub async fn ingest_url(home: &Path, relay_url: &str, room: &str) -> AppResult<String> {
+    let (http, token) = session(home, relay_url)?;
+    Ok(onair_chat::rooms::ingest_url(&http, &token, room).await?)
+}

@@ -1,0 +1,80 @@
+// Pure formatting for the screens (tested in format.test.ts).
+
+/** 65_000 → "1:05", 3_725_000 → "1:02:05"; negative or NaN → "0:00". */
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return "0:00";
+  const total = Math.floor(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** 1536 → "1.5 KB"; binary units, one decimal below 10. */
+export function formatBytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return "—";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** 2500 → "2.5 Mb/s", 800 → "800 kb/s". */
+export function formatBitrate(kbps: number): string {
+  if (!Number.isFinite(kbps) || kbps <= 0) return "0 kb/s";
+  return kbps >= 1000 ? `${(kbps / 1000).toFixed(1)} Mb/s` : `${Math.round(kbps)} kb/s`;
+}
+
+/** Unix seconds → "2026-11-21 17:30" in local time. */
+export function formatDate(unixSecs: number): string {
+  const d = new Date(unixSecs * 1000);
+  const p = (x: number) => String(x).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export interface StatsLike {
+  fps: number;
+  video_kbps: number;
+  video_frames_dropped: number;
+  reconnecting: boolean;
+  reconnects: number;
+  elapsed_s: number;
+  bookmarks: number;
+}
+
+export interface StatsView {
+  elapsed: string;
+  fps: string;
+  bitrate: string;
+  dropped: string;
+  connection: string;
+  /** "ok" | "warn" | "bad": the colour of the connection badge. */
+  health: "ok" | "warn" | "bad";
+}
+
+/** The live stats strip's text. */
+export function formatStats(s: StatsLike, live: boolean): StatsView {
+  const connection = !live ? "not live" : s.reconnecting ? `reconnecting… (${s.reconnects})` : s.reconnects > 0 ? `connected (${s.reconnects} reconnects)` : "connected";
+  const health = live && s.reconnecting ? "bad" : s.video_frames_dropped > 0 || (live && s.reconnects > 0) ? "warn" : "ok";
+  return {
+    elapsed: formatDuration(s.elapsed_s * 1000),
+    fps: `${s.fps.toFixed(1)} fps`,
+    bitrate: formatBitrate(s.video_kbps),
+    dropped: `${s.video_frames_dropped} dropped`,
+    connection,
+    health,
+  };
+}
+
+/** The badge shown on the Go live screen and in the nav. */
+export function stateBadge(live: boolean, recording: boolean): { text: string; cls: string } {
+  if (live && recording) return { text: "LIVE · REC", cls: "live" };
+  if (live) return { text: "LIVE", cls: "live" };
+  if (recording) return { text: "REC", cls: "rec" };
+  return { text: "OFFLINE", cls: "off" };
+}

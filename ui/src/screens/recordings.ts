@@ -1,0 +1,174 @@
+// Recordings: the library (thumbnail, date, length, size, pinned), a player
+// on the finished MP4 (served by the loopback media server with the launch
+// token), a seek bar with bookmark marks, a bookmark list that jumps,
+// pin/unpin, delete and the retention setting.
+
+import { ApiError, mediaUrl, recordings, type RecordingItem } from "../api";
+import { h, replace, toast } from "../lib/dom";
+import { formatBytes, formatDate, formatDuration } from "../lib/format";
+import { markPositions, timeAt } from "../lib/seekbar";
+
+export function mount(root: HTMLElement): () => void {
+  let items: RecordingItem[] = [];
+  let selected: RecordingItem | null = null;
+  let closed = false;
+
+  const list = h("ul.rec-list", { "data-testid": "rec-list" });
+  const playerBox = h("div.player", { "data-testid": "player-box" }, h("p.muted", {}, "Pick a recording."));
+  const retention = h(
+    "select",
+    { "data-testid": "retention", onchange: () => void setRetention() },
+    ...[
+      ["off", "Keep forever"],
+      ["7", "7 days"],
+      ["30", "30 days"],
+      ["90", "90 days"],
+      ["365", "1 year"],
+    ].map(([v, t]) => h("option", { value: v }, t)),
+  ) as HTMLSelectElement;
+
+  async function setRetention(): Promise<void> {
+    const days = retention.value === "off" ? null : Number(retention.value);
+    try {
+      const n = await recordings.setRetention(days);
+      toast(days === null ? "Recordings are kept forever" : `Keeping ${days} days${n ? `: ${n} old recordings deleted` : ""} (pinned ones stay)`);
+      await load();
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+    }
+  }
+
+  async function load(): Promise<void> {
+    try {
+      items = await recordings.list();
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+      return;
+    }
+    if (closed) return;
+    const thumbs = await Promise.all(items.map((r) => (r.thumb ? mediaUrl(`/media/thumbs/${r.id}`) : Promise.resolve(""))));
+    replace(
+      list,
+      ...(items.length === 0 ? [h("li.muted", {}, "No recordings yet: record one on Go live.")] : []),
+      ...items.map((r, i) =>
+        h(
+          "li.rec",
+          { dataset: { id: String(r.id), testid: `rec-${r.id}` }, class: selected?.id === r.id ? "rec selected" : "rec", onclick: () => void open(r.id) },
+          thumbs[i] ? h("img.thumb", { src: thumbs[i], alt: "" }) : h("div.thumb.empty", {}, r.state === "recording" ? "REC" : "—"),
+          h(
+            "div.meta",
+            {},
+            h("div.name", {}, r.pinned ? "📌 " : "", r.name),
+            h("div.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)}${r.bookmarks.length ? ` · ${r.bookmarks.length} ★` : ""}`),
+            r.error ? h("div.error.small", {}, r.error) : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  async function open(id: number): Promise<void> {
+    let r: RecordingItem;
+    try {
+      r = await recordings.get(id);
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+      return;
+    }
+    selected = r;
+    list.querySelectorAll("li.rec").forEach((li) => li.classList.toggle("selected", (li as HTMLElement).dataset.id === String(id)));
+    const src = await mediaUrl(`/media/recordings/${id}`);
+    const videoEl = h("video", { src, controls: false, preload: "auto", "data-testid": "player" }) as HTMLVideoElement;
+    const durationMs = () => (Number.isFinite(videoEl.duration) && videoEl.duration > 0 ? videoEl.duration * 1000 : (r.duration_ms ?? 0));
+    const fill = h("div.fill");
+    const bar = h("div.seekbar", { "data-testid": "seekbar" }, fill);
+    const time = h("span.time", { "data-testid": "player-time" }, "0:00");
+    const drawMarks = () => {
+      bar.querySelectorAll(".mark").forEach((m) => m.remove());
+      for (const m of markPositions(r.bookmarks, durationMs())) {
+        bar.appendChild(h("div.mark", { style: `left:${m.pct}%`, title: `${formatDuration(m.t_ms)} ${m.label}`, dataset: { testid: `mark-${m.id}` } }));
+      }
+    };
+    bar.addEventListener("click", (ev: MouseEvent) => {
+      const rect = bar.getBoundingClientRect();
+      videoEl.currentTime = timeAt(ev.clientX - rect.left, rect.width, durationMs()) / 1000;
+    });
+    videoEl.addEventListener("loadedmetadata", drawMarks);
+    videoEl.addEventListener("timeupdate", () => {
+      const d = durationMs();
+      fill.style.width = `${d > 0 ? Math.min(100, (videoEl.currentTime * 100000) / d) : 0}%`;
+      time.textContent = `${formatDuration(videoEl.currentTime * 1000)} / ${formatDuration(d)}`;
+    });
+    videoEl.addEventListener("error", () => toast("This recording cannot be played here (is gstreamer1.0-libav installed?)", "error"));
+    const play = h("button", { "data-testid": "play", onclick: () => (videoEl.paused ? void videoEl.play() : videoEl.pause()) }, "▶ / ❚❚");
+    videoEl.addEventListener("play", () => (play.textContent = "❚❚ Pause"));
+    videoEl.addEventListener("pause", () => (play.textContent = "▶ Play"));
+    const jump = (t_ms: number) => {
+      videoEl.currentTime = t_ms / 1000;
+    };
+    const bookmarks = h(
+      "ol.bookmarks",
+      { "data-testid": "bookmarks" },
+      ...r.bookmarks.map((b) => h("li", {}, h("button.link", { dataset: { testid: `jump-${b.id}` }, onclick: () => jump(b.t_ms) }, `★ ${formatDuration(b.t_ms)}`), " ", b.label)),
+    );
+    if (r.bookmarks.length === 0) bookmarks.appendChild(h("li.muted", {}, "No bookmarks"));
+    const pin = h("button", { "data-testid": "pin", onclick: () => void togglePin(r) }, r.pinned ? "Unpin" : "Pin");
+    const del = h("button.danger", { "data-testid": "delete", onclick: () => void remove(r) }, "Delete");
+    replace(
+      playerBox,
+      h("h2", {}, r.name),
+      h("p.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)} · ${r.path}`),
+      videoEl,
+      h("div.row", {}, play, bar, time),
+      h("div.row", {}, pin, del),
+      h("h3", {}, "Bookmarks"),
+      bookmarks,
+    );
+    drawMarks();
+  }
+
+  async function togglePin(r: RecordingItem): Promise<void> {
+    try {
+      await recordings.pin(r.id, !r.pinned);
+      await load();
+      await open(r.id);
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+    }
+  }
+
+  async function remove(r: RecordingItem): Promise<void> {
+    if (!window.confirm(`Delete ${r.name}? The file is removed from disk.`)) return;
+    try {
+      await recordings.remove(r.id);
+      selected = null;
+      replace(playerBox, h("p.muted", {}, "Deleted."));
+      await load();
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+    }
+  }
+
+  replace(
+    root,
+    h(
+      "section.screen.recordings",
+      { "data-testid": "screen-recordings" },
+      h("header.row", {}, h("h1", {}, "Recordings"), h("div.spacer"), h("label", {}, "Keep ", retention), h("button", { "data-testid": "refresh", onclick: () => void load() }, "Refresh")),
+      h("div.rec-grid", {}, list, playerBox),
+    ),
+  );
+  recordings
+    .retention()
+    .then((d) => (retention.value = d === null ? "off" : String(d)))
+    .catch(() => {});
+  void load();
+  return () => {
+    closed = true;
+    playerBox.querySelectorAll("video").forEach((v) => {
+      v.pause();
+      v.removeAttribute("src");
+      v.load();
+    });
+  };
+}
