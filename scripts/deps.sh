@@ -8,9 +8,8 @@ BUILD_PKGS=(
   build-essential pkg-config clang libclang-dev libssl-dev
   libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev
   libswscale-dev libswresample-dev libasound2-dev libv4l-dev libudev-dev
-  # The desktop app (Tauri 2 on WebKitGTK), its tray, hotkeys and keychain.
+  # The desktop app (Tauri 2 on WebKitGTK), its tray icon and global hotkeys.
   libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libxdo-dev libayatana-appindicator3-dev
-  libdbus-1-dev
   # Playback of recordings and WebCodecs/MSE H.264 in the webview.
   gstreamer1.0-libav gstreamer1.0-plugins-good
 )

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use ffmpeg_next::{codec, encoder, format, frame, media, software::scaling, util::format::Pixel, Packet, Rational};
+use ffmpeg_next::{codec, encoder, frame, media, software::scaling, util::format::Pixel, Packet, Rational};
 
 use crate::error::FfmpegContext;
 use crate::{MediaError, Result};
@@ -13,7 +13,7 @@ use crate::{MediaError, Result};
 pub fn write_jpeg(video: &Path, out: &Path, width: u32) -> Result<()> {
     crate::init();
     let path = video.display().to_string();
-    let mut ictx = format::input(video).map_err(|e| MediaError::OpenInput { path: path.clone(), reason: e.to_string() })?;
+    let mut ictx = crate::source::file::open_input(video)?;
     let stream = ictx.streams().best(media::Type::Video).ok_or(MediaError::NoStream { path: path.clone(), kind: "video" })?;
     let index = stream.index();
     let mut dec = codec::context::Context::from_parameters(stream.parameters())

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use onair_chat::account::{self, Credentials};
 use onair_chat::net::{Http, RelayUrl};
-use onair_chat::rooms;
+use serde::Deserialize;
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -62,7 +62,16 @@ pub enum RoomCommand {
     },
 }
 
-pub use onair_chat::rooms::RoomKey;
+/// A room with its key, as the relay answers its owner.
+#[derive(Deserialize)]
+pub struct RoomKey {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub stream_key: String,
+    pub rtmp_url: Option<String>,
+    pub hls_path: String,
+}
 
 fn creds() -> anyhow::Result<(Credentials, Http)> {
     let c = account::load(&home()).context("live rooms need a signed-in account (onair account login)")?;
@@ -110,15 +119,20 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
     let (c, http) = creds()?;
     match cmd {
         RoomCommand::Create { title, category, json } => {
-            let k = rt.block_on(rooms::create(&http, &c.token, &title, &category))?;
+            let k: RoomKey = rt.block_on(http.json(hyper::Method::POST, "/v1/rooms", Some(&c.token), &serde_json::json!({"title": title, "category": category})))?;
             print_key(&k, &c.relay, json, "created");
         }
         RoomCommand::Key { room, rotate, json } => {
-            let k = rt.block_on(rooms::key(&http, &c.token, &room, rotate))?;
+            let path = format!("/v1/rooms/{room}/key");
+            let k: RoomKey = if rotate {
+                rt.block_on(http.json(hyper::Method::POST, &path, Some(&c.token), &serde_json::json!({})))?
+            } else {
+                rt.block_on(get(&http, &path, Some(&c.token)))?
+            };
             print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
         }
         RoomCommand::Replays { room, json } => {
-            let list = rt.block_on(rooms::replays(&http, &room))?;
+            let list: Vec<Value> = rt.block_on(get(&http, &format!("/v1/rooms/{room}/replays"), None))?;
             for r in &list {
                 let url = format!("{}{}", c.relay, r["path"].as_str().unwrap_or(""));
                 if json {
@@ -135,7 +149,14 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
             }
         }
         RoomCommand::List { all, search, category, json } => {
-            let rooms = rt.block_on(rooms::list(&http, all, search.as_deref(), category.as_deref()))?;
+            let mut path = format!("/v1/rooms?live={}", !all);
+            if let Some(q) = search {
+                path.push_str(&format!("&q={}", pct(&q)));
+            }
+            if let Some(cat) = category {
+                path.push_str(&format!("&category={}", pct(&cat)));
+            }
+            let rooms: Vec<Value> = rt.block_on(get(&http, &path, None))?;
             for r in &rooms {
                 if json {
                     json_line(r);
@@ -159,6 +180,10 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// Percent-encodes a query value.
+fn pct(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
 
 /// `relay://ROOM` → the room's RTMP URL with its key (from the relay, as
 /// the signed-in owner); anything else is returned as given.
@@ -169,6 +194,15 @@ pub fn resolve_ingest(to: &str, key: Option<String>) -> anyhow::Result<(String, 
         bail!("expected relay://ROOM_ID");
     }
     let (c, http) = creds()?;
-    let url = runtime()?.block_on(rooms::ingest_url(&http, &c.token, room)).with_context(|| format!("room {room} on {}", c.relay))?;
+    let k: RoomKey = runtime()?.block_on(get(&http, &format!("/v1/rooms/{room}/key"), Some(&c.token))).with_context(|| format!("room {room} on {}", c.relay))?;
+    let url = k.rtmp_url.with_context(|| format!("the relay {} has no RTMP ingest running", c.relay))?;
     Ok((url, None))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percent() {
+        assert_eq!(super::pct("a b/ü"), "a%20b%2F%C3%BC");
+    }
 }
