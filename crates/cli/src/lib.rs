@@ -52,6 +52,8 @@ enum Command {
     /// Live rooms on the relay: create, list (the directory), stream key.
     #[command(subcommand)]
     Room(cmd::room::RoomCommand),
+    /// A 1:1 video call through the relay: `onair call USER` or `onair call --answer`.
+    Call(cmd::call::CallArgs),
     /// Watch a live room (HLS): decode, count frames and stalls, measure latency.
     Watch(cmd::watch::WatchArgs),
     /// Benchmarks that print a ratio against a peer measured in the same run.
@@ -76,6 +78,7 @@ pub fn main() -> i32 {
         Command::Chat(c) => cmd::chat::run(c),
         Command::Room(c) => cmd::room::run(c),
         Command::Watch(a) => cmd::watch::run(a),
+        Command::Call(a) => cmd::call::run(a),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

@@ -2,6 +2,7 @@
 
 pub mod beauty;
 pub mod bench;
+pub mod call;
 pub mod devices;
 pub mod live;
 pub mod recordings;

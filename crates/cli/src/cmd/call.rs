@@ -1,0 +1,239 @@
+//! `onair call USER` and `onair call --answer`: a 1:1 video call through the
+//! relay, driven by `onair_call::driver`. This file only parses options,
+//! reads stdin commands and prints; the call itself lives in `crates/call`.
+//!
+//! While in a call, stdin takes: mute | unmute | camera off | camera on |
+//! share screen | share camera | share test | share file:PATH |
+//! record start | record stop | b [LABEL] | consent yes | consent no | hangup
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use onair_call::driver::{self, CallOptions, Command, Role};
+use onair_call::peer::{IceServer, PeerOptions};
+use onair_call::send::SendConfig;
+use onair_media::source::{AudioSpec, VideoSpec};
+use tokio::sync::mpsc;
+
+use super::chat_common::home;
+
+#[derive(Debug, clap::Args)]
+pub struct CallArgs {
+    /// Whom to call (omit with --answer).
+    #[arg(required_unless_present = "answer")]
+    user: Option<String>,
+    /// Wait for an incoming call and answer it.
+    #[arg(long, conflicts_with = "user")]
+    answer: bool,
+    /// With --answer: only answer this user (others are declined).
+    #[arg(long, requires = "answer", value_name = "USER")]
+    from: Option<String>,
+    /// Video: test | file:PATH | screen[:N] | camera[:N] | none
+    #[arg(long, default_value = "camera", value_name = "SOURCE")]
+    video: VideoSpec,
+    /// Audio: test | file:PATH | mic[:N] | none
+    #[arg(long, default_value = "mic", value_name = "SOURCE")]
+    audio: AudioSpec,
+    /// Loop file sources.
+    #[arg(long = "loop")]
+    looped: bool,
+    /// Beauty filter on the camera layer: SMOOTH[,WHITEN], each 0-100.
+    #[arg(long, value_name = "SMOOTH[,WHITEN]")]
+    beauty: Option<onair_beauty::BeautyParams>,
+    /// Picture size sent, WxH (even numbers).
+    #[arg(long, default_value = "640x360", value_name = "WxH")]
+    size: String,
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=60))]
+    fps: u32,
+    /// Starting video bitrate (kbit/s); congestion control moves it between 150 and --max-bitrate.
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(100..=20_000))]
+    video_bitrate: u32,
+    #[arg(long, default_value_t = 2500, value_parser = clap::value_parser!(u32).range(150..=20_000))]
+    max_bitrate: u32,
+    /// x264 speed preset (ultrafast … veryslow).
+    #[arg(long, default_value = "veryfast")]
+    x264_preset: String,
+    /// Hang up after this many seconds in the call.
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Record the call (both pictures side by side, both voices) to this MP4.
+    /// Recording starts with `record start` on stdin, or at once with --record-now.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Start recording as soon as the call connects (needs --record).
+    #[arg(long, requires = "record")]
+    record_now: bool,
+    /// Answer the other side's request to record without asking: yes | no.
+    #[arg(long, value_name = "yes|no")]
+    accept_recording: Option<YesNo>,
+    /// Write the call's counters as one JSON object to FILE at the end.
+    #[arg(long, value_name = "FILE")]
+    stats_json: Option<PathBuf>,
+    /// Relay URL (default: the signed-in account's).
+    #[arg(long)]
+    relay: Option<String>,
+    /// Use only TURN relay candidates (env ONAIR_ICE_RELAY_ONLY=1).
+    #[arg(long, env = "ONAIR_ICE_RELAY_ONLY")]
+    ice_relay_only: bool,
+    /// Local address for ICE host candidates (0.0.0.0: every non-loopback interface).
+    #[arg(long, default_value = "0.0.0.0", env = "ONAIR_ICE_IP")]
+    ice_ip: std::net::IpAddr,
+    /// Extra STUN/TURN server URL (the relay's are used too).
+    #[arg(long, value_name = "URL")]
+    ice_server: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct YesNo(bool);
+
+impl std::str::FromStr for YesNo {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "yes" | "y" | "true" => Ok(YesNo(true)),
+            "no" | "n" | "false" => Ok(YesNo(false)),
+            _ => Err(format!("expected yes or no, got {s:?}")),
+        }
+    }
+}
+
+fn size(s: &str) -> anyhow::Result<(u32, u32)> {
+    let (w, h) = s.split_once('x').context("--size must look like 640x360")?;
+    let (w, h): (u32, u32) = (w.parse().context("--size width")?, h.parse().context("--size height")?);
+    if w < 64 || h < 64 || w > 1920 || h > 1080 || w % 2 != 0 || h % 2 != 0 {
+        bail!("--size must be even, between 64x64 and 1920x1080");
+    }
+    Ok((w, h))
+}
+
+pub fn run(a: CallArgs) -> anyhow::Result<i32> {
+    let creds = onair_chat::account::load(&home()).context("sign in first: onair account login")?;
+    let relay = a.relay.clone().unwrap_or(creds.relay.clone());
+    let ws_url = onair_chat::net::RelayUrl::parse(&relay)?.ws();
+    let (width, height) = size(&a.size)?;
+    if let Some(d) = a.duration {
+        if !(d > 0.0 && d.is_finite()) {
+            bail!("--duration must be a positive number of seconds");
+        }
+    }
+    let record = match &a.record {
+        Some(p) if p.is_absolute() => Some(p.clone()),
+        Some(p) => Some(std::env::current_dir()?.join(p)),
+        None => None,
+    };
+    let send = SendConfig {
+        video: a.video.clone(),
+        audio: a.audio.clone(),
+        width,
+        height,
+        fps: a.fps,
+        video_kbps: a.video_bitrate.min(a.max_bitrate),
+        max_video_kbps: a.max_bitrate,
+        beauty: a.beauty,
+        looped: a.looped,
+        x264_preset: a.x264_preset.clone(),
+        ..SendConfig::default()
+    };
+    let peer = PeerOptions {
+        ice_servers: a.ice_server.iter().map(|u| IceServer { urls: vec![u.clone()], username: None, credential: None }).collect(),
+        relay_only: a.ice_relay_only,
+        bind_ip: a.ice_ip,
+    };
+    let opts = CallOptions {
+        ws_url,
+        token: creds.token.clone(),
+        role: match &a.user {
+            Some(u) => Role::Dial(u.clone()),
+            None => Role::Answer { from: a.from.clone() },
+        },
+        peer,
+        send,
+        record_path: record,
+        record_from_start: a.record_now,
+        home: home(),
+        duration: a.duration.map(Duration::from_secs_f64),
+        auto_consent: a.accept_recording.map(|y| y.0),
+    };
+
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
+    let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
+    let (ui_tx, mut ui_rx) = mpsc::unbounded_channel::<String>();
+    // stdin commands on a thread (EOF is normal for scripts: the call goes on).
+    let _ = std::thread::Builder::new().name("stdin".into()).spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if line.trim().is_empty() {
+                continue;
+            }
+            match line.parse::<Command>() {
+                Ok(c) => {
+                    if cmd_tx.blocking_send(c).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => eprintln!("{e}"),
+            }
+        }
+    });
+    let printer = std::thread::spawn(move || {
+        while let Some(line) = ui_rx.blocking_recv() {
+            println!("{line}");
+        }
+    });
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    let report = rt.block_on(async move {
+        let (sig_tx, sig_rx) = mpsc::channel::<Command>(1);
+        // Ctrl-C / SIGTERM hang up cleanly (the recording is finalised).
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = sig_tx.send(Command::Hangup).await;
+                    break;
+                }
+            }
+        });
+        driver::run(opts, merge(cmd_rx, sig_rx), ui_tx).await
+    })?;
+    let _ = printer.join();
+    eprintln!(
+        "call with {}: {} · sent {} frames, decoded {} of theirs, audio packets {} · rtt {} ms · quality {:.0} · latency p50 {} ms",
+        report.peer.as_deref().unwrap_or("-"),
+        report.ended,
+        report.video_frames_sent,
+        report.video_frames_decoded,
+        report.audio_packets_received,
+        report.rtt_ms.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
+        report.quality_score,
+        report.latency_ms_p50.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
+    );
+    if let Some(p) = &a.stats_json {
+        std::fs::write(p, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(if report.connected { 0 } else { 2 })
+}
+
+/// Two command sources into one.
+fn merge(mut a: mpsc::Receiver<Command>, mut b: mpsc::Receiver<Command>) -> mpsc::Receiver<Command> {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let (mut a_open, mut b_open) = (true, true);
+        while a_open || b_open {
+            let c = tokio::select! {
+                c = a.recv(), if a_open => match c { Some(c) => c, None => { a_open = false; continue } },
+                c = b.recv(), if b_open => match c { Some(c) => c, None => { b_open = false; continue } },
+            };
+            if tx.send(c).await.is_err() {
+                break;
+            }
+        }
+        // Keep the merged channel open: a closed stdin must not end the call.
+        std::future::pending::<()>().await;
+    });
+    rx
+}

@@ -1,0 +1,217 @@
+//! Helpers for the call tests: a relay with call options, `onair call`
+//! processes whose stdout is collected line by line, coturn on 127.0.0.1.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_onair");
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Calls are heavy (two encoders, two decoders): run one test at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub struct RelayProc {
+    child: Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl RelayProc {
+    pub fn start(extra: &[&str]) -> RelayProc {
+        let dir = tempfile::tempdir().unwrap();
+        let ready = dir.path().join("ready");
+        let child = Command::new(BIN)
+            .args(["relay", "--listen", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--data"])
+            .arg(dir.path().join("relay"))
+            .arg("--ready-file")
+            .arg(&ready)
+            .args(extra)
+            .env("ONAIR_HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn onair relay");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let addr = loop {
+            if let Some(a) = std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty()) {
+                break a;
+            }
+            assert!(Instant::now() < deadline, "relay did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        RelayProc { child, addr, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RelayProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Person {
+    pub name: String,
+    pub home: tempfile::TempDir,
+}
+
+impl Person {
+    pub fn register(relay: &RelayProc, name: &str) -> Person {
+        let p = Person { name: name.into(), home: tempfile::tempdir().unwrap() };
+        let out = Command::new(BIN)
+            .args(["account", "register", "--relay", &relay.url(), "--user", name])
+            .env("ONAIR_HOME", p.home.path())
+            .env("ONAIR_PASSWORD", PASSWORD)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "register {name}: {}", String::from_utf8_lossy(&out.stderr));
+        p
+    }
+
+    pub fn path(&self, f: &str) -> PathBuf {
+        self.home.path().join(f)
+    }
+
+    /// Starts `onair call ARGS` with the test sources at a small size on loopback.
+    pub fn call(&self, args: &[&str]) -> CallProc {
+        let mut child = Command::new(BIN)
+            .arg("call")
+            .args(["--video", "test", "--audio", "test", "--size", "320x240", "--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast"])
+            .args(["--video-bitrate", "400"])
+            .args(args)
+            .env("ONAIR_HOME", self.home.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn onair call");
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let out = child.stdout.take().unwrap();
+        let l = lines.clone();
+        let name = self.name.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                eprintln!("[{name}] {line}");
+                l.lock().unwrap().push(line);
+            }
+        });
+        let stdin = child.stdin.take();
+        CallProc { child, stdin, lines }
+    }
+}
+
+pub struct CallProc {
+    pub child: Child,
+    stdin: Option<ChildStdin>,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl CallProc {
+    pub fn said(&self, needle: &str) -> bool {
+        self.lines.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+
+    pub fn wait_said(&self, secs: u64, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.said(needle) {
+            assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {needle:?}; said: {:?}", self.lines.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn type_line(&mut self, line: &str) {
+        let s = self.stdin.as_mut().expect("stdin");
+        writeln!(s, "{line}").unwrap();
+        s.flush().unwrap();
+    }
+
+    /// Waits for the process to exit (killing it past `secs`) and returns its exit code.
+    pub fn finish(&mut self, secs: u64) -> i32 {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("onair call did not finish in {secs}s; said: {:?}", self.lines.lock().unwrap());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for CallProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn stats(path: &Path) -> Value {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_slice(&b).unwrap()
+}
+
+pub fn n(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {v}"))
+}
+
+/// coturn on 127.0.0.1 with the REST-API shared secret.
+pub struct Turn {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Turn {
+    pub fn start(secret: &str) -> Turn {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("turnserver")
+            .args(["-n", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1", "--listening-port", &port.to_string()])
+            .args(["--use-auth-secret", &format!("--static-auth-secret={secret}"), "--realm", "onair"])
+            .args(["--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--min-port", "49160", "--max-port", "49999"])
+            .args(["--log-file", "stdout", "--simple-log"])
+            .arg("--pidfile")
+            .arg(dir.path().join("turn.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("turnserver (coturn) is installed: scripts/deps.sh test");
+        // Ready when it answers a STUN binding request on its port.
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let req = [0u8, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let _ = sock.send_to(&req, ("127.0.0.1", port));
+            let mut buf = [0u8; 256];
+            if sock.recv_from(&mut buf).is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "coturn did not start on 127.0.0.1:{port}");
+        }
+        Turn { child, port, _dir: dir }
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
