@@ -21,7 +21,6 @@ fn assert_media_both_ways(a: &serde_json::Value, b: &serde_json::Value) {
 }
 
 #[test]
-#[ignore = "written against the relay's call signaling but not yet run (the calls helper's build did not finish in its session): run with --ignored and fix before enabling"]
 fn two_cli_peers_call_through_the_relay() {
     let _g = serial();
     let relay = RelayProc::start(&[]);
@@ -43,7 +42,6 @@ fn two_cli_peers_call_through_the_relay() {
 }
 
 #[test]
-#[ignore = "written against the relay's call signaling but not yet run (the calls helper's build did not finish in its session): run with --ignored and fix before enabling"]
 fn relay_only_ice_through_coturn() {
     let _g = serial();
     let secret = "turn-test-secret";
@@ -78,7 +76,6 @@ fn recording_events(s: &serde_json::Value) -> Vec<(String, String, i64)> {
 }
 
 #[test]
-#[ignore = "written against the relay's call signaling but not yet run (the calls helper's build did not finish in its session): run with --ignored and fix before enabling"]
 fn recording_both_sides_know_and_the_file_has_both_pictures() {
     let _g = serial();
     let relay = RelayProc::start(&[]);
@@ -113,7 +110,6 @@ fn recording_both_sides_know_and_the_file_has_both_pictures() {
 }
 
 #[test]
-#[ignore = "written against the relay's call signaling but not yet run (the calls helper's build did not finish in its session): run with --ignored and fix before enabling"]
 fn consent_required_records_only_after_yes_and_never_after_no() {
     let _g = serial();
     let relay = RelayProc::start(&["--require-recording-consent"]);
