@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian/Ubuntu machine: installs what the build
 # and the tests need (safe to run twice), then the UI's unit tests (Vitest)
-# and the whole Rust test suite, which includes the desktop app's end-to-end
-# test (src-tauri/tests/app_e2e.rs: the real app under WebKitWebDriver and
-# Xvfb; screenshots in target/e2e-artifacts/).
+# and the whole Rust test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
