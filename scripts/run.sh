@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh build
-(cd ui && npm ci --no-audit --no-fund && npm run build)
+(cd ui && npm install --no-audit --no-fund && npm run build)
 cargo build --release -p onair-app
 app=./target/release/onair-app
 [ -n "${CARGO_TARGET_DIR:-}" ] && app="$CARGO_TARGET_DIR/release/onair-app"

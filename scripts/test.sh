@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh test
 # The UI first: the app embeds ui/dist when it is compiled.
-(cd ui && npm ci --no-audit --no-fund && npx vitest run && npm run build)
+# `npm install` (not `npm ci`): with `omit-lockfile-registry-resolved` (set on
+# these machines) `npm ci` rejects the lock's other-platform optional packages;
+# `npm install` keeps the locked versions.
+(cd ui && npm install --no-audit --no-fund && npx vitest run && npm run build)
 # Two test threads: media tests run in real time and must keep up on 2 cores.
 cargo test --workspace --no-fail-fast -- --test-threads=2
