@@ -58,24 +58,9 @@ pub async fn sign_in(relay: &str, user: &str, password: &str, register: bool) ->
 pub fn save(home: &Path, c: &Credentials) -> Result<Stored, ChatError> {
     let stored = Secrets::new(home).set(TOKEN, &c.token)?;
     let path = credentials_path(home);
-    let err = |source| ChatError::Credentials { path: path.display().to_string(), source };
-    std::fs::create_dir_all(home).map_err(err)?;
-    let tmp = path.with_extension("json.tmp");
     let json = serde_json::to_vec_pretty(c).expect("Credentials always serialise");
-    {
-        use std::io::Write;
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut f = o.open(&tmp).map_err(err)?;
-        f.write_all(&json).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, &path).map_err(err)?;
+    onair_secrets::write_private(&path, &json)
+        .map_err(|source| ChatError::Credentials { path: path.display().to_string(), source })?;
     Ok(stored)
 }
 

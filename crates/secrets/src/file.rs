@@ -22,10 +22,20 @@ fn read(home: &Path) -> Result<BTreeMap<String, String>, SecretsError> {
 
 fn write(home: &Path, map: &BTreeMap<String, String>) -> Result<(), SecretsError> {
     let p = path(home);
-    let err = |source| SecretsError::File { path: p.display().to_string(), source };
-    std::fs::create_dir_all(home).map_err(err)?;
-    let tmp = p.with_extension("json.tmp");
     let json = serde_json::to_vec_pretty(map).expect("a string map always serialises");
+    write_private(&p, &json).map_err(|source| SecretsError::File { path: p.display().to_string(), source })
+}
+
+/// Writes `bytes` to `path` readable by the user only (0600 on Unix),
+/// through a synced temporary file and a rename, so a crash leaves the old
+/// file or the new one. Creates the parent folder.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     {
         let mut o = std::fs::OpenOptions::new();
         o.write(true).create(true).truncate(true);
@@ -34,11 +44,11 @@ fn write(home: &Path, map: &BTreeMap<String, String>) -> Result<(), SecretsError
             use std::os::unix::fs::OpenOptionsExt;
             o.mode(0o600);
         }
-        let mut f = o.open(&tmp).map_err(err)?;
-        f.write_all(&json).map_err(err)?;
-        f.sync_all().map_err(err)?;
+        let mut f = o.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
     }
-    std::fs::rename(&tmp, &p).map_err(err)
+    std::fs::rename(&tmp, path)
 }
 
 pub fn get(home: &Path, name: &str) -> Result<Option<String>, SecretsError> {

@@ -24,6 +24,8 @@
 
 mod file;
 
+pub use file::write_private;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 
