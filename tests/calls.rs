@@ -161,3 +161,143 @@ fn support_probe(path: &std::path::Path) -> serde_json::Value {
     assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// The in-call controls as the other side experiences them, from the live
+/// `--stats-json` snapshots: mute silences alice's voice at bob (the audio
+/// stream keeps flowing), camera off shows bob black pictures that keep
+/// coming (not a frozen frame), screen share shows alice's white X screen,
+/// a file share its blue picture, and bob's `hangup` ends both sides cleanly.
+#[test]
+fn in_call_controls_reach_the_other_side() {
+    let _g = serial();
+    let relay = RelayProc::start(&[]);
+    let x = Xvfb::start();
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let blue = alice.path("blue.mp4");
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=blue:s=320x240:r=30", "-t", "4", "-pix_fmt", "yuv420p", "-c:v", "libx264"])
+        .arg(&blue)
+        .output()
+        .expect("ffmpeg");
+    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    let (sa, sb) = (alice.path("a.json"), bob.path("b.json"));
+    let mut b = bob.call(&["--answer", "--from", "alice", "--stats-json", sb.to_str().unwrap()]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call_env(&["bob", "--loop", "--stats-json", sa.to_str().unwrap()], &[("DISPLAY", x.display.as_str())]);
+
+    // Media flows: bob sees alice's test pattern (stamped frames) and hears her tone.
+    let s = wait_stats(&sb, 120, "bob to see and hear alice", |s| {
+        num(s, "latency_samples") >= 30.0 && s["audio_level_dbfs"].as_f64().is_some_and(|d| d > -40.0)
+    });
+    let (y, _, _) = yuv(&s);
+    assert!((30.0..220.0).contains(&y), "the test pattern is neither black nor white: {s}");
+
+    // Mute: silence at bob while audio packets keep arriving.
+    a.type_line("mute");
+    let s = wait_stats(&sb, 60, "alice's voice to go silent at bob", |s| s["audio_level_dbfs"].as_f64().is_some_and(|d| d < -60.0));
+    let packets = num(&s, "audio_packets_received");
+    wait_stats(&sb, 60, "audio packets to keep flowing while muted", |s| num(s, "audio_packets_received") >= packets + 50.0);
+    assert_eq!(wait_stats(&sa, 30, "alice's own stats to say muted", |s| s["muted"] == true)["muted"], true);
+    a.type_line("unmute");
+    wait_stats(&sb, 60, "alice's voice back at bob", |s| s["audio_level_dbfs"].as_f64().is_some_and(|d| d > -40.0));
+
+    // Camera off: black pictures keep arriving (the decoded count grows), no stamps.
+    a.type_line("camera off");
+    let s = wait_stats(&sb, 60, "bob to see black", |s| {
+        let (y, u, v) = yuv(s);
+        y < 24.0 && (u - 128.0).abs() < 6.0 && (v - 128.0).abs() < 6.0
+    });
+    let (frames, stamps) = (num(&s, "video_frames_decoded"), num(&s, "latency_samples"));
+    let s = wait_stats(&sb, 60, "black frames to keep coming", |s| num(s, "video_frames_decoded") >= frames + 30.0);
+    assert!(yuv(&s).0 < 24.0, "still black: {s}");
+    assert!(num(&s, "latency_samples") <= stamps + 3.0, "test-pattern frames arrived while the camera was off: {s}");
+    assert_eq!(wait_stats(&sa, 30, "alice's stats to say camera off", |s| s["camera_off"] == true)["camera_off"], true);
+    a.type_line("camera on");
+    let stamps = num(&s, "latency_samples");
+    wait_stats(&sb, 60, "alice's picture back at bob", |s| num(s, "latency_samples") >= stamps + 30.0 && yuv(s).0 > 30.0);
+
+    // Screen share: alice's Xvfb screen (white root window).
+    a.type_line("share screen");
+    let s = wait_stats(&sb, 60, "bob to see alice's white screen", |s| yuv(s).0 > 200.0);
+    let frames = num(&s, "video_frames_decoded");
+    wait_stats(&sb, 60, "screen frames to keep coming", |s| num(s, "video_frames_decoded") >= frames + 20.0 && yuv(s).0 > 200.0);
+    assert_eq!(wait_stats(&sa, 30, "alice's source to be the screen", |s| s["video_source"] == "screen")["video_source"], "screen");
+
+    // A file: blue (Y ≈ 41, U ≈ 240, V ≈ 110 in BT.601 limited range).
+    a.type_line(&format!("share file:{}", blue.display()));
+    wait_stats(&sb, 60, "bob to see alice's blue file", |s| {
+        let (y, u, _) = yuv(s);
+        y < 80.0 && u > 190.0
+    });
+
+    // No camera on this machine: the switch is refused and the file stays.
+    a.type_line("share camera");
+    let s = wait_stats(&sa, 30, "alice to be told the camera could not open", |s| {
+        s["notices"].as_array().is_some_and(|n| n.iter().any(|m| m.as_str().unwrap_or("").contains("switching video")))
+    });
+    assert!(s["video_source"].as_str().unwrap().starts_with("file:"), "{s}");
+    let frames = num(&wait_stats(&sb, 5, "bob's stats", |_| true), "video_frames_decoded");
+    wait_stats(&sb, 60, "the file to keep playing at bob", |s| num(s, "video_frames_decoded") >= frames + 20.0 && yuv(s).1 > 190.0);
+
+    // Back to the test pattern, then bob hangs up: both sides end cleanly.
+    a.type_line("share test");
+    let stamps = num(&wait_stats(&sb, 5, "bob's stats", |_| true), "latency_samples");
+    wait_stats(&sb, 60, "the test pattern back at bob", |s| num(s, "latency_samples") >= stamps + 30.0);
+    b.type_line("hangup");
+    assert_eq!(b.finish(60), 0, "bob's side failed");
+    assert_eq!(a.finish(60), 0, "alice's side failed");
+    let (fa, fb) = (stats(&sa), stats(&sb));
+    assert_eq!(fb["ended"], "you hung up", "{fb}");
+    assert_eq!(fa["ended"], "the other side hung up", "{fa}");
+    assert!(a.said("call ended") && b.said("call ended"));
+}
+
+/// The relay crashes mid-call and comes back on the same port: media keeps
+/// flowing peer to peer meanwhile, both clients reconnect and resume the
+/// call (the restarted relay takes it back from its audit store), signaling
+/// works again (a recording notice reaches bob), and hang-up ends both sides.
+#[test]
+fn the_call_survives_a_relay_restart() {
+    let _g = serial();
+    let mut relay = RelayProc::start(&[]);
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let (sa, sb) = (alice.path("a.json"), bob.path("b.json"));
+    let file = alice.path("after.mp4");
+    let mut b = bob.call(&["--answer", "--stats-json", sb.to_str().unwrap()]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call(&["bob", "--record", file.to_str().unwrap(), "--stats-json", sa.to_str().unwrap()]);
+    for s in [&sa, &sb] {
+        wait_stats(s, 120, "media both ways", |s| num(s, "video_frames_decoded") >= 30.0 && num(s, "audio_packets_received") >= 50.0);
+    }
+
+    relay.kill();
+    a.wait_said(30, "lost the relay connection");
+    b.wait_said(30, "lost the relay connection");
+    // While the relay is gone, pictures keep arriving on both sides.
+    for s in [&sa, &sb] {
+        let at = wait_stats(s, 30, "a snapshot without the relay", |s| s["relay_connected"] == false);
+        let frames = num(&at, "video_frames_decoded");
+        wait_stats(s, 60, "frames to keep coming without the relay", |s| s["relay_connected"] == false && num(s, "video_frames_decoded") >= frames + 30.0);
+    }
+
+    relay.restart();
+    a.wait_said(60, "relay connection back");
+    b.wait_said(60, "relay connection back");
+    // Signaling through the restarted relay: alice records, bob is told.
+    a.type_line("record start");
+    b.wait_said(60, "alice is recording this call");
+    a.wait_said(60, "recording to");
+    let frames = num(&wait_stats(&sb, 5, "bob's stats", |_| true), "video_frames_decoded");
+    wait_stats(&sb, 60, "frames after the restart", |s| num(s, "video_frames_decoded") >= frames + 30.0);
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0, "alice's side failed");
+    assert_eq!(b.finish(60), 0, "bob's side failed");
+    let (fa, fb) = (stats(&sa), stats(&sb));
+    assert_eq!(fa["ended"], "you hung up", "{fa}");
+    assert_eq!(fb["ended"], "the other side hung up", "{fb}");
+    assert!(n(&fa, "relay_reconnects") >= 1.0 && n(&fb, "relay_reconnects") >= 1.0);
+    assert_eq!(fa["ice_restarts"], 0, "media never needed an ICE restart: {fa}");
+    let ev = recording_events(&fb);
+    assert!(ev.iter().any(|e| e.0 == "start" && e.1 == "alice"), "{ev:?}");
+    assert!(file.exists(), "the recording was saved");
+}

@@ -21,20 +21,42 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 pub struct RelayProc {
     child: Child,
     pub addr: String,
+    extra: Vec<String>,
     _dir: tempfile::TempDir,
 }
 
 impl RelayProc {
     pub fn start(extra: &[&str]) -> RelayProc {
         let dir = tempfile::tempdir().unwrap();
-        let ready = dir.path().join("ready");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, addr) = Self::spawn(dir.path(), "127.0.0.1:0", &extra);
+        RelayProc { child, addr, extra, _dir: dir }
+    }
+
+    /// Kills the relay (SIGKILL: no goodbye to anyone, as in a crash).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same address with the same data directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, addr) = Self::spawn(self._dir.path(), &self.addr.clone(), &self.extra);
+        assert_eq!(addr, self.addr);
+        self.child = child;
+    }
+
+    fn spawn(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
+        let ready = dir.join("ready");
+        let _ = std::fs::remove_file(&ready);
         let child = Command::new(BIN)
-            .args(["relay", "--listen", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--data"])
-            .arg(dir.path().join("relay"))
+            .args(["relay", "--listen", listen, "--rtmp", "127.0.0.1:0", "--data"])
+            .arg(dir.join("relay"))
             .arg("--ready-file")
             .arg(&ready)
             .args(extra)
-            .env("ONAIR_HOME", dir.path())
+            .env("ONAIR_HOME", dir)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -47,7 +69,7 @@ impl RelayProc {
             assert!(Instant::now() < deadline, "relay did not start");
             std::thread::sleep(Duration::from_millis(50));
         };
-        RelayProc { child, addr, _dir: dir }
+        (child, addr)
     }
 
     pub fn url(&self) -> String {
@@ -86,6 +108,11 @@ impl Person {
 
     /// Starts `onair call ARGS` with the test sources at a small size on loopback.
     pub fn call(&self, args: &[&str]) -> CallProc {
+        self.call_env(args, &[])
+    }
+
+    /// [`Person::call`] with extra environment variables (e.g. DISPLAY).
+    pub fn call_env(&self, args: &[&str], env: &[(&str, &str)]) -> CallProc {
         let mut child = Command::new(BIN)
             .arg("call")
             .args(["--video", "test", "--audio", "test", "--size", "320x240", "--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast"])
@@ -93,6 +120,7 @@ impl Person {
             .args(args)
             .env("ONAIR_HOME", self.home.path())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -164,6 +192,67 @@ impl Drop for CallProc {
 pub fn stats(path: &Path) -> Value {
     let b = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     serde_json::from_slice(&b).unwrap()
+}
+
+/// Polls a live `--stats-json` file until `ok` holds (the file is
+/// rewritten about once a second during the call); returns that snapshot.
+pub fn wait_stats(path: &Path, secs: u64, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = Value::Null;
+    loop {
+        if let Some(v) = std::fs::read(path).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()) {
+            if ok(&v) {
+                return v;
+            }
+            last = v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}; last stats: {last}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A number in a stats object, or 0 when absent (null before media flows).
+pub fn num(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or(0.0)
+}
+
+/// The mean (Y, U, V) of the last picture the side decoded.
+pub fn yuv(v: &Value) -> (f64, f64, f64) {
+    let p = &v["picture_yuv"];
+    (p[0].as_f64().unwrap_or(-1.0), p[1].as_f64().unwrap_or(-1.0), p[2].as_f64().unwrap_or(-1.0))
+}
+
+/// An X server of our own (Xvfb) with a white root window: a screen share
+/// of it is a white picture.
+pub struct Xvfb {
+    child: Child,
+    pub display: String,
+}
+
+impl Xvfb {
+    pub fn start() -> Xvfb {
+        let display = format!(":{}", 190 + std::process::id() % 100);
+        let child = Command::new("Xvfb")
+            .args([&display, "-screen", "0", "640x480x24", "-wr", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is installed (scripts/deps.sh test)");
+        let sock = format!("/tmp/.X11-unix/X{}", &display[1..]);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !Path::new(&sock).exists() {
+            assert!(Instant::now() < deadline, "Xvfb did not start on {display}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Xvfb { child, display }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub fn n(v: &Value, k: &str) -> f64 {

@@ -60,6 +60,9 @@ pub struct CallOptions {
     pub duration: Option<Duration>,
     /// Answer recording-consent requests without asking.
     pub auto_consent: Option<bool>,
+    /// Gets the call's figures about once a second while it runs (the
+    /// final report is [`run`]'s result). A full channel skips a snapshot.
+    pub snapshots: Option<mpsc::Sender<CallReport>>,
 }
 
 impl std::fmt::Debug for CallOptions {
@@ -136,6 +139,17 @@ pub struct CallReport {
     pub video_frames_broken: u64,
     pub video_width: u32,
     pub video_height: u32,
+    /// Mean colour (Y, U, V, 0-255) of the last picture decoded from the
+    /// other side: black (16, 128, 128) while their camera is off.
+    pub picture_yuv: Option<[f64; 3]>,
+    /// Loudness of the other side's last ~0.5 s of audio (dBFS; about -100 while they are muted).
+    pub audio_level_dbfs: Option<f64>,
+    /// Our own controls: muted, camera off, and what video we send.
+    pub muted: bool,
+    pub camera_off: bool,
+    pub video_source: String,
+    /// Whether our relay connection is up (false while reconnecting).
+    pub relay_connected: bool,
     pub audio_packets_sent: u64,
     pub audio_packets_received: u64,
     pub audio_samples_decoded: u64,
@@ -386,6 +400,17 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
                     let q: NetQuality = s.tick().await.clone();
                     tracing::debug!(?q, "network");
                 }
+                if let Some(tx) = &opts.snapshots {
+                    let mut snap = report.clone();
+                    snap.peer = call.peer_user.clone();
+                    snap.call_id = call.call_id().map(String::from);
+                    snap.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+                    snap.relay_connected = ws.is_some();
+                    if let Some(s) = &session {
+                        fill(&mut snap, s);
+                    }
+                    let _ = tx.try_send(snap);
+                }
             },
             _ = sleep_opt(sleep_until) => {
                 let now = Instant::now();
@@ -413,6 +438,7 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
 
     report.peer = call.peer_user.clone();
     report.call_id = call.call_id().map(String::from);
+    report.relay_connected = ws.is_some();
     report.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
     let _ = started;
     if let Some(r) = recorder.take() {
@@ -447,6 +473,11 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.audio_samples_decoded = l(&rx.audio_samples_decoded);
     report.video_width = rx.width.load(Ordering::Relaxed);
     report.video_height = rx.height.load(Ordering::Relaxed);
+    report.picture_yuv = rx.picture_yuv();
+    report.audio_level_dbfs = rx.audio_level_dbfs().map(|d| (d * 10.0).round() / 10.0);
+    report.muted = tx.muted.load(Ordering::Relaxed);
+    report.camera_off = tx.camera_off.load(Ordering::Relaxed);
+    report.video_source = s.local.current_video.lock().map(|v| spec_name(&v)).unwrap_or_default();
     if let Some((p50, p95)) = rx.latency_percentiles() {
         report.latency_ms_p50 = Some((p50 * 10.0).round() / 10.0);
         report.latency_ms_p95 = Some((p95 * 10.0).round() / 10.0);
@@ -462,6 +493,18 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.target_kbps = n.target_kbps;
     report.candidate_type = n.candidate_type.clone();
     report.notices = s.local.notices.lock().map(|v| v.clone()).unwrap_or_default();
+}
+
+/// A video source as the user would type it (`test`, `screen`, `file:PATH`).
+fn spec_name(v: &VideoSpec) -> String {
+    match v {
+        VideoSpec::None => "none".into(),
+        VideoSpec::Test => "test".into(),
+        VideoSpec::File { path } => format!("file:{}", path.display()),
+        VideoSpec::Screen { display: None } => "screen".into(),
+        VideoSpec::Screen { display: Some(d) } => format!("screen:{d}"),
+        VideoSpec::Camera { index } => format!("camera:{index}"),
+    }
 }
 
 fn apply(c: Command, call: &mut Call, s: Option<&MediaSession>, rec: Option<&CallRecorder>, say: &dyn Fn(String)) {

@@ -47,6 +47,53 @@ pub struct RecvStats {
     pub latencies_ms: Mutex<Vec<f32>>,
     /// Set when the first decoded frame arrives.
     pub first_frame: AtomicBool,
+    /// Mean Y, U, V (0-255, ×100) of the last decoded picture: what the
+    /// other side shows right now (black when their camera is off).
+    pub picture_yuv_x100: [AtomicU32; 3],
+    /// Loudness of the last ~0.5 s of decoded audio, dBFS ×100 (f32 bits in
+    /// an atomic; -100 dB when silent): whether the other side is muted.
+    audio_level: AtomicU32,
+}
+
+impl RecvStats {
+    /// The mean colour (Y, U, V) of the last decoded picture, if any.
+    pub fn picture_yuv(&self) -> Option<[f64; 3]> {
+        if !self.first_frame.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(self.picture_yuv_x100.each_ref().map(|a| a.load(Ordering::Relaxed) as f64 / 100.0))
+    }
+
+    /// The recent audio level in dBFS, once audio has been decoded.
+    pub fn audio_level_dbfs(&self) -> Option<f64> {
+        (self.audio_samples_decoded.load(Ordering::Relaxed) > 0).then(|| f32::from_bits(self.audio_level.load(Ordering::Relaxed)) as f64)
+    }
+}
+
+/// RMS level of interleaved PCM in dBFS (floor -100).
+pub fn level_dbfs(pcm: &[f32]) -> f32 {
+    if pcm.is_empty() {
+        return -100.0;
+    }
+    let ms = pcm.iter().map(|s| s * s).sum::<f32>() / pcm.len() as f32;
+    (10.0 * ms.max(1e-10).log10()).max(-100.0)
+}
+
+/// Mean of a plane, sampling every 4th pixel of every 4th row (cheap at 1080p).
+fn plane_mean(data: &[u8], width: usize, height: usize, stride: usize) -> f64 {
+    let (mut sum, mut n) = (0u64, 0u64);
+    for row in (0..height).step_by(4) {
+        let Some(line) = data.get(row * stride..row * stride + width) else { break };
+        for &v in line.iter().step_by(4) {
+            sum += v as u64;
+            n += 1;
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        sum as f64 / n as f64
+    }
 }
 
 impl RecvStats {
@@ -210,6 +257,14 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
     stats.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
     stats.width.store(w, Ordering::Relaxed);
     stats.height.store(h, Ordering::Relaxed);
+    if f.format() == ffmpeg_next::format::Pixel::YUV420P || f.format() == ffmpeg_next::format::Pixel::YUVJ420P {
+        let (w, h) = (w as usize, h as usize);
+        let dims = [(w, h), (w.div_ceil(2), h.div_ceil(2)), (w.div_ceil(2), h.div_ceil(2))];
+        for (i, (pw, ph)) in dims.into_iter().enumerate() {
+            let m = plane_mean(f.data(i), pw, ph, f.stride(i));
+            stats.picture_yuv_x100[i].store((m * 100.0).round() as u32, Ordering::Relaxed);
+        }
+    }
     stats.first_frame.store(true, Ordering::Release);
     if let Some((_, ms)) = stamp::latency(f.data(0), w as usize, f.stride(0)) {
         stats.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).push(ms as f32);
@@ -241,9 +296,17 @@ pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap)
                 }
             };
             let mut pcm = Vec::new();
+            // Per-packet levels of the last 25 packets (0.5 s of 20 ms packets).
+            let mut recent = std::collections::VecDeque::with_capacity(25);
             for p in rx {
                 pcm.clear();
                 if dec.decode(&p, &mut pcm).is_ok() {
+                    if recent.len() == 25 {
+                        recent.pop_front();
+                    }
+                    recent.push_back(level_dbfs(&pcm));
+                    let loudest = recent.iter().copied().fold(-100.0f32, f32::max);
+                    st.audio_level.store(loudest.to_bits(), Ordering::Relaxed);
                     st.audio_samples_decoded.fetch_add((pcm.len() / 2) as u64, Ordering::Relaxed);
                     if tap.active() {
                         tap.send(TapItem::RemoteAudio(crate::opus::chunk(pcm.clone(), Duration::ZERO)));

@@ -98,6 +98,25 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
+    // The WebRTC stack (webrtc-rs and its rtc-* crates) warns and errs about
+    // routine events (a candidate pair that failed, a packet after close);
+    // our call code reports what matters to the user. Quiet by default,
+    // their warnings from -v, everything from -vv; RUST_LOG overrides.
+    const WEBRTC: [&str; 17] = [
+        "webrtc", "rtc", "rtc_crypto", "rtc_datachannel", "rtc_dtls", "rtc_ice", "rtc_interceptor", "rtc_mdns", "rtc_media", "rtc_rtcp",
+        "rtc_rtp", "rtc_sctp", "rtc_sdp", "rtc_shared", "rtc_srtp", "rtc_stun", "rtc_turn",
+    ];
+    let webrtc_level = match verbose {
+        0 => Some("off"),
+        1 => Some("warn"),
+        _ => None,
+    };
+    let mut default = default.to_string();
+    if let Some(l) = webrtc_level {
+        for t in WEBRTC {
+            default.push_str(&format!(",{t}={l}"));
+        }
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

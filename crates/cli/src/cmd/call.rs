@@ -68,7 +68,8 @@ pub struct CallArgs {
     /// Answer the other side's request to record without asking: yes | no.
     #[arg(long, value_name = "yes|no")]
     accept_recording: Option<YesNo>,
-    /// Write the call's counters as one JSON object to FILE at the end.
+    /// Write the call's counters as one JSON object to FILE: rewritten about
+    /// once a second during the call (atomically), final at the end.
     #[arg(long, value_name = "FILE")]
     stats_json: Option<PathBuf>,
     /// Relay URL (default: the signed-in account's).
@@ -141,6 +142,22 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         relay_only: a.ice_relay_only,
         bind_ip: a.ice_ip,
     };
+    // Live figures: each snapshot replaces the file whole (write + rename),
+    // so a reader never sees half a JSON object.
+    let (snap_tx, snap_writer) = match a.stats_json.clone() {
+        Some(path) => {
+            let (tx, mut rx) = mpsc::channel::<driver::CallReport>(1);
+            let t = std::thread::spawn(move || {
+                while let Some(r) = rx.blocking_recv() {
+                    if let Err(e) = write_json(&path, &r) {
+                        tracing::debug!("live stats: {e:#}");
+                    }
+                }
+            });
+            (Some(tx), Some(t))
+        }
+        None => (None, None),
+    };
     let opts = CallOptions {
         ws_url,
         token: creds.token.clone(),
@@ -155,6 +172,7 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         home: home(),
         duration: a.duration.map(Duration::from_secs_f64),
         auto_consent: a.accept_recording.map(|y| y.0),
+        snapshots: snap_tx,
     };
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
@@ -201,6 +219,9 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         driver::run(opts, merge(cmd_rx, sig_rx), ui_tx).await
     })?;
     let _ = printer.join();
+    if let Some(t) = snap_writer {
+        let _ = t.join();
+    }
     eprintln!(
         "call with {}: {} · sent {} frames, decoded {} of theirs, audio packets {} · rtt {} ms · quality {:.0} · latency p50 {} ms",
         report.peer.as_deref().unwrap_or("-"),
@@ -213,9 +234,18 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         report.latency_ms_p50.map(|r| format!("{r:.1}")).unwrap_or_else(|| "-".into()),
     );
     if let Some(p) = &a.stats_json {
-        std::fs::write(p, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", p.display()))?;
+        write_json(p, &report)?;
     }
     Ok(if report.connected { 0 } else { 2 })
+}
+
+/// Writes `report` to `path` through a temporary file and a rename.
+fn write_json(path: &std::path::Path, report: &driver::CallReport) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, serde_json::to_vec_pretty(report)?).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Two command sources into one.

@@ -106,6 +106,21 @@ fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str,
             return;
         }
     }
+    // A call this relay forgot (it restarted mid-call) comes back when one
+    // of its two participants resumes it and the audit says it was answered
+    // and never ended: media went on peer to peer, so the call did too.
+    if let Request::CallResume { call_id } = &body {
+        if !router.knows(call_id) && valid_call_id(call_id) {
+            match state.store.call_audit(call_id) {
+                Ok(Some(a)) if a.accepted_at.is_some() && a.ended_at.is_none() && (a.caller == me || a.callee == me) => {
+                    tracing::info!(call_id, "resuming a call from before the relay restarted");
+                    router.adopt(now, call_id, &a.caller, &a.callee);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the call audit to resume a call"),
+            }
+        }
+    }
     router.request(now, conn, id, body);
 }
 

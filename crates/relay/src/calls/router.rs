@@ -106,6 +106,37 @@ impl Router {
             .min()
     }
 
+    /// Whether this call is in memory (ringing or accepted).
+    pub fn knows(&self, call_id: &str) -> bool {
+        self.calls.contains_key(call_id)
+    }
+
+    /// Takes back an answered call that this relay forgot (it restarted
+    /// while the call went on peer to peer): the driver found it answered
+    /// and not ended in the audit store. Both sides start as lost, each with
+    /// the reconnect grace to `call_resume`; a side that does not come back
+    /// in time ends the call as `peer_lost`, as after any lost connection.
+    /// Recording state starts off: a recording side says so again after
+    /// resuming.
+    pub fn adopt(&mut self, now: i64, call_id: &str, caller: &str, callee: &str) {
+        if self.calls.contains_key(call_id) {
+            return;
+        }
+        let lost = Some(now + self.cfg.grace_ms);
+        self.calls.insert(
+            call_id.to_string(),
+            Call {
+                users: [caller.to_string(), callee.to_string()],
+                conns: [None, None],
+                ringing: Vec::new(),
+                accepted: true,
+                ring_deadline: now,
+                lost: [lost, lost],
+                rec: [Rec::Off, Rec::Off],
+            },
+        );
+    }
+
     pub fn opened(&mut self, conn: ConnId, user: &str) {
         self.conns.insert(conn, Conn { user: user.to_string(), call: None });
     }

@@ -207,6 +207,35 @@ fn a_lost_connection_may_resume_within_the_grace_period() {
 }
 
 #[test]
+fn an_adopted_call_after_a_relay_restart_resumes_side_by_side_or_ends_peer_lost() {
+    // A fresh router (the relay restarted): the driver adopts the call it
+    // found answered and open in the audit store.
+    let mut r = router(false);
+    let id = "c00000000000000aa";
+    r.adopt(1_000, id, "alice", "bob");
+    assert_eq!(r.next_deadline(), Some(11_000), "both sides get the grace to come back");
+    // A third party cannot take it over.
+    assert_eq!(code(&req(&mut r, 1_100, C, Request::CallResume { call_id: id.into() }), C), Some(ErrorCode::NotParticipant));
+    assert_eq!(code(&req(&mut r, 1_200, A, Request::CallResume { call_id: id.into() }), A), None);
+    assert_eq!(code(&req(&mut r, 1_300, B, Request::CallResume { call_id: id.into() }), B), None);
+    let out = req(&mut r, 1_400, A, Request::CallIce { call_id: id.into(), candidate: None });
+    assert_eq!(code(&out, A), None);
+    assert!(to(&out, B).iter().any(|f| f.contains("call_ice")), "signaling flows again: {out:?}");
+    r.handle_timeout(20_000);
+    assert!(drain(&mut r).is_empty(), "both resumed: no grace timer left");
+    let out = req(&mut r, 20_001, B, Request::CallHangup { call_id: id.into() });
+    assert!(to(&out, A).iter().any(|f| f.contains(r#""reason":"hangup""#)), "{out:?}");
+    assert_eq!(r.active_calls(), 0);
+
+    // Only one side comes back: the call ends as peer_lost after the grace.
+    r.adopt(30_000, "c00000000000000bb", "alice", "bob");
+    assert_eq!(code(&req(&mut r, 30_100, A, Request::CallResume { call_id: "c00000000000000bb".into() }), A), None);
+    r.handle_timeout(40_000);
+    let out = drain(&mut r);
+    assert!(to(&out, A)[0].contains(r#""reason":"peer_lost""#), "{out:?}");
+}
+
+#[test]
 fn a_caller_that_disconnects_while_ringing_cancels() {
     let mut r = router(false);
     invite(&mut r, 0);
