@@ -88,7 +88,11 @@ fn recording_both_sides_know_and_the_file_has_both_pictures() {
     std::thread::sleep(std::time::Duration::from_secs(2));
     a.type_line("record start");
     b.wait_said(30, "alice is recording this call");
+    // Bob and alice hear of the start at the same time; alice's recorder
+    // opens after that, and a bookmark needs it running.
+    a.wait_said(30, "recording to");
     a.type_line("b highlight");
+    a.wait_said(30, "bookmark \"highlight\"");
     assert_eq!(a.finish(180), 0);
     assert_eq!(b.finish(60), 0);
     let (sa, sb) = (stats(&alice.path("a.json")), stats(&bob.path("b.json")));
