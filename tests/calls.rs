@@ -273,6 +273,9 @@ fn the_call_survives_a_relay_restart() {
     for s in [&sa, &sb] {
         wait_stats(s, 120, "media both ways", |s| num(s, "video_frames_decoded") >= 30.0 && num(s, "audio_packets_received") >= 50.0);
     }
+    a.type_line("record start");
+    b.wait_said(60, "alice is recording this call");
+    a.wait_said(60, "recording to");
 
     relay.kill();
     a.wait_said(30, "lost the relay connection");
@@ -287,10 +290,11 @@ fn the_call_survives_a_relay_restart() {
     relay.restart();
     a.wait_said(60, "relay connection back");
     b.wait_said(60, "relay connection back");
-    // Signaling through the restarted relay: alice records, bob is told.
-    a.type_line("record start");
-    b.wait_said(60, "alice is recording this call");
-    a.wait_said(60, "recording to");
+    // Signaling through the restarted relay, which took the call back with
+    // its recording state: alice stops recording and bob is told.
+    a.type_line("record stop");
+    b.wait_said(60, "recording stopped by alice");
+    a.wait_said(60, "recording saved");
     let frames = num(&wait_stats(&sb, 5, "bob's stats", |_| true), "video_frames_decoded");
     wait_stats(&sb, 60, "frames after the restart", |s| num(s, "video_frames_decoded") >= frames + 30.0);
     a.type_line("hangup");
@@ -302,6 +306,7 @@ fn the_call_survives_a_relay_restart() {
     assert!(n(&fa, "relay_reconnects") >= 1.0 && n(&fb, "relay_reconnects") >= 1.0);
     assert_eq!(fa["ice_restarts"], 0, "media never needed an ICE restart: {fa}");
     let ev = recording_events(&fb);
-    assert!(ev.iter().any(|e| e.0 == "start" && e.1 == "alice"), "{ev:?}");
+    assert!(ev.iter().any(|e| e.0 == "start" && e.1 == "alice") && ev.iter().any(|e| e.0 == "stop" && e.1 == "alice"), "{ev:?}");
+    assert!(!a.said("refused"), "the restarted relay refused something");
     assert!(file.exists(), "the recording was saved");
 }

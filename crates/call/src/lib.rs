@@ -3,6 +3,8 @@
 //!
 //! - [`codecs`]: H.264 in every profile browsers offer, Opus.
 //! - [`peer`]: one peer connection with our two send tracks; its events.
+//! - [`feedback`]: the other side's RTCP about our streams (loss, RTT from
+//!   reception reports; PLI/FIR → keyframe), read by our own interceptor.
 //! - [`send`]: sources → beauty → real-time H.264/Opus → track samples, with
 //!   live controls (mute, camera off, switch source).
 //! - [`recv`]: RTP → access units → FFmpeg → engine frames; latency from stamps.
@@ -36,6 +38,7 @@
 
 pub mod codecs;
 mod error;
+pub mod feedback;
 pub mod opus;
 pub mod peer;
 pub mod quality;

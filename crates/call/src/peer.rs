@@ -21,6 +21,7 @@ use webrtc::peer_connection::{
 };
 
 use crate::codecs;
+use crate::feedback::{Feedback, FeedbackTap};
 use crate::error::{rtc_err, CallError, Result};
 
 pub use onair_proto::{IceCandidate, IceServer};
@@ -102,6 +103,8 @@ pub struct Peer {
     pub audio: Arc<TrackLocalStaticSample>,
     pub video_ssrc: u32,
     pub audio_ssrc: u32,
+    /// What the other side's RTCP says about our streams.
+    pub feedback: Arc<Feedback>,
 }
 
 fn track(kind: RtpCodecKind, ssrc: u32, codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec) -> Result<Arc<TrackLocalStaticSample>> {
@@ -130,7 +133,12 @@ impl Peer {
     /// Builds the connection (inside a tokio runtime) with both send tracks.
     pub async fn new(opts: &PeerOptions) -> Result<(Peer, mpsc::Receiver<PeerEvent>)> {
         let mut engine = codecs::media_engine()?;
-        let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(rtc_err("setting up interceptors"))?;
+        let feedback = Arc::new(Feedback::default());
+        // Wire-most (slot 500 < every default's), so it reads all inbound
+        // RTCP before any interceptor consumes it.
+        let registry = register_default_interceptors(Registry::new(), &mut engine)
+            .map_err(rtc_err("setting up interceptors"))?
+            .with(rtc::interceptor::Slot::from(500), FeedbackTap::new(feedback.clone()));
         let servers = opts
             .ice_servers
             .iter()
@@ -162,7 +170,7 @@ impl Peer {
         let audio = track(RtpCodecKind::Audio, audio_ssrc, codecs::send_audio_codec())?;
         pc.add_track(video.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err("adding the video track"))?;
         pc.add_track(audio.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err("adding the audio track"))?;
-        Ok((Peer { pc, video, audio, video_ssrc, audio_ssrc }, rx))
+        Ok((Peer { pc, video, audio, video_ssrc, audio_ssrc, feedback }, rx))
     }
 
     /// Creates an offer (an ICE restart when `restart_ice`) and sets it locally.
@@ -227,8 +235,20 @@ impl Peer {
 
     /// One reading of the connection's statistics.
     pub async fn stats(&self) -> NetReading {
-        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let now = Instant::now();
+        let report = self.pc.get_stats(now, StatsSelector::None).await;
         let mut r = NetReading::default();
+        // Loss and RTT from the other side's reception reports (our tap;
+        // webrtc-rs's remote-inbound figures stay zero). Reports come about
+        // once a second; an older one no longer describes the path.
+        for ssrc in [self.video_ssrc, self.audio_ssrc] {
+            if let Some(rep) = self.feedback.report(ssrc, now, std::time::Duration::from_secs(5)) {
+                r.loss = r.loss.max(rep.fraction_lost);
+                if let Some(rtt) = rep.rtt {
+                    r.rtt_s = Some(r.rtt_s.map_or(rtt.as_secs_f64(), |x: f64| x.max(rtt.as_secs_f64())));
+                }
+            }
+        }
         // The pair carrying the media: the nominated one, else the busiest.
         let mut local_pair_candidate = None;
         let mut best = (false, 0u64);

@@ -259,6 +259,11 @@ impl LocalMedia {
         self.bitrate.store(kbps, Ordering::Release);
     }
 
+    /// The flag that makes the encoder's next frame a keyframe (set on the peer's PLI/FIR).
+    pub fn keyframe_flag(&self) -> Arc<AtomicBool> {
+        self.force_key.clone()
+    }
+
     pub fn request_keyframe(&self) {
         self.force_key.store(true, Ordering::Release);
     }

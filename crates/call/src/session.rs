@@ -57,6 +57,8 @@ impl MediaSession {
         let controller = BitrateController::new(send.video_kbps, send.min_video_kbps, send.max_video_kbps);
         let local = LocalMedia::start(send, out_tx, tap.clone())?;
         let (peer, events) = Peer::new(peer_opts).await?;
+        // The peer's PLI/FIR make our next frame a keyframe at once.
+        peer.feedback.on_keyframe_request(local.keyframe_flag());
         let s = MediaSession {
             peer: Arc::new(peer),
             local,

@@ -114,7 +114,16 @@ fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str,
             match state.store.call_audit(call_id) {
                 Ok(Some(a)) if a.accepted_at.is_some() && a.ended_at.is_none() && (a.caller == me || a.callee == me) => {
                     tracing::info!(call_id, "resuming a call from before the relay restarted");
-                    router.adopt(now, call_id, &a.caller, &a.callee);
+                    let mut recording = [false; 2];
+                    for e in &a.events {
+                        let side = if e.by == a.caller { 0 } else { 1 };
+                        match e.event {
+                            AuditEvent::Start => recording[side] = true,
+                            AuditEvent::Stop => recording[side] = false,
+                            _ => {}
+                        }
+                    }
+                    router.adopt(now, call_id, &a.caller, &a.callee, recording);
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reading the call audit to resume a call"),

@@ -116,9 +116,10 @@ impl Router {
     /// and not ended in the audit store. Both sides start as lost, each with
     /// the reconnect grace to `call_resume`; a side that does not come back
     /// in time ends the call as `peer_lost`, as after any lost connection.
-    /// Recording state starts off: a recording side says so again after
-    /// resuming.
-    pub fn adopt(&mut self, now: i64, call_id: &str, caller: &str, callee: &str) {
+    /// `recording` (caller, callee) comes from the audit's start/stop rows,
+    /// so a side that resumes hears that the other is recording; a consent
+    /// request that was waiting is lost (the requester may ask again).
+    pub fn adopt(&mut self, now: i64, call_id: &str, caller: &str, callee: &str, recording: [bool; 2]) {
         if self.calls.contains_key(call_id) {
             return;
         }
@@ -132,7 +133,7 @@ impl Router {
                 accepted: true,
                 ring_deadline: now,
                 lost: [lost, lost],
-                rec: [Rec::Off, Rec::Off],
+                rec: recording.map(|on| if on { Rec::On } else { Rec::Off }),
             },
         );
     }

@@ -212,12 +212,16 @@ fn an_adopted_call_after_a_relay_restart_resumes_side_by_side_or_ends_peer_lost(
     // found answered and open in the audit store.
     let mut r = router(false);
     let id = "c00000000000000aa";
-    r.adopt(1_000, id, "alice", "bob");
+    r.adopt(1_000, id, "alice", "bob", [true, false]);
     assert_eq!(r.next_deadline(), Some(11_000), "both sides get the grace to come back");
     // A third party cannot take it over.
     assert_eq!(code(&req(&mut r, 1_100, C, Request::CallResume { call_id: id.into() }), C), Some(ErrorCode::NotParticipant));
     assert_eq!(code(&req(&mut r, 1_200, A, Request::CallResume { call_id: id.into() }), A), None);
-    assert_eq!(code(&req(&mut r, 1_300, B, Request::CallResume { call_id: id.into() }), B), None);
+    let out = req(&mut r, 1_300, B, Request::CallResume { call_id: id.into() });
+    assert_eq!(code(&out, B), None);
+    assert!(to(&out, B).iter().any(|f| f.contains(r#""ev":"call_recording""#) && f.contains(r#""by":"alice""#)), "bob hears alice still records: {out:?}");
+    let out = req(&mut r, 1_350, A, Request::CallRecord { call_id: id.into(), action: RecordAction::Stop });
+    assert_eq!(code(&out, A), None, "alice can stop the recording the relay took back");
     let out = req(&mut r, 1_400, A, Request::CallIce { call_id: id.into(), candidate: None });
     assert_eq!(code(&out, A), None);
     assert!(to(&out, B).iter().any(|f| f.contains("call_ice")), "signaling flows again: {out:?}");
@@ -228,7 +232,7 @@ fn an_adopted_call_after_a_relay_restart_resumes_side_by_side_or_ends_peer_lost(
     assert_eq!(r.active_calls(), 0);
 
     // Only one side comes back: the call ends as peer_lost after the grace.
-    r.adopt(30_000, "c00000000000000bb", "alice", "bob");
+    r.adopt(30_000, "c00000000000000bb", "alice", "bob", [false, false]);
     assert_eq!(code(&req(&mut r, 30_100, A, Request::CallResume { call_id: "c00000000000000bb".into() }), A), None);
     r.handle_timeout(40_000);
     let out = drain(&mut r);

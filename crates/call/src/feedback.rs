@@ -1,0 +1,196 @@
+//! What the other side's RTCP says about our streams: loss and round-trip
+//! time from its reception reports, and its requests for a keyframe.
+//!
+//! webrtc-rs 0.21 keeps its remote-inbound statistics at zero (its RTCP
+//! handler for them is never called), and hands inbound RTCP to the
+//! application only when an interceptor marks it. So a small interceptor of
+//! ours sits wire-most in the chain (every other interceptor sees the RTCP
+//! after it, unchanged) and records what congestion control and the encoder
+//! need in a shared [`Feedback`].
+//!
+//! ```text
+//!  wire ─▶ [FeedbackTap: read RR/SR report blocks, PLI/FIR] ─▶ default interceptors ─▶ …
+//!  wire ◀─ [FeedbackTap: note when each of our SRs left]    ◀─ default interceptors ◀─ …
+//! ```
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtcp::receiver_report::ReceiverReport;
+use rtc::rtcp::reception_report::ReceptionReport;
+use rtc::rtcp::sender_report::SenderReport;
+use rtc::sansio::Protocol;
+use rtc::shared::error::Error;
+
+/// The latest report about one of our streams.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StreamReport {
+    /// Fraction lost since the previous report (0–1).
+    pub fraction_lost: f64,
+    /// Round trip from our sender report to their reception report, when it names one.
+    pub rtt: Option<Duration>,
+    pub at: Instant,
+}
+
+/// Shared between the interceptor (writer) and the session (reader).
+#[derive(Default)]
+pub struct Feedback {
+    reports: Mutex<HashMap<u32, StreamReport>>,
+    /// Our sender reports by the middle 32 bits of their NTP time (what a
+    /// reception report echoes as LSR), with when they left.
+    sent_srs: Mutex<VecDeque<(u32, Instant)>>,
+    /// Set on PLI/FIR for our video; the encoder makes the next frame a keyframe.
+    keyframe: Mutex<Option<Arc<AtomicBool>>>,
+    pub keyframe_requests: std::sync::atomic::AtomicU64,
+}
+
+impl Feedback {
+    /// Where keyframe requests go (the encoder's force-keyframe flag).
+    pub fn on_keyframe_request(&self, flag: Arc<AtomicBool>) {
+        *self.keyframe.lock().unwrap_or_else(|p| p.into_inner()) = Some(flag);
+    }
+
+    /// The latest report about `ssrc`, if one came within `max_age`.
+    pub fn report(&self, ssrc: u32, now: Instant, max_age: Duration) -> Option<StreamReport> {
+        let r = *self.reports.lock().unwrap_or_else(|p| p.into_inner()).get(&ssrc)?;
+        (now.saturating_duration_since(r.at) <= max_age).then_some(r)
+    }
+
+    fn sent_sr(&self, ntp: u64, now: Instant) {
+        let mut q = self.sent_srs.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() >= 32 {
+            q.pop_front();
+        }
+        q.push_back(((ntp >> 16) as u32, now));
+    }
+
+    fn reception(&self, r: &ReceptionReport, now: Instant) {
+        // RFC 3550 §6.4.1: RTT = arrival − LSR − DLSR (DLSR in 1/65536 s).
+        let rtt = (r.last_sender_report != 0)
+            .then(|| {
+                let q = self.sent_srs.lock().unwrap_or_else(|p| p.into_inner());
+                q.iter().rev().find(|(lsr, _)| *lsr == r.last_sender_report).map(|(_, sent)| *sent)
+            })
+            .flatten()
+            .and_then(|sent| now.saturating_duration_since(sent).checked_sub(Duration::from_secs_f64(r.delay as f64 / 65536.0)));
+        let report = StreamReport { fraction_lost: r.fraction_lost as f64 / 256.0, rtt, at: now };
+        self.reports.lock().unwrap_or_else(|p| p.into_inner()).insert(r.ssrc, report);
+    }
+
+    fn keyframe_request(&self) {
+        self.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(f) = self.keyframe.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            f.store(true, Ordering::Release);
+        }
+    }
+
+    /// Records what one batch of inbound RTCP says (pure: tests feed it parsed packets).
+    pub fn read(&self, packets: &[Box<dyn rtc::rtcp::Packet>], now: Instant) {
+        for p in packets {
+            let any = p.as_any();
+            if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                rr.reports.iter().for_each(|r| self.reception(r, now));
+            } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                sr.reports.iter().for_each(|r| self.reception(r, now));
+            } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                self.keyframe_request();
+            }
+        }
+    }
+}
+
+/// The interceptor: reads, never changes or holds back a packet.
+pub struct FeedbackTap {
+    shared: Arc<Feedback>,
+    read_queue: VecDeque<TaggedPacket>,
+    write_queue: VecDeque<TaggedPacket>,
+}
+
+impl FeedbackTap {
+    pub fn new(shared: Arc<Feedback>) -> Self {
+        FeedbackTap { shared, read_queue: VecDeque::new(), write_queue: VecDeque::new() }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            self.shared.read(packets, msg.now);
+        }
+        self.read_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<Self::Rout> {
+        self.read_queue.pop_front()
+    }
+
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtcp(packets) = &msg.message.packet {
+            for p in packets {
+                if let Some(sr) = p.as_any().downcast_ref::<SenderReport>() {
+                    self.shared.sent_sr(sr.ntp_time, msg.now);
+                }
+            }
+        }
+        self.write_queue.push_back(msg);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<Self::Wout> {
+        self.write_queue.pop_front()
+    }
+}
+
+impl Interceptor for FeedbackTap {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reception_reports_give_loss_and_rtt_and_pli_asks_for_a_keyframe() {
+        let f = Feedback::default();
+        let flag = Arc::new(AtomicBool::new(false));
+        f.on_keyframe_request(flag.clone());
+        let t0 = Instant::now();
+        let ntp: u64 = 0x1234_5678_9abc_def0;
+        f.sent_sr(ntp, t0);
+        // Their report, 0.25 lost, 10 ms after our SR, having held it 4 ms (262 / 65536 s).
+        let rr = ReceiverReport {
+            ssrc: 1,
+            reports: vec![ReceptionReport { ssrc: 42, fraction_lost: 64, last_sender_report: (ntp >> 16) as u32, delay: 262, ..Default::default() }],
+            ..Default::default()
+        };
+        // Parsed from the wire, as the interceptor gets it.
+        let mut bytes = rtc::rtcp::packet::marshal(&[Box::new(rr) as Box<dyn rtc::rtcp::Packet>]).unwrap();
+        let parsed = rtc::rtcp::packet::unmarshal(&mut bytes).unwrap();
+        f.read(&parsed, t0 + Duration::from_millis(10));
+        let r = f.report(42, t0 + Duration::from_millis(10), Duration::from_secs(5)).unwrap();
+        assert_eq!(r.fraction_lost, 0.25);
+        let rtt = r.rtt.unwrap().as_secs_f64() * 1000.0;
+        assert!((5.9..6.1).contains(&rtt), "rtt {rtt} ms");
+        assert!(f.report(42, t0 + Duration::from_secs(9), Duration::from_secs(5)).is_none(), "stale");
+        assert!(f.report(7, t0, Duration::from_secs(5)).is_none());
+        assert!(!flag.load(Ordering::Acquire));
+        f.read(&[Box::new(PictureLossIndication { sender_ssrc: 1, media_ssrc: 42 }) as Box<dyn rtc::rtcp::Packet>], t0);
+        assert!(flag.load(Ordering::Acquire));
+        assert_eq!(f.keyframe_requests.load(Ordering::Relaxed), 1);
+    }
+}
