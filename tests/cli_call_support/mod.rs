@@ -231,8 +231,11 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start() -> Xvfb {
-        let display = format!(":{}", 190 + std::process::id() % 100);
-        let child = Command::new("Xvfb")
+        // A display number of our own that no other X server holds.
+        let first = 190 + std::process::id() % 100;
+        let n = (first..first + 100).find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists()).expect("a free X display number");
+        let display = format!(":{n}");
+        let mut child = Command::new("Xvfb")
             .args([&display, "-screen", "0", "640x480x24", "-wr", "-nolisten", "tcp"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -241,6 +244,7 @@ impl Xvfb {
         let sock = format!("/tmp/.X11-unix/X{}", &display[1..]);
         let deadline = Instant::now() + Duration::from_secs(30);
         while !Path::new(&sock).exists() {
+            assert!(child.try_wait().unwrap().is_none(), "Xvfb {display} exited at start");
             assert!(Instant::now() < deadline, "Xvfb did not start on {display}");
             std::thread::sleep(Duration::from_millis(50));
         }
