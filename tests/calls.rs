@@ -258,8 +258,10 @@ fn in_call_controls_reach_the_other_side() {
 
 /// The relay crashes mid-call and comes back on the same port: media keeps
 /// flowing peer to peer meanwhile, both clients reconnect and resume the
-/// call (the restarted relay takes it back from its audit store), signaling
-/// works again (a recording notice reaches bob), and hang-up ends both sides.
+/// call (the restarted relay takes it back from its audit store, recording
+/// state included), signaling works again (recording notices reach bob).
+/// Then a graceful restart (SIGTERM) does not end the call either, and
+/// hang-up ends both sides.
 #[test]
 fn the_call_survives_a_relay_restart() {
     let _g = serial();
@@ -297,6 +299,20 @@ fn the_call_survives_a_relay_restart() {
     a.wait_said(60, "recording saved");
     let frames = num(&wait_stats(&sb, 5, "bob's stats", |_| true), "video_frames_decoded");
     wait_stats(&sb, 60, "frames after the restart", |s| num(s, "video_frames_decoded") >= frames + 30.0);
+
+    // A graceful restart (SIGTERM, as for an upgrade) leaves the answered call alone too.
+    relay.stop();
+    for s in [&sa, &sb] {
+        let at = wait_stats(s, 30, "a snapshot without the relay", |s| s["relay_connected"] == false);
+        let frames = num(&at, "video_frames_decoded");
+        wait_stats(s, 60, "frames to keep coming while the relay restarts", |s| num(s, "video_frames_decoded") >= frames + 30.0);
+    }
+    relay.restart();
+    for s in [&sa, &sb] {
+        wait_stats(s, 60, "both back on the relay", |s| s["relay_connected"] == true && num(s, "relay_reconnects") >= 2.0);
+    }
+    a.type_line("record start");
+    b.wait_said(60, "alice is recording this call");
     a.type_line("hangup");
     assert_eq!(a.finish(60), 0, "alice's side failed");
     assert_eq!(b.finish(60), 0, "bob's side failed");
@@ -306,7 +322,7 @@ fn the_call_survives_a_relay_restart() {
     assert!(n(&fa, "relay_reconnects") >= 1.0 && n(&fb, "relay_reconnects") >= 1.0);
     assert_eq!(fa["ice_restarts"], 0, "media never needed an ICE restart: {fa}");
     let ev = recording_events(&fb);
-    assert!(ev.iter().any(|e| e.0 == "start" && e.1 == "alice") && ev.iter().any(|e| e.0 == "stop" && e.1 == "alice"), "{ev:?}");
+    assert!(ev.iter().filter(|e| e.0 == "start" && e.1 == "alice").count() >= 2 && ev.iter().any(|e| e.0 == "stop" && e.1 == "alice"), "{ev:?}");
     assert!(!a.said("refused"), "the restarted relay refused something");
     assert!(file.exists(), "the recording was saved");
 }

@@ -39,6 +39,17 @@ impl RelayProc {
         let _ = self.child.wait();
     }
 
+    /// Stops the relay gracefully (SIGTERM) and waits for it to exit.
+    pub fn stop(&mut self) {
+        let st = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(st.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "the relay did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts it again on the same address with the same data directory.
     pub fn restart(&mut self) {
         self.kill();

@@ -184,9 +184,12 @@ impl Router {
         }
     }
 
-    /// The relay is stopping: every call ends.
+    /// The relay is stopping. Calls still ringing end (`shutdown`); answered
+    /// calls do not: their media flows peer to peer, so the participants go
+    /// on talking, reconnect, and resume them on the restarted relay, which
+    /// takes them back from the audit record ([`Router::adopt`]).
     pub fn shutdown(&mut self, now: i64) {
-        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        let ids: Vec<String> = self.calls.iter().filter(|(_, c)| !c.accepted).map(|(id, _)| id.clone()).collect();
         for id in ids {
             self.end(now, &id, EndReason::Shutdown, None);
         }

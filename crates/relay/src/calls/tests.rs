@@ -240,6 +240,21 @@ fn an_adopted_call_after_a_relay_restart_resumes_side_by_side_or_ends_peer_lost(
 }
 
 #[test]
+fn a_stopping_relay_ends_ringing_calls_but_leaves_answered_ones_to_resume() {
+    let mut r = router(false);
+    let answered = accepted(&mut r);
+    r.opened(5, "carol");
+    r.opened(6, "dave");
+    let out = req(&mut r, 2, 5, Request::CallInvite { to: "dave".into(), media: vec![MediaKind::Audio] });
+    assert_eq!(code(&out, 5), None);
+    r.shutdown(3);
+    let out = drain(&mut r);
+    assert!(to(&out, 5).iter().any(|f| f.contains(r#""reason":"shutdown""#)), "the ringing call ends: {out:?}");
+    assert!(to(&out, A).is_empty() && to(&out, B).is_empty(), "the answered call goes on: {out:?}");
+    assert!(!out.iter().any(|o| matches!(o, Output::Audit(AuditOp::Ended { call_id, .. }) if *call_id == answered)), "{out:?}");
+}
+
+#[test]
 fn a_caller_that_disconnects_while_ringing_cancels() {
     let mut r = router(false);
     invite(&mut r, 0);
