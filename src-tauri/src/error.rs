@@ -23,6 +23,9 @@ pub enum AppError {
     Chat(#[from] onair_chat::ChatError),
     #[error(transparent)]
     Net(#[from] onair_chat::NetError),
+    /// The local chat cache (SQLite) failed.
+    #[error("chat cache: {0}")]
+    Cache(#[from] onair_chat::CacheError),
     /// This action needs a signed-in account on the relay.
     #[error("sign in to the relay first (Settings → Account)")]
     NotSignedIn,
@@ -47,6 +50,7 @@ impl AppError {
             AppError::Chat(onair_chat::ChatError::NotSignedIn) | AppError::NotSignedIn => "not_signed_in",
             AppError::Chat(_) => "chat",
             AppError::Net(_) => "network",
+            AppError::Cache(_) => "cache",
             AppError::Keychain(_) => "keychain",
             AppError::Io { .. } => "io",
             AppError::Internal(_) => "internal",

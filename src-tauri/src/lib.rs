@@ -64,6 +64,7 @@ pub fn run() {
         .plugin(tauri_plugin_global_shortcut::Builder::new().build())
         .plugin(tauri_plugin_notification::init())
         .manage(commands::live::LiveState::default())
+        .manage(commands::chat::ChatState::default())
         .setup(|app| {
             let state = build_state().map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
             tracing::info!(relay = %state.relay.url, embedded = state.relay.embedded, video_port = state.video.port, "OnAir app ready");
@@ -71,6 +72,10 @@ pub fn run() {
             let handle = app.handle().clone();
             tray::install(&handle);
             tray::register_hotkeys(&handle);
+            // Chat: start the relay listener if an account is signed in.
+            if let Err(e) = commands::chat::resume(&handle) {
+                tracing::warn!("chat: {e}");
+            }
             commands::live::spawn_ticker(handle);
             Ok(())
         })
@@ -94,7 +99,37 @@ pub fn run() {
             commands::recordings::recordings_pin,
             commands::recordings::recordings_retention,
             commands::recordings::recordings_set_retention,
-            // app2: chat_*, watch_*, call_*, settings_* commands go here.
+            commands::chat::chat_status,
+            commands::chat::chat_sign_in,
+            commands::chat::chat_sign_out,
+            commands::chat::chat_conversations,
+            commands::chat::chat_history,
+            commands::chat::chat_send,
+            commands::chat::chat_retry,
+            commands::chat::chat_recall,
+            commands::chat::chat_read,
+            commands::chat::chat_search,
+            commands::chat::chat_friends,
+            commands::chat::chat_friend,
+            commands::chat::chat_privacy,
+            commands::chat::chat_group_create,
+            commands::chat::chat_group,
+            commands::watch::watch_relay,
+            commands::watch::watch_rooms,
+            commands::watch::watch_room,
+            commands::watch::watch_replays,
+            commands::watch::watch_join,
+            commands::watch::watch_leave,
+            commands::watch::watch_say,
+            commands::call::call_invite,
+            commands::call::call_accept,
+            commands::call::call_decline,
+            commands::call::call_hangup,
+            commands::call::call_record,
+            commands::call::call_consent,
+            commands::settings::settings_get,
+            commands::settings::settings_set_relay,
+            commands::settings::settings_set_hotkeys,
         ])
         .build(tauri::generate_context!())
         .map(|app| {

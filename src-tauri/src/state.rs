@@ -20,6 +20,9 @@ pub struct AppSettings {
     /// A relay to use instead of the embedded one (http://host:port).
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// Global hotkeys (Settings); None: the defaults.
+    #[serde(default)]
+    pub hotkeys: Option<crate::commands::settings::Hotkeys>,
 }
 
 impl AppSettings {

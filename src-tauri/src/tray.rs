@@ -96,7 +96,14 @@ fn hotkey_bookmark(app: AppHandle) {
 pub fn register_hotkeys(app: &AppHandle) {
     use tauri_plugin_global_shortcut::{GlobalShortcutExt, ShortcutState};
     let gs = app.global_shortcut();
-    for (keys, action) in [("CommandOrControl+Shift+R", 'r'), ("CommandOrControl+Shift+B", 'b')] {
+    // Settings may have changed them: start from none.
+    let _ = gs.unregister_all();
+    let hk = app
+        .try_state::<crate::state::AppState>()
+        .and_then(|s| crate::state::AppSettings::load(&s.home).ok())
+        .and_then(|s| s.hotkeys)
+        .unwrap_or_default();
+    for (keys, action) in [(hk.record.as_str(), 'r'), (hk.bookmark.as_str(), 'b')] {
         let res = gs.on_shortcut(keys, move |app, _shortcut, ev| {
             if ev.state() == ShortcutState::Pressed {
                 match action {

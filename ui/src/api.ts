@@ -6,6 +6,11 @@
 
 import { invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { ChatMessage } from "./lib/messages";
+import type { ConvSummary } from "./lib/conversations";
+import type { FriendInfo } from "./lib/friends";
+import type { ReplayInfo, RoomInfo as DirectoryRoom } from "./lib/rooms";
+import type { RoomComment } from "./lib/roomChat";
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
 export interface AppErrorBody {
@@ -136,7 +141,7 @@ export interface StatsSnapshot {
 }
 
 export interface LiveStatus {
-  state: "idle" | "preview" | "running";
+  state: "idle" | "preview" | "running" | "stopping";
   live: boolean;
   recording: boolean;
   target: string | null;
@@ -223,4 +228,135 @@ export const recordings = {
   pin: (id: number, pinned: boolean) => call<void>("recordings_pin", { id, pinned }),
   retention: () => call<number | null>("recordings_retention"),
   setRetention: (days: number | null) => call<number>("recordings_set_retention", { days }),
+};
+
+// ===== app2: Chat, Watch, Calls, Settings =====
+
+// ---- Chat (src-tauri/src/commands/chat.rs) ----
+
+
+export interface ChatStatus {
+  signed_in: boolean;
+  user: string | null;
+  relay: string;
+  online: boolean;
+  embedded: boolean;
+}
+
+/** `chat://event` payloads. */
+export type ChatPush =
+  | { kind: "online" }
+  | { kind: "offline"; error: string; retry_in_ms: number }
+  | { kind: "delivered"; sent: number; failed: number }
+  | { kind: "burned" }
+  | { kind: "signed_out"; reason: string }
+  | { kind: "event"; ev: RelayEvent };
+
+export type RelayEvent =
+  | { ev: "message"; conv: string; entry: { seq: number; id: string; from: string; sent_at: number; kind: "message" | "recall" | "burn"; text: string } }
+  | { ev: "read"; conv: string; user: string; seq: number }
+  | { ev: "presence"; user: string; online: boolean; last_seen: number | null }
+  | { ev: "friend"; user: string; state: string | null }
+  | { ev: "conv_changed"; conv: string };
+
+export interface ConvInfo {
+  id: string;
+  kind: "dm" | "group";
+  name: string;
+  owner: string | null;
+  members: string[];
+  last_seq: number;
+}
+
+export type To = { user: string } | { conv: string };
+
+export const chat = {
+  status: () => call<ChatStatus>("chat_status"),
+  signIn: (user: string, password: string, register: boolean) => call<ChatStatus>("chat_sign_in", { user, password, register }),
+  signOut: () => call<ChatStatus>("chat_sign_out"),
+  conversations: () => call<ConvSummary[]>("chat_conversations"),
+  history: (conv: string, limit = 200) => call<ChatMessage[]>("chat_history", { conv, limit }),
+  send: (to: To, text: string, burnSecs: number | null) => call<ChatMessage>("chat_send", { to, text, burnSecs }),
+  retry: (id: string) => call<ChatMessage>("chat_retry", { id }),
+  recall: (id: string) => call<void>("chat_recall", { id }),
+  read: (conv: string) => call<number>("chat_read", { conv }),
+  search: (query: string, limit = 50) => call<ChatMessage[]>("chat_search", { query, limit }),
+  friends: () => call<FriendInfo[]>("chat_friends"),
+  friend: (action: "add" | "accept" | "remove" | "block" | "unblock", user: string) => call<void>("chat_friend", { action, user }),
+  privacy: (acceptFrom: "anyone" | "friends") => call<void>("chat_privacy", { acceptFrom }),
+  groupCreate: (name: string, members: string[]) => call<ConvInfo>("chat_group_create", { name, members }),
+  group: (action: "add" | "remove" | "leave", conv: string, user?: string) => call<void>("chat_group", { action, conv, user: user ?? null }),
+};
+
+// ---- Watch (src-tauri/src/commands/watch.rs) ----
+
+
+/** A directory room, with the relay's extra paths (`mp4_path`, MSE `mp4_type`). */
+export type WatchRoom = DirectoryRoom & { mp4_path?: string; mp4_type?: string | null };
+
+export interface RoomJoined {
+  kind: "room_joined";
+  room: string;
+  owner: string;
+  viewers: string[];
+  recent: RoomComment[];
+}
+
+export const watch = {
+  relay: () => call<string>("watch_relay"),
+  rooms: (all: boolean, search?: string) => call<WatchRoom[]>("watch_rooms", { all, search: search ?? null }),
+  room: (room: string) => call<WatchRoom>("watch_room", { room }),
+  replays: (room: string) => call<ReplayInfo[]>("watch_replays", { room }),
+  join: (room: string) => call<RoomJoined>("watch_join", { room }),
+  leave: (room: string) => call<void>("watch_leave", { room }),
+  say: (room: string, text: string) => call<unknown>("watch_say", { room, text }),
+};
+
+// ---- Calls (src-tauri/src/commands/call.rs) ----
+
+
+/** `call://state` payloads (src-tauri CallPush). */
+export type CallPush =
+  | { type: "dialing"; call_id: string | null; peer: string }
+  | { type: "ringing"; call_id: string; peer: string }
+  | { type: "peer_ringing"; call_id: string }
+  | { type: "accepted"; call_id: string }
+  | { type: "connected"; call_id: string; at: number }
+  | { type: "ended"; call_id: string | null; reason: string }
+  | { type: "quality"; call_id: string; score: number }
+  | { type: "peer_connection"; call_id: string; connected: boolean }
+  | { type: "recording"; call_id: string; by: string; action: "started" | "stopped" }
+  | { type: "consent_request"; call_id: string; by: string }
+  | { type: "consent_result"; call_id: string; by: string; accepted: boolean };
+
+export const calls = {
+  invite: (peer: string, video: boolean) => call<string>("call_invite", { peer, video }),
+  accept: (callId: string) => call<void>("call_accept", { callId }),
+  decline: (callId: string) => call<void>("call_decline", { callId }),
+  hangup: (callId: string) => call<void>("call_hangup", { callId }),
+  record: (callId: string, start: boolean, me: string) => call<boolean>("call_record", { callId, start, me }),
+  consent: (callId: string, accept: boolean) => call<void>("call_consent", { callId, accept }),
+};
+
+// ---- Settings (src-tauri/src/commands/settings.rs) ----
+
+
+export interface Hotkeys {
+  record: string;
+  bookmark: string;
+}
+
+export interface SettingsView {
+  home: string;
+  relay: RelayInfo;
+  relay_setting: string | null;
+  relay_env: string | null;
+  hotkeys: Hotkeys;
+  version: string;
+}
+
+export const settings = {
+  get: () => call<SettingsView>("settings_get"),
+  setRelay: (url: string | null) => call<boolean>("settings_set_relay", { url }),
+  setHotkeys: (hotkeys: Hotkeys) => call<Hotkeys>("settings_set_hotkeys", { hotkeys }),
 };

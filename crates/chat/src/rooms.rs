@@ -51,6 +51,11 @@ pub async fn list(http: &Http, all: bool, search: Option<&str>, category: Option
     get(http, &path, None).await
 }
 
+/// One room as the directory shows it (live state, start time, viewers, stream paths).
+pub async fn room(http: &Http, id: &str) -> Result<Value, NetError> {
+    get(http, &format!("/v1/rooms/{}", pct(id)), None).await
+}
+
 /// Recorded lives of a room, newest first.
 pub async fn replays(http: &Http, room: &str) -> Result<Vec<Value>, NetError> {
     get(http, &format!("/v1/rooms/{}/replays", pct(room)), None).await

@@ -93,7 +93,8 @@ pub struct LiveRequest {
 /// What the app is doing, as `live://stats` and `live_status` report it.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LiveStatus {
-    /// `idle`, `preview` or `running`.
+    /// `idle`, `preview`, `running`, or `stopping` while Stop finalises the
+    /// recording.
     pub state: &'static str,
     pub live: bool,
     pub recording: bool,
@@ -127,6 +128,8 @@ pub struct LiveState {
     pub last_request: Mutex<Option<LiveRequest>>,
     /// Serialises start/stop so two clicks cannot race.
     ops: tokio::sync::Mutex<()>,
+    /// Set while Stop finalises (the session is already taken out).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl LiveState {
@@ -136,6 +139,7 @@ impl LiveState {
 
     pub fn status(&self) -> LiveStatus {
         match self.lock().as_ref() {
+            None if self.stopping.load(std::sync::atomic::Ordering::Relaxed) => LiveStatus { state: "stopping", ..Default::default() },
             None => LiveStatus { state: "idle", ..Default::default() },
             Some(s) => LiveStatus {
                 state: if s.preview_only { "preview" } else { "running" },
@@ -306,8 +310,13 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
 #[tauri::command]
 pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<StopResult> {
     let _op = live.ops.lock().await;
-    let s = live.take().ok_or_else(|| AppError::State("nothing is running".into()))?;
+    live.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+    let Some(s) = live.take() else {
+        live.stopping.store(false, std::sync::atomic::Ordering::Relaxed);
+        return Err(AppError::State("nothing is running".into()));
+    };
     let r = stop_pipeline(s, None).await;
+    live.stopping.store(false, std::sync::atomic::Ordering::Relaxed);
     crate::tray::update(&app, &live.status());
     r
 }

@@ -1,2 +1,82 @@
-//! The Settings screen's commands (built by the app2 branch; see
-//! /work/notes/app-contract.md). Empty until then.
+//! The Settings screen's commands: where data lives, which relay the app
+//! uses (the embedded one unless set), and the global hotkeys. Devices and
+//! retention reuse the Go live and Recordings commands (`live_devices`,
+//! `recordings_retention`); the account is the Chat screen's.
+
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{AppError, AppResult};
+use crate::state::{AppSettings, AppState, RelayInfo};
+
+/// The hotkeys, as accelerators ("CommandOrControl+Shift+R").
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hotkeys {
+    pub record: String,
+    pub bookmark: String,
+}
+
+impl Default for Hotkeys {
+    fn default() -> Self {
+        Hotkeys { record: "CommandOrControl+Shift+R".into(), bookmark: "CommandOrControl+Shift+B".into() }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SettingsView {
+    /// `$ONAIR_HOME`: recordings, chat caches, credentials, the embedded relay's data.
+    pub home: String,
+    /// The relay in use now.
+    pub relay: RelayInfo,
+    /// The relay saved in settings (used from the next start), if any.
+    pub relay_setting: Option<String>,
+    /// ONAIR_RELAY_URL overrides the setting for this process.
+    pub relay_env: Option<String>,
+    pub hotkeys: Hotkeys,
+    pub version: &'static str,
+}
+
+#[tauri::command]
+pub fn settings_get(state: State<'_, AppState>) -> AppResult<SettingsView> {
+    let s = AppSettings::load(&state.home)?;
+    Ok(SettingsView {
+        home: state.home.display().to_string(),
+        relay: state.relay.clone(),
+        relay_setting: s.relay_url.clone(),
+        relay_env: std::env::var("ONAIR_RELAY_URL").ok().filter(|u| !u.is_empty()),
+        hotkeys: s.hotkeys.clone().unwrap_or_default(),
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Saves the relay to use from the next start (None: the embedded relay).
+/// Returns whether a restart is needed for it to take effect.
+#[tauri::command]
+pub fn settings_set_relay(state: State<'_, AppState>, url: Option<String>) -> AppResult<bool> {
+    let url = url.map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty());
+    if let Some(u) = &url {
+        onair_chat::net::RelayUrl::parse(u)?;
+    }
+    let mut s = AppSettings::load(&state.home)?;
+    s.relay_url = url.clone();
+    s.save(&state.home)?;
+    let now = if state.relay.embedded { None } else { Some(state.relay.url.clone()) };
+    Ok(now != url)
+}
+
+/// Saves and applies the global hotkeys (record toggle, bookmark).
+#[tauri::command]
+pub fn settings_set_hotkeys(app: AppHandle, hotkeys: Hotkeys) -> AppResult<Hotkeys> {
+    for (what, acc) in [("record", &hotkeys.record), ("bookmark", &hotkeys.bookmark)] {
+        acc.parse::<tauri_plugin_global_shortcut::Shortcut>().map_err(|e| AppError::Invalid(format!("{what} hotkey {acc:?}: {e}")))?;
+    }
+    if hotkeys.record.eq_ignore_ascii_case(&hotkeys.bookmark) {
+        return Err(AppError::Invalid("record and bookmark need different hotkeys".into()));
+    }
+    let home = app.state::<AppState>().home.clone();
+    let mut s = AppSettings::load(&home)?;
+    s.hotkeys = Some(hotkeys.clone());
+    s.save(&home)?;
+    crate::tray::register_hotkeys(&app);
+    Ok(hotkeys)
+}

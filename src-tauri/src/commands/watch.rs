@@ -1,2 +1,80 @@
-//! The Watch screen's commands (built by the app2 branch; see
-//! /work/notes/app-contract.md). Empty until then.
+//! The Watch screen's commands: the live-room directory, one room, its
+//! replays, and the room's live chat (joined on the chat listener's socket,
+//! because the relay delivers room chat to the sockets that joined).
+//!
+//! Video does not pass through here: the page plays the relay's
+//! low-latency fragmented MP4 (`mp4_path`) with MSE and replays with a
+//! `<video>` element, straight from the relay (CSP allows loopback HTTP).
+
+use onair_chat::net::{Http, RelayUrl};
+use onair_chat::Command;
+use onair_proto::{Request, Response};
+use tauri::State;
+
+use crate::commands::chat::ChatState;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+fn http(state: &AppState) -> AppResult<Http> {
+    Ok(Http::new(RelayUrl::parse(&state.relay.url)?))
+}
+
+/// The relay the player fetches from (`http://host:port`).
+#[tauri::command]
+pub fn watch_relay(state: State<'_, AppState>) -> String {
+    state.relay.url.clone()
+}
+
+/// The directory: rooms live now (or all), optionally searched by title.
+#[tauri::command]
+pub async fn watch_rooms(state: State<'_, AppState>, all: bool, search: Option<String>) -> AppResult<Vec<serde_json::Value>> {
+    let http = http(&state)?;
+    Ok(onair_chat::rooms::list(&http, all, search.as_deref().map(str::trim).filter(|s| !s.is_empty()), None).await?)
+}
+
+/// One room (live state, start time, viewers, stream paths).
+#[tauri::command]
+pub async fn watch_room(state: State<'_, AppState>, room: String) -> AppResult<serde_json::Value> {
+    let http = http(&state)?;
+    Ok(onair_chat::rooms::room(&http, &room).await?)
+}
+
+/// A room's finished replays, newest first.
+#[tauri::command]
+pub async fn watch_replays(state: State<'_, AppState>, room: String) -> AppResult<Vec<serde_json::Value>> {
+    let http = http(&state)?;
+    Ok(onair_chat::rooms::replays(&http, &room).await?)
+}
+
+/// Sends a room-chat request on the listener's socket and waits for the answer.
+async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
+    let tx = chat.commands()?;
+    let (reply, rx) = tokio::sync::oneshot::channel();
+    tx.send(Command::Request { req, reply }).await.map_err(|_| AppError::State("the chat connection is not running".into()))?;
+    let r = rx.await.map_err(|_| AppError::State("the chat connection stopped".into()))?;
+    match r {
+        Ok(r) => Ok(r),
+        Err(onair_chat::NetError::Closed) => Err(AppError::State("offline: the relay cannot be reached right now".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Joins a room's chat: who is there and the latest comments. Comments
+/// then arrive as `chat://event` (`room_comment`, `room_viewer`, …).
+#[tauri::command]
+pub async fn watch_join(chat: State<'_, ChatState>, room: String) -> AppResult<Response> {
+    on_socket(&chat, Request::RoomJoin { room }).await
+}
+
+#[tauri::command]
+pub async fn watch_leave(chat: State<'_, ChatState>, room: String) -> AppResult<()> {
+    on_socket(&chat, Request::RoomLeave { room }).await.map(|_| ())
+}
+
+#[tauri::command]
+pub async fn watch_say(chat: State<'_, ChatState>, room: String, text: String) -> AppResult<Response> {
+    if text.trim().is_empty() {
+        return Err(AppError::Invalid("nothing to say".into()));
+    }
+    on_socket(&chat, Request::RoomSay { room, text }).await
+}

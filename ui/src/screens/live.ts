@@ -121,7 +121,7 @@ export function mount(root: HTMLElement): () => void {
     const b = stateBadge(status.live, status.recording);
     badge.textContent = b.text;
     badge.className = `badge ${b.cls}`;
-    startStop.textContent = running ? "Stop" : dest.value === "none" ? "Start recording" : "Go live";
+    startStop.textContent = running ? (busy ? "Finishing…" : "Stop") : dest.value === "none" ? "Start recording" : "Go live";
     startStop.classList.toggle("danger", running);
     bookmark.disabled = !status.recording;
     for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, rtmpUrl, rtmpKey]) el.disabled = running || busy;

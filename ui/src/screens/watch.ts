@@ -1,7 +1,238 @@
-// The Watch screen (built on the app2 branch; see /work/notes/app-contract.md).
-import { h, replace } from "../lib/dom";
+// The Watch screen: the relay's live-room directory (search, viewers,
+// start time), a low-latency MSE player with the room's chat beside it,
+// and replays in a <video> element.
+
+import { ApiError, on } from "../api";
+import type { ChatPush } from "../api";
+import { watch, type WatchRoom } from "../api";
+import { h, replace, toast } from "../lib/dom";
+import { playLive, type LivePlayer } from "../lib/livePlayer";
+import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
+import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms } from "../lib/rooms";
+import "./app2.css";
 
 export function mount(root: HTMLElement): () => void {
-  replace(root, h("section.screen.watch", { "data-testid": "screen-watch" }, h("h1", {}, "Watch"), h("p.muted", {}, "Coming soon.")));
-  return () => {};
+  let relay = "";
+  let rooms: WatchRoom[] = [];
+  let query = "";
+  let showAll = false;
+  let current: WatchRoom | null = null;
+  let player: LivePlayer | null = null;
+  let comments: RoomComment[] = [];
+  let inChat = 0;
+  let joined: string | null = null;
+  let disposed = false;
+
+  const fail = (e: unknown) => toast(e instanceof Error ? e.message : String(e), "error");
+
+  const screen = h("section.app2.watch-screen", { "data-testid": "screen-watch" });
+  const dir = h("div.directory", { "data-testid": "watch-rooms" });
+  const stage = h("div.stage");
+  root.appendChild(screen);
+
+  const search = h("input", { type: "search", placeholder: "Search rooms, streamers, categories", "data-testid": "watch-search" }) as HTMLInputElement;
+  search.oninput = () => {
+    query = search.value;
+    renderDir();
+  };
+  const all = h("input", { type: "checkbox" }) as HTMLInputElement;
+  all.onchange = () => {
+    showAll = all.checked;
+    load();
+  };
+  replace(
+    screen,
+    h("aside.side", {}, h("h2", {}, "Watch"), search, h("label.inline", {}, all, " include offline rooms"), h("button.small", { onclick: () => load() }, "Refresh"), dir),
+    stage,
+  );
+  renderStage();
+
+  function renderDir() {
+    const now = Date.now();
+    const list = orderRooms(searchRooms(rooms, query));
+    replace(
+      dir,
+      ...list.map((r) => {
+        const row = roomRow(r, now);
+        return h(
+          `div.room${current?.id === r.id ? ".active" : ""}`,
+          { onclick: () => openRoom(r), "data-room": r.id },
+          h("div.room-title", {}, r.live ? h("span.live-dot", {}, "LIVE") : null, row.title),
+          h("div.muted", {}, `${row.streamer}${row.category ? ` · ${row.category}` : ""}`),
+          h("div.muted", {}, `${row.since} · ${row.viewers}`),
+        );
+      }),
+      list.length ? null : h("p.muted", {}, rooms.length ? "No room matches." : "No room is live right now."),
+    );
+  }
+
+  async function load() {
+    try {
+      relay ||= await watch.relay();
+      rooms = await watch.rooms(showAll);
+      renderDir();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  const video = h("video", { controls: true, muted: true, autoplay: true, playsinline: true, "data-testid": "watch-video" }) as HTMLVideoElement;
+  const info = h("div.player-info.muted", { "data-testid": "watch-status" });
+  const commentsEl = h("div.comments", { "data-testid": "watch-comments" });
+  const countEl = h("span.muted");
+  const sayInput = h("input", { type: "text", placeholder: "Say something…", maxlength: 500, "data-testid": "watch-say" }) as HTMLInputElement;
+  sayInput.onkeydown = (e) => {
+    if (e.key === "Enter") say();
+  };
+  const replaysEl = h("div.replays");
+
+  function renderStage() {
+    if (!current) {
+      replace(stage, h("div.empty.muted", {}, "Pick a live room to watch."));
+      return;
+    }
+    replace(
+      stage,
+      h(
+        "div.watch-main",
+        {},
+        h("header.pane-head", {}, h("h3", { "data-testid": "watch-title" }, current.title || current.id), h("span.muted", {}, `by ${current.owner}`)),
+        video,
+        info,
+        h("h4", {}, "Replays"),
+        replaysEl,
+      ),
+      h("aside.room-chat", {}, h("header.pane-head", {}, h("h4", {}, "Live chat"), countEl), commentsEl, h("div.row", {}, sayInput, h("button", { onclick: say }, "Send"))),
+    );
+    renderComments();
+  }
+
+  function renderComments() {
+    const atBottom = commentsEl.scrollHeight - commentsEl.scrollTop - commentsEl.clientHeight < 40;
+    replace(commentsEl, ...comments.map((c) => h("div.comment", {}, h("b", {}, c.from), " ", c.text)), comments.length ? null : h("p.muted", {}, joined ? "No comments yet." : "Sign in (Chat) to see and join the room's chat."));
+    countEl.textContent = joined ? chatCount(inChat) : "";
+    if (atBottom) commentsEl.scrollTop = commentsEl.scrollHeight;
+  }
+
+  async function openRoom(r: WatchRoom) {
+    stopPlayer();
+    await leaveChat();
+    current = r;
+    comments = [];
+    renderDir();
+    renderStage();
+    if (r.live) startLive(r);
+    else info.textContent = "Offline: pick a replay below.";
+    loadReplays(r.id);
+    joinChat(r.id);
+  }
+
+  function startLive(r: WatchRoom) {
+    const path = r.mp4_path ?? `/live/${r.id}/live.mp4`;
+    info.textContent = "Connecting…";
+    player = playLive(video, relayUrl(relay, path), {
+      onStats: (s) => {
+        info.textContent = s.error ? `Error: ${s.error}` : `${s.frames} frames · ${s.lagS.toFixed(2)} s behind live${s.jumps ? ` · ${s.jumps} catch-ups` : ""}`;
+        info.dataset.frames = String(s.frames);
+      },
+      onError: (e) => (info.textContent = `Cannot play: ${e.message}`),
+      onEnd: () => (info.textContent = "The live ended."),
+    });
+  }
+
+  function stopPlayer() {
+    player?.stop();
+    player = null;
+  }
+
+  async function loadReplays(room: string) {
+    try {
+      const list = await watch.replays(room);
+      if (current?.id !== room) return;
+      replace(
+        replaysEl,
+        ...list.map((rp) =>
+          h(
+            "button.replay",
+            {
+              onclick: () => {
+                stopPlayer();
+                video.src = relayUrl(relay, rp.path);
+                video.play().catch(() => {});
+                info.textContent = `Replay of ${replayLabel(rp)}`;
+              },
+            },
+            replayLabel(rp),
+          ),
+        ),
+        list.length ? null : h("p.muted", {}, "No replays yet."),
+      );
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function joinChat(room: string) {
+    try {
+      const j = await watch.join(room);
+      if (current?.id !== room || disposed) return void watch.leave(room).catch(() => {});
+      joined = room;
+      inChat = j.viewers.length;
+      comments = addComments([], j.recent);
+      renderComments();
+    } catch (e) {
+      joined = null;
+      renderComments();
+      if (!(e instanceof ApiError && e.code === "not_signed_in")) fail(e);
+    }
+  }
+
+  async function leaveChat() {
+    if (!joined) return;
+    const room = joined;
+    joined = null;
+    await watch.leave(room).catch(() => {});
+  }
+
+  async function say() {
+    if (!current || !sayInput.value.trim()) return;
+    const text = sayInput.value;
+    sayInput.value = "";
+    try {
+      await watch.say(current.id, text);
+    } catch (e) {
+      sayInput.value = text;
+      toast(e instanceof ApiError ? sayError(e.code, e.message) : String(e), "error");
+    }
+  }
+
+  const unlisten = on<ChatPush>("chat://event", (p) => {
+    if (disposed || !current) return;
+    if (p.kind === "online" && current && !joined) joinChat(current.id);
+    if (p.kind === "offline") joined = null;
+    if (p.kind !== "event") return;
+    const ev = p.ev as unknown as Record<string, unknown>;
+    if (ev.room !== current.id) return;
+    if (ev.ev === "room_comment") {
+      comments = addComments(comments, [ev.comment as RoomComment]);
+      renderComments();
+    } else if (ev.ev === "room_viewer") {
+      inChat = Number(ev.viewers) || 0;
+      renderComments();
+    } else if (ev.ev === "room_kicked" || ev.ev === "room_muted") {
+      load();
+    }
+  });
+
+  load();
+  const timer = window.setInterval(() => !document.hidden && load(), 10_000);
+
+  return () => {
+    disposed = true;
+    window.clearInterval(timer);
+    unlisten();
+    stopPlayer();
+    leaveChat();
+    screen.remove();
+  };
 }
