@@ -17,7 +17,7 @@ dir=$(mktemp -d)
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$dir"; }
 pids=()
 trap cleanup EXIT
-"$bin" relay --listen 127.0.0.1:0 --rtmp 127.0.0.1:0 --data "$dir/relay" --ready-file "$dir/ready" 2>/dev/null & pids+=($!)
+"$bin" relay --listen 127.0.0.1:0 --rtmp 127.0.0.1:0 --data "$dir/relay" --ready-file "$dir/ready" >/dev/null 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -s "$dir/ready" ] && break; sleep 0.1; done
 relay="http://$(cat "$dir/ready")"
 for u in alice bob; do
