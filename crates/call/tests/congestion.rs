@@ -152,13 +152,13 @@ async fn loss_on_one_direction_lowers_that_senders_bitrate_only() {
     eprintln!("a: {:?}\nb: {:?}\ndropped {} RTP packets; a sent {sent_video} frames, b decoded {b_decoded}", a.net, b.net, dropped.load(Ordering::Relaxed));
     assert!(dropped.load(Ordering::Relaxed) > 100, "the forwarder dropped packets");
     // a learnt the loss from b's receiver reports (about 20 %) …
-    assert!((0.1..0.4).contains(&a.net.loss), "a's reported loss: {:?}", a.net);
+    assert!((0.08..0.5).contains(&a.net.loss), "a's reported loss: {:?}", a.net);
     // … and lowered its encoder's bitrate, which the encoder took.
     assert!(a.net.target_kbps <= START_KBPS / 2, "{:?}", a.net);
     assert!(a.send_stats().video_kbps.load(Ordering::Relaxed) <= START_KBPS / 2 + 50, "the encoder did not follow");
     // b measures the same loss on what it receives (its `loss` is the worse
     // of both directions) …
-    assert!((0.1..0.4).contains(&b.net.loss), "b's loss: {:?}", b.net);
+    assert!((0.08..0.5).contains(&b.net.loss), "b's loss: {:?}", b.net);
     // … but its own sending is clean: a reported no loss, so b did not back off.
     assert!(b.net.target_kbps >= START_KBPS, "{:?}", b.net);
     // Video still got through the lossy direction (keyframes on PLI, 1 s keyint).
