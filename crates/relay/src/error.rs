@@ -13,6 +13,8 @@ pub enum StoreError {
     Taken(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    #[error("no conversation {0:?} to append to")]
+    NoConversation(String),
     #[error("storage lock poisoned by an earlier panic")]
     Poisoned,
 }

@@ -4,7 +4,8 @@
 //! store-and-forward (a sequence number per conversation, idempotent resends
 //! by client id), history, read receipts, recall, burn-after-read and
 //! attachments. Storage sits behind [`store::Store`]; SQLite (WAL) is the
-//! embedded default.
+//! embedded default. Chat messages are written by one group-commit writer
+//! ([`commit`]): a batch per transaction, answered after it commits.
 //!
 //! Run loop, in outline:
 //!
@@ -14,13 +15,17 @@
 //!   router = app(state)                        // HTTP routes + /v1/ws
 //!   spawn burn sweeper (every second: delete read burn-after-read messages)
 //!   axum::serve(listener, router) until shutdown
+//!   spawn the chat writer (commit.rs): batches of checked messages, one
+//!       transaction each, then answers and fan-out in commit order
 //!   per socket (ws.rs): loop { frame -> Session::handle_frame -> poll_output:
-//!       reply on this socket | fan out through the Hub | register | close }
+//!       reply on this socket | fan out through the Hub | register | close
+//!       | message append -> the writer's bounded queue }
 //!   call ops (calls/): Session -> Output::Call -> the call driver task, which
 //!       owns the sans-IO call router and its timers and answers through
 //!       the connection's hub queue
-//!   on shutdown: sockets get a close frame after the frame in hand is
-//!   answered; every acknowledged message was committed before its ack.
+//!   on shutdown: the writer commits and answers what it has taken, then
+//!   sockets get what is queued for them and a close frame; every
+//!   acknowledged message was committed before its ack.
 //! ```
 //!
 //! Tests drive [`app`] with `tower::ServiceExt::oneshot`, or a real port via
@@ -28,6 +33,7 @@
 
 pub mod auth;
 pub mod calls;
+pub mod commit;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -83,11 +89,15 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         tokio::spawn(live::rtmp::run(rtmp, state.clone(), live.clone()));
     }
     calls::driver::start(state.clone());
+    commit::start(state.clone(), 4 * commit::MAX_BATCH);
     on_bound(listener.local_addr()?);
     let sweeper = tokio::spawn(burn_sweeper(state.clone()));
     let st = state.clone();
     let graceful = async move {
         shutdown.await;
+        // Every message already taken is committed and answered (into its
+        // connection's queue) before the sockets are told to close.
+        st.appends.stop().await;
         tracing::info!("shutting down: closing sockets");
         st.drain(std::time::Duration::from_secs(10)).await;
     };

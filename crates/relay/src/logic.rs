@@ -6,7 +6,7 @@
 use crate::auth::random_hex;
 use crate::config::Limits;
 use crate::error::ApiError;
-use crate::store::{NewEntry, Store};
+use crate::store::{Appended, NewEntry, Store};
 use onair_proto::*;
 
 pub struct Ctx<'a> {
@@ -27,6 +27,22 @@ impl Handled {
     fn only(response: Response) -> Self {
         Handled { response, events: Vec::new() }
     }
+}
+
+/// A `send` that passed every check and now needs its append: inline with
+/// [`append_now`], or batched by the group-commit writer (`commit.rs`),
+/// which then calls [`sent`].
+#[derive(Debug)]
+pub struct PendingSend {
+    pub conv: String,
+    pub entry: NewEntry,
+}
+
+/// What a request needs after [`begin`]: nothing more, or a message append.
+#[derive(Debug)]
+pub enum Step {
+    Done(Handled),
+    Append(PendingSend),
 }
 
 type R<T> = Result<T, ApiError>;
@@ -68,9 +84,25 @@ pub(crate) fn check_dm_allowed(ctx: &Ctx, me: &str, peer: &str) -> R<()> {
     Ok(())
 }
 
+/// Runs a request to the end, appending a message inline (its own
+/// transaction): the HTTP API, and relays whose writer is not running.
 pub fn handle(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Handled> {
-    match req {
-        Request::Send { client_id, to, text, burn_secs, attachment } => send(ctx, me, now, client_id, to, text, burn_secs, attachment),
+    match begin(ctx, me, now, req)? {
+        Step::Done(h) => Ok(h),
+        Step::Append(p) => append_now(ctx, p),
+    }
+}
+
+/// Appends a checked message in a transaction of its own and builds its answer.
+pub fn append_now(ctx: &Ctx, p: PendingSend) -> R<Handled> {
+    let a = ctx.store.append(&p.conv, &p.entry)?;
+    sent(ctx, p, a)
+}
+
+/// Checks and runs a request; a `send` stops before its append.
+pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
+    let done = match req {
+        Request::Send { client_id, to, text, burn_secs, attachment } => return send(ctx, me, now, client_id, to, text, burn_secs, attachment),
         Request::RoomJoin { .. } | Request::RoomLeave { .. } | Request::RoomSay { .. } | Request::RoomMute { .. } | Request::RoomUnmute { .. } | Request::RoomKick { .. } => {
             refuse(ErrorCode::Invalid, "live-room chat goes over the WebSocket (/v1/ws)")
         }
@@ -180,18 +212,19 @@ pub fn handle(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Handled> {
         | Request::CallConsent { .. }
         | Request::IceServers
         | Request::CallAudit { .. } => refuse(ErrorCode::Invalid, "call signaling needs the WebSocket (/v1/ws)"),
-    }
+    };
+    done.map(Step::Done)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn send(ctx: &Ctx, me: &str, now: i64, client_id: String, to: Target, text: String, burn_secs: Option<u32>, attachment: Option<Attachment>) -> R<Handled> {
+fn send(ctx: &Ctx, me: &str, now: i64, client_id: String, to: Target, text: String, burn_secs: Option<u32>, attachment: Option<Attachment>) -> R<Step> {
     if !valid_client_id(&client_id) {
         return refuse(ErrorCode::Invalid, "client_id must be 1-64 of A-Z a-z 0-9 _ -");
     }
     // A resend of something already stored is answered as before, even if
     // the sender has since been blocked: the first send was accepted.
     if let Some(m) = ctx.store.own_message(me, &client_id)? {
-        return Ok(Handled::only(Response::Sent { id: client_id, conv: m.conv, seq: m.seq, sent_at: m.sent_at }));
+        return Ok(Step::Done(Handled::only(Response::Sent { id: client_id, conv: m.conv, seq: m.seq, sent_at: m.sent_at })));
     }
     if text.len() > ctx.limits.max_text_bytes {
         return refuse(ErrorCode::TooLarge, format!("text exceeds {} bytes", ctx.limits.max_text_bytes));
@@ -227,8 +260,16 @@ fn send(ctx: &Ctx, me: &str, now: i64, client_id: String, to: Target, text: Stri
             _ => return refuse(ErrorCode::NotFound, "no such attachment of yours in this conversation"),
         }
     }
-    let e = NewEntry { id: client_id.clone(), sender: me.into(), sent_at: now, kind: EntryKind::Message, text, ref_seq: None, burn_secs, attachment };
-    let a = ctx.store.append(&conv, &e)?;
+    let entry = NewEntry { id: client_id, sender: me.into(), sent_at: now, kind: EntryKind::Message, text, ref_seq: None, burn_secs, attachment };
+    Ok(Step::Append(PendingSend { conv, entry }))
+}
+
+/// The answer and the event of an appended message. A duplicate (a resend
+/// that reached the store after its first copy) is answered with the
+/// first copy's `seq` and not pushed again.
+pub fn sent(ctx: &Ctx, p: PendingSend, a: Appended) -> R<Handled> {
+    let PendingSend { conv, entry: e } = p;
+    let client_id = e.id.clone();
     let mut events = Vec::new();
     if !a.duplicate {
         let entry = Entry {

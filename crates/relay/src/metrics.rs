@@ -9,6 +9,9 @@ pub struct Metrics {
     pub frames_in: AtomicU64,
     pub frame_errors: AtomicU64,
     pub messages_stored: AtomicU64,
+    /// Transactions the group-commit writer wrote (messages per batch =
+    /// messages stored / batches, under load).
+    pub append_batches: AtomicU64,
     pub events_delivered: AtomicU64,
     pub slow_clients_dropped: AtomicU64,
     pub http_requests: AtomicU64,
@@ -36,6 +39,7 @@ impl Metrics {
         line("frames_in_total", "counter", "Frames received from clients.", self.frames_in.load(Relaxed));
         line("frame_errors_total", "counter", "Error frames sent for bad input or limits.", self.frame_errors.load(Relaxed));
         line("messages_stored_total", "counter", "Log entries stored.", self.messages_stored.load(Relaxed));
+        line("message_batches_total", "counter", "Group-commit transactions of chat messages.", self.append_batches.load(Relaxed));
         line("events_delivered_total", "counter", "Events queued to connections.", self.events_delivered.load(Relaxed));
         line("slow_clients_dropped_total", "counter", "Connections dropped for a full send queue.", self.slow_clients_dropped.load(Relaxed));
         line("http_requests_total", "counter", "HTTP API requests.", self.http_requests.load(Relaxed));

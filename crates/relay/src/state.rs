@@ -28,6 +28,8 @@ pub struct AppState {
     pub tasks: mpsc::Sender<()>,
     /// 1:1 call signaling (issue 5).
     pub calls: crate::calls::Calls,
+    /// The group-commit writer for chat messages (started by `serve`).
+    pub appends: crate::commit::Committer,
     next_conn: AtomicU64,
 }
 
@@ -55,6 +57,7 @@ impl AppState {
             shutdown: watch::channel(false).0,
             tasks,
             calls: crate::calls::Calls::new(calls),
+            appends: crate::commit::Committer::default(),
             next_conn: AtomicU64::new(1),
         })
     }

@@ -2,6 +2,7 @@
 //! channel, and feeds frames to the sans-IO [`Session`].
 
 use crate::calls::Msg;
+use crate::commit;
 use crate::metrics::Metrics;
 use crate::session::{Output, Session};
 use crate::state::{now_ms, AppState};
@@ -27,6 +28,13 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         let bytes: Vec<u8> = tokio::select! {
             biased;
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
+                // Answers and events already queued (the writer's last
+                // batch was answered before the shutdown flag) go out first.
+                while let Ok(text) = rx.try_recv() {
+                    if sink.feed(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
                 let _ = sink.send(Message::Close(Some(CloseFrame { code: 1001, reason: "relay shutting down".into() }))).await;
                 break;
             }
@@ -97,6 +105,21 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                         }
                     }
                 }
+                Output::Append { id, send } => {
+                    let user = session.user().unwrap_or_default().to_string();
+                    // The writer answers through this connection's hub
+                    // queue once the batch is committed.
+                    let (f, events) = match state.appends.submit(commit::Job { conn: conn_id, user, req: id, send }).await {
+                        Ok(()) => continue,
+                        Err(commit::Refused::Stopped(job)) => (commit::refused_frame(job.req), Vec::new()),
+                        // No writer (a router served without `serve`): append inline.
+                        Err(commit::Refused::NotRunning(job)) => append_inline(&state, job),
+                    };
+                    if sink.feed(Message::Text(f.to_json().into())).await.is_err() {
+                        break 'conn;
+                    }
+                    events.into_iter().for_each(|(users, ev)| publish(&state, &users, ev));
+                }
                 Output::Room { id, room, req } => {
                     let user = session.user().unwrap_or_default().to_string();
                     let f = match room_request(&state, &user, conn_id, &room, req) {
@@ -126,6 +149,24 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         state.calls.send(Msg::Closed { conn: conn_id }).await;
         if state.hub.unregister(user, conn_id) {
             presence(&state, user, false);
+        }
+    }
+}
+
+/// Appends a checked message in its own transaction, for a relay whose
+/// group-commit writer is not running: the answer and the events to publish.
+fn append_inline(state: &AppState, job: commit::Job) -> (ServerFrame, Vec<(Vec<String>, Event)>) {
+    match state.with_ctx(|ctx| crate::logic::append_now(ctx, job.send)) {
+        Ok(h) => {
+            if !h.events.is_empty() {
+                Metrics::inc(&state.metrics.messages_stored);
+            }
+            (ServerFrame::ok(job.req, h.response), h.events)
+        }
+        Err(e) => {
+            Metrics::inc(&state.metrics.frame_errors);
+            let (code, msg) = e.to_wire();
+            (ServerFrame::err(job.req, code, msg), Vec::new())
         }
     }
 }

@@ -70,12 +70,21 @@ struct Shared {
     stop: AtomicBool,
 }
 
-fn raise_fd_limit() -> u64 {
+/// Raises the open-files limit to `want` where allowed (the hard limit can
+/// only go up with privileges), else to the hard limit; returns the limit.
+/// The relay, our child, inherits it.
+fn raise_fd_limit(want: u64) -> u64 {
     // SAFETY: getrlimit/setrlimit only read and write the struct given.
     unsafe {
         let mut r: libc::rlimit = std::mem::zeroed();
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
             return 1024;
+        }
+        if r.rlim_max < want {
+            let up = libc::rlimit { rlim_cur: want, rlim_max: want };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &up) == 0 {
+                return want;
+            }
         }
         r.rlim_cur = r.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &r);
@@ -96,7 +105,7 @@ fn proc_stats(pid: u32) -> (u64, u64, u64) {
 }
 
 pub fn run(a: Args) -> anyhow::Result<i32> {
-    let limit = raise_fd_limit();
+    let limit = raise_fd_limit(a.clients as u64 + 1024);
     let clients = a.clients.min(limit.saturating_sub(200) as usize).max(1);
     if clients < a.clients {
         println!("note: open-files limit is {limit}; running {clients} clients instead of {}", a.clients);
@@ -202,6 +211,7 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
     let mut next_client = 0usize;
     let mut measuring = false;
     let mut cpu0 = 0;
+    let mut gen0 = 0;
     let mut window_t0 = start;
     loop {
         tick.tick().await;
@@ -210,6 +220,7 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
             measuring = true;
             shared.window_start.store(shared.base.elapsed().as_nanos() as u64, Relaxed);
             cpu0 = proc_stats(relay_pid).2;
+            gen0 = proc_stats(std::process::id()).2;
             window_t0 = Instant::now();
         }
         if el >= warmup + measure {
@@ -235,6 +246,7 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
     let window = window_t0.elapsed();
     shared.window_end.store(shared.base.elapsed().as_nanos() as u64, Relaxed);
     let (_, _, cpu1) = proc_stats(relay_pid);
+    let gen1 = proc_stats(std::process::id()).2;
     let (rss, hwm, _) = proc_stats(relay_pid);
     // Let in-flight deliveries land.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -267,8 +279,25 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
         hwm as f64 / 1024.0,
         100.0 * (cpu1.saturating_sub(cpu0)) as f64 / hz / window.as_secs_f64()
     );
+    println!(
+        "  load generator (this process, same cores): CPU {:.0}% of one core",
+        100.0 * (gen1.saturating_sub(gen0)) as f64 / hz / window.as_secs_f64()
+    );
+    if let (Some(stored), Some(batches)) = (relay_metric(addr, "onair_relay_messages_stored_total").await, relay_metric(addr, "onair_relay_message_batches_total").await) {
+        println!("  group commit: {stored:.0} messages in {batches:.0} transactions over the run ({:.1} per commit)", stored / batches.max(1.0));
+    }
     println!("  peer: none measured (no other chat relay on this machine); figures are absolute");
     Ok(0)
+}
+
+/// One counter from the relay's `/metrics` (Prometheus text).
+async fn relay_metric(addr: &str, name: &str) -> Option<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: relay\r\n\r\n").await.ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).await.ok()?;
+    body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
 /// Connects one client, says hello, and starts its reader and writer;

@@ -12,6 +12,7 @@ fn msg(id: &str, sender: &str, at: i64) -> NewEntry {
 pub fn run_all(s: &dyn Store) {
     accounts_and_tokens(s);
     log_is_ordered_idempotent_and_tombstoned(s);
+    batches_are_ordered_idempotent_and_isolated(s, &|items| s.append_batch(items));
     friends_blocks_and_members(s);
     super::rooms::conformance(s);
     super::calls::conformance(s);
@@ -72,6 +73,64 @@ fn log_is_ordered_idempotent_and_tombstoned(s: &dyn Store) {
     assert_eq!(s.due_burns(1000).unwrap(), vec![("dm:cat:dan".to_string(), seq)]);
 }
 
+/// Group commit: one batch behaves as its appends one after another.
+type Batch<'a> = &'a dyn Fn(&[(&str, &NewEntry)]) -> Result<Vec<Result<Appended>>>;
+
+/// Group commit: one batch behaves as its appends one after another.
+/// `batch` is the store's `append_batch` (or, in a test, the trait's default).
+pub fn batches_are_ordered_idempotent_and_isolated(s: &dyn Store, batch: Batch) {
+    for u in ["hal", "ida"] {
+        s.create_user(u, "h", 0).unwrap();
+    }
+    s.ensure_dm("dm:hal:ida", "hal", "ida", 1).unwrap();
+    s.create_group("g:00000000000000bb", "pair", "hal", &["ida".into()], 1).unwrap();
+    let first = s.append("dm:hal:ida", &msg("h0", "hal", 10)).unwrap();
+    let (h1, i1, h1_again, h0_again, g1, lost, h2, recall) = (
+        msg("h1", "hal", 11),
+        msg("i1", "ida", 12),
+        msg("h1", "hal", 13),
+        msg("h0", "hal", 14),
+        msg("h1", "hal", 15),
+        msg("x1", "hal", 16),
+        msg("h2", "hal", 17),
+        NewEntry { kind: EntryKind::Recall, ref_seq: Some(2), text: String::new(), ..msg("recall-2", "hal", 18) },
+    );
+    let items: Vec<(&str, &NewEntry)> = vec![
+        ("dm:hal:ida", &h1),
+        ("dm:hal:ida", &i1),
+        // A resend of h1 inside the same batch: its first copy's seq and time.
+        ("dm:hal:ida", &h1_again),
+        // A resend of a message committed before the batch.
+        ("dm:hal:ida", &h0_again),
+        // Client ids are per sender, not per conversation: the same id in
+        // another conversation is a resend too.
+        ("g:00000000000000bb", &g1),
+        // A conversation that does not exist fails alone.
+        ("dm:hal:zed", &lost),
+        ("dm:hal:ida", &h2),
+        ("dm:hal:ida", &recall),
+    ];
+    let r = batch(&items).unwrap();
+    assert_eq!(r.len(), items.len());
+    let ok = |i: usize| *r[i].as_ref().unwrap_or_else(|e| panic!("item {i}: {e}"));
+    assert_eq!(first.seq, 1);
+    assert_eq!(ok(0), Appended { seq: 2, sent_at: 11, duplicate: false });
+    assert_eq!(ok(1), Appended { seq: 3, sent_at: 12, duplicate: false });
+    assert_eq!(ok(2), Appended { seq: 2, sent_at: 11, duplicate: true });
+    assert_eq!(ok(3), Appended { seq: 1, sent_at: 10, duplicate: true });
+    assert_eq!(ok(4), Appended { seq: 2, sent_at: 11, duplicate: true });
+    assert!(r[5].is_err(), "no such conversation");
+    assert_eq!(ok(6), Appended { seq: 4, sent_at: 17, duplicate: false });
+    assert_eq!(ok(7), Appended { seq: 5, sent_at: 18, duplicate: false });
+    let e = s.entries_after("dm:hal:ida", 0, 10).unwrap();
+    assert_eq!(e.iter().map(|e| (e.seq, e.id.as_str())).collect::<Vec<_>>(), [(1, "h0"), (2, "h1"), (3, "i1"), (4, "h2"), (5, "recall-2")]);
+    assert!(e[1].deleted, "the recall in the batch deleted h1");
+    assert_eq!(s.conv("dm:hal:ida").unwrap().unwrap().last_seq, 5);
+    assert_eq!(s.conv("g:00000000000000bb").unwrap().unwrap().last_seq, 0);
+    assert!(s.own_message("hal", "x1").unwrap().is_none());
+    assert!(batch(&[]).unwrap().is_empty());
+}
+
 fn friends_blocks_and_members(s: &dyn Store) {
     for u in ["eve", "fay", "gus"] {
         s.create_user(u, "h", 0).unwrap();
@@ -120,5 +179,14 @@ mod tests {
         super::run_all(&super::SqliteStore::open(&p).unwrap());
         let s = super::SqliteStore::open(&p).unwrap();
         assert_eq!(super::Store::conv(&s, "dm:cat:dan").unwrap().unwrap().last_seq, 5);
+        assert_eq!(super::Store::conv(&s, "dm:hal:ida").unwrap().unwrap().last_seq, 5, "a batch survives reopening");
+    }
+
+    /// The trait's default `append_batch` (one append at a time), which a
+    /// new backend starts from, shows the same behaviour.
+    #[test]
+    fn default_append_batch_conforms() {
+        let s = super::SqliteStore::open_in_memory().unwrap();
+        super::batches_are_ordered_idempotent_and_isolated(&s, &|items| super::append_one_by_one(&s, items));
     }
 }

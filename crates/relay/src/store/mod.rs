@@ -3,7 +3,9 @@
 //!
 //! Operations that must be atomic (appending an entry and bumping the
 //! conversation's sequence, a recall and the entry announcing it) are single
-//! trait methods, so every backend keeps them atomic.
+//! trait methods, so every backend keeps them atomic. Chat messages reach the
+//! store in batches ([`Store::append_batch`], one transaction each) through
+//! the relay's group-commit writer (`commit.rs`).
 
 pub mod calls;
 pub mod conformance;
@@ -77,6 +79,12 @@ pub struct AttachmentRow {
     pub size: u64,
 }
 
+/// What the default [`Store::append_batch`] does: each append in its own
+/// commit. (Named, so the conformance suite can check it.)
+pub fn append_one_by_one(s: &dyn Store, items: &[(&str, &NewEntry)]) -> Result<Vec<Result<Appended>>> {
+    Ok(items.iter().map(|(conv, e)| s.append(conv, e)).collect())
+}
+
 pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     // Accounts.
     fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> Result<()>;
@@ -114,6 +122,17 @@ pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     /// Appends an entry; a message whose `(sender, id)` exists is not
     /// written again. A recall or burn entry also marks `ref_seq` deleted.
     fn append(&self, conv: &str, e: &NewEntry) -> Result<Appended>;
+    /// Appends several entries, in order, committed together (group commit):
+    /// each result is what [`Store::append`] would have answered at that
+    /// point, so a client id repeated within the batch is a duplicate of
+    /// its first copy. An entry that fails alone (its conversation does not
+    /// exist) writes nothing and the others still commit; the outer error
+    /// means nothing at all was written. Nothing is visible to readers
+    /// before the whole batch commits. This default commits one at a time
+    /// (as [`append_one_by_one`]).
+    fn append_batch(&self, items: &[(&str, &NewEntry)]) -> Result<Vec<Result<Appended>>> {
+        Ok(items.iter().map(|(conv, e)| self.append(conv, e)).collect())
+    }
     fn entries_after(&self, conv: &str, after: u64, limit: u32) -> Result<Vec<Entry>>;
     fn entries_before(&self, conv: &str, before: Option<u64>, limit: u32) -> Result<Vec<Entry>>;
     fn own_message(&self, sender: &str, id: &str) -> Result<Option<OwnMessage>>;
