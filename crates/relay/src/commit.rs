@@ -300,7 +300,9 @@ mod tests {
             }));
         }
         // Stop while they are sending.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         while state.metrics.messages_stored.load(std::sync::atomic::Ordering::Relaxed) < 300 {
+            assert!(std::time::Instant::now() < deadline, "the writer stores messages");
             tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         }
         state.appends.stop().await;
