@@ -375,19 +375,9 @@ pub async fn live_room_create(state: State<'_, AppState>, title: String, categor
 
 /// A file name for a new recording: `onair-YYYYmmdd-HHMMSS.mp4` (UTC).
 fn chrono_like_name() -> String {
-    let t = onair_media::library::unix_now();
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("onair-{y:04}{m:02}{d:02}-{:02}{:02}{:02}.mp4", secs / 3600, secs / 60 % 60, secs % 60)
+    let stamp: String = onair_media::library::utc_stamp(onair_media::library::unix_now(), "-").chars().filter(|c| *c != ':').collect();
+    // "YYYY-MM-DD-HHMMSS" → "YYYYMMDD-HHMMSS"
+    format!("onair-{}{}{}.mp4", &stamp[0..4], &stamp[5..7], &stamp[8..])
 }
 
 /// Emits `live://stats` twice a second and stops jobs that ended by

@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use onair_chat::account::{self, Credentials};
 use onair_chat::net::{Http, RelayUrl};
-use serde::Deserialize;
+use onair_chat::rooms::{self, RoomKey};
 use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
@@ -63,15 +63,6 @@ pub enum RoomCommand {
 }
 
 /// A room with its key, as the relay answers its owner.
-#[derive(Deserialize)]
-pub struct RoomKey {
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    pub stream_key: String,
-    pub rtmp_url: Option<String>,
-    pub hls_path: String,
-}
 
 fn creds() -> anyhow::Result<(Credentials, Http)> {
     let c = account::load(&home()).context("live rooms need a signed-in account (onair account login)")?;
@@ -119,20 +110,15 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
     let (c, http) = creds()?;
     match cmd {
         RoomCommand::Create { title, category, json } => {
-            let k: RoomKey = rt.block_on(http.json(hyper::Method::POST, "/v1/rooms", Some(&c.token), &serde_json::json!({"title": title, "category": category})))?;
+            let k = rt.block_on(rooms::create(&http, &c.token, &title, &category))?;
             print_key(&k, &c.relay, json, "created");
         }
         RoomCommand::Key { room, rotate, json } => {
-            let path = format!("/v1/rooms/{room}/key");
-            let k: RoomKey = if rotate {
-                rt.block_on(http.json(hyper::Method::POST, &path, Some(&c.token), &serde_json::json!({})))?
-            } else {
-                rt.block_on(get(&http, &path, Some(&c.token)))?
-            };
+            let k = rt.block_on(rooms::key(&http, &c.token, &room, rotate))?;
             print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
         }
         RoomCommand::Replays { room, json } => {
-            let list: Vec<Value> = rt.block_on(get(&http, &format!("/v1/rooms/{room}/replays"), None))?;
+            let list = rt.block_on(rooms::replays(&http, &room))?;
             for r in &list {
                 let url = format!("{}{}", c.relay, r["path"].as_str().unwrap_or(""));
                 if json {
@@ -149,15 +135,8 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
             }
         }
         RoomCommand::List { all, search, category, json } => {
-            let mut path = format!("/v1/rooms?live={}", !all);
-            if let Some(q) = search {
-                path.push_str(&format!("&q={}", pct(&q)));
-            }
-            if let Some(cat) = category {
-                path.push_str(&format!("&category={}", pct(&cat)));
-            }
-            let rooms: Vec<Value> = rt.block_on(get(&http, &path, None))?;
-            for r in &rooms {
+            let list = rt.block_on(rooms::list(&http, all, search.as_deref(), category.as_deref()))?;
+            for r in &list {
                 if json {
                     json_line(r);
                 } else {
@@ -171,18 +150,13 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                     println!("{}  {}  [{}]  by {}  {since}", r["id"].as_str().unwrap_or("?"), r["title"].as_str().unwrap_or(""), r["category"].as_str().unwrap_or(""), r["owner"].as_str().unwrap_or(""));
                 }
             }
-            if rooms.is_empty() && !json {
+            if list.is_empty() && !json {
                 println!("no rooms {}", if all { "yet" } else { "live now" });
             }
         }
         RoomCommand::Chat(_) | RoomCommand::Mute { .. } | RoomCommand::Unmute { .. } | RoomCommand::Kick { .. } => unreachable!("handled above"),
     }
     Ok(0)
-}
-
-/// Percent-encodes a query value.
-fn pct(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// `relay://ROOM` → the room's RTMP URL with its key (from the relay, as
@@ -194,15 +168,6 @@ pub fn resolve_ingest(to: &str, key: Option<String>) -> anyhow::Result<(String, 
         bail!("expected relay://ROOM_ID");
     }
     let (c, http) = creds()?;
-    let k: RoomKey = runtime()?.block_on(get(&http, &format!("/v1/rooms/{room}/key"), Some(&c.token))).with_context(|| format!("room {room} on {}", c.relay))?;
-    let url = k.rtmp_url.with_context(|| format!("the relay {} has no RTMP ingest running", c.relay))?;
+    let url = runtime()?.block_on(rooms::ingest_url(&http, &c.token, room)).with_context(|| format!("room {room} on {}", c.relay))?;
     Ok((url, None))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn percent() {
-        assert_eq!(super::pct("a b/ü"), "a%20b%2F%C3%BC");
-    }
 }
