@@ -134,7 +134,6 @@ fn app_benchmark() {
     app.wait_js("return window.__onairPreview && window.__onairPreview.frames >= 300 && window.__onairPreview", secs(90), "300 preview frames");
     let p = app.eval("return window.__onairPreview");
     let (live_mem, _) = engine_mem_kib(app.driver_pid());
-    let status = app.invoke("live_status", json!({})).unwrap();
 
     let mb = |k: u64| k as f64 / 1024.0;
     println!("\n== OnAir desktop app benchmark (debug={}) ==", cfg!(debug_assertions));
@@ -154,5 +153,4 @@ fn app_benchmark() {
         p["p95"].as_f64().unwrap_or(f64::NAN),
         p["frames"]
     );
-    println!("preview fps drawn vs captured: page {} frames; pipeline {} fps", p["frames"], status["stats"]["fps"]);
 }
