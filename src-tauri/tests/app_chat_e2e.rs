@@ -88,6 +88,24 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     alice.eval("document.querySelector('[data-testid=chat-search]').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' })); return true");
     alice.wait_text("[data-testid=chat-list]", "2 results", secs(30));
 
+    // A call between the two windows: alice dials bob by name, bob's Calls
+    // screen rings, he answers, both are in the call, alice hangs up and
+    // both see it end. (Signaling only: the app carries no call media yet.)
+    bob.click("[data-testid=nav-call]");
+    alice.click("[data-testid=nav-call]");
+    alice.type_text("[data-testid=call-to]", "bob\u{E007}");
+    alice.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'outgoing'", secs(30), "alice's call to ring out");
+    bob.click("[data-testid=call-answer]");
+    for (who, app) in [("bob", &bob), ("alice", &alice)] {
+        app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'active'", secs(30), &format!("{who} in the call"));
+    }
+    alice.screenshot("call-a-active");
+    alice.click("[data-testid=call-hangup]");
+    for (who, app) in [("bob", &bob), ("alice", &alice)] {
+        app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'ended'", secs(30), &format!("the call ended for {who}"));
+    }
+    bob.screenshot("call-b-ended");
+
     // The other screens render (screenshots for the record).
     for s in ["watch", "call", "settings"] {
         alice.click(&format!("[data-testid=nav-{s}]"));

@@ -153,10 +153,16 @@ fn spawn_listener(app: AppHandle, home: std::path::PathBuf, online: Arc<AtomicBo
             };
             let me = client.me().to_string();
             let emit = |p: ChatPush| {
-                if let ChatPush::Event { ev: Event::Message { conv, entry } } = &p {
-                    if entry.from != me && matches!(entry.kind, onair_proto::EntryKind::Message) {
-                        notify_message(&app, conv, &entry.from, &entry.text);
+                match &p {
+                    ChatPush::Event { ev: Event::Message { conv, entry } } => {
+                        if entry.from != me && matches!(entry.kind, onair_proto::EntryKind::Message) {
+                            notify_message(&app, conv, &entry.from, &entry.text);
+                        }
                     }
+                    // Call signaling arrives on this socket (the socket is the
+                    // device): the Calls screen follows it as `call://state`.
+                    ChatPush::Event { ev } => crate::commands::call::on_event(&app, ev),
+                    _ => {}
                 }
                 let _ = app.emit(EVENT, p);
             };

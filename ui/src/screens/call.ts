@@ -159,7 +159,12 @@ export function mount(root: HTMLElement): () => void {
       h("div.call-status", { "data-testid": "call-status", "data-phase": st.phase }, statusLine(st, now)),
       st.phase === "active" ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", {}, "▮".repeat(q.bars) + "▯".repeat(4 - q.bars)), " ", q.text) : null,
       peerAway ? h("div.muted", {}, "The other side lost its connection; waiting for it to come back…") : null,
-      h("div.video-area", {}, h("div.remote.muted", {}, st.phase === "active" ? "Media: signaling only in this build (see notes)" : ""), h("div.local.muted", {}, "")),
+      h(
+        "div.video-area",
+        {},
+        h("div.remote.muted", { "data-testid": "call-media-note" }, st.phase === "active" ? "Connected. Audio and video for calls are not in the app yet: for a call with media use `onair call` (see the README)." : ""),
+        h("div.local.muted", {}, ""),
+      ),
       st.phase === "incoming"
         ? h("div.ring", {}, h("p.big", {}, `📞 ${st.peer} is calling…`), h("button.primary.answer", { onclick: answer, "data-testid": "call-answer" }, "Answer"), h("button.danger", { onclick: decline, "data-testid": "call-decline" }, "Decline"))
         : null,
@@ -168,11 +173,14 @@ export function mount(root: HTMLElement): () => void {
         ? h(
             "div.controls",
             {},
-            toggle(st.muted ? "🔇 Unmute" : "🎙 Mute", () => local({ muted: !st.muted })),
-            toggle(st.cameraOff ? "📷 Camera on" : "📷 Camera off", () => local({ camera_off: !st.cameraOff })),
-            toggle(st.sharing ? "🖥 Stop sharing" : "🖥 Share screen", () => local({ sharing: !st.sharing })),
-            toggle(st.beauty ? "✨ Beauty off" : "✨ Beauty", () => local({ beauty: !st.beauty })),
-            h("button", { onclick: () => record(rb.action), disabled: rb.disabled, "data-testid": "call-record" }, rb.label),
+            // Media controls wait for the call's media in the app: shown, not
+            // pretending (a Record that records nothing would tell the other
+            // side it is being recorded when it is not).
+            mediaOnly(st.muted ? "🔇 Unmute" : "🎙 Mute"),
+            mediaOnly(st.cameraOff ? "📷 Camera on" : "📷 Camera off"),
+            mediaOnly(st.sharing ? "🖥 Stop sharing" : "🖥 Share screen"),
+            mediaOnly(st.beauty ? "✨ Beauty off" : "✨ Beauty"),
+            h("button", { disabled: true, title: MEDIA_LATER, "data-testid": "call-record" }, rb.label),
             h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, "Hang up"),
           )
         : null,
@@ -180,11 +188,8 @@ export function mount(root: HTMLElement): () => void {
     );
   }
 
-  const toggle = (label: string, f: () => void) => h("button", { onclick: f }, label);
-
-  function local(ev: { muted?: boolean; camera_off?: boolean; sharing?: boolean; beauty?: boolean }) {
-    apply({ type: "local", ...ev });
-  }
+  const MEDIA_LATER = "Needs the call's audio and video, not in the app yet (onair call has them)";
+  const mediaOnly = (label: string) => h("button", { disabled: true, title: MEDIA_LATER }, label);
 
   redraw = () => {
     if (disposed) return;
@@ -224,20 +229,6 @@ export function mount(root: HTMLElement): () => void {
     if (!st.callId) return apply({ type: "ended", call_id: null, reason: "cancelled" });
     try {
       await calls.hangup(st.callId);
-    } catch (e) {
-      fail(e);
-    }
-  }
-
-  async function record(action: "start" | "stop" | "none") {
-    if (!st.callId || action === "none") return;
-    try {
-      if (action === "start") {
-        const may = await calls.record(st.callId, true, me);
-        if (!may) applyRec({ type: "requested", by: me });
-      } else {
-        await calls.record(st.callId, false, me);
-      }
     } catch (e) {
       fail(e);
     }
