@@ -19,8 +19,9 @@ TEST_PKGS=(
   coturn chromium chromium-driver
   # The OS keychain test: a private D-Bus session with GNOME Keyring.
   dbus-daemon gnome-keyring
-  # The app's end-to-end tests drive WebKitWebDriver; screenshots via imagemagick.
-  webkit2gtk-driver imagemagick
+  # The app's end-to-end tests drive WebKitWebDriver; screenshots via imagemagick;
+  # xdotool presses the global hotkeys as a user would.
+  webkit2gtk-driver imagemagick xdotool
 )
 
 want=("${BUILD_PKGS[@]}")

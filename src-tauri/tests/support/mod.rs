@@ -202,6 +202,18 @@ impl App {
         self.driver.id()
     }
 
+    /// Presses keys on the app's display as a user would (xdotool, e.g.
+    /// `ctrl+shift+r`): what a global hotkey sees.
+    pub fn press_keys(&self, keys: &str) {
+        let ok = Command::new("xdotool")
+            .args(["key", keys])
+            .env("DISPLAY", &self.display)
+            .status()
+            .expect("xdotool is installed (scripts/deps.sh test installs it)")
+            .success();
+        assert!(ok, "xdotool key {keys} failed");
+    }
+
     /// The last lines the driver and the app wrote to stderr.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.home.join("app.log")).unwrap_or_default();
