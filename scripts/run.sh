@@ -16,6 +16,8 @@ echo "starting $app (data in ${ONAIR_HOME:-~/.local/share/onair}; close the wind
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   command -v xvfb-run >/dev/null || bash scripts/deps.sh test
   echo "no display: running under Xvfb" >&2
+  # Xvfb has no GPU: WebKit's DMA-BUF renderer would leave the window blank.
+  export WEBKIT_DISABLE_DMABUF_RENDERER=1
   exec xvfb-run -a -s "-screen 0 1366x900x24" "$app" "$@"
 fi
 exec "$app" "$@"
