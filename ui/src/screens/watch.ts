@@ -127,17 +127,32 @@ export function mount(root: HTMLElement): () => void {
     joinChat(r.id);
   }
 
-  function startLive(r: WatchRoom) {
+  // A live player that fails (a decoder or MSE error, the connection cut)
+  // starts again on a fresh MediaSource, backing off to 5 s, for as long as
+  // the room is open: what viewers expect of a live player.
+  function startLive(r: WatchRoom, attempt = 0) {
     const path = r.mp4_path ?? `/live/${r.id}/live.mp4`;
-    info.textContent = "Connecting…";
-    player = playLive(video, relayUrl(relay, path), {
+    info.textContent = attempt ? "Reconnecting…" : "Connecting…";
+    const me = playLive(video, relayUrl(relay, path), {
       onStats: (s) => {
+        if (player !== me) return;
         info.textContent = s.error ? `Error: ${s.error}` : `${s.frames} frames · ${s.lagS.toFixed(2)} s behind live${s.jumps ? ` · ${s.jumps} catch-ups` : ""}`;
         info.dataset.frames = String(s.frames);
       },
-      onError: (e) => (info.textContent = `Cannot play: ${e.message}`),
-      onEnd: () => (info.textContent = "The live ended."),
+      onError: (e) => {
+        if (player !== me) return;
+        info.textContent = `Cannot play: ${e.message}; trying again…`;
+        window.setTimeout(() => {
+          if (disposed || player !== me || current?.id !== r.id) return;
+          stopPlayer();
+          startLive(r, attempt + 1);
+        }, Math.min(5000, 500 * 2 ** attempt));
+      },
+      onEnd: () => {
+        if (player === me) info.textContent = "The live ended.";
+      },
     });
+    player = me;
   }
 
   function stopPlayer() {
