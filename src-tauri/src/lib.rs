@@ -125,7 +125,6 @@ pub fn run() {
             commands::call::call_accept,
             commands::call::call_decline,
             commands::call::call_hangup,
-            commands::call::call_record,
             commands::call::call_consent,
             commands::settings::settings_get,
             commands::settings::settings_set_relay,

@@ -334,7 +334,6 @@ export const calls = {
   accept: (callId: string) => call<void>("call_accept", { callId }),
   decline: (callId: string) => call<void>("call_decline", { callId }),
   hangup: (callId: string) => call<void>("call_hangup", { callId }),
-  record: (callId: string, start: boolean, me: string) => call<boolean>("call_record", { callId, start, me }),
   consent: (callId: string, accept: boolean) => call<void>("call_consent", { callId, accept }),
 };
 

@@ -128,21 +128,9 @@ pub async fn call_hangup(app: AppHandle, chat: State<'_, ChatState>, call_id: St
     }
 }
 
-/// Starts or stops recording. Returns whether I may record now (false: the
-/// other side's consent is awaited; `consent_result` follows).
-#[tauri::command]
-pub async fn call_record(app: AppHandle, chat: State<'_, ChatState>, call_id: String, start: bool, me: String) -> AppResult<bool> {
-    let action = if start { RecordAction::Start } else { RecordAction::Stop };
-    let r = on_socket(&chat, Request::CallRecord { call_id: call_id.clone(), action }).await?;
-    let may = match r {
-        Response::Recording { may_record, .. } => may_record,
-        _ => !start,
-    };
-    if !start || may {
-        let _ = app.emit(EVENT, CallPush::Recording { call_id, by: me, action: if start { "started" } else { "stopped" }.into() });
-    }
-    Ok(may)
-}
+// No `call_record` yet: announcing a recording needs the recorder, which
+// needs the call's media in the app (the other side must never be told it
+// is recorded when nothing records).
 
 /// Answers the other side's request to record.
 #[tauri::command]
