@@ -8,14 +8,15 @@
 //! host candidate rewritten to one of the forwarder's two sockets, so every
 //! packet (STUN, DTLS, SRTP) goes through it and there is no direct path.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use onair_call::peer::{IceCandidate, PeerEvent, PeerOptions};
+use onair_call::peer::{IceCandidate, PeerEvent};
 use onair_call::send::SendConfig;
-use onair_call::session::MediaSession;
 use tokio::net::UdpSocket;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
@@ -98,12 +99,7 @@ async fn forwarder(a: SocketAddr, b: SocketAddr, dropped: Arc<AtomicU64>) -> (So
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loss_on_one_direction_lowers_that_senders_bitrate_only() {
-    let opts = PeerOptions { bind_ip: [127, 0, 0, 1].into(), ..PeerOptions::default() };
-    let (mut a, mut a_ev) = MediaSession::new(&opts, cfg()).await.unwrap();
-    let (mut b, mut b_ev) = MediaSession::new(&opts, cfg()).await.unwrap();
-    let offer = a.peer.offer(false).await.unwrap();
-    let answer = b.peer.answer(&offer).await.unwrap();
-    a.peer.accept_answer(&answer).await.unwrap();
+    let ((mut a, mut a_ev), (mut b, mut b_ev)) = common::negotiated_pair(cfg(), cfg()).await;
 
     // Each side's first UDP host candidate; the forwarder starts once both are known.
     let (mut a_cand, mut b_cand) = (None::<IceCandidate>, None::<IceCandidate>);

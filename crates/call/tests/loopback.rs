@@ -1,12 +1,13 @@
 //! Two peer connections in one process exchange H.264 and Opus over
 //! 127.0.0.1: the media path end to end without the relay.
 
+mod common;
+
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use onair_call::peer::{PeerEvent, PeerOptions};
+use onair_call::peer::PeerEvent;
 use onair_call::send::SendConfig;
-use onair_call::session::MediaSession;
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 fn cfg() -> SendConfig {
@@ -15,12 +16,7 @@ fn cfg() -> SendConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_peers_exchange_h264_and_opus() {
-    let opts = PeerOptions { bind_ip: [127, 0, 0, 1].into(), ..PeerOptions::default() };
-    let (mut a, mut a_ev) = MediaSession::new(&opts, cfg()).await.unwrap();
-    let (mut b, mut b_ev) = MediaSession::new(&opts, cfg()).await.unwrap();
-    let offer = a.peer.offer(false).await.unwrap();
-    let answer = b.peer.answer(&offer).await.unwrap();
-    a.peer.accept_answer(&answer).await.unwrap();
+    let ((mut a, mut a_ev), (mut b, mut b_ev)) = common::negotiated_pair(cfg(), cfg()).await;
 
     let run_for = Duration::from_secs(8);
     let deadline = Instant::now() + Duration::from_secs(60);
