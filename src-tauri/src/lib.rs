@@ -17,6 +17,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod heap;
 pub mod relay;
 pub mod rooms;
 pub mod secrets;

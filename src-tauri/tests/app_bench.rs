@@ -18,6 +18,20 @@ fn pss_kib(pid: u32) -> u64 {
     read("smaps_rollup", "Pss:").or_else(|| read("status", "VmRSS:")).unwrap_or(0)
 }
 
+/// "name PSS (anon A, files F)" in MB for each process, so a change can be
+/// traced to the process and the kind of memory it moved.
+fn breakdown(procs: &[(u32, String)]) -> String {
+    let field = |pid: u32, key: &str| -> f64 {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+        s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+    };
+    procs
+        .iter()
+        .map(|(p, n)| format!("{n} {:.0} (anon {:.0}, files {:.0})", field(*p, "Pss:"), field(*p, "Pss_Anon:"), field(*p, "Pss_File:")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The process and all its descendants.
 fn tree(root: u32) -> Vec<(u32, String)> {
     let mut all = Vec::new();
@@ -41,9 +55,9 @@ fn tree(root: u32) -> Vec<(u32, String)> {
 
 /// PSS of everything under the WebDriver process except the driver itself
 /// (the browser or app and its WebKit web/network processes).
-fn engine_mem_kib(driver_pid: u32) -> (u64, Vec<String>) {
+fn engine_mem_kib(driver_pid: u32) -> (u64, Vec<(u32, String)>) {
     let procs: Vec<_> = tree(driver_pid).into_iter().filter(|(p, _)| *p != driver_pid).collect();
-    (procs.iter().map(|(p, _)| pss_kib(*p)).sum(), procs.into_iter().map(|p| p.1).collect())
+    (procs.iter().map(|(p, _)| pss_kib(*p)).sum(), procs)
 }
 
 /// The peer: WebKitGTK's own MiniBrowser (the same engine, from the same
@@ -128,6 +142,7 @@ fn app_benchmark() {
     app.click("[data-testid=nav-recordings]");
     std::thread::sleep(secs(5));
     let (idle, procs) = engine_mem_kib(app.driver_pid());
+    let idle_detail = breakdown(&procs);
 
     // Preview latency over ~10 s of the 720p30 test source.
     app.click("[data-testid=nav-live]");
@@ -145,7 +160,7 @@ fn app_benchmark() {
         println!("cold start under WebKitWebDriver, launch to ready: OnAir {a:.0} ms vs MiniBrowser (same engine, static page) {b:.0} ms: ratio {:.2}", a / b);
         println!("idle memory (PSS of all processes) vs MiniBrowser: {:.0} MB vs {:.0} MB: ratio {:.2}", mb(idle), mb(peer_mem), idle as f64 / peer_mem.max(1) as f64);
     }
-    println!("idle memory (PSS, {} processes: {}): {:.0} MB  goal <= 150 MB", procs.len(), procs.join(", "), mb(idle));
+    println!("idle memory (PSS, {} processes): {:.0} MB  goal <= 150 MB; MB per process: {idle_detail}", procs.len(), mb(idle));
     println!("memory while previewing 720p30: {:.0} MB", mb(live_mem));
     println!(
         "preview latency (capture → drawn on the canvas, 640x360 RGBA over the loopback WebSocket): p50 {:.0} ms, p95 {:.0} ms over {} frames  goal <= 100 ms",

@@ -218,6 +218,7 @@ async fn stop_pipeline(s: Session, reason: Option<String>) -> AppResult<StopResu
     let summary = tauri::async_runtime::spawn_blocking(move || s.pipeline.stop())
         .await
         .map_err(|e| AppError::Internal(format!("stopping the pipeline: {e}")))??;
+    crate::heap::trim();
     Ok(StopResult { reason, recording: summary.recording, stats: summary.stats, errors: summary.errors })
 }
 
