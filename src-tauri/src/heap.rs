@@ -5,7 +5,7 @@
 //! allocates (Tokio workers, GTK/WebKit, media threads), and keeps freed
 //! memory in them; after a preview pipeline stops, its frame buffers stay
 //! resident as free heap. Two arenas and a trim after each stop took the
-//! app's idle anonymous memory from 46 MB to 40 MB with preview latency
+//! app's idle anonymous memory from 46 MB to 40-43 MB with preview latency
 //! unchanged.
 
 /// Caps malloc at two arenas. Call first thing in `main`, before any
