@@ -15,6 +15,7 @@
 //!   events  : live://stats (2/s), live://stopped, chat://event, call://state, watch://…
 //! ```
 
+pub mod calls;
 pub mod commands;
 pub mod error;
 pub mod heap;
@@ -66,6 +67,7 @@ pub fn run() {
         .plugin(tauri_plugin_notification::init())
         .manage(commands::live::LiveState::default())
         .manage(commands::chat::ChatState::default())
+        .manage(calls::CallMedia::default())
         .setup(|app| {
             let state = build_state().map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
             tracing::info!(relay = %state.relay.url, embedded = state.relay.embedded, video_port = state.video.port, "OnAir app ready");
@@ -127,6 +129,7 @@ pub fn run() {
             commands::call::call_decline,
             commands::call::call_hangup,
             commands::call::call_consent,
+            commands::call::call_control,
             commands::settings::settings_get,
             commands::settings::settings_set_relay,
             commands::settings::settings_set_hotkeys,
@@ -135,7 +138,8 @@ pub fn run() {
         .map(|app| {
             app.run(|app, ev| {
                 if let tauri::RunEvent::Exit = ev {
-                    // Finalise a recording in progress before the process ends.
+                    // Finalise recordings in progress before the process ends.
+                    app.state::<calls::CallMedia>().shutdown();
                     let live = app.state::<commands::live::LiveState>();
                     let _ = tauri::async_runtime::block_on(commands::live::shutdown(&live));
                 }

@@ -7,6 +7,8 @@
 //!   one downscaled RGBA frame behind a 24-byte header (see
 //!   [`encode_preview`]); the page puts it on a canvas. Only the newest frame
 //!   is kept per client, so a slow page skips frames instead of lagging.
+//! - `GET /call/remote`, `GET /call/local` (WebSocket): the other side's
+//!   picture and our self-view during a call, in the preview's format.
 //! - `GET /media/recordings/{id}`: a finished recording with Range support,
 //!   for the `<video>` player (WebKitGTK plays H.264 MP4 via GStreamer).
 //! - `GET /media/thumbs/{id}`: the recording's thumbnail (JPEG).
@@ -39,12 +41,17 @@ pub struct VideoServer {
     pub port: u16,
     pub token: String,
     pub preview: watch::Sender<Option<PreviewMsg>>,
+    /// The call's pictures: the other side's, and our self-view.
+    pub call_remote: watch::Sender<Option<PreviewMsg>>,
+    pub call_local: watch::Sender<Option<PreviewMsg>>,
 }
 
 #[derive(Clone)]
 struct Ctx {
     token: Arc<str>,
     preview: watch::Receiver<Option<PreviewMsg>>,
+    call_remote: watch::Receiver<Option<PreviewMsg>>,
+    call_local: watch::Receiver<Option<PreviewMsg>>,
     library: Arc<Library>,
     thumbs: Arc<std::path::PathBuf>,
 }
@@ -76,9 +83,12 @@ pub fn start(library: Arc<Library>, thumbs: std::path::PathBuf) -> AppResult<Vid
     let port = std_listener.local_addr().map_err(|e| AppError::io("loopback video server address", e))?.port();
     let token = new_token()?;
     let (tx, rx) = watch::channel(None);
-    let ctx = Ctx { token: token.clone().into(), preview: rx, library, thumbs: Arc::new(thumbs) };
+    let (remote_tx, remote_rx) = watch::channel(None);
+    let (local_tx, local_rx) = watch::channel(None);
+    let ctx = Ctx { token: token.clone().into(), preview: rx, call_remote: remote_rx, call_local: local_rx, library, thumbs: Arc::new(thumbs) };
     let router = Router::new()
         .route("/preview", get(preview_ws))
+        .route("/call/{side}", get(call_ws))
         .route("/media/recordings/{id}", get(recording_file))
         .route("/media/thumbs/{id}", get(thumb_file))
         .with_state(ctx);
@@ -91,7 +101,7 @@ pub fn start(library: Arc<Library>, thumbs: std::path::PathBuf) -> AppResult<Vid
             tracing::error!("video server: {e}");
         }
     });
-    Ok(VideoServer { port, token, preview: tx })
+    Ok(VideoServer { port, token, preview: tx, call_remote: remote_tx, call_local: local_tx })
 }
 
 async fn preview_ws(State(ctx): State<Ctx>, Query(q): Query<TokenQuery>, ws: WebSocketUpgrade) -> Response {
@@ -99,6 +109,18 @@ async fn preview_ws(State(ctx): State<Ctx>, Query(q): Query<TokenQuery>, ws: Web
         return StatusCode::FORBIDDEN.into_response();
     }
     ws.on_upgrade(move |socket| pump_preview(socket, ctx.preview)).into_response()
+}
+
+async fn call_ws(State(ctx): State<Ctx>, UrlPath(side): UrlPath<String>, Query(q): Query<TokenQuery>, ws: WebSocketUpgrade) -> Response {
+    if !token_ok(&ctx.token, q.token.as_deref()) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let rx = match side.as_str() {
+        "remote" => ctx.call_remote,
+        "local" => ctx.call_local,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ws.on_upgrade(move |socket| pump_preview(socket, rx)).into_response()
 }
 
 async fn pump_preview(mut socket: WebSocket, mut rx: watch::Receiver<Option<PreviewMsg>>) {

@@ -7,7 +7,7 @@
 
 mod support;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use support::{secs, App, Launch};
 
 fn register(app: &App, user: &str) {
@@ -38,6 +38,23 @@ fn wait_message(app: &App, text: &str, state: &str) {
         secs(60),
         &format!("message {text:?} {state}"),
     );
+}
+
+/// The remote canvas has drawn at least 30 frames.
+const REMOTE_FRAMES_30: &str = "return document.querySelector('[data-testid=call-remote]')?.dataset.frames > 30";
+
+/// A script that is true when the remote picture is `colourful` (the test
+/// pattern: many distinct colours) or `black` (a camera turned off).
+fn picture_is(kind: &str) -> String {
+    format!(
+        "const c = document.querySelector('[data-testid=call-remote]'); if (!c || !c.width) return false;
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+         let sum = 0, n = 0; const colours = new Set();
+         for (let i = 0; i < d.length; i += 4 * 97) {{ sum += d[i] + d[i + 1] + d[i + 2]; n++; colours.add((d[i] >> 5) << 6 | (d[i + 1] >> 5) << 3 | (d[i + 2] >> 5)); }}
+         const mean = sum / (3 * n);
+         return {:?} === 'black' ? mean < 24 && colours.size <= 2 : colours.size >= 6;",
+        kind
+    )
 }
 
 #[test]
@@ -88,18 +105,66 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     alice.eval("document.querySelector('[data-testid=chat-search]').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' })); return true");
     alice.wait_text("[data-testid=chat-list]", "2 results", secs(30));
 
-    // A call between the two windows: alice dials bob by name, bob's Calls
-    // screen rings, he answers, both are in the call, alice hangs up and
-    // both see it end. (Signaling only: the app carries no call media yet.)
-    bob.click("[data-testid=nav-call]");
-    alice.click("[data-testid=nav-call]");
+    // A video call between the two windows, media and all: alice dials bob
+    // by name, bob's Calls screen rings, he answers; each window draws the
+    // other's test pattern; alice's camera off turns bob's picture black
+    // (frames keep coming) and on again; alice records with a bookmark
+    // (bob sees the banner), stops, and the file is in her library; alice
+    // hangs up and both see it end.
+    for app in [&alice, &bob] {
+        app.click("[data-testid=nav-call]");
+        app.select("[data-testid=call-video-source]", "test");
+        app.select("[data-testid=call-audio-source]", "test");
+    }
     alice.type_text("[data-testid=call-to]", "bob\u{E007}");
     alice.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'outgoing'", secs(30), "alice's call to ring out");
     bob.click("[data-testid=call-answer]");
     for (who, app) in [("bob", &bob), ("alice", &alice)] {
         app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'active'", secs(30), &format!("{who} in the call"));
     }
+    for (who, app) in [("bob", &bob), ("alice", &alice)] {
+        app.wait_js(REMOTE_FRAMES_30, secs(90), &format!("{who} to draw 30 frames of the other side"));
+        app.wait_js(&picture_is("colourful"), secs(30), &format!("{who} to see the other side's test pattern"));
+        app.wait_js("return document.querySelector('[data-testid=call-local]')?.dataset.frames > 5", secs(30), &format!("{who}'s self-view"));
+        app.wait_text("[data-testid=call-media-line]", "kbps out", secs(30));
+    }
     alice.screenshot("call-a-active");
+    bob.screenshot("call-b-active");
+
+    alice.click("[data-testid=call-camera]");
+    let frames = bob.eval("return +document.querySelector('[data-testid=call-remote]').dataset.frames");
+    bob.wait_js(&picture_is("black"), secs(30), "bob to see black when alice's camera is off");
+    bob.wait_js(&format!("return +document.querySelector('[data-testid=call-remote]').dataset.frames > {frames} + 15"), secs(30), "black frames to keep coming");
+    alice.wait_text("[data-testid=call-camera]", "Camera on", secs(10));
+    alice.click("[data-testid=call-camera]");
+    bob.wait_js(&picture_is("colourful"), secs(30), "bob to see alice's pattern again");
+
+    alice.click("[data-testid=call-record]");
+    bob.wait_text("[data-testid=call-rec-banner]", "alice is recording", secs(30));
+    alice.wait_text("[data-testid=call-rec-banner]", "you are recording", secs(30));
+    alice.wait_js("return !document.querySelector('[data-testid=call-bookmark]')?.disabled", secs(30), "the bookmark button");
+    alice.click("[data-testid=call-bookmark]");
+    alice.wait_text("[data-testid=call-notice]", "bookmark", secs(30));
+    let frames = alice.eval("return +document.querySelector('[data-testid=call-remote]').dataset.frames");
+    alice.wait_js(&format!("return +document.querySelector('[data-testid=call-remote]').dataset.frames > {frames} + 60"), secs(60), "two seconds of call to record");
+    bob.screenshot("call-b-being-recorded");
+    alice.click("[data-testid=call-record]");
+    alice.wait_text("[data-testid=call-notice]", "recording saved", secs(60));
+    bob.wait_js("return !document.querySelector('[data-testid=call-rec-banner]')", secs(30), "bob's banner to go when alice stops");
+    let list = alice.invoke("recordings_list", json!({})).expect("recordings_list");
+    let rec = list.as_array().unwrap().iter().find(|r| r["path"].as_str().is_some_and(|p| p.contains("call-bob-"))).unwrap_or_else(|| panic!("no call recording in {list}")).clone();
+    assert_eq!(rec["bookmarks"].as_array().map(|b| b.len()), Some(1), "{rec}");
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_type,codec_name:format=duration", "-of", "json"])
+        .arg(rec["path"].as_str().unwrap())
+        .output()
+        .expect("ffprobe");
+    let probe: Value = serde_json::from_slice(&probe.stdout).expect("ffprobe json");
+    let kinds: Vec<&str> = probe["streams"].as_array().unwrap().iter().filter_map(|s| s["codec_type"].as_str()).collect();
+    assert!(kinds.contains(&"video") && kinds.contains(&"audio"), "{probe}");
+    let dur: f64 = probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    assert!(dur >= 1.5, "the call recording lasts {dur} s: {probe}");
+
     alice.click("[data-testid=call-hangup]");
     for (who, app) in [("bob", &bob), ("alice", &alice)] {
         app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'ended'", secs(30), &format!("the call ended for {who}"));

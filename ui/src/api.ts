@@ -327,11 +327,55 @@ export type CallPush =
   | { type: "peer_connection"; call_id: string; connected: boolean }
   | { type: "recording"; call_id: string; by: string; action: "started" | "stopped" }
   | { type: "consent_request"; call_id: string; by: string }
-  | { type: "consent_result"; call_id: string; by: string; accepted: boolean };
+  | { type: "consent_result"; call_id: string; by: string; accepted: boolean }
+  | { type: "notice"; call_id: string; text: string }
+  | { type: "media"; call_id: string; stats: CallStats };
+
+/** The call engine's figures (onair_call::driver::CallReport), once a second. */
+export interface CallStats {
+  connected: boolean;
+  ended: string;
+  video_frames_sent: number;
+  video_frames_decoded: number;
+  video_width: number;
+  video_height: number;
+  audio_packets_received: number;
+  audio_level_dbfs: number | null;
+  muted: boolean;
+  camera_off: boolean;
+  video_source: string;
+  relay_connected: boolean;
+  recording_now: boolean;
+  rtt_ms: number | null;
+  loss: number;
+  quality_score: number;
+  send_kbps: number;
+  target_kbps: number;
+  notices: string[];
+  recording: { path: string; duration_ms: number } | null;
+}
+
+/** What a call sends (the Calls screen's pickers). */
+export interface CallSources {
+  video: string;
+  audio: string;
+  smooth?: number;
+  whiten?: number;
+}
+
+/** In-call controls (src-tauri CallControl). */
+export type CallControl =
+  | { type: "mute"; on: boolean }
+  | { type: "camera"; on: boolean }
+  | { type: "share"; source: string }
+  | { type: "beauty"; smooth: number; whiten: number }
+  | { type: "record"; on: boolean }
+  | { type: "bookmark"; label: string | null };
 
 export const calls = {
-  invite: (peer: string, video: boolean) => call<string>("call_invite", { peer, video }),
-  accept: (callId: string) => call<void>("call_accept", { callId }),
+  invite: (peer: string, video: boolean, sources: CallSources) => call<string>("call_invite", { peer, video, sources }),
+  accept: (callId: string, peer: string, sources: CallSources) => call<void>("call_accept", { callId, peer, sources }),
+  control: (control: CallControl) => call<void>("call_control", { control }),
   decline: (callId: string) => call<void>("call_decline", { callId }),
   hangup: (callId: string) => call<void>("call_hangup", { callId }),
   consent: (callId: string, accept: boolean) => call<void>("call_consent", { callId, accept }),

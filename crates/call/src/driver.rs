@@ -1,9 +1,14 @@
-//! The call driver: owns the relay WebSocket (reconnecting when it drops),
-//! the peer connection, the recorder and the timers, and moves messages
-//! between them and the sans-IO [`Call`] state machine.
+//! The call driver: owns the relay link, the peer connection, the recorder
+//! and the timers, and moves messages between them and the sans-IO [`Call`]
+//! state machine.
+//!
+//! The relay link is either its own WebSocket ([`run`], the CLI: it
+//! reconnects when it drops) or a connection someone else owns ([`run_shared`]
+//! with a [`SharedLink`], the app: its chat socket is the device the relay
+//! rang, so the call's signaling must travel on it).
 //!
 //! ```text
-//!  relay WS ──frames──▶ wire::decode ─▶ Input ─┐
+//!  relay link ──frames──▶ wire::decode ─▶ Input ─┐
 //!  peer events (candidates, state, tracks) ────┼▶ Call::handle ─▶ Output ─▶ send frame / make offer / add candidate / record
 //!  user commands (stdin, app) ─────────────────┤
 //!  timers (Call::poll_timeout, stats 1 s) ─────┘
@@ -24,12 +29,16 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
+use onair_beauty::BeautyParams;
+use onair_proto::{ClientFrame, ServerFrame};
+
 use crate::error::{CallError, Result};
 use crate::peer::{PeerEvent, PeerOptions};
 use crate::record::{CallRecorder, RecordConfig};
 use crate::send::{Control, SendConfig};
 use crate::session::{MediaSession, NetQuality};
 use crate::state::{Call, EndReason, Input, Notice, Output};
+use crate::tap::TapItem;
 use crate::wire::{self, Wire};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -39,14 +48,19 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub enum Role {
     Dial(String),
     Answer { from: Option<String> },
+    /// The invite already went out on the shared link and the relay named
+    /// the call (the app's Call button).
+    Invited { call_id: String, to: String },
+    /// Answer this ringing call (the app's Answer button).
+    Accept { call_id: String, from: String },
 }
 
 /// Everything a call needs. `Debug` hides the token.
 #[derive(Clone)]
 pub struct CallOptions {
-    /// `ws://HOST:PORT/v1/ws` of the relay.
+    /// `ws://HOST:PORT/v1/ws` of the relay (unused with a [`SharedLink`]).
     pub ws_url: String,
-    /// The account's bearer token (never logged).
+    /// The account's bearer token (never logged; unused with a [`SharedLink`]).
     pub token: String,
     pub role: Role,
     pub peer: PeerOptions,
@@ -56,6 +70,12 @@ pub struct CallOptions {
     pub record_from_start: bool,
     /// Where the recording library lives (ONAIR_HOME).
     pub home: PathBuf,
+    /// The library already open in this process (the app's); else opened
+    /// from `home` when a recording starts.
+    pub library: Option<Arc<Library>>,
+    /// Gets local and remote pictures for a call screen (bounded; a full
+    /// queue skips pictures, never slows the call).
+    pub viewer: Option<crossbeam_channel::Sender<TapItem>>,
     /// End the call after this long in the call.
     pub duration: Option<Duration>,
     /// Answer recording-consent requests without asking.
@@ -77,6 +97,8 @@ pub enum Command {
     Mute(bool),
     Camera(bool),
     Video(VideoSpec),
+    /// The beauty filter on the camera (None: off).
+    Beauty(Option<BeautyParams>),
     RecordStart,
     RecordStop,
     Bookmark(Option<String>),
@@ -98,6 +120,10 @@ impl std::str::FromStr for Command {
             ("share", "camera") => Command::Video(VideoSpec::Camera { index: 0 }),
             ("share", "test") => Command::Video(VideoSpec::Test),
             ("share", spec) if !spec.is_empty() => Command::Video(spec.parse()?),
+            ("beauty", "off") => Command::Beauty(None),
+            ("beauty", spec) if !spec.is_empty() => {
+                Command::Beauty(Some(spec.parse().map_err(|e| CallError::Invalid(format!("beauty {spec:?}: {e}")))?))
+            }
             ("record", "start") => Command::RecordStart,
             ("record", "stop") => Command::RecordStop,
             ("b", label) => Command::Bookmark(Some(label).filter(|l| !l.is_empty()).map(String::from)),
@@ -107,7 +133,7 @@ impl std::str::FromStr for Command {
             _ => {
                 return Err(CallError::Invalid(format!(
                     "unknown command {s:?}: mute | unmute | camera off | camera on | share screen | share camera | share file:PATH | \
-                     record start | record stop | b [LABEL] | consent yes | consent no | hangup"
+                     beauty SMOOTH,WHITEN | beauty off | record start | record stop | b [LABEL] | consent yes | consent no | hangup"
                 )))
             }
         })
@@ -150,6 +176,8 @@ pub struct CallReport {
     pub video_source: String,
     /// Whether our relay connection is up (false while reconnecting).
     pub relay_connected: bool,
+    /// Whether our recorder is writing now.
+    pub recording_now: bool,
     pub audio_packets_sent: u64,
     pub audio_packets_received: u64,
     pub audio_samples_decoded: u64,
@@ -172,17 +200,144 @@ pub struct CallReport {
     pub notices: Vec<String>,
 }
 
-/// Runs one call to its end. `ui` gets a line for everything the user
-/// should see; `commands` are the user's.
-pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
+/// A relay connection the driver does not own (the app's chat socket). Its
+/// owner writes our request frames on it, and brings back the answers and
+/// the call's events, and says when the socket drops and is back (the call
+/// then resumes on it).
+pub struct SharedLink {
+    /// Who the socket is signed in as.
+    pub me: String,
+    /// Request frames to write.
+    pub out: mpsc::Sender<ClientFrame>,
+    /// What the relay says, and the socket's state.
+    pub inbound: mpsc::Receiver<LinkIn>,
+}
+
+/// What comes in over a [`SharedLink`].
+#[derive(Debug)]
+pub enum LinkIn {
+    Frame(ServerFrame),
+    Down,
+    Up,
+}
+
+/// The relay link of one call.
+enum Link {
+    Own { ws: Option<Ws>, url: String, token: String },
+    Shared { out: mpsc::Sender<ClientFrame>, inbound: mpsc::Receiver<LinkIn>, up: bool, gone: bool },
+}
+
+impl Link {
+    fn is_up(&self) -> bool {
+        match self {
+            Link::Own { ws, .. } => ws.is_some(),
+            Link::Shared { up, gone, .. } => *up && !*gone,
+        }
+    }
+
+    /// Writes a frame; false when the link is down now.
+    async fn send(&mut self, frame: ClientFrame) -> bool {
+        match self {
+            Link::Own { ws, .. } => {
+                let Some(w) = ws.as_mut() else { return false };
+                if w.send(Message::Text(frame.to_json().into())).await.is_err() {
+                    *ws = None;
+                    return false;
+                }
+                true
+            }
+            Link::Shared { out, up, gone, .. } => {
+                if out.send(frame).await.is_err() {
+                    *gone = true;
+                }
+                *up && !*gone
+            }
+        }
+    }
+
+    /// The next thing the relay link says; None when its owner is gone
+    /// (shared links only). Duplicate up/down reports are swallowed.
+    async fn next(&mut self) -> Option<LinkIn> {
+        match self {
+            Link::Own { ws, .. } => {
+                let Some(w) = ws.as_mut() else { return std::future::pending().await };
+                loop {
+                    match w.next().await {
+                        Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str()) {
+                            Ok(f) => return Some(LinkIn::Frame(f)),
+                            Err(_) => tracing::debug!("ignoring a frame that is not a server frame"),
+                        },
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                            *ws = None;
+                            return Some(LinkIn::Down);
+                        }
+                        Some(Ok(_)) => continue,
+                    }
+                }
+            }
+            Link::Shared { inbound, up, gone, .. } => {
+                if *gone {
+                    return None;
+                }
+                loop {
+                    match inbound.recv().await {
+                        None => {
+                            *gone = true;
+                            return None;
+                        }
+                        Some(LinkIn::Up) if *up => continue,
+                        Some(LinkIn::Down) if !*up => continue,
+                        Some(LinkIn::Up) => {
+                            *up = true;
+                            return Some(LinkIn::Up);
+                        }
+                        Some(LinkIn::Down) => {
+                            *up = false;
+                            return Some(LinkIn::Down);
+                        }
+                        Some(f) => return Some(f),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dials our own WebSocket again (shared links come back by themselves).
+    async fn reconnect(&mut self) -> Result<()> {
+        if let Link::Own { ws, url, token } = self {
+            *ws = Some(connect(url, token).await?.0);
+        }
+        Ok(())
+    }
+
+    async fn close(self) {
+        if let Link::Own { ws: Some(mut w), .. } = self {
+            let _ = w.close(None).await;
+        }
+    }
+}
+
+/// Runs one call to its end on a relay WebSocket of its own. `ui` gets a
+/// line for everything the user should see; `commands` are the user's.
+pub async fn run(opts: CallOptions, commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
+    let (ws, me) = connect(&opts.ws_url, &opts.token).await?;
+    let link = Link::Own { ws: Some(ws), url: opts.ws_url.clone(), token: opts.token.clone() };
+    drive(opts, link, me, commands, ui).await
+}
+
+/// Runs one call to its end with its signaling on `link`.
+pub async fn run_shared(opts: CallOptions, link: SharedLink, commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
+    let SharedLink { me, out, inbound } = link;
+    drive(opts, Link::Shared { out, inbound, up: true, gone: false }, me, commands, ui).await
+}
+
+async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
     let say = |s: String| {
         let _ = ui.send(s);
     };
-    let (mut first, me) = connect(&opts.ws_url, &opts.token).await?;
     // STUN/TURN from the relay (time-limited TURN credentials), plus ours.
     let mut backlog = Vec::new();
-    let relay_servers = fetch_ice_servers(&mut first, &mut backlog).await?;
-    let mut ws = Some(first);
+    let relay_servers = fetch_ice_servers(&mut link, &mut backlog).await?;
     let mut wire = Wire::new(me.clone(), 2);
     let mut call = Call::new(me.clone());
     let now = Instant::now();
@@ -192,21 +347,23 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
             call.handle(now, Input::Wait { from: from.clone() });
             say(format!("waiting for a call{} as {me}", from.as_ref().map(|f| format!(" from {f}")).unwrap_or_default()));
         }
+        Role::Invited { call_id, to } => call.handle(now, Input::Invited { call_id: call_id.clone(), to: to.clone() }),
+        Role::Accept { call_id, from } => call.handle(now, Input::Answer { call_id: call_id.clone(), from: from.clone() }),
     }
     let mut report = CallReport::default();
     let mut session: Option<MediaSession> = None;
     let mut peer_events: Option<mpsc::Receiver<PeerEvent>> = None;
     let mut recorder: Option<CallRecorder> = None;
-    let mut library: Option<Arc<Library>> = None;
+    let mut library: Option<Arc<Library>> = opts.library.clone();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut connected_at: Option<Instant> = None;
     let mut reconnect_at: Option<Instant> = None;
     let mut backoff = Duration::from_millis(200);
-    let started = Instant::now();
     let mut ended: Option<EndReason> = None;
+    let mut recordings = 0u32;
 
-    for text in backlog.drain(..) {
-        for input in wire.decode(&text) {
+    for frame in backlog.drain(..) {
+        for input in wire.decode_frame(frame) {
             call.handle(Instant::now(), input);
         }
     }
@@ -215,11 +372,9 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
         while let Some(out) = call.poll_output() {
             match out {
                 Output::Send(sig) => {
-                    if let Some(w) = ws.as_mut() {
-                        let text = wire.encode(&sig);
-                        if w.send(Message::Text(text.into())).await.is_err() {
-                            ws = None;
-                            call.handle(Instant::now(), Input::RelayDown);
+                    if link.is_up() && !link.send(wire.encode_frame(&sig)).await {
+                        call.handle(Instant::now(), Input::RelayDown);
+                        if matches!(link, Link::Own { .. }) {
                             reconnect_at = Some(Instant::now());
                         }
                     }
@@ -229,6 +384,7 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
                     popts.ice_servers.extend(ice_servers);
                     popts.ice_servers.extend(relay_servers.iter().cloned());
                     let (s, ev) = MediaSession::new(&popts, opts.send.clone()).await?;
+                    s.tap.set_viewer(opts.viewer.clone());
                     session = Some(s);
                     peer_events = Some(ev);
                 }
@@ -284,6 +440,9 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
                         library = Some(Arc::new(Library::open(&opts.home)?.0));
                     }
                     let lib = library.clone().expect("opened above");
+                    // A second recording in the same call gets a file of its own.
+                    recordings += 1;
+                    let path = numbered(path, recordings);
                     let cfg = RecordConfig {
                         path: path.clone(),
                         width: opts.send.width,
@@ -352,17 +511,29 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
             (a, b) => a.or(b),
         };
         tokio::select! {
-            msg = next_ws(&mut ws) => match msg {
-                Some(text) => {
-                    for input in wire.decode(&text) {
+            msg = link.next() => match msg {
+                Some(LinkIn::Frame(frame)) => {
+                    for input in wire.decode_frame(frame) {
                         call.handle(Instant::now(), input);
                     }
                 }
-                None => {
-                    ws = None;
+                Some(LinkIn::Down) => {
                     call.handle(Instant::now(), Input::RelayDown);
                     say("lost the relay connection; reconnecting".into());
-                    reconnect_at = Some(Instant::now() + backoff);
+                    if matches!(link, Link::Own { .. }) {
+                        reconnect_at = Some(Instant::now() + backoff);
+                    }
+                }
+                Some(LinkIn::Up) => {
+                    report.relay_reconnects += 1;
+                    say("relay connection back".into());
+                    call.handle(Instant::now(), Input::RelayUp);
+                }
+                None => {
+                    // The link's owner is gone (the app signed out or quits):
+                    // hang up; what could not be sent is dropped with it.
+                    call.handle(Instant::now(), Input::RelayDown);
+                    call.handle(Instant::now(), Input::Hangup);
                 }
             },
             ev = next_peer(&mut peer_events) => match ev {
@@ -405,7 +576,8 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
                     snap.peer = call.peer_user.clone();
                     snap.call_id = call.call_id().map(String::from);
                     snap.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
-                    snap.relay_connected = ws.is_some();
+                    snap.relay_connected = link.is_up();
+                    snap.recording_now = recorder.is_some();
                     if let Some(s) = &session {
                         fill(&mut snap, s);
                     }
@@ -415,10 +587,9 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
             _ = sleep_opt(sleep_until) => {
                 let now = Instant::now();
                 call.handle_timeout(now);
-                if reconnect_at.is_some_and(|t| now >= t) && ws.is_none() {
-                    match connect(&opts.ws_url, &opts.token).await {
-                        Ok((w, _)) => {
-                            ws = Some(w);
+                if reconnect_at.is_some_and(|t| now >= t) && !link.is_up() {
+                    match link.reconnect().await {
+                        Ok(()) => {
                             reconnect_at = None;
                             backoff = Duration::from_millis(200);
                             report.relay_reconnects += 1;
@@ -438,24 +609,32 @@ pub async fn run(opts: CallOptions, mut commands: mpsc::Receiver<Command>, ui: m
 
     report.peer = call.peer_user.clone();
     report.call_id = call.call_id().map(String::from);
-    report.relay_connected = ws.is_some();
+    report.relay_connected = link.is_up();
     report.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
-    let _ = started;
     if let Some(r) = recorder.take() {
         if let Ok(Ok(res)) = tokio::task::spawn_blocking(move || r.stop()).await {
             report.recording = Some(res);
         }
     }
     if let Some(s) = session {
+        s.tap.set_viewer(None);
         // Let in-flight frames land before counting.
         tokio::time::sleep(Duration::from_millis(300)).await;
         fill(&mut report, &s);
         s.close().await;
     }
-    if let Some(mut w) = ws {
-        let _ = w.close(None).await;
-    }
+    link.close().await;
     Ok(report)
+}
+
+/// `call.mp4` for the first recording of a call, `call-2.mp4` for the second…
+fn numbered(path: &std::path::Path, n: u32) -> PathBuf {
+    if n <= 1 {
+        return path.to_path_buf();
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "call".into());
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    path.with_file_name(format!("{stem}-{n}{ext}"))
 }
 
 fn fill(report: &mut CallReport, s: &MediaSession) {
@@ -530,6 +709,13 @@ fn apply(c: Command, call: &mut Call, s: Option<&MediaSession>, rec: Option<&Cal
             say(format!("sharing {spec:?}"));
             ctl(Control::Video(spec));
         }
+        Command::Beauty(p) => {
+            say(match p {
+                Some(p) => format!("beauty smooth {} whiten {}", p.smooth, p.whiten),
+                None => "beauty off".into(),
+            });
+            ctl(Control::Beauty(p));
+        }
         Command::RecordStart => call.handle(now, Input::RecordStart),
         Command::RecordStop => call.handle(now, Input::RecordStop),
         Command::Bookmark(label) => match rec {
@@ -587,35 +773,25 @@ async fn connect(url: &str, token: &str) -> Result<(Ws, String)> {
 
 /// Asks the relay for its STUN/TURN servers; other frames that arrive
 /// meanwhile go to `backlog`.
-async fn fetch_ice_servers(ws: &mut Ws, backlog: &mut Vec<String>) -> Result<Vec<onair_proto::IceServer>> {
-    ws.send(Message::Text(wire::ice_servers_request(1).into())).await.map_err(|e| CallError::Signaling(e.to_string()))?;
+async fn fetch_ice_servers(link: &mut Link, backlog: &mut Vec<ServerFrame>) -> Result<Vec<onair_proto::IceServer>> {
+    if !link.send(ClientFrame::Req { id: 1, body: onair_proto::Request::IceServers }).await {
+        return Err(CallError::Signaling("the relay connection is down".into()));
+    }
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, ws.next()).await {
+        match tokio::time::timeout(left, link.next()).await {
             Err(_) => return Err(CallError::Signaling("the relay did not answer ice_servers".into())),
-            Ok(Some(Ok(Message::Text(t)))) => match wire::ice_servers_answer(t.as_str(), 1) {
+            Ok(Some(LinkIn::Frame(f))) => match wire::ice_servers_answer_frame(&f, 1) {
                 Some(Ok(v)) => return Ok(v),
                 Some(Err(e)) => {
                     tracing::warn!("no STUN/TURN servers from the relay ({e}); host candidates only");
                     return Ok(Vec::new());
                 }
-                None => backlog.push(t.to_string()),
+                None => backlog.push(f),
             },
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(e))) => return Err(CallError::Signaling(e.to_string())),
-            Ok(None) => return Err(CallError::Signaling("the relay closed the connection".into())),
-        }
-    }
-}
-
-async fn next_ws(ws: &mut Option<Ws>) -> Option<String> {
-    let Some(w) = ws.as_mut() else { return std::future::pending().await };
-    loop {
-        match w.next().await {
-            Some(Ok(Message::Text(t))) => return Some(t.to_string()),
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
-            Some(Ok(_)) => continue,
+            Ok(Some(LinkIn::Up)) => continue,
+            Ok(Some(LinkIn::Down)) | Ok(None) => return Err(CallError::Signaling("the relay closed the connection".into())),
         }
     }
 }

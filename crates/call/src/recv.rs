@@ -269,7 +269,7 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
     if let Some((_, ms)) = stamp::latency(f.data(0), w as usize, f.stride(0)) {
         stats.latencies_ms.lock().unwrap_or_else(|p| p.into_inner()).push(ms as f32);
     }
-    if tap.active() {
+    if tap.wants_video() {
         if dec.fitter.as_ref().is_none_or(|(fw, fh, _)| (*fw, *fh) != (w, h)) {
             dec.fitter = Some((w, h, Fitter::new(w & !1, h & !1)));
         }

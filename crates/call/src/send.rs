@@ -95,6 +95,8 @@ pub enum Control {
     Mute(bool),
     Camera(bool),
     Video(VideoSpec),
+    /// The beauty filter on the camera layer (None: off), from the next frame.
+    Beauty(Option<BeautyParams>),
 }
 
 /// Counters of the send path.
@@ -290,7 +292,7 @@ impl Drop for LocalMedia {
 #[allow(clippy::too_many_arguments)]
 fn capture_video(
     mut layer: Option<Layer>,
-    cfg: SendConfig,
+    mut cfg: SendConfig,
     control: Receiver<Control>,
     frames: Sender<VideoFrame>,
     stop: Arc<AtomicBool>,
@@ -343,6 +345,21 @@ fn capture_video(
                     }
                     Err(e) => note(format!("switching video to {spec:?}: {e} (kept {:?})", layer.as_ref().map(|l| &l.spec))),
                 },
+                Control::Beauty(p) => {
+                    // Later layers (camera back on, a switch) get it too.
+                    cfg.beauty = p;
+                    if let Some(l) = layer.as_mut().filter(|l| is_camera_layer(&l.spec)) {
+                        match (p, l.beauty.as_ref()) {
+                            (Some(p), Some(b)) => b.set_params(p),
+                            (Some(p), None) => {
+                                let mut f = BeautyFilter::with_params(p);
+                                f.set_threads(1);
+                                l.beauty = Some(f);
+                            }
+                            (None, _) => l.beauty = None,
+                        }
+                    }
+                }
             }
         }
         let mut f = match layer.as_mut() {
@@ -383,7 +400,7 @@ fn capture_video(
         f.pts = clock.now();
         index += 1;
         stats.video_frames_captured.fetch_add(1, Ordering::Relaxed);
-        if tap.active() {
+        if tap.wants_video() {
             tap.send(TapItem::LocalVideo(f.clone()));
         }
         if let Err(TrySendError::Full(_)) = frames.try_send(f) {

@@ -55,6 +55,11 @@ pub enum Input {
     Dial { to: String },
     /// Wait for an incoming call (from anyone, or only from `from`).
     Wait { from: Option<String> },
+    /// We already sent the invite ourselves (the app rings from its own
+    /// socket) and the relay named the call: follow it from here.
+    Invited { call_id: String, to: String },
+    /// Answer a call the user saw ring (the app asked them first).
+    Answer { call_id: String, from: String },
     Hangup,
     RecordStart,
     RecordStop,
@@ -275,16 +280,16 @@ impl Call {
                 self.send(Signal::Invite { to });
             }
             Input::Wait { from } if self.phase == Phase::Idle => self.phase = Phase::Waiting { from },
+            Input::Invited { call_id, to } if self.phase == Phase::Idle => {
+                self.caller = true;
+                self.call_id = Some(call_id);
+                self.peer_user = Some(to.clone());
+                self.phase = Phase::Inviting { to };
+                self.deadline = Some(now + NO_ANSWER);
+            }
+            Input::Answer { call_id, from } if self.phase == Phase::Idle => self.accept(now, call_id, from, Vec::new()),
             Input::Incoming { call_id, from, ice_servers } => match &self.phase {
-                Phase::Waiting { from: want } if want.as_ref().is_none_or(|w| *w == from) => {
-                    self.call_id = Some(call_id.clone());
-                    self.peer_user = Some(from.clone());
-                    self.phase = Phase::Connecting;
-                    self.deadline = Some(now + NO_ANSWER);
-                    self.out.push_back(Output::Notify(Notice::Incoming { from }));
-                    self.create_peer(ice_servers);
-                    self.send(Signal::Accept { call_id });
-                }
+                Phase::Waiting { from: want } if want.as_ref().is_none_or(|w| *w == from) => self.accept(now, call_id, from, ice_servers),
                 _ => self.send(Signal::Decline { call_id }),
             },
             Input::Created { call_id } => {
@@ -442,6 +447,16 @@ impl Call {
             // phase: ignored (a third party cannot steer our call).
             other => tracing::debug!(?other, phase = ?self.phase, "ignored call input"),
         }
+    }
+
+    fn accept(&mut self, now: Instant, call_id: String, from: String, ice_servers: Vec<IceServer>) {
+        self.call_id = Some(call_id.clone());
+        self.peer_user = Some(from.clone());
+        self.phase = Phase::Connecting;
+        self.deadline = Some(now + NO_ANSWER);
+        self.out.push_back(Output::Notify(Notice::Incoming { from }));
+        self.create_peer(ice_servers);
+        self.send(Signal::Accept { call_id });
     }
 
     fn flush_candidates(&mut self) {
@@ -619,5 +634,33 @@ mod tests {
             drain(&mut c),
             vec![Output::Send(Signal::Resume { call_id: "c1".into() }), Output::Send(Signal::Record { call_id: "c1".into(), on: true })]
         );
+    }
+
+    #[test]
+    fn the_app_rings_and_answers_itself_then_hands_the_call_over() {
+        let t0 = Instant::now();
+        // Caller: the invite already went out; ringing and acceptance follow.
+        let mut a = Call::new("alice");
+        a.handle(t0, Input::Invited { call_id: "c1".into(), to: "bob".into() });
+        assert!(drain(&mut a).is_empty(), "no second invite");
+        a.handle(t0, Input::Accepted { call_id: "other".into(), ice_servers: vec![] });
+        assert!(drain(&mut a).is_empty(), "another call's acceptance is ignored");
+        a.handle(t0, Input::Ringing { call_id: "c1".into() });
+        a.handle(t0, Input::Accepted { call_id: "c1".into(), ice_servers: vec![] });
+        let out = drain(&mut a);
+        assert!(out.contains(&Output::MakeOffer { ice_restart: false }), "{out:?}");
+        assert_eq!(a.poll_timeout(), Some(t0 + NO_ANSWER));
+        // Callee: the user pressed Answer on the ringing call.
+        let mut b = Call::new("bob");
+        b.handle(t0, Input::Answer { call_id: "c1".into(), from: "alice".into() });
+        let out = drain(&mut b);
+        assert!(out.contains(&Output::CreatePeer { ice_servers: vec![] }), "{out:?}");
+        assert!(out.contains(&Output::Send(Signal::Accept { call_id: "c1".into() })), "{out:?}");
+        b.handle(t0, Input::Sdp { call_id: "c1".into(), offer: true, sdp: "v=0".into() });
+        assert_eq!(drain(&mut b), vec![Output::MakeAnswer { sdp: "v=0".into() }]);
+        // Neither starts twice.
+        b.handle(t0, Input::Answer { call_id: "c2".into(), from: "carol".into() });
+        assert!(drain(&mut b).is_empty());
+        assert_eq!(b.call_id(), Some("c1"));
     }
 }

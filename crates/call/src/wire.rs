@@ -39,9 +39,14 @@ pub fn ice_servers_request(id: u64) -> String {
 
 /// The answer to [`ice_servers_request`], if `text` is it.
 pub fn ice_servers_answer(text: &str, id: u64) -> Option<Result<Vec<onair_proto::IceServer>>> {
-    match serde_json::from_str::<ServerFrame>(text).ok()? {
-        ServerFrame::Res { id: rid, ok, err } if rid == id => Some(match (ok, err) {
-            (Some(Response::IceServers { ice_servers, .. }), _) => Ok(ice_servers),
+    ice_servers_answer_frame(&serde_json::from_str::<ServerFrame>(text).ok()?, id)
+}
+
+/// The same for a parsed frame.
+pub fn ice_servers_answer_frame(frame: &ServerFrame, id: u64) -> Option<Result<Vec<onair_proto::IceServer>>> {
+    match frame {
+        ServerFrame::Res { id: rid, ok, err } if *rid == id => Some(match (ok, err) {
+            (Some(Response::IceServers { ice_servers, .. }), _) => Ok(ice_servers.clone()),
             (_, Some(e)) => Err(CallError::Signaling(format!("ice servers: {:?}: {}", e.code, e.message))),
             _ => Ok(Vec::new()),
         }),
@@ -63,6 +68,12 @@ impl Wire {
     }
 
     pub fn encode(&mut self, s: &Signal) -> String {
+        self.encode_frame(s).to_json()
+    }
+
+    /// The request frame for `s` (numbered; for a connection someone else
+    /// writes, like the app's chat socket).
+    pub fn encode_frame(&mut self, s: &Signal) -> ClientFrame {
         let id = self.next_id;
         self.next_id += 1;
         let body = match s.clone() {
@@ -77,22 +88,29 @@ impl Wire {
             Signal::Consent { call_id, accept } => Request::CallConsent { call_id, accept },
         };
         // Only answers that change the call are kept (not every candidate's).
-        if matches!(s, Signal::Invite { .. } | Signal::Record { .. } | Signal::Consent { .. }) {
+        if matches!(s, Signal::Invite { .. } | Signal::Accept { .. } | Signal::Record { .. } | Signal::Consent { .. }) {
             if self.pending.len() > 64 {
                 self.pending.clear();
             }
             self.pending.insert(id, s.clone());
         }
-        ClientFrame::Req { id, body }.to_json()
+        ClientFrame::Req { id, body }
     }
 
     /// What a frame from the relay means for the call. Unknown or garbled
     /// frames mean nothing (and never panic).
     pub fn decode(&mut self, text: &str) -> Vec<Input> {
-        let Ok(frame) = serde_json::from_str::<ServerFrame>(text) else {
-            tracing::debug!("ignoring a frame that is not a server frame");
-            return Vec::new();
-        };
+        match serde_json::from_str::<ServerFrame>(text) {
+            Ok(frame) => self.decode_frame(frame),
+            Err(_) => {
+                tracing::debug!("ignoring a frame that is not a server frame");
+                Vec::new()
+            }
+        }
+    }
+
+    /// What a parsed frame from the relay means for the call.
+    pub fn decode_frame(&mut self, frame: ServerFrame) -> Vec<Input> {
         match frame {
             ServerFrame::Event { ev } => self.event(ev),
             ServerFrame::Res { id, ok, err } => {
@@ -110,6 +128,10 @@ impl Wire {
                         vec![Input::Recording { call_id, by: self.me.clone(), on: false, at: now_ms() }]
                     }
                     (Some(Signal::Invite { .. }), _, Some(e)) => vec![Input::Refused { message: refusal(e.code, &e.message) }],
+                    // Too late to answer (cancelled, answered elsewhere): the call is over.
+                    (Some(Signal::Accept { call_id }), _, Some(e)) => {
+                        vec![Input::Ended { call_id, reason: EndReason::Refused(refusal(e.code, &e.message)) }]
+                    }
                     (Some(_), _, Some(e)) => vec![Input::Refused { message: refusal(e.code, &e.message) }],
                     (None, _, Some(e)) => {
                         tracing::debug!(code = ?e.code, "relay refused a call message: {}", e.message);
@@ -188,6 +210,9 @@ mod tests {
         assert!(w.decode(&res).is_empty());
         let ev = ServerFrame::Event { ev: Event::CallConsentResult { call_id: "c1".into(), by: "bob".into(), accepted: false } }.to_json();
         assert!(matches!(&w.decode(&ev)[..], [Input::RecordingDeclined { by, .. }] if by == "bob"));
+        w.encode(&Signal::Accept { call_id: "c2".into() });
+        let res = ServerFrame::err(12, ErrorCode::NoSuchCall, "gone").to_json();
+        assert!(matches!(&w.decode(&res)[..], [Input::Ended { call_id, reason: EndReason::Refused(_) }] if call_id == "c2"));
         for garbage in ["", "{", "null", r#"{"t":"event","ev":{"ev":"call_sdp"}}"#, r#"{"t":"res","id":99}"#] {
             assert!(w.decode(garbage).is_empty());
         }

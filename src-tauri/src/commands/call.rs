@@ -1,17 +1,22 @@
 //! The Calls screen's commands: invite, answer, decline, cancel, hang up,
-//! record (with the relay's consent flow), and the events that drive the
-//! screen (`call://state`).
+//! in-call controls (mute, camera, share, beauty, record, bookmark, consent)
+//! and the events that drive the screen (`call://state`).
 //!
 //! Signaling goes over the chat listener's socket: the relay treats one
 //! signed-in WebSocket as one device, and this app is one device, so the
 //! socket that is told about an incoming call is the one that answers it.
-//! The call events the listener receives are translated by [`on_event`].
+//! The call events the listener receives are translated by [`on_event`] and
+//! handed to the running call's media engine (`crate::calls`), whose own
+//! signaling travels on the same socket.
 
+use onair_call::driver::{Command as CallCommand, Role};
 use onair_chat::Command;
+use onair_media::source::VideoSpec;
 use onair_proto::{Event, MediaKind, RecordAction, Request, Response};
-use serde::Serialize;
-use tauri::{AppHandle, Emitter, State};
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Emitter, Manager, State};
 
+use crate::calls::{CallMedia, CallSources, Launch};
 use crate::commands::chat::ChatState;
 use crate::error::{AppError, AppResult};
 
@@ -38,6 +43,10 @@ pub enum CallPush {
     ConsentRequest { call_id: String, by: String },
     /// My request to record was answered.
     ConsentResult { call_id: String, by: String, accepted: bool },
+    /// A line from the call's media engine ("connected", "recording saved: …").
+    Notice { call_id: String, text: String },
+    /// The call's figures, about once a second (and once at the end).
+    Media { call_id: String, stats: serde_json::Value },
 }
 
 /// The relay's call events as screen state; None for other events.
@@ -60,6 +69,7 @@ pub fn translate(ev: &Event, now_ms: i64) -> Option<CallPush> {
 
 /// Called by the chat listener for every relay event.
 pub fn on_event(app: &AppHandle, ev: &Event) {
+    app.state::<CallMedia>().on_event(ev);
     if let Some(p) = translate(ev, onair_chat::now_ms()) {
         if let CallPush::Ringing { peer, .. } = &p {
             crate::tray::notify(app, "Incoming call", &format!("{peer} is calling"));
@@ -79,31 +89,48 @@ async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
     }
 }
 
-/// Rings `peer`; the call id comes back once the relay accepted the invite.
+/// Rings `peer` and starts the call's media; the call id comes back once
+/// the relay accepted the invite.
 #[tauri::command]
-pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, peer: String, video: bool) -> AppResult<String> {
+pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, peer: String, video: bool, sources: CallSources) -> AppResult<String> {
     let peer = peer.trim().to_string();
     if !onair_proto::valid_username(&peer) {
         return Err(AppError::Invalid(format!("{peer:?} is not a user name")));
     }
-    let media = if video { vec![MediaKind::Audio, MediaKind::Video] } else { vec![MediaKind::Audio] };
+    let send = sources.send_config(video)?;
+    let me = chat.me()?;
+    let kinds = if video { vec![MediaKind::Audio, MediaKind::Video] } else { vec![MediaKind::Audio] };
+    // Reserve the call first: its events queue from the moment it exists.
+    let pending = media.begin(None)?;
     let _ = app.emit(EVENT, CallPush::Dialing { call_id: None, peer: peer.clone() });
-    match on_socket(&chat, Request::CallInvite { to: peer.clone(), media }).await {
-        Ok(Response::Call { call_id }) => {
-            let _ = app.emit(EVENT, CallPush::Dialing { call_id: Some(call_id.clone()), peer });
-            Ok(call_id)
-        }
-        Ok(other) => Err(AppError::Internal(format!("unexpected answer to call_invite: {other:?}"))),
-        Err(e) => {
+    let call_id = match on_socket(&chat, Request::CallInvite { to: peer.clone(), media: kinds }).await {
+        Ok(Response::Call { call_id }) => call_id,
+        other => {
+            media.abort(pending);
+            let e = match other {
+                Ok(r) => AppError::Internal(format!("unexpected answer to call_invite: {r:?}")),
+                Err(e) => e,
+            };
             let _ = app.emit(EVENT, CallPush::Ended { call_id: None, reason: e.to_string() });
-            Err(e)
+            return Err(e);
         }
-    }
+    };
+    media.set_call_id(&pending, &call_id);
+    let _ = app.emit(EVENT, CallPush::Dialing { call_id: Some(call_id.clone()), peer: peer.clone() });
+    let role = Role::Invited { call_id: call_id.clone(), to: peer.clone() };
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, chat: chat.commands()?, send })?;
+    Ok(call_id)
 }
 
+/// Answers a ringing call and starts its media.
 #[tauri::command]
-pub async fn call_accept(app: AppHandle, chat: State<'_, ChatState>, call_id: String) -> AppResult<()> {
-    on_socket(&chat, Request::CallAccept { call_id: call_id.clone() }).await?;
+pub async fn call_accept(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String, peer: String, sources: CallSources) -> AppResult<()> {
+    let send = sources.send_config(true)?;
+    let me = chat.me()?;
+    let commands = chat.commands()?;
+    let pending = media.begin(Some(call_id.clone()))?;
+    let role = Role::Accept { call_id: call_id.clone(), from: peer.clone() };
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, chat: commands, send })?;
     let _ = app.emit(EVENT, CallPush::Connected { call_id, at: onair_chat::now_ms() });
     Ok(())
 }
@@ -117,7 +144,13 @@ pub async fn call_decline(app: AppHandle, chat: State<'_, ChatState>, call_id: S
 
 /// Hangs up (or cancels a ringing call I started).
 #[tauri::command]
-pub async fn call_hangup(app: AppHandle, chat: State<'_, ChatState>, call_id: String) -> AppResult<()> {
+pub async fn call_hangup(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String) -> AppResult<()> {
+    if media.runs(&call_id) {
+        // The engine stops the recording, tells the relay and ends the call.
+        media.command(CallCommand::Hangup)?;
+        let _ = app.emit(EVENT, CallPush::Ended { call_id: Some(call_id), reason: "hangup".into() });
+        return Ok(());
+    }
     let r = on_socket(&chat, Request::CallHangup { call_id: call_id.clone() }).await;
     // Ended either way: the relay already forgot the call if it says so.
     let _ = app.emit(EVENT, CallPush::Ended { call_id: Some(call_id), reason: "hangup".into() });
@@ -128,13 +161,56 @@ pub async fn call_hangup(app: AppHandle, chat: State<'_, ChatState>, call_id: St
     }
 }
 
-// No `call_record` yet: announcing a recording needs the recorder, which
-// needs the call's media in the app (the other side must never be told it
-// is recorded when nothing records).
+/// An in-call control from the Calls screen.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallControl {
+    Mute { on: bool },
+    Camera { on: bool },
+    /// `screen`, `camera[:N]`, `file:PATH` or `test`.
+    Share { source: String },
+    Beauty { smooth: u8, whiten: u8 },
+    /// Asks the relay (and, where it requires it, the other side) first;
+    /// writing starts only once allowed, and both sides are told.
+    Record { on: bool },
+    Bookmark { label: Option<String> },
+}
+
+impl CallControl {
+    fn command(self) -> AppResult<CallCommand> {
+        Ok(match self {
+            CallControl::Mute { on } => CallCommand::Mute(on),
+            CallControl::Camera { on } => CallCommand::Camera(on),
+            CallControl::Share { source } => {
+                let spec: VideoSpec = source.parse().map_err(|e| AppError::Invalid(format!("share {source:?}: {e}")))?;
+                if matches!(spec, VideoSpec::None) {
+                    return Err(AppError::Invalid("share what? screen, camera, a file or test".into()));
+                }
+                CallCommand::Video(spec)
+            }
+            CallControl::Beauty { smooth, whiten } => {
+                CallCommand::Beauty((smooth > 0 || whiten > 0).then(|| onair_beauty::BeautyParams::new(smooth, whiten)))
+            }
+            CallControl::Record { on: true } => CallCommand::RecordStart,
+            CallControl::Record { on: false } => CallCommand::RecordStop,
+            CallControl::Bookmark { label } => CallCommand::Bookmark(label.map(|l| l.trim().to_string()).filter(|l| !l.is_empty())),
+        })
+    }
+}
+
+/// Applies an in-call control; what happened comes back as `call://state`
+/// notices and figures.
+#[tauri::command]
+pub fn call_control(media: State<'_, CallMedia>, control: CallControl) -> AppResult<()> {
+    media.command(control.command()?)
+}
 
 /// Answers the other side's request to record.
 #[tauri::command]
-pub async fn call_consent(chat: State<'_, ChatState>, call_id: String, accept: bool) -> AppResult<()> {
+pub async fn call_consent(chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String, accept: bool) -> AppResult<()> {
+    if media.runs(&call_id) {
+        return media.command(CallCommand::Consent(accept));
+    }
     on_socket(&chat, Request::CallConsent { call_id, accept }).await.map(|_| ())
 }
 
@@ -152,5 +228,19 @@ mod tests {
         let rec = Event::CallRecording { call_id: "c1".into(), by: "bob".into(), action: RecordAction::Start };
         assert_eq!(serde_json::to_value(translate(&rec, 0).unwrap()).unwrap(), serde_json::json!({"type": "recording", "call_id": "c1", "by": "bob", "action": "started"}));
         assert_eq!(translate(&Event::ConvChanged { conv: "x".into() }, 0), None);
+    }
+
+    #[test]
+    fn controls_parse_and_refuse_nonsense() {
+        let c: CallControl = serde_json::from_value(serde_json::json!({"type": "share", "source": "screen"})).unwrap();
+        assert_eq!(c.command().unwrap(), CallCommand::Video(VideoSpec::Screen { display: None }));
+        let c: CallControl = serde_json::from_value(serde_json::json!({"type": "beauty", "smooth": 0, "whiten": 0})).unwrap();
+        assert_eq!(c.command().unwrap(), CallCommand::Beauty(None));
+        let c: CallControl = serde_json::from_value(serde_json::json!({"type": "bookmark", "label": "  "})).unwrap();
+        assert_eq!(c.command().unwrap(), CallCommand::Bookmark(None));
+        let c: CallControl = serde_json::from_value(serde_json::json!({"type": "share", "source": "none"})).unwrap();
+        assert!(matches!(c.command(), Err(AppError::Invalid(_))));
+        let c: CallControl = serde_json::from_value(serde_json::json!({"type": "share", "source": "floppy:1"})).unwrap();
+        assert!(matches!(c.command(), Err(AppError::Invalid(_))));
     }
 }

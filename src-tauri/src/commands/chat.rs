@@ -85,6 +85,11 @@ impl ChatState {
         Ok(self.lock().as_ref().ok_or(AppError::NotSignedIn)?.commands.clone())
     }
 
+    /// Who is signed in.
+    pub fn me(&self) -> AppResult<String> {
+        Ok(self.lock().as_ref().ok_or(AppError::NotSignedIn)?.client.me().to_string())
+    }
+
     /// Wakes the listener to deliver the outbox now.
     fn flush(&self) {
         if let Some(s) = self.lock().as_ref() {
@@ -172,10 +177,12 @@ fn spawn_listener(app: AppHandle, home: std::path::PathBuf, online: Arc<AtomicBo
                         let p = match u {
                             Update::Online { .. } => {
                                 online.store(true, Ordering::Relaxed);
+                                app.state::<crate::calls::CallMedia>().on_link(true);
                                 ChatPush::Online
                             }
                             Update::Offline { error, retry_in } => {
                                 online.store(false, Ordering::Relaxed);
+                                app.state::<crate::calls::CallMedia>().on_link(false);
                                 ChatPush::Offline { error: error.to_string(), retry_in_ms: retry_in.as_millis() as u64 }
                             }
                             Update::Delivered { sent, failed } => ChatPush::Delivered { sent, failed },

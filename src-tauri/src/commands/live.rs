@@ -376,9 +376,14 @@ pub async fn live_room_create(state: State<'_, AppState>, title: String, categor
 
 /// A file name for a new recording: `onair-YYYYmmdd-HHMMSS.mp4` (UTC).
 fn chrono_like_name() -> String {
+    recording_file_name("onair")
+}
+
+/// `PREFIX-YYYYmmdd-HHMMSS.mp4` (UTC), for recordings the app starts.
+pub(crate) fn recording_file_name(prefix: &str) -> String {
     let stamp: String = onair_media::library::utc_stamp(onair_media::library::unix_now(), "-").chars().filter(|c| *c != ':').collect();
     // "YYYY-MM-DD-HHMMSS" → "YYYYMMDD-HHMMSS"
-    format!("onair-{}{}{}.mp4", &stamp[0..4], &stamp[5..7], &stamp[8..])
+    format!("{prefix}-{}{}{}.mp4", &stamp[0..4], &stamp[5..7], &stamp[8..])
 }
 
 /// Emits `live://stats` twice a second and stops jobs that ended by

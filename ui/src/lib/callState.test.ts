@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controls, duration, endReasonText, IDLE, reduceCall, statusLine, type CallEvent } from "./callState";
+import { controls, duration, endReasonText, IDLE, mediaLine, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent } from "./callState";
 
 const run = (evs: CallEvent[]) => evs.reduce(reduceCall, IDLE);
 
@@ -45,5 +45,25 @@ describe("call state", () => {
     expect(duration(-5)).toBe("00:00");
     expect(endReasonText("timeout")).toBe("no answer");
     expect(endReasonText("weird")).toBe("weird");
+  });
+});
+
+describe("call media view", () => {
+  it("says what the link does in one line", () => {
+    expect(mediaLine(null)).toBe("");
+    expect(mediaLine({ video_width: 640, video_height: 360, send_kbps: 1180.4, rtt_ms: 2.6, loss: 0, relay_connected: true })).toBe("640×360 · 1180 kbps out · 3 ms · 0% loss");
+    expect(mediaLine({ video_width: 0, video_height: 0, send_kbps: 90, rtt_ms: null, loss: 0.004, relay_connected: false })).toBe("90 kbps out · 0.4% loss · relay reconnecting…");
+  });
+
+  it("offers devices first and falls back to none, keeping a saved choice that still exists", () => {
+    const o = sourceOptions({ cameras: { Ok: ["Logi C920"] }, microphones: { Ok: [] } });
+    expect(o.video.map((x) => x.value)).toEqual(["camera:0", "screen", "test", "none"]);
+    expect(o.audio.map((x) => x.value)).toEqual(["test", "none"]);
+    expect(pickSource(o.video, null)).toBe("camera:0");
+    expect(pickSource(o.video, "test")).toBe("test");
+    expect(pickSource(o.video, "camera:3")).toBe("camera:0");
+    expect(pickSource(o.audio, null)).toBe("none");
+    // No device list at all (it failed): still something to pick.
+    expect(pickSource(sourceOptions(null).video, null)).toBe("none");
   });
 });

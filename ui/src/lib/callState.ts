@@ -117,3 +117,42 @@ export function endReasonText(r: string): string {
   };
   return map[r] ?? r;
 }
+
+/** The figures line under the call's video. */
+export function mediaLine(s: { video_width: number; video_height: number; send_kbps: number; rtt_ms: number | null; loss: number; relay_connected: boolean } | null): string {
+  if (!s) return "";
+  const parts: string[] = [];
+  if (s.video_width && s.video_height) parts.push(`${s.video_width}×${s.video_height}`);
+  parts.push(`${Math.round(s.send_kbps)} kbps out`);
+  if (s.rtt_ms != null) parts.push(`${Math.round(s.rtt_ms)} ms`);
+  parts.push(`${(s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0)}% loss`);
+  if (!s.relay_connected) parts.push("relay reconnecting…");
+  return parts.join(" · ");
+}
+
+export interface SourceOption {
+  value: string;
+  label: string;
+}
+
+/** The Calls screen's picker options from the device list. */
+export function sourceOptions(d: { cameras: { Ok?: string[] }; microphones: { Ok?: string[] } } | null): { video: SourceOption[]; audio: SourceOption[] } {
+  const cams = d?.cameras.Ok ?? [];
+  const mics = d?.microphones.Ok ?? [];
+  return {
+    video: [
+      ...cams.map((name, i) => ({ value: `camera:${i}`, label: name || `Camera ${i + 1}` })),
+      { value: "screen", label: "Screen" },
+      { value: "test", label: "Test pattern" },
+      { value: "none", label: "No video" },
+    ],
+    audio: [...mics.map((name, i) => ({ value: `mic:${i}`, label: name || `Microphone ${i + 1}` })), { value: "test", label: "Test tone" }, { value: "none", label: "No sound" }],
+  };
+}
+
+/** A saved choice if it is still offered, else the first device, else nothing. */
+export function pickSource(options: SourceOption[], saved: string | null): string {
+  if (saved && options.some((o) => o.value === saved)) return saved;
+  const device = options.find((o) => o.value.startsWith("camera:") || o.value.startsWith("mic:"));
+  return device ? device.value : "none";
+}

@@ -1,17 +1,22 @@
-// The Calls screen: contacts with presence, call / answer / decline,
-// ringing, in-call controls, network quality, the "being recorded" banner
-// and the consent prompt. State comes from `call://state` (reduced by
-// lib/callState.ts and lib/recording.ts); buttons call the call_* commands.
+// The Calls screen: contacts with presence, what to send (camera/screen/
+// test, microphone), call / answer / decline, ringing, the other side's
+// video with our self-view, in-call controls, network quality, the "being
+// recorded" banner and the consent prompt. State comes from `call://state`
+// (reduced by lib/callState.ts and lib/recording.ts); pictures from the
+// loopback feeds `/call/remote` and `/call/local`; buttons call call_*.
 
 import { on } from "../api";
-import { calls, type CallPush } from "../api";
+import { calls, live, type CallControl, type CallPush, type CallSources, type CallStats, type DeviceList } from "../api";
 import { chat, type ChatPush } from "../api";
-import { controls, IDLE, reduceCall, statusLine, type CallEvent, type CallState } from "../lib/callState";
+import { controls, IDLE, mediaLine, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent, type CallState } from "../lib/callState";
+import { openFeed } from "../lib/videoFeed";
 import { h, replace, toast } from "../lib/dom";
 import { applyPresence, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
 import { qualityView } from "../lib/quality";
 import { consentPrompt, NO_RECORDING, recordButton, recordingBanner, reduceRecording, type RecordingEvent, type RecordingState } from "../lib/recording";
 import "./app2.css";
+
+const BEAUTY = { smooth: 50, whiten: 30 };
 
 // Call state lives at module scope, fed from app start: a call may ring
 // while another screen is shown (the ring takes the user to this screen).
@@ -19,6 +24,10 @@ let me = "";
 let st: CallState = IDLE;
 let rec: RecordingState = NO_RECORDING;
 let peerAway = false;
+/** The engine's latest figures and line for this call. */
+let stats: CallStats | null = null;
+/** The engine's last few lines ("connected", "recording saved: …"). */
+let notices: string[] = [];
 let redraw: (() => void) | null = null;
 let subscribed = false;
 
@@ -28,6 +37,10 @@ function apply(ev: CallEvent) {
   if (st.phase !== before && (st.phase === "idle" || st.phase === "ended")) {
     rec = reduceRecording(rec, { type: "reset" });
     peerAway = false;
+  }
+  if (st.phase !== before && (st.phase === "outgoing" || st.phase === "incoming")) {
+    stats = null;
+    notices = [];
   }
   redraw?.();
 }
@@ -74,6 +87,18 @@ function onPush(p: CallPush) {
     case "consent_result":
       applyRec(p.accepted ? { type: "started", by: me } : { type: "declined", by: p.by });
       break;
+    case "notice":
+      if (st.callId === null || st.callId === p.call_id) notices = [...notices, p.text].slice(-3);
+      break;
+    case "media":
+      if (st.callId !== null && st.callId !== p.call_id) break;
+      stats = p.stats;
+      if (p.stats.connected) apply({ type: "quality", call_id: p.call_id, score: p.stats.quality_score });
+      apply({ type: "local", muted: p.stats.muted, camera_off: p.stats.camera_off, sharing: p.stats.video_source.startsWith("screen") });
+      // My own recording: the relay answers my request to the engine, which
+      // says here whether its recorder writes (the other side gets an event).
+      if (me && p.stats.recording_now !== rec.recording.includes(me)) applyRec({ type: p.stats.recording_now ? "started" : "stopped", by: me });
+      break;
   }
   redraw?.();
 }
@@ -108,9 +133,36 @@ export function mount(root: HTMLElement): () => void {
   dial.onkeydown = (e) => {
     if (e.key === "Enter") start(dial.value.trim(), true);
   };
+  // What to send: saved per machine, a device first, nothing when there is none.
+  const videoSel = h("select", { "data-testid": "call-video-source", title: "Video to send" }) as HTMLSelectElement;
+  const audioSel = h("select", { "data-testid": "call-audio-source", title: "Sound to send" }) as HTMLSelectElement;
+  const fillPickers = (d: DeviceList | null) => {
+    const o = sourceOptions(d);
+    const fill = (sel: HTMLSelectElement, opts: { value: string; label: string }[], key: string) => {
+      replace(sel, ...opts.map((x) => h("option", { value: x.value }, x.label)));
+      sel.value = pickSource(opts, localStorage.getItem(key));
+      sel.onchange = () => localStorage.setItem(key, sel.value);
+    };
+    fill(videoSel, o.video, "onair.call.video");
+    fill(audioSel, o.audio, "onair.call.audio");
+  };
+  fillPickers(null);
+  live.devices().then(fillPickers, () => {});
+  const sources = (): CallSources => ({ video: videoSel.value || "none", audio: audioSel.value || "none", ...(st.beauty ? BEAUTY : {}) });
+  // The pictures: created once, fed for as long as the screen is open.
+  const remoteCanvas = h("canvas.remote-video", { width: 640, height: 360, "data-testid": "call-remote" }) as HTMLCanvasElement;
+  const localCanvas = h("canvas.local-video", { width: 320, height: 180, "data-testid": "call-local" }) as HTMLCanvasElement;
+  const feeds = [openFeed("/call/remote", remoteCanvas), openFeed("/call/local", localCanvas)];
   replace(
     screen,
-    h("aside.side", {}, h("h2", {}, "Calls"), h("div.row", {}, dial, h("button.primary", { onclick: () => start(dial.value.trim(), true) }, "📞 Call")), contacts),
+    h(
+      "aside.side",
+      {},
+      h("h2", {}, "Calls"),
+      h("div.row", {}, dial, h("button.primary", { onclick: () => start(dial.value.trim(), true) }, "📞 Call")),
+      h("div.row.sources", {}, h("label", {}, "🎥 ", videoSel), h("label", {}, "🎙 ", audioSel)),
+      contacts,
+    ),
     stage,
   );
 
@@ -144,6 +196,8 @@ export function mount(root: HTMLElement): () => void {
     const q = qualityView(st.quality);
     const rb = recordButton(rec, me);
     const now = Date.now();
+    const inCallView = st.phase === "active" || st.phase === "connecting";
+    const recordingMine = rec.recording.includes(me);
     replace(
       stage,
       banner.visible ? h(`div.rec-banner.${banner.tone}`, { role: "alert", "data-testid": "call-rec-banner" }, banner.text) : null,
@@ -159,12 +213,17 @@ export function mount(root: HTMLElement): () => void {
       h("div.call-status", { "data-testid": "call-status", "data-phase": st.phase }, statusLine(st, now)),
       st.phase === "active" ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", {}, "▮".repeat(q.bars) + "▯".repeat(4 - q.bars)), " ", q.text) : null,
       peerAway ? h("div.muted", {}, "The other side lost its connection; waiting for it to come back…") : null,
-      h(
-        "div.video-area",
-        {},
-        h("div.remote.muted", { "data-testid": "call-media-note" }, st.phase === "active" ? "Connected. Audio and video for calls are not in the app yet: for a call with media use `onair call` (see the README)." : ""),
-        h("div.local.muted", {}, ""),
-      ),
+      inCallView
+        ? h(
+            "div.video-area",
+            {},
+            remoteCanvas,
+            localCanvas,
+            stats && !stats.video_frames_decoded ? h("div.video-note.muted", {}, "Waiting for the other side's video…") : null,
+          )
+        : null,
+      inCallView ? h("div.media-line.muted.small", { "data-testid": "call-media-line" }, mediaLine(stats)) : null,
+      notices.length ? h("div.call-notice.muted.small", { "data-testid": "call-notice" }, ...notices.map((n) => h("div", {}, n))) : null,
       st.phase === "incoming"
         ? h("div.ring", {}, h("p.big", {}, `📞 ${st.peer} is calling…`), h("button.primary.answer", { onclick: answer, "data-testid": "call-answer" }, "Answer"), h("button.danger", { onclick: decline, "data-testid": "call-decline" }, "Decline"))
         : null,
@@ -173,14 +232,20 @@ export function mount(root: HTMLElement): () => void {
         ? h(
             "div.controls",
             {},
-            // Media controls wait for the call's media in the app: shown, not
-            // pretending (a Record that records nothing would tell the other
-            // side it is being recorded when it is not).
-            mediaOnly(st.muted ? "🔇 Unmute" : "🎙 Mute"),
-            mediaOnly(st.cameraOff ? "📷 Camera on" : "📷 Camera off"),
-            mediaOnly(st.sharing ? "🖥 Stop sharing" : "🖥 Share screen"),
-            mediaOnly(st.beauty ? "✨ Beauty off" : "✨ Beauty"),
-            h("button", { disabled: true, title: MEDIA_LATER, "data-testid": "call-record" }, rb.label),
+            h("button", { onclick: () => control({ type: "mute", on: !st.muted }, { muted: !st.muted }), "data-testid": "call-mute" }, st.muted ? "🔇 Unmute" : "🎙 Mute"),
+            h("button", { onclick: () => control({ type: "camera", on: st.cameraOff }, { camera_off: !st.cameraOff }), "data-testid": "call-camera" }, st.cameraOff ? "📷 Camera on" : "📷 Camera off"),
+            h(
+              "button",
+              { onclick: () => control({ type: "share", source: st.sharing ? shareBack() : "screen" }, { sharing: !st.sharing }), "data-testid": "call-share" },
+              st.sharing ? "🖥 Stop sharing" : "🖥 Share screen",
+            ),
+            h(
+              "button",
+              { onclick: () => control(st.beauty ? { type: "beauty", smooth: 0, whiten: 0 } : { type: "beauty", ...BEAUTY }, { beauty: !st.beauty }), "data-testid": "call-beauty", title: "Skin smoothing on the camera" },
+              st.beauty ? "✨ Beauty off" : "✨ Beauty",
+            ),
+            h("button", { disabled: rb.disabled, onclick: record, "data-testid": "call-record" }, rb.label === "Record" ? "⏺ Record" : rb.label),
+            h("button", { disabled: !recordingMine, onclick: () => control({ type: "bookmark", label: null }, {}), "data-testid": "call-bookmark", title: "Mark this moment in the recording" }, "🔖 Bookmark"),
             h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, "Hang up"),
           )
         : null,
@@ -188,8 +253,28 @@ export function mount(root: HTMLElement): () => void {
     );
   }
 
-  const MEDIA_LATER = "Needs the call's audio and video, not in the app yet (onair call has them)";
-  const mediaOnly = (label: string) => h("button", { disabled: true, title: MEDIA_LATER }, label);
+  /** Stop sharing: back to the picked video (a camera, or the test pattern). */
+  const shareBack = () => (videoSel.value && videoSel.value !== "none" && videoSel.value !== "screen" ? videoSel.value : "test");
+
+  async function control(c: CallControl, local: { muted?: boolean; camera_off?: boolean; sharing?: boolean; beauty?: boolean }) {
+    try {
+      await calls.control(c);
+      apply({ type: "local", ...local });
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  async function record() {
+    const rb = recordButton(rec, me);
+    if (rb.action === "none") return;
+    try {
+      await calls.control({ type: "record", on: rb.action === "start" });
+      if (rb.action === "start") applyRec({ type: "requested", by: me });
+    } catch (e) {
+      fail(e);
+    }
+  }
 
   redraw = () => {
     if (disposed) return;
@@ -201,16 +286,16 @@ export function mount(root: HTMLElement): () => void {
     if (!validUsername(peer)) return toast("Enter a user name", "error");
     if (!controls(st).call) return;
     try {
-      await calls.invite(peer, video);
+      await calls.invite(peer, video, sources());
     } catch (e) {
       fail(e);
     }
   }
 
   async function answer() {
-    if (!st.callId) return;
+    if (!st.callId || !st.peer) return;
     try {
-      await calls.accept(st.callId);
+      await calls.accept(st.callId, st.peer, sources());
     } catch (e) {
       fail(e);
     }
@@ -285,6 +370,7 @@ export function mount(root: HTMLElement): () => void {
   return () => {
     disposed = true;
     window.clearInterval(tick);
+    for (const f of feeds) f.close();
     redraw = null;
     unChat();
     screen.remove();

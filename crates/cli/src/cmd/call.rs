@@ -170,6 +170,8 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         record_path: record,
         record_from_start: a.record_now,
         home: home(),
+        library: None,
+        viewer: None,
         duration: a.duration.map(Duration::from_secs_f64),
         auto_consent: a.accept_recording.map(|y| y.0),
         snapshots: snap_tx,
