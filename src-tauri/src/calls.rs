@@ -205,6 +205,7 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         record_from_start: false,
         home: state.home.clone(),
         library: Some(state.library.clone()),
+        play_audio: true,
         viewer: Some(view_tx),
         duration: None,
         auto_consent: None,

@@ -73,6 +73,8 @@ pub struct CallOptions {
     /// The library already open in this process (the app's); else opened
     /// from `home` when a recording starts.
     pub library: Option<Arc<Library>>,
+    /// Play the other side's sound on the default speaker.
+    pub play_audio: bool,
     /// Gets local and remote pictures for a call screen (bounded; a full
     /// queue skips pictures, never slows the call).
     pub viewer: Option<crossbeam_channel::Sender<TapItem>>,
@@ -383,8 +385,9 @@ async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc
                     let mut popts = opts.peer.clone();
                     popts.ice_servers.extend(ice_servers);
                     popts.ice_servers.extend(relay_servers.iter().cloned());
-                    let (s, ev) = MediaSession::new(&popts, opts.send.clone()).await?;
+                    let (mut s, ev) = MediaSession::new(&popts, opts.send.clone()).await?;
                     s.tap.set_viewer(opts.viewer.clone());
+                    s.play_audio = opts.play_audio;
                     session = Some(s);
                     peer_events = Some(ev);
                 }

@@ -281,8 +281,10 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
     }
 }
 
-/// Receives a remote Opus track until it ends.
-pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap) -> Result<()> {
+/// Receives a remote Opus track until it ends, playing it on the speaker
+/// when `play` (a missing speaker is a notice, not a failure: the call and
+/// its recording go on).
+pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap, play: bool, notices: Arc<Mutex<Vec<String>>>) -> Result<()> {
     let (tx, rx) = bounded::<Bytes>(256);
     let st = stats.clone();
     std::thread::Builder::new()
@@ -294,6 +296,21 @@ pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap)
                     tracing::error!("{e}");
                     return;
                 }
+            };
+            let speaker = if play {
+                match onair_media::speaker::Speaker::open(None) {
+                    Ok(s) => {
+                        tracing::info!("playing the other side on {}", s.name());
+                        Some(s)
+                    }
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        notices.lock().unwrap_or_else(|p| p.into_inner()).push(e.to_string());
+                        None
+                    }
+                }
+            } else {
+                None
             };
             let mut pcm = Vec::new();
             // Per-packet levels of the last 25 packets (0.5 s of 20 ms packets).
@@ -308,6 +325,9 @@ pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap)
                     let loudest = recent.iter().copied().fold(-100.0f32, f32::max);
                     st.audio_level.store(loudest.to_bits(), Ordering::Relaxed);
                     st.audio_samples_decoded.fetch_add((pcm.len() / 2) as u64, Ordering::Relaxed);
+                    if let Some(sp) = &speaker {
+                        sp.push(&pcm);
+                    }
                     if tap.active() {
                         tap.send(TapItem::RemoteAudio(crate::opus::chunk(pcm.clone(), Duration::ZERO)));
                     }

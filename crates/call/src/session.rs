@@ -47,6 +47,8 @@ pub struct MediaSession {
     pub net: NetQuality,
     got_video: bool,
     got_audio: bool,
+    /// Play the other side's sound on the speaker (set before tracks arrive).
+    pub play_audio: bool,
 }
 
 impl MediaSession {
@@ -72,6 +74,7 @@ impl MediaSession {
             net: NetQuality::default(),
             got_video: false,
             got_audio: false,
+            play_audio: false,
         };
         Ok((s, events))
     }
@@ -91,7 +94,7 @@ impl MediaSession {
                 }
                 RtpCodecKind::Audio if !self.got_audio => {
                     self.got_audio = true;
-                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone())?;
+                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone(), self.play_audio, self.local.notices.clone())?;
                 }
                 _ => tracing::debug!("ignoring an extra remote {kind} track"),
             }

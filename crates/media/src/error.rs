@@ -19,6 +19,8 @@ pub enum MediaError {
     NoCamera { detail: String },
     #[error("no microphone could be opened{detail}: connect one, or pick another audio source (--audio test|file:PATH|none)")]
     NoMicrophone { detail: String },
+    #[error("no speaker could be opened{detail}: the other side's sound is not played")]
+    NoSpeaker { detail: String },
     #[error("this build of onair has no {what} support (rebuild with the `{feature}` feature)")]
     NotBuilt { what: &'static str, feature: &'static str },
     #[error("screen capture failed on display {display}: {reason}")]

@@ -38,6 +38,7 @@ pub mod output;
 pub mod pipeline;
 pub mod preview;
 pub mod source;
+pub mod speaker;
 pub mod stats;
 pub mod thumb;
 pub mod transcode;

@@ -65,6 +65,9 @@ pub struct CallArgs {
     /// Start recording as soon as the call connects (needs --record).
     #[arg(long, requires = "record")]
     record_now: bool,
+    /// Do not play the other side's sound (it is still received, measured and recorded).
+    #[arg(long)]
+    no_speaker: bool,
     /// Answer the other side's request to record without asking: yes | no.
     #[arg(long, value_name = "yes|no")]
     accept_recording: Option<YesNo>,
@@ -171,6 +174,7 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         record_from_start: a.record_now,
         home: home(),
         library: None,
+        play_audio: !a.no_speaker,
         viewer: None,
         duration: a.duration.map(Duration::from_secs_f64),
         auto_consent: a.accept_recording.map(|y| y.0),
