@@ -230,6 +230,9 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         let link = SharedLink { me, out: out_tx, inbound };
         let result = driver::run_shared(opts, link, commands, ui_tx).await;
         app.state::<CallMedia>().release(gen);
+        // The call's encoders, decoders and frame buffers are gone: give
+        // the memory back instead of keeping it for the next call.
+        crate::heap::trim();
         let reason = match result {
             Ok(report) => {
                 if report.recording.is_some() {
