@@ -15,6 +15,8 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
+  # Calls: a private PulseAudio with a null sink is the speaker a test listens to.
+  pulseaudio pulseaudio-utils libasound2-plugins
   # Calls (issue 5): a real TURN server, and a real browser for the /call page.
   coturn chromium chromium-driver
   # The OS keychain test: a private D-Bus session with GNOME Keyring.

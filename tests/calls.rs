@@ -326,3 +326,35 @@ fn the_call_survives_a_relay_restart() {
     assert!(!a.said("refused"), "the restarted relay refused something");
     assert!(file.exists(), "the recording was saved");
 }
+
+#[test]
+fn the_other_side_is_heard_on_the_speaker_and_mute_silences_it() {
+    let _g = serial();
+    let relay = RelayProc::start(&[]);
+    let pulse = Pulse::start();
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let sb = bob.path("b.json");
+    // bob's speaker is the private PulseAudio's null sink; alice plays nothing.
+    let mut b = bob.call_env(&["--answer", "--from", "alice", "--stats-json", sb.to_str().unwrap()], &[("PULSE_SERVER", pulse.server.as_str())]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call(&["bob", "--no-speaker"]);
+    wait_stats(&sb, 120, "bob to hear alice's tone", |s| s["audio_level_dbfs"].as_f64().is_some_and(|d| d > -40.0));
+    let s = stats(&sb);
+    assert!(!s["notices"].to_string().contains("no speaker"), "bob's speaker did not open: {s}");
+
+    // What bob's speaker plays is alice's 440 Hz tone (with its click each second).
+    let heard = pulse.listen(2.0);
+    let (level, tone, off) = (dbfs(&heard), tone_power(&heard, 440.0), tone_power(&heard, 1_000.0));
+    eprintln!("speaker: {level:.1} dBFS, 440 Hz / 1 kHz power ratio {:.0}", tone / off.max(1e-9));
+    assert!(level > -35.0, "the speaker is too quiet: {level:.1} dBFS");
+    assert!(tone > 20.0 * off, "the speaker does not play a 440 Hz tone (440 Hz {tone:.3e}, 1 kHz {off:.3e})");
+
+    // Mute: silence on bob's speaker.
+    a.type_line("mute");
+    wait_stats(&sb, 60, "silence at bob", |s| s["audio_level_dbfs"].as_f64().is_some_and(|d| d < -60.0));
+    let quiet = pulse.listen(1.0);
+    assert!(dbfs(&quiet) < -60.0, "muted, yet the speaker plays {:.1} dBFS", dbfs(&quiet));
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0, "alice's call failed");
+    assert_eq!(b.finish(60), 0, "bob's call failed");
+}

@@ -319,3 +319,87 @@ impl Drop for Turn {
         let _ = self.child.wait();
     }
 }
+
+/// A private PulseAudio server (own runtime dir and socket) whose only
+/// output is a null sink: a speaker the test can listen to through its
+/// monitor. Programs reach it with `PULSE_SERVER` (ALSA's default device
+/// goes to PulseAudio when one runs: libasound2-plugins).
+pub struct Pulse {
+    child: Child,
+    pub server: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Pulse {
+    pub fn start() -> Pulse {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("native");
+        let mut child = Command::new("pulseaudio")
+            .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--system=no", "--log-target=stderr", "--log-level=error"])
+            .arg("-L")
+            .arg("module-null-sink sink_name=speaker rate=48000")
+            .arg("-L")
+            .arg(format!("module-native-protocol-unix auth-anonymous=1 socket={}", sock.display()))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env("HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pulseaudio is installed (scripts/deps.sh test)");
+        let server = format!("unix:{}", sock.display());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = Command::new("pactl").args(["--server", &server, "info"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+            if ok {
+                break;
+            }
+            assert!(child.try_wait().unwrap().is_none(), "pulseaudio exited at start");
+            assert!(Instant::now() < deadline, "pulseaudio did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Pulse { child, server, _dir: dir }
+    }
+
+    /// Records `secs` of what the speaker plays (mono f32 at 48 kHz).
+    pub fn listen(&self, secs: f64) -> Vec<f32> {
+        let want = (48_000.0 * secs) as usize * 4;
+        let mut child = Command::new("parec")
+            .args(["--server", &self.server, "-d", "speaker.monitor", "--raw", "--format=float32le", "--rate=48000", "--channels=1", "--latency-msec=20"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("parec is installed (pulseaudio-utils)");
+        let mut out = child.stdout.take().unwrap();
+        let mut bytes = vec![0u8; want];
+        let res = std::io::Read::read_exact(&mut out, &mut bytes);
+        let _ = child.kill();
+        let _ = child.wait();
+        res.expect("reading the speaker's monitor");
+        bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Loudness in dBFS (RMS).
+pub fn dbfs(x: &[f32]) -> f64 {
+    let ms = x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / x.len().max(1) as f64;
+    10.0 * ms.max(1e-12).log10()
+}
+
+/// Power of `x` at `hz` (Goertzel), for telling a tone from noise.
+pub fn tone_power(x: &[f32], hz: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * hz / 48_000.0;
+    let (mut s1, mut s2) = (0.0f64, 0.0f64);
+    for v in x {
+        let s = f64::from(*v) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2
+}

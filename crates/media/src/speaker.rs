@@ -130,7 +130,13 @@ mod imp {
                         .ok_or_else(|| no_speaker(format!("{name} cannot play 48 kHz")))?;
                     let cfg = range.with_sample_rate(SAMPLE_RATE);
                     let channels = cfg.channels() as usize;
-                    let err = |e: cpal::Error| tracing::warn!("speaker error: {e}");
+                    // A device that goes away reports on every period: say it once.
+                    let mut said = false;
+                    let err = move |e: cpal::Error| {
+                        if !std::mem::replace(&mut said, true) {
+                            tracing::warn!("speaker error: {e}");
+                        }
+                    };
                     let stream = match cfg.sample_format() {
                         cpal::SampleFormat::F32 => {
                             let q = queue.clone();
