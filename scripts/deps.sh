@@ -17,6 +17,9 @@ TEST_PKGS=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
   # Calls: a private PulseAudio with a null sink is the speaker a test listens to.
   pulseaudio pulseaudio-utils libasound2-plugins
+  # The app's desktop notifications go to a real notification server (dunst) on a private bus
+  # (dbus-send reads its tray icon there).
+  dunst
   # Calls (issue 5): a real TURN server, and a real browser for the /call page.
   coturn chromium chromium-driver
   # The OS keychain test: a private D-Bus session with GNOME Keyring.
