@@ -28,6 +28,8 @@
 
 pub mod compose;
 pub mod convert;
+#[cfg(feature = "mic")]
+mod cpal_thread;
 pub mod devices;
 pub mod encode;
 mod error;

@@ -10,6 +10,9 @@
 //! platform), and a "default" device that fails when opened is one clear
 //! error ([`crate::MediaError::NoSpeaker`]).
 
+// Without the `mic` feature there is no device callback to pull from.
+#![cfg_attr(not(feature = "mic"), allow(dead_code))]
+
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -106,14 +109,12 @@ fn no_speaker(detail: impl std::fmt::Display) -> MediaError {
 mod imp {
     use super::*;
     use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
-    use std::time::Duration;
 
     pub fn start(index: Option<usize>, queue: Arc<Mutex<Queue>>, stop: Arc<AtomicBool>) -> Result<String> {
-        let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<String>>(1);
-        std::thread::Builder::new()
-            .name("speaker".into())
-            .spawn(move || {
-                let opened = (|| -> Result<(cpal::Stream, String)> {
+        crate::cpal_thread::hold(
+            "speaker",
+            stop,
+            move || -> Result<(cpal::Stream, String)> {
                     let host = cpal::default_host();
                     let device = match index {
                         None => host.default_output_device().ok_or_else(|| no_speaker("no output device"))?,
@@ -167,22 +168,9 @@ mod imp {
                     .map_err(|e| no_speaker(format!("{name}: {e}")))?;
                     stream.play().map_err(|e| no_speaker(format!("{name}: {e}")))?;
                     Ok((stream, name))
-                })();
-                match opened {
-                    Ok((stream, name)) => {
-                        let _ = ready_tx.send(Ok(name));
-                        while !stop.load(Ordering::Acquire) {
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                        drop(stream);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                }
-            })
-            .map_err(|e| MediaError::Io { what: "starting the speaker thread".into(), source: e })?;
-        ready_rx.recv().map_err(|_| no_speaker("the speaker thread ended"))?
+                },
+            |d: &str| no_speaker(d),
+        )
     }
 }
 

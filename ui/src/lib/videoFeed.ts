@@ -4,15 +4,16 @@
 // counts frames drawn (tests and the stats line read it).
 
 import { wsUrl } from "../api";
-import { HEADER, parseHeader } from "./preview";
+import { HEADER, parseHeader, type PreviewHeader } from "./preview";
 
 export interface Feed {
   frames: number;
   close(): void;
 }
 
-export function openFeed(path: string, canvas: HTMLCanvasElement): Feed {
-  const ctx = canvas.getContext("2d");
+/** Draws `path`'s frames on `canvas`; `onFrame` sees each header once drawn. */
+export function openFeed(path: string, canvas: HTMLCanvasElement, onFrame?: (hd: PreviewHeader) => void): Feed {
+  const ctx = canvas.getContext("2d", { alpha: false });
   let sock: WebSocket | null = null;
   let closed = false;
   const feed: Feed = {
@@ -32,6 +33,7 @@ export function openFeed(path: string, canvas: HTMLCanvasElement): Feed {
     ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, HEADER), hd.width, hd.height), 0, 0);
     feed.frames++;
     canvas.dataset.frames = String(feed.frames);
+    onFrame?.(hd);
   };
   const connect = async () => {
     if (closed) return;

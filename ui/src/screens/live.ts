@@ -3,10 +3,11 @@
 // loopback WebSocket (`/preview`), drawn on a canvas; stats arrive as
 // `live://stats` events twice a second.
 
-import { ApiError, live, on, wsUrl, type Destination, type LiveStatus, type Sources } from "../api";
+import { ApiError, live, on, type Destination, type LiveStatus, type Sources } from "../api";
 import { h, replace, toast } from "../lib/dom";
 import { formatStats, stateBadge } from "../lib/format";
-import { LatencyWindow, parseHeader, HEADER } from "../lib/preview";
+import { LatencyWindow, type PreviewHeader } from "../lib/preview";
+import { openFeed, type Feed } from "../lib/videoFeed";
 
 /** Preview figures the page measured, read by bench/app.sh and the e2e. */
 export interface PreviewStats {
@@ -36,8 +37,7 @@ function select(testid: string, options: string[][], value: string, onchange: ()
 
 export function mount(root: HTMLElement): () => void {
   let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [] };
-  let ws: WebSocket | null = null;
-  let closed = false;
+  let feed: Feed | null = null;
   let busy = false;
   const lat = new LatencyWindow(300);
   window.__onairPreview = { frames: 0, p50: NaN, p95: NaN, lastSeq: 0 };
@@ -93,7 +93,6 @@ export function mount(root: HTMLElement): () => void {
   const statsEl = h("div.stats", { "data-testid": "stats" }, "");
   const latencyEl = h("span.muted.small", { "data-testid": "preview-latency" }, "");
   const canvas = h("canvas", { width: 640, height: 360, "data-testid": "preview" }) as HTMLCanvasElement;
-  const ctx = canvas.getContext("2d", { alpha: false });
 
   function sources(): Sources {
     const v = video.value === "file" ? `file:${videoFile.value.trim()}` : video.value;
@@ -228,14 +227,8 @@ export function mount(root: HTMLElement): () => void {
     }
   }
 
-  function draw(buf: ArrayBuffer): void {
-    const hd = parseHeader(buf);
-    if (!hd || !ctx) return;
-    if (canvas.width !== hd.width || canvas.height !== hd.height) {
-      canvas.width = hd.width;
-      canvas.height = hd.height;
-    }
-    ctx.putImageData(new ImageData(new Uint8ClampedArray(buf, HEADER), hd.width, hd.height), 0, 0);
+  /** Capture → drawn latency of each preview frame (stamped at capture). */
+  function measure(hd: PreviewHeader): void {
     lat.push(Date.now() - hd.capturedMs);
     const p = window.__onairPreview!;
     p.frames++;
@@ -245,17 +238,6 @@ export function mount(root: HTMLElement): () => void {
       p.p95 = lat.percentile(95);
       latencyEl.textContent = `preview ${Math.round(p.p50)} ms`;
     }
-  }
-
-  async function connect(): Promise<void> {
-    if (closed) return;
-    const sock = new WebSocket(await wsUrl("/preview"));
-    sock.binaryType = "arraybuffer";
-    sock.onmessage = (ev) => draw(ev.data as ArrayBuffer);
-    sock.onclose = () => {
-      if (!closed) window.setTimeout(() => void connect(), 500);
-    };
-    ws = sock;
   }
 
   const unlistenStats = on<LiveStatus>("live://stats", (s) => {
@@ -301,7 +283,7 @@ export function mount(root: HTMLElement): () => void {
   );
   showDest();
   render();
-  void connect();
+  feed = openFeed("/preview", canvas, measure);
   live
     .status()
     .then((s) => {
@@ -312,8 +294,7 @@ export function mount(root: HTMLElement): () => void {
     .catch((e) => toast((e as ApiError).message, "error"));
 
   return () => {
-    closed = true;
-    ws?.close();
+    feed?.close();
     unlistenStats();
     unlistenStopped();
     window.clearTimeout(beautyTimer);

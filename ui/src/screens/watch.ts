@@ -133,22 +133,44 @@ export function mount(root: HTMLElement): () => void {
   function startLive(r: WatchRoom, attempt = 0) {
     const path = r.mp4_path ?? `/live/${r.id}/live.mp4`;
     info.textContent = attempt ? "Reconnecting…" : "Connecting…";
+    // A player that stops moving (no first frame, or no new one) for this
+    // long without an error starts again too: a stalled fetch or decoder
+    // reports nothing.
+    const STALL_MS = 12_000;
+    let frames = -1;
+    let moved = Date.now();
+    const restart = (why: string) => {
+      info.textContent = `${why}; trying again…`;
+      window.setTimeout(() => {
+        if (disposed || player !== me || current?.id !== r.id) return;
+        stopPlayer();
+        startLive(r, attempt + 1);
+      }, Math.min(5000, 500 * 2 ** attempt));
+    };
+    const watchdog = window.setInterval(() => {
+      if (disposed || player !== me) return window.clearInterval(watchdog);
+      if (Date.now() - moved > STALL_MS) {
+        window.clearInterval(watchdog);
+        restart("No picture");
+      }
+    }, 1000);
     const me = playLive(video, relayUrl(relay, path), {
       onStats: (s) => {
         if (player !== me) return;
+        if (s.frames !== frames) {
+          frames = s.frames;
+          moved = Date.now();
+        }
         info.textContent = s.error ? `Error: ${s.error}` : `${s.frames} frames · ${s.lagS.toFixed(2)} s behind live${s.jumps ? ` · ${s.jumps} catch-ups` : ""}`;
         info.dataset.frames = String(s.frames);
       },
       onError: (e) => {
         if (player !== me) return;
-        info.textContent = `Cannot play: ${e.message}; trying again…`;
-        window.setTimeout(() => {
-          if (disposed || player !== me || current?.id !== r.id) return;
-          stopPlayer();
-          startLive(r, attempt + 1);
-        }, Math.min(5000, 500 * 2 ** attempt));
+        window.clearInterval(watchdog);
+        restart(`Cannot play: ${e.message}`);
       },
       onEnd: () => {
+        window.clearInterval(watchdog);
         if (player === me) info.textContent = "The live ended.";
       },
     });

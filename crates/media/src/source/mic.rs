@@ -69,12 +69,10 @@ mod imp {
         pub fn open(index: Option<usize>, clock: Clock, stop: Arc<AtomicBool>) -> Result<Self> {
             crate::init();
             let (tx, rx) = bounded::<Chunk>(64);
-            let (ready_tx, ready_rx) = bounded::<Result<String>>(1);
-            let stop2 = stop.clone();
-            std::thread::Builder::new()
-                .name("mic".into())
-                .spawn(move || {
-                    let opened = (|| -> Result<(cpal::Stream, String)> {
+            let name = crate::cpal_thread::hold(
+                "mic",
+                stop.clone(),
+                move || -> Result<(cpal::Stream, String)> {
                         let host = cpal::default_host();
                         let device = match index {
                             None => host.default_input_device().ok_or_else(|| no_mic("no input device"))?,
@@ -117,22 +115,9 @@ mod imp {
                         .map_err(|e| no_mic(format!("{name}: {e}")))?;
                         stream.play().map_err(|e| no_mic(format!("{name}: {e}")))?;
                         Ok((stream, name))
-                    })();
-                    match opened {
-                        Ok((stream, name)) => {
-                            let _ = ready_tx.send(Ok(name));
-                            while !stop2.load(Ordering::Relaxed) {
-                                std::thread::sleep(Duration::from_millis(50));
-                            }
-                            drop(stream);
-                        }
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                        }
-                    }
-                })
-                .map_err(|e| MediaError::Io { what: "starting the microphone thread".into(), source: e })?;
-            let name = ready_rx.recv().map_err(|_| no_mic("the microphone thread ended"))??;
+                    },
+                |d: &str| no_mic(d),
+            )?;
             Ok(MicAudio { name, rx, resampler: Resampler::new(), clock, stop, emitted: 0, start: None })
         }
     }
