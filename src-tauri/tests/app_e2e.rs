@@ -44,7 +44,9 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     assert_eq!(rec["state"], json!("done"), "{rec}");
     let id = rec["id"].as_i64().unwrap();
     let dur = rec["duration_ms"].as_i64().unwrap();
-    assert!((4_500..=7_500).contains(&dur), "about 5 s recorded, got {dur} ms");
+    // At least the 5 s waited for; on a loaded machine Stop can land
+    // seconds later (the recording then runs on until it does).
+    assert!((4_000..=20_000).contains(&dur), "about 5 s recorded, got {dur} ms");
     let bm = &rec["bookmarks"][0];
     let t_ms = bm["t_ms"].as_i64().expect("a bookmark");
     assert!((1_500..=dur).contains(&t_ms), "bookmark at {t_ms} ms");
