@@ -211,7 +211,10 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         auto_consent: None,
         snapshots: Some(snap_tx),
     };
-    spawn_pump(app.clone(), view_rx)?;
+    if let Err(e) = spawn_pump(app.clone(), view_rx) {
+        app.state::<CallMedia>().release(gen);
+        return Err(e);
+    }
     tauri::async_runtime::spawn(forward(out_rx, chat.clone(), inbound_tx));
     let (a, id) = (app.clone(), call_id.clone());
     tauri::async_runtime::spawn(async move {

@@ -99,6 +99,7 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
     }
     let send = sources.send_config(video)?;
     let me = chat.me()?;
+    let chat_tx = chat.commands()?;
     let kinds = if video { vec![MediaKind::Audio, MediaKind::Video] } else { vec![MediaKind::Audio] };
     // Reserve the call first: its events queue from the moment it exists.
     let pending = media.begin(None)?;
@@ -118,7 +119,7 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
     media.set_call_id(&pending, &call_id);
     let _ = app.emit(EVENT, CallPush::Dialing { call_id: Some(call_id.clone()), peer: peer.clone() });
     let role = Role::Invited { call_id: call_id.clone(), to: peer.clone() };
-    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, chat: chat.commands()?, send })?;
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, chat: chat_tx, send })?;
     Ok(call_id)
 }
 

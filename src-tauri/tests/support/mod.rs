@@ -235,9 +235,18 @@ impl App {
 
     /// Clicks an element (waiting for it, and for it to be enabled).
     pub fn click(&self, css: &str) {
-        self.wait_js(&format!("const e = document.querySelector({}); return !!e && !e.disabled", json!(css)), secs(30), &format!("{css} enabled"));
-        let e = self.find(css);
-        self.wd.click(&e).unwrap_or_else(|err| panic!("click {css}: {err}"));
+        // Screens redraw (the Calls screen every second): an element found
+        // a moment ago may have been replaced by its twin; find it again.
+        let mut tries = 0;
+        loop {
+            self.wait_js(&format!("const e = document.querySelector({}); return !!e && !e.disabled", json!(css)), secs(30), &format!("{css} enabled"));
+            let e = self.find(css);
+            match self.wd.click(&e) {
+                Ok(()) => return,
+                Err(err) if tries < 10 && err.to_string().contains("stale element") => tries += 1,
+                Err(err) => panic!("click {css}: {err}"),
+            }
+        }
     }
 
     /// Types into an input (after clearing it).

@@ -28,6 +28,8 @@ let peerAway = false;
 let stats: CallStats | null = null;
 /** The engine's last few lines ("connected", "recording saved: …"). */
 let notices: string[] = [];
+/** When a button last changed a local flag (mute, camera, share, beauty). */
+let localChangeAt = 0;
 let redraw: (() => void) | null = null;
 let subscribed = false;
 
@@ -94,7 +96,9 @@ function onPush(p: CallPush) {
       if (st.callId !== null && st.callId !== p.call_id) break;
       stats = p.stats;
       if (p.stats.connected) apply({ type: "quality", call_id: p.call_id, score: p.stats.quality_score });
-      apply({ type: "local", muted: p.stats.muted, camera_off: p.stats.camera_off, sharing: p.stats.video_source.startsWith("screen") });
+      // The engine's flags win, except just after a button press: a figure
+      // taken before the engine applied it must not flip the button back.
+      if (Date.now() - localChangeAt > 2500) apply({ type: "local", muted: p.stats.muted, camera_off: p.stats.camera_off, sharing: p.stats.video_source.startsWith("screen") });
       // My own recording: the relay answers my request to the engine, which
       // says here whether its recorder writes (the other side gets an event).
       if (me && p.stats.recording_now !== rec.recording.includes(me)) applyRec({ type: p.stats.recording_now ? "started" : "stopped", by: me });
@@ -259,6 +263,7 @@ export function mount(root: HTMLElement): () => void {
   async function control(c: CallControl, local: { muted?: boolean; camera_off?: boolean; sharing?: boolean; beauty?: boolean }) {
     try {
       await calls.control(c);
+      localChangeAt = Date.now();
       apply({ type: "local", ...local });
     } catch (e) {
       fail(e);
