@@ -55,8 +55,8 @@ pub fn translate(ev: &Event, now_ms: i64) -> Option<CallPush> {
     Some(match ev {
         Event::CallIncoming { call_id, from, .. } => CallPush::Ringing { call_id: call_id.clone(), peer: from.clone() },
         Event::CallRinging { call_id } => CallPush::PeerRinging { call_id: call_id.clone() },
-        // Media runs in crates/call once wired; until then signaling
-        // success is the connected state the screen shows.
+        // Answered: the screen shows the call; its media connects
+        // meanwhile (`crate::calls`, reported as `notice` / `media`).
         Event::CallAccepted { call_id } => return Some(CallPush::Connected { call_id: call_id.clone(), at: now_ms }),
         Event::CallEnded { call_id, reason, .. } => CallPush::Ended { call_id: Some(call_id.clone()), reason: serde_json::to_value(reason).ok()?.as_str()?.to_string() },
         Event::CallPeer { call_id, connected } => CallPush::PeerConnection { call_id: call_id.clone(), connected: *connected },
