@@ -86,8 +86,10 @@ impl Relay {
         self.dir.path()
     }
 
+    /// `https://` when the relay serves its own TLS (`--tls-cert`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let tls = self.extra.iter().any(|a| a == "--tls-cert");
+        format!("{}://{}", if tls { "https" } else { "http" }, self.addr)
     }
 
     pub fn pid(&self) -> Option<u32> {

@@ -752,7 +752,7 @@ fn describe(n: &Notice, me: &str) -> String {
 }
 
 async fn connect(url: &str, token: &str) -> Result<(Ws, String)> {
-    let (mut ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(url))
+    let mut ws = tokio::time::timeout(Duration::from_secs(10), onair_chat::net::ws_connect(url))
         .await
         .map_err(|_| CallError::Signaling(format!("connecting to {url} timed out")))?
         .map_err(|e| CallError::Signaling(format!("connecting to {url}: {e}")))?;

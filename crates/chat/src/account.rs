@@ -7,7 +7,7 @@
 
 use crate::error::{ChatError, NetError};
 use crate::net::{Http, RelayUrl};
-use hyper::Method;
+use crate::net::Method;
 use serde::{Deserialize, Serialize};
 use onair_secrets::{Secrets, Stored};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@ use crate::cache::{new_message_id, Cache, Message, Outgoing};
 use crate::error::{ChatError, NetError};
 use crate::net::{Connection, Http, Incoming, RelayUrl};
 use crate::sync::{self, Report};
-use hyper::Method;
+use crate::net::Method;
 use onair_proto::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -16,8 +16,15 @@ pub enum CacheError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
-    #[error("relay URL {0:?} is not http://host:port (TLS is left to a reverse proxy for now)")]
+    #[error("relay URL {0:?} is not https://host[:port] (or http://127.0.0.1:port for a relay on this machine)")]
     BadUrl(String),
+    #[error("relay URL {0:?} is plain http:// to another machine: passwords and messages would cross the network unencrypted; use https://, or pass --insecure-http (ONAIR_INSECURE_HTTP=1) if you really mean it")]
+    InsecureUrl(String),
+    /// The relay's certificate or TLS handshake failed; nothing was sent.
+    #[error("cannot trust the relay {host}: {reason}")]
+    Tls { host: String, reason: String },
+    #[error("setting up TLS: {0}")]
+    TlsSetup(String),
     #[error("cannot reach the relay at {addr}: {source}")]
     Connect { addr: String, source: std::io::Error },
     #[error("relay connection: {0}")]
@@ -58,7 +65,7 @@ impl NetError {
     pub fn is_transient(&self) -> bool {
         match self {
             NetError::Refused { code, .. } => matches!(code, ErrorCode::RateLimited | ErrorCode::Internal),
-            NetError::BadUrl(_) => false,
+            NetError::BadUrl(_) | NetError::InsecureUrl(_) | NetError::Tls { .. } | NetError::TlsSetup(_) => false,
             _ => true,
         }
     }

@@ -2,7 +2,7 @@
 //! directory, a room's stream key (→ its RTMP ingest URL), replays. Shared
 //! by `onair room …`/`onair live --to relay://ROOM` and the desktop app.
 
-use hyper::Method;
+use crate::net::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -17,6 +17,9 @@ pub struct RoomKey {
     pub category: String,
     pub stream_key: String,
     pub rtmp_url: Option<String>,
+    /// RTMP inside TLS, when the relay runs RTMPS ingest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmps_url: Option<String>,
     pub hls_path: String,
 }
 
@@ -64,7 +67,31 @@ pub async fn replays(http: &Http, room: &str) -> Result<Vec<Value>, NetError> {
 /// The RTMP URL (with its key) to publish into `room`, as its owner.
 pub async fn ingest_url(http: &Http, token: &str, room: &str) -> Result<String, NetError> {
     let k = key(http, token, room, false).await?;
-    k.rtmp_url.ok_or_else(|| NetError::Protocol(format!("the relay {} has no RTMP ingest running", http.url.http())))
+    publish_url(&k, &http.url).ok_or_else(|| NetError::Protocol(format!("the relay {} has no RTMP ingest running", http.url.http())))
+}
+
+/// Where to publish: RTMPS when the relay is reached over TLS and runs it
+/// (the stream key never crosses the network in clear when it need not),
+/// else RTMP; always at the host the relay was reached by, since the relay
+/// only knows the address it bound (`0.0.0.0` on a public host).
+pub fn publish_url(k: &RoomKey, relay: &crate::net::RelayUrl) -> Option<String> {
+    let url = match (&k.rtmps_url, relay.tls) {
+        (Some(s), true) => s,
+        _ => k.rtmp_url.as_ref()?,
+    };
+    Some(rehost(url, &relay.host))
+}
+
+/// `SCHEME://ADDR:PORT/rest` with ADDR replaced by `host`.
+fn rehost(url: &str, host: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let port = authority.rsplit_once(':').map(|(_, p)| p);
+    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    match port {
+        Some(p) => format!("{scheme}://{host}:{p}/{path}"),
+        None => format!("{scheme}://{host}/{path}"),
+    }
 }
 
 /// Percent-encodes a query or path value.
@@ -74,6 +101,25 @@ pub fn pct(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn publish_urls_use_the_relay_host_and_tls_when_there() {
+        let k = super::RoomKey {
+            id: "r".into(),
+            title: "t".into(),
+            category: String::new(),
+            stream_key: "k".into(),
+            rtmp_url: Some("rtmp://0.0.0.0:1935/live/k".into()),
+            rtmps_url: Some("rtmps://0.0.0.0:1936/live/k".into()),
+            hls_path: "/live/r/index.m3u8".into(),
+        };
+        let tls = crate::net::RelayUrl::parse("https://relay.example.org").unwrap();
+        assert_eq!(super::publish_url(&k, &tls).unwrap(), "rtmps://relay.example.org:1936/live/k");
+        let plain = crate::net::RelayUrl::parse("http://127.0.0.1:7380").unwrap();
+        assert_eq!(super::publish_url(&k, &plain).unwrap(), "rtmp://127.0.0.1:1935/live/k");
+        let v6 = crate::net::RelayUrl::parse("https://[::1]:8443").unwrap();
+        assert_eq!(super::publish_url(&k, &v6).unwrap(), "rtmps://[::1]:1936/live/k");
+    }
+
     #[test]
     fn percent() {
         assert_eq!(super::pct("a b/ü"), "a%20b%2F%C3%BC");

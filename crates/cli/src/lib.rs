@@ -18,6 +18,10 @@ struct Cli {
     /// More log output on stderr (repeat for more); `RUST_LOG` also works.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Allow plain http:// / ws:// to a relay on another machine (passwords
+    /// and messages then cross the network unencrypted); https:// needs no flag.
+    #[arg(long, global = true, env = "ONAIR_INSECURE_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
+    insecure_http: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +69,10 @@ enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
+    if cli.insecure_http {
+        onair_chat::net::allow_insecure_http(true);
+        eprintln!("warning: --insecure-http: plain http:// to a remote relay sends passwords, tokens and messages unencrypted");
+    }
     let result = match cli.command {
         Command::Devices(args) => cmd::devices::run(args),
         Command::Live(args) => cmd::live::run_live(args),

@@ -4,11 +4,15 @@ import { hotkeyClashes, parseHotkey, retentionLabel, validRelayUrl } from "./set
 describe("settings", () => {
   it("validates relay URLs like the chat client", () => {
     expect(validRelayUrl("http://127.0.0.1:7380")).toBeNull();
-    expect(validRelayUrl("http://relay.example:80/")).toBeNull();
-    expect(validRelayUrl("https://relay.example:443")).not.toBeNull();
-    expect(validRelayUrl("http://relay.example")).toContain("port");
-    expect(validRelayUrl("http://h:70000")).toContain("1–65535");
-    expect(validRelayUrl("http://h:1/path")).not.toBeNull();
+    expect(validRelayUrl("http://localhost:7380/")).toBeNull();
+    expect(validRelayUrl("https://relay.example:443")).toBeNull();
+    expect(validRelayUrl("https://relay.example")).toBeNull();
+    expect(validRelayUrl("wss://[::1]:8443")).toBeNull();
+    expect(validRelayUrl("http://relay.example:80/")).toContain("unencrypted");
+    expect(validRelayUrl("http://127.0.0.1")).toContain("port");
+    expect(validRelayUrl("https://h:70000")).toContain("1–65535");
+    expect(validRelayUrl("https://h:1/path")).not.toBeNull();
+    expect(validRelayUrl("https://user@h")).not.toBeNull();
   });
   it("parses and normalises hotkeys", () => {
     expect(parseHotkey("ctrl + shift + r")).toEqual({ ok: true, value: "Ctrl+Shift+R" });

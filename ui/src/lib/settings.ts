@@ -1,13 +1,32 @@
 // Settings view logic: relay URL and hotkey validation, retention choices.
 
-/** A relay URL the chat client accepts: http://host:port (TLS via a proxy). */
+/** A relay on this machine: localhost, 127.0.0.0/8 or ::1. */
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * A relay URL the chat client accepts: https://host[:port], or plain
+ * http://host:port for a relay on this machine (anything else would send
+ * passwords and messages unencrypted).
+ */
 export function validRelayUrl(url: string): string | null {
   const u = url.trim();
-  const m = /^(?:http|ws):\/\/([^/\s]+)\/?$/.exec(u);
-  if (!m) return "Use http://host:port";
-  if (!/:\d{1,5}$/.test(m[1])) return "The URL needs a port, e.g. http://relay.example:7380";
-  const port = Number(m[1].split(":").pop());
-  if (port < 1 || port > 65535) return "The port must be 1–65535";
+  const m = /^(https|wss|http|ws):\/\/([^/\s?#@]+)\/?$/.exec(u);
+  if (!m) return "Use https://relay.example.org (or http://127.0.0.1:PORT for a relay on this computer)";
+  const tls = m[1] === "https" || m[1] === "wss";
+  const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(m[2]);
+  if (!hp) return "Use https://relay.example.org";
+  const [, host, portText] = hp;
+  if (portText !== undefined) {
+    const port = Number(portText);
+    if (port < 1 || port > 65535) return "The port must be 1–65535";
+  }
+  if (!tls) {
+    if (!isLoopback(host)) return "Use https:// for a relay on another computer: plain http:// would send your password unencrypted";
+    if (portText === undefined) return "The URL needs a port, e.g. http://127.0.0.1:7380";
+  }
   return null;
 }
 

@@ -38,7 +38,7 @@ export function mount(root: HTMLElement): () => void {
       h("h3", {}, "Relay"),
       h("p", {}, "In use: ", h("code", { "data-testid": "settings-relay-now" }, v.relay.url), v.relay.embedded ? " (built in: runs inside this app)" : ""),
       v.relay_env ? h("p.muted", {}, `ONAIR_RELAY_URL is set for this run (${v.relay_env}).`) : null,
-      h("label", {}, "Relay URL (http://host:port)", input),
+      h("label", {}, "Relay URL (https://relay.example.org)", input),
       h("div.row", {}, h("button.primary", { onclick: save }, "Save"), h("button", { onclick: () => ((input.value = ""), save()) }, "Use built-in relay")),
     );
   }

@@ -8,10 +8,11 @@ use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use super::http::RelayUrl;
 
 pub struct Connection {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Ws,
     next_id: u64,
     events: VecDeque<Event>,
     pub user: String,
@@ -26,15 +27,29 @@ pub enum Incoming {
     Error(ErrorCode, String),
 }
 
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a WebSocket to the relay: `wss://` checked against the OS trust
+/// store plus `ONAIR_CA_FILE` (nothing is sent to a server that fails),
+/// `ws://` only where [`RelayUrl::parse`] allows plain text.
+pub async fn ws_connect(ws_url: &str) -> Result<Ws, NetError> {
+    let url = RelayUrl::parse(ws_url)?;
+    let connector = if url.tls { Some(Connector::Rustls(super::tls::client_config()?)) } else { Some(Connector::Plain) };
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(ws_url, None, true, connector).await.map_err(|e| {
+        if let Some(reason) = super::tls::tls_reason(&e) {
+            return NetError::Tls { host: url.host.clone(), reason };
+        }
+        match e {
+            tokio_tungstenite::tungstenite::Error::Io(source) => NetError::Connect { addr: url.authority.clone(), source },
+            e => NetError::WebSocket(e.to_string()),
+        }
+    })?;
+    Ok(ws)
+}
+
 impl Connection {
     pub async fn connect(ws_url: &str, token: &str, timeout: Duration) -> Result<Self, NetError> {
-        let (ws, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(ws_url))
-            .await
-            .map_err(|_| NetError::Timeout)?
-            .map_err(|e| match e {
-                tokio_tungstenite::tungstenite::Error::Io(source) => NetError::Connect { addr: ws_url.into(), source },
-                e => NetError::WebSocket(e.to_string()),
-            })?;
+        let ws = tokio::time::timeout(timeout, ws_connect(ws_url)).await.map_err(|_| NetError::Timeout)??;
         // Answers may be slow on a loaded relay; only reaching it is bounded by
         // the (short) connect timeout, so "offline" is detected fast.
         let mut c = Connection { ws, next_id: 1, events: VecDeque::new(), user: String::new(), timeout: timeout.max(Duration::from_secs(30)) };

@@ -3,6 +3,7 @@
 
 mod conn;
 mod http;
+pub mod tls;
 
-pub use conn::{Connection, Incoming};
-pub use http::{decode as http_decode, Http, RelayUrl};
+pub use conn::{ws_connect, Connection, Incoming, Ws};
+pub use http::{allow_insecure_http, decode as http_decode, is_loopback, Bytes, Http, Method, RelayUrl, StatusCode};

@@ -52,6 +52,20 @@ pub struct RelayArgs {
     /// Recording a call starts only after the other participant accepts.
     #[arg(long)]
     require_recording_consent: bool,
+    /// Serve HTTPS and WSS with this certificate chain (PEM; with --tls-key).
+    /// The files are read again when they change (certbot renewals need no restart).
+    #[arg(long, env = "ONAIR_RELAY_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "ONAIR_RELAY_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// RTMPS ingest address (RTMP inside TLS with the same certificate), next to --rtmp.
+    #[arg(long, env = "ONAIR_RELAY_RTMPS", value_name = "ADDR")]
+    rtmps: Option<SocketAddr>,
+    /// A reverse proxy (address or CIDR) whose X-Forwarded-For names the
+    /// client, e.g. a TLS-terminating nginx on 127.0.0.1 (repeatable).
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    trusted_proxies: Vec<String>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -100,6 +114,18 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     if !calls.turn_urls.is_empty() && calls.turn_secret.is_none() {
         eprintln!("warning: --turn-url without --turn-secret: TURN servers are not handed out");
     }
+    if let Some(c) = args.tls_cert.clone() {
+        config.tls_cert = Some(c);
+    }
+    if let Some(k) = args.tls_key.clone() {
+        config.tls_key = Some(k);
+    }
+    if let Some(r) = args.rtmps {
+        config.rtmps = Some(r);
+    }
+    if !args.trusted_proxies.is_empty() {
+        config.trusted_proxies = args.trusted_proxies.clone();
+    }
     if let Some(d) = args.data {
         config.data = d;
     }
@@ -110,10 +136,11 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     let ready_file = args.ready_file.clone();
     rt.block_on(async move {
         let data = config.data.clone();
+        let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
         onair_relay::serve(
             config,
             move |addr| {
-                println!("relay listening on http://{addr} (data in {})", data.display());
+                println!("relay listening on {scheme}://{addr} (data in {})", data.display());
                 let _ = std::io::stdout().flush();
                 if let Some(f) = ready_file {
                     // Write then rename, so a reader never sees half an address.

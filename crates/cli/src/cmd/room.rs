@@ -71,14 +71,14 @@ fn creds() -> anyhow::Result<(Credentials, Http)> {
 }
 
 pub async fn get<T: serde::de::DeserializeOwned>(http: &Http, path: &str, token: Option<&str>) -> anyhow::Result<T> {
-    let (status, bytes) = http.call(hyper::Method::GET, path, token, "application/json", Vec::new()).await?;
+    let (status, bytes) = http.call(onair_chat::net::Method::GET, path, token, "application/json", Vec::new()).await?;
     Ok(onair_chat::net::http_decode(status, &bytes)?)
 }
 
 fn key_json(k: &RoomKey, relay: &str) -> Value {
     serde_json::json!({
         "id": k.id, "title": k.title, "category": k.category,
-        "stream_key": k.stream_key, "rtmp_url": k.rtmp_url.as_ref().map(|u| format!("{u}")),
+        "stream_key": k.stream_key, "rtmp_url": k.rtmp_url.as_ref().map(|u| format!("{u}")), "rtmps_url": k.rtmps_url,
         "hls_url": format!("{relay}{}", k.hls_path),
     })
 }

@@ -97,7 +97,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         (None, true) => bail!("this relay has no low-latency {} stream", if a.flv { "FLV" } else { "fMP4" }),
         (_, false) => info.hls_path.clone(),
     };
-    let url = format!("{}{}", relay.trim_end_matches('/'), path);
+    let url = format!("{}{}", http.url.http(), path);
     onair_media::init();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -110,6 +110,13 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     let mut ictx = loop {
         let mut opts = Dictionary::new();
         opts.set("rw_timeout", "10000000");
+        if url.starts_with("https://") {
+            // FFmpeg checks no certificate unless asked; the relay client does.
+            opts.set("tls_verify", "1");
+            if let Some(ca) = onair_media::output::mux::ca_file() {
+                opts.set("ca_file", &ca);
+            }
+        }
         if a.low_latency {
             // The relay starts us at a keyframe with the headers: a short
             // probe is enough, and buffering would only add delay.

@@ -164,7 +164,7 @@ impl Muxer {
 }
 
 /// The CA bundle for TLS: `ONAIR_CA_FILE`, else the system's.
-fn ca_file() -> Option<String> {
+pub fn ca_file() -> Option<String> {
     if let Some(f) = std::env::var_os("ONAIR_CA_FILE").filter(|f| !f.is_empty()) {
         return Some(f.to_string_lossy().into_owned());
     }
