@@ -20,11 +20,13 @@
 //! never panics and classifies bad input so the relay can answer with an
 //! [`ErrorCode`] instead of dropping the peer.
 
+mod account;
 mod calls;
 mod decode;
 mod frames;
 mod ids;
 
+pub use account::*;
 pub use calls::*;
 pub use decode::{decode_client_frame, DecodeError};
 pub use frames::*;

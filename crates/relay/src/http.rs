@@ -27,6 +27,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/register", post(register))
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
+        .merge(crate::account::routes())
         .route("/v1/rpc", post(rpc))
         .route("/v1/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v1/attachments/{id}", get(download))
@@ -71,36 +72,37 @@ impl IntoResponse for HttpError {
     }
 }
 
-fn err(code: ErrorCode, m: impl Into<String>) -> HttpError {
+pub(crate) fn err(code: ErrorCode, m: impl Into<String>) -> HttpError {
     HttpError(code, m.into())
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, HttpError> {
     serde_json::from_slice(body).map_err(|e| err(ErrorCode::BadFrame, format!("bad JSON body: {}", e.to_string().chars().take(120).collect::<String>())))
 }
 
 /// The user behind `Authorization: Bearer <token>`.
 pub(crate) fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
+    bearer(state, headers).map(|(user, _)| user)
+}
+
+/// The user behind the bearer token, and the token's hash.
+pub(crate) fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(String, [u8; 32]), HttpError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| err(ErrorCode::Unauthorized, "missing bearer token"))?;
-    state
+    let hash = auth::token_hash(token.trim());
+    let user = state
         .store
-        .token_user(&auth::token_hash(token.trim()), now_ms())
+        .token_user(&hash, now_ms())
         .map_err(ApiError::from)?
-        .ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))
+        .ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))?;
+    Ok((user, hash))
 }
 
 async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.connections()))
-}
-
-#[derive(Deserialize)]
-struct Credentials {
-    user: String,
-    password: String,
 }
 
 /// A signed-in session as register and login return it.
@@ -111,7 +113,7 @@ pub struct TokenResponse {
     pub expires_at: i64,
 }
 
-fn issue_token(state: &AppState, user: &str) -> Result<TokenResponse, HttpError> {
+pub(crate) fn issue_token(state: &AppState, user: &str) -> Result<TokenResponse, HttpError> {
     let (token, hash) = auth::new_token().map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let now = now_ms();
     let expires_at = now + state.limits.token_ttl_secs * 1000;
@@ -119,20 +121,20 @@ fn issue_token(state: &AppState, user: &str) -> Result<TokenResponse, HttpError>
     Ok(TokenResponse { user: user.into(), token, expires_at })
 }
 
-fn peer_ip(ci: &Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+pub(crate) fn peer_ip(ci: &Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
     ci.as_ref().map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_else(|| "local".into())
 }
 
 async fn register(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectInfo<SocketAddr>>>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let c: Credentials = parse(&body)?;
+    let c: onair_proto::SignInBody = parse(&body)?;
     if !valid_username(&c.user) {
         return Err(err(ErrorCode::Invalid, "user names are 1-32 of a-z 0-9 _ . - starting with a letter or digit"));
     }
-    if c.password.len() < 8 || c.password.len() > 1024 {
+    if !onair_proto::PASSWORD_BYTES.contains(&c.password.len()) {
         return Err(err(ErrorCode::Invalid, "passwords are 8-1024 bytes"));
     }
-    if !state.logins.allow(&format!("ip:{}", peer_ip(&ci)), now_ms(), state.limits.login_attempts_per_minute * 10) {
+    if !state.logins.allow_address(now_ms(), &peer_ip(&ci), state.limits.login_attempts_per_minute * 10) {
         Metrics::inc(&state.metrics.logins_rate_limited);
         return Err(err(ErrorCode::RateLimited, "too many attempts; wait a minute"));
     }
@@ -147,14 +149,35 @@ async fn register(State(state): State<Arc<AppState>>, ci: Option<Extension<Conne
 
 async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectInfo<SocketAddr>>>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let c: Credentials = parse(&body)?;
+    let c: onair_proto::SignInBody = parse(&body)?;
     let now = now_ms();
     let per = state.limits.login_attempts_per_minute;
-    if !state.logins.allow(&format!("u:{}", c.user), now, per) || !state.logins.allow(&format!("ip:{}", peer_ip(&ci)), now, per * 10) {
-        Metrics::inc(&state.metrics.logins_rate_limited);
-        return Err(err(ErrorCode::RateLimited, "too many log-in attempts; wait a minute"));
+    let wrong = || err(ErrorCode::BadCredentials, "wrong user name or password");
+    // The owner's device shows a live token of this account: guessing by
+    // others never slows or refuses it (auth::LoginLimiter).
+    let device = match c.device_token.as_deref() {
+        Some(t) if valid_username(&c.user) && t.len() <= 128 => {
+            let h = auth::token_hash(t.trim());
+            (state.store.token_user(&h, now).map_err(ApiError::from)?.as_deref() == Some(c.user.as_str())).then_some(h)
+        }
+        _ => None,
+    };
+    let delay_ms = match state.logins.check_login(now, &peer_ip(&ci), &c.user, device.as_ref(), per) {
+        Ok(d) => d,
+        // No account has such a name: nothing was stored, nothing to check.
+        Err(auth::LoginRefusal::BadName) => {
+            Metrics::inc(&state.metrics.logins_failed);
+            return Err(wrong());
+        }
+        Err(auth::LoginRefusal::Limited) => {
+            Metrics::inc(&state.metrics.logins_rate_limited);
+            return Err(err(ErrorCode::RateLimited, "too many log-in attempts from here; wait a minute"));
+        }
+    };
+    if delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
     }
-    let row = if valid_username(&c.user) { state.store.user(&c.user).map_err(ApiError::from)? } else { None };
+    let row = state.store.user(&c.user).map_err(ApiError::from)?;
     // Verify against a real hash even for unknown users, so timing does not
     // tell which names exist.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$R1Q0s3H1Ci6QzZpTf7X8hS1mH0zyWZbLx5c5kXQxk2A";
@@ -163,16 +186,17 @@ async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectI
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&phc, &pw)).await.unwrap_or(false);
     if !ok || row.is_none() {
         Metrics::inc(&state.metrics.logins_failed);
-        return Err(err(ErrorCode::BadCredentials, "wrong user name or password"));
+        state.logins.login_failed(now_ms(), &c.user);
+        return Err(wrong());
     }
     Ok(axum::Json(issue_token(&state, &c.user)?))
 }
 
+/// Revokes the token, then closes the sockets already open with it.
 async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<impl IntoResponse, HttpError> {
-    bearer_user(&state, &headers)?;
-    if let Some(t) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")) {
-        state.store.revoke_token(&auth::token_hash(t.trim())).map_err(ApiError::from)?;
-    }
+    let (user, hash) = bearer(&state, &headers)?;
+    state.store.revoke_token(&hash).map_err(ApiError::from)?;
+    state.sockets.close_token(&user, &hash, crate::signout::SignedOut::LoggedOut);
     Ok(StatusCode::NO_CONTENT)
 }
 

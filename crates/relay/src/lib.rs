@@ -31,6 +31,7 @@
 //! Tests drive [`app`] with `tower::ServiceExt::oneshot`, or a real port via
 //! [`serve`] bound to `127.0.0.1:0`.
 
+pub mod account;
 pub mod auth;
 pub mod calls;
 pub mod commit;
@@ -42,6 +43,7 @@ pub mod live;
 pub mod logic;
 pub mod metrics;
 pub mod session;
+pub mod signout;
 pub mod state;
 pub mod store;
 pub mod ws;

@@ -30,6 +30,8 @@ pub enum Output {
 
 pub struct Session {
     user: Option<String>,
+    /// The hash of the token the hello signed in with: revoking it closes us.
+    token: Option<[u8; 32]>,
     tokens: f64,
     last_ms: i64,
     out: VecDeque<Output>,
@@ -37,11 +39,15 @@ pub struct Session {
 
 impl Session {
     pub fn new(now_ms: i64, burst: f64) -> Self {
-        Session { user: None, tokens: burst, last_ms: now_ms, out: VecDeque::new() }
+        Session { user: None, token: None, tokens: burst, last_ms: now_ms, out: VecDeque::new() }
     }
 
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    pub fn token_hash(&self) -> Option<&[u8; 32]> {
+        self.token.as_ref()
     }
 
     pub fn poll_output(&mut self) -> Option<Output> {
@@ -128,9 +134,11 @@ impl Session {
             self.out.push_back(Output::Close);
             return;
         }
-        match ctx.store.token_user(&crate::auth::token_hash(token), now_ms) {
+        let hash = crate::auth::token_hash(token);
+        match ctx.store.token_user(&hash, now_ms) {
             Ok(Some(user)) => {
                 self.user = Some(user.clone());
+                self.token = Some(hash);
                 self.out.push_back(Output::Frame(ServerFrame::Welcome { v: PROTOCOL_VERSION, user: user.clone(), server_time: now_ms }));
                 self.out.push_back(Output::SignedIn(user));
             }

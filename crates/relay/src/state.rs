@@ -18,6 +18,8 @@ pub struct AppState {
     pub hub: Hub,
     pub metrics: Metrics,
     pub logins: LoginLimiter,
+    /// Signed-in sockets by token, closed when their token is revoked.
+    pub sockets: crate::signout::Sockets,
     /// Live-room chat (in memory).
     pub rooms: crate::live::chat::RoomChats,
     /// Where attachment bytes live; None keeps them in no file (tests).
@@ -52,6 +54,7 @@ impl AppState {
             hub: Hub::default(),
             metrics: Metrics::default(),
             logins: LoginLimiter::default(),
+            sockets: crate::signout::Sockets::default(),
             rooms: crate::live::chat::RoomChats::new(rules),
             files,
             shutdown: watch::channel(false).0,

@@ -5,6 +5,7 @@ use crate::calls::Msg;
 use crate::commit;
 use crate::metrics::Metrics;
 use crate::session::{Output, Session};
+use crate::signout::SignedOut;
 use crate::state::{now_ms, AppState};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -23,6 +24,8 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
     let mut shutdown = state.shutdown.subscribe();
     let hello = tokio::time::sleep(std::time::Duration::from_secs(state.limits.hello_timeout_secs));
     tokio::pin!(hello);
+    // Fires when this socket's token is revoked (see `signout.rs`).
+    let mut signed_out: Option<tokio::sync::oneshot::Receiver<SignedOut>> = None;
 
     'conn: loop {
         let bytes: Vec<u8> = tokio::select! {
@@ -59,6 +62,18 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                     break;
                 }
             },
+            why = async { signed_out.as_mut().expect("guarded by the condition").await }, if signed_out.is_some() => match why {
+                Ok(why) => {
+                    let f = ServerFrame::Error { code: ErrorCode::Unauthorized, message: format!("{}: this token was revoked", why.reason()), id: None };
+                    let _ = sink.feed(Message::Text(f.to_json().into())).await;
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: SignedOut::CLOSE_CODE, reason: why.reason().into() }))).await;
+                    break;
+                }
+                Err(_) => {
+                    signed_out = None;
+                    continue;
+                }
+            },
             _ = &mut hello, if session.user().is_none() => {
                 let f = ServerFrame::Error { code: ErrorCode::Unauthorized, message: "no hello in time".into(), id: None };
                 let _ = sink.send(Message::Text(f.to_json().into())).await;
@@ -89,6 +104,14 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                 }
                 Output::Fanout(users, ev) => publish(&state, &users, ev),
                 Output::SignedIn(user) => {
+                    if let Some(h) = session.token_hash() {
+                        signed_out = Some(state.sockets.add(&user, conn_id, *h));
+                        // A revocation between the hello's check and this
+                        // registration would have found nothing to close.
+                        if !matches!(state.store.token_user(h, now_ms()), Ok(Some(_))) {
+                            state.sockets.close_token(&user, h, SignedOut::LoggedOut);
+                        }
+                    }
                     if let Some(tx) = tx.take() {
                         if state.hub.register(&user, conn_id, tx) {
                             presence(&state, &user, true);
@@ -145,6 +168,7 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         }
     }
     if let Some(user) = session.user() {
+        state.sockets.remove(user, conn_id);
         state.rooms.gone(user, conn_id, &mut |users, ev| publish(&state, &users, ev));
         state.calls.send(Msg::Closed { conn: conn_id }).await;
         if state.hub.unregister(user, conn_id) {

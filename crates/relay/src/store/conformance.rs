@@ -14,6 +14,7 @@ pub fn run_all(s: &dyn Store) {
     log_is_ordered_idempotent_and_tombstoned(s);
     batches_are_ordered_idempotent_and_isolated(s, &|items| s.append_batch(items));
     friends_blocks_and_members(s);
+    deleting_an_account(s);
     super::rooms::conformance(s);
     super::calls::conformance(s);
 }
@@ -32,6 +33,47 @@ fn accounts_and_tokens(s: &dyn Store) {
     s.revoke_token(&h).unwrap();
     assert_eq!(s.token_user(&h, 50).unwrap(), None);
     assert!(s.user("nobody").unwrap().is_none());
+}
+
+fn deleting_an_account(s: &dyn Store) {
+    for u in ["del", "kim", "lou"] {
+        s.create_user(u, "h", 0).unwrap();
+    }
+    let (mine, other) = ([31u8; 32], [32u8; 32]);
+    s.insert_token(&mine, "del", 0, i64::MAX).unwrap();
+    s.insert_token(&other, "del", 0, i64::MAX).unwrap();
+    assert!(s.set_password("del", "h2").unwrap());
+    assert_eq!(s.user("del").unwrap().unwrap().pw_hash, "h2");
+    assert_eq!(s.revoke_user_tokens("del", Some(&mine)).unwrap(), 1);
+    assert_eq!(s.token_user(&mine, 1).unwrap().as_deref(), Some("del"));
+    assert_eq!(s.token_user(&other, 1).unwrap(), None);
+    s.ensure_dm("dm:del:kim", "del", "kim", 1).unwrap();
+    s.create_group("g:00000000000000de", "g", "del", &["kim".into(), "lou".into()], 1).unwrap();
+    s.append("dm:del:kim", &msg("d1", "del", 2)).unwrap();
+    s.append("dm:del:kim", &msg("k1", "kim", 3)).unwrap();
+    s.append("g:00000000000000de", &msg("d2", "del", 4)).unwrap();
+    let row = AttachmentRow { id: "a".repeat(32), conv: "dm:del:kim".into(), owner: "del".into(), name: "f".into(), mime: "x/y".into(), size: 1 };
+    s.insert_attachment(&row, 5).unwrap();
+    s.set_friend_pair("del", "kim", Some(FriendState::Friends), Some(FriendState::Friends)).unwrap();
+    s.set_block("lou", "del", true).unwrap();
+
+    let d = s.delete_account("del", 10).unwrap().expect("a live account");
+    assert_eq!(d.tombstones.len(), 2);
+    assert_eq!(d.attachments, ["a".repeat(32)]);
+    assert_eq!(d.friends, ["kim"]);
+    assert!(d.left.iter().any(|(c, rest)| c == "g:00000000000000de" && rest == &["kim", "lou"]));
+    let dm = s.entries_after("dm:del:kim", 0, 10).unwrap();
+    assert!(dm[0].deleted && dm[0].text.is_empty(), "its message is gone");
+    assert!(!dm[1].deleted, "the other side's message stays");
+    assert_eq!((dm[2].kind, dm[2].ref_seq), (EntryKind::Recall, Some(1)));
+    assert!(s.attachment(&"a".repeat(32)).unwrap().is_none());
+    assert!(s.user("del").unwrap().is_none() && s.token_user(&mine, 11).unwrap().is_none());
+    assert!(matches!(s.create_user("del", "h", 12), Err(StoreError::Taken(_))), "the name is never reused");
+    assert_eq!(s.conv("g:00000000000000de").unwrap().unwrap().owner.as_deref(), Some("kim"));
+    assert!(!s.is_member("dm:del:kim", "del").unwrap());
+    assert!(s.friends_of("kim").unwrap().is_empty() && !s.blocks("lou", "del").unwrap());
+    assert!(!s.set_password("del", "h3").unwrap());
+    assert!(s.delete_account("del", 13).unwrap().is_none());
 }
 
 fn log_is_ordered_idempotent_and_tombstoned(s: &dyn Store) {

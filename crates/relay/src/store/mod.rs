@@ -79,6 +79,22 @@ pub struct AttachmentRow {
     pub size: u64,
 }
 
+/// What deleting an account did: its tokens, friendships, blocks and
+/// memberships are gone, and every message it sent was replaced by a recall
+/// entry (text and attachment removed), as a recall by the sender does.
+#[derive(Debug, Clone, Default)]
+pub struct DeletedAccount {
+    /// The recall entries appended, with their conversations.
+    pub tombstones: Vec<(String, Entry)>,
+    /// The account's attachments: their rows are gone, their bytes are the
+    /// caller's to delete.
+    pub attachments: Vec<String>,
+    /// The conversations it left, each with the members that remain.
+    pub left: Vec<(String, Vec<String>)>,
+    /// Users who had a friendship or a friend request with it.
+    pub friends: Vec<String>,
+}
+
 /// What the default [`Store::append_batch`] does: each append in its own
 /// commit. (Named, so the conformance suite can check it.)
 pub fn append_one_by_one(s: &dyn Store, items: &[(&str, &NewEntry)]) -> Result<Vec<Result<Appended>>> {
@@ -95,6 +111,14 @@ pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     /// The user of a live (unrevoked, unexpired) token.
     fn token_user(&self, hash: &[u8; 32], now: i64) -> Result<Option<String>>;
     fn revoke_token(&self, hash: &[u8; 32]) -> Result<()>;
+    /// Replaces the password hash of a live account; false if there is none.
+    fn set_password(&self, name: &str, pw_hash: &str) -> Result<bool>;
+    /// Revokes every token of `user` but `except`; returns how many.
+    fn revoke_user_tokens(&self, user: &str, except: Option<&[u8; 32]>) -> Result<u64>;
+    /// Deletes an account in one transaction (see [`DeletedAccount`]); None
+    /// if there is no such live account. The name stays taken, so nobody
+    /// else can step into the conversations it was part of.
+    fn delete_account(&self, name: &str, now: i64) -> Result<Option<DeletedAccount>>;
 
     // Friends and blocks.
     /// `user`'s view of `other`, if any relation exists.

@@ -11,6 +11,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
     ("0002_live_rooms", include_str!("../../migrations/0002_live_rooms.sql")),
     ("0003_calls", include_str!("../../migrations/0003_calls.sql")),
+    ("0004_account_delete", include_str!("../../migrations/0004_account_delete.sql")),
 ];
 
 mod calls;
@@ -215,7 +216,7 @@ impl Store for SqliteStore {
     fn user(&self, name: &str) -> Result<Option<UserRow>> {
         let c = self.c()?;
         let row = c
-            .prepare_cached("SELECT name, pw_hash, accept_from, last_seen FROM users WHERE name = ?1")?
+            .prepare_cached("SELECT name, pw_hash, accept_from, last_seen FROM users WHERE name = ?1 AND deleted_at IS NULL")?
             .query_row([name], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i64>>(3)?))
             })
@@ -226,6 +227,67 @@ impl Store for SqliteStore {
             accept_from: if a == "friends" { AcceptFrom::Friends } else { AcceptFrom::Anyone },
             last_seen,
         }))
+    }
+
+    fn set_password(&self, name: &str, pw_hash: &str) -> Result<bool> {
+        Ok(self.c()?.execute("UPDATE users SET pw_hash = ?2 WHERE name = ?1 AND deleted_at IS NULL", params![name, pw_hash])? > 0)
+    }
+
+    fn revoke_user_tokens(&self, user: &str, except: Option<&[u8; 32]>) -> Result<u64> {
+        let keep: &[u8] = except.map(|h| &h[..]).unwrap_or(&[]);
+        let n = self.c()?.execute("UPDATE tokens SET revoked = 1 WHERE user = ?1 AND revoked = 0 AND hash <> ?2", params![user, keep])?;
+        Ok(n as u64)
+    }
+
+    fn delete_account(&self, name: &str, now: i64) -> Result<Option<DeletedAccount>> {
+        let mut c = self.c()?;
+        let tx = c.transaction()?;
+        let live = tx.query_row("SELECT 1 FROM users WHERE name = ?1 AND deleted_at IS NULL", [name], |_| Ok(())).optional()?.is_some();
+        if !live {
+            return Ok(None);
+        }
+        let mut out = DeletedAccount::default();
+        // Each message gone as a recall is: others' histories show it removed.
+        let sent = tx
+            .prepare("SELECT conv, seq FROM entries WHERE sender = ?1 AND kind = 'message' AND deleted = 0 ORDER BY conv, seq")?
+            .query_map([name], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (conv, seq) in sent {
+            let e = NewEntry {
+                id: format!("recall-{seq}"),
+                sender: name.into(),
+                sent_at: now,
+                kind: EntryKind::Recall,
+                text: String::new(),
+                ref_seq: Some(seq),
+                burn_secs: None,
+                attachment: None,
+            };
+            if let Some(a) = append_in(&tx, &conv, &e)? {
+                let entry = Entry { seq: a.seq, id: e.id, from: e.sender, sent_at: now, kind: e.kind, text: String::new(), ref_seq: Some(seq), burn_secs: None, attachment: None, deleted: false };
+                out.tombstones.push((conv, entry));
+            }
+        }
+        out.attachments = tx.prepare("SELECT id FROM attachments WHERE owner = ?1")?.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        tx.execute("DELETE FROM attachments WHERE owner = ?1", [name])?;
+        let convs = tx.prepare("SELECT conv FROM members WHERE user = ?1 ORDER BY conv")?.query_map([name], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        tx.execute("DELETE FROM members WHERE user = ?1", [name])?;
+        for conv in convs {
+            let rest = tx
+                .prepare("SELECT user FROM members WHERE conv = ?1 ORDER BY joined, user")?
+                .query_map([&conv], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            // A group the user owned passes to its longest-standing member, as on leaving.
+            tx.execute("UPDATE conversations SET owner = ?2 WHERE id = ?1 AND owner = ?3", params![conv, rest.first(), name])?;
+            out.left.push((conv, rest));
+        }
+        out.friends = tx.prepare("SELECT other FROM friends WHERE user = ?1 ORDER BY other")?.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        tx.execute("DELETE FROM friends WHERE user = ?1 OR other = ?1", [name])?;
+        tx.execute("DELETE FROM blocks WHERE user = ?1 OR blocked = ?1", [name])?;
+        tx.execute("DELETE FROM tokens WHERE user = ?1", [name])?;
+        tx.execute("UPDATE users SET pw_hash = '', accept_from = 'friends', last_seen = NULL, deleted_at = ?2 WHERE name = ?1", params![name, now])?;
+        tx.commit()?;
+        Ok(Some(out))
     }
 
     fn set_last_seen(&self, name: &str, at: i64) -> Result<()> {
