@@ -44,6 +44,10 @@ fn build_state() -> AppResult<AppState> {
     }
     let library = Arc::new(library);
     let settings = AppSettings::load(&home)?;
+    if settings.insecure_http {
+        onair_chat::net::allow_insecure_http(true);
+        tracing::warn!("Settings allow plain http:// to remote relays: passwords and messages may cross the network unencrypted");
+    }
     let configured = std::env::var("ONAIR_RELAY_URL").ok().filter(|u| !u.is_empty()).or(settings.relay_url.clone());
     let (relay, embedded_relay) = match configured {
         Some(url) => (RelayInfo { url: url.trim_end_matches('/').to_string(), embedded: false }, None),

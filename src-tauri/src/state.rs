@@ -17,9 +17,12 @@ use crate::video::VideoServer;
 /// (with `#[serde(default)]`) as they need them.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct AppSettings {
-    /// A relay to use instead of the embedded one (http://host:port).
+    /// A relay to use instead of the embedded one (https://host[:port]).
     #[serde(default)]
     pub relay_url: Option<String>,
+    /// Allow plain http:// to a relay on another machine (unencrypted).
+    #[serde(default)]
+    pub insecure_http: bool,
     /// Global hotkeys (Settings); None: the defaults.
     #[serde(default)]
     pub hotkeys: Option<crate::commands::settings::Hotkeys>,

@@ -18,6 +18,11 @@ pub struct Browser {
 
 impl Browser {
     pub fn open(name: &str, url: &str) -> Browser {
+        Self::open_with(name, url, &[])
+    }
+
+    /// [`Browser::open`] with extra Chromium flags.
+    pub fn open_with(name: &str, url: &str, extra: &[String]) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let log = profile.path().join("chromium.log");
         let out = std::fs::File::create(&log).unwrap();
@@ -36,6 +41,7 @@ impl Browser {
                 "--enable-logging=stderr",
                 "--v=0",
             ])
+            .args(extra)
             .arg(format!("--user-data-dir={}", profile.path().join("profile").display()))
             .arg(url)
             .stdout(out.try_clone().unwrap())

@@ -2,6 +2,8 @@
 //! process on 127.0.0.1 and users with their own `ONAIR_HOME`.
 #![allow(dead_code)]
 
+pub mod pki;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

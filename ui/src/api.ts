@@ -394,12 +394,13 @@ export interface SettingsView {
   relay: RelayInfo;
   relay_setting: string | null;
   relay_env: string | null;
+  insecure_http: boolean;
   hotkeys: Hotkeys;
   version: string;
 }
 
 export const settings = {
   get: () => call<SettingsView>("settings_get"),
-  setRelay: (url: string | null) => call<boolean>("settings_set_relay", { url }),
+  setRelay: (url: string | null, insecureHttp = false) => call<boolean>("settings_set_relay", { url, insecureHttp }),
   setHotkeys: (hotkeys: Hotkeys) => call<Hotkeys>("settings_set_hotkeys", { hotkeys }),
 };

@@ -32,6 +32,8 @@ pub struct SettingsView {
     pub relay_setting: Option<String>,
     /// ONAIR_RELAY_URL overrides the setting for this process.
     pub relay_env: Option<String>,
+    /// Plain http:// to a remote relay is allowed (the user asked for it).
+    pub insecure_http: bool,
     pub hotkeys: Hotkeys,
     pub version: &'static str,
 }
@@ -44,6 +46,7 @@ pub fn settings_get(state: State<'_, AppState>) -> AppResult<SettingsView> {
         relay: state.relay.clone(),
         relay_setting: s.relay_url.clone(),
         relay_env: std::env::var("ONAIR_RELAY_URL").ok().filter(|u| !u.is_empty()),
+        insecure_http: s.insecure_http,
         hotkeys: s.hotkeys.clone().unwrap_or_default(),
         version: env!("CARGO_PKG_VERSION"),
     })
@@ -52,12 +55,17 @@ pub fn settings_get(state: State<'_, AppState>) -> AppResult<SettingsView> {
 /// Saves the relay to use from the next start (None: the embedded relay).
 /// Returns whether a restart is needed for it to take effect.
 #[tauri::command]
-pub fn settings_set_relay(state: State<'_, AppState>, url: Option<String>) -> AppResult<bool> {
+pub fn settings_set_relay(state: State<'_, AppState>, url: Option<String>, insecure_http: Option<bool>) -> AppResult<bool> {
     let url = url.map(|u| u.trim().trim_end_matches('/').to_string()).filter(|u| !u.is_empty());
+    let mut s = AppSettings::load(&state.home)?;
+    let insecure = insecure_http.unwrap_or(s.insecure_http);
+    if insecure {
+        onair_chat::net::allow_insecure_http(true);
+    }
     if let Some(u) = &url {
         onair_chat::net::RelayUrl::parse(u)?;
     }
-    let mut s = AppSettings::load(&state.home)?;
+    s.insecure_http = insecure;
     s.relay_url = url.clone();
     s.save(&state.home)?;
     let now = if state.relay.embedded { None } else { Some(state.relay.url.clone()) };

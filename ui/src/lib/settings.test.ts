@@ -9,6 +9,7 @@ describe("settings", () => {
     expect(validRelayUrl("https://relay.example")).toBeNull();
     expect(validRelayUrl("wss://[::1]:8443")).toBeNull();
     expect(validRelayUrl("http://relay.example:80/")).toContain("unencrypted");
+    expect(validRelayUrl("http://relay.example:80/", true)).toBeNull();
     expect(validRelayUrl("http://127.0.0.1")).toContain("port");
     expect(validRelayUrl("https://h:70000")).toContain("1–65535");
     expect(validRelayUrl("https://h:1/path")).not.toBeNull();

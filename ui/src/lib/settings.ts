@@ -11,7 +11,7 @@ function isLoopback(host: string): boolean {
  * http://host:port for a relay on this machine (anything else would send
  * passwords and messages unencrypted).
  */
-export function validRelayUrl(url: string): string | null {
+export function validRelayUrl(url: string, allowInsecure = false): string | null {
   const u = url.trim();
   const m = /^(https|wss|http|ws):\/\/([^/\s?#@]+)\/?$/.exec(u);
   if (!m) return "Use https://relay.example.org (or http://127.0.0.1:PORT for a relay on this computer)";
@@ -24,7 +24,7 @@ export function validRelayUrl(url: string): string | null {
     if (port < 1 || port > 65535) return "The port must be 1–65535";
   }
   if (!tls) {
-    if (!isLoopback(host)) return "Use https:// for a relay on another computer: plain http:// would send your password unencrypted";
+    if (!isLoopback(host) && !allowInsecure) return "Use https:// for a relay on another computer: plain http:// would send your password unencrypted";
     if (portText === undefined) return "The URL needs a port, e.g. http://127.0.0.1:7380";
   }
   return null;

@@ -22,12 +22,14 @@ export function mount(root: HTMLElement): () => void {
 
   function renderRelay(v: SettingsView) {
     const input = h("input", { type: "text", placeholder: "empty: this app's own relay", value: v.relay_setting ?? "", "data-testid": "settings-relay" }) as HTMLInputElement;
+    const insecure = h("input", { type: "checkbox", "data-testid": "settings-insecure-http" }) as HTMLInputElement;
+    insecure.checked = v.insecure_http;
     const save = async () => {
       const url = input.value.trim() || null;
-      const err = url ? validRelayUrl(url) : null;
+      const err = url ? validRelayUrl(url, insecure.checked) : null;
       if (err) return toast(err, "error");
       try {
-        const restart = await settings.setRelay(url);
+        const restart = await settings.setRelay(url, insecure.checked);
         toast(restart ? "Saved: restart OnAir to switch relays" : "Saved");
       } catch (e) {
         fail(e);
@@ -39,6 +41,12 @@ export function mount(root: HTMLElement): () => void {
       h("p", {}, "In use: ", h("code", { "data-testid": "settings-relay-now" }, v.relay.url), v.relay.embedded ? " (built in: runs inside this app)" : ""),
       v.relay_env ? h("p.muted", {}, `ONAIR_RELAY_URL is set for this run (${v.relay_env}).`) : null,
       h("label", {}, "Relay URL (https://relay.example.org)", input),
+      h(
+        "label.check",
+        {},
+        insecure,
+        " Allow plain http:// to a relay on another computer (your password and messages would not be encrypted)",
+      ),
       h("div.row", {}, h("button.primary", { onclick: save }, "Save"), h("button", { onclick: () => ((input.value = ""), save()) }, "Use built-in relay")),
     );
   }

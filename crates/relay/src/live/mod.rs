@@ -40,6 +40,7 @@ pub struct Live {
     /// Where HLS files go: `DIR/ROOM_ID/index.m3u8`.
     pub dir: PathBuf,
     rtmp_addr: OnceLock<SocketAddr>,
+    rtmps_addr: OnceLock<SocketAddr>,
     on_air: Mutex<HashMap<String, OnAir>>,
     /// Replays kept per room (see `Config::replays_kept`).
     pub replays_kept: usize,
@@ -49,7 +50,7 @@ pub struct Live {
 
 impl Live {
     pub fn new(dir: PathBuf) -> Self {
-        Live { dir, replays_kept: 20, rtmp_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()) }
+        Live { dir, replays_kept: 20, rtmp_addr: OnceLock::new(), rtmps_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()) }
     }
 
     /// `DATA/replays`, beside `DATA/live`.
@@ -68,6 +69,15 @@ impl Live {
     /// `rtmp://ADDR/live/KEY` for publishers (the key is the caller's to show).
     pub fn rtmp_url(&self, key: &str) -> Option<String> {
         self.rtmp_addr().map(|a| format!("rtmp://{a}/live/{key}"))
+    }
+
+    pub fn set_rtmps_addr(&self, a: SocketAddr) {
+        let _ = self.rtmps_addr.set(a);
+    }
+
+    /// `rtmps://ADDR/live/KEY` when the relay runs RTMPS ingest.
+    pub fn rtmps_url(&self, key: &str) -> Option<String> {
+        self.rtmps_addr.get().map(|a| format!("rtmps://{a}/live/{key}"))
     }
 
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, OnAir>> {

@@ -2,7 +2,7 @@
 //! connection; all protocol logic is in `onair_ingest::Session`.
 //!
 //! A connection must finish the handshake and ask to publish within
-//! [`HELLO`]; a publisher silent for [`IDLE`] is dropped. Any error from the
+//! `Limits::rtmp_handshake_ms` of connecting, in total; a publisher silent for [`IDLE`] is dropped. Any error from the
 //! session (garbage, a codec other than H.264/AAC) closes that connection
 //! only, with a log line saying why; the stream key never appears in logs.
 
@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 const HELLO: Duration = Duration::from_secs(10);
 const IDLE: Duration = Duration::from_secs(30);
@@ -60,20 +60,53 @@ struct Publishing {
     fan: Arc<super::fanout::Fanout>,
 }
 
-async fn connection(mut tcp: TcpStream, peer: SocketAddr, app: Arc<AppState>, live: Arc<Live>) {
+/// Accepts RTMPS publishers (RTMP inside TLS) until the relay shuts down.
+/// The TLS handshake counts against the same [`HELLO`] deadline.
+pub async fn run_tls(listener: TcpListener, tls: crate::tls::Acceptor, app: Arc<AppState>, live: Arc<Live>) {
+    ffmpeg_init();
+    let mut shutdown = app.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            r = listener.accept() => match r {
+                Ok((tcp, peer)) => {
+                    let _ = tcp.set_nodelay(true);
+                    let (tls, app, live) = (tls.clone(), app.clone(), live.clone());
+                    tokio::spawn(async move {
+                        match tokio::time::timeout(HELLO, tls.accept(tcp)).await {
+                            Ok(Ok(stream)) => connection(stream, peer, app, live).await,
+                            Ok(Err(e)) => tracing::info!(%peer, error = %e, "RTMPS handshake failed"),
+                            Err(_) => tracing::info!(%peer, "RTMPS handshake timed out"),
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "RTMPS accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+}
+
+async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut tcp: S, peer: SocketAddr, app: Arc<AppState>, live: Arc<Live>) {
     let conn = app.next_conn_id();
     let mut shutdown = app.shutdown.subscribe();
     let mut session = Session::new();
     let mut publishing: Option<Publishing> = None;
     let mut buf = vec![0u8; 64 * 1024];
+    // One deadline for the whole handshake and publish request: a client
+    // trickling a byte at a time does not get it moved.
+    let hello_by = tokio::time::Instant::now() + Duration::from_millis(app.limits.rtmp_handshake_ms.max(1));
     let why = 'conn: loop {
-        let limit = if publishing.is_some() { IDLE } else { HELLO };
+        let read = tokio::time::timeout_at(if publishing.is_some() { tokio::time::Instant::now() + IDLE } else { hello_by }, tcp.read(&mut buf));
         let n = tokio::select! {
-            r = tokio::time::timeout(limit, tcp.read(&mut buf)) => match r {
+            r = read => match r {
                 Ok(Ok(0)) => break 'conn "closed by the peer".to_string(),
                 Ok(Ok(n)) => n,
                 Ok(Err(e)) => break 'conn format!("read error: {e}"),
-                Err(_) => break 'conn format!("nothing received for {}s", limit.as_secs()),
+                Err(_) if publishing.is_some() => break 'conn format!("nothing received for {}s", IDLE.as_secs()),
+                Err(_) => break 'conn format!("no publish request within {} ms of connecting", app.limits.rtmp_handshake_ms),
             },
             _ = shutdown.changed() => break 'conn "relay shutting down".to_string(),
         };
