@@ -46,10 +46,22 @@ pub fn credentials_path(home: &Path) -> PathBuf {
 
 /// Registers (`register = true`) or logs in, and returns the session.
 pub async fn sign_in(relay: &str, user: &str, password: &str, register: bool) -> Result<Credentials, ChatError> {
+    sign_in_device(relay, user, password, register, None).await
+}
+
+/// As [`sign_in`]; a log-in also shows `device_token`, a token this device
+/// got from an earlier log-in (see [`device_token`]), so the relay knows the
+/// owner's device and never slows or refuses it because strangers guessed
+/// at the account.
+pub async fn sign_in_device(relay: &str, user: &str, password: &str, register: bool, device_token: Option<&str>) -> Result<Credentials, ChatError> {
     let url = RelayUrl::parse(relay)?;
     let http = Http::new(url.clone());
     let path = if register { "/v1/register" } else { "/v1/login" };
-    let body = serde_json::json!({ "user": user, "password": password });
+    let body = onair_proto::SignInBody {
+        user: user.into(),
+        password: password.into(),
+        device_token: device_token.filter(|_| !register).map(str::to_string),
+    };
     let t: TokenResponse = http.json(Method::POST, path, None, &body).await?;
     Ok(Credentials { relay: url.http(), user: t.user, token: t.token, expires_at: t.expires_at })
 }
@@ -100,4 +112,45 @@ pub async fn logout(c: &Credentials) -> Result<(), NetError> {
     } else {
         crate::net::http_decode::<serde_json::Value>(status, &bytes).map(|_| ())
     }
+}
+
+/// The token this device holds for `user` on `relay`, if any: what a new
+/// log-in shows as its device token.
+pub fn device_token(home: &Path, relay: &str, user: &str) -> Option<String> {
+    let c = load(home).ok()?;
+    let same_relay = RelayUrl::parse(relay).ok().is_some_and(|u| u.http() == c.relay);
+    (same_relay && c.user == user && !c.token.is_empty()).then_some(c.token)
+}
+
+/// A bearer-authenticated account call with no answer body (204).
+async fn account_call(c: &Credentials, path: &str, body: &impl Serialize) -> Result<(), NetError> {
+    let http = Http::new(RelayUrl::parse(&c.relay)?);
+    let body = serde_json::to_vec(body).map_err(|e| NetError::Protocol(e.to_string()))?;
+    let (status, bytes) = http.call(Method::POST, path, Some(&c.token), "application/json", body).await?;
+    if status.is_success() {
+        Ok(())
+    } else {
+        crate::net::http_decode::<serde_json::Value>(status, &bytes).map(|_| ())
+    }
+}
+
+/// Sets a new password (the old one is needed). This device's token stays
+/// valid; every other device of the account is signed out.
+pub async fn change_password(c: &Credentials, old_password: &str, new_password: &str) -> Result<(), NetError> {
+    let body = onair_proto::ChangePasswordBody { old_password: old_password.into(), new_password: new_password.into() };
+    account_call(c, "/v1/account/password", &body).await
+}
+
+/// Signs out every device of the account, this one too: all its tokens are
+/// revoked and its open connections closed.
+pub async fn sign_out_everywhere(c: &Credentials) -> Result<(), NetError> {
+    account_call(c, "/v1/account/signout-all", &serde_json::json!({})).await
+}
+
+/// Deletes the account on the relay (the password is needed): its
+/// messages' text and attachments are removed for everyone, its
+/// friendships and memberships end, and every device is signed out. The
+/// name is never given to anyone else.
+pub async fn delete_account(c: &Credentials, password: &str) -> Result<(), NetError> {
+    account_call(c, "/v1/account/delete", &onair_proto::DeleteAccountBody { password: password.into() }).await
 }

@@ -1,4 +1,5 @@
-//! `onair account …`: register, log in, log out, privacy.
+//! `onair account …`: register, log in, log out, privacy, password, sign
+//! out everywhere, delete.
 
 use super::chat_common::{home, runtime};
 use anyhow::Context;
@@ -23,6 +24,18 @@ pub enum AccountCommand {
     },
     /// Revoke this device's token and forget it.
     Logout,
+    /// Change the password: the current one from ONAIR_PASSWORD, the new one
+    /// from ONAIR_NEW_PASSWORD (else prompts). Signs out every other device.
+    Password,
+    /// Sign out every device of the account, this one too.
+    SignoutAll,
+    /// Delete the account: your messages' text and attachments are removed
+    /// for everyone, friendships and memberships end. Password as for login.
+    Delete {
+        /// Confirms that the account and its messages go for good.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Who may start a 1:1 chat with you.
     Privacy { accept_from: Accept },
     /// Show the signed-in user and relay.
@@ -49,6 +62,32 @@ pub fn run(cmd: AccountCommand) -> anyhow::Result<i32> {
             println!("signed out {}", creds.user);
             Ok(0)
         }
+        AccountCommand::Password => {
+            let creds = account::load(&home())?;
+            let old = password_from("ONAIR_PASSWORD", &format!("current password for {}: ", creds.user))?;
+            let new = password_from("ONAIR_NEW_PASSWORD", "new password: ")?;
+            rt.block_on(account::change_password(&creds, &old, &new))?;
+            println!("password changed for {}; other devices are signed out", creds.user);
+            Ok(0)
+        }
+        AccountCommand::SignoutAll => {
+            let creds = account::load(&home())?;
+            rt.block_on(account::sign_out_everywhere(&creds))?;
+            account::forget(&home()).context("removing credentials")?;
+            println!("signed out {} everywhere", creds.user);
+            Ok(0)
+        }
+        AccountCommand::Delete { yes } => {
+            let creds = account::load(&home())?;
+            if !yes {
+                anyhow::bail!("this deletes {} and removes your messages for everyone; run again with --yes", creds.user);
+            }
+            let pw = password_from("ONAIR_PASSWORD", &format!("password for {}: ", creds.user))?;
+            rt.block_on(account::delete_account(&creds, &pw))?;
+            account::forget(&home()).context("removing credentials")?;
+            println!("deleted account {} on {}", creds.user, creds.relay);
+            Ok(0)
+        }
         AccountCommand::Privacy { accept_from } => {
             let c = super::chat_common::client()?;
             let a = match accept_from {
@@ -68,15 +107,23 @@ pub fn run(cmd: AccountCommand) -> anyhow::Result<i32> {
 }
 
 fn sign_in(rt: &tokio::runtime::Runtime, relay: &str, user: &str, register: bool) -> anyhow::Result<i32> {
-    let password = match std::env::var("ONAIR_PASSWORD") {
-        Ok(p) if !p.is_empty() => p,
-        _ => prompt_password(&format!("password for {user}: "))?,
-    };
-    let creds = rt.block_on(account::sign_in(relay, user, &password, register))?;
+    let password = password_from("ONAIR_PASSWORD", &format!("password for {user}: "))?;
+    // A device signing in again shows the token it still holds: the relay
+    // then never slows or refuses it for others' wrong guesses.
+    let device = if register { None } else { account::device_token(&home(), relay, user) };
+    let creds = rt.block_on(account::sign_in_device(relay, user, &password, register, device.as_deref()))?;
     let stored = account::save(&home(), &creds)?;
     eprintln!("token kept in {stored}");
     println!("{} {} on {}", if register { "registered and signed in as" } else { "signed in as" }, creds.user, creds.relay);
     Ok(0)
+}
+
+/// A password from the environment variable `var`, else from a prompt.
+fn password_from(var: &str, prompt: &str) -> anyhow::Result<String> {
+    match std::env::var(var) {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => prompt_password(prompt),
+    }
 }
 
 /// Reads a password from the terminal with echo off (plain stdin otherwise).
