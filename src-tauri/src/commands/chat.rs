@@ -252,7 +252,10 @@ pub async fn chat_sign_in(app: AppHandle, user: String, password: String, regist
         let s = app.state::<AppState>();
         (s.home.clone(), s.relay.url.clone())
     };
-    let creds = account::sign_in(&relay, &user, &password, register).await?;
+    // Signing in again shows the token this device still holds, so others'
+    // wrong guesses at the account never slow or refuse its owner here.
+    let device = if register { None } else { account::device_token(&home, &relay, &user) };
+    let creds = account::sign_in_device(&relay, &user, &password, register, device.as_deref()).await?;
     account::save(&home, &creds)?;
     *app.state::<ChatState>().lock() = None;
     resume(&app)?;
