@@ -1,5 +1,6 @@
 //! A private CA made with `openssl` for the TLS tests, and the server
 //! certificates it signs.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -57,10 +57,16 @@ pub fn load(files: &TlsFiles) -> Result<Arc<CertifiedKey>, TlsError> {
 }
 
 fn pem_error(path: &Path, e: rustls::pki_types::pem::Error) -> TlsError {
-    match e {
-        rustls::pki_types::pem::Error::Io(source) => TlsError::Read { path: path.into(), source },
-        other => TlsError::Pem { path: path.into(), why: format!("{other:?}") },
-    }
+    use rustls::pki_types::pem::Error as P;
+    let why = match e {
+        P::Io(source) => return TlsError::Read { path: path.into(), source },
+        P::MissingSectionEnd { end_marker } => format!("a PEM block has no `{}` line (is the file complete?)", String::from_utf8_lossy(&end_marker)),
+        P::IllegalSectionStart { .. } => "a `-----BEGIN` line is malformed".into(),
+        P::Base64Decode(e) => format!("a PEM block is not valid base64 ({e})"),
+        P::NoItemsFound => "no PEM block of the right kind (a CERTIFICATE, or a PRIVATE KEY)".into(),
+        other => other.to_string(),
+    };
+    TlsError::Pem { path: path.into(), why }
 }
 
 /// Serves the newest good certificate.

@@ -42,7 +42,7 @@ export function mount(root: HTMLElement): () => void {
       v.relay_env ? h("p.muted", {}, `ONAIR_RELAY_URL is set for this run (${v.relay_env}).`) : null,
       h("label", {}, "Relay URL (https://relay.example.org)", input),
       h(
-        "label.check",
+        "label.inline.check",
         {},
         insecure,
         " Allow plain http:// to a relay on another computer (your password and messages would not be encrypted)",
