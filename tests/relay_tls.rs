@@ -3,7 +3,9 @@
 //! trust through `ONAIR_CA_FILE`), and a real nginx terminating TLS in
 //! front of a relay that believes it through `--trusted-proxy`.
 
+mod call_support;
 mod chat_support;
+use call_support::chromium::Browser;
 use chat_support::pki::Pki;
 use chat_support::*;
 use std::path::Path;
@@ -98,6 +100,17 @@ fn chat_attachments_rooms_live_watch_and_calls_over_https_wss_and_rtmps() {
     assert!(w.status.success(), "watch over https: {}", stderr_of(&w));
     let ws: serde_json::Value = serde_json::from_slice(&std::fs::read(&watch_stats).unwrap()).unwrap();
     assert!(ws["video_frames_decoded"].as_u64().unwrap() > 10, "{ws}");
+    // The relay's MSE player page in a real browser, over HTTPS (Chromium
+    // accepts exactly this certificate's key).
+    let trust = vec![format!("--ignore-certificate-errors-spki-list={}", Pki::spki_hash(&cert))];
+    let browser = Browser::open_with("viewer", &format!("{}/watch/{id}", relay.url()), &trust);
+    let frames = |b: &Browser| b.lines().iter().rev().find_map(|l| l.strip_prefix("player frames=")?.split_whitespace().next()?.parse::<u64>().ok());
+    let first = wait_for(90, "the browser player's first progress line", || frames(&browser));
+    wait_for(90, "the browser player to decode 30 more frames over https", || {
+        assert!(!browser.lines().iter().any(|l| l.starts_with("player error")), "{:?}", browser.lines());
+        frames(&browser).filter(|f| *f >= first + 30)
+    });
+    drop(browser);
     unsafe { libc::kill(live.id() as i32, libc::SIGTERM) };
     let out = live.wait_with_output().unwrap();
     let ls: serde_json::Value = serde_json::from_slice(&std::fs::read(&live_stats).unwrap()).unwrap_or_default();
