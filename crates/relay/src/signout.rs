@@ -18,7 +18,13 @@ pub enum SignedOut {
     Everywhere,
     PasswordChanged,
     AccountDeleted,
+    /// Found expired or revoked by the periodic check ([`RECHECK`]): a
+    /// token that ran out, or one revoked where no close reached us.
+    Expired,
 }
+
+/// How often a socket checks that its token is still live.
+pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl SignedOut {
     /// The WebSocket close code: private range, "401" for unauthorized.
@@ -30,6 +36,7 @@ impl SignedOut {
             SignedOut::Everywhere => "signed out everywhere",
             SignedOut::PasswordChanged => "password changed; sign in again",
             SignedOut::AccountDeleted => "account deleted",
+            SignedOut::Expired => "token expired or revoked; sign in again",
         }
     }
 }

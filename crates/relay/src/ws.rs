@@ -26,6 +26,8 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
     tokio::pin!(hello);
     // Fires when this socket's token is revoked (see `signout.rs`).
     let mut signed_out: Option<tokio::sync::oneshot::Receiver<SignedOut>> = None;
+    let mut recheck = tokio::time::interval_at(tokio::time::Instant::now() + crate::signout::RECHECK, crate::signout::RECHECK);
+    recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     'conn: loop {
         let bytes: Vec<u8> = tokio::select! {
@@ -74,6 +76,16 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                     continue;
                 }
             },
+            // Tokens also run out, or are revoked where no close reaches
+            // us: the close then comes through `signed_out` above.
+            _ = recheck.tick(), if signed_out.is_some() => {
+                if let (Some(user), Some(h)) = (session.user(), session.token_hash()) {
+                    if matches!(state.store.token_user(h, now_ms()), Ok(None)) {
+                        state.sockets.close_token(user, h, SignedOut::Expired);
+                    }
+                }
+                continue;
+            }
             _ = &mut hello, if session.user().is_none() => {
                 let f = ServerFrame::Error { code: ErrorCode::Unauthorized, message: "no hello in time".into(), id: None };
                 let _ = sink.send(Message::Text(f.to_json().into())).await;
