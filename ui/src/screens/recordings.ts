@@ -7,6 +7,7 @@ import { ApiError, mediaUrl, recordings, type RecordingItem } from "../api";
 import { h, replace, toast } from "../lib/dom";
 import { formatBytes, formatDate, formatDuration } from "../lib/format";
 import { markPositions, timeAt } from "../lib/seekbar";
+import { RETENTION_CHOICES, retentionLabel } from "../lib/settings";
 
 export function mount(root: HTMLElement): () => void {
   let items: RecordingItem[] = [];
@@ -18,14 +19,14 @@ export function mount(root: HTMLElement): () => void {
   const retention = h(
     "select",
     { "data-testid": "retention", onchange: () => void setRetention() },
-    ...[
-      ["off", "Keep forever"],
-      ["7", "7 days"],
-      ["30", "30 days"],
-      ["90", "90 days"],
-      ["365", "1 year"],
-    ].map(([v, t]) => h("option", { value: v }, t)),
+    ...RETENTION_CHOICES.map((d) => h("option", { value: d === null ? "off" : String(d) }, retentionLabel(d))),
   ) as HTMLSelectElement;
+  /** Shows `days` selected, adding it when it is not one of the choices (set by `onair recordings retention N`). */
+  function showRetention(days: number | null): void {
+    const v = days === null ? "off" : String(days);
+    if (![...retention.options].some((o) => o.value === v)) retention.appendChild(h("option", { value: v }, retentionLabel(days)));
+    retention.value = v;
+  }
 
   async function setRetention(): Promise<void> {
     const days = retention.value === "off" ? null : Number(retention.value);
@@ -160,7 +161,7 @@ export function mount(root: HTMLElement): () => void {
   );
   recordings
     .retention()
-    .then((d) => (retention.value = d === null ? "off" : String(d)))
+    .then((d) => showRetention(d))
     .catch(() => {});
   void load();
   return () => {

@@ -113,7 +113,8 @@ export function mount(root: HTMLElement): () => void {
     } catch (e) {
       fail(e);
     }
-    const sel = h("select", { "data-testid": "settings-retention" }, ...RETENTION_CHOICES.map((d) => h("option", { value: d === null ? "" : String(d), selected: d === days }, retentionLabel(d)))) as HTMLSelectElement;
+    const choices = RETENTION_CHOICES.includes(days) ? RETENTION_CHOICES : [...RETENTION_CHOICES, days];
+    const sel = h("select", { "data-testid": "settings-retention" }, ...choices.map((d) => h("option", { value: d === null ? "" : String(d), selected: d === days }, retentionLabel(d)))) as HTMLSelectElement;
     sel.onchange = () =>
       recordings.setRetention(sel.value ? Number(sel.value) : null).then(
         (n) => toast(n ? `Saved; ${n} old recording${n === 1 ? "" : "s"} deleted` : "Saved"),
