@@ -100,11 +100,17 @@ impl Default for LoginLimiter {
     }
 }
 
-/// An address as a key part: peer addresses are short; anything else is cut.
-fn addr_key(ip: &str) -> &str {
-    match ip.char_indices().nth(64) {
-        Some((i, _)) => &ip[..i],
-        None => ip,
+/// An address as a key part. One IPv6 host commonly holds a whole /64, so
+/// IPv6 addresses count per /64; anything that is not an address is cut short.
+fn addr_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        Ok(v4) => v4.to_string(),
+        Err(_) => ip.chars().take(64).collect(),
     }
 }
 
@@ -313,5 +319,15 @@ mod tests {
         // Addresses longer than any real one are cut.
         let _ = l.allow_address(0, &"9".repeat(10_000), 1);
         assert!(l.lock().map.keys().all(|k| k.len() < 200));
+    }
+
+    #[test]
+    fn ipv6_addresses_count_per_64() {
+        let l = LoginLimiter::default();
+        assert!(l.allow_address(0, "2001:db8:1:2::1", 2));
+        assert!(l.allow_address(0, "2001:db8:1:2:ffff::9", 2));
+        assert!(!l.allow_address(0, "2001:db8:1:2:abcd::7", 2), "the same /64");
+        assert!(l.allow_address(0, "2001:db8:1:3::1", 2), "another /64");
+        assert_eq!(addr_key("::ffff:192.0.2.7"), "192.0.2.7");
     }
 }
