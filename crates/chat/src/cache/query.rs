@@ -90,7 +90,9 @@ impl Cache {
     /// is taken as plain words (all must match, prefix on the last), not
     /// FTS5 syntax, so user input cannot make it fail.
     pub fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>> {
-        let words: Vec<String> = query.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+        // Each word matches words that start with it ("pepper" finds
+        // "Pepperoni"), as people expect of a search box.
+        let words: Vec<String> = query.split_whitespace().map(|w| format!("\"{}\"*", w.replace('"', "\"\""))).collect();
         if words.is_empty() {
             return Ok(Vec::new());
         }
@@ -174,8 +176,11 @@ mod tests {
         let a = c.apply_entries("alice", "dm:alice:bob", &[entry(1, "m1", "alice", "hello there"), entry(2, "x", "bob", "hi alice")], &[]).unwrap();
         assert_eq!(a.new, 0);
         assert_eq!(c.history("dm:alice:bob", 10).unwrap().len(), 2);
-        assert_eq!(c.search("hel", 10).unwrap().len(), 0, "whole words only");
+        assert_eq!(c.search("hel", 10).unwrap().len(), 1, "a word's start finds it");
+        assert_eq!(c.search("HELLO THE", 10).unwrap().len(), 1, "any case, every word a prefix");
+        assert_eq!(c.search("ello", 10).unwrap().len(), 0, "not the middle of a word");
         assert_eq!(c.search("hello", 10).unwrap().len(), 1);
+        assert_eq!(c.search("hello pizza", 10).unwrap().len(), 0, "every word must match");
         assert_eq!(c.search("\"unbalanced AND (", 10).unwrap().len(), 0);
     }
 
