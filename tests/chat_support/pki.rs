@@ -18,7 +18,26 @@ fn openssl(args: &[&str], cwd: &Path) {
 impl Pki {
     pub fn new() -> Pki {
         let dir = tempfile::tempdir().unwrap();
-        openssl(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=OnAir Test CA", "-keyout", "ca.key", "-out", "ca.pem"], dir.path());
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=OnAir Test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+            dir.path(),
+        );
         Pki { dir }
     }
 
@@ -35,7 +54,10 @@ impl Pki {
         let ext = format!("{name}.ext");
         std::fs::write(d.join(&ext), format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")).unwrap();
         let csr = format!("{name}.csr");
-        openssl(&["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", &format!("/CN={name}"), "-keyout", &key, "-out", &csr], d);
+        openssl(
+            &["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", &format!("/CN={name}"), "-keyout", &key, "-out", &csr],
+            d,
+        );
         let days = days.to_string();
         if self_signed {
             openssl(&["x509", "-req", "-in", &csr, "-key", &key, "-days", &days, "-extfile", &ext, "-out", &cert], d);
