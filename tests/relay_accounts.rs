@@ -148,7 +148,10 @@ async fn changing_the_password_needs_the_old_one_and_signs_out_the_other_devices
     let mut mine = open(&relay, &alice.token()).await;
 
     // The wrong current password, or bob's token with alice's password: refused, nothing changes.
-    fails_with(alice.cmd(&["account", "password"]).env("ONAIR_PASSWORD", "not my password").env("ONAIR_NEW_PASSWORD", "new secret 123").output().unwrap(), "wrong password");
+    fails_with(
+        alice.cmd(&["account", "password"]).env("ONAIR_PASSWORD", "not my password").env("ONAIR_NEW_PASSWORD", "new secret 123").output().unwrap(),
+        "wrong password",
+    );
     fails_with(bob.cmd(&["account", "password"]).env("ONAIR_NEW_PASSWORD", "new secret 123").output().unwrap(), "wrong password");
     fails_with(alice.cmd(&["account", "password"]).env("ONAIR_NEW_PASSWORD", "short").output().unwrap(), "8-1024");
     alive(&mut phone_ws).await;
