@@ -318,6 +318,7 @@ fn behind_nginx_tls_the_relay_sees_each_clients_own_address() {
     }
     assert!(limited, "failed logins from one address must be limited");
     assert_eq!(bad_login_from("127.0.0.3", &url, "someone"), "401", "another address has its own allowance");
-    // Alice (on 127.0.0.1) still signs in.
-    alice.ok(&["account", "login", "--relay", &url, "--user", "alice"]);
+    // Alice (on 127.0.0.1) still signs in, however she types her name.
+    alice.ok(&["account", "login", "--relay", &url, "--user", "Alice"]);
+    assert!(alice.ok(&["account", "whoami"]).contains("alice"));
 }

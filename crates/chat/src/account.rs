@@ -58,12 +58,18 @@ pub async fn sign_in_device(relay: &str, user: &str, password: &str, register: b
     let http = Http::new(url.clone());
     let path = if register { "/v1/register" } else { "/v1/login" };
     let body = onair_proto::SignInBody {
-        user: user.into(),
+        // Names are lower case on the relay: "Alice" is alice, not a refusal.
+        user: fold_user(user),
         password: password.into(),
         device_token: device_token.filter(|_| !register).map(str::to_string),
     };
     let t: TokenResponse = http.json(Method::POST, path, None, &body).await?;
     Ok(Credentials { relay: url.http(), user: t.user, token: t.token, expires_at: t.expires_at })
+}
+
+/// A user name as the relay keeps it: trimmed, lower case.
+pub fn fold_user(user: &str) -> String {
+    user.trim().to_lowercase()
 }
 
 /// Saves the session and says where the token went.
