@@ -125,7 +125,7 @@ pub async fn logout(c: &Credentials) -> Result<(), NetError> {
 pub fn device_token(home: &Path, relay: &str, user: &str) -> Option<String> {
     let c = load(home).ok()?;
     let same_relay = RelayUrl::parse(relay).ok().is_some_and(|u| u.http() == c.relay);
-    (same_relay && c.user == user && !c.token.is_empty()).then_some(c.token)
+    (same_relay && c.user == fold_user(user) && !c.token.is_empty()).then_some(c.token)
 }
 
 /// A bearer-authenticated account call with no answer body (204).
