@@ -37,8 +37,9 @@ pub enum NetError {
     Timeout,
     #[error("the relay sent something we cannot read: {0}")]
     Protocol(String),
-    /// The relay refused the request.
-    #[error("relay refused ({code:?}): {message}")]
+    /// The relay refused the request: its sentence, and what to do where
+    /// the code says more than the sentence (never the code's own name).
+    #[error("{}", refusal_text(code, message))]
     Refused { code: ErrorCode, message: String },
 }
 
@@ -60,6 +61,23 @@ pub enum ChatError {
     TokenMissing,
 }
 
+/// The relay's sentence, with what to do where the code tells us more.
+fn refusal_text(code: &ErrorCode, message: &str) -> String {
+    let hint = match code {
+        ErrorCode::Unauthorized => Some("sign in again (onair account login, or Chat in the app)"),
+        ErrorCode::RateLimited => Some("wait a minute, then try again"),
+        ErrorCode::Internal => Some("the relay had a problem of its own; try again later"),
+        ErrorCode::UnsupportedVersion => Some("this OnAir and the relay speak different versions; update OnAir"),
+        _ => None,
+    };
+    let message = message.trim();
+    let message = if message.is_empty() { "the relay refused" } else { message };
+    match hint {
+        Some(h) if !message.contains(h) => format!("{message}: {h}"),
+        _ => message.to_string(),
+    }
+}
+
 impl NetError {
     /// True when retrying later may succeed (network, not a refusal).
     pub fn is_transient(&self) -> bool {
@@ -68,5 +86,20 @@ impl NetError {
             NetError::BadUrl(_) | NetError::InsecureUrl(_) | NetError::Tls { .. } | NetError::TlsSetup(_) => false,
             _ => true,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_sentences_without_codes() {
+        let e = NetError::Refused { code: ErrorCode::Invalid, message: "passwords are 8-1024 bytes".into() };
+        assert_eq!(e.to_string(), "passwords are 8-1024 bytes");
+        let e = NetError::Refused { code: ErrorCode::Unauthorized, message: "token expired".into() };
+        assert!(e.to_string().starts_with("token expired: sign in again"), "{e}");
+        let e = NetError::Refused { code: ErrorCode::RateLimited, message: String::new() };
+        assert_eq!(e.to_string(), "the relay refused: wait a minute, then try again");
     }
 }
