@@ -1,6 +1,10 @@
 //! `onair bench relay`: many WebSocket clients in groups on loopback
 //! against a real `onair relay` process; prints delivered messages per
-//! second, fan-out latency and the relay's memory and CPU.
+//! second, fan-out latency and the relay's memory and CPU. With `--tls`
+//! the same fan-out runs twice, over `ws://` and over `wss://` (the relay
+//! serving its own certificate from a throwaway CA made with `openssl`),
+//! and prints relay CPU per delivered message for both, their ratio, and
+//! full TLS handshakes per second.
 
 use anyhow::Context;
 use clap::Args as ClapArgs;
@@ -26,6 +30,119 @@ pub struct Args {
     /// Seconds measured (after 2 s of warm-up).
     #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// Run the fan-out over ws:// and again over wss:// (the relay serving
+    /// TLS itself) and compare relay CPU per delivered message; also time
+    /// full TLS handshakes. Needs the `openssl` command.
+    #[arg(long)]
+    tls: bool,
+}
+
+/// What one fan-out run measured, for the ws:// and wss:// comparison.
+struct Figures {
+    connect_s: f64,
+    relay_cpu_s: f64,
+    delivered: u64,
+}
+
+/// Full TLS handshakes timed against a fresh relay.
+struct Handshakes {
+    n: usize,
+    per_s: f64,
+    relay_cpu_ms_each: f64,
+}
+
+impl Figures {
+    fn cpu_us_per_delivery(&self) -> f64 {
+        1e6 * self.relay_cpu_s / self.delivered as f64
+    }
+}
+
+/// The bench's own CA and the relay certificate it signed (127.0.0.1).
+struct BenchPki {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    /// Fan-out clients: the usual client (session resumption on).
+    client: Arc<rustls::ClientConfig>,
+    /// Handshake timing: resumption off, so every handshake is a full one.
+    full: Arc<rustls::ClientConfig>,
+}
+
+/// Makes a CA and an ECDSA P-256 certificate for IP 127.0.0.1 (what
+/// certbot issues by default) in `dir` with the `openssl` command.
+fn make_pki(dir: &std::path::Path) -> anyhow::Result<BenchPki> {
+    std::fs::create_dir_all(dir)?;
+    let openssl = |args: &[&str]| -> anyhow::Result<()> {
+        let o = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .context("running openssl (bench relay --tls makes its own certificate with it; install openssl)")?;
+        anyhow::ensure!(o.status.success(), "openssl {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr).trim());
+        Ok(())
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(&[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=OnAir bench CA", "-keyout", "ca.key", "-out", "ca.pem"]].concat())?;
+    std::fs::write(dir.join("relay.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")?;
+    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", "relay.key", "-out", "relay.csr"]].concat())?;
+    openssl(&["x509", "-req", "-in", "relay.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "relay.ext", "-out", "relay.pem"])?;
+
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_file_iter(dir.join("ca.pem")).context("reading the bench CA")? {
+        roots.add(c.context("reading the bench CA")?)?;
+    }
+    let build = || -> anyhow::Result<rustls::ClientConfig> {
+        Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth())
+    };
+    let client = Arc::new(build()?);
+    let mut full = build()?;
+    full.resumption = rustls::client::Resumption::disabled();
+    Ok(BenchPki { cert: dir.join("relay.pem"), key: dir.join("relay.key"), client, full: Arc::new(full) })
+}
+
+/// Full handshakes timed: one per client, at least 2,000 so the relay's
+/// CPU (counted in 10 ms ticks) is read to a few percent.
+fn handshakes(clients: usize) -> usize {
+    clients.max(2000)
+}
+
+/// `n` full TLS handshakes (TCP connect, TLS 1.3 handshake, close) from 8
+/// threads, timed, with the relay's CPU over them.
+fn time_handshakes(addr: &str, n: usize, cfg: &Arc<rustls::ClientConfig>, relay_pid: u32) -> anyhow::Result<Handshakes> {
+    use std::io::Write;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let cpu0 = proc_stats(relay_pid).2;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<()> {
+                    while next.fetch_add(1, Relaxed) < n {
+                        let mut tcp = std::net::TcpStream::connect(addr).context("connecting for a TLS handshake")?;
+                        tcp.set_nodelay(true)?;
+                        let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+                        let mut c = rustls::ClientConnection::new(cfg.clone(), name)?;
+                        while c.is_handshaking() {
+                            c.complete_io(&mut tcp).context("TLS handshake with the relay")?;
+                        }
+                        while c.wants_write() {
+                            c.write_tls(&mut tcp)?;
+                        }
+                        tcp.flush()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().map_err(|_| anyhow::anyhow!("a handshake thread panicked"))?)
+    })?;
+    let secs = t.elapsed().as_secs_f64();
+    let cpu = proc_stats(relay_pid).2.saturating_sub(cpu0) as f64 / 100.0;
+    Ok(Handshakes { n, per_s: n as f64 / secs, relay_cpu_ms_each: 1e3 * cpu / n as f64 })
 }
 
 /// Latency histogram in 50 µs buckets up to 10 s.
@@ -122,8 +239,10 @@ fn bench(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::R
     // Seed accounts and groups straight into the relay's database: the
     // benchmark measures fan-out, not 20,000 argon2 hashes.
     let t = Instant::now();
+    let seed = dir.join("seed");
+    std::fs::create_dir_all(&seed)?;
     let tokens = {
-        let store = SqliteStore::open(&dir.join("relay.db"))?;
+        let store = SqliteStore::open(&seed.join("relay.db"))?;
         let hash = onair_relay::auth::hash_password("bench password")?;
         let mut tokens = Vec::with_capacity(clients);
         for i in 0..clients {
@@ -141,20 +260,59 @@ fn bench(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::R
     };
     println!("seeded {clients} users in {} groups of {g} in {:.1} s", clients.div_ceil(g), t.elapsed().as_secs_f64());
 
+    let Some(pki) = a.tls.then(|| make_pki(&dir.join("pki"))).transpose()? else {
+        fan_out(a, clients, g, &dir.join("ws"), &seed, &tokens, None)?;
+        return Ok(0);
+    };
+    let (ws, _) = fan_out(a, clients, g, &dir.join("ws"), &seed, &tokens, None)?;
+    let (wss, hs) = fan_out(a, clients, g, &dir.join("wss"), &seed, &tokens, Some(&pki))?;
+    let hs = hs.context("the TLS run timed no handshakes")?;
+    let ratio = wss.cpu_us_per_delivery() / ws.cpu_us_per_delivery();
+    println!("TLS cost ({clients} clients, groups of {g}, {:.0} msgs/s offered, the same load both times):", a.rate);
+    println!(
+        "  relay CPU per delivered message: ws:// {:.2} µs, wss:// {:.2} µs: ratio {ratio:.2} (goal <= 1.3: {})",
+        ws.cpu_us_per_delivery(),
+        wss.cpu_us_per_delivery(),
+        if ratio <= 1.3 { "met" } else { "missed" }
+    );
+    println!("  connecting {clients} clients (TCP, upgrade, hello): ws:// {:.2} s, wss:// {:.2} s (resumption on, as clients have)", ws.connect_s, wss.connect_s);
+    println!(
+        "  full TLS 1.3 handshakes (ECDSA P-256, no resumption, {} from 8 threads on the same cores): {:.0}/s; relay CPU {:.2} ms each (~{:.0}/s per relay core)",
+        hs.n,
+        hs.per_s,
+        hs.relay_cpu_ms_each,
+        1e3 / hs.relay_cpu_ms_each
+    );
+    Ok(0)
+}
+
+/// One fan-out run against a fresh relay on a copy of the seeded database,
+/// over wss:// when `tls` is given (after timing full handshakes).
+fn fan_out(
+    a: &Args,
+    clients: usize,
+    g: usize,
+    dir: &std::path::Path,
+    seed: &std::path::Path,
+    tokens: &[String],
+    tls: Option<&BenchPki>,
+) -> anyhow::Result<(Figures, Option<Handshakes>)> {
+    std::fs::create_dir_all(dir)?;
+    for f in std::fs::read_dir(seed)? {
+        let f = f?;
+        std::fs::copy(f.path(), dir.join(f.file_name())).context("copying the seeded database")?;
+    }
     let cfg = dir.join("relay.toml");
     std::fs::write(&cfg, format!("listen = \"127.0.0.1:0\"\ndata = {:?}\n[limits]\nhello_timeout_secs = 120\n", dir.display().to_string()))?;
     let ready = dir.join("ready");
     let exe = std::env::current_exe().context("finding the onair binary")?;
-    let mut relay = std::process::Command::new(exe)
-        .arg("relay")
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--ready-file")
-        .arg(&ready)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .context("starting the relay")?;
-    let out = (|| {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("relay").arg("--config").arg(&cfg).arg("--ready-file").arg(&ready);
+    if let Some(p) = tls {
+        cmd.arg("--tls-cert").arg(&p.cert).arg("--tls-key").arg(&p.key);
+    }
+    let mut relay = cmd.stdout(std::process::Stdio::null()).spawn().context("starting the relay")?;
+    let out = (|| -> anyhow::Result<(Figures, Option<Handshakes>)> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let addr = loop {
             if let Ok(s) = std::fs::read_to_string(&ready) {
@@ -165,8 +323,13 @@ fn bench(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::R
             anyhow::ensure!(Instant::now() < deadline, "the relay did not start");
             std::thread::sleep(Duration::from_millis(20));
         };
+        let hs = match tls {
+            Some(p) => Some(time_handshakes(&addr, handshakes(clients), &p.full, relay.id())?),
+            None => None,
+        };
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        rt.block_on(drive(a, clients, g, &addr, tokens, relay.id()))
+        let figures = rt.block_on(drive(a, clients, g, &addr, tokens.to_vec(), relay.id(), tls.map(|p| p.client.clone())))?;
+        Ok((figures, hs))
     })();
     // SAFETY: signalling our own child.
     unsafe { libc::kill(relay.id() as i32, libc::SIGTERM) };
@@ -174,7 +337,15 @@ fn bench(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::R
     out
 }
 
-async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<String>, relay_pid: u32) -> anyhow::Result<i32> {
+async fn drive(
+    a: &Args,
+    clients: usize,
+    g: usize,
+    addr: &str,
+    tokens: Vec<String>,
+    relay_pid: u32,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> anyhow::Result<Figures> {
     let shared = Arc::new(Shared {
         base: Instant::now(),
         window_start: AtomicU64::new(u64::MAX),
@@ -183,22 +354,25 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
         hist: Hist::new(),
         stop: AtomicBool::new(false),
     });
-    let url = format!("ws://{addr}/v1/ws");
+    let scheme = if tls.is_some() { "wss" } else { "ws" };
+    let url = format!("{scheme}://{addr}/v1/ws");
+    let connector = tls.clone().map(tokio_tungstenite::Connector::Rustls);
     let t = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(128));
     let mut joins = Vec::with_capacity(clients);
     for tok in tokens {
-        let (url, sem, shared) = (url.clone(), sem.clone(), shared.clone());
+        let (url, sem, shared, connector) = (url.clone(), sem.clone(), shared.clone(), connector.clone());
         joins.push(tokio::spawn(async move {
             let _permit = sem.acquire_owned().await.ok();
-            connect(&url, &tok, shared).await
+            connect(&url, &tok, shared, connector).await
         }));
     }
     let mut senders = Vec::with_capacity(clients);
     for j in joins {
         senders.push(j.await.context("client task")??);
     }
-    println!("connected {clients} clients in {:.1} s", t.elapsed().as_secs_f64());
+    let connect_s = t.elapsed().as_secs_f64();
+    println!("connected {clients} clients over {scheme}:// in {connect_s:.2} s");
 
     let (rss0, _, _) = proc_stats(relay_pid);
     let warmup = Duration::from_secs(2);
@@ -255,7 +429,7 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
     let expected = sent_window * g as u64;
     let hz = 100.0; // USER_HZ on Linux
     println!(
-        "relay bench: {clients} clients, groups of {g}, offered {:.0} msgs/s for {:.1} s",
+        "relay bench over {scheme}://: {clients} clients, groups of {g}, offered {:.0} msgs/s for {:.1} s",
         a.rate,
         window.as_secs_f64()
     );
@@ -283,28 +457,45 @@ async fn drive(a: &Args, clients: usize, g: usize, addr: &str, tokens: Vec<Strin
         "  load generator (this process, same cores): CPU {:.0}% of one core",
         100.0 * (gen1.saturating_sub(gen0)) as f64 / hz / window.as_secs_f64()
     );
-    if let (Some(stored), Some(batches)) = (relay_metric(addr, "onair_relay_messages_stored_total").await, relay_metric(addr, "onair_relay_message_batches_total").await) {
+    let metric = |name: &'static str| {
+        let (addr, tls) = (addr.to_string(), tls.clone());
+        async move { tokio::task::spawn_blocking(move || relay_metric(&addr, name, tls)).await.ok().flatten() }
+    };
+    if let (Some(stored), Some(batches)) = (metric("onair_relay_messages_stored_total").await, metric("onair_relay_message_batches_total").await) {
         println!("  group commit: {stored:.0} messages in {batches:.0} transactions over the run ({:.1} per commit)", stored / batches.max(1.0));
     }
     println!("  peer: none measured (no other chat relay on this machine); figures are absolute");
-    Ok(0)
+    Ok(Figures { connect_s, relay_cpu_s: cpu1.saturating_sub(cpu0) as f64 / hz, delivered })
 }
 
-/// One counter from the relay's `/metrics` (Prometheus text).
-async fn relay_metric(addr: &str, name: &str) -> Option<f64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: relay\r\n\r\n").await.ok()?;
-    let mut body = String::new();
-    s.read_to_string(&mut body).await.ok()?;
-    body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+/// One counter from the relay's `/metrics` (Prometheus text), over TLS
+/// when `tls` is given. Blocking: call it off the async workers.
+fn relay_metric(addr: &str, name: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Option<f64> {
+    use std::io::{Read, Write};
+    let tcp = std::net::TcpStream::connect(addr).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut s: Box<dyn ReadWrite> = match tls {
+        Some(cfg) => {
+            let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+            Box::new(rustls::StreamOwned::new(rustls::ClientConnection::new(cfg, name).ok()?, tcp))
+        }
+        None => Box::new(tcp),
+    };
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: relay\r\nAuthorization: Bearer bench\r\n\r\n").ok()?;
+    let mut body = Vec::new();
+    // A TLS peer may close without close_notify: keep what arrived.
+    let _ = s.read_to_end(&mut body);
+    String::from_utf8_lossy(&body).lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
+
+trait ReadWrite: std::io::Read + std::io::Write {}
+impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
 
 /// Connects one client, says hello, and starts its reader and writer;
 /// returns the channel that writes frames to it.
-async fn connect(url: &str, token: &str, shared: Arc<Shared>) -> anyhow::Result<mpsc::Sender<String>> {
+async fn connect(url: &str, token: &str, shared: Arc<Shared>, tls: Option<tokio_tungstenite::Connector>) -> anyhow::Result<mpsc::Sender<String>> {
     let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(8 * 1024);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(cfg), true).await.context("connecting a bench client")?;
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, Some(cfg), true, tls).await.context("connecting a bench client")?;
     let (mut sink, mut stream) = ws.split();
     sink.send(Message::Text(format!(r#"{{"t":"hello","v":1,"token":"{token}"}}"#).into())).await?;
     match stream.next().await {
