@@ -25,6 +25,8 @@
 
 pub mod flv;
 pub mod sps;
+#[doc(hidden)]
+pub mod fuzzing;
 
 /// Commands before `publish` are a few hundred bytes; more is not a publisher.
 pub const MAX_PRELUDE: usize = 64 * 1024;

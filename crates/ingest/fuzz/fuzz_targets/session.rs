@@ -1,11 +1,9 @@
-//! Arbitrary bytes from a would-be publisher, split into reads at the
-//! positions the first byte picks, must never panic the ingest session. The
-//! first publish request is accepted so media parsing is reached too.
-//! Seeds: `corpus/session/` (e.g. `\xff` + testdata/publish.bin).
+//! Arbitrary bytes from a would-be publisher, split into reads at the size
+//! the first byte picks, must never panic the ingest session (see
+//! `onair_ingest::fuzzing::session`). Seeds: `corpus/session/`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use onair_ingest::{Event, Session};
 
 fuzz_target!(|data: &[u8]| {
     // rml_rtmp's own panics are contained by `Session` (see `guarded`) and
@@ -20,17 +18,5 @@ fuzz_target!(|data: &[u8]| {
             }
         }))
     });
-    let Some((&split, rest)) = data.split_first() else { return };
-    let mut s = Session::new();
-    let step = usize::from(split).max(1);
-    for chunk in rest.chunks(step) {
-        if s.handle_input(chunk).is_err() {
-            return;
-        }
-        while let Some(ev) = s.poll_output() {
-            if let Event::PublishRequested { .. } = ev {
-                let _ = s.accept_publish();
-            }
-        }
-    }
+    onair_ingest::fuzzing::session(data);
 });
