@@ -16,7 +16,6 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const HELLO: Duration = Duration::from_secs(10);
 const IDLE: Duration = Duration::from_secs(30);
 
 /// Quiet FFmpeg once: its log lines are not ours to print.
@@ -31,21 +30,58 @@ fn ffmpeg_init() {
 
 /// Accepts publishers until the relay shuts down.
 pub async fn run(listener: TcpListener, app: Arc<AppState>, live: Arc<Live>) {
-    ffmpeg_init();
     // Before any publisher is accepted: replays a crash left unfinished.
     let root = live.replays_dir();
     let _ = tokio::task::spawn_blocking(move || super::replay::recover(&root)).await;
+    accept_loop("RTMP", listener, app, live, |tcp, peer, app, live| async move {
+        let hello_by = hello_deadline(&app);
+        connection(tcp, peer, hello_by, app, live).await
+    })
+    .await
+}
+
+/// Accepts RTMPS publishers (RTMP inside TLS) until the relay shuts down.
+/// The TLS handshake counts against the same total handshake deadline.
+pub async fn run_tls(listener: TcpListener, tls: crate::tls::Acceptor, app: Arc<AppState>, live: Arc<Live>) {
+    accept_loop("RTMPS", listener, app, live, move |tcp, peer, app, live| {
+        let tls = tls.clone();
+        async move {
+            let hello_by = hello_deadline(&app);
+            match tokio::time::timeout_at(hello_by, tls.accept(tcp)).await {
+                Ok(Ok(stream)) => connection(stream, peer, hello_by, app, live).await,
+                Ok(Err(e)) => tracing::info!(%peer, error = %e, "RTMPS handshake failed"),
+                Err(_) => tracing::info!(%peer, "RTMPS handshake timed out"),
+            }
+        }
+    })
+    .await
+}
+
+/// One deadline for the whole handshake and publish request, from the
+/// moment of connecting: a client trickling a byte at a time does not get
+/// it moved.
+fn hello_deadline(app: &AppState) -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_millis(app.limits.rtmp_handshake_ms.max(1))
+}
+
+/// Accepts connections and hands each to `serve` in a task of its own.
+async fn accept_loop<F, Fut>(what: &'static str, listener: TcpListener, app: Arc<AppState>, live: Arc<Live>, serve: F)
+where
+    F: Fn(tokio::net::TcpStream, SocketAddr, Arc<AppState>, Arc<Live>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    ffmpeg_init();
     let mut shutdown = app.shutdown.subscribe();
     loop {
         tokio::select! {
             r = listener.accept() => match r {
                 Ok((tcp, peer)) => {
                     let _ = tcp.set_nodelay(true);
-                    tokio::spawn(connection(tcp, peer, app.clone(), live.clone()));
+                    tokio::spawn(serve(tcp, peer, app.clone(), live.clone()));
                 }
                 Err(e) => {
                     // Out of descriptors, say: back off instead of spinning.
-                    tracing::warn!(error = %e, "RTMP accept failed");
+                    tracing::warn!(error = %e, "{what} accept failed");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -60,44 +96,12 @@ struct Publishing {
     fan: Arc<super::fanout::Fanout>,
 }
 
-/// Accepts RTMPS publishers (RTMP inside TLS) until the relay shuts down.
-/// The TLS handshake counts against the same [`HELLO`] deadline.
-pub async fn run_tls(listener: TcpListener, tls: crate::tls::Acceptor, app: Arc<AppState>, live: Arc<Live>) {
-    ffmpeg_init();
-    let mut shutdown = app.shutdown.subscribe();
-    loop {
-        tokio::select! {
-            r = listener.accept() => match r {
-                Ok((tcp, peer)) => {
-                    let _ = tcp.set_nodelay(true);
-                    let (tls, app, live) = (tls.clone(), app.clone(), live.clone());
-                    tokio::spawn(async move {
-                        match tokio::time::timeout(HELLO, tls.accept(tcp)).await {
-                            Ok(Ok(stream)) => connection(stream, peer, app, live).await,
-                            Ok(Err(e)) => tracing::info!(%peer, error = %e, "RTMPS handshake failed"),
-                            Err(_) => tracing::info!(%peer, "RTMPS handshake timed out"),
-                        }
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "RTMPS accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => break,
-        }
-    }
-}
-
-async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut tcp: S, peer: SocketAddr, app: Arc<AppState>, live: Arc<Live>) {
+async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut tcp: S, peer: SocketAddr, hello_by: tokio::time::Instant, app: Arc<AppState>, live: Arc<Live>) {
     let conn = app.next_conn_id();
     let mut shutdown = app.shutdown.subscribe();
     let mut session = Session::new();
     let mut publishing: Option<Publishing> = None;
     let mut buf = vec![0u8; 64 * 1024];
-    // One deadline for the whole handshake and publish request: a client
-    // trickling a byte at a time does not get it moved.
-    let hello_by = tokio::time::Instant::now() + Duration::from_millis(app.limits.rtmp_handshake_ms.max(1));
     let why = 'conn: loop {
         let read = tokio::time::timeout_at(if publishing.is_some() { tokio::time::Instant::now() + IDLE } else { hello_by }, tcp.read(&mut buf));
         let n = tokio::select! {
