@@ -25,6 +25,8 @@ mod calls;
 mod decode;
 mod frames;
 mod ids;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use account::*;
 pub use calls::*;
