@@ -10,6 +10,8 @@
 pub mod chat;
 pub mod fanout;
 pub mod fmp4;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hls;
 pub mod player;
 pub mod replay;
