@@ -4,7 +4,7 @@
 use crate::account::{self, Credentials};
 use crate::cache::{new_message_id, Cache, Message, Outgoing};
 use crate::error::{ChatError, NetError};
-use crate::net::{Connection, Http, Incoming, RelayUrl};
+use crate::net::{copy_error, with_task, Connection, Http, LinkEvent, LinkOptions, LinkTask, RelayLink, RelayUrl, Topic};
 use crate::sync::{self, Report};
 use crate::net::Method;
 use onair_proto::*;
@@ -43,7 +43,8 @@ pub enum Update<'a> {
 pub enum Command {
     /// Deliver the outbox now (something was just queued).
     Flush,
-    /// Send a request on the live socket; the answer comes back on `reply`.
+    /// Send a request on the live socket; the answer comes back on `reply`
+    /// (front ends holding the [`RelayLink`] can call it directly).
     Request { req: Request, reply: tokio::sync::oneshot::Sender<Result<Response, NetError>> },
 }
 
@@ -110,18 +111,40 @@ impl Client {
         Ok(self.cache.queue(&me, &conv, &out, now_ms(), )?)
     }
 
+    /// One WebSocket to the relay, requests answered in turn (tests,
+    /// `onair room chat`).
     pub async fn connect(&self) -> Result<Connection, NetError> {
         Connection::connect(&self.url.ws(), &self.creds.token, self.connect_timeout).await
+    }
+
+    /// How this account's relay link behaves.
+    pub fn link_options(&self) -> LinkOptions {
+        LinkOptions { connect_timeout: self.connect_timeout, ..LinkOptions::default() }
+    }
+
+    /// The account's relay link, not dialled yet: run the task (spawn it,
+    /// or hand it to [`Client::listen_link`]) and share the handle with
+    /// everything else that talks to the relay (calls, room chat).
+    pub fn link(&self) -> (RelayLink, LinkTask) {
+        RelayLink::new(&self.url.ws(), &self.creds.token, self.link_options())
     }
 
     /// One round: connect, flush the outbox, fetch everything new.
     pub async fn sync_once(&mut self) -> Result<Report, ChatError> {
         let me = self.creds.user.clone();
         self.cache.purge_burned(now_ms())?;
-        let mut conn = self.connect().await?;
-        let (sent, failed) = sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
-        let (conversations, fetched) = sync::fetch_all(&mut conn, &mut self.cache, &me, 500).await?;
-        conn.close().await;
+        let opts = LinkOptions { reconnect: false, ..self.link_options() };
+        let (link, task) = RelayLink::connect(&self.url.ws(), &self.creds.token, opts).await?;
+        let cache = &mut self.cache;
+        let r = with_task(Some(task), async {
+            let (sent, failed) = sync::flush_outbox(&link, cache, &me).await?;
+            let (conversations, fetched) = sync::fetch_all(&link, cache, &me, 500).await?;
+            link.close();
+            Ok::<_, ChatError>((sent, failed, conversations, fetched))
+        })
+        .await;
+        link.close();
+        let (sent, failed, conversations, fetched) = r?;
         Ok(Report { sent, failed, fetched, conversations, pending: self.cache.outbox_len()? })
     }
 
@@ -163,104 +186,112 @@ impl Client {
     /// turn `pending` into `sent`), and it takes [`Command`]s: deliver the
     /// outbox now, or send a request on this socket (room chat is joined
     /// per socket). While offline, requests are answered at once with
-    /// [`NetError::Closed`].
-    pub async fn listen_updates(&mut self, commands: &mut tokio::sync::mpsc::Receiver<Command>, mut on: impl FnMut(Update<'_>)) -> Result<(), ChatError> {
+    /// [`NetError::Closed`]. The listener owns its relay link here; see
+    /// [`Client::listen_link`] to share one.
+    pub async fn listen_updates(&mut self, commands: &mut tokio::sync::mpsc::Receiver<Command>, on: impl FnMut(Update<'_>)) -> Result<(), ChatError> {
+        let (link, task) = self.link();
+        self.listen_link(&link, Some(task), commands, on).await
+    }
+
+    /// [`Client::listen_updates`] on a relay link others use too (the app's
+    /// calls and room chat ride on it). `task` is the link's task when
+    /// this listener should run it. Every relay event (chat, call, room) is
+    /// reported; chat events are applied to the cache first. On each
+    /// (re)connection the outbox is delivered and everything new fetched
+    /// before [`Update::Online`].
+    pub async fn listen_link(&mut self, link: &RelayLink, task: Option<LinkTask>, commands: &mut tokio::sync::mpsc::Receiver<Command>, mut on: impl FnMut(Update<'_>)) -> Result<(), ChatError> {
         let me = self.creds.user.clone();
-        let mut attempt = 0;
-        let mut commands_open = true;
-        loop {
-            let round = async {
-                let mut conn = self.connect().await?;
-                let (sent, failed) = sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
-                let (_, fetched) = sync::fetch_all(&mut conn, &mut self.cache, &me, 500).await?;
-                attempt = 0;
-                on(Update::Online { fetched });
-                if sent + failed > 0 {
-                    on(Update::Delivered { sent, failed });
+        let mut sub = link.subscribe(&Topic::ALL, 1024);
+        let poll = self.poll_interval;
+        let cache = &mut self.cache;
+        let work = async {
+            let mut commands_open = true;
+            // The connection this cache has caught up on (None: not yet).
+            let mut synced: Option<u64> = None;
+            // The link's task is gone (closed by its owner).
+            let mut ended = false;
+            loop {
+                if ended {
+                    return Err(ChatError::Net(NetError::Closed));
                 }
-                loop {
-                    if self.cache.purge_burned(now_ms())? > 0 {
+                let (up, gen) = link.status();
+                let r: Result<(), ChatError> = async {
+                    if up && synced != Some(gen) {
+                        let (sent, failed) = sync::flush_outbox(link, cache, &me).await?;
+                        let (_, fetched) = sync::fetch_all(link, cache, &me, 500).await?;
+                        synced = Some(gen);
+                        on(Update::Online { fetched });
+                        if sent + failed > 0 {
+                            on(Update::Delivered { sent, failed });
+                        }
+                    }
+                    if cache.purge_burned(now_ms())? > 0 {
                         on(Update::Burned);
                     }
                     // New messages queued by another process (`chat send`),
                     // or by the app through its own cache handle, go out
                     // while we listen.
-                    if self.cache.outbox_len()? > 0 {
-                        let (sent, failed) = sync::flush_outbox(&mut conn, &mut self.cache, &me).await?;
+                    if synced == Some(gen) && link.is_up() && cache.outbox_len()? > 0 {
+                        let (sent, failed) = sync::flush_outbox(link, cache, &me).await?;
                         if sent + failed > 0 {
                             on(Update::Delivered { sent, failed });
                         }
                     }
-                    // Both branches are cancel-safe: a pending frame stays
-                    // in the socket, a pending command in the channel.
-                    let cmd = tokio::select! {
+                    // All branches are cancel-safe.
+                    tokio::select! {
                         biased;
-                        c = commands.recv(), if commands_open => c.or_else(|| { commands_open = false; None }),
-                        r = conn.next(self.poll_interval) => {
-                            match r? {
-                                Some(Incoming::Event(ev)) => {
-                                    sync::apply_event(&mut conn, &mut self.cache, &me, &ev).await?;
-                                    on(Update::Event(&ev));
-                                }
-                                Some(Incoming::Error(code, msg)) => tracing::warn!(?code, %msg, "relay error"),
-                                None => {}
-                            }
-                            None
-                        }
-                    };
-                    match cmd {
-                        Some(Command::Flush) | None => {}
-                        Some(Command::Request { req, reply }) => match conn.request(req).await {
-                            Ok(r) => {
-                                let _ = reply.send(Ok(r));
-                            }
-                            Err(NetError::Refused { code, message }) => {
-                                let _ = reply.send(Err(NetError::Refused { code, message }));
-                            }
-                            Err(e) => {
-                                let _ = reply.send(Err(NetError::Closed));
-                                return Err(e.into());
+                        c = commands.recv(), if commands_open => match c {
+                            None => commands_open = false,
+                            Some(Command::Flush) => {}
+                            Some(Command::Request { req, reply }) => {
+                                let answer = link.start(req);
+                                tokio::spawn(async move {
+                                    let r = match answer.await {
+                                        Ok(r) => Ok(r),
+                                        Err(NetError::Refused { code, message }) => Err(NetError::Refused { code, message }),
+                                        Err(_) => Err(NetError::Closed),
+                                    };
+                                    let _ = reply.send(r);
+                                });
                             }
                         },
-                    }
-                }
-                #[allow(unreachable_code)]
-                Ok::<(), ChatError>(())
-            };
-            let result = round.await;
-            // Requests that came while we were down (or in the failed
-            // round) get an answer now instead of waiting for a reconnect.
-            while let Ok(c) = commands.try_recv() {
-                if let Command::Request { reply, .. } = c {
-                    let _ = reply.send(Err(NetError::Closed));
-                }
-            }
-            match result {
-                Err(ChatError::Net(e)) if e.is_transient() => {
-                    tracing::info!(error = %e, "connection lost; reconnecting");
-                    let retry_in = backoff(attempt);
-                    on(Update::Offline { error: &e, retry_in });
-                    // Wait out the back-off, answering requests at once.
-                    let pause = tokio::time::sleep(retry_in);
-                    tokio::pin!(pause);
-                    loop {
-                        tokio::select! {
-                            _ = &mut pause => break,
-                            c = commands.recv(), if commands_open => match c {
-                                Some(Command::Request { reply, .. }) => {
-                                    let _ = reply.send(Err(NetError::Closed));
+                        e = sub.next() => match e {
+                            None => ended = true,
+                            Some(LinkEvent::Failed(e)) => return Err(ChatError::Net(copy_error(&e))),
+                            Some(LinkEvent::Up { .. }) => {}
+                            Some(LinkEvent::Down { error, retry_in }) => on(Update::Offline { error: &*error, retry_in }),
+                            Some(LinkEvent::Lagged(n)) => {
+                                // Fetch what the dropped events said.
+                                tracing::warn!(n, "chat listener fell behind; fetching again");
+                                synced = None;
+                            }
+                            Some(LinkEvent::Event(ev)) => {
+                                if synced == Some(gen) && Topic::of(&ev) == Topic::Chat {
+                                    sync::apply_event(link, cache, &me, &ev).await?;
                                 }
-                                Some(Command::Flush) => {}
-                                None => commands_open = false,
-                            },
-                        }
+                                on(Update::Event(&ev));
+                            }
+                        },
+                        _ = tokio::time::sleep(poll) => {}
                     }
-                    attempt += 1;
+                    Ok(())
                 }
-                Err(e) => return Err(e),
-                Ok(()) => {}
+                .await;
+                match r {
+                    Ok(()) => {}
+                    Err(ChatError::Net(e)) if e.is_transient() => {
+                        // The connection failed us (a dropped answer, a gap
+                        // the relay left): catch up on a fresh one. The
+                        // link reports the drop (Offline) itself.
+                        tracing::info!(error = %e, "chat sync failed; reconnecting");
+                        synced = None;
+                        link.reconnect(gen);
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-        }
+        };
+        with_task(task, work).await
     }
 
     /// Sends one of my failed messages again (same id, so never twice):

@@ -7,7 +7,7 @@
 
 use crate::cache::Cache;
 use crate::error::{ChatError, NetError};
-use crate::net::Connection;
+use crate::net::RelayLink;
 use onair_proto::*;
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -27,7 +27,7 @@ fn permanent(code: ErrorCode) -> bool {
 
 /// Sends every outbox message, oldest first. Stops at the first transient
 /// failure, leaving the rest for the next attempt.
-pub async fn flush_outbox(conn: &mut Connection, cache: &mut Cache, me: &str) -> Result<(usize, usize), ChatError> {
+pub async fn flush_outbox(conn: &RelayLink, cache: &mut Cache, me: &str) -> Result<(usize, usize), ChatError> {
     let (mut sent, mut failed) = (0, 0);
     for m in cache.outbox(me)? {
         let req = Request::Send { client_id: m.id.clone(), to: m.target.clone(), text: m.text.clone(), burn_secs: m.burn_secs, attachment: m.attachment.clone() };
@@ -52,7 +52,7 @@ pub async fn flush_outbox(conn: &mut Connection, cache: &mut Cache, me: &str) ->
 
 /// Fetches everything newer than the cursor of every conversation, in
 /// order, then tells the relay what was read here while offline.
-pub async fn fetch_all(conn: &mut Connection, cache: &mut Cache, me: &str, page: u32) -> Result<(usize, usize), ChatError> {
+pub async fn fetch_all(conn: &RelayLink, cache: &mut Cache, me: &str, page: u32) -> Result<(usize, usize), ChatError> {
     let convs = match conn.request(Request::Conversations).await? {
         Response::Conversations { convs } => convs,
         other => return Err(NetError::Protocol(format!("unexpected answer: {other:?}")).into()),
@@ -71,7 +71,7 @@ pub async fn fetch_all(conn: &mut Connection, cache: &mut Cache, me: &str, page:
     Ok((convs.len(), fetched))
 }
 
-pub async fn fetch_conv(conn: &mut Connection, cache: &mut Cache, me: &str, conv: &str, page: u32) -> Result<usize, ChatError> {
+pub async fn fetch_conv(conn: &RelayLink, cache: &mut Cache, me: &str, conv: &str, page: u32) -> Result<usize, ChatError> {
     let mut fetched = 0;
     loop {
         let after = cache.cursor(conv)?;
@@ -93,7 +93,7 @@ pub async fn fetch_conv(conn: &mut Connection, cache: &mut Cache, me: &str, conv
 
 /// Applies a pushed event to the cache; fetches when it reveals a gap or a
 /// conversation change. Returns what to show the user, if anything.
-pub async fn apply_event(conn: &mut Connection, cache: &mut Cache, me: &str, ev: &Event) -> Result<(), ChatError> {
+pub async fn apply_event(conn: &RelayLink, cache: &mut Cache, me: &str, ev: &Event) -> Result<(), ChatError> {
     match ev {
         Event::Message { conv, entry } => {
             let a = cache.apply_entries(me, conv, std::slice::from_ref(entry), &[])?;
