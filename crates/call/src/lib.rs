@@ -39,6 +39,8 @@
 pub mod codecs;
 mod error;
 pub mod feedback;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod opus;
 pub mod peer;
 pub mod quality;

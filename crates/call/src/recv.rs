@@ -147,6 +147,9 @@ impl Reassembler {
         if payload.is_empty() {
             return out;
         }
+        if !self.broken && !stap_a_lengths_fit(payload) {
+            self.broken = true;
+        }
         if !self.broken {
             match self.depack.depacketize(payload) {
                 Ok(b) => self.buf.extend_from_slice(&b),
@@ -163,6 +166,22 @@ impl Reassembler {
         }
         out
     }
+}
+
+/// Whether a STAP-A payload (NAL type 24) is a whole number of 2-byte
+/// length + NAL unit pairs (anything else passes). rtc-rtp 0.21's
+/// depacketizer indexes past the packet when one byte trails the last unit
+/// (found by our fuzz target), so a peer could panic the receive thread.
+fn stap_a_lengths_fit(payload: &[u8]) -> bool {
+    if payload.first().is_none_or(|b| b & 0x1f != 24) {
+        return true;
+    }
+    let mut at = 1usize;
+    while at < payload.len() {
+        let Some(len) = payload.get(at..at + 2) else { return false };
+        at += 2 + (usize::from(len[0]) << 8 | usize::from(len[1]));
+    }
+    at == payload.len()
 }
 
 /// Receives a remote video track until it ends.
@@ -368,6 +387,12 @@ mod tests {
         assert_eq!(r.push(14, 4000, true, &single(&[0x7c, 0x45, 2, 2])), Some(Unit::Broken));
         // The one after is whole again.
         assert!(matches!(r.push(15, 7000, true, &single(&[0x41, 5, 5])), Some(Unit::Complete(_))));
+        // A STAP-A with one byte after its last unit (rtc-rtp 0.21 indexed
+        // past it: found by the fuzz target) and one whose length overruns.
+        let sps_pps = [0x78, 0, 2, 0x67, 1, 0, 1, 0x68];
+        assert!(matches!(r.push(17, 10_000, true, &single(&sps_pps)), Some(Unit::Complete(_))));
+        assert_eq!(r.push(18, 11_000, true, &single(&[0x78, 0, 2, 0x67, 1, 0])), Some(Unit::Broken));
+        assert_eq!(r.push(19, 12_000, true, &single(&[0x78, 0, 9, 0x67, 1])), Some(Unit::Broken));
         // Garbage never panics.
         for b in [&[0u8][..], &[0x7c][..], &[0x78, 0, 200][..], &[0x1f, 1, 2][..]] {
             let _ = r.push(16, 9000, true, &single(b));
