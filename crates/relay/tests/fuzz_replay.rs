@@ -12,3 +12,16 @@ const DIR: &str = env!("CARGO_MANIFEST_DIR");
 fn fmp4() {
     replay::run(DIR, "fmp4", 5000, fuzzing::fmp4);
 }
+
+#[path = "../fuzz/http_routes.rs"]
+mod http_routes;
+
+#[test]
+fn http_range() {
+    replay::run(DIR, "http_range", 2000, http_routes::http_range);
+}
+
+#[test]
+fn room_body() {
+    replay::run(DIR, "room_body", 1000, http_routes::room_body);
+}
