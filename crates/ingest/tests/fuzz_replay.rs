@@ -18,15 +18,15 @@ fn session() {
             default(info)
         }
     }));
-    replay::run(DIR, "session", 1500, fuzzing::session);
+    replay::run(DIR, "session", 3000, fuzzing::session);
 }
 
 #[test]
 fn flv_tag() {
-    replay::run(DIR, "flv_tag", 5000, fuzzing::flv_tag);
+    replay::run(DIR, "flv_tag", 20000, fuzzing::flv_tag);
 }
 
 #[test]
 fn sps() {
-    replay::run(DIR, "sps", 5000, fuzzing::sps);
+    replay::run(DIR, "sps", 20000, fuzzing::sps);
 }

@@ -10,7 +10,7 @@ const DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 #[test]
 fn fmp4() {
-    replay::run(DIR, "fmp4", 5000, fuzzing::fmp4);
+    replay::run(DIR, "fmp4", 20000, fuzzing::fmp4);
 }
 
 #[path = "../fuzz/http_routes.rs"]
