@@ -1,11 +1,11 @@
 //! A call's audio and video in the app: runs `onair_call::driver` with its
-//! signaling on the chat listener's socket, shows its pictures through the
-//! loopback video server, and turns its lines and figures into
-//! `call://state` events. One call at a time.
+//! signaling on the device's relay link (the one the chat listener runs),
+//! shows its pictures through the loopback video server, and turns its
+//! lines and figures into `call://state` events. One call at a time.
 //!
 //! ```text
-//!  driver ──ClientFrame──▶ forward() ──Command::Request──▶ chat listener's socket ──▶ relay
-//!  driver ◀──LinkIn─────── answers (by request id) ◀──────┘   call events, online/offline (on_event / on_link)
+//!  driver ──request()──▶ RelayLink (chat listener's socket) ──▶ relay
+//!  driver ◀──answers; call events, Up/Down (a Topic::Call subscription)──┘
 //!  driver ──TapItem (viewer)──▶ pump thread ──RGBA──▶ /call/remote, /call/local (video.rs)
 //!  driver ──lines, 1 s figures──▶ call://state {notice, media}
 //! ```
@@ -17,12 +17,12 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use onair_call::driver::{self, CallOptions, CallReport, Command, LinkIn, Role, SharedLink};
+use onair_call::driver::{self, CallOptions, CallReport, Command, Role};
 use onair_call::send::SendConfig;
 use onair_call::tap::TapItem;
-use onair_chat::{Command as ChatCommand, NetError};
+use onair_chat::net::{RelayLink, Subscription, Topic};
 use onair_media::source::{AudioSpec, VideoSpec};
-use onair_proto::{ClientFrame, ErrorCode, Event, Request, ServerFrame};
+use onair_proto::Request;
 use serde::Deserialize;
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::mpsc;
@@ -64,53 +64,36 @@ struct Active {
     /// None until the relay named the call (our own invite).
     call_id: Option<String>,
     commands: mpsc::Sender<Command>,
-    inbound: mpsc::Sender<LinkIn>,
 }
 
 /// A call registered but not started yet (see [`CallMedia::begin`]).
 pub struct Pending {
     gen: u64,
     commands: mpsc::Receiver<Command>,
-    inbound: mpsc::Receiver<LinkIn>,
-    inbound_tx: mpsc::Sender<LinkIn>,
+    /// The call's events on the link, queued from [`CallMedia::begin`] on.
+    events: Subscription,
 }
 
 static NEXT_GEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-
-/// The call a relay event is about (not `call_incoming`: a second call
-/// ringing is the Calls screen's to show, not the running call's).
-fn event_call_id(ev: &Event) -> Option<&str> {
-    Some(match ev {
-        Event::CallRinging { call_id }
-        | Event::CallAccepted { call_id }
-        | Event::CallEnded { call_id, .. }
-        | Event::CallSdp { call_id, .. }
-        | Event::CallIce { call_id, .. }
-        | Event::CallPeer { call_id, .. }
-        | Event::CallRecording { call_id, .. }
-        | Event::CallConsentRequest { call_id, .. }
-        | Event::CallConsentResult { call_id, .. } => call_id,
-        _ => return None,
-    })
-}
 
 impl CallMedia {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Active>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Reserves the one call slot; events are queued for the call from now
-    /// on, so none is lost between our invite and the driver's start.
-    pub fn begin(&self, call_id: Option<String>) -> AppResult<Pending> {
+    /// Reserves the one call slot; the link's call events are queued for
+    /// the call from now on, so none is lost between our invite and the
+    /// driver's start.
+    pub fn begin(&self, link: &RelayLink, call_id: Option<String>) -> AppResult<Pending> {
         let mut g = self.lock();
         if g.is_some() {
             return Err(AppError::State("already in a call: hang up first".into()));
         }
         let gen = NEXT_GEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (cmd_tx, commands) = mpsc::channel(32);
-        let (inbound_tx, inbound) = mpsc::channel(512);
-        *g = Some(Active { gen, call_id, commands: cmd_tx, inbound: inbound_tx.clone() });
-        Ok(Pending { gen, commands, inbound, inbound_tx })
+        let events = link.subscribe(&[Topic::Call], 512);
+        *g = Some(Active { gen, call_id, commands: cmd_tx });
+        Ok(Pending { gen, commands, events })
     }
 
     pub fn set_call_id(&self, p: &Pending, call_id: &str) {
@@ -154,24 +137,6 @@ impl CallMedia {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-
-    /// A relay event from the chat listener: the running call's go to it.
-    pub fn on_event(&self, ev: &Event) {
-        let Some(id) = event_call_id(ev) else { return };
-        let g = self.lock();
-        if let Some(a) = g.as_ref().filter(|a| a.call_id.as_deref().is_none_or(|c| c == id)) {
-            if a.inbound.try_send(LinkIn::Frame(ServerFrame::Event { ev: ev.clone() })).is_err() {
-                tracing::warn!("call: an event for the running call was dropped (queue full)");
-            }
-        }
-    }
-
-    /// The chat socket went down or came back (the call resumes on it).
-    pub fn on_link(&self, up: bool) {
-        if let Some(a) = self.lock().as_ref() {
-            let _ = a.inbound.try_send(if up { LinkIn::Up } else { LinkIn::Down });
-        }
-    }
 }
 
 /// Everything [`launch`] needs besides the app.
@@ -181,17 +146,17 @@ pub struct Launch {
     pub peer: String,
     pub role: Role,
     pub me: String,
-    pub chat: mpsc::Sender<ChatCommand>,
+    /// The device's relay link (the chat listener's).
+    pub link: RelayLink,
     pub send: SendConfig,
 }
 
 /// Starts the driver for a registered call; returns at once.
 pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
-    let Launch { pending, call_id, peer, role, me, chat, send } = l;
-    let Pending { gen, commands, inbound, inbound_tx } = pending;
+    let Launch { pending, call_id, peer, role, me, link, send } = l;
+    let Pending { gen, commands, events } = pending;
     let state = app.state::<AppState>();
     let record = state.library.recordings_dir().join(crate::commands::live::recording_file_name(&format!("call-{peer}")));
-    let (out_tx, out_rx) = mpsc::channel::<ClientFrame>(64);
     let (ui_tx, mut ui_rx) = mpsc::unbounded_channel::<String>();
     let (snap_tx, mut snap_rx) = mpsc::channel::<CallReport>(2);
     let (view_tx, view_rx) = crossbeam_channel::bounded::<TapItem>(2);
@@ -215,7 +180,6 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         app.state::<CallMedia>().release(gen);
         return Err(e);
     }
-    tauri::async_runtime::spawn(forward(out_rx, chat.clone(), inbound_tx));
     let (a, id) = (app.clone(), call_id.clone());
     tauri::async_runtime::spawn(async move {
         while let Some(text) = ui_rx.recv().await {
@@ -230,8 +194,7 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
     });
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let link = SharedLink { me, out: out_tx, inbound };
-        let result = driver::run_shared(opts, link, commands, ui_tx).await;
+        let result = driver::run_on(opts, link.clone(), events, me, commands, ui_tx).await;
         app.state::<CallMedia>().release(gen);
         // The call's encoders, decoders and frame buffers are gone: give
         // the memory back instead of keeping it for the next call.
@@ -249,8 +212,8 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
                 // the call for the other side too instead of leaving it ringing.
                 tracing::warn!("call {call_id}: {e}");
                 for req in [Request::CallDecline { call_id: call_id.clone() }, Request::CallHangup { call_id: call_id.clone() }] {
-                    let (reply, _rx) = tokio::sync::oneshot::channel();
-                    let _ = chat.send(ChatCommand::Request { req, reply }).await;
+                    // Sent in order; nobody waits for the answers.
+                    drop(link.start(req));
                 }
                 format!("the call's media failed: {e}")
             }
@@ -258,28 +221,6 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         let _ = app.emit(EVENT, CallPush::Ended { call_id: Some(call_id), reason });
     });
     Ok(())
-}
-
-/// Writes the driver's requests on the chat socket and brings each answer
-/// back under the driver's request id.
-async fn forward(mut out: mpsc::Receiver<ClientFrame>, chat: mpsc::Sender<ChatCommand>, inbound: mpsc::Sender<LinkIn>) {
-    while let Some(frame) = out.recv().await {
-        let ClientFrame::Req { id, body } = frame else { continue };
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        if chat.send(ChatCommand::Request { req: body, reply }).await.is_err() {
-            return; // signed out: the driver sees its link gone
-        }
-        let inbound = inbound.clone();
-        tauri::async_runtime::spawn(async move {
-            let frame = match rx.await {
-                Ok(Ok(r)) => ServerFrame::ok(id, r),
-                Ok(Err(NetError::Refused { code, message })) => ServerFrame::err(id, code, message),
-                Ok(Err(e)) => ServerFrame::err(id, ErrorCode::Internal, e.to_string()),
-                Err(_) => return,
-            };
-            let _ = inbound.send(LinkIn::Frame(frame)).await;
-        });
-    }
 }
 
 /// Widest picture sent to the page, and the self-view's width and rate.

@@ -2,13 +2,14 @@
 //! and the timers, and moves messages between them and the sans-IO [`Call`]
 //! state machine.
 //!
-//! The relay link is either its own WebSocket ([`run`], the CLI: it
-//! reconnects when it drops) or a connection someone else owns ([`run_shared`]
-//! with a [`SharedLink`], the app: its chat socket is the device the relay
-//! rang, so the call's signaling must travel on it).
+//! The relay link is an [`onair_chat::net::RelayLink`]: its own ([`run`],
+//! the CLI) or the device's link that chat rides on too ([`run_on`], the
+//! app: the relay binds a call to the socket that rang and answered it, so
+//! the call's signaling must travel on that one). The link reconnects by
+//! itself; the driver hears Down and Up and the state machine resumes.
 //!
 //! ```text
-//!  relay link ──frames──▶ wire::decode ─▶ Input ─┐
+//!  relay link ──call events, answers──▶ wire::decode ─▶ Input ─┐
 //!  peer events (candidates, state, tracks) ────┼▶ Call::handle ─▶ Output ─▶ send frame / make offer / add candidate / record
 //!  user commands (stdin, app) ─────────────────┤
 //!  timers (Call::poll_timeout, stats 1 s) ─────┘
@@ -19,18 +20,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use onair_chat::net::{LinkEvent, LinkOptions, RelayLink, Subscription, Topic};
+use onair_chat::NetError;
 use onair_media::library::Library;
 use onair_media::source::VideoSpec;
 use serde::Serialize;
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use webrtc::peer_connection::RTCPeerConnectionState;
 
 use onair_beauty::BeautyParams;
-use onair_proto::{ClientFrame, ServerFrame};
+use onair_proto::{ClientFrame, Event, ServerFrame};
 
 use crate::error::{CallError, Result};
 use crate::peer::{PeerEvent, PeerOptions};
@@ -39,16 +40,14 @@ use crate::send::{Control, SendConfig};
 use crate::session::{MediaSession, NetQuality};
 use crate::state::{Call, EndReason, Input, Notice, Output};
 use crate::tap::TapItem;
-use crate::wire::{self, Wire};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::wire::Wire;
 
 /// Whom to call, or whom to wait for.
 #[derive(Clone, Debug)]
 pub enum Role {
     Dial(String),
     Answer { from: Option<String> },
-    /// The invite already went out on the shared link and the relay named
+    /// The invite already went out on the device's link and the relay named
     /// the call (the app's Call button).
     Invited { call_id: String, to: String },
     /// Answer this ringing call (the app's Answer button).
@@ -58,9 +57,9 @@ pub enum Role {
 /// Everything a call needs. `Debug` hides the token.
 #[derive(Clone)]
 pub struct CallOptions {
-    /// `ws://HOST:PORT/v1/ws` of the relay (unused with a [`SharedLink`]).
+    /// `ws://HOST:PORT/v1/ws` of the relay (unused by [`run_on`]).
     pub ws_url: String,
-    /// The account's bearer token (never logged; unused with a [`SharedLink`]).
+    /// The account's bearer token (never logged; unused by [`run_on`]).
     pub token: String,
     pub role: Role,
     pub peer: PeerOptions,
@@ -202,144 +201,71 @@ pub struct CallReport {
     pub notices: Vec<String>,
 }
 
-/// A relay connection the driver does not own (the app's chat socket). Its
-/// owner writes our request frames on it, and brings back the answers and
-/// the call's events, and says when the socket drops and is back (the call
-/// then resumes on it).
-pub struct SharedLink {
-    /// Who the socket is signed in as.
-    pub me: String,
-    /// Request frames to write.
-    pub out: mpsc::Sender<ClientFrame>,
-    /// What the relay says, and the socket's state.
-    pub inbound: mpsc::Receiver<LinkIn>,
-}
-
-/// What comes in over a [`SharedLink`].
-#[derive(Debug)]
-pub enum LinkIn {
-    Frame(ServerFrame),
-    Down,
-    Up,
-}
-
-/// The relay link of one call.
-enum Link {
-    Own { ws: Option<Ws>, url: String, token: String },
-    Shared { out: mpsc::Sender<ClientFrame>, inbound: mpsc::Receiver<LinkIn>, up: bool, gone: bool },
-}
-
-impl Link {
-    fn is_up(&self) -> bool {
-        match self {
-            Link::Own { ws, .. } => ws.is_some(),
-            Link::Shared { up, gone, .. } => *up && !*gone,
-        }
-    }
-
-    /// Writes a frame; false when the link is down now.
-    async fn send(&mut self, frame: ClientFrame) -> bool {
-        match self {
-            Link::Own { ws, .. } => {
-                let Some(w) = ws.as_mut() else { return false };
-                if w.send(Message::Text(frame.to_json().into())).await.is_err() {
-                    *ws = None;
-                    return false;
-                }
-                true
-            }
-            Link::Shared { out, up, gone, .. } => {
-                if out.send(frame).await.is_err() {
-                    *gone = true;
-                }
-                *up && !*gone
-            }
-        }
-    }
-
-    /// The next thing the relay link says; None when its owner is gone
-    /// (shared links only). Duplicate up/down reports are swallowed.
-    async fn next(&mut self) -> Option<LinkIn> {
-        match self {
-            Link::Own { ws, .. } => {
-                let Some(w) = ws.as_mut() else { return std::future::pending().await };
-                loop {
-                    match w.next().await {
-                        Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str()) {
-                            Ok(f) => return Some(LinkIn::Frame(f)),
-                            Err(_) => tracing::debug!("ignoring a frame that is not a server frame"),
-                        },
-                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
-                            *ws = None;
-                            return Some(LinkIn::Down);
-                        }
-                        Some(Ok(_)) => continue,
-                    }
-                }
-            }
-            Link::Shared { inbound, up, gone, .. } => {
-                if *gone {
-                    return None;
-                }
-                loop {
-                    match inbound.recv().await {
-                        None => {
-                            *gone = true;
-                            return None;
-                        }
-                        Some(LinkIn::Up) if *up => continue,
-                        Some(LinkIn::Down) if !*up => continue,
-                        Some(LinkIn::Up) => {
-                            *up = true;
-                            return Some(LinkIn::Up);
-                        }
-                        Some(LinkIn::Down) => {
-                            *up = false;
-                            return Some(LinkIn::Down);
-                        }
-                        Some(f) => return Some(f),
-                    }
-                }
-            }
-        }
-    }
-
-    /// Dials our own WebSocket again (shared links come back by themselves).
-    async fn reconnect(&mut self) -> Result<()> {
-        if let Link::Own { ws, url, token } = self {
-            *ws = Some(connect(url, token).await?.0);
-        }
-        Ok(())
-    }
-
-    async fn close(self) {
-        if let Link::Own { ws: Some(mut w), .. } = self {
-            let _ = w.close(None).await;
-        }
-    }
-}
-
-/// Runs one call to its end on a relay WebSocket of its own. `ui` gets a
-/// line for everything the user should see; `commands` are the user's.
+/// Runs one call to its end on a relay link of its own. `ui` gets a line
+/// for everything the user should see; `commands` are the user's.
 pub async fn run(opts: CallOptions, commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
-    let (ws, me) = connect(&opts.ws_url, &opts.token).await?;
-    let link = Link::Own { ws: Some(ws), url: opts.ws_url.clone(), token: opts.token.clone() };
-    drive(opts, link, me, commands, ui).await
+    let url = opts.ws_url.clone();
+    let lopts = LinkOptions { connect_timeout: Duration::from_secs(10), max_backoff: Duration::from_secs(2), ..LinkOptions::default() };
+    let (link, task) = match RelayLink::connect(&url, &opts.token, lopts).await {
+        Ok(l) => l,
+        Err(NetError::Timeout) => return Err(CallError::Signaling(format!("connecting to {url} timed out"))),
+        Err(NetError::Refused { code, message }) => return Err(CallError::Signaling(format!("{code:?}: {message}"))),
+        Err(e) => return Err(CallError::Signaling(format!("connecting to {url}: {e}"))),
+    };
+    let sub = link.subscribe(&[Topic::Call], 512);
+    let me = link.user().unwrap_or_default();
+    let task = tokio::spawn(task);
+    let r = drive(opts, link.clone(), sub, me, commands, ui).await;
+    link.close();
+    let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+    r
 }
 
-/// Runs one call to its end with its signaling on `link`.
-pub async fn run_shared(opts: CallOptions, link: SharedLink, commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
-    let SharedLink { me, out, inbound } = link;
-    drive(opts, Link::Shared { out, inbound, up: true, gone: false }, me, commands, ui).await
+/// Runs one call to its end with its signaling on `link`, the device's
+/// link that someone else owns (the app's chat listener). `sub` is a
+/// [`Topic::Call`] subscription made before the call's first request, so
+/// no event of the call is missed; `me` is who the link is signed in as.
+/// When the link ends for good (signed out), the call hangs up.
+pub async fn run_on(opts: CallOptions, link: RelayLink, sub: Subscription, me: String, commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
+    drive(opts, link, sub, me, commands, ui).await
 }
 
-async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
+/// A request's answer as a frame for `wire` (None: lost with the connection).
+type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Option<ServerFrame>> + Send>>;
+
+/// The call a relay event is about.
+fn event_call_id(ev: &Event) -> Option<&str> {
+    Some(match ev {
+        Event::CallIncoming { call_id, .. }
+        | Event::CallRinging { call_id }
+        | Event::CallAccepted { call_id }
+        | Event::CallEnded { call_id, .. }
+        | Event::CallSdp { call_id, .. }
+        | Event::CallIce { call_id, .. }
+        | Event::CallPeer { call_id, .. }
+        | Event::CallRecording { call_id, .. }
+        | Event::CallConsentRequest { call_id, .. }
+        | Event::CallConsentResult { call_id, .. } => call_id,
+        _ => return None,
+    })
+}
+
+async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String, mut commands: mpsc::Receiver<Command>, ui: mpsc::UnboundedSender<String>) -> Result<CallReport> {
     let say = |s: String| {
         let _ = ui.send(s);
     };
     // STUN/TURN from the relay (time-limited TURN credentials), plus ours.
-    let mut backlog = Vec::new();
-    let relay_servers = fetch_ice_servers(&mut link, &mut backlog).await?;
+    // Call events that come meanwhile wait in `sub`.
+    let relay_servers = fetch_ice_servers(&link).await;
+    // Whether the link is up, as far as the call has been told.
+    let mut up = link.is_up();
+    // Answers to the call's requests on their way, as frames for `wire`.
+    let mut answers: FuturesUnordered<Answer> = FuturesUnordered::new();
+    // The app's calls (invited / accepting by id) share the link with the
+    // Calls screen: another call ringing is the screen's to show, not this
+    // call's to decline.
+    let only_ours = matches!(opts.role, Role::Invited { .. } | Role::Accept { .. });
+    let mut link_events = Some(sub);
     let mut wire = Wire::new(me.clone(), 2);
     let mut call = Call::new(me.clone());
     let now = Instant::now();
@@ -359,25 +285,30 @@ async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc
     let mut library: Option<Arc<Library>> = opts.library.clone();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut connected_at: Option<Instant> = None;
-    let mut reconnect_at: Option<Instant> = None;
-    let mut backoff = Duration::from_millis(200);
     let mut ended: Option<EndReason> = None;
     let mut recordings = 0u32;
 
-    for frame in backlog.drain(..) {
-        for input in wire.decode_frame(frame) {
-            call.handle(Instant::now(), input);
-        }
-    }
     loop {
         // Do what the state machine asked for.
         while let Some(out) = call.poll_output() {
             match out {
                 Output::Send(sig) => {
-                    if link.is_up() && !link.send(wire.encode_frame(&sig)).await {
-                        call.handle(Instant::now(), Input::RelayDown);
-                        if matches!(link, Link::Own { .. }) {
-                            reconnect_at = Some(Instant::now());
+                    // While down, the state machine resumes once the link is back.
+                    if up {
+                        if let ClientFrame::Req { id, body } = wire.encode_frame(&sig) {
+                            // Queued now, so requests go out in order.
+                            let answer = link.start(body);
+                            answers.push(Box::pin(async move {
+                                match answer.await {
+                                    Ok(r) => Some(ServerFrame::ok(id, r)),
+                                    Err(NetError::Refused { code, message }) => Some(ServerFrame::err(id, code, message)),
+                                    // Lost with the connection: the link says Down.
+                                    Err(e) => {
+                                        tracing::debug!("call request {id}: {e}");
+                                        None
+                                    }
+                                }
+                            }));
                         }
                     }
                 }
@@ -508,35 +439,64 @@ async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc
             }
         }
 
-        let timeout = call.poll_timeout();
-        let sleep_until = match (timeout, reconnect_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let sleep_until = call.poll_timeout();
         tokio::select! {
-            msg = link.next() => match msg {
-                Some(LinkIn::Frame(frame)) => {
-                    for input in wire.decode_frame(frame) {
-                        call.handle(Instant::now(), input);
+            msg = next_link(&mut link_events) => match msg {
+                Some(LinkEvent::Event(ev)) => {
+                    // The relay answers before it sends what the answer
+                    // caused (the call id before `call_ringing`); the link
+                    // has settled every answer that came before this event.
+                    while let Some(Some(answer)) = answers.next().now_or_never() {
+                        for input in answer.into_iter().flat_map(|f| wire.decode_frame(f)) {
+                            call.handle(Instant::now(), input);
+                        }
+                    }
+                    let theirs = only_ours
+                        && (matches!(ev, Event::CallIncoming { .. })
+                            || call.call_id().is_some_and(|ours| event_call_id(&ev).is_some_and(|id| id != ours)));
+                    if !theirs {
+                        for input in wire.decode_frame(ServerFrame::Event { ev }) {
+                            call.handle(Instant::now(), input);
+                        }
                     }
                 }
-                Some(LinkIn::Down) => {
+                Some(LinkEvent::Down { .. }) => {
+                    if up {
+                        up = false;
+                        call.handle(Instant::now(), Input::RelayDown);
+                        say("lost the relay connection; reconnecting".into());
+                    }
+                }
+                Some(LinkEvent::Up { .. }) => {
+                    if !up {
+                        up = true;
+                        report.relay_reconnects += 1;
+                        say("relay connection back".into());
+                        call.handle(Instant::now(), Input::RelayUp);
+                    }
+                }
+                Some(LinkEvent::Lagged(n)) => tracing::warn!(n, "call: relay events were dropped (queue full)"),
+                Some(LinkEvent::Failed(e)) => {
+                    say(format!("the relay link stopped: {e}"));
+                    up = false;
                     call.handle(Instant::now(), Input::RelayDown);
-                    say("lost the relay connection; reconnecting".into());
-                    if matches!(link, Link::Own { .. }) {
-                        reconnect_at = Some(Instant::now() + backoff);
-                    }
-                }
-                Some(LinkIn::Up) => {
-                    report.relay_reconnects += 1;
-                    say("relay connection back".into());
-                    call.handle(Instant::now(), Input::RelayUp);
+                    call.handle(Instant::now(), Input::Hangup);
                 }
                 None => {
                     // The link's owner is gone (the app signed out or quits):
                     // hang up; what could not be sent is dropped with it.
-                    call.handle(Instant::now(), Input::RelayDown);
+                    if up {
+                        up = false;
+                        call.handle(Instant::now(), Input::RelayDown);
+                    }
                     call.handle(Instant::now(), Input::Hangup);
+                    // Nothing more comes: stop asking.
+                    link_events = None;
+                }
+            },
+            Some(answer) = answers.next(), if !answers.is_empty() => {
+                for input in answer.into_iter().flat_map(|f| wire.decode_frame(f)) {
+                    call.handle(Instant::now(), input);
                 }
             },
             ev = next_peer(&mut peer_events) => match ev {
@@ -579,7 +539,7 @@ async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc
                     snap.peer = call.peer_user.clone();
                     snap.call_id = call.call_id().map(String::from);
                     snap.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
-                    snap.relay_connected = link.is_up();
+                    snap.relay_connected = up;
                     snap.recording_now = recorder.is_some();
                     if let Some(s) = &session {
                         fill(&mut snap, s);
@@ -587,32 +547,13 @@ async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc
                     let _ = tx.try_send(snap);
                 }
             },
-            _ = sleep_opt(sleep_until) => {
-                let now = Instant::now();
-                call.handle_timeout(now);
-                if reconnect_at.is_some_and(|t| now >= t) && !link.is_up() {
-                    match link.reconnect().await {
-                        Ok(()) => {
-                            reconnect_at = None;
-                            backoff = Duration::from_millis(200);
-                            report.relay_reconnects += 1;
-                            say("relay connection back".into());
-                            call.handle(now, Input::RelayUp);
-                        }
-                        Err(e) => {
-                            tracing::debug!("reconnecting to the relay: {e}");
-                            backoff = (backoff * 2).min(Duration::from_secs(2));
-                            reconnect_at = Some(Instant::now() + backoff);
-                        }
-                    }
-                }
-            },
+            _ = sleep_opt(sleep_until) => call.handle_timeout(Instant::now()),
         }
     }
 
     report.peer = call.peer_user.clone();
     report.call_id = call.call_id().map(String::from);
-    report.relay_connected = link.is_up();
+    report.relay_connected = up;
     report.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
     if let Some(r) = recorder.take() {
         if let Ok(Ok(res)) = tokio::task::spawn_blocking(move || r.stop()).await {
@@ -626,7 +567,6 @@ async fn drive(opts: CallOptions, mut link: Link, me: String, mut commands: mpsc
         fill(&mut report, &s);
         s.close().await;
     }
-    link.close().await;
     Ok(report)
 }
 
@@ -751,51 +691,26 @@ fn describe(n: &Notice, me: &str) -> String {
     }
 }
 
-async fn connect(url: &str, token: &str) -> Result<(Ws, String)> {
-    let mut ws = tokio::time::timeout(Duration::from_secs(10), onair_chat::net::ws_connect(url))
-        .await
-        .map_err(|_| CallError::Signaling(format!("connecting to {url} timed out")))?
-        .map_err(|e| CallError::Signaling(format!("connecting to {url}: {e}")))?;
-    ws.send(Message::Text(wire::hello(token).into())).await.map_err(|e| CallError::Signaling(e.to_string()))?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let msg = tokio::time::timeout(left, ws.next()).await.map_err(|_| CallError::Signaling("the relay did not welcome us".into()))?;
-        match msg {
-            Some(Ok(Message::Text(t))) => match wire::welcome(t.as_str()) {
-                Ok(Some(user)) => return Ok((ws, user)),
-                Ok(None) => continue,
-                Err(e) => return Err(e),
-            },
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(CallError::Signaling(e.to_string())),
-            None => return Err(CallError::Signaling("the relay closed the connection".into())),
+/// Asks the relay for its STUN/TURN servers (time-limited TURN
+/// credentials); without an answer the call uses host candidates only.
+async fn fetch_ice_servers(link: &RelayLink) -> Vec<onair_proto::IceServer> {
+    match link.request(onair_proto::Request::IceServers).await {
+        Ok(onair_proto::Response::IceServers { ice_servers, .. }) => ice_servers,
+        Ok(other) => {
+            tracing::warn!("no STUN/TURN servers from the relay (it answered {other:?}); host candidates only");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::warn!("no STUN/TURN servers from the relay ({e}); host candidates only");
+            Vec::new()
         }
     }
 }
 
-/// Asks the relay for its STUN/TURN servers; other frames that arrive
-/// meanwhile go to `backlog`.
-async fn fetch_ice_servers(link: &mut Link, backlog: &mut Vec<ServerFrame>) -> Result<Vec<onair_proto::IceServer>> {
-    if !link.send(ClientFrame::Req { id: 1, body: onair_proto::Request::IceServers }).await {
-        return Err(CallError::Signaling("the relay connection is down".into()));
-    }
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, link.next()).await {
-            Err(_) => return Err(CallError::Signaling("the relay did not answer ice_servers".into())),
-            Ok(Some(LinkIn::Frame(f))) => match wire::ice_servers_answer_frame(&f, 1) {
-                Some(Ok(v)) => return Ok(v),
-                Some(Err(e)) => {
-                    tracing::warn!("no STUN/TURN servers from the relay ({e}); host candidates only");
-                    return Ok(Vec::new());
-                }
-                None => backlog.push(f),
-            },
-            Ok(Some(LinkIn::Up)) => continue,
-            Ok(Some(LinkIn::Down)) | Ok(None) => return Err(CallError::Signaling("the relay closed the connection".into())),
-        }
+async fn next_link(sub: &mut Option<Subscription>) -> Option<LinkEvent> {
+    match sub.as_mut() {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -5,13 +5,14 @@
 //! Run loop of a long-lived client ([`Client::listen`]), in outline:
 //!
 //! ```text
+//! link = RelayLink(relay, token)                 // net::link: one socket per device,
+//!                                                //   hello, reconnect with back-off
 //! loop {
-//!     conn = connect(relay, token)               // hello / welcome
-//!     flush outbox, oldest first, one ack at a time
-//!     for each conversation: fetch seq > cursor, apply in one transaction
-//!     loop { event = conn.next(); apply to cache; show it;
-//!            new outbox rows from other processes -> flush }
-//!     on a network error: back off (250 ms doubling to 5 s), reconnect
+//!     on link Up: flush outbox, oldest first, one ack at a time;
+//!                 for each conversation: fetch seq > cursor, apply in one transaction
+//!     event = subscription.next(); apply to cache; show it;
+//!     new outbox rows from other processes -> flush
+//!     on link Down: show offline (250 ms doubling to 5 s until Up)
 //! }
 //! ```
 //!

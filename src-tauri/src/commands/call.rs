@@ -5,16 +5,15 @@
 //! Signaling goes over the chat listener's socket: the relay treats one
 //! signed-in WebSocket as one device, and this app is one device, so the
 //! socket that is told about an incoming call is the one that answers it.
-//! The call events the listener receives are translated by [`on_event`] and
-//! handed to the running call's media engine (`crate::calls`), whose own
-//! signaling travels on the same socket.
+//! The call events the listener receives are translated by [`on_event`];
+//! the running call's media engine (`crate::calls`) hears them on the same
+//! relay link, and its own signaling travels on it.
 
 use onair_call::driver::{Command as CallCommand, Role};
-use onair_chat::Command;
 use onair_media::source::VideoSpec;
 use onair_proto::{Event, MediaKind, RecordAction, Request, Response};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, Manager, State};
+use tauri::{AppHandle, Emitter, State};
 
 use crate::calls::{CallMedia, CallSources, Launch};
 use crate::commands::chat::ChatState;
@@ -69,7 +68,6 @@ pub fn translate(ev: &Event, now_ms: i64) -> Option<CallPush> {
 
 /// Called by the chat listener for every relay event.
 pub fn on_event(app: &AppHandle, ev: &Event) {
-    app.state::<CallMedia>().on_event(ev);
     if let Some(p) = translate(ev, onair_chat::now_ms()) {
         if let CallPush::Ringing { peer, .. } = &p {
             crate::tray::notify(app, "Incoming call", &format!("{peer} is calling"));
@@ -79,14 +77,7 @@ pub fn on_event(app: &AppHandle, ev: &Event) {
 }
 
 async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
-    let tx = chat.commands()?;
-    let (reply, rx) = tokio::sync::oneshot::channel();
-    tx.send(Command::Request { req, reply }).await.map_err(|_| AppError::State("the relay connection is not running".into()))?;
-    match rx.await.map_err(|_| AppError::State("the relay connection stopped".into()))? {
-        Ok(r) => Ok(r),
-        Err(onair_chat::NetError::Closed) => Err(AppError::State("offline: the relay cannot be reached right now".into())),
-        Err(e) => Err(e.into()),
-    }
+    chat.request(req).await
 }
 
 /// Rings `peer` and starts the call's media; the call id comes back once
@@ -99,10 +90,10 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
     }
     let send = sources.send_config(video)?;
     let me = chat.me()?;
-    let chat_tx = chat.commands()?;
+    let link = chat.link()?;
     let kinds = if video { vec![MediaKind::Audio, MediaKind::Video] } else { vec![MediaKind::Audio] };
     // Reserve the call first: its events queue from the moment it exists.
-    let pending = media.begin(None)?;
+    let pending = media.begin(&link, None)?;
     let _ = app.emit(EVENT, CallPush::Dialing { call_id: None, peer: peer.clone() });
     let call_id = match on_socket(&chat, Request::CallInvite { to: peer.clone(), media: kinds }).await {
         Ok(Response::Call { call_id }) => call_id,
@@ -119,7 +110,7 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
     media.set_call_id(&pending, &call_id);
     let _ = app.emit(EVENT, CallPush::Dialing { call_id: Some(call_id.clone()), peer: peer.clone() });
     let role = Role::Invited { call_id: call_id.clone(), to: peer.clone() };
-    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, chat: chat_tx, send })?;
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send })?;
     Ok(call_id)
 }
 
@@ -128,10 +119,10 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
 pub async fn call_accept(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String, peer: String, sources: CallSources) -> AppResult<()> {
     let send = sources.send_config(true)?;
     let me = chat.me()?;
-    let commands = chat.commands()?;
-    let pending = media.begin(Some(call_id.clone()))?;
+    let link = chat.link()?;
+    let pending = media.begin(&link, Some(call_id.clone()))?;
     let role = Role::Accept { call_id: call_id.clone(), from: peer.clone() };
-    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, chat: commands, send })?;
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send })?;
     let _ = app.emit(EVENT, CallPush::Connected { call_id, at: onair_chat::now_ms() });
     Ok(())
 }

@@ -3,9 +3,11 @@
 //! friends and blocking, groups.
 //!
 //! Everything adapts `onair-chat`. One background listener per signed-in
-//! account (its own thread and cache connection) holds the relay socket:
-//! it delivers the outbox, applies pushed events to the cache and emits
-//! `chat://event` (see [`ChatPush`]); the UI then re-reads what changed.
+//! account (its own thread and cache connection) runs the device's relay
+//! link (one socket, which calls and room chat share through
+//! [`ChatState::link`]): it delivers the outbox, applies pushed events to
+//! the cache and emits `chat://event` (see [`ChatPush`]); the UI then
+//! re-reads what changed.
 //! Commands read and write the cache through a second connection behind a
 //! mutex held only for the SQLite call, never across the network, so no
 //! command waits on the relay to show the cache.
@@ -14,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use onair_chat::net::{LinkTask, RelayLink};
 use onair_chat::{account, Client, Command, ConvSummary, Message, Remote, Update};
 use onair_proto::{AcceptFrom, ConvInfo, Event, FriendInfo, Request, Response, Target};
 use serde::{Deserialize, Serialize};
@@ -48,8 +51,10 @@ struct Session {
     client: Client,
     remote: Remote,
     online: Arc<AtomicBool>,
-    /// Commands for the listener: flush the outbox now, or a request on its socket.
+    /// Commands for the listener: flush the outbox now.
     commands: tokio::sync::mpsc::Sender<Command>,
+    /// The device's relay link, which the listener runs.
+    link: RelayLink,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -80,9 +85,18 @@ impl ChatState {
         f(&mut s.client)
     }
 
-    /// The listener's command channel (room chat goes over its socket).
-    pub fn commands(&self) -> AppResult<tokio::sync::mpsc::Sender<Command>> {
-        Ok(self.lock().as_ref().ok_or(AppError::NotSignedIn)?.commands.clone())
+    /// The device's relay link (calls and room chat ride on it).
+    pub fn link(&self) -> AppResult<RelayLink> {
+        Ok(self.lock().as_ref().ok_or(AppError::NotSignedIn)?.link.clone())
+    }
+
+    /// A request on the device's relay link, and its answer.
+    pub async fn request(&self, req: Request) -> AppResult<Response> {
+        match self.link()?.request(req).await {
+            Ok(r) => Ok(r),
+            Err(e @ onair_chat::NetError::Refused { .. }) => Err(e.into()),
+            Err(_) => Err(AppError::State("offline: the relay cannot be reached right now".into())),
+        }
     }
 
     /// Who is signed in.
@@ -135,14 +149,22 @@ pub fn resume(app: &AppHandle) -> AppResult<bool> {
     let remote = client.remote();
     let online = Arc::new(AtomicBool::new(false));
     let (commands, rx) = tokio::sync::mpsc::channel(64);
-    let stop = spawn_listener(app.clone(), home, online.clone(), rx)?;
-    *app.state::<ChatState>().lock() = Some(Session { client, remote, online, commands, stop: Some(stop) });
+    let (link, task) = client.link();
+    let stop = spawn_listener(app.clone(), home, online.clone(), rx, link.clone(), task)?;
+    *app.state::<ChatState>().lock() = Some(Session { client, remote, online, commands, link, stop: Some(stop) });
     Ok(true)
 }
 
 /// The listener: its own thread, runtime and cache connection, so SQLite
 /// work and reconnect back-off never touch the UI's runtime.
-fn spawn_listener(app: AppHandle, home: std::path::PathBuf, online: Arc<AtomicBool>, mut commands: tokio::sync::mpsc::Receiver<Command>) -> AppResult<tokio::sync::oneshot::Sender<()>> {
+fn spawn_listener(
+    app: AppHandle,
+    home: std::path::PathBuf,
+    online: Arc<AtomicBool>,
+    mut commands: tokio::sync::mpsc::Receiver<Command>,
+    link: RelayLink,
+    task: LinkTask,
+) -> AppResult<tokio::sync::oneshot::Sender<()>> {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let mut client = Client::open(&home)?;
     // The app's own sends wake the listener (Command::Flush); other
@@ -165,7 +187,8 @@ fn spawn_listener(app: AppHandle, home: std::path::PathBuf, online: Arc<AtomicBo
                         }
                     }
                     // Call signaling arrives on this socket (the socket is the
-                    // device): the Calls screen follows it as `call://state`.
+                    // device): the Calls screen follows it as `call://state`
+                    // (a running call hears it on the link itself).
                     ChatPush::Event { ev } => crate::commands::call::on_event(&app, ev),
                     _ => {}
                 }
@@ -173,16 +196,14 @@ fn spawn_listener(app: AppHandle, home: std::path::PathBuf, online: Arc<AtomicBo
             };
             let res = rt.block_on(async {
                 tokio::select! {
-                    r = client.listen_updates(&mut commands, |u| {
+                    r = client.listen_link(&link, Some(task), &mut commands, |u| {
                         let p = match u {
                             Update::Online { .. } => {
                                 online.store(true, Ordering::Relaxed);
-                                app.state::<crate::calls::CallMedia>().on_link(true);
                                 ChatPush::Online
                             }
                             Update::Offline { error, retry_in } => {
                                 online.store(false, Ordering::Relaxed);
-                                app.state::<crate::calls::CallMedia>().on_link(false);
                                 ChatPush::Offline { error: error.to_string(), retry_in_ms: retry_in.as_millis() as u64 }
                             }
                             Update::Delivered { sent, failed } => ChatPush::Delivered { sent, failed },

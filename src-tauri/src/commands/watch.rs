@@ -7,7 +7,6 @@
 //! `<video>` element, straight from the relay (CSP allows loopback HTTP).
 
 use onair_chat::net::{Http, RelayUrl};
-use onair_chat::Command;
 use onair_proto::{Request, Response};
 use tauri::State;
 
@@ -48,15 +47,7 @@ pub async fn watch_replays(state: State<'_, AppState>, room: String) -> AppResul
 
 /// Sends a room-chat request on the listener's socket and waits for the answer.
 async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
-    let tx = chat.commands()?;
-    let (reply, rx) = tokio::sync::oneshot::channel();
-    tx.send(Command::Request { req, reply }).await.map_err(|_| AppError::State("the chat connection is not running".into()))?;
-    let r = rx.await.map_err(|_| AppError::State("the chat connection stopped".into()))?;
-    match r {
-        Ok(r) => Ok(r),
-        Err(onair_chat::NetError::Closed) => Err(AppError::State("offline: the relay cannot be reached right now".into())),
-        Err(e) => Err(e.into()),
-    }
+    chat.request(req).await
 }
 
 /// Joins a room's chat: who is there and the latest comments. Comments

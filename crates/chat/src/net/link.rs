@@ -427,7 +427,19 @@ fn refused(e: ErrorBody) -> NetError {
     NetError::Refused { code: e.code, message: e.message }
 }
 
+/// Ends the link however the task stops, dropped by its owner included
+/// (the app signing out drops the listener): subscribers see their queues
+/// end, so a call on the link hangs up.
+struct FinishOnDrop(Arc<Shared>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
 async fn run(shared: Arc<Shared>, mut cmds: mpsc::UnboundedReceiver<Cmd>, url: String, token: String, opts: LinkOptions, mut first: Option<Opened>) {
+    let _finish = FinishOnDrop(shared.clone());
     let mut attempt = 0u32;
     let mut next_id = 1u64;
     loop {
@@ -603,6 +615,21 @@ mod tests {
         assert!(matches!(call.next().await, Some(LinkEvent::Up { .. })));
         link.shared.finish();
         assert!(call.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn dropping_the_task_ends_every_subscription() {
+        let (link, task) = RelayLink::new("ws://127.0.0.1:9/v1/ws", "t", LinkOptions::default());
+        let mut sub = link.subscribe(&[Topic::Call], 4);
+        let mut task = Some(task);
+        // Let it start (it dials and fails), then drop it unfinished.
+        let _ = tokio::time::timeout(Duration::from_millis(50), task.as_mut().unwrap()).await;
+        drop(task);
+        while let Some(e) = sub.next().await {
+            assert!(matches!(e, LinkEvent::Down { .. }), "{e:?}");
+        }
+        assert!(!link.is_up());
+        assert!(matches!(link.request(Request::Conversations).await, Err(NetError::Closed)));
     }
 
     #[tokio::test]
