@@ -94,7 +94,7 @@ async fn invite_answer_offer_answer_ice_hangup_decline_busy_cancel_timeout_offli
 
 #[tokio::test(flavor = "current_thread")]
 async fn third_parties_wrong_ids_and_garbage_sdp_are_refused_and_the_relay_keeps_serving() {
-    let p = party(&[], &["alice", "bob", "carol"]);
+    let p = party(&["--metrics-token", "ops"], &["alice", "bob", "carol"]);
     let (mut a, mut b, mut c) = (p.ws(0).await, p.ws(1).await, p.ws(2).await);
     let id = accepted_call(&mut a, &mut b).await;
 
@@ -120,7 +120,7 @@ async fn third_parties_wrong_ids_and_garbage_sdp_are_refused_and_the_relay_keeps
     a.ok(json!({"op":"call_sdp","call_id":id,"kind":"offer","sdp":SDP})).await;
     assert_eq!(b.event("call_sdp").await["sdp"], SDP);
     assert!(p.relay.healthz());
-    let (_, metrics) = http(&p.relay.addr, "GET", "/metrics", None, None);
+    let (_, metrics) = http(&p.relay.addr, "GET", "/metrics", Some("ops"), None);
     assert!(metrics.contains("onair_relay_calls_active 1\n") && metrics.contains("onair_relay_calls_started_total 1\n"), "{metrics}");
     let refused: u64 = metrics.lines().find_map(|l| l.strip_prefix("onair_relay_call_refusals_total ")).unwrap().parse().unwrap();
     assert!(refused >= 10, "refusals counted: {refused}");

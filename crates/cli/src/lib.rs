@@ -98,6 +98,9 @@ pub fn main() -> i32 {
     }
 }
 
+/// Crates whose debug and trace output carries payloads (see `init_tracing`).
+const WIRE_LOGGERS: [&str; 10] = ["tungstenite", "tokio_tungstenite", "hyper", "hyper_util", "h2", "reqwest", "rustls", "tokio_rustls", "tower_http", "rml_rtmp"];
+
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
@@ -125,7 +128,16 @@ fn init_tracing(verbose: u8) {
             default.push_str(&format!(",{t}={l}"));
         }
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    // Libraries that log what goes over the wire at debug and trace (every
+    // WebSocket frame, with the hello's bearer token; request and header
+    // bytes; TLS records) stay at info whatever -v or RUST_LOG asks, so no
+    // log level prints a token, password or stream key.
+    for t in WIRE_LOGGERS {
+        if let Ok(d) = format!("{t}=info").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -4,7 +4,8 @@
 //!
 //! - **connections per client address**: at most
 //!   [`ConnLimits::max_per_addr`] at once (an IPv6 client counts per /64);
-//!   the excess is closed at once, before anything is read;
+//!   the excess is closed at once, before anything is read (a WebSocket
+//!   counts until it closes);
 //! - **a header deadline**: a connection must finish its handshake (TLS,
 //!   when a [`Handshake`] wraps the stream) and its first request's header
 //!   within [`ConnLimits::header_timeout`] of being accepted, and every later
@@ -194,6 +195,42 @@ impl Drop for InFlight {
     }
 }
 
+/// The connection's stream, holding its per-address slot: after a
+/// WebSocket upgrade the socket owns the stream, so it stays counted
+/// until the socket closes.
+struct Counted<I> {
+    io: I,
+    _slot: Option<Slot>,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Counted<I> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Counted<I> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
 /// A response body that holds its request's [`InFlight`] until it ends.
 struct Tracked {
     inner: Body,
@@ -254,8 +291,8 @@ pub async fn serve_connections<H: Handshake>(listener: TcpListener, router: Rout
             }
         };
         let _ = tcp.set_nodelay(true);
-        let conn = Connection { peer, router: router.clone(), limits: limits.clone(), builder: builder.clone(), close: close_rx.clone(), _slot: slot };
-        tokio::spawn(conn.run(tcp, handshake.clone()));
+        let conn = Connection { peer, router: router.clone(), limits: limits.clone(), builder: builder.clone(), close: close_rx.clone() };
+        tokio::spawn(conn.run(tcp, slot, handshake.clone()));
     }
     drop(listener);
     drop(close_rx);
@@ -271,11 +308,10 @@ struct Connection {
     limits: ConnLimits,
     builder: hyper_util::server::conn::auto::Builder<TokioExecutor>,
     close: tokio::sync::watch::Receiver<bool>,
-    _slot: Option<Slot>,
 }
 
 impl Connection {
-    async fn run<H: Handshake>(mut self, tcp: TcpStream, handshake: H) {
+    async fn run<H: Handshake>(mut self, tcp: TcpStream, slot: Option<Slot>, handshake: H) {
         let peer = self.peer;
         let act = Activity::new(Instant::now());
         let io = tokio::select! {
@@ -304,7 +340,7 @@ impl Connection {
                 Ok::<_, std::convert::Infallible>(res.map(|b| Tracked { inner: b, _flight: flight }))
             }
         });
-        let conn = self.builder.serve_connection_with_upgrades(TokioIo::new(io), svc);
+        let conn = self.builder.serve_connection_with_upgrades(TokioIo::new(Counted { io, _slot: slot }), svc);
         tokio::pin!(conn);
         let mut closing = false;
         loop {

@@ -35,6 +35,18 @@ pub struct Limits {
     pub room_comment_max_chars: usize,
     /// How long a user kicked from a room's chat stays out by default.
     pub room_kick_secs: u32,
+    /// Milliseconds a new HTTP connection has for its TLS handshake and
+    /// first request header, and every later header (an idle HTTP/1.1
+    /// keep-alive connection is closed after it too).
+    pub http_header_timeout_ms: u64,
+    /// Seconds a connection may sit with no request in flight.
+    pub http_idle_secs: u64,
+    /// Open HTTP connections per client address (IPv6: per /64); more are
+    /// closed at once. 0: no cap. Trusted proxies are exempt.
+    pub max_conns_per_addr: usize,
+    /// Milliseconds an RTMP connection has, in total, for the handshake
+    /// and its publish request.
+    pub rtmp_handshake_ms: u64,
 }
 
 impl Default for Limits {
@@ -57,6 +69,10 @@ impl Default for Limits {
             room_comment_burst: 5.0,
             room_comment_max_chars: 300,
             room_kick_secs: 300,
+            http_header_timeout_ms: 10_000,
+            http_idle_secs: 60,
+            max_conns_per_addr: 64,
+            rtmp_handshake_ms: 10_000,
         }
     }
 }
@@ -75,6 +91,18 @@ pub struct Config {
     pub limits: Limits,
     /// 1:1 call signaling, ICE servers and recording consent (issue 5).
     pub calls: CallConfig,
+    /// The relay's own TLS: certificate chain and private key (PEM) for
+    /// HTTPS and WSS on `listen`, and RTMPS on `rtmps`; reloaded on change.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// RTMPS ingest (RTMP inside TLS) next to `rtmp`; needs the certificate.
+    pub rtmps: Option<SocketAddr>,
+    /// Reverse proxies (addresses or CIDR networks) whose `X-Forwarded-For`
+    /// names the client; nobody else's is believed.
+    pub trusted_proxies: Vec<String>,
+    /// `/metrics` answers only requests with `Authorization: Bearer` this
+    /// token; without one configured it is not served at all (404).
+    pub metrics_token: Option<Secret>,
 }
 
 /// A secret that never appears in `Debug` output (and so in no log line).
@@ -121,7 +149,20 @@ impl Default for CallConfig {
 impl Default for Config {
     fn default() -> Self {
         // An empty `data` means "the front end picks" (the CLI uses $ONAIR_HOME/relay).
-        Config { listen: SocketAddr::from(([127, 0, 0, 1], 7380)), rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)), replays_kept: 20, banned_words: None, data: PathBuf::new(), limits: Limits::default(), calls: CallConfig::default() }
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7380)),
+            rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)),
+            replays_kept: 20,
+            banned_words: None,
+            data: PathBuf::new(),
+            limits: Limits::default(),
+            calls: CallConfig::default(),
+            tls_cert: None,
+            tls_key: None,
+            rtmps: None,
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
+        }
     }
 }
 

@@ -101,8 +101,18 @@ pub(crate) fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(String, [
     Ok((user, hash))
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.connections()))
+/// Prometheus text, for the operator only: `Authorization: Bearer` the
+/// configured metrics token; without one configured, not served.
+async fn metrics(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let Some(want) = state.metrics_token.get() else {
+        return (StatusCode::NOT_FOUND, "metrics are off: start the relay with --metrics-token\n").into_response();
+    };
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or("");
+    // Compared as hashes: equal length, so no early exit tells how much matched.
+    if crate::auth::token_hash(given.trim()) != crate::auth::token_hash(&want.0) {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "metrics need the relay's metrics token\n").into_response();
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.connections())).into_response()
 }
 
 /// A signed-in session as register and login return it.

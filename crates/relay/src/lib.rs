@@ -14,7 +14,8 @@
 //!   state  = AppState::open(config)            // SQLite in config.data
 //!   router = app(state)                        // HTTP routes + /v1/ws
 //!   spawn burn sweeper (every second: delete read burn-after-read messages)
-//!   axum::serve(listener, router) until shutdown
+//!   accept::serve_connections(listener, router) until shutdown (header,
+//!       idle and per-address limits; TLS when configured)
 //!   spawn the chat writer (commit.rs): batches of checked messages, one
 //!       transaction each, then answers and fan-out in commit order
 //!   per socket (ws.rs): loop { frame -> Session::handle_frame -> poll_output:
@@ -31,6 +32,7 @@
 //! Tests drive [`app`] with `tower::ServiceExt::oneshot`, or a real port via
 //! [`serve`] bound to `127.0.0.1:0`.
 
+pub mod accept;
 pub mod account;
 pub mod auth;
 pub mod calls;
@@ -42,10 +44,12 @@ pub mod hub;
 pub mod live;
 pub mod logic;
 pub mod metrics;
+pub mod proxy;
 pub mod session;
 pub mod signout;
 pub mod state;
 pub mod store;
+pub mod tls;
 pub mod ws;
 
 pub use config::{Config, Limits};
@@ -64,6 +68,14 @@ pub enum ServeError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("reading the banned-words file {path}: {source}")]
     BannedWords { path: std::path::PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("TLS needs both a certificate (--tls-cert) and its key (--tls-key)")]
+    TlsHalf,
+    #[error("RTMPS ({0}) needs the relay's certificate: pass --tls-cert and --tls-key")]
+    RtmpsWithoutTls(SocketAddr),
+    #[error("--trusted-proxy: {0}")]
+    Proxy(String),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -78,6 +90,15 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         tracing::info!(words = list.len(), "banned words loaded for live-room chat");
         state.rooms.set_banned(&list);
     }
+    let trusted = Arc::new(proxy::TrustedProxies::parse(&config.trusted_proxies).map_err(ServeError::Proxy)?);
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::Reloading::new(tls::TlsFiles { cert: cert.clone(), key: key.clone() })?),
+        (None, None) => None,
+        _ => return Err(ServeError::TlsHalf),
+    };
+    if let (Some(addr), None) = (config.rtmps, &tls) {
+        return Err(ServeError::RtmpsWithoutTls(addr));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     // Live rooms: RTMP ingest on its own port (bound before we report
     // ready, so room answers carry its address), HLS under the data dir.
@@ -89,6 +110,16 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         live.set_rtmp_addr(addr);
         tracing::info!(%addr, "RTMP ingest listening");
         tokio::spawn(live::rtmp::run(rtmp, state.clone(), live.clone()));
+    }
+    if let (Some(addr), Some(tls)) = (config.rtmps, &tls) {
+        let l = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+        let addr = l.local_addr()?;
+        live.set_rtmps_addr(addr);
+        tracing::info!(%addr, "RTMPS ingest listening");
+        tokio::spawn(live::rtmp::run_tls(l, tls.acceptor(&[]), state.clone(), live.clone()));
+    }
+    if let Some(tls) = &tls {
+        tokio::spawn(tls.clone().watch(state.shutdown.subscribe()));
     }
     calls::driver::start(state.clone());
     commit::start(state.clone(), 4 * commit::MAX_BATCH);
@@ -103,17 +134,30 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         tracing::info!("shutting down: closing sockets");
         st.drain(std::time::Duration::from_secs(10)).await;
     };
-    use axum::serve::ListenerExt;
-    // Events are small frames that must leave at once: no Nagle delay.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let router = app(state.clone()).merge(live::routes::routes(state.clone(), live));
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(graceful)
-        .await?;
+    let mut limits = accept::ConnLimits::from_limits(&config.limits);
+    let exempt = trusted.clone();
+    limits.exempt = Some(Arc::new(move |ip| exempt.trusts(ip)));
+    let router = app(state.clone())
+        .merge(live::routes::routes(state.clone(), live))
+        .layer(axum::middleware::from_fn_with_state(trusted, proxy::client_ip_layer));
+    match tls {
+        Some(tls) => accept::serve_connections(listener, router, limits, TlsHandshake(tls.acceptor(&[b"http/1.1"])), graceful).await,
+        None => accept::serve_connections(listener, router, limits, accept::Plain, graceful).await,
+    }
     sweeper.abort();
     Ok(())
+}
+
+/// TLS on the HTTP listener: the handshake runs in the connection's task,
+/// under the header deadline and after the per-address cap.
+#[derive(Clone)]
+struct TlsHandshake(tls::Acceptor);
+
+impl accept::Handshake for TlsHandshake {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    async fn handshake(&self, tcp: tokio::net::TcpStream) -> std::io::Result<Self::Io> {
+        self.0.accept(tcp).await
+    }
 }
 
 /// Deletes burn-after-read messages whose timer has passed, once a second.

@@ -32,6 +32,8 @@ pub struct AppState {
     pub calls: crate::calls::Calls,
     /// The group-commit writer for chat messages (started by `serve`).
     pub appends: crate::commit::Committer,
+    /// The bearer token `/metrics` needs (unset: `/metrics` is off).
+    pub metrics_token: std::sync::OnceLock<crate::config::Secret>,
     next_conn: AtomicU64,
 }
 
@@ -61,6 +63,7 @@ impl AppState {
             tasks,
             calls: crate::calls::Calls::new(calls),
             appends: crate::commit::Committer::default(),
+            metrics_token: std::sync::OnceLock::new(),
             next_conn: AtomicU64::new(1),
         })
     }
@@ -69,8 +72,17 @@ impl AppState {
     pub fn open(config: &Config) -> Result<Arc<Self>, StoreError> {
         std::fs::create_dir_all(config.data.join("attachments"))
             .map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", config.data.display())))?;
+        // The database holds password hashes and the folders hold private
+        // files: only the relay's user may read them (existing ones too).
+        private::dir(&config.data)?;
+        private::dir(&config.data.join("attachments"))?;
+        private::db_files(&config.data.join("relay.db"))?;
         let store = SqliteStore::open(&config.data.join("relay.db"))?;
-        Ok(Self::with_calls(Arc::new(store), config.limits.clone(), Some(config.data.join("attachments")), config.calls.clone()))
+        let state = Self::with_calls(Arc::new(store), config.limits.clone(), Some(config.data.join("attachments")), config.calls.clone());
+        if let Some(t) = config.metrics_token.clone().filter(|t| !t.0.is_empty()) {
+            let _ = state.metrics_token.set(t);
+        }
+        Ok(state)
     }
 
     /// In-memory store: for oneshot tests and benchmarks' warm-up.
@@ -105,4 +117,48 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// File modes for the relay's data: folders 0700, the database 0600.
+mod private {
+    use crate::error::StoreError;
+    use std::path::Path;
+
+    fn err(p: &Path, e: std::io::Error) -> StoreError {
+        StoreError::Corrupt(format!("making {} private: {e}", p.display()))
+    }
+
+    #[cfg(unix)]
+    pub fn dir(p: &Path) -> Result<(), StoreError> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700)).map_err(|e| err(p, e))
+    }
+
+    /// Creates `db` as 0600 before SQLite opens it (SQLite gives its -wal
+    /// and -shm files the database's mode), and tightens existing files.
+    #[cfg(unix)]
+    pub fn db_files(db: &Path) -> Result<(), StoreError> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(db).map_err(|e| err(db, e))?;
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            let p = std::path::PathBuf::from(name);
+            match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(&p, e)),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    pub fn dir(_: &Path) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    pub fn db_files(_: &Path) -> Result<(), StoreError> {
+        Ok(())
+    }
 }

@@ -303,7 +303,7 @@ fn fan_out(
         std::fs::copy(f.path(), dir.join(f.file_name())).context("copying the seeded database")?;
     }
     let cfg = dir.join("relay.toml");
-    std::fs::write(&cfg, format!("listen = \"127.0.0.1:0\"\ndata = {:?}\n[limits]\nhello_timeout_secs = 120\n", dir.display().to_string()))?;
+    std::fs::write(&cfg, format!("listen = \"127.0.0.1:0\"\ndata = {:?}\nmetrics_token = \"bench\"\n[limits]\nhello_timeout_secs = 120\nmax_conns_per_addr = 0\n", dir.display().to_string()))?;
     let ready = dir.join("ready");
     let exe = std::env::current_exe().context("finding the onair binary")?;
     let mut cmd = std::process::Command::new(exe);

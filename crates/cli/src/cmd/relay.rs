@@ -66,6 +66,10 @@ pub struct RelayArgs {
     /// client, e.g. a TLS-terminating nginx on 127.0.0.1 (repeatable).
     #[arg(long = "trusted-proxy", value_name = "CIDR")]
     trusted_proxies: Vec<String>,
+    /// Serve `/metrics` (Prometheus text) to requests with
+    /// `Authorization: Bearer TOKEN`; without it `/metrics` is off. Never logged.
+    #[arg(long, env = "ONAIR_RELAY_METRICS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    metrics_token: Option<onair_relay::config::Secret>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -125,6 +129,12 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if !args.trusted_proxies.is_empty() {
         config.trusted_proxies = args.trusted_proxies.clone();
+    }
+    if let Some(t) = args.metrics_token.clone() {
+        config.metrics_token = Some(t);
+    }
+    if config.metrics_token.as_ref().is_some_and(|t| t.0.trim().is_empty()) {
+        anyhow::bail!("--metrics-token must not be empty");
     }
     if let Some(d) = args.data {
         config.data = d;

@@ -193,6 +193,11 @@ impl RoomChats {
             }
             RoomReq::Mute(user, muted) => {
                 Self::owner_only(me, owner, &user)?;
+                // Only someone in the chat can be muted; an unmute is always fine
+                // (it lifts a mute of someone who has since left).
+                if muted && !r.members.contains_key(&user) {
+                    return refuse(ErrorCode::NotMember, format!("{user} is not in this room's chat"));
+                }
                 let changed = if muted { r.muted.insert(user.clone()) } else { r.muted.remove(&user) };
                 if changed {
                     let mut to = everyone(r);
@@ -205,6 +210,12 @@ impl RoomChats {
             }
             RoomReq::Kick(user, secs) => {
                 Self::owner_only(me, owner, &user)?;
+                if !r.members.contains_key(&user) {
+                    return refuse(ErrorCode::NotMember, format!("{user} is not in this room's chat"));
+                }
+                // Expired kicks are forgotten, so the list stays as long as
+                // the kicks in force.
+                r.kicked.retain(|_, until| *until > now);
                 let secs = secs.unwrap_or(self.rules.kick_secs).min(MAX_KICK_SECS);
                 let until = now + i64::from(secs) * 1000;
                 r.kicked.insert(user.clone(), until);
@@ -258,7 +269,11 @@ impl RoomChats {
             Self::remove(r, id, user, Some(conn), deliver);
         }
         // Forget rooms with nobody in them and nothing to remember.
-        rooms.retain(|_, r| !r.members.is_empty() || !r.muted.is_empty() || r.kicked.values().any(|&u| u > 0));
+        let now = crate::state::now_ms();
+        for r in rooms.values_mut() {
+            r.kicked.retain(|_, until| *until > now);
+        }
+        rooms.retain(|_, r| !r.members.is_empty() || !r.muted.is_empty() || !r.kicked.is_empty());
     }
 }
 
@@ -338,6 +353,8 @@ mod tests {
         let mut s = Sent::new();
         go(&c, 0, "bob", RoomReq::Join, &mut s).unwrap();
         assert_eq!(go(&c, 0, "bob", RoomReq::Mute("ann".into(), true), &mut s), Err(ErrorCode::NotOwner));
+        assert_eq!(go(&c, 0, "owner", RoomReq::Mute("zed".into(), true), &mut s), Err(ErrorCode::NotMember), "not in the room");
+        assert_eq!(go(&c, 0, "owner", RoomReq::Kick("zed".into(), None), &mut s), Err(ErrorCode::NotMember), "not in the room");
         assert_eq!(go(&c, 0, "owner", RoomReq::Mute("owner".into(), true), &mut s), Err(ErrorCode::Invalid));
         go(&c, 0, "owner", RoomReq::Mute("bob".into(), true), &mut s).unwrap();
         assert_eq!(go(&c, 0, "bob", RoomReq::Say("hi".into()), &mut s), Err(ErrorCode::Muted));

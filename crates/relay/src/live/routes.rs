@@ -109,6 +109,9 @@ struct RoomKey {
     category: String,
     stream_key: String,
     rtmp_url: Option<String>,
+    /// The same inside TLS, when the relay runs RTMPS ingest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rtmps_url: Option<String>,
     hls_path: String,
 }
 
@@ -142,6 +145,7 @@ fn with_key(live: &Live, r: &RoomRow) -> RoomKey {
         category: r.category.clone(),
         stream_key: r.stream_key.clone(),
         rtmp_url: live.rtmp_url(&r.stream_key),
+        rtmps_url: live.rtmps_url(&r.stream_key),
         hls_path: format!("/live/{}/index.m3u8", r.id),
     }
 }
@@ -268,25 +272,25 @@ async fn replays(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<im
     Ok(axum::Json(list))
 }
 
-/// A finished replay, with `Range` support so players can seek.
-async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
+/// A finished replay, served by tower-http's `ServeFile`: Range (206, and
+/// 416 for a range past the end), conditional requests, streamed from disk.
+async fn replay_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, String)>, req: axum::extract::Request) -> Result<Response, LiveError> {
     let not_found = || err(ErrorCode::NotFound, "no such replay");
     if !safe_name(&id) || !safe_name(&file) || !file.ends_with(".mp4") {
         return Err(not_found());
     }
-    let bytes = tokio::fs::read(cx.live.replays_dir().join(&id).join(&file)).await.map_err(|_| not_found())?;
-    let len = bytes.len();
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).and_then(|r| parse_range(r, len));
-    let common = [(header::CONTENT_TYPE, "video/mp4"), (header::ACCEPT_RANGES, "bytes"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
-    Ok(match range {
-        Some((a, b)) => {
-            let cr = format!("bytes {a}-{b}/{len}");
-            (StatusCode::PARTIAL_CONTENT, common, [(header::CONTENT_RANGE, cr)], bytes[a..=b].to_vec()).into_response()
-        }
-        None => (common, bytes).into_response(),
-    })
+    let path = cx.live.replays_dir().join(&id).join(&file);
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Err(not_found());
+    }
+    use tower::ServiceExt;
+    let res = tower_http::services::ServeFile::new(path).oneshot(req).await.map_err(|_| not_found())?;
+    let mut res = res.map(axum::body::Body::new);
+    res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
+    Ok(res)
 }
 
+#[allow(dead_code)]
 /// `bytes=A-B`, `bytes=A-` or `bytes=-N` → an inclusive range inside `len`.
 fn parse_range(r: &str, len: usize) -> Option<(usize, usize)> {
     let spec = r.strip_prefix("bytes=")?.split(',').next()?.trim();

@@ -1,0 +1,118 @@
+//! The relay on the open internet (issue 13), tried as a hostile client
+//! would against a real `onair relay`: connections that never finish their
+//! header, too many connections from one address, an RTMP client trickling
+//! its handshake, kicks of users who are not there, `/metrics` without the
+//! token, and the database's file mode.
+
+mod chat_support;
+use chat_support::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// Short deadlines so the tests wait seconds, not the defaults' tens.
+fn relay() -> (Relay, tempfile::TempDir) {
+    let cfg = tempfile::tempdir().unwrap();
+    let path = cfg.path().join("relay.toml");
+    std::fs::write(&path, "[limits]\nhttp_header_timeout_ms = 1000\nmax_conns_per_addr = 64\nrtmp_handshake_ms = 1500\n").unwrap();
+    let r = Relay::start_with(&["--config", path.to_str().unwrap(), "--metrics-token", "ops-secret"], false);
+    (r, cfg)
+}
+
+fn get(addr: &str, path: &str, headers: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nhost: relay\r\n{headers}connection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    (out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0), out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// True once the peer has closed `s` (EOF or reset).
+fn closed(s: &mut TcpStream) -> bool {
+    let mut b = [0u8; 64];
+    match s.read(&mut b) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+    }
+}
+
+#[test]
+fn half_headers_and_connection_floods_are_dropped() {
+    let (relay, _cfg) = relay();
+    let mut conns: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let mut s = TcpStream::connect(&relay.addr).unwrap();
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nX-Slow: ");
+            s
+        })
+        .collect();
+    let t0 = Instant::now();
+    for s in &conns {
+        s.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    }
+    // Every one of them is closed: the excess at once, the rest at the header deadline.
+    wait_for(10, "all 300 half-header connections to be closed", || {
+        conns.retain_mut(|s| !closed(s));
+        conns.is_empty().then_some(())
+    });
+    assert!(t0.elapsed() < Duration::from_secs(6), "closed after {:?}", t0.elapsed());
+    // The relay still serves, and 40 patient clients at once are all served.
+    let answers: Vec<_> = (0..40).map(|_| { let a = relay.addr.clone(); std::thread::spawn(move || get(&a, "/healthz", "").0) }).collect();
+    assert!(answers.into_iter().all(|h| h.join().unwrap() == 200));
+}
+
+#[test]
+fn metrics_need_the_token_and_the_database_is_private() {
+    let (relay, _cfg) = relay();
+    assert_eq!(get(&relay.addr, "/metrics", "").0, 401);
+    assert_eq!(get(&relay.addr, "/metrics", "authorization: Bearer wrong\r\n").0, 401);
+    let (status, body) = get(&relay.addr, "/metrics", "authorization: Bearer ops-secret\r\n");
+    assert!(status == 200 && body.contains("onair_relay_connections"), "{status} {body}");
+    let _alice = User::register(&relay, "alice");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&relay.data.join("relay.db")), 0o600);
+    for f in ["relay.db-wal", "relay.db-shm"] {
+        let p = relay.data.join(f);
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        }
+    }
+    assert_eq!(mode(&relay.data), 0o700);
+    assert_eq!(mode(&relay.data.join("attachments")), 0o700);
+}
+
+#[test]
+fn rtmp_handshake_has_one_deadline_and_kicks_need_a_member() {
+    let (relay, _cfg) = relay();
+    let owner = User::register(&relay, "owner");
+    let room: serde_json::Value = serde_json::from_str(owner.ok(&["room", "create", "Limits", "--json"]).lines().next().unwrap()).unwrap();
+    let rtmp = room["rtmp_url"].as_str().unwrap();
+    let addr = rtmp.trim_start_matches("rtmp://").split('/').next().unwrap().to_string();
+    // One byte every 400 ms: each read is quick, but the whole handshake is not.
+    let mut s = TcpStream::connect(&addr).unwrap();
+    let t0 = Instant::now();
+    let mut cut = None;
+    for _ in 0..50 {
+        if s.write_all(&[3]).is_err() {
+            cut = Some(t0.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        s.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+        if closed(&mut s) {
+            cut = Some(t0.elapsed());
+            break;
+        }
+    }
+    let cut = cut.expect("the trickling RTMP client was never cut off");
+    assert!(cut >= Duration::from_millis(1400) && cut < Duration::from_secs(5), "cut after {cut:?}");
+    // A kick or mute of someone who never joined the room's chat is refused.
+    let id = room["id"].as_str().unwrap();
+    let out = owner.run(&["room", "kick", id, "mallory"]);
+    assert!(!out.status.success(), "kicking a non-member must fail");
+    let out = owner.run(&["room", "mute", id, "mallory"]);
+    assert!(!out.status.success(), "muting a non-member must fail");
+}
