@@ -233,6 +233,17 @@ pub async fn run_on(opts: CallOptions, link: RelayLink, sub: Subscription, me: S
 /// A request's answer as a frame for `wire` (None: lost with the connection).
 type Answer = std::pin::Pin<Box<dyn std::future::Future<Output = Option<ServerFrame>> + Send>>;
 
+/// Whether an event on a link the Calls screen shares is this call's: not
+/// another call ringing (the screen shows it; the state machine would
+/// decline it as busy), nor another call's signaling.
+fn for_this_call(ev: &Event, ours: Option<&str>) -> bool {
+    match (ev, ours, event_call_id(ev)) {
+        (Event::CallIncoming { .. }, _, _) => false,
+        (_, Some(ours), Some(id)) => id == ours,
+        _ => true,
+    }
+}
+
 /// The call a relay event is about.
 fn event_call_id(ev: &Event) -> Option<&str> {
     Some(match ev {
@@ -451,10 +462,7 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                             call.handle(Instant::now(), input);
                         }
                     }
-                    let theirs = only_ours
-                        && (matches!(ev, Event::CallIncoming { .. })
-                            || call.call_id().is_some_and(|ours| event_call_id(&ev).is_some_and(|id| id != ours)));
-                    if !theirs {
+                    if !only_ours || for_this_call(&ev, call.call_id()) {
                         for input in wire.decode_frame(ServerFrame::Event { ev }) {
                             call.handle(Instant::now(), input);
                         }
@@ -725,5 +733,21 @@ async fn sleep_opt(t: Option<Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shared_link_hands_the_call_only_its_own_events() {
+        let ring = Event::CallIncoming { call_id: "c2".into(), from: "carol".into(), media: vec![] };
+        assert!(!for_this_call(&ring, Some("c1")), "another call ringing is the screen's, not declined as busy");
+        assert!(!for_this_call(&ring, None));
+        assert!(for_this_call(&Event::CallRinging { call_id: "c1".into() }, Some("c1")));
+        assert!(!for_this_call(&Event::CallAccepted { call_id: "c2".into() }, Some("c1")));
+        assert!(for_this_call(&Event::CallAccepted { call_id: "c2".into() }, None), "before the call has an id");
+        assert!(for_this_call(&Event::ConvChanged { conv: "g".into() }, Some("c1")));
     }
 }
