@@ -116,3 +116,41 @@ fn rtmp_handshake_has_one_deadline_and_kicks_need_a_member() {
     let out = owner.run(&["room", "mute", id, "mallory"]);
     assert!(!out.status.success(), "muting a non-member must fail");
 }
+
+fn ffmpeg_push(url: &str) -> std::process::Child {
+    std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15", "-f", "lavfi", "-i", "sine=frequency=440"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15", "-pix_fmt", "yuv420p", "-c:a", "aac", "-t", "60", "-f", "flv", url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run ffmpeg")
+}
+
+fn is_live(relay: &Relay, id: &str) -> bool {
+    let (_, body) = get(&relay.addr, &format!("/v1/rooms/{id}"), "");
+    serde_json::from_str::<serde_json::Value>(&body).map(|v| v["live"] == true).unwrap_or(false)
+}
+
+#[test]
+fn key_rotation_and_stop_end_the_live_publisher() {
+    let (relay, _cfg) = relay();
+    let owner = User::register(&relay, "owner");
+    let room: serde_json::Value = serde_json::from_str(owner.ok(&["room", "create", "Rotate me", "--json"]).lines().next().unwrap()).unwrap();
+    let id = room["id"].as_str().unwrap().to_string();
+    let mut ff = ffmpeg_push(room["rtmp_url"].as_str().unwrap());
+    wait_for(20, "the ffmpeg publisher to be on air", || is_live(&relay, &id).then_some(()));
+    let rotated: serde_json::Value = serde_json::from_str(owner.ok(&["room", "key", &id, "--rotate", "--json"]).lines().next().unwrap()).unwrap();
+    wait_for(10, "the publisher on the old key to be cut off", || (!is_live(&relay, &id)).then_some(()));
+    wait_for(10, "ffmpeg to see its connection end", || ff.try_wait().unwrap().map(|_| ()));
+    // The owner stops a live on the new key.
+    let mut ff = ffmpeg_push(rotated["rtmp_url"].as_str().unwrap());
+    wait_for(20, "the publisher on the new key to be on air", || is_live(&relay, &id).then_some(()));
+    let out = owner.ok(&["room", "stop", &id]);
+    assert!(out.contains("stopped"), "{out}");
+    wait_for(10, "the stopped live to end", || (!is_live(&relay, &id)).then_some(()));
+    wait_for(10, "ffmpeg to see its connection end", || ff.try_wait().unwrap().map(|_| ()));
+    // Nobody else may stop it.
+    let other = User::register(&relay, "other");
+    assert!(!other.run(&["room", "stop", &id]).status.success());
+}

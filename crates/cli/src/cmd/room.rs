@@ -52,7 +52,10 @@ pub enum RoomCommand {
         #[arg(long)]
         secs: Option<u32>,
     },
-    /// Show a room's stream key and RTMP URL (owner only); --rotate issues a new key.
+    /// End ROOM's live now (owner only): the publisher is disconnected.
+    Stop { room: String },
+    /// Show a room's stream key and RTMP URL (owner only); --rotate issues a
+    /// new key and disconnects a publisher live on the old one.
     Key {
         room: String,
         #[arg(long)]
@@ -116,6 +119,16 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
         RoomCommand::Key { room, rotate, json } => {
             let k = rt.block_on(rooms::key(&http, &c.token, &room, rotate))?;
             print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
+        }
+        RoomCommand::Stop { room } => {
+            let path = format!("/v1/rooms/{}/stop", rooms::pct(&room));
+            let (status, bytes) = rt.block_on(http.call(onair_chat::net::Method::POST, &path, Some(&c.token), "application/json", Vec::new()))?;
+            let v: Value = onair_chat::net::http_decode(status, &bytes)?;
+            if v["stopped"].as_bool() == Some(true) {
+                println!("stopped the live in room {room}");
+            } else {
+                println!("room {room} was not live");
+            }
         }
         RoomCommand::Replays { room, json } => {
             let list = rt.block_on(rooms::replays(&http, &room))?;

@@ -35,6 +35,8 @@ pub struct OnAir {
     /// Viewers use it to turn the test source's stamps into latency.
     pub clock_anchor_ms: Option<i64>,
     pub video_packets: u64,
+    /// Ends this live (the owner stopped it or rotated the key).
+    pub stop: Arc<tokio::sync::Notify>,
 }
 
 /// Live state shared by the ingest driver and the HTTP routes.
@@ -93,8 +95,20 @@ impl Live {
         if m.contains_key(room) {
             return false;
         }
-        m.insert(room.into(), OnAir { started_at: now_ms, conn, clock_anchor_ms: None, video_packets: 0 });
+        m.insert(room.into(), OnAir { started_at: now_ms, conn, clock_anchor_ms: None, video_packets: 0, stop: Arc::new(tokio::sync::Notify::new()) });
         true
+    }
+
+    /// Asks the publisher on air in `room` to end; false if none is.
+    pub fn stop(&self, room: &str) -> bool {
+        match self.map().get(room) {
+            Some(o) => {
+                // A stored permit: the driver sees it even if it is busy now.
+                o.stop.notify_one();
+                true
+            }
+            None => false,
+        }
     }
 
     /// Releases `room` if `conn` still holds it.

@@ -28,6 +28,7 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/v1/rooms", post(create).get(list))
         .route("/v1/rooms/{id}", get(one))
         .route("/v1/rooms/{id}/key", get(key).post(rotate))
+        .route("/v1/rooms/{id}/stop", post(stop))
         .route("/live/{id}/{file}", get(hls_file))
         .route("/v1/rooms/{id}/replays", get(replays))
         .route("/replays/{id}/{file}", get(replay_file))
@@ -204,7 +205,7 @@ fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, Li
     let me = bearer_user(&cx.app, headers)?;
     let r = cx.app.store.room(id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
     if r.owner != me {
-        return Err(err(ErrorCode::NotOwner, "only the room's owner sees its stream key"));
+        return Err(err(ErrorCode::NotOwner, "only the room's owner can see its key or stop its live"));
     }
     Ok(r)
 }
@@ -214,14 +215,24 @@ async fn key(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<Strin
     Ok(axum::Json(with_key(&cx.live, &r)))
 }
 
-/// A new key; a live publisher keeps going (it was accepted with the old
-/// one), the next publish needs the new key.
+/// A new key; a publisher live on the old one is disconnected (whoever
+/// held the old key must not stay on air), the next publish needs the new key.
 async fn rotate(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
     let mut r = owned_room(&cx, &headers, &id)?;
     r.stream_key = format!("live_{}", auth::random_hex(20).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?);
     cx.app.store.set_room_key(&r.id, &r.stream_key)?;
-    tracing::info!(room = %r.id, "stream key rotated");
+    let ended = cx.live.stop(&r.id);
+    tracing::info!(room = %r.id, ended_live = ended, "stream key rotated");
     Ok(axum::Json(with_key(&cx.live, &r)))
+}
+
+/// The owner ends the room's live now (the publisher is disconnected; it
+/// may publish again with the key).
+async fn stop(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    let r = owned_room(&cx, &headers, &id)?;
+    let stopped = cx.live.stop(&r.id);
+    tracing::info!(room = %r.id, stopped, "live stopped by its owner");
+    Ok(axum::Json(serde_json::json!({ "room": r.id, "stopped": stopped })))
 }
 
 fn safe_name(s: &str) -> bool {

@@ -101,6 +101,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
     let mut shutdown = app.shutdown.subscribe();
     let mut session = Session::new();
     let mut publishing: Option<Publishing> = None;
+    let mut stopper: Option<Arc<tokio::sync::Notify>> = None;
     let mut buf = vec![0u8; 64 * 1024];
     let why = 'conn: loop {
         let read = tokio::time::timeout_at(if publishing.is_some() { tokio::time::Instant::now() + IDLE } else { hello_by }, tcp.read(&mut buf));
@@ -113,6 +114,9 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                 Err(_) => break 'conn format!("no publish request within {} ms of connecting", app.limits.rtmp_handshake_ms),
             },
             _ = shutdown.changed() => break 'conn "relay shutting down".to_string(),
+            _ = async { match &stopper { Some(s) => s.notified().await, None => std::future::pending().await } } => {
+                break 'conn "stopped by the room's owner (stop or key rotation)".to_string()
+            }
         };
         // rml_rtmp is third-party code on peer input: a panic in it must
         // cost this connection only.
@@ -145,6 +149,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                             match Writer::start(&room, live.dir.join(&room), replay) {
                                 Ok(writer) => {
                                     let fan = live.fanout_start(&room);
+                                    stopper = live.on_air(&room).map(|o| o.stop);
                                     publishing = Some(Publishing { room, writer, fan })
                                 }
                                 Err(e) => {
