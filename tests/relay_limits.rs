@@ -143,6 +143,15 @@ fn key_rotation_and_stop_end_the_live_publisher() {
     let rotated: serde_json::Value = serde_json::from_str(owner.ok(&["room", "key", &id, "--rotate", "--json"]).lines().next().unwrap()).unwrap();
     wait_for(10, "the publisher on the old key to be cut off", || (!is_live(&relay, &id)).then_some(()));
     wait_for(10, "ffmpeg to see its connection end", || ff.try_wait().unwrap().map(|_| ()));
+    // Its replay is served with Range: a range past the end is 416, not the whole file.
+    let replay = wait_for(20, "the replay of the cut-off live", || {
+        let (_, body) = get(&relay.addr, &format!("/v1/rooms/{id}/replays"), "");
+        let list: Vec<serde_json::Value> = serde_json::from_str(&body).ok()?;
+        list.first().and_then(|r| r["path"].as_str().map(String::from))
+    });
+    let (status, body) = get(&relay.addr, &replay, "range: bytes=0-9\r\n");
+    assert_eq!((status, body.len()), (206, 10));
+    assert_eq!(get(&relay.addr, &replay, "range: bytes=999999999-\r\n").0, 416);
     // The owner stops a live on the new key.
     let mut ff = ffmpeg_push(rotated["rtmp_url"].as_str().unwrap());
     wait_for(20, "the publisher on the new key to be on air", || is_live(&relay, &id).then_some(()));
