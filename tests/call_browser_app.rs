@@ -16,7 +16,7 @@ fn chromium_calls_onair_call_answer_and_both_decode() {
     let secret = "interop-turn-secret";
     let (_turn, port) = coturn(secret);
     let turn_url = format!("turn:127.0.0.1:{port}?transport=udp");
-    let relay = Relay::start_with(&["--turn-url", &turn_url, "--turn-secret", secret], false);
+    let relay = Relay::start_with(&["--turn-url", &turn_url, "--turn-secret", secret, "--metrics-token", "ops"], false);
     let (alice, bob) = (User::register(&relay, "alice"), User::register(&relay, "bob"));
     let stats = bob.home_path().join("stats.json");
     let mut app = bob
@@ -26,7 +26,7 @@ fn chromium_calls_onair_call_answer_and_both_decode() {
         .expect("run onair call --answer");
     // bob's app is on the relay when the relay counts one connection.
     wait_for(90, "onair call --answer to connect to the relay", || {
-        let (_, m) = http(&relay.addr, "GET", "/metrics", None, None);
+        let (_, m) = http(&relay.addr, "GET", "/metrics", Some("ops"), None);
         m.lines().any(|l| l == "onair_relay_connections 1").then_some(())
     });
     let url = format!("{}/call?user=alice&password={}&relay_only=1&call=bob", relay.url(), PASSWORD.replace(' ', "%20"));

@@ -78,7 +78,14 @@ async fn accounts_rpc_and_authorisation() {
 
     let res = app(state.clone()).oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+    // /metrics is the operator's: off until a token is configured, then only with it.
     let res = app(state.clone()).oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let _ = state.metrics_token.set(onair_relay::config::Secret("ops".into()));
+    let res = app(state.clone()).oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app(state.clone()).oneshot(Request::get("/metrics").header("authorization", "Bearer ops").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
     let text = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(text.contains("onair_relay_http_requests_total"));
 }
