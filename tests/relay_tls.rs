@@ -322,3 +322,43 @@ fn behind_nginx_tls_the_relay_sees_each_clients_own_address() {
     alice.ok(&["account", "login", "--relay", &url, "--user", "Alice"]);
     assert!(alice.ok(&["account", "whoami"]).contains("alice"));
 }
+
+#[test]
+fn no_log_level_prints_a_password_token_stream_key_or_turn_secret() {
+    let pki = pki();
+    let (cert, key) = pki.leaf("logs", "DNS:localhost,IP:127.0.0.1", 2, false);
+    let turn_secret = "turn-secret-never-logged-7f3a";
+    let (c, k) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    // The most verbose the relay gets: -vvv is trace for everything.
+    let relay = Relay::start_with(&["-vvv", "--tls-cert", c, "--tls-key", k, "--rtmps", "127.0.0.1:0", "--turn-url", "turn:127.0.0.1:3478", "--turn-secret", turn_secret], true);
+    let url = relay.url();
+    let mut client_logs = String::new();
+    let mut run = |u: &User, args: &[&str]| -> String {
+        let mut a = vec!["-vvv"];
+        a.extend_from_slice(args);
+        let o = u.run(&a);
+        client_logs.push_str(&String::from_utf8_lossy(&o.stderr));
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let alice = User { name: "alice".into(), home: tempfile::tempdir().unwrap() };
+    let bob = User { name: "bob".into(), home: tempfile::tempdir().unwrap() };
+    run(&alice, &["account", "register", "--relay", &url, "--user", "alice"]);
+    run(&bob, &["account", "register", "--relay", &url, "--user", "bob"]);
+    run(&alice, &["account", "login", "--relay", &url, "--user", "alice"]);
+    run(&alice, &["chat", "send", "--to", "bob", "a secret-free message"]);
+    run(&bob, &["chat", "sync"]);
+    let room: serde_json::Value = serde_json::from_str(run(&alice, &["room", "create", "Logged room", "--json"]).trim()).unwrap();
+    let (id, stream_key) = (room["id"].as_str().unwrap().to_string(), room["stream_key"].as_str().unwrap().to_string());
+    run(&alice, &["live", "--to", &format!("relay://{id}"), "--video", "test", "--audio", "test", "--preset", "480p30", "--x264-preset", "ultrafast", "--duration", "3"]);
+    // A TURN credential request on a signed-in socket, over the call path.
+    run(&bob, &["chat", "sync"]);
+    let tokens = [alice.token(), bob.token()];
+    let relay_log = relay.log();
+    assert!(relay_log.contains("room created") && relay_log.contains("publisher on air"), "the relay's log: {relay_log}");
+    assert!(!client_logs.is_empty(), "the clients logged");
+    for (what, secret) in [("password", PASSWORD), ("alice's token", tokens[0].as_str()), ("bob's token", tokens[1].as_str()), ("the stream key", stream_key.as_str()), ("the TURN secret", turn_secret)] {
+        assert!(!relay_log.contains(secret), "the relay's -vvv log shows {what}");
+        assert!(!client_logs.contains(secret), "a client's -vvv log shows {what}");
+    }
+}

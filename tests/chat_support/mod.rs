@@ -75,7 +75,12 @@ impl Relay {
             .stderr(Stdio::inherit());
         if let Some(log) = &self.log {
             let f = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("relay log file");
-            cmd.env("RUST_LOG", "debug").stderr(f);
+            // `-v` flags in `extra` pick the level themselves (RUST_LOG would win over them).
+            if self.extra.iter().any(|a| a.starts_with("-v")) {
+                cmd.env_remove("RUST_LOG").stderr(f);
+            } else {
+                cmd.env("RUST_LOG", "debug").stderr(f);
+            }
         }
         let child = cmd.spawn().expect("spawn onair relay");
         self.child = Some(child);
