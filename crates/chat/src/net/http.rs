@@ -112,7 +112,10 @@ fn client() -> Result<reqwest::Client, NetError> {
         .tls_backend_preconfigured((*tls).clone())
         .connect_timeout(Duration::from_secs(10))
         .tcp_nodelay(true)
-        .pool_idle_timeout(Duration::from_secs(30))
+        // Shorter than any relay keeps an idle connection open (its header
+        // deadline, 10 s by default): a pooled connection is never one the
+        // relay has just closed.
+        .pool_idle_timeout(Duration::from_secs(5))
         .no_proxy()
         .build()
         .map_err(|e| NetError::TlsSetup(e.to_string()))?;
@@ -163,7 +166,18 @@ impl Http {
 
     /// Sends a built request; returns the status and body whatever the status.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<(StatusCode, Bytes), NetError> {
-        let res = req.send().await.map_err(|e| map_reqwest(&self.url, e))?;
+        // A kept-alive connection the server closed a moment ago fails the
+        // request before any answer: an idempotent request goes again once,
+        // on a new connection.
+        let again = req.try_clone().filter(|r| r.try_clone().and_then(|r| r.build().ok()).is_some_and(|r| r.method().is_idempotent()));
+        let res = match (req.send().await, again) {
+            (Ok(res), _) => res,
+            (Err(e), Some(again)) if e.is_request() && !e.is_timeout() && !e.is_connect() && super::tls::tls_reason(&e).is_none() => {
+                tracing::debug!(error = %e.without_url(), "request failed on a kept-alive connection; sending it again");
+                again.send().await.map_err(|e| map_reqwest(&self.url, e))?
+            }
+            (Err(e), _) => return Err(map_reqwest(&self.url, e)),
+        };
         let status = res.status();
         let bytes = res.bytes().await.map_err(|e| map_reqwest(&self.url, e))?;
         Ok((status, bytes.to_vec()))
