@@ -29,6 +29,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/logout", post(logout))
         .merge(crate::account::routes())
         .route("/v1/rpc", post(rpc))
+        // The handler reads the body itself, after its checks, up to the limit.
         .route("/v1/attachments", post(upload).layer(DefaultBodyLimit::max(upload_limit)))
         .route("/v1/attachments/{id}", get(download))
         .route("/v1/ws", get(ws))
@@ -239,18 +240,32 @@ fn may_use_conv(state: &AppState, conv: &str, me: &str) -> Result<bool, HttpErro
     Ok(state.store.is_member(conv, me).map_err(ApiError::from)? || dm_peer(conv, me).is_some())
 }
 
-async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<UploadQuery>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
+/// An upload is checked before a byte of its body is read: the token, the
+/// conversation (a member of the group, or one end of a DM with a user who
+/// exists), the name; then the body is read up to the size limit. The
+/// relay, not the sender, says what the file is (its size as stored, its
+/// type from its first bytes).
+async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<UploadQuery>, body: axum::body::Body) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
     let me = bearer_user(&state, &headers)?;
     if !may_use_conv(&state, &q.conv, &me)? {
         return Err(err(ErrorCode::NotMember, "not a member of that conversation"));
+    }
+    if let Some(peer) = dm_peer(&q.conv, &me) {
+        if peer != me && state.store.user(peer).map_err(ApiError::from)?.is_none() {
+            return Err(err(ErrorCode::NotFound, format!("no user {peer}")));
+        }
     }
     let name: String = q.name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
     if name.is_empty() {
         return Err(err(ErrorCode::Invalid, "file name required"));
     }
     let Some(dir) = &state.files else { return Err(err(ErrorCode::Internal, "attachments are not enabled")) };
-    let mime = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").chars().take(100).collect::<String>();
+    let limit = state.limits.max_attachment_bytes as usize;
+    let body = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| err(ErrorCode::TooLarge, format!("attachments are at most {} MiB", limit / (1024 * 1024))))?;
+    let mime = sniff_mime(&body).to_string();
     let id = auth::random_hex(16).map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
     let tmp = dir.join(format!("{id}.part"));
     let write = async {
@@ -279,7 +294,54 @@ async fn download(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(i
     }
     let Some(dir) = &state.files else { return Err(not_found()) };
     let bytes = tokio::fs::read(dir.join(&row.id)).await.map_err(|_| not_found())?;
-    Ok(([(header::CONTENT_TYPE, row.mime)], bytes))
+    Ok((
+        [
+            (header::CONTENT_TYPE, row.mime),
+            // Never rendered by a browser as something else, never inline.
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CONTENT_DISPOSITION, content_disposition(&row.name)),
+        ],
+        bytes,
+    ))
+}
+
+/// `attachment; filename="…"` with an ASCII fallback and the real name in
+/// RFC 5987 form.
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' }).collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// What a file is, from its first bytes; anything unknown is plain bytes.
+pub fn sniff_mime(b: &[u8]) -> &'static str {
+    let at = |off: usize, sig: &[u8]| b.len() >= off + sig.len() && &b[off..off + sig.len()] == sig;
+    if at(0, b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if at(0, b"\xff\xd8\xff") {
+        "image/jpeg"
+    } else if at(0, b"GIF87a") || at(0, b"GIF89a") {
+        "image/gif"
+    } else if at(0, b"RIFF") && at(8, b"WEBP") {
+        "image/webp"
+    } else if at(0, b"RIFF") && at(8, b"WAVE") {
+        "audio/wav"
+    } else if at(4, b"ftyp") {
+        "video/mp4"
+    } else if at(0, b"\x1a\x45\xdf\xa3") {
+        "video/webm"
+    } else if at(0, b"OggS") {
+        "audio/ogg"
+    } else if at(0, b"ID3") || (b.len() >= 2 && b[0] == 0xff && b[1] & 0xe0 == 0xe0) {
+        "audio/mpeg"
+    } else if at(0, b"%PDF-") {
+        "application/pdf"
+    } else {
+        "application/octet-stream"
+    }
 }
 
 async fn ws(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {

@@ -166,6 +166,7 @@ async fn burn_sweeper(state: Arc<AppState>) {
     loop {
         tick.tick().await;
         let now = state::now_ms();
+        remove_trashed_files(&state).await;
         let due = match state.store.due_burns(now) {
             Ok(d) => d,
             Err(e) => {
@@ -182,6 +183,30 @@ async fn burn_sweeper(state: Arc<AppState>) {
                 Ok(events) => events.into_iter().for_each(|(users, ev)| ws::publish(&state, &users, ev)),
                 Err(e) => tracing::warn!(error = %e, "burn failed"),
             }
+        }
+    }
+}
+
+/// Removes the files of attachments whose message was recalled or burned
+/// (their rows went with the tombstone; a download already answers 404).
+async fn remove_trashed_files(state: &AppState) {
+    let ids = match state.store.take_attachment_trash(256) {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the attachment trash failed");
+            return;
+        }
+    };
+    let Some(dir) = &state.files else { return };
+    for id in ids {
+        // Ids are the relay's own hex names; anything else is not a file of ours.
+        if id.len() != 32 || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
+            continue;
+        }
+        match tokio::fs::remove_file(dir.join(&id)).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove a recalled attachment's file"),
         }
     }
 }

@@ -254,12 +254,15 @@ fn send(ctx: &Ctx, me: &str, now: i64, client_id: String, to: Target, text: Stri
             conv
         }
     };
-    if let Some(a) = &attachment {
-        match ctx.store.attachment(&a.id)? {
-            Some(row) if row.owner == me && row.conv == conv => {}
+    // The message carries what the relay stored, not what the sender says
+    // the file is called, weighs or contains.
+    let attachment = match attachment {
+        Some(a) => match ctx.store.attachment(&a.id)? {
+            Some(row) if row.owner == me && row.conv == conv => Some(Attachment { id: row.id, name: row.name, size: row.size, mime: row.mime }),
             _ => return refuse(ErrorCode::NotFound, "no such attachment of yours in this conversation"),
-        }
-    }
+        },
+        None => None,
+    };
     let entry = NewEntry { id: client_id, sender: me.into(), sent_at: now, kind: EntryKind::Message, text, ref_seq: None, burn_secs, attachment };
     Ok(Step::Append(PendingSend { conv, entry }))
 }

@@ -173,4 +173,8 @@ pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     // Attachments (metadata; bytes live in files beside the database).
     fn insert_attachment(&self, a: &AttachmentRow, now: i64) -> Result<()>;
     fn attachment(&self, id: &str) -> Result<Option<AttachmentRow>>;
+    /// Up to `limit` ids of attachments whose message was recalled or
+    /// burned (their rows are already gone); each is handed out once, for
+    /// the relay to remove its file.
+    fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>>;
 }

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_live_rooms", include_str!("../../migrations/0002_live_rooms.sql")),
     ("0003_calls", include_str!("../../migrations/0003_calls.sql")),
     ("0004_account_delete", include_str!("../../migrations/0004_account_delete.sql")),
+    ("0005_attachment_trash", include_str!("../../migrations/0005_attachment_trash.sql")),
 ];
 
 mod calls;
@@ -195,6 +196,17 @@ fn append_in(tx: &Connection, conv: &str, e: &NewEntry) -> Result<Option<Appende
     )?
     .execute(params![conv, seq, e.id, e.sender, e.sent_at, kind_str(e.kind), e.text, e.ref_seq.map(|v| v as i64), e.burn_secs, att])?;
     if let (EntryKind::Recall | EntryKind::Burn, Some(r)) = (e.kind, e.ref_seq) {
+        // "Text and attachment gone": the attachment's row goes now (a
+        // download answers 404), its file once the relay has removed it.
+        let att: Option<String> = tx
+            .prepare_cached("SELECT json_extract(attachment, '$.id') FROM entries WHERE conv = ?1 AND seq = ?2 AND attachment IS NOT NULL")?
+            .query_row(params![conv, r as i64], |row| row.get(0))
+            .optional()?
+            .flatten();
+        if let Some(id) = att {
+            tx.prepare_cached("DELETE FROM attachments WHERE id = ?1")?.execute([&id])?;
+            tx.prepare_cached("INSERT OR IGNORE INTO attachment_trash(id) VALUES (?1)")?.execute([&id])?;
+        }
         tx.prepare_cached("UPDATE entries SET deleted = 1, text = '', attachment = NULL, burn_at = NULL WHERE conv = ?1 AND seq = ?2")?
             .execute(params![conv, r as i64])?;
     }
@@ -614,6 +626,17 @@ impl Store for SqliteStore {
                 })
             })
             .optional()?)
+    }
+
+    fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>> {
+        let mut c = self.c()?;
+        let tx = c.transaction()?;
+        let ids: Vec<String> = tx.prepare("SELECT id FROM attachment_trash LIMIT ?1")?.query_map([limit], |r| r.get(0))?.collect::<std::result::Result<_, _>>()?;
+        for id in &ids {
+            tx.execute("DELETE FROM attachment_trash WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(ids)
     }
 }
 

@@ -1,0 +1,117 @@
+//! Attachments against a hostile user, on a real relay process: an upload
+//! is checked before its body is read, only into a conversation the user
+//! is in (a DM with someone who exists), the relay decides what the file is
+//! (a message cannot lie about its name, size or type), downloads are never
+//! sniffed or shown inline, and a recalled or burned message's attachment
+//! is gone (404, and its file removed).
+
+mod chat_support;
+use chat_support::*;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// One raw HTTP/1.1 request: (status, lower-cased head, body).
+fn raw(addr: &str, method: &str, path: &str, token: Option<&str>, ctype: &str, body: &[u8]) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(s, "{method} {path} HTTP/1.1\r\nhost: {addr}\r\n{auth}content-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).to_lowercase();
+    let status = head.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head, out.get(split + 4..).unwrap_or_default().to_vec())
+}
+
+fn upload(relay: &Relay, token: Option<&str>, conv: &str, name: &str, ctype: &str, body: &[u8]) -> (u16, Value) {
+    let (st, _, b) = raw(&relay.addr, "POST", &format!("/v1/attachments?conv={conv}&name={name}"), token, ctype, body);
+    (st, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR not really a picture";
+
+#[test]
+fn uploads_are_checked_first_and_the_relay_decides_what_a_file_is() {
+    let relay = Relay::start();
+    let alice = User::register(&relay, "alice");
+    let bob = User::register(&relay, "bob");
+    let carol = User::register(&relay, "carol");
+    let (ta, tc) = (alice.token(), carol.token());
+
+    // No token: refused at once, without waiting for 10 MB that never come.
+    let mut s = TcpStream::connect(&relay.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(s, "POST /v1/attachments?conv=dm:alice:bob&name=x HTTP/1.1\r\nhost: x\r\ncontent-length: 10000000\r\n\r\n").unwrap();
+    let start = Instant::now();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).expect("an answer before the body");
+    assert_eq!(&head[9..12], b"401", "{}", String::from_utf8_lossy(&head));
+    assert!(start.elapsed() < Duration::from_secs(8), "answered only after {:?}", start.elapsed());
+
+    // Not into someone else's DM, nor a group one is not in, nor a DM with nobody.
+    assert_eq!(upload(&relay, Some(&tc), "dm:alice:bob", "x.bin", "text/plain", b"hi").0, 403);
+    let group = alice.ok(&["group", "create", "crew", "--members", "bob"]).trim().to_string();
+    assert_eq!(upload(&relay, Some(&tc), &group, "x.bin", "text/plain", b"hi").0, 403);
+    let (st, e) = upload(&relay, Some(&ta), "dm:alice:nobodyhere", "x.bin", "text/plain", b"hi");
+    assert_eq!(st, 404, "{e}");
+
+    // The relay, not the sender, says what it is: a PNG sent as HTML.
+    let (st, a) = upload(&relay, Some(&ta), "dm:alice:bob", "cat.html", "text/html", PNG);
+    assert_eq!(st, 201, "{a}");
+    assert_eq!((a["mime"].as_str(), a["size"].as_u64()), (Some("image/png"), Some(PNG.len() as u64)));
+    // A message that lies about the file carries what the relay stored.
+    let lie = serde_json::json!({"op": "send", "client_id": "lie1", "to": {"user": "bob"}, "text": "look",
+        "attachment": {"id": a["id"], "name": "invoice.pdf", "size": 1, "mime": "application/pdf"}});
+    let (st, _, b) = raw(&relay.addr, "POST", "/v1/rpc", Some(&ta), "application/json", lie.to_string().as_bytes());
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&b));
+    bob.ok(&["chat", "sync"]);
+    let got = bob.history("alice", true);
+    let att = &got.last().unwrap()["attachment"];
+    assert_eq!((att["name"].as_str(), att["size"].as_u64(), att["mime"].as_str()), (Some("cat.html"), Some(PNG.len() as u64), Some("image/png")), "{att}");
+
+    // Downloads are never sniffed into something else, never shown inline.
+    let (st, head, body) = raw(&relay.addr, "GET", &format!("/v1/attachments/{}", a["id"].as_str().unwrap()), Some(&bob.token()), "text/plain", b"");
+    assert_eq!(st, 200);
+    assert_eq!(body, PNG);
+    assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+    assert!(head.contains("content-disposition: attachment; filename=\"cat.html\""), "{head}");
+    assert!(head.contains("content-type: image/png"), "{head}");
+}
+
+#[test]
+fn recalled_and_burned_attachments_are_gone() {
+    let relay = Relay::start();
+    let alice = User::register(&relay, "alice");
+    let bob = User::register(&relay, "bob");
+    let file = alice.home_path().join("secret.txt");
+    std::fs::write(&file, b"the secret plan").unwrap();
+    let files = relay.data.join("attachments");
+    let att_of = |u: &User| -> (String, String) {
+        let h = u.history("alice", true);
+        let m = h.iter().rev().find(|m| m["attachment"]["id"].is_string()).expect("a message with an attachment");
+        (m["id"].as_str().unwrap().to_string(), m["attachment"]["id"].as_str().unwrap().to_string())
+    };
+    let get = |id: &str| raw(&relay.addr, "GET", &format!("/v1/attachments/{id}"), Some(&bob.token()), "text/plain", b"").0;
+
+    // Recall.
+    alice.ok(&["chat", "send", "--to", "bob", "plan", "--file", file.to_str().unwrap()]);
+    bob.ok(&["chat", "sync"]);
+    let (msg, att) = att_of(&bob);
+    assert_eq!(get(&att), 200);
+    assert!(files.join(&att).exists());
+    alice.ok(&["chat", "recall", &msg]);
+    assert_eq!(get(&att), 404, "a recalled message's attachment must not download");
+    wait_for(20, "the recalled attachment's file to be removed", || (!files.join(&att).exists()).then_some(()));
+
+    // Burn after reading.
+    alice.ok(&["chat", "send", "--to", "bob", "--burn", "1", "burns", "--file", file.to_str().unwrap()]);
+    bob.ok(&["chat", "sync"]);
+    let (_, att) = att_of(&bob);
+    assert_eq!(get(&att), 200);
+    bob.ok(&["chat", "read", "--with", "alice"]);
+    wait_for(30, "the burned attachment to be gone", || (get(&att) == 404 && !files.join(&att).exists()).then_some(()));
+}
