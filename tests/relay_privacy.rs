@@ -115,3 +115,33 @@ fn recalled_and_burned_attachments_are_gone() {
     bob.ok(&["chat", "read", "--with", "alice"]);
     wait_for(30, "the burned attachment to be gone", || (get(&att) == 404 && !files.join(&att).exists()).then_some(()));
 }
+
+fn refused(u: &User, args: &[&str], needle: &str) {
+    let o = u.run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains(needle), "{args:?} should be refused with {needle:?}: {err}");
+}
+
+#[test]
+fn groups_cannot_get_round_blocks_or_friends_only() {
+    let relay = Relay::start();
+    let alice = User::register(&relay, "alice");
+    let mallory = User::register(&relay, "mallory");
+    let dave = User::register(&relay, "dave");
+    let bob = User::register(&relay, "bob");
+    alice.ok(&["friends", "block", "mallory"]);
+    // Whom alice blocked cannot put her in a group, at creation or later.
+    refused(&mallory, &["group", "create", "trap", "--members", "alice"], "does not accept");
+    let g = mallory.ok(&["group", "create", "trap2", "--members", "bob"]).trim().to_string();
+    refused(&mallory, &["group", "add", &g, "alice"], "does not accept");
+    // Nor can a stranger while she accepts friends only; a friend can.
+    alice.ok(&["account", "privacy", "friends"]);
+    refused(&dave, &["group", "create", "hello", "--members", "alice"], "friends only");
+    alice.ok(&["friends", "add", "bob"]);
+    bob.ok(&["friends", "accept", "alice"]);
+    let ok = bob.ok(&["group", "create", "crew", "--members", "alice"]).trim().to_string();
+    assert!(ok.starts_with("g:"), "{ok}");
+    // Uploads into a group she was never let into fail for mallory too.
+    let (st, _) = upload(&relay, Some(&mallory.token()), &ok, "x.bin", "text/plain", b"x");
+    assert_eq!(st, 403);
+}

@@ -163,6 +163,9 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
         Request::GroupAdd { conv, user } => {
             owner_check(ctx, &conv, me)?;
             check_user(ctx, &user)?;
+            if user != me {
+                check_dm_allowed(ctx, me, &user)?;
+            }
             if ctx.store.members(&conv)?.len() >= ctx.limits.max_group_members {
                 return refuse(ErrorCode::TooLarge, "group is full");
             }
@@ -287,7 +290,19 @@ pub fn sent(ctx: &Ctx, p: PendingSend, a: Appended) -> R<Handled> {
             attachment: e.attachment,
             deleted: false,
         };
-        events.push((ctx.store.members(&conv)?, Event::Message { conv: conv.clone(), entry }));
+        // In a group both are in, a user who blocked the sender is not
+        // handed the sender's messages.
+        let mut to = ctx.store.members(&conv)?;
+        if conv.starts_with("g:") {
+            let mut kept = Vec::with_capacity(to.len());
+            for m in to {
+                if m == entry.from || !ctx.store.blocks(&m, &entry.from)? {
+                    kept.push(m);
+                }
+            }
+            to = kept;
+        }
+        events.push((to, Event::Message { conv: conv.clone(), entry }));
     }
     Ok(Handled { response: Response::Sent { id: client_id, conv, seq: a.seq, sent_at: a.sent_at }, events })
 }
@@ -397,6 +412,11 @@ fn group_create(ctx: &Ctx, me: &str, now: i64, name: String, members: Vec<String
     let mut list: Vec<String> = Vec::new();
     for m in members {
         check_user(ctx, &m)?;
+        // The same rules as a 1:1 chat: nobody is put in a group with
+        // someone they blocked, or by a stranger while they accept friends only.
+        if m != me {
+            check_dm_allowed(ctx, me, &m)?;
+        }
         if m != me && !list.contains(&m) {
             list.push(m);
         }
