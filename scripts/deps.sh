@@ -14,7 +14,7 @@ BUILD_PKGS=(
   gstreamer1.0-libav gstreamer1.0-plugins-good
 )
 TEST_PKGS=(
-  ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl xvfb x11-utils mediainfo procps
+  ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl curl xvfb x11-utils mediainfo procps
   # Calls: a private PulseAudio with a null sink is the speaker a test listens to.
   pulseaudio pulseaudio-utils libasound2-plugins
   # The app's desktop notifications go to a real notification server (dunst) on a private bus
