@@ -144,6 +144,19 @@ fn groups_cannot_get_round_blocks_or_friends_only() {
     // Uploads into a group she was never let into fail for mallory too.
     let (st, _) = upload(&relay, Some(&mallory.token()), &ok, "x.bin", "text/plain", b"x");
     assert_eq!(st, 403);
+
+    // In a group both are in (bob brought mallory in), mallory's messages
+    // never reach alice: bob reads them, alice's cache has no trace of the text.
+    bob.ok(&["group", "add", &ok, "mallory"]);
+    mallory.ok(&["chat", "send", "--group", &ok, "buy my spam"]);
+    bob.ok(&["chat", "send", "--group", &ok, "hello crew"]);
+    bob.ok(&["chat", "sync"]);
+    assert_eq!(texts(&bob.json_lines(&["chat", "history", "--group", &ok, "--offline", "--json"])), ["buy my spam", "hello crew"]);
+    alice.ok(&["chat", "sync"]);
+    let seen = alice.json_lines(&["chat", "history", "--group", &ok, "--offline", "--json"]);
+    assert!(texts(&seen).contains(&"hello crew".to_string()), "{seen:?}");
+    assert!(!texts(&seen).iter().any(|t| t.contains("spam")), "{seen:?}");
+    assert!(alice.json_lines(&["chat", "search", "spam", "--offline", "--json"]).is_empty());
 }
 
 #[test]
