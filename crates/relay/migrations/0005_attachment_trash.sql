@@ -4,6 +4,3 @@
 CREATE TABLE attachment_trash (
     id TEXT PRIMARY KEY
 );
-
--- Upload quotas sum a user's attachments (in all, and of the last day).
-CREATE INDEX attachments_owner ON attachments(owner, created_at);

@@ -262,28 +262,9 @@ async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
     }
     let Some(dir) = &state.files else { return Err(err(ErrorCode::Internal, "attachments are not enabled")) };
     let limit = state.limits.max_attachment_bytes as usize;
-    // Quotas: refused before reading when the announced length would not
-    // fit, and checked again with the bytes actually read.
-    let (day, total) = state.store.attachment_usage(&me, now_ms() - 24 * 3600 * 1000).map_err(ApiError::from)?;
-    let over = |n: u64| {
-        if day + n > state.limits.upload_bytes_per_day {
-            Some(format!("you have uploaded {} MiB today, the most this relay takes in 24 hours; try again tomorrow", day / (1024 * 1024)))
-        } else if total + n > state.limits.upload_bytes_total {
-            Some(format!("your attachments on this relay use {} MiB, the most it keeps for one user; recall old ones to make room", total / (1024 * 1024)))
-        } else {
-            None
-        }
-    };
-    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-    if let Some(why) = over(announced) {
-        return Err(err(ErrorCode::RateLimited, why));
-    }
     let body = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| err(ErrorCode::TooLarge, format!("attachments are at most {} MiB", limit / (1024 * 1024))))?;
-    if let Some(why) = over(body.len() as u64) {
-        return Err(err(ErrorCode::RateLimited, why));
-    }
     let mime = sniff_mime(&body).to_string();
     let id = auth::random_hex(16).map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
     let tmp = dir.join(format!("{id}.part"));

@@ -70,26 +70,6 @@ fn check_member(ctx: &Ctx, conv: &str, me: &str) -> R<()> {
     Ok(())
 }
 
-/// In a group, the messages of users `me` blocked reach `me` as deleted
-/// entries: the sequence stays whole (no gap for the client to wait on),
-/// the text and attachment do not arrive.
-fn hide_blocked(ctx: &Ctx, me: &str, conv: &str, mut entries: Vec<Entry>) -> R<Vec<Entry>> {
-    if !conv.starts_with("g:") {
-        return Ok(entries);
-    }
-    let blocked = ctx.store.blocked_by(me)?;
-    if blocked.is_empty() {
-        return Ok(entries);
-    }
-    for e in entries.iter_mut().filter(|e| e.kind == EntryKind::Message && blocked.contains(&e.from)) {
-        e.text.clear();
-        e.attachment = None;
-        e.burn_secs = None;
-        e.deleted = true;
-    }
-    Ok(entries)
-}
-
 /// May `me` write to `peer` in their 1:1 conversation?
 pub(crate) fn check_dm_allowed(ctx: &Ctx, me: &str, peer: &str) -> R<()> {
     if ctx.store.blocks(peer, me)? {
@@ -130,7 +110,7 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
         Request::Sync { conv, after, limit } => {
             check_member(ctx, &conv, me)?;
             let limit = limit.clamp(1, ctx.limits.page_max.max(1));
-            let entries = hide_blocked(ctx, me, &conv, ctx.store.entries_after(&conv, after, limit)?)?;
+            let entries = ctx.store.entries_after(&conv, after, limit)?;
             let more = entries.len() as u32 == limit;
             let reads = ctx.store.reads(&conv)?;
             Ok(Handled::only(Response::Entries { conv, entries, more, reads }))
@@ -138,7 +118,7 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
         Request::History { conv, before, limit } => {
             check_member(ctx, &conv, me)?;
             let limit = limit.clamp(1, ctx.limits.page_max.max(1));
-            let entries = hide_blocked(ctx, me, &conv, ctx.store.entries_before(&conv, before, limit)?)?;
+            let entries = ctx.store.entries_before(&conv, before, limit)?;
             let more = entries.len() as u32 == limit;
             let reads = ctx.store.reads(&conv)?;
             Ok(Handled::only(Response::Entries { conv, entries, more, reads }))

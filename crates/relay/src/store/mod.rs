@@ -177,6 +177,4 @@ pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     /// burned (their rows are already gone); each is handed out once, for
     /// the relay to remove its file.
     fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>>;
-    /// Bytes of `owner`'s stored attachments: uploaded since `since`, and in all.
-    fn attachment_usage(&self, owner: &str, since: i64) -> Result<(u64, u64)>;
 }

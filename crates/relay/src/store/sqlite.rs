@@ -628,15 +628,6 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
-    fn attachment_usage(&self, owner: &str, since: i64) -> Result<(u64, u64)> {
-        let (recent, total): (i64, i64) = self.c()?.query_row(
-            "SELECT COALESCE(SUM(CASE WHEN created_at >= ?2 THEN size ELSE 0 END), 0), COALESCE(SUM(size), 0) FROM attachments WHERE owner = ?1",
-            params![owner, since],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok((recent.max(0) as u64, total.max(0) as u64))
-    }
-
     fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>> {
         let mut c = self.c()?;
         let tx = c.transaction()?;
