@@ -98,7 +98,23 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.invoke("chat_status", json!({})).expect("chat session resumes from the saved account");
     app.click("[data-testid=nav-watch]");
     let row = format!("[data-room=\"{room}\"]");
-    app.click(&row);
+    // The directory redraws itself every 10 s; a click that lands as its
+    // row is replaced opens nothing, and a viewer would click again.
+    let mut opened = false;
+    for _ in 0..4 {
+        app.click(&row);
+        let start = std::time::Instant::now();
+        while start.elapsed() < secs(5) && !opened {
+            opened = app.eval("return !!document.querySelector('[data-testid=watch-video]')") == json!(true);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if opened {
+            break;
+        }
+    }
+    if !opened {
+        app.screenshot("watch-not-opened");
+    }
     app.wait_js(
         "const v = document.querySelector('[data-testid=watch-video]'); return v && v.currentTime > 1 && Number(document.querySelector('[data-testid=watch-status]').dataset.frames || 0) > 10",
         secs(90),
