@@ -144,4 +144,97 @@ fn groups_cannot_get_round_blocks_or_friends_only() {
     // Uploads into a group she was never let into fail for mallory too.
     let (st, _) = upload(&relay, Some(&mallory.token()), &ok, "x.bin", "text/plain", b"x");
     assert_eq!(st, 403);
+
+    // In a group both are in (bob brought mallory in), mallory's messages
+    // never reach alice: bob reads them, alice's cache has no trace of the text.
+    bob.ok(&["group", "add", &ok, "mallory"]);
+    mallory.ok(&["chat", "send", "--group", &ok, "buy my spam"]);
+    bob.ok(&["chat", "send", "--group", &ok, "hello crew"]);
+    bob.ok(&["chat", "sync"]);
+    assert_eq!(texts(&bob.json_lines(&["chat", "history", "--group", &ok, "--offline", "--json"])), ["buy my spam", "hello crew"]);
+    alice.ok(&["chat", "sync"]);
+    let seen = alice.json_lines(&["chat", "history", "--group", &ok, "--offline", "--json"]);
+    assert!(texts(&seen).contains(&"hello crew".to_string()), "{seen:?}");
+    assert!(!texts(&seen).iter().any(|t| t.contains("spam")), "{seen:?}");
+    assert!(alice.json_lines(&["chat", "search", "spam", "--offline", "--json"]).is_empty());
+}
+
+fn rpc(relay: &Relay, token: &str, body: Value) -> (u16, Value) {
+    let (st, _, b) = raw(&relay.addr, "POST", "/v1/rpc", Some(token), "application/json", body.to_string().as_bytes());
+    (st, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+#[test]
+fn upload_quotas_per_user_per_day_and_in_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("relay.toml");
+    std::fs::write(&conf, "[limits]\nupload_bytes_per_day = 5000\nupload_bytes_total = 3000\n").unwrap();
+    let relay = Relay::start_with(&["--config", conf.to_str().unwrap()], false);
+    let alice = User::register(&relay, "alice");
+    let _bob = User::register(&relay, "bob");
+    let carol = User::register(&relay, "carol");
+    let (ta, tc) = (alice.token(), carol.token());
+    let kb = vec![7u8; 1000];
+    let up = |t: &str, conv: &str, b: &[u8]| upload(&relay, Some(t), conv, "a.bin", "application/octet-stream", b);
+    let refused_with = |(st, e): (u16, Value), words: &str| {
+        assert_eq!((st, e["code"].as_str()), (413, Some("quota_exceeded")), "{e}");
+        assert!(e["message"].as_str().unwrap_or("").contains(words), "{e}");
+    };
+
+    // What alice keeps is capped: the fourth kilobyte does not fit.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (st, a) = up(&ta, "dm:alice:bob", &kb);
+        assert_eq!(st, 201, "{a}");
+        ids.push(a["id"].as_str().unwrap().to_string());
+    }
+    refused_with(up(&ta, "dm:alice:bob", &kb), "keeps for one user");
+    // Refused before the body: a huge announced length is answered at once.
+    let mut s = TcpStream::connect(&relay.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(s, "POST /v1/attachments?conv=dm:alice:bob&name=x HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ta}\r\ncontent-length: 2000\r\n\r\n").unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).expect("an answer before the body");
+    assert_eq!(&head[9..12], b"413", "{}", String::from_utf8_lossy(&head));
+
+    // Recalling a message with a file makes room in what she keeps...
+    let recall_one = |n: usize, id: String| {
+        let send = serde_json::json!({"op": "send", "client_id": format!("q{n}"), "to": {"user": "bob"}, "text": "file",
+            "attachment": {"id": id, "name": "a.bin", "size": 1000, "mime": "application/octet-stream"}});
+        assert_eq!(rpc(&relay, &ta, send).0, 200);
+        assert_eq!(rpc(&relay, &ta, serde_json::json!({"op": "recall", "id": format!("q{n}")})).0, 200);
+    };
+    recall_one(1, ids.remove(0));
+    let (st, a) = up(&ta, "dm:alice:bob", &kb);
+    assert_eq!(st, 201, "{a}");
+    ids.push(a["id"].as_str().unwrap().to_string());
+    recall_one(2, ids.remove(0));
+    let (st, a) = up(&ta, "dm:alice:bob", &kb);
+    assert_eq!(st, 201, "{a}");
+    // ...but upload-and-recall cannot churn the disk: 5000 bytes today is all.
+    recall_one(3, ids.remove(0));
+    refused_with(up(&ta, "dm:alice:bob", &[1u8]), "try again tomorrow");
+    // The CLI says so in the relay's words.
+    let file = alice.home_path().join("one.txt");
+    std::fs::write(&file, b"1").unwrap();
+    refused(&alice, &["chat", "send", "--to", "bob", "one more", "--file", file.to_str().unwrap()], "try again tomorrow");
+
+    // Another user's quota is theirs. Uploads under way count: while carol
+    // sends 2000 bytes slowly, 1500 more from her do not fit, though the
+    // store holds nothing of hers yet. (`100 Continue` comes once the relay
+    // has let the slow upload in and reads its body.)
+    let mut slow = TcpStream::connect(&relay.addr).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(slow, "POST /v1/attachments?conv=dm:bob:carol&name=slow.bin HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {tc}\r\ncontent-length: 2000\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n").unwrap();
+    let mut cont = [0u8; 25];
+    slow.read_exact(&mut cont).expect("100 Continue");
+    assert!(cont.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&cont));
+    slow.write_all(&[1u8; 1000]).unwrap();
+    refused_with(up(&tc, "dm:bob:carol", &vec![2u8; 1500]), "keeps for one user");
+    slow.write_all(&[1u8; 1000]).unwrap();
+    let mut out = Vec::new();
+    let _ = slow.read_to_end(&mut out);
+    assert!(out.starts_with(b"HTTP/1.1 201"), "{}", String::from_utf8_lossy(&out));
+    assert_eq!(up(&tc, "dm:bob:carol", &kb).0, 201, "what fits is taken");
+    refused_with(up(&tc, "dm:bob:carol", &[1u8]), "keeps for one user");
 }

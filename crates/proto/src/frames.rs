@@ -377,6 +377,9 @@ pub enum ErrorCode {
     /// The room's owner kicked the caller from this room's chat; rejoining
     /// is refused until the time in the message.
     Kicked,
+    /// An upload would take the user past their quota (bytes a day, or
+    /// bytes kept); the message says which. Retrying at once will not help.
+    QuotaExceeded,
 }
 
 impl ServerFrame {

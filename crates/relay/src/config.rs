@@ -18,6 +18,11 @@ pub struct Limits {
     pub frames_per_sec: f64,
     pub frame_burst: f64,
     pub max_attachment_bytes: u64,
+    /// Upload quotas per user: bytes in the last 24 hours (recalled or
+    /// burned files included, so upload-and-recall cannot churn the disk),
+    /// and bytes kept in all (recalled or burned files no longer count).
+    pub upload_bytes_per_day: u64,
+    pub upload_bytes_total: u64,
     pub token_ttl_secs: i64,
     pub recall_window_secs: i64,
     pub login_attempts_per_minute: u32,
@@ -58,6 +63,8 @@ impl Default for Limits {
             frames_per_sec: 100.0,
             frame_burst: 400.0,
             max_attachment_bytes: 16 * 1024 * 1024,
+            upload_bytes_per_day: 200 * 1024 * 1024,
+            upload_bytes_total: 2 * 1024 * 1024 * 1024,
             token_ttl_secs: 30 * 24 * 3600,
             recall_window_secs: 120,
             login_attempts_per_minute: 10,

@@ -5,6 +5,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::logic;
 use crate::metrics::Metrics;
+use crate::quota::{Quota, QuotaExceeded};
 use crate::state::{now_ms, AppState};
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
@@ -60,9 +61,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Offline => StatusCode::SERVICE_UNAVAILABLE,
         BadSdp => StatusCode::BAD_REQUEST,
         Taken | TooLate => StatusCode::CONFLICT,
-        TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        TooLarge | QuotaExceeded => StatusCode::PAYLOAD_TOO_LARGE,
         BadFrame | UnknownType | UnsupportedVersion | Invalid => StatusCode::BAD_REQUEST,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<QuotaExceeded> for HttpError {
+    fn from(e: QuotaExceeded) -> Self {
+        HttpError(ErrorCode::QuotaExceeded, e.to_string())
     }
 }
 
@@ -261,10 +268,18 @@ async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         return Err(err(ErrorCode::Invalid, "file name required"));
     }
     let Some(dir) = &state.files else { return Err(err(ErrorCode::Internal, "attachments are not enabled")) };
-    let limit = state.limits.max_attachment_bytes as usize;
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| err(ErrorCode::TooLarge, format!("attachments are at most {} MiB", limit / (1024 * 1024))))?;
+    let limit = state.limits.max_attachment_bytes;
+    let too_large = || err(ErrorCode::TooLarge, format!("attachments are at most {} MiB", limit / (1024 * 1024)));
+    let announced = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    // Quotas: refused before the body when the length it announces would
+    // not fit; until it is stored, the most it may bring counts as used.
+    let quota = Quota { per_day: state.limits.upload_bytes_per_day, total: state.limits.upload_bytes_total };
+    let usage = || state.store.upload_usage(&me, now_ms()).map_err(|e| HttpError::from(ApiError::from(e)));
+    let hold = state.uploads.start(&me, announced.unwrap_or(0), announced.unwrap_or(limit), quota, usage)?;
+    let body = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await.map_err(|_| too_large())?;
     let mime = sniff_mime(&body).to_string();
     let id = auth::random_hex(16).map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
     let tmp = dir.join(format!("{id}.part"));
@@ -276,8 +291,12 @@ async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         tracing::error!(error = %e, "attachment write failed");
         return Err(err(ErrorCode::Internal, "could not store the file"));
     }
-    let row = crate::store::AttachmentRow { id: id.clone(), conv: q.conv, owner: me, name: name.clone(), mime: mime.clone(), size: body.len() as u64 };
-    state.store.insert_attachment(&row, now_ms()).map_err(ApiError::from)?;
+    let row = crate::store::AttachmentRow { id: id.clone(), conv: q.conv, owner: me.clone(), name: name.clone(), mime: mime.clone(), size: body.len() as u64 };
+    let stored = state.uploads.finish(hold, row.size, quota, usage, || state.store.insert_attachment(&row, now_ms()).map_err(|e| HttpError::from(ApiError::from(e))));
+    if stored.is_err() {
+        let _ = tokio::fs::remove_file(dir.join(&id)).await;
+    }
+    stored?;
     Ok((StatusCode::CREATED, axum::Json(Attachment { id, name, size: row.size, mime })))
 }
 
@@ -354,4 +373,56 @@ async fn ws(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Re
         .max_message_size(hard)
         .max_frame_size(hard)
         .on_upgrade(move |socket| crate::ws::run(state, socket))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffing_knows_the_allow_list_by_magic_bytes_only() {
+        let riff = |kind: &[u8]| [b"RIFF\x10\0\0\0".as_slice(), kind, b"rest"].concat();
+        let cases: &[(&[u8], &str)] = &[
+            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "image/png"),
+            (b"\xff\xd8\xff\xe0\0\x10JFIF", "image/jpeg"),
+            (b"GIF89a\x01\0", "image/gif"),
+            (b"GIF87a", "image/gif"),
+            (&riff(b"WEBP"), "image/webp"),
+            (&riff(b"WAVE"), "audio/wav"),
+            (b"\0\0\0\x20ftypisom\0\0\x02\0", "video/mp4"),
+            (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", "video/webm"),
+            (b"OggS\0\x02", "audio/ogg"),
+            (b"ID3\x04\0\0", "audio/mpeg"),
+            (b"\xff\xfb\x90\x64", "audio/mpeg"),
+            (b"%PDF-1.7\n", "application/pdf"),
+        ];
+        for (bytes, mime) in cases {
+            assert_eq!(sniff_mime(bytes), *mime, "{bytes:?}");
+        }
+        // What a sender might call an image but is not on the list, or is
+        // cut short, is plain bytes: never text/html, never SVG.
+        for b in [
+            b"<html><script>alert(1)</script>".as_slice(),
+            b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+            b"\x89PNG\r\n",
+            b"RIFF\0\0\0\0AVI ",
+            b"RIFF",
+            b"GIF8",
+            b"",
+            b"\xff",
+        ] {
+            assert_eq!(sniff_mime(b), "application/octet-stream", "{b:?}");
+        }
+    }
+
+    #[test]
+    fn content_disposition_is_always_an_attachment_with_a_safe_quoted_name() {
+        assert_eq!(content_disposition("cat.png"), "attachment; filename=\"cat.png\"; filename*=UTF-8''cat.png");
+        let h = content_disposition("a\"b\\c\r\nSet-Cookie: x=1;.html");
+        assert!(h.starts_with("attachment; filename=\"a_b_c__Set-Cookie: x=1;.html\";"), "{h}");
+        assert!(!h.contains('\r') && !h.contains('\n'), "{h}");
+        assert!(axum::http::HeaderValue::from_str(&h).is_ok());
+        let h = content_disposition("отчёт 1.pdf");
+        assert!(h.contains("filename=\"_____ 1.pdf\"") && h.contains("filename*=UTF-8''%D0%BE"), "{h}");
+    }
 }

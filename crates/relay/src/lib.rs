@@ -45,6 +45,7 @@ pub mod live;
 pub mod logic;
 pub mod metrics;
 pub mod proxy;
+pub mod quota;
 pub mod session;
 pub mod signout;
 pub mod state;

@@ -70,6 +70,26 @@ fn check_member(ctx: &Ctx, conv: &str, me: &str) -> R<()> {
     Ok(())
 }
 
+/// In a group, the messages of users `me` blocked reach `me` as deleted
+/// entries: the sequence stays whole (no gap for the client to wait on),
+/// the text and attachment do not arrive.
+fn hide_blocked(ctx: &Ctx, me: &str, conv: &str, mut entries: Vec<Entry>) -> R<Vec<Entry>> {
+    if !conv.starts_with("g:") {
+        return Ok(entries);
+    }
+    let blocked = ctx.store.blocked_by(me)?;
+    if blocked.is_empty() {
+        return Ok(entries);
+    }
+    for e in entries.iter_mut().filter(|e| e.kind == EntryKind::Message && blocked.contains(&e.from)) {
+        e.text.clear();
+        e.attachment = None;
+        e.burn_secs = None;
+        e.deleted = true;
+    }
+    Ok(entries)
+}
+
 /// May `me` write to `peer` in their 1:1 conversation?
 pub(crate) fn check_dm_allowed(ctx: &Ctx, me: &str, peer: &str) -> R<()> {
     if ctx.store.blocks(peer, me)? {
@@ -110,7 +130,7 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
         Request::Sync { conv, after, limit } => {
             check_member(ctx, &conv, me)?;
             let limit = limit.clamp(1, ctx.limits.page_max.max(1));
-            let entries = ctx.store.entries_after(&conv, after, limit)?;
+            let entries = hide_blocked(ctx, me, &conv, ctx.store.entries_after(&conv, after, limit)?)?;
             let more = entries.len() as u32 == limit;
             let reads = ctx.store.reads(&conv)?;
             Ok(Handled::only(Response::Entries { conv, entries, more, reads }))
@@ -118,7 +138,7 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
         Request::History { conv, before, limit } => {
             check_member(ctx, &conv, me)?;
             let limit = limit.clamp(1, ctx.limits.page_max.max(1));
-            let entries = ctx.store.entries_before(&conv, before, limit)?;
+            let entries = hide_blocked(ctx, me, &conv, ctx.store.entries_before(&conv, before, limit)?)?;
             let more = entries.len() as u32 == limit;
             let reads = ctx.store.reads(&conv)?;
             Ok(Handled::only(Response::Entries { conv, entries, more, reads }))
@@ -294,13 +314,8 @@ pub fn sent(ctx: &Ctx, p: PendingSend, a: Appended) -> R<Handled> {
         // handed the sender's messages.
         let mut to = ctx.store.members(&conv)?;
         if conv.starts_with("g:") {
-            let mut kept = Vec::with_capacity(to.len());
-            for m in to {
-                if m == entry.from || !ctx.store.blocks(&m, &entry.from)? {
-                    kept.push(m);
-                }
-            }
-            to = kept;
+            let blockers = ctx.store.blockers_of(&entry.from)?;
+            to.retain(|m| *m == entry.from || !blockers.contains(m));
         }
         events.push((to, Event::Message { conv: conv.clone(), entry }));
     }

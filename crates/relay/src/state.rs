@@ -34,6 +34,8 @@ pub struct AppState {
     pub appends: crate::commit::Committer,
     /// The bearer token `/metrics` needs (unset: `/metrics` is off).
     pub metrics_token: std::sync::OnceLock<crate::config::Secret>,
+    /// Bytes each user's uploads being read may still add (quotas).
+    pub uploads: crate::quota::InFlight,
     next_conn: AtomicU64,
 }
 
@@ -64,6 +66,7 @@ impl AppState {
             calls: crate::calls::Calls::new(calls),
             appends: crate::commit::Committer::default(),
             metrics_token: std::sync::OnceLock::new(),
+            uploads: crate::quota::InFlight::default(),
             next_conn: AtomicU64::new(1),
         })
     }

@@ -15,6 +15,7 @@ pub fn run_all(s: &dyn Store) {
     batches_are_ordered_idempotent_and_isolated(s, &|items| s.append_batch(items));
     friends_blocks_and_members(s);
     deleting_an_account(s);
+    upload_usage(s);
     super::rooms::conformance(s);
     super::calls::conformance(s);
 }
@@ -74,6 +75,39 @@ fn deleting_an_account(s: &dyn Store) {
     assert!(s.friends_of("kim").unwrap().is_empty() && !s.blocks("lou", "del").unwrap());
     assert!(!s.set_password("del", "h3").unwrap());
     assert!(s.delete_account("del", 13).unwrap().is_none());
+}
+
+/// Quotas count the last 24 hours of uploads (recalled ones too) and the
+/// attachments still kept (recalled ones not).
+fn upload_usage(s: &dyn Store) {
+    use crate::quota::{Usage, DAY_MS};
+    for u in ["upa", "upb"] {
+        s.create_user(u, "h", 0).unwrap();
+    }
+    s.ensure_dm("dm:upa:upb", "upa", "upb", 0).unwrap();
+    let t0 = 1_000 * DAY_MS;
+    assert_eq!(s.upload_usage("upa", t0).unwrap(), Usage::default());
+    let row = |id: char, size| AttachmentRow { id: id.to_string().repeat(32), conv: "dm:upa:upb".into(), owner: "upa".into(), name: "f".into(), mime: "x/y".into(), size };
+    s.insert_attachment(&row('1', 100), t0).unwrap();
+    s.insert_attachment(&row('2', 20), t0 + 1).unwrap();
+    s.insert_attachment(&AttachmentRow { owner: "upb".into(), ..row('3', 5) }, t0 + 2).unwrap();
+    assert_eq!(s.upload_usage("upa", t0 + 2).unwrap(), Usage { day: 120, kept: 120 });
+    assert_eq!(s.upload_usage("upb", t0 + 2).unwrap(), Usage { day: 5, kept: 5 });
+    // Recalling the message that carried the first file frees what was
+    // kept, not the day's allowance.
+    let a = row('1', 100);
+    let m = NewEntry { attachment: Some(onair_proto::Attachment { id: a.id, name: a.name, size: a.size, mime: a.mime }), ..msg("up1", "upa", t0 + 3) };
+    let seq = s.append("dm:upa:upb", &m).unwrap().seq;
+    let recall = NewEntry { id: format!("recall-{seq}"), kind: EntryKind::Recall, text: String::new(), ref_seq: Some(seq), ..msg("r", "upa", t0 + 4) };
+    s.append("dm:upa:upb", &recall).unwrap();
+    assert_eq!(s.upload_usage("upa", t0 + 5).unwrap(), Usage { day: 120, kept: 20 });
+    // A day later the uploads of that day no longer count for the day.
+    assert_eq!(s.upload_usage("upa", t0 + DAY_MS).unwrap(), Usage { day: 20, kept: 20 });
+    assert_eq!(s.upload_usage("upa", t0 + 1 + DAY_MS).unwrap(), Usage { day: 0, kept: 20 });
+    // Old log rows are pruned by later uploads, whoever makes them.
+    s.insert_attachment(&AttachmentRow { owner: "upb".into(), ..row('4', 7) }, t0 + 2 * DAY_MS).unwrap();
+    assert_eq!(s.upload_usage("upa", t0).unwrap(), Usage { day: 0, kept: 20 }, "pruned, so even the past reads empty");
+    assert_eq!(s.upload_usage("upb", t0 + 2 * DAY_MS).unwrap(), Usage { day: 7, kept: 12 });
 }
 
 fn log_is_ordered_idempotent_and_tombstoned(s: &dyn Store) {
@@ -186,6 +220,8 @@ fn friends_blocks_and_members(s: &dyn Store) {
     s.set_block("eve", "gus", true).unwrap();
     assert!(s.blocks("eve", "gus").unwrap() && !s.blocks("gus", "eve").unwrap());
     assert_eq!(s.blocked_by("eve").unwrap(), ["gus"]);
+    assert_eq!(s.blockers_of("gus").unwrap(), ["eve"]);
+    assert!(s.blockers_of("eve").unwrap().is_empty());
     s.set_block("eve", "gus", false).unwrap();
     assert!(!s.blocks("eve", "gus").unwrap());
 

@@ -129,6 +129,8 @@ pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     fn blocks(&self, user: &str, other: &str) -> Result<bool>;
     fn set_block(&self, user: &str, other: &str, blocked: bool) -> Result<()>;
     fn blocked_by(&self, user: &str) -> Result<Vec<String>>;
+    /// Who blocked `user` (the other direction of [`Store::blocked_by`]).
+    fn blockers_of(&self, user: &str) -> Result<Vec<String>>;
 
     // Conversations.
     fn conv(&self, id: &str) -> Result<Option<ConvRow>>;
@@ -177,4 +179,7 @@ pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
     /// burned (their rows are already gone); each is handed out once, for
     /// the relay to remove its file.
     fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>>;
+    /// What `owner` has uploaded in the 24 hours before `now` (recalled or
+    /// burned files included) and keeps in all (recalled or burned files not).
+    fn upload_usage(&self, owner: &str, now: i64) -> Result<crate::quota::Usage>;
 }

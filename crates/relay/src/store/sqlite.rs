@@ -13,6 +13,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_calls", include_str!("../../migrations/0003_calls.sql")),
     ("0004_account_delete", include_str!("../../migrations/0004_account_delete.sql")),
     ("0005_attachment_trash", include_str!("../../migrations/0005_attachment_trash.sql")),
+    ("0006_upload_quota", include_str!("../../migrations/0006_upload_quota.sql")),
 ];
 
 mod calls;
@@ -405,6 +406,13 @@ impl Store for SqliteStore {
         Ok(v)
     }
 
+    fn blockers_of(&self, user: &str) -> Result<Vec<String>> {
+        let c = self.c()?;
+        let mut st = c.prepare_cached("SELECT user FROM blocks WHERE blocked = ?1 ORDER BY user")?;
+        let v = st.query_map([user], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(v)
+    }
+
     fn conv(&self, id: &str) -> Result<Option<ConvRow>> {
         Ok(self
             .c()?
@@ -605,10 +613,15 @@ impl Store for SqliteStore {
     }
 
     fn insert_attachment(&self, a: &AttachmentRow, now: i64) -> Result<()> {
-        self.c()?.execute(
+        let mut c = self.c()?;
+        let tx = c.transaction()?;
+        tx.execute(
             "INSERT INTO attachments(id, conv, owner, name, mime, size, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7)",
             params![a.id, a.conv, a.owner, a.name, a.mime, a.size as i64, now],
         )?;
+        tx.execute("INSERT INTO upload_log(owner, at, size) VALUES (?1,?2,?3)", params![a.owner, now, a.size as i64])?;
+        tx.execute("DELETE FROM upload_log WHERE at < ?1", [now - crate::quota::DAY_MS])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -626,6 +639,16 @@ impl Store for SqliteStore {
                 })
             })
             .optional()?)
+    }
+
+    fn upload_usage(&self, owner: &str, now: i64) -> Result<crate::quota::Usage> {
+        let (day, kept): (i64, i64) = self.c()?.query_row(
+            "SELECT (SELECT COALESCE(SUM(size), 0) FROM upload_log WHERE owner = ?1 AND at > ?2),
+                    (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE owner = ?1)",
+            params![owner, now - crate::quota::DAY_MS],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(crate::quota::Usage { day: day.max(0) as u64, kept: kept.max(0) as u64 })
     }
 
     fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>> {
