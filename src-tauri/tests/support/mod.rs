@@ -54,6 +54,56 @@ pub fn own_display() -> (String, Option<Child>) {
     (format!(":{}", line.trim()), Some(x))
 }
 
+/// A private PulseAudio with one null sink, so the webview's media
+/// pipeline has a real audio output (with none, WebKit's GStreamer falls
+/// back through ALSA/OpenAL probing while the live player starts).
+pub struct Pulse {
+    child: Child,
+    pub server: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Pulse {
+    pub fn start() -> Option<Pulse> {
+        let dir = tempfile::tempdir().ok()?;
+        let sock = dir.path().join("native");
+        let mut child = Command::new("pulseaudio")
+            .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--use-pid-file=no", "--system=no", "--log-target=stderr", "--log-level=error"])
+            .arg("-L")
+            .arg("module-null-sink sink_name=speaker rate=48000")
+            .arg("-L")
+            .arg(format!("module-native-protocol-unix auth-anonymous=1 socket={}", sock.display()))
+            .env("XDG_RUNTIME_DIR", dir.path())
+            .env("HOME", dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = format!("unix:{}", sock.display());
+        let start = Instant::now();
+        while start.elapsed() < secs(30) {
+            let ok = Command::new("pactl").args(["--server", &server, "info"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+            if ok {
+                return Some(Pulse { child, server, _dir: dir });
+            }
+            if !matches!(child.try_wait(), Ok(None)) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    }
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// The driver's and the app's stderr go to `HOME/app.log` (read it when a
 /// test fails; the test prints its path).
 fn log_file(home: &Path) -> Stdio {
@@ -89,6 +139,7 @@ pub struct App {
     pub wd: WebDriver,
     driver: Child,
     xvfb: Option<Child>,
+    _pulse: Option<Pulse>,
     display: String,
     pub home: PathBuf,
     info: Value,
@@ -104,7 +155,11 @@ impl App {
     pub fn launch(l: Launch) -> App {
         let port = free_port();
         let (display, xvfb) = own_display();
+        let pulse = Pulse::start();
         let mut cmd = Command::new("WebKitWebDriver");
+        if let Some(p) = &pulse {
+            cmd.env("PULSE_SERVER", &p.server);
+        }
         cmd.arg(format!("--port={port}"))
             .env("DISPLAY", &display)
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
@@ -134,7 +189,7 @@ impl App {
                 }
             }
         };
-        let mut app = App { wd, driver, xvfb, display, home: l.home, info: Value::Null };
+        let mut app = App { wd, driver, xvfb, _pulse: pulse, display, home: l.home, info: Value::Null };
         app.wait_js("return document.body && (document.body.dataset.ready === '1' || document.body.dataset.placeholder === '1')", secs(60), "the UI to boot");
         assert!(
             app.eval("return document.body.dataset.placeholder") != json!("1"),
@@ -182,15 +237,19 @@ impl App {
     /// Polls a script until it returns something truthy; returns that.
     pub fn wait_js(&self, script: &str, timeout: Duration, what: &str) -> Value {
         let start = Instant::now();
+        let mut last_err = String::new();
         loop {
-            let v = self.wd.execute(script, json!([])).unwrap_or(Value::Null);
+            let v = self.wd.execute(script, json!([])).unwrap_or_else(|e| {
+                last_err = e.to_string();
+                Value::Null
+            });
             let truthy = !matches!(&v, Value::Null | Value::Bool(false)) && v != json!(0) && v != json!("");
             if truthy {
                 return v;
             }
             if start.elapsed() > timeout {
                 self.screenshot(&format!("timeout-{}", what.replace(|c: char| !c.is_ascii_alphanumeric(), "-")));
-                panic!("timed out after {timeout:?} waiting for {what} (last: {v})\n--- app log (tail) ---\n{}", self.log_tail());
+                panic!("timed out after {timeout:?} waiting for {what} (last: {v}; last script error: {last_err})\n--- app log (tail) ---\n{}", self.log_tail());
             }
             std::thread::sleep(Duration::from_millis(200));
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { codecsFromInit, concat, DEFAULTS, steer } from "./livePlayer";
+import { codecsFromInit, concat, DEFAULTS, firstVideoStart, steer } from "./livePlayer";
 
 /** A box: 4-byte size, 4-byte tag, payload. */
 function box(tag: string, payload: number[]): number[] {
@@ -26,6 +26,24 @@ describe("live player", () => {
   it("keeps playing near the edge, and trims old media", () => {
     expect(steer(0, 5, 4.5, DEFAULTS)).toEqual({ kind: "none" });
     expect(steer(0, 30, 29.9, DEFAULTS)).toEqual({ kind: "trim", from: 0, to: 19.9 });
+  });
+  it("finds when the first video fragment starts, once its tfdt has arrived", () => {
+    const be = (n: number) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+    // mdhd v0: version+flags, creation, modification, timescale 90 kHz.
+    const init = box("moov", box("mdhd", [0, 0, 0, 0, ...be(0), ...be(0), ...be(90000), ...be(0)]));
+    const traf = (track: number, tfdt: number[]) => box("traf", [...box("tfhd", [0, 2, 0, 0, ...be(track)]), ...box("tfdt", tfdt)]);
+    const audio = box("moof", traf(2, [1, 0, 0, 0, ...be(0), ...be(44100)]));
+    // Video at 2^32 + 900000 ticks: a 64-bit tfdt (version 1).
+    const video = box("moof", traf(1, [1, 0, 0, 0, ...be(1), ...be(900000)]));
+    const all = new Uint8Array([...init, ...audio, ...video]);
+    expect(firstVideoStart(all)).toBeCloseTo((2 ** 32 + 900000) / 90000, 6);
+    // Audio only so far, or the video tfdt cut short: not yet known.
+    expect(firstVideoStart(new Uint8Array([...init, ...audio]))).toBeNull();
+    expect(firstVideoStart(all.subarray(0, all.length - 3))).toBeNull();
+    // A 32-bit tfdt (version 0).
+    const v0 = box("moof", traf(1, [0, 0, 0, 0, ...be(180000)]));
+    expect(firstVideoStart(new Uint8Array([...init, ...v0]))).toBe(2);
+    expect(firstVideoStart(new Uint8Array(init))).toBeNull();
   });
   it("concatenates chunks", () => {
     expect([...concat([new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])])]).toEqual([1, 2, 3]);

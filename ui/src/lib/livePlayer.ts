@@ -50,6 +50,43 @@ export function codecsFromInit(bytes: Uint8Array): string | null {
   return `video/mp4; codecs="${codecs}"`;
 }
 
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) >>> 0) + (b[at + 1] << 16) + (b[at + 2] << 8) + b[at + 3];
+}
+
+/**
+ * When the first video fragment in `bytes` (an init segment, then
+ * fragments) starts, in seconds of the stream's own clock; null until a
+ * whole `tfdt` of track 1 (the relay's video track) has arrived. The
+ * player shifts the stream by this so playback starts at 0 without a
+ * seek: WebKit's MSE can deadlock when it seeks while still prerolling.
+ */
+export function firstVideoStart(bytes: Uint8Array): number | null {
+  const m = findBox(bytes, "mdhd");
+  if (m < 0 || m + 20 > bytes.length) return null;
+  const v1 = bytes[m + 4] === 1;
+  const scale = v1 ? u32(bytes, m + 24) : u32(bytes, m + 16);
+  if (!scale || (v1 && m + 28 > bytes.length)) return null;
+  let from = 0;
+  for (;;) {
+    const rest = bytes.subarray(from);
+    const h = findBox(rest, "tfhd");
+    if (h < 0 || h + 12 > rest.length) return null;
+    const t = findBox(rest.subarray(h), "tfdt");
+    if (t < 0) return null;
+    const at = h + t;
+    if (u32(rest, h + 8) === 1) {
+      if (rest[at + 4] === 1) {
+        if (at + 16 > rest.length) return null;
+        return (u32(rest, at + 8) * 2 ** 32 + u32(rest, at + 12)) / scale;
+      }
+      if (at + 12 > rest.length) return null;
+      return u32(rest, at + 8) / scale;
+    }
+    from += at + 4;
+  }
+}
+
 export type SteerAction = { kind: "none" } | { kind: "jump"; to: number } | { kind: "trim"; from: number; to: number };
 
 /**
@@ -88,6 +125,14 @@ export function playLive(video: HTMLVideoElement, url: string, opts: Partial<Pla
   const queue: Uint8Array[] = [];
   let sb: SourceBuffer | null = null;
   let stopped = false;
+  // Seeks (jumps to the live edge) wait until playback has begun, and come
+  // at most every 2 s: WebKit's MSE can deadlock its web process when it
+  // is asked to seek while its pipeline is still prerolling.
+  let started = false;
+  let lastJump = 0;
+  // Whether the stream was shifted to start at 0 (no first seek needed).
+  let shifted = false;
+  video.addEventListener("playing", () => (started = true), { once: true });
   let objectUrl: string | null = null;
 
   const fail = (e: unknown) => {
@@ -114,7 +159,9 @@ export function playLive(video: HTMLVideoElement, url: string, opts: Partial<Pla
       const end = sb.buffered.end(sb.buffered.length - 1);
       stats.lagS = end - video.currentTime;
       const a = steer(start, end, video.currentTime, o);
-      if (a.kind === "jump") {
+      const canJump = started || (!shifted && video.currentTime < start);
+      if (a.kind === "jump" && canJump && !video.seeking && Date.now() - lastJump > 2000) {
+        lastJump = Date.now();
         video.currentTime = a.to;
         stats.jumps++;
       } else if (a.kind === "trim") {
@@ -162,18 +209,37 @@ export function playLive(video: HTMLVideoElement, url: string, opts: Partial<Pla
     sb.mode = "segments";
     sb.addEventListener("updateend", onUpdateEnd);
     sb.addEventListener("error", () => fail(new Error("the video decoder refused the stream")));
-    if (first) {
-      queue.push(first);
+    // Hold the media back until the first video fragment's time is known
+    // (or 2 MiB came without one), then shift the stream to start at 0.
+    let head: Uint8Array | null = first ?? new Uint8Array(0);
+    const release = (start: number | null) => {
+      if (start !== null && sb && !sb.updating) {
+        sb.timestampOffset = -start;
+        shifted = true;
+      }
+      queue.push(head as Uint8Array);
+      head = null;
       pump();
+    };
+    if (first) {
+      const start = firstVideoStart(first);
+      if (start !== null) release(start);
     }
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       stats.bytes += value.length;
       stats.chunks++;
+      if (head) {
+        head = concat([head, value]);
+        const start = firstVideoStart(head);
+        if (start !== null || head.length > 2 * 1024 * 1024) release(start);
+        continue;
+      }
       queue.push(value);
       pump();
     }
+    if (head) release(null);
     stats.ended = true;
     o.onEnd?.();
   })().catch((e) => {

@@ -115,6 +115,8 @@ export function mount(root: HTMLElement): () => void {
   }
 
   async function openRoom(r: WatchRoom) {
+    // Clicking the room already playing keeps it playing.
+    if (current?.id === r.id && player) return;
     stopPlayer();
     await leaveChat();
     current = r;
