@@ -1,10 +1,12 @@
 //! `onair room chat|mute|unmute|kick`: a live room's chat over the relay's
 //! WebSocket. Thin: the rules (rate limit, banned words, mute, kick) are
 //! the relay's (`onair_relay::live::chat`); this prints what it answers.
+//! It rides the device's one relay link ([`RelayLink`]), as the app does:
+//! when the socket drops, the link dials again and `--listen` rejoins.
 
 use super::chat_common::{fmt_time, json_line};
 use anyhow::Context;
-use onair_chat::net::{Connection, Incoming, RelayUrl};
+use onair_chat::net::{LinkEvent, LinkOptions, RelayLink, RelayUrl, Subscription, Topic};
 use onair_chat::NetError;
 use onair_proto::{Event, Request, Response};
 use std::time::{Duration, Instant};
@@ -26,10 +28,15 @@ pub struct ChatArgs {
     json: bool,
 }
 
-async fn connect() -> anyhow::Result<Connection> {
+/// The link (its task spawned on the runtime) and who we are.
+async fn connect(reconnect: bool) -> anyhow::Result<(RelayLink, String)> {
     let c = onair_chat::account::load(&super::chat_common::home()).context("room chat needs a signed-in account (onair account login)")?;
     let url = RelayUrl::parse(&c.relay)?;
-    Ok(Connection::connect(&url.ws(), &c.token, Duration::from_secs(10)).await.with_context(|| format!("connecting to {}", c.relay))?)
+    let opts = LinkOptions { connect_timeout: Duration::from_secs(10), reconnect, ..LinkOptions::default() };
+    let (link, task) = RelayLink::connect(&url.ws(), &c.token, opts).await.with_context(|| format!("connecting to {}", c.relay))?;
+    tokio::spawn(task);
+    let me = link.user().unwrap_or(c.user);
+    Ok((link, me))
 }
 
 /// A refusal as one line a user understands, e.g. `refused (muted): …`.
@@ -59,9 +66,9 @@ fn show(ev: &Event, json: bool) {
 
 pub fn chat(a: ChatArgs) -> anyhow::Result<i32> {
     super::chat_common::runtime()?.block_on(async move {
-        let mut conn = connect().await?;
-        let me = conn.user.clone();
-        let joined = conn.request(Request::RoomJoin { room: a.room.clone() }).await.map_err(refusal)?;
+        let (link, me) = connect(a.listen).await?;
+        let mut events = link.subscribe(&[Topic::Room], 256);
+        let joined = link.request(Request::RoomJoin { room: a.room.clone() }).await.map_err(refusal)?;
         if a.json {
             json_line(&joined);
         } else if let Response::RoomJoined { viewers, recent, owner, .. } = &joined {
@@ -71,44 +78,60 @@ pub fn chat(a: ChatArgs) -> anyhow::Result<i32> {
             }
         }
         for text in &a.send {
-            let r = conn.request(Request::RoomSay { room: a.room.clone(), text: text.clone() }).await.map_err(refusal)?;
+            let r = link.request(Request::RoomSay { room: a.room.clone(), text: text.clone() }).await.map_err(refusal)?;
             if a.json {
                 json_line(&r);
             }
         }
-        if a.listen {
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                let _ = signal_hook::flag::register(sig, stop.clone());
-            }
-            let end = a.duration.map(|d| Instant::now() + Duration::from_secs_f64(d));
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) && !end.is_some_and(|e| Instant::now() > e) {
-                match conn.next(Duration::from_millis(200)).await? {
-                    Some(Incoming::Event(ev)) => {
-                        let kicked = matches!(&ev, Event::RoomKicked { room, user, .. } if room == &a.room && user == &me);
-                        show(&ev, a.json);
-                        if kicked {
-                            eprintln!("kicked from the chat of room {}", a.room);
-                            return Ok(4);
-                        }
-                    }
-                    Some(Incoming::Error(code, msg)) => eprintln!("relay error ({code:?}): {msg}"),
-                    None => {}
+        let code = if a.listen { listen(&link, &mut events, &a, &me).await? } else { 0 };
+        let _ = link.request(Request::RoomLeave { room: a.room.clone() }).await;
+        link.close();
+        Ok(code)
+    })
+}
+
+/// Prints the room's events until Ctrl-C, `--duration` or a kick (exit 4);
+/// after a dropped socket, rejoins once the link is up again.
+async fn listen(link: &RelayLink, events: &mut Subscription, a: &ChatArgs, me: &str) -> anyhow::Result<i32> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, stop.clone());
+    }
+    let end = a.duration.map(|d| Instant::now() + Duration::from_secs_f64(d));
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) && !end.is_some_and(|e| Instant::now() > e) {
+        let Ok(next) = tokio::time::timeout(Duration::from_millis(200), events.next()).await else { continue };
+        match next {
+            Some(LinkEvent::Event(ev)) => {
+                let kicked = matches!(&ev, Event::RoomKicked { room, user, .. } if room == &a.room && user == me);
+                show(&ev, a.json);
+                if kicked {
+                    eprintln!("kicked from the chat of room {}", a.room);
+                    return Ok(4);
                 }
             }
+            Some(LinkEvent::Down { error, retry_in }) => eprintln!("connection to the relay lost ({error}); trying again in {:.1} s", retry_in.as_secs_f64()),
+            Some(LinkEvent::Up { gen, .. }) if gen > 1 => {
+                // The relay forgot us with the old socket: join again.
+                match link.request(Request::RoomJoin { room: a.room.clone() }).await {
+                    Ok(_) => eprintln!("reconnected; back in room {}", a.room),
+                    Err(e) => return Err(refusal(e)),
+                }
+            }
+            Some(LinkEvent::Failed(e)) => anyhow::bail!("the relay ended the connection: {e}"),
+            Some(LinkEvent::Lagged(n)) => eprintln!("({n} events were skipped: the terminal was too slow)"),
+            Some(LinkEvent::Up { .. }) => {}
+            None => anyhow::bail!("the connection to the relay ended"),
         }
-        let _ = conn.request(Request::RoomLeave { room: a.room.clone() }).await;
-        conn.close().await;
-        Ok(0)
-    })
+    }
+    Ok(0)
 }
 
 /// `mute`, `unmute` or `kick` (owner only).
 pub fn moderate(req: Request) -> anyhow::Result<i32> {
     super::chat_common::runtime()?.block_on(async move {
-        let mut conn = connect().await?;
-        conn.request(req).await.map_err(refusal)?;
-        conn.close().await;
+        let (link, _) = connect(false).await?;
+        link.request(req).await.map_err(refusal)?;
+        link.close();
         Ok(0)
     })
 }
