@@ -4,18 +4,9 @@
 use std::path::Path;
 
 use onair_chat::net::{Http, RelayUrl};
-use serde::Serialize;
+use onair_chat::rooms::{NewRoom, RoomInfo, RoomKey};
 
 use crate::error::{AppError, AppResult};
-
-/// A room as the Go live screen shows it (never the stream key).
-#[derive(Clone, Debug, Serialize)]
-pub struct RoomInfo {
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    pub hls_path: String,
-}
 
 /// The relay this app talks to, and the account's token on it. The
 /// credentials may name an older port of the embedded relay: the token is
@@ -28,17 +19,17 @@ fn session(home: &Path, relay_url: &str) -> AppResult<(Http, String)> {
     Ok((Http::new(RelayUrl::parse(relay_url)?), creds.token))
 }
 
-pub async fn list(relay_url: &str, all: bool) -> AppResult<Vec<serde_json::Value>> {
+pub async fn list(relay_url: &str, all: bool) -> AppResult<Vec<RoomInfo>> {
     Ok(onair_chat::rooms::list(&Http::new(RelayUrl::parse(relay_url)?), all, None, None).await?)
 }
 
-pub async fn create(home: &Path, relay_url: &str, title: &str, category: &str) -> AppResult<RoomInfo> {
-    if title.trim().is_empty() {
+/// A new room; the answer carries its stream key, which the relay shows this once.
+pub async fn create(home: &Path, relay_url: &str, new: NewRoom) -> AppResult<RoomKey> {
+    if new.title.trim().is_empty() {
         return Err(AppError::Invalid("a room needs a title".into()));
     }
     let (http, token) = session(home, relay_url)?;
-    let k = onair_chat::rooms::create(&http, &token, title.trim(), category).await?;
-    Ok(RoomInfo { id: k.id, title: k.title, category: k.category, hls_path: k.hls_path })
+    Ok(onair_chat::rooms::create(&http, &token, &NewRoom { title: new.title.trim().to_string(), ..new }).await?)
 }
 
 /// The RTMP URL (with the key) to publish into a room the user owns.

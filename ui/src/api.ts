@@ -9,7 +9,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { ChatMessage } from "./lib/messages";
 import type { ConvSummary } from "./lib/conversations";
 import type { FriendInfo } from "./lib/friends";
-import type { ReplayInfo, RoomInfo as DirectoryRoom } from "./lib/rooms";
+import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey } from "./generated/rooms";
 import type { RoomComment } from "./lib/roomChat";
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
@@ -177,13 +177,6 @@ export interface DeviceList {
   video_encoders: string[];
 }
 
-export interface RoomInfo {
-  id: string;
-  title: string;
-  category: string;
-  hls_path: string;
-}
-
 export interface Stored {
   store: "keychain" | "file";
   note: string | null;
@@ -200,8 +193,9 @@ export const live = {
   devices: () => call<DeviceList>("live_devices"),
   saveKey: (url: string, key: string) => call<Stored>("live_save_key", { url, key }),
   hasKey: (url: string) => call<boolean>("live_has_key", { url }),
-  rooms: (all: boolean) => call<Array<Record<string, unknown>>>("live_rooms", { all }),
-  createRoom: (title: string, category?: string) => call<RoomInfo>("live_room_create", { title, category: category ?? null }),
+  rooms: (all: boolean) => call<DirectoryRoom[]>("live_rooms", { all }),
+  /** The answer carries the stream key: the relay shows it this once. */
+  createRoom: (title: string, category?: string) => call<RoomKey>("live_room_create", { title, category: category ?? null }),
 };
 
 // ---- Recordings ----
@@ -291,8 +285,8 @@ export const chat = {
 // ---- Watch (src-tauri/src/commands/watch.rs) ----
 
 
-/** A directory room, with the relay's extra paths (`mp4_path`, MSE `mp4_type`). */
-export type WatchRoom = DirectoryRoom & { mp4_path?: string; mp4_type?: string | null };
+/** A directory room (generated from the relay's Rust type). */
+export type WatchRoom = DirectoryRoom;
 
 export interface RoomJoined {
   kind: "room_joined";

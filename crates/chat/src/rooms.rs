@@ -3,33 +3,18 @@
 //! by `onair room …`/`onair live --to relay://ROOM` and the desktop app.
 
 use crate::net::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+pub use onair_proto::{NewRoom, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
 
 use crate::net::{http_decode, Http};
 use crate::NetError;
-
-/// A room with its key, as the relay answers its owner.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct RoomKey {
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    pub stream_key: String,
-    pub rtmp_url: Option<String>,
-    /// RTMP inside TLS, when the relay runs RTMPS ingest.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rtmps_url: Option<String>,
-    pub hls_path: String,
-}
 
 async fn get<T: serde::de::DeserializeOwned>(http: &Http, path: &str, token: Option<&str>) -> Result<T, NetError> {
     let (status, bytes) = http.call(Method::GET, path, token, "application/json", Vec::new()).await?;
     http_decode(status, &bytes)
 }
 
-pub async fn create(http: &Http, token: &str, title: &str, category: &str) -> Result<RoomKey, NetError> {
-    http.json(Method::POST, "/v1/rooms", Some(token), &serde_json::json!({"title": title, "category": category})).await
+pub async fn create(http: &Http, token: &str, new: &NewRoom) -> Result<RoomKey, NetError> {
+    http.json(Method::POST, "/v1/rooms", Some(token), new).await
 }
 
 /// A room's key (owner only); `rotate` issues a new one.
@@ -43,7 +28,7 @@ pub async fn key(http: &Http, token: &str, room: &str, rotate: bool) -> Result<R
 }
 
 /// The directory: rooms live now (`all`: every room), optionally filtered.
-pub async fn list(http: &Http, all: bool, search: Option<&str>, category: Option<&str>) -> Result<Vec<Value>, NetError> {
+pub async fn list(http: &Http, all: bool, search: Option<&str>, category: Option<&str>) -> Result<Vec<RoomInfo>, NetError> {
     let mut path = format!("/v1/rooms?live={}", !all);
     if let Some(q) = search {
         path.push_str(&format!("&q={}", pct(q)));
@@ -55,13 +40,18 @@ pub async fn list(http: &Http, all: bool, search: Option<&str>, category: Option
 }
 
 /// One room as the directory shows it (live state, start time, viewers, stream paths).
-pub async fn room(http: &Http, id: &str) -> Result<Value, NetError> {
+pub async fn room(http: &Http, id: &str) -> Result<RoomInfo, NetError> {
     get(http, &format!("/v1/rooms/{}", pct(id)), None).await
 }
 
 /// Recorded lives of a room, newest first.
-pub async fn replays(http: &Http, room: &str) -> Result<Vec<Value>, NetError> {
+pub async fn replays(http: &Http, room: &str) -> Result<Vec<ReplayInfo>, NetError> {
     get(http, &format!("/v1/rooms/{}/replays", pct(room)), None).await
+}
+
+/// Ends the room's live now (owner only).
+pub async fn stop(http: &Http, token: &str, room: &str) -> Result<RoomStopped, NetError> {
+    http.json(Method::POST, &format!("/v1/rooms/{}/stop", pct(room)), Some(token), &serde_json::json!({})).await
 }
 
 /// The RTMP URL (with its key) to publish into `room`, as its owner.
@@ -103,10 +93,11 @@ pub fn pct(s: &str) -> String {
 mod tests {
     #[test]
     fn publish_urls_use_the_relay_host_and_tls_when_there() {
-        let k = super::RoomKey {
+        let k = onair_proto::RoomKey {
             id: "r".into(),
             title: "t".into(),
             category: String::new(),
+            private: false,
             stream_key: "k".into(),
             rtmp_url: Some("rtmp://0.0.0.0:1935/live/k".into()),
             rtmps_url: Some("rtmps://0.0.0.0:1936/live/k".into()),

@@ -25,6 +25,7 @@ mod calls;
 mod decode;
 mod frames;
 mod ids;
+mod rooms;
 #[doc(hidden)]
 pub mod fuzzing;
 
@@ -32,6 +33,7 @@ pub use account::*;
 pub use calls::*;
 pub use decode::{decode_client_frame, DecodeError};
 pub use frames::*;
+pub use rooms::*;
 pub use ids::{dm_conv_id, dm_peer, is_group_conv, valid_client_id, valid_conv_id, valid_username};
 
 /// The protocol version this crate speaks; `Hello.v` must equal it.

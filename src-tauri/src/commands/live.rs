@@ -365,13 +365,13 @@ pub fn live_has_key(state: State<'_, AppState>, url: String) -> AppResult<bool> 
 
 /// Rooms the signed-in user can go live into, and creating one.
 #[tauri::command]
-pub async fn live_rooms(state: State<'_, AppState>, all: bool) -> AppResult<Vec<serde_json::Value>> {
+pub async fn live_rooms(state: State<'_, AppState>, all: bool) -> AppResult<Vec<onair_chat::rooms::RoomInfo>> {
     crate::rooms::list(&state.relay.url, all).await
 }
 
 #[tauri::command]
-pub async fn live_room_create(state: State<'_, AppState>, title: String, category: Option<String>) -> AppResult<crate::rooms::RoomInfo> {
-    crate::rooms::create(&state.home, &state.relay.url, &title, category.as_deref().unwrap_or("")).await
+pub async fn live_room_create(state: State<'_, AppState>, title: String, category: Option<String>) -> AppResult<onair_chat::rooms::RoomKey> {
+    crate::rooms::create(&state.home, &state.relay.url, onair_chat::rooms::NewRoom { title, category: category.unwrap_or_default(), private: false }).await
 }
 
 /// A file name for a new recording: `onair-YYYYmmdd-HHMMSS.mp4` (UTC).

@@ -26,21 +26,21 @@ pub fn watch_relay(state: State<'_, AppState>) -> String {
 
 /// The directory: rooms live now (or all), optionally searched by title.
 #[tauri::command]
-pub async fn watch_rooms(state: State<'_, AppState>, all: bool, search: Option<String>) -> AppResult<Vec<serde_json::Value>> {
+pub async fn watch_rooms(state: State<'_, AppState>, all: bool, search: Option<String>) -> AppResult<Vec<onair_chat::rooms::RoomInfo>> {
     let http = http(&state)?;
     Ok(onair_chat::rooms::list(&http, all, search.as_deref().map(str::trim).filter(|s| !s.is_empty()), None).await?)
 }
 
 /// One room (live state, start time, viewers, stream paths).
 #[tauri::command]
-pub async fn watch_room(state: State<'_, AppState>, room: String) -> AppResult<serde_json::Value> {
+pub async fn watch_room(state: State<'_, AppState>, room: String) -> AppResult<onair_chat::rooms::RoomInfo> {
     let http = http(&state)?;
     Ok(onair_chat::rooms::room(&http, &room).await?)
 }
 
 /// A room's finished replays, newest first.
 #[tauri::command]
-pub async fn watch_replays(state: State<'_, AppState>, room: String) -> AppResult<Vec<serde_json::Value>> {
+pub async fn watch_replays(state: State<'_, AppState>, room: String) -> AppResult<Vec<onair_chat::rooms::ReplayInfo>> {
     let http = http(&state)?;
     Ok(onair_chat::rooms::replays(&http, &room).await?)
 }

@@ -1,7 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { formatViewers, liveFor, orderRooms, relayUrl, replayLabel, roomRow, searchRooms, type RoomInfo } from "./rooms";
 
-const room = (over: Partial<RoomInfo>): RoomInfo => ({ id: "r1", title: "Room", category: "", owner: "alice", live: true, started_at: 0, hls_path: "/live/r1/index.m3u8", flv_path: "/live/r1/live.flv", viewers: 0, ...over });
+const room = (over: Partial<RoomInfo>): RoomInfo => ({
+  id: "r1",
+  title: "Room",
+  category: "",
+  owner: "alice",
+  private: false,
+  live: true,
+  started_at: 0,
+  clock_anchor_ms: null,
+  hls_path: "/live/r1/index.m3u8",
+  flv_path: "/live/r1/live.flv",
+  mp4_path: "/live/r1/live.mp4",
+  mse_type: null,
+  viewers: 0,
+  stream_viewers: 0,
+  chat_viewers: 0,
+  ...over,
+});
 
 describe("room directory", () => {
   it("formats viewer counts", () => {

@@ -1,27 +1,9 @@
 // The Watch screen's live-room directory: formatting and ordering of what
 // `watch_rooms` returns (the relay's GET /v1/rooms).
 
-/** A room as the relay's directory lists it. */
-export interface RoomInfo {
-  id: string;
-  title: string;
-  category: string;
-  owner: string;
-  live: boolean;
-  started_at: number | null;
-  hls_path: string;
-  flv_path: string;
-  /** Low-latency viewers now. */
-  viewers: number;
-}
+import type { ReplayInfo, RoomInfo } from "../generated/rooms";
 
-/** A finished replay of a room. */
-export interface ReplayInfo {
-  id: string;
-  started_at: number;
-  bytes: number;
-  path: string;
-}
+export type { ReplayInfo, RoomInfo };
 
 /** 0 → "no viewers", 1 → "1 viewer", 1530 → "1.5k viewers". */
 export function formatViewers(n: number): string {

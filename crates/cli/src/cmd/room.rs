@@ -65,8 +65,6 @@ pub enum RoomCommand {
     },
 }
 
-/// A room with its key, as the relay answers its owner.
-
 fn creds() -> anyhow::Result<(Credentials, Http)> {
     let c = account::load(&home()).context("live rooms need a signed-in account (onair account login)")?;
     let http = Http::new(RelayUrl::parse(&c.relay)?);
@@ -113,7 +111,7 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
     let (c, http) = creds()?;
     match cmd {
         RoomCommand::Create { title, category, json } => {
-            let k = rt.block_on(rooms::create(&http, &c.token, &title, &category))?;
+            let k = rt.block_on(rooms::create(&http, &c.token, &rooms::NewRoom { title, category, private: false }))?;
             print_key(&k, &c.relay, json, "created");
         }
         RoomCommand::Key { room, rotate, json } => {
@@ -121,10 +119,7 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
             print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
         }
         RoomCommand::Stop { room } => {
-            let path = format!("/v1/rooms/{}/stop", rooms::pct(&room));
-            let (status, bytes) = rt.block_on(http.call(onair_chat::net::Method::POST, &path, Some(&c.token), "application/json", Vec::new()))?;
-            let v: Value = onair_chat::net::http_decode(status, &bytes)?;
-            if v["stopped"].as_bool() == Some(true) {
+            if rt.block_on(rooms::stop(&http, &c.token, &room))?.stopped {
                 println!("stopped the live in room {room}");
             } else {
                 println!("room {room} was not live");
@@ -133,14 +128,13 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
         RoomCommand::Replays { room, json } => {
             let list = rt.block_on(rooms::replays(&http, &room))?;
             for r in &list {
-                let url = format!("{}{}", c.relay, r["path"].as_str().unwrap_or(""));
+                let url = format!("{}{}", c.relay, r.path);
                 if json {
-                    let mut r = r.clone();
-                    r["url"] = Value::String(url);
-                    json_line(&r);
+                    let mut v = serde_json::to_value(r)?;
+                    v["url"] = Value::String(url);
+                    json_line(&v);
                 } else {
-                    let at = r["started_at"].as_i64().map(super::chat_common::fmt_time).unwrap_or_default();
-                    println!("{}  {at}  {} bytes  {url}", r["id"].as_str().unwrap_or("?"), r["bytes"]);
+                    println!("{}  {}  {} bytes  {url}", r.id, super::chat_common::fmt_time(r.started_at), r.bytes);
                 }
             }
             if list.is_empty() && !json {
@@ -151,16 +145,14 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
             let list = rt.block_on(rooms::list(&http, all, search.as_deref(), category.as_deref()))?;
             for r in &list {
                 if json {
-                    json_line(r);
+                    json_line(&serde_json::to_value(r)?);
                 } else {
-                    let since = r["started_at"]
-                        .as_i64()
-                        .map(|t| {
-                            let n = |k: &str| r[k].as_u64().unwrap_or(0);
-                            format!("live since {}, {} viewers ({} streams, {} in chat)", super::chat_common::fmt_time(t), n("viewers"), n("stream_viewers"), n("chat_viewers"))
-                        })
+                    let since = r
+                        .started_at
+                        .map(|t| format!("live since {}, {} viewers ({} streams, {} in chat)", super::chat_common::fmt_time(t), r.viewers, r.stream_viewers, r.chat_viewers))
                         .unwrap_or_else(|| "offline".into());
-                    println!("{}  {}  [{}]  by {}  {since}", r["id"].as_str().unwrap_or("?"), r["title"].as_str().unwrap_or(""), r["category"].as_str().unwrap_or(""), r["owner"].as_str().unwrap_or(""));
+                    let private = if r.private { "  (private)" } else { "" };
+                    println!("{}  {}  [{}]  by {}  {since}{private}", r.id, r.title, r.category, r.owner);
                 }
             }
             if list.is_empty() && !json {

@@ -15,7 +15,7 @@ use super::room::get;
 use anyhow::{bail, Context};
 use ffmpeg_next::{codec, format, media, Dictionary, Rational};
 use onair_chat::net::{Http, RelayUrl};
-use serde::Deserialize;
+use onair_chat::rooms::RoomInfo;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -49,19 +49,6 @@ pub struct WatchArgs {
     out: Option<PathBuf>,
 }
 
-#[derive(Deserialize)]
-struct RoomInfo {
-    id: String,
-    title: String,
-    live: bool,
-    clock_anchor_ms: Option<i64>,
-    hls_path: String,
-    #[serde(default)]
-    flv_path: Option<String>,
-    #[serde(default)]
-    mp4_path: Option<String>,
-}
-
 /// A player that starts 3 s after its first frame and pauses to rebuffer
 /// when a frame is due before it arrived: each pause is a stall.
 const PLAYOUT_BUFFER_S: f64 = 3.0;
@@ -91,11 +78,10 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(200));
     };
     eprintln!("watching {} ({})", info.id, info.title);
-    let low = if a.flv { &info.flv_path } else { &info.mp4_path };
-    let path = match (low, a.low_latency) {
-        (Some(p), true) => p.clone(),
-        (None, true) => bail!("this relay has no low-latency {} stream", if a.flv { "FLV" } else { "fMP4" }),
-        (_, false) => info.hls_path.clone(),
+    let path = match (a.low_latency, a.flv) {
+        (true, true) => info.flv_path.clone(),
+        (true, false) => info.mp4_path.clone(),
+        (false, _) => info.hls_path.clone(),
     };
     let url = format!("{}{}", http.url.http(), path);
     onair_media::init();

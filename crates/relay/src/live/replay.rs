@@ -6,7 +6,7 @@
 
 use super::hls::HlsError;
 use ffmpeg_next::{codec, encoder, ffi, format, media, Dictionary, Rational};
-use serde::Serialize;
+use onair_proto::ReplayInfo;
 use std::path::{Path, PathBuf};
 
 pub struct Recorder {
@@ -152,14 +152,6 @@ pub fn prune(room_dir: &Path, keep: usize) {
             tracing::warn!(replay = %p.display(), error = %e, "could not delete an old replay");
         }
     }
-}
-
-#[derive(Serialize, Debug)]
-pub struct ReplayInfo {
-    pub id: String,
-    pub started_at: i64,
-    pub bytes: u64,
-    pub path: String,
 }
 
 /// Finished replays of `room`, newest first.

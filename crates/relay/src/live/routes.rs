@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use onair_proto::{ErrorBody, ErrorCode};
-use serde::{Deserialize, Serialize};
+use onair_proto::{NewRoom, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -65,57 +65,6 @@ fn bearer_user(app: &AppState, headers: &HeaderMap) -> Result<String, LiveError>
     app.store.token_user(&auth::token_hash(token.trim()), now_ms())?.ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))
 }
 
-#[derive(Deserialize)]
-struct NewRoom {
-    title: String,
-    #[serde(default)]
-    category: String,
-}
-
-/// A room as the directory shows it (no key).
-#[derive(Serialize)]
-pub struct RoomInfo {
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    pub owner: String,
-    pub live: bool,
-    /// Wall-clock ms when the current live started.
-    pub started_at: Option<i64>,
-    /// See [`super::OnAir::clock_anchor_ms`].
-    pub clock_anchor_ms: Option<i64>,
-    pub hls_path: String,
-    /// The low-latency stream as HTTP-FLV.
-    pub flv_path: String,
-    /// The low-latency stream as fragmented MP4 (for Media Source Extensions).
-    pub mp4_path: String,
-    /// The MSE type of `mp4_path` while live, e.g.
-    /// `video/mp4; codecs="avc1.64001f,mp4a.40.2"`.
-    pub mse_type: Option<String>,
-    /// People here now: the larger of `stream_viewers` and `chat_viewers`
-    /// (an app viewer holds one stream and one chat seat; HLS viewers are
-    /// anonymous file fetches and are not counted).
-    pub viewers: usize,
-    /// Low-latency streams open now (FLV + fMP4).
-    pub stream_viewers: usize,
-    /// Signed-in users in the room's chat.
-    pub chat_viewers: usize,
-}
-
-/// A room with its key, for its owner only.
-#[derive(Serialize)]
-struct RoomKey {
-    id: String,
-    title: String,
-    category: String,
-    stream_key: String,
-    rtmp_url: Option<String>,
-    /// The same inside TLS, when the relay runs RTMPS ingest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rtmps_url: Option<String>,
-    hls_path: String,
-}
-
 fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     let on = live.on_air(&r.id);
     let fan = live.fanout(&r.id);
@@ -126,6 +75,7 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
         title: r.title.clone(),
         category: r.category.clone(),
         owner: r.owner.clone(),
+        private: false,
         live: on.is_some(),
         started_at: on.as_ref().map(|o| o.started_at),
         clock_anchor_ms: on.and_then(|o| o.clock_anchor_ms),
@@ -133,9 +83,9 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
         flv_path: format!("/live/{}/live.flv", r.id),
         mp4_path: format!("/live/{}/live.mp4", r.id),
         mse_type: fan.and_then(|f| f.mp4_mime()),
-        viewers: streams.max(chat),
-        stream_viewers: streams,
-        chat_viewers: chat,
+        viewers: streams.max(chat) as u32,
+        stream_viewers: streams as u32,
+        chat_viewers: chat as u32,
     }
 }
 
@@ -144,6 +94,7 @@ fn with_key(live: &Live, r: &RoomRow) -> RoomKey {
         id: r.id.clone(),
         title: r.title.clone(),
         category: r.category.clone(),
+        private: false,
         stream_key: r.stream_key.clone(),
         rtmp_url: live.rtmp_url(&r.stream_key),
         rtmps_url: live.rtmps_url(&r.stream_key),
@@ -169,19 +120,7 @@ async fn create(State(cx): State<LiveCtx>, headers: HeaderMap, body: Bytes) -> R
     Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row))))
 }
 
-#[derive(Deserialize)]
-struct ListQuery {
-    /// Only rooms on air now (the directory's default view).
-    #[serde(default)]
-    live: Option<bool>,
-    /// Substring of the title, any case.
-    #[serde(default)]
-    q: Option<String>,
-    #[serde(default)]
-    category: Option<String>,
-}
-
-async fn list(State(cx): State<LiveCtx>, Query(q): Query<ListQuery>) -> Result<impl IntoResponse, LiveError> {
+async fn list(State(cx): State<LiveCtx>, Query(q): Query<RoomQuery>) -> Result<impl IntoResponse, LiveError> {
     let needle = q.q.map(|s| s.to_lowercase());
     let rooms: Vec<RoomInfo> = cx
         .app
@@ -232,7 +171,7 @@ async fn stop(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<Stri
     let r = owned_room(&cx, &headers, &id)?;
     let stopped = cx.live.stop(&r.id);
     tracing::info!(room = %r.id, stopped, "live stopped by its owner");
-    Ok(axum::Json(serde_json::json!({ "room": r.id, "stopped": stopped })))
+    Ok(axum::Json(RoomStopped { room: r.id, stopped }))
 }
 
 fn safe_name(s: &str) -> bool {
@@ -279,7 +218,7 @@ mod tests {
 async fn replays(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
     cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
     let root = cx.live.replays_dir();
-    let list = tokio::task::spawn_blocking(move || super::replay::list(&root, &id)).await.unwrap_or_default();
+    let list: Vec<ReplayInfo> = tokio::task::spawn_blocking(move || super::replay::list(&root, &id)).await.unwrap_or_default();
     Ok(axum::Json(list))
 }
 
