@@ -100,6 +100,7 @@ pub fn run() {
             commands::live::live_has_key,
             commands::live::live_rooms,
             commands::live::live_room_create,
+            commands::live::live_room_rotate,
             commands::recordings::recordings_list,
             commands::recordings::recordings_get,
             commands::recordings::recordings_delete,

@@ -32,7 +32,14 @@ pub async fn create(home: &Path, relay_url: &str, new: NewRoom) -> AppResult<Roo
     Ok(onair_chat::rooms::create(&http, &token, &NewRoom { title: new.title.trim().to_string(), ..new }).await?)
 }
 
-/// The RTMP URL (with the key) to publish into a room the user owns.
+/// A new stream key (the answer is the only place it is shown).
+pub async fn rotate(home: &Path, relay_url: &str, room: &str) -> AppResult<RoomKey> {
+    let (http, token) = session(home, relay_url)?;
+    Ok(onair_chat::rooms::rotate(&http, &token, room).await?)
+}
+
+/// The RTMP URL to publish into a room the user owns: it carries a
+/// short-lived publish ticket from the relay, never the stream key.
 pub async fn ingest_url(home: &Path, relay_url: &str, room: &str) -> AppResult<String> {
     let (http, token) = session(home, relay_url)?;
     Ok(onair_chat::rooms::ingest_url(&http, &token, room).await?)

@@ -196,6 +196,8 @@ export const live = {
   rooms: (all: boolean) => call<DirectoryRoom[]>("live_rooms", { all }),
   /** The answer carries the stream key: the relay shows it this once. */
   createRoom: (title: string, category?: string) => call<RoomKey>("live_room_create", { title, category: category ?? null }),
+  /** A new stream key, shown this once; a live on the old key ends. */
+  rotateRoomKey: (room: string) => call<RoomKey>("live_room_rotate", { room }),
 };
 
 // ---- Recordings ----

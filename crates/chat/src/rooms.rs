@@ -1,9 +1,10 @@
 //! Live rooms on the relay, as their owner and as a viewer: create, the
-//! directory, a room's stream key (→ its RTMP ingest URL), replays. Shared
+//! directory, key rotation, publish tickets (→ an RTMP ingest URL without
+//! the key), replays. Shared
 //! by `onair room …`/`onair live --to relay://ROOM` and the desktop app.
 
 use crate::net::Method;
-pub use onair_proto::{NewRoom, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
+pub use onair_proto::{NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
 
 use crate::net::{http_decode, Http};
 use crate::NetError;
@@ -17,14 +18,15 @@ pub async fn create(http: &Http, token: &str, new: &NewRoom) -> Result<RoomKey, 
     http.json(Method::POST, "/v1/rooms", Some(token), new).await
 }
 
-/// A room's key (owner only); `rotate` issues a new one.
-pub async fn key(http: &Http, token: &str, room: &str, rotate: bool) -> Result<RoomKey, NetError> {
-    let path = format!("/v1/rooms/{}/key", pct(room));
-    if rotate {
-        http.json(Method::POST, &path, Some(token), &serde_json::json!({})).await
-    } else {
-        get(http, &path, Some(token)).await
-    }
+/// A new stream key for a room (owner only): the answer is the only place
+/// it is shown; a publisher live on the old key is disconnected.
+pub async fn rotate(http: &Http, token: &str, room: &str) -> Result<RoomKey, NetError> {
+    http.json(Method::POST, &format!("/v1/rooms/{}/key", pct(room)), Some(token), &serde_json::json!({})).await
+}
+
+/// A short-lived publish ticket for a room the user owns.
+pub async fn publish_ticket(http: &Http, token: &str, room: &str) -> Result<PublishTicket, NetError> {
+    http.json(Method::POST, &format!("/v1/rooms/{}/publish", pct(room)), Some(token), &serde_json::json!({})).await
 }
 
 /// The directory: rooms live now (`all`: every room), optionally filtered.
@@ -54,20 +56,21 @@ pub async fn stop(http: &Http, token: &str, room: &str) -> Result<RoomStopped, N
     http.json(Method::POST, &format!("/v1/rooms/{}/stop", pct(room)), Some(token), &serde_json::json!({})).await
 }
 
-/// The RTMP URL (with its key) to publish into `room`, as its owner.
+/// The RTMP URL to publish into `room` now, as its owner: it carries a
+/// publish ticket, not the stream key (the relay no longer has the key).
 pub async fn ingest_url(http: &Http, token: &str, room: &str) -> Result<String, NetError> {
-    let k = key(http, token, room, false).await?;
-    publish_url(&k, &http.url).ok_or_else(|| NetError::Protocol(format!("the relay {} has no RTMP ingest running", http.url.http())))
+    let t = publish_ticket(http, token, room).await?;
+    publish_url(t.rtmp_url.as_deref(), t.rtmps_url.as_deref(), &http.url).ok_or_else(|| NetError::Protocol(format!("the relay {} has no RTMP ingest running", http.url.http())))
 }
 
 /// Where to publish: RTMPS when the relay is reached over TLS and runs it
-/// (the stream key never crosses the network in clear when it need not),
+/// (the key or ticket never crosses the network in clear when it need not),
 /// else RTMP; always at the host the relay was reached by, since the relay
 /// only knows the address it bound (`0.0.0.0` on a public host).
-pub fn publish_url(k: &RoomKey, relay: &crate::net::RelayUrl) -> Option<String> {
-    let url = match (&k.rtmps_url, relay.tls) {
+pub fn publish_url(rtmp: Option<&str>, rtmps: Option<&str>, relay: &crate::net::RelayUrl) -> Option<String> {
+    let url = match (rtmps, relay.tls) {
         (Some(s), true) => s,
-        _ => k.rtmp_url.as_ref()?,
+        _ => rtmp?,
     };
     Some(rehost(url, &relay.host))
 }
@@ -93,22 +96,14 @@ pub fn pct(s: &str) -> String {
 mod tests {
     #[test]
     fn publish_urls_use_the_relay_host_and_tls_when_there() {
-        let k = onair_proto::RoomKey {
-            id: "r".into(),
-            title: "t".into(),
-            category: String::new(),
-            private: false,
-            stream_key: "k".into(),
-            rtmp_url: Some("rtmp://0.0.0.0:1935/live/k".into()),
-            rtmps_url: Some("rtmps://0.0.0.0:1936/live/k".into()),
-            hls_path: "/live/r/index.m3u8".into(),
-        };
+        let (rtmp, rtmps) = (Some("rtmp://0.0.0.0:1935/live/k"), Some("rtmps://0.0.0.0:1936/live/k"));
         let tls = crate::net::RelayUrl::parse("https://relay.example.org").unwrap();
-        assert_eq!(super::publish_url(&k, &tls).unwrap(), "rtmps://relay.example.org:1936/live/k");
+        assert_eq!(super::publish_url(rtmp, rtmps, &tls).unwrap(), "rtmps://relay.example.org:1936/live/k");
         let plain = crate::net::RelayUrl::parse("http://127.0.0.1:7380").unwrap();
-        assert_eq!(super::publish_url(&k, &plain).unwrap(), "rtmp://127.0.0.1:1935/live/k");
+        assert_eq!(super::publish_url(rtmp, rtmps, &plain).unwrap(), "rtmp://127.0.0.1:1935/live/k");
         let v6 = crate::net::RelayUrl::parse("https://[::1]:8443").unwrap();
-        assert_eq!(super::publish_url(&k, &v6).unwrap(), "rtmps://[::1]:1936/live/k");
+        assert_eq!(super::publish_url(rtmp, rtmps, &v6).unwrap(), "rtmps://[::1]:1936/live/k");
+        assert_eq!(super::publish_url(None, rtmps, &plain), None);
     }
 
     #[test]

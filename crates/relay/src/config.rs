@@ -52,6 +52,11 @@ pub struct Limits {
     /// Milliseconds an RTMP connection has, in total, for the handshake
     /// and its publish request.
     pub rtmp_handshake_ms: u64,
+    /// Seconds a publish ticket (`POST /v1/rooms/ID/publish`) may start a
+    /// live; a live it started goes on after that.
+    pub publish_ticket_secs: i64,
+    /// Seconds a watch ticket for a private room's media lasts.
+    pub watch_ticket_secs: i64,
 }
 
 impl Default for Limits {
@@ -80,6 +85,8 @@ impl Default for Limits {
             http_idle_secs: 60,
             max_conns_per_addr: 64,
             rtmp_handshake_ms: 10_000,
+            publish_ticket_secs: 300,
+            watch_ticket_secs: 600,
         }
     }
 }

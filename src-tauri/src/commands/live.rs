@@ -374,6 +374,13 @@ pub async fn live_room_create(state: State<'_, AppState>, title: String, categor
     crate::rooms::create(&state.home, &state.relay.url, onair_chat::rooms::NewRoom { title, category: category.unwrap_or_default(), private: false }).await
 }
 
+/// A new stream key for a room the user owns, shown this once; a live on
+/// the old key ends.
+#[tauri::command]
+pub async fn live_room_rotate(state: State<'_, AppState>, room: String) -> AppResult<onair_chat::rooms::RoomKey> {
+    crate::rooms::rotate(&state.home, &state.relay.url, &room).await
+}
+
 /// A file name for a new recording: `onair-YYYYmmdd-HHMMSS.mp4` (UTC).
 fn chrono_like_name() -> String {
     recording_file_name("onair")

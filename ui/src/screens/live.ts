@@ -73,7 +73,16 @@ export function mount(root: HTMLElement): () => void {
   const roomSelect = h("select", { "data-testid": "room-select" }) as HTMLSelectElement;
   const roomTitle = h("input", { type: "text", placeholder: "New room title", "data-testid": "room-title" }) as HTMLInputElement;
   const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, "Create room");
-  const roomBox = h("div.dest-room", {}, roomSelect, h("div.row", {}, roomTitle, roomCreate));
+  const roomRotate = h("button", { "data-testid": "room-rotate", title: "A new stream key for OBS or ffmpeg; the old one stops working", onclick: () => void rotateKey() }, "Rotate key") as HTMLButtonElement;
+  // A stream key is shown once, after create or rotate (the relay keeps only its hash).
+  const keyOnce = h("input", { type: "text", readonly: true, "data-testid": "room-key-once" }) as HTMLInputElement;
+  const keyOnceBox = h(
+    "div.key-once",
+    { hidden: true },
+    h("p.small", {}, "Stream key for OBS or ffmpeg — copy it now: it will not be shown again. Going live from here needs no key."),
+    h("div.row", {}, keyOnce, h("button", { "data-testid": "room-key-copy", onclick: () => void copyKey() }, "Copy"), h("button", { "data-testid": "room-key-done", onclick: () => hideKey() }, "Done")),
+  );
+  const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row", {}, roomTitle, roomCreate), keyOnceBox);
   const rtmpUrl = h("input", { type: "text", placeholder: "rtmp://live.twitch.tv/app", "data-testid": "rtmp-url", onchange: () => void checkKey() }) as HTMLInputElement;
   const rtmpKey = h("input", { type: "password", placeholder: "Stream key", autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
@@ -123,7 +132,7 @@ export function mount(root: HTMLElement): () => void {
     startStop.textContent = running ? (busy ? "Finishing…" : "Stop") : dest.value === "none" ? "Start recording" : "Go live";
     startStop.classList.toggle("danger", running);
     bookmark.disabled = !status.recording;
-    for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, rtmpUrl, rtmpKey]) el.disabled = running || busy;
+    for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, roomRotate, rtmpUrl, rtmpKey]) el.disabled = running || busy;
     startStop.disabled = busy;
     videoFile.hidden = video.value !== "file";
     if (status.stats) {
@@ -202,9 +211,41 @@ export function mount(root: HTMLElement): () => void {
       roomTitle.value = "";
       await loadRooms();
       roomSelect.value = r.id;
+      showKey(r.stream_key);
       toast(`Room “${r.title}” created`);
     } catch (e) {
       toast((e as ApiError).message, "error");
+    }
+  }
+
+  async function rotateKey(): Promise<void> {
+    if (!roomSelect.value) return;
+    try {
+      const r = await live.rotateRoomKey(roomSelect.value);
+      showKey(r.stream_key);
+      toast(`New stream key for “${r.title}”; the old one no longer works`);
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+    }
+  }
+
+  function showKey(key: string): void {
+    keyOnce.value = key;
+    keyOnceBox.hidden = false;
+  }
+
+  function hideKey(): void {
+    keyOnce.value = "";
+    keyOnceBox.hidden = true;
+  }
+
+  async function copyKey(): Promise<void> {
+    try {
+      await navigator.clipboard.writeText(keyOnce.value);
+      toast("Stream key copied");
+    } catch {
+      // No clipboard permission: the text is selected for Ctrl+C.
+      keyOnce.select();
     }
   }
 

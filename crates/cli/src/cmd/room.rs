@@ -1,5 +1,5 @@
-//! `onair room …`: live rooms on the relay (create, list, stream key), and
-//! `relay://ROOM` for `onair live`.
+//! `onair room …`: live rooms on the relay (create, list, key rotation),
+//! and `relay://ROOM` for `onair live` (a publish ticket, not the key).
 
 use super::chat_common::{home, json_line, runtime};
 use anyhow::{bail, Context};
@@ -11,7 +11,8 @@ use serde_json::Value;
 
 #[derive(Debug, Subcommand)]
 pub enum RoomCommand {
-    /// Create a room; prints its id, stream key and RTMP URL.
+    /// Create a room; prints its id, RTMP URL and stream key — the key is
+    /// shown this once (the relay keeps only its hash).
     Create {
         title: String,
         #[arg(long, default_value = "")]
@@ -54,10 +55,17 @@ pub enum RoomCommand {
     },
     /// End ROOM's live now (owner only): the publisher is disconnected.
     Stop { room: String },
-    /// Show a room's stream key and RTMP URL (owner only); --rotate issues a
-    /// new key and disconnects a publisher live on the old one.
+    /// A new stream key for ROOM (owner only), shown this once; a publisher
+    /// live on the old key is disconnected and the old key stops working.
+    Rotate {
+        room: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stream keys are shown once: this explains how to get a new one.
     Key {
         room: String,
+        /// The same as `onair room rotate ROOM`.
         #[arg(long)]
         rotate: bool,
         #[arg(long)]
@@ -78,7 +86,7 @@ pub async fn get<T: serde::de::DeserializeOwned>(http: &Http, path: &str, token:
 
 fn key_json(k: &RoomKey, relay: &str) -> Value {
     serde_json::json!({
-        "id": k.id, "title": k.title, "category": k.category,
+        "id": k.id, "title": k.title, "category": k.category, "private": k.private,
         "stream_key": k.stream_key, "rtmp_url": k.rtmp_url.as_ref().map(|u| format!("{u}")), "rtmps_url": k.rtmps_url,
         "hls_url": format!("{relay}{}", k.hls_path),
     })
@@ -89,13 +97,14 @@ fn print_key(k: &RoomKey, relay: &str, json: bool, verb: &str) {
         json_line(&key_json(k, relay));
         return;
     }
-    println!("{verb} room {} ({})", k.id, k.title);
-    // The key goes to stdout only when asked for (`--json`); the terminal
-    // line shows where it is without printing it.
-    let url = k.rtmp_url.as_deref().map(|u| u.rsplit_once('/').map(|(b, _)| format!("{b}/****")).unwrap_or_default()).unwrap_or_else(|| "(relay has no RTMP ingest)".into());
-    println!("  publish: {url}   (the key: onair room key {} --json)", k.id);
-    println!("  watch:   {relay}{}", k.hls_path);
-    println!("  go live: onair live --to relay://{}", k.id);
+    println!("{verb} room {} ({}){}", k.id, k.title, if k.private { ", private" } else { "" });
+    if let Some(url) = k.rtmps_url.as_deref().or(k.rtmp_url.as_deref()) {
+        println!("  publish:    {url}");
+    }
+    println!("  stream key: {}", k.stream_key);
+    println!("  This key will not be shown again: copy it now (onair room rotate {} makes a new one).", k.id);
+    println!("  watch:      {relay}{}", k.hls_path);
+    println!("  go live:    onair live --to relay://{}   (needs no key)", k.id);
 }
 
 pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
@@ -114,9 +123,15 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
             let k = rt.block_on(rooms::create(&http, &c.token, &rooms::NewRoom { title, category, private: false }))?;
             print_key(&k, &c.relay, json, "created");
         }
-        RoomCommand::Key { room, rotate, json } => {
-            let k = rt.block_on(rooms::key(&http, &c.token, &room, rotate))?;
-            print_key(&k, &c.relay, json, if rotate { "new key for" } else { "key of" });
+        RoomCommand::Rotate { room, json } | RoomCommand::Key { room, rotate: true, json } => {
+            let k = rt.block_on(rooms::rotate(&http, &c.token, &room))?;
+            print_key(&k, &c.relay, json, "new key for");
+        }
+        RoomCommand::Key { room, .. } => {
+            eprintln!("Stream keys are shown once, when a room is created or its key rotated; the relay keeps only a hash, so it cannot show {room}'s key again.");
+            eprintln!("  a new key (the old one stops working): onair room rotate {room}");
+            eprintln!("  go live without the key:               onair live --to relay://{room}");
+            return Ok(2);
         }
         RoomCommand::Stop { room } => {
             if rt.block_on(rooms::stop(&http, &c.token, &room))?.stopped {

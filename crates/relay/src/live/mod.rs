@@ -17,6 +17,7 @@ pub mod player;
 pub mod replay;
 pub mod routes;
 pub mod rtmp;
+pub mod ticket;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,11 +51,29 @@ pub struct Live {
     pub replays_kept: usize,
     /// Low-latency (HTTP-FLV) fan-out of each room on air.
     fanouts: Mutex<HashMap<String, Arc<fanout::Fanout>>>,
+    /// The key that signs publish and watch tickets (read once from the store).
+    ticket_secret: OnceLock<Vec<u8>>,
 }
 
 impl Live {
     pub fn new(dir: PathBuf) -> Self {
-        Live { dir, replays_kept: 20, rtmp_addr: OnceLock::new(), rtmps_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()) }
+        Live { dir, replays_kept: 20, rtmp_addr: OnceLock::new(), rtmps_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()), ticket_secret: OnceLock::new() }
+    }
+
+    /// The secret tickets are signed with: made once per relay database and
+    /// kept there (tickets outlive a restart; nodes sharing a store agree).
+    pub fn ticket_secret(&self, store: &dyn crate::store::Store) -> Result<Vec<u8>, crate::error::StoreError> {
+        if let Some(s) = self.ticket_secret.get() {
+            return Ok(s.clone());
+        }
+        let mut fresh = vec![0u8; 32];
+        // No randomness means no secret: refuse rather than make a guessable one.
+        getrandom::fill(&mut fresh).map_err(|e| crate::error::StoreError::Corrupt(format!("no randomness for the ticket secret: {e}")))?;
+        let s = store.secret("room_tickets", &|| fresh.clone())?;
+        if s.len() < 32 {
+            return Err(crate::error::StoreError::Corrupt("the stored ticket secret is too short".into()));
+        }
+        Ok(self.ticket_secret.get_or_init(|| s).clone())
     }
 
     /// `DATA/replays`, beside `DATA/live`.

@@ -1,11 +1,12 @@
-//! HTTP routes of live rooms: create, list (the directory), one room, the
-//! stream key (owner only), and the HLS files.
+//! HTTP routes of live rooms: create, list (the directory), one room, key
+//! rotation and publish tickets (owner only), and the HLS files.
 
 use super::fanout::Format;
 use super::Live;
 use crate::auth;
 use crate::error::ApiError;
 use crate::state::{now_ms, AppState};
+use crate::store::rooms::key_hash;
 use crate::store::RoomRow;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -14,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use onair_proto::{ErrorBody, ErrorCode};
-use onair_proto::{NewRoom, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
+use onair_proto::{NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -29,6 +30,7 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/v1/rooms/{id}", get(one))
         .route("/v1/rooms/{id}/key", get(key).post(rotate))
         .route("/v1/rooms/{id}/stop", post(stop))
+        .route("/v1/rooms/{id}/publish", post(publish_ticket))
         .route("/live/{id}/{file}", get(hls_file))
         .route("/v1/rooms/{id}/replays", get(replays))
         .route("/replays/{id}/{file}", get(replay_file))
@@ -89,17 +91,22 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     }
 }
 
-fn with_key(live: &Live, r: &RoomRow) -> RoomKey {
+/// The answer that shows `key`: only room create and key rotate give it.
+fn with_key(live: &Live, r: &RoomRow, key: &str) -> RoomKey {
     RoomKey {
         id: r.id.clone(),
         title: r.title.clone(),
         category: r.category.clone(),
         private: false,
-        stream_key: r.stream_key.clone(),
-        rtmp_url: live.rtmp_url(&r.stream_key),
-        rtmps_url: live.rtmps_url(&r.stream_key),
+        stream_key: key.to_string(),
+        rtmp_url: live.rtmp_url(key),
+        rtmps_url: live.rtmps_url(key),
         hls_path: format!("/live/{}/index.m3u8", r.id),
     }
+}
+
+fn new_key() -> Result<String, LiveError> {
+    Ok(format!("live_{}", auth::random_hex(20).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?))
 }
 
 fn clean(s: &str, max: usize) -> String {
@@ -113,11 +120,12 @@ async fn create(State(cx): State<LiveCtx>, headers: HeaderMap, body: Bytes) -> R
     if title.is_empty() {
         return Err(err(ErrorCode::Invalid, "a room needs a title"));
     }
-    let rnd = |n| auth::random_hex(n).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()));
-    let row = RoomRow { id: rnd(5)?, owner, title, category: clean(&n.category, 64), stream_key: format!("live_{}", rnd(20)?), created_at: now_ms() };
+    let id = auth::random_hex(5).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?;
+    let key = new_key()?;
+    let row = RoomRow { id, owner, title, category: clean(&n.category, 64), key_hash: key_hash(&key), created_at: now_ms() };
     cx.app.store.create_room(&row)?;
     tracing::info!(room = %row.id, owner = %row.owner, "room created");
-    Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row))))
+    Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row, &key))))
 }
 
 async fn list(State(cx): State<LiveCtx>, Query(q): Query<RoomQuery>) -> Result<impl IntoResponse, LiveError> {
@@ -144,25 +152,38 @@ fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, Li
     let me = bearer_user(&cx.app, headers)?;
     let r = cx.app.store.room(id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
     if r.owner != me {
-        return Err(err(ErrorCode::NotOwner, "only the room's owner can see its key or stop its live"));
+        return Err(err(ErrorCode::NotOwner, "only the room's owner can do that"));
     }
     Ok(r)
 }
 
-async fn key(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let r = owned_room(&cx, &headers, &id)?;
-    Ok(axum::Json(with_key(&cx.live, &r)))
+/// The relay keeps only a hash of the key: it cannot show it again.
+async fn key(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LiveError> {
+    owned_room(&cx, &headers, &id)?;
+    Err(err(ErrorCode::NotFound, "a stream key is shown once, when the room is created or the key rotated, and the relay keeps only its hash; rotate it for a new one (onair room rotate ROOM), or publish with onair live --to relay://ROOM"))
 }
 
 /// A new key; a publisher live on the old one is disconnected (whoever
-/// held the old key must not stay on air), the next publish needs the new key.
+/// held the old key must not stay on air), and publish tickets made for
+/// the old key stop working (they sign its hash).
 async fn rotate(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
     let mut r = owned_room(&cx, &headers, &id)?;
-    r.stream_key = format!("live_{}", auth::random_hex(20).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?);
-    cx.app.store.set_room_key(&r.id, &r.stream_key)?;
+    let key = new_key()?;
+    r.key_hash = key_hash(&key);
+    cx.app.store.set_room_key_hash(&r.id, &r.key_hash)?;
     let ended = cx.live.stop(&r.id);
     tracing::info!(room = %r.id, ended_live = ended, "stream key rotated");
-    Ok(axum::Json(with_key(&cx.live, &r)))
+    Ok(axum::Json(with_key(&cx.live, &r, &key)))
+}
+
+/// Where the owner publishes now without the key: RTMP(S) URLs carrying a
+/// ticket that starts a live in this room until it expires.
+async fn publish_ticket(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    let r = owned_room(&cx, &headers, &id)?;
+    let secret = cx.live.ticket_secret(cx.app.store.as_ref())?;
+    let expires_at = now_ms() + cx.app.limits.publish_ticket_secs.max(1) * 1000;
+    let t = super::ticket::publish(&secret, &r.id, &r.owner, &r.key_hash, expires_at);
+    Ok(axum::Json(PublishTicket { room: r.id, rtmp_url: cx.live.rtmp_url(&t), rtmps_url: cx.live.rtmps_url(&t), expires_at }))
 }
 
 /// The owner ends the room's live now (the publisher is disconnected; it

@@ -202,15 +202,24 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
     }
 }
 
-/// The room a key publishes to, claimed for `conn`, or why not.
+/// The room a key (or a publish ticket) publishes to, claimed for `conn`,
+/// or why not. Keys are looked up by their hash: the store has no keys.
 fn authorize(app: &AppState, live: &Live, key: &str, conn: u64) -> Result<String, &'static str> {
-    let room = match app.store.room_by_key(key) {
-        Ok(Some(r)) => r,
-        Ok(None) => return Err("invalid stream key"),
-        Err(e) => {
-            tracing::error!(error = %e, "looking up a stream key");
-            return Err("internal error");
+    let internal = |e: crate::error::StoreError| {
+        tracing::error!(error = %e, "looking up a stream key");
+        "internal error"
+    };
+    let room = if super::ticket::is_publish(key) {
+        let id = super::ticket::publish_room(key).ok_or("invalid stream key")?;
+        let room = app.store.room(id).map_err(internal)?.ok_or("invalid stream key")?;
+        let secret = live.ticket_secret(app.store.as_ref()).map_err(internal)?;
+        match super::ticket::check_publish(&secret, key, &room.id, &room.owner, &room.key_hash, now_ms()) {
+            Ok(()) => room,
+            Err(super::ticket::TicketError::Expired) => return Err("publish ticket expired; ask the relay for a new one"),
+            Err(_) => return Err("invalid stream key"),
         }
+    } else {
+        app.store.room_by_key_hash(&crate::store::rooms::key_hash(key)).map_err(internal)?.ok_or("invalid stream key")?
     };
     if !live.try_start(&room.id, conn, now_ms()) {
         return Err("this room is already live");

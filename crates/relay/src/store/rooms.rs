@@ -1,8 +1,9 @@
-//! Live rooms in storage: a room and its secret stream key. Whether a room
-//! is live right now is not stored: it lives in the relay's memory
-//! (`live::Registry`) and ends with the process.
+//! Live rooms in storage: a room and the hash of its stream key. Whether a
+//! room is live right now is not stored: it lives in the relay's memory
+//! (`live::Live`) and ends with the process.
 
 use super::Result;
+use sha2::{Digest, Sha256};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct RoomRow {
@@ -10,36 +11,52 @@ pub struct RoomRow {
     pub owner: String,
     pub title: String,
     pub category: String,
-    pub stream_key: String,
+    /// [`key_hash`] of the stream key; the key itself is never stored.
+    pub key_hash: String,
     pub created_at: i64,
 }
 
 impl std::fmt::Debug for RoomRow {
-    // The stream key is a secret: never in a log line.
+    // Even the key's hash stays out of logs: it names what publishes.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RoomRow").field("id", &self.id).field("owner", &self.owner).field("title", &self.title).field("category", &self.category).finish_non_exhaustive()
     }
 }
 
+/// What the store keeps of a stream key: `sha256:` and the hex digest. A
+/// key is 20 random bytes, so a plain (unsalted) hash cannot be reversed
+/// and publish can still find the room by it.
+pub fn key_hash(key: &str) -> String {
+    let d = Sha256::digest(key.as_bytes());
+    format!("sha256:{}", crate::auth::hex(&d))
+}
+
 pub trait RoomStore {
     fn create_room(&self, r: &RoomRow) -> Result<()>;
     fn room(&self, id: &str) -> Result<Option<RoomRow>>;
-    fn room_by_key(&self, key: &str) -> Result<Option<RoomRow>>;
+    /// The room whose stream key hashes to `hash` ([`key_hash`]).
+    fn room_by_key_hash(&self, hash: &str) -> Result<Option<RoomRow>>;
     /// Every room, newest first (the directory filters by who is live).
     fn rooms(&self) -> Result<Vec<RoomRow>>;
-    fn set_room_key(&self, id: &str, key: &str) -> Result<()>;
+    fn set_room_key_hash(&self, id: &str, hash: &str) -> Result<()>;
+    /// The relay's secret named `name` (32 random bytes made by `fresh` the
+    /// first time it is asked for, then kept).
+    fn secret(&self, name: &str, fresh: &dyn Fn() -> Vec<u8>) -> Result<Vec<u8>>;
 }
 
 /// The behaviour every backend's rooms must show (part of the conformance
 /// suite; `ann` must exist).
 pub fn conformance(s: &dyn super::Store) {
-    let r = RoomRow { id: "r1".into(), owner: "ann".into(), title: "T".into(), category: "music".into(), stream_key: "k1".into(), created_at: 5 };
+    let r = RoomRow { id: "r1".into(), owner: "ann".into(), title: "T".into(), category: "music".into(), key_hash: key_hash("k1"), created_at: 5 };
     s.create_room(&r).unwrap();
     assert_eq!(s.room("r1").unwrap(), Some(r.clone()));
-    assert_eq!(s.room_by_key("k1").unwrap().map(|r| r.id), Some("r1".into()));
-    assert_eq!(s.room_by_key("nope").unwrap(), None);
-    s.set_room_key("r1", "k2").unwrap();
-    assert_eq!(s.room_by_key("k1").unwrap(), None);
-    assert_eq!(s.room_by_key("k2").unwrap().map(|r| r.id), Some("r1".into()));
+    assert_eq!(s.room_by_key_hash(&key_hash("k1")).unwrap().map(|r| r.id), Some("r1".into()));
+    assert_eq!(s.room_by_key_hash(&key_hash("nope")).unwrap(), None);
+    s.set_room_key_hash("r1", &key_hash("k2")).unwrap();
+    assert_eq!(s.room_by_key_hash(&key_hash("k1")).unwrap(), None);
+    assert_eq!(s.room_by_key_hash(&key_hash("k2")).unwrap().map(|r| r.id), Some("r1".into()));
     assert_eq!(s.rooms().unwrap().len(), 1);
+    let a = s.secret("t", &|| vec![1; 32]).unwrap();
+    assert_eq!(a, vec![1; 32]);
+    assert_eq!(s.secret("t", &|| vec![2; 32]).unwrap(), a, "a secret is made once");
 }

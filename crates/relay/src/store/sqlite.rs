@@ -14,6 +14,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0004_account_delete", include_str!("../../migrations/0004_account_delete.sql")),
     ("0005_attachment_trash", include_str!("../../migrations/0005_attachment_trash.sql")),
     ("0006_upload_quota", include_str!("../../migrations/0006_upload_quota.sql")),
+    ("0007_room_key_hash", include_str!("../../migrations/0007_room_key_hash.sql")),
 ];
 
 mod calls;
@@ -86,6 +87,7 @@ impl SqliteStore {
             conn.execute_batch(&format!("BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;", i + 1))
                 .map_err(|source| StoreError::Migration { name, source })?;
         }
+        rooms::hash_plain_keys(&conn)?;
         Ok(SqliteStore { conn: Mutex::new(conn), _checkpointer: None })
     }
 
