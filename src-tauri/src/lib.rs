@@ -126,6 +126,7 @@ pub fn run() {
             commands::watch::watch_rooms,
             commands::watch::watch_room,
             commands::watch::watch_replays,
+            commands::watch::watch_ticket,
             commands::watch::watch_join,
             commands::watch::watch_leave,
             commands::watch::watch_say,

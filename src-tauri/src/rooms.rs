@@ -19,8 +19,10 @@ fn session(home: &Path, relay_url: &str) -> AppResult<(Http, String)> {
     Ok((Http::new(RelayUrl::parse(relay_url)?), creds.token))
 }
 
-pub async fn list(relay_url: &str, all: bool) -> AppResult<Vec<RoomInfo>> {
-    Ok(onair_chat::rooms::list(&Http::new(RelayUrl::parse(relay_url)?), all, None, None).await?)
+/// The directory, with the user's own private rooms when signed in.
+pub async fn list(home: &Path, relay_url: &str, all: bool) -> AppResult<Vec<RoomInfo>> {
+    let token = onair_chat::account::load(home).ok().map(|c| c.token);
+    Ok(onair_chat::rooms::list(&Http::new(RelayUrl::parse(relay_url)?), token.as_deref(), all, None, None).await?)
 }
 
 /// A new room; the answer carries its stream key, which the relay shows this once.

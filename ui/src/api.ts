@@ -9,7 +9,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { ChatMessage } from "./lib/messages";
 import type { ConvSummary } from "./lib/conversations";
 import type { FriendInfo } from "./lib/friends";
-import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey } from "./generated/rooms";
+import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
 import type { RoomComment } from "./lib/roomChat";
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
@@ -195,7 +195,7 @@ export const live = {
   hasKey: (url: string) => call<boolean>("live_has_key", { url }),
   rooms: (all: boolean) => call<DirectoryRoom[]>("live_rooms", { all }),
   /** The answer carries the stream key: the relay shows it this once. */
-  createRoom: (title: string, category?: string) => call<RoomKey>("live_room_create", { title, category: category ?? null }),
+  createRoom: (title: string, category?: string, isPrivate = false) => call<RoomKey>("live_room_create", { title, category: category ?? null, private: isPrivate }),
   /** A new stream key, shown this once; a live on the old key ends. */
   rotateRoomKey: (room: string) => call<RoomKey>("live_room_rotate", { room }),
 };
@@ -303,6 +303,8 @@ export const watch = {
   rooms: (all: boolean, search?: string) => call<WatchRoom[]>("watch_rooms", { all, search: search ?? null }),
   room: (room: string) => call<WatchRoom>("watch_room", { room }),
   replays: (room: string) => call<ReplayInfo[]>("watch_replays", { room }),
+  /** A ticket for a private room's media URLs (members only). */
+  ticket: (room: string) => call<WatchTicket>("watch_ticket", { room }),
   join: (room: string) => call<RoomJoined>("watch_join", { room }),
   leave: (room: string) => call<void>("watch_leave", { room }),
   say: (room: string, text: string) => call<unknown>("watch_say", { room, text }),

@@ -4,7 +4,7 @@
 //! by `onair room …`/`onair live --to relay://ROOM` and the desktop app.
 
 use crate::net::Method;
-pub use onair_proto::{NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
+pub use onair_proto::{NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomMembers, RoomQuery, RoomStopped, WatchTicket};
 
 use crate::net::{http_decode, Http};
 use crate::NetError;
@@ -30,7 +30,8 @@ pub async fn publish_ticket(http: &Http, token: &str, room: &str) -> Result<Publ
 }
 
 /// The directory: rooms live now (`all`: every room), optionally filtered.
-pub async fn list(http: &Http, all: bool, search: Option<&str>, category: Option<&str>) -> Result<Vec<RoomInfo>, NetError> {
+/// With a token it also lists the private rooms the user owns or is a member of.
+pub async fn list(http: &Http, token: Option<&str>, all: bool, search: Option<&str>, category: Option<&str>) -> Result<Vec<RoomInfo>, NetError> {
     let mut path = format!("/v1/rooms?live={}", !all);
     if let Some(q) = search {
         path.push_str(&format!("&q={}", pct(q)));
@@ -38,17 +39,43 @@ pub async fn list(http: &Http, all: bool, search: Option<&str>, category: Option
     if let Some(c) = category {
         path.push_str(&format!("&category={}", pct(c)));
     }
-    get(http, &path, None).await
+    get(http, &path, token).await
 }
 
 /// One room as the directory shows it (live state, start time, viewers, stream paths).
-pub async fn room(http: &Http, id: &str) -> Result<RoomInfo, NetError> {
-    get(http, &format!("/v1/rooms/{}", pct(id)), None).await
+/// A private room answers only its owner and members (the token).
+pub async fn room(http: &Http, token: Option<&str>, id: &str) -> Result<RoomInfo, NetError> {
+    get(http, &format!("/v1/rooms/{}", pct(id)), token).await
 }
 
 /// Recorded lives of a room, newest first.
-pub async fn replays(http: &Http, room: &str) -> Result<Vec<ReplayInfo>, NetError> {
-    get(http, &format!("/v1/rooms/{}/replays", pct(room)), None).await
+pub async fn replays(http: &Http, token: Option<&str>, room: &str) -> Result<Vec<ReplayInfo>, NetError> {
+    get(http, &format!("/v1/rooms/{}/replays", pct(room)), token).await
+}
+
+/// A watch ticket for a private room's media URLs (`?ticket=`), for a
+/// signed-in member.
+pub async fn watch_ticket(http: &Http, token: &str, room: &str) -> Result<WatchTicket, NetError> {
+    http.json(Method::POST, &format!("/v1/rooms/{}/watch", pct(room)), Some(token), &serde_json::json!({})).await
+}
+
+/// `path` (a media path the relay gave) with the ticket, when there is one.
+pub fn with_ticket(path: &str, ticket: Option<&WatchTicket>) -> String {
+    match ticket {
+        Some(t) => format!("{path}{}ticket={}", if path.contains('?') { '&' } else { '?' }, pct(&t.ticket)),
+        None => path.to_string(),
+    }
+}
+
+/// Who may watch a private room besides its owner (owner only).
+pub async fn members(http: &Http, token: &str, room: &str) -> Result<RoomMembers, NetError> {
+    get(http, &format!("/v1/rooms/{}/members", pct(room)), Some(token)).await
+}
+
+/// Adds (`add`) or removes a member of a room (owner only).
+pub async fn set_member(http: &Http, token: &str, room: &str, user: &str, add: bool) -> Result<RoomMembers, NetError> {
+    let m = if add { Method::PUT } else { Method::DELETE };
+    http.json(m, &format!("/v1/rooms/{}/members/{}", pct(room), pct(user)), Some(token), &serde_json::json!({})).await
 }
 
 /// Ends the room's live now (owner only).

@@ -211,7 +211,14 @@ fn append_inline(state: &AppState, job: commit::Job) -> (ServerFrame, Vec<(Vec<S
 fn room_request(state: &AppState, me: &str, conn: u64, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
     // The owner is looked up before the room state is locked: rooms never
     // change owner, and the store must not be waited on under that lock.
-    let owner = if onair_proto::valid_username(me) && room.len() <= 64 { state.store.room(room)?.map(|r| r.owner) } else { None };
+    let row = if onair_proto::valid_username(me) && room.len() <= 64 { state.store.room(room)? } else { None };
+    // A private room's chat is for its owner and members, like its media.
+    if let (Some(r), crate::live::chat::RoomReq::Join) = (&row, &req) {
+        if r.private && r.owner != me && !state.store.is_room_member(&r.id, me)? {
+            return Err(crate::error::ApiError::new(onair_proto::ErrorCode::NotMember, "this room is private: only its owner and the members they add may join"));
+        }
+    }
+    let owner = row.map(|r| r.owner);
     state.rooms.handle(now_ms(), me, conn, room, owner.as_deref(), req, &mut |users, ev| publish(state, &users, ev))
 }
 

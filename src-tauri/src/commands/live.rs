@@ -366,12 +366,13 @@ pub fn live_has_key(state: State<'_, AppState>, url: String) -> AppResult<bool> 
 /// Rooms the signed-in user can go live into, and creating one.
 #[tauri::command]
 pub async fn live_rooms(state: State<'_, AppState>, all: bool) -> AppResult<Vec<onair_chat::rooms::RoomInfo>> {
-    crate::rooms::list(&state.relay.url, all).await
+    crate::rooms::list(&state.home, &state.relay.url, all).await
 }
 
 #[tauri::command]
-pub async fn live_room_create(state: State<'_, AppState>, title: String, category: Option<String>) -> AppResult<onair_chat::rooms::RoomKey> {
-    crate::rooms::create(&state.home, &state.relay.url, onair_chat::rooms::NewRoom { title, category: category.unwrap_or_default(), private: false }).await
+pub async fn live_room_create(state: State<'_, AppState>, title: String, category: Option<String>, private: Option<bool>) -> AppResult<onair_chat::rooms::RoomKey> {
+    let new = onair_chat::rooms::NewRoom { title, category: category.unwrap_or_default(), private: private.unwrap_or(false) };
+    crate::rooms::create(&state.home, &state.relay.url, new).await
 }
 
 /// A new stream key for a room the user owns, shown this once; a live on

@@ -18,6 +18,12 @@ fn http(state: &AppState) -> AppResult<Http> {
     Ok(Http::new(RelayUrl::parse(&state.relay.url)?))
 }
 
+/// The signed-in account's token, if any: with it the directory lists the
+/// private rooms the user may watch.
+fn token(state: &AppState) -> Option<String> {
+    onair_chat::account::load(&state.home).ok().map(|c| c.token)
+}
+
 /// The relay the player fetches from (`http://host:port`).
 #[tauri::command]
 pub fn watch_relay(state: State<'_, AppState>) -> String {
@@ -28,21 +34,30 @@ pub fn watch_relay(state: State<'_, AppState>) -> String {
 #[tauri::command]
 pub async fn watch_rooms(state: State<'_, AppState>, all: bool, search: Option<String>) -> AppResult<Vec<onair_chat::rooms::RoomInfo>> {
     let http = http(&state)?;
-    Ok(onair_chat::rooms::list(&http, all, search.as_deref().map(str::trim).filter(|s| !s.is_empty()), None).await?)
+    Ok(onair_chat::rooms::list(&http, token(&state).as_deref(), all, search.as_deref().map(str::trim).filter(|s| !s.is_empty()), None).await?)
 }
 
 /// One room (live state, start time, viewers, stream paths).
 #[tauri::command]
 pub async fn watch_room(state: State<'_, AppState>, room: String) -> AppResult<onair_chat::rooms::RoomInfo> {
     let http = http(&state)?;
-    Ok(onair_chat::rooms::room(&http, &room).await?)
+    Ok(onair_chat::rooms::room(&http, token(&state).as_deref(), &room).await?)
+}
+
+/// A watch ticket for a private room's media URLs (`?ticket=`): the page's
+/// player cannot send the bearer token itself.
+#[tauri::command]
+pub async fn watch_ticket(state: State<'_, AppState>, room: String) -> AppResult<onair_chat::rooms::WatchTicket> {
+    let http = http(&state)?;
+    let token = token(&state).ok_or(AppError::NotSignedIn)?;
+    Ok(onair_chat::rooms::watch_ticket(&http, &token, &room).await?)
 }
 
 /// A room's finished replays, newest first.
 #[tauri::command]
 pub async fn watch_replays(state: State<'_, AppState>, room: String) -> AppResult<Vec<onair_chat::rooms::ReplayInfo>> {
     let http = http(&state)?;
-    Ok(onair_chat::rooms::replays(&http, &room).await?)
+    Ok(onair_chat::rooms::replays(&http, token(&state).as_deref(), &room).await?)
 }
 
 /// Sends a room-chat request on the listener's socket and waits for the answer.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatViewers, liveFor, orderRooms, relayUrl, replayLabel, roomRow, searchRooms, type RoomInfo } from "./rooms";
+import { formatViewers, liveFor, orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket, type RoomInfo } from "./rooms";
 
 const room = (over: Partial<RoomInfo>): RoomInfo => ({
   id: "r1",
@@ -52,5 +52,13 @@ describe("room directory", () => {
     expect(relayUrl("http://127.0.0.1:7380/", "/live/r1/live.flv")).toBe("http://127.0.0.1:7380/live/r1/live.flv");
     expect(relayUrl("http://h:1", "x")).toBe("http://h:1/x");
     expect(replayLabel({ id: "1", started_at: new Date(2026, 0, 2, 3, 4).getTime(), bytes: 5 * 1024 * 1024, path: "/replays/r/1.mp4" })).toBe("2026-01-02 03:04 · 5.0 MB");
+  });
+});
+
+describe("private rooms", () => {
+  it("puts the watch ticket on media URLs", () => {
+    expect(withTicket("http://r/live/a/live.mp4", "wt.a.1.ff.ann")).toBe("http://r/live/a/live.mp4?ticket=wt.a.1.ff.ann");
+    expect(withTicket("http://r/x?y=1", "t")).toBe("http://r/x?y=1&ticket=t");
+    expect(withTicket("http://r/x", null)).toBe("http://r/x");
   });
 });

@@ -53,6 +53,12 @@ export function relayUrl(base: string, path: string): string {
   return base.replace(/\/+$/, "") + (path.startsWith("/") ? path : `/${path}`);
 }
 
+/** A media URL with a private room's watch ticket (`?ticket=`), if any. */
+export function withTicket(url: string, ticket: string | null | undefined): string {
+  if (!ticket) return url;
+  return `${url}${url.includes("?") ? "&" : "?"}ticket=${encodeURIComponent(ticket)}`;
+}
+
 /** A replay's list label: local date and time, and size. */
 export function replayLabel(r: ReplayInfo): string {
   const d = new Date(r.started_at);

@@ -73,6 +73,7 @@ export function mount(root: HTMLElement): () => void {
   const roomSelect = h("select", { "data-testid": "room-select" }) as HTMLSelectElement;
   const roomTitle = h("input", { type: "text", placeholder: "New room title", "data-testid": "room-title" }) as HTMLInputElement;
   const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, "Create room");
+  const roomPrivate = h("input", { type: "checkbox", "data-testid": "room-private" }) as HTMLInputElement;
   const roomRotate = h("button", { "data-testid": "room-rotate", title: "A new stream key for OBS or ffmpeg; the old one stops working", onclick: () => void rotateKey() }, "Rotate key") as HTMLButtonElement;
   // A stream key is shown once, after create or rotate (the relay keeps only its hash).
   const keyOnce = h("input", { type: "text", readonly: true, "data-testid": "room-key-once" }) as HTMLInputElement;
@@ -82,7 +83,7 @@ export function mount(root: HTMLElement): () => void {
     h("p.small", {}, "Stream key for OBS or ffmpeg — copy it now: it will not be shown again. Going live from here needs no key."),
     h("div.row", {}, keyOnce, h("button", { "data-testid": "room-key-copy", onclick: () => void copyKey() }, "Copy"), h("button", { "data-testid": "room-key-done", onclick: () => hideKey() }, "Done")),
   );
-  const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row", {}, roomTitle, roomCreate), keyOnceBox);
+  const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row", {}, roomTitle, h("label", { title: "Only you and the members you add may watch" }, roomPrivate, " Private"), roomCreate), keyOnceBox);
   const rtmpUrl = h("input", { type: "text", placeholder: "rtmp://live.twitch.tv/app", "data-testid": "rtmp-url", onchange: () => void checkKey() }) as HTMLInputElement;
   const rtmpKey = h("input", { type: "password", placeholder: "Stream key", autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
@@ -207,8 +208,9 @@ export function mount(root: HTMLElement): () => void {
 
   async function createRoom(): Promise<void> {
     try {
-      const r = await live.createRoom(roomTitle.value);
+      const r = await live.createRoom(roomTitle.value, undefined, roomPrivate.checked);
       roomTitle.value = "";
+      roomPrivate.checked = false;
       await loadRooms();
       roomSelect.value = r.id;
       showKey(r.stream_key);

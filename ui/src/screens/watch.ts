@@ -8,7 +8,7 @@ import { watch, type WatchRoom } from "../api";
 import { h, replace, toast } from "../lib/dom";
 import { playLive, type LivePlayer } from "../lib/livePlayer";
 import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
-import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms } from "../lib/rooms";
+import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket } from "../lib/rooms";
 import "./app2.css";
 
 export function mount(root: HTMLElement): () => void {
@@ -123,18 +123,32 @@ export function mount(root: HTMLElement): () => void {
     comments = [];
     renderDir();
     renderStage();
-    if (r.live) startLive(r);
+    if (r.live) void startLive(r);
     else info.textContent = "Offline: pick a replay below.";
     loadReplays(r.id);
     joinChat(r.id);
   }
 
+  /** A media URL on the relay; a private room's carries a fresh watch ticket. */
+  async function mediaUrl(r: WatchRoom, path: string): Promise<string> {
+    const url = relayUrl(relay, path);
+    return r.private ? withTicket(url, (await watch.ticket(r.id)).ticket) : url;
+  }
+
   // A live player that fails (a decoder or MSE error, the connection cut)
   // starts again on a fresh MediaSource, backing off to 5 s, for as long as
   // the room is open: what viewers expect of a live player.
-  function startLive(r: WatchRoom, attempt = 0) {
+  async function startLive(r: WatchRoom, attempt = 0) {
     const path = r.mp4_path ?? `/live/${r.id}/live.mp4`;
     info.textContent = attempt ? "Reconnecting…" : "Connecting…";
+    let url: string;
+    try {
+      url = await mediaUrl(r, path);
+    } catch (e) {
+      info.textContent = `Cannot watch: ${(e as Error).message}`;
+      return;
+    }
+    if (disposed || current?.id !== r.id) return;
     // A player that stops moving (no first frame, or no new one) for this
     // long without an error starts again too: a stalled fetch or decoder
     // reports nothing.
@@ -146,7 +160,7 @@ export function mount(root: HTMLElement): () => void {
       window.setTimeout(() => {
         if (disposed || player !== me || current?.id !== r.id) return;
         stopPlayer();
-        startLive(r, attempt + 1);
+        void startLive(r, attempt + 1);
       }, Math.min(5000, 500 * 2 ** attempt));
     };
     const watchdog = window.setInterval(() => {
@@ -156,7 +170,7 @@ export function mount(root: HTMLElement): () => void {
         restart("No picture");
       }
     }, 1000);
-    const me = playLive(video, relayUrl(relay, path), {
+    const me = playLive(video, url, {
       onStats: (s) => {
         if (player !== me) return;
         if (s.frames !== frames) {
@@ -194,9 +208,15 @@ export function mount(root: HTMLElement): () => void {
           h(
             "button.replay",
             {
-              onclick: () => {
+              onclick: async () => {
                 stopPlayer();
-                video.src = relayUrl(relay, rp.path);
+                const r = current;
+                if (!r) return;
+                try {
+                  video.src = await mediaUrl(r, rp.path);
+                } catch (e) {
+                  return fail(e);
+                }
                 video.play().catch(() => {});
                 info.textContent = `Replay of ${replayLabel(rp)}`;
               },

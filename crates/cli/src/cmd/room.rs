@@ -17,7 +17,11 @@ pub enum RoomCommand {
         title: String,
         #[arg(long, default_value = "")]
         category: String,
-        /// One JSON object: id, stream_key, rtmp_url, hls_url, title, category.
+        /// Only you and the members you add (onair room members ROOM add USER)
+        /// may watch its live and replays; it is not in others' directory.
+        #[arg(long)]
+        private: bool,
+        /// One JSON object: id, stream_key, rtmp_url, hls_url, title, category, private.
         #[arg(long)]
         json: bool,
     },
@@ -37,6 +41,15 @@ pub enum RoomCommand {
     /// Recorded lives of a room, newest first (playable over HTTP with seeking).
     Replays {
         room: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Who may watch a private room besides you: list (default), add USER, remove USER.
+    Members {
+        room: String,
+        #[arg(value_enum, default_value = "list")]
+        action: MembersAction,
+        user: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -71,6 +84,13 @@ pub enum RoomCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum MembersAction {
+    List,
+    Add,
+    Remove,
 }
 
 fn creds() -> anyhow::Result<(Credentials, Http)> {
@@ -119,8 +139,8 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
     let rt = runtime()?;
     let (c, http) = creds()?;
     match cmd {
-        RoomCommand::Create { title, category, json } => {
-            let k = rt.block_on(rooms::create(&http, &c.token, &rooms::NewRoom { title, category, private: false }))?;
+        RoomCommand::Create { title, category, private, json } => {
+            let k = rt.block_on(rooms::create(&http, &c.token, &rooms::NewRoom { title, category, private }))?;
             print_key(&k, &c.relay, json, "created");
         }
         RoomCommand::Rotate { room, json } | RoomCommand::Key { room, rotate: true, json } => {
@@ -140,10 +160,27 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                 println!("room {room} was not live");
             }
         }
+        RoomCommand::Members { room, action, user, json } => {
+            let m = match (action, user) {
+                (MembersAction::List, _) => rt.block_on(rooms::members(&http, &c.token, &room))?,
+                (a, Some(u)) => rt.block_on(rooms::set_member(&http, &c.token, &room, &u, matches!(a, MembersAction::Add)))?,
+                (_, None) => bail!("name the user: onair room members {room} add|remove USER"),
+            };
+            if json {
+                json_line(&serde_json::to_value(&m)?);
+            } else if m.members.is_empty() {
+                println!("{room}: no members (only you may watch it while it is private)");
+            } else {
+                println!("{room}: {}", m.members.join(", "));
+            }
+        }
         RoomCommand::Replays { room, json } => {
-            let list = rt.block_on(rooms::replays(&http, &room))?;
+            let list = rt.block_on(rooms::replays(&http, Some(&c.token), &room))?;
+            // A private room's replay URLs carry a watch ticket, so a player can open them.
+            let private = rt.block_on(rooms::room(&http, Some(&c.token), &room)).map(|r| r.private).unwrap_or(false);
+            let ticket = if private && !list.is_empty() { Some(rt.block_on(rooms::watch_ticket(&http, &c.token, &room))?) } else { None };
             for r in &list {
-                let url = format!("{}{}", c.relay, r.path);
+                let url = format!("{}{}", c.relay, rooms::with_ticket(&r.path, ticket.as_ref()));
                 if json {
                     let mut v = serde_json::to_value(r)?;
                     v["url"] = Value::String(url);
@@ -157,7 +194,7 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
             }
         }
         RoomCommand::List { all, search, category, json } => {
-            let list = rt.block_on(rooms::list(&http, all, search.as_deref(), category.as_deref()))?;
+            let list = rt.block_on(rooms::list(&http, Some(&c.token), all, search.as_deref(), category.as_deref()))?;
             for r in &list {
                 if json {
                     json_line(&serde_json::to_value(r)?);

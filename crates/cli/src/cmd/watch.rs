@@ -58,17 +58,21 @@ fn wall_ms() -> i64 {
 }
 
 pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
-    let relay = match &a.relay {
-        Some(r) => r.clone(),
-        None => onair_chat::account::load(&home()).context("pass --relay URL or sign in (onair account login)")?.relay,
+    let account = onair_chat::account::load(&home()).ok();
+    let relay = match (&a.relay, &account) {
+        (Some(r), _) => r.clone(),
+        (None, Some(c)) => c.relay.clone(),
+        (None, None) => bail!("pass --relay URL or sign in (onair account login)"),
     };
+    // The account's token goes only to its own relay: a private room needs it.
+    let token = account.filter(|c| c.relay.trim_end_matches('/') == relay.trim_end_matches('/')).map(|c| c.token);
     let http = Http::new(RelayUrl::parse(&relay)?);
     let rt = runtime()?;
     let info_path = format!("/v1/rooms/{}", a.room);
     let started = Instant::now();
     let wait_until = started + Duration::from_secs_f64(a.wait);
     let info: RoomInfo = loop {
-        let i: RoomInfo = rt.block_on(get(&http, &info_path, None)).with_context(|| format!("room {} on {relay}", a.room))?;
+        let i: RoomInfo = rt.block_on(get(&http, &info_path, token.as_deref())).with_context(|| format!("room {} on {relay}", a.room))?;
         if i.live {
             break i;
         }
@@ -83,7 +87,13 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         (true, false) => info.mp4_path.clone(),
         (false, _) => info.hls_path.clone(),
     };
-    let url = format!("{}{}", http.url.http(), path);
+    // A private room's media URLs carry a watch ticket (FFmpeg sends no bearer).
+    let ticket = match (&token, info.private) {
+        (Some(t), true) => Some(rt.block_on(onair_chat::rooms::watch_ticket(&http, t, &a.room)).with_context(|| format!("a watch ticket for private room {}", a.room))?),
+        (None, true) => bail!("room {} is private: sign in as its owner or a member (onair account login)", a.room),
+        _ => None,
+    };
+    let url = format!("{}{}", http.url.http(), onair_chat::rooms::with_ticket(&path, ticket.as_ref()));
     onair_media::init();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -120,7 +130,8 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
                 tracing::debug!(error = %e, "opening the playlist; retrying");
                 std::thread::sleep(Duration::from_millis(250));
             }
-            Err(e) => return Err(e).with_context(|| format!("opening {url}")),
+            // The path without its ticket: a ticket is not for logs.
+            Err(e) => return Err(e).with_context(|| format!("opening {}{path}", http.url.http())),
         }
     };
     let ist = ictx.streams().best(media::Type::Video).context("the live has no video stream")?;
@@ -176,7 +187,7 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         o.finish()?;
     }
     // The anchor only ever decreases while live: read it now, after the frames.
-    let anchor = rt.block_on(get::<RoomInfo>(&http, &info_path, None)).ok().and_then(|i| i.clock_anchor_ms).or(info.clock_anchor_ms);
+    let anchor = rt.block_on(get::<RoomInfo>(&http, &info_path, token.as_deref())).ok().and_then(|i| i.clock_anchor_ms).or(info.clock_anchor_ms);
     s.finish(&samples, anchor);
     s.seconds = started.elapsed().as_secs_f64();
     let json = serde_json::to_string_pretty(&s)?;

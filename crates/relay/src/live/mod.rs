@@ -7,6 +7,7 @@
 //! segments of one GOP and a sliding playlist under `DATA/live/ROOM/`) →
 //! viewers fetch `/live/ROOM/index.m3u8` and its segments over HTTP.
 
+pub mod access;
 pub mod chat;
 pub mod fanout;
 pub mod fmp4;

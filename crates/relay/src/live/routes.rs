@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use super::access::TicketQuery;
 use onair_proto::{ErrorBody, ErrorCode};
 use onair_proto::{NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomQuery, RoomStopped};
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/replays/{id}/{file}", get(replay_file))
         .route("/watch/{id}", get(super::player::page))
         .route("/static/live-player.js", get(super::player::script))
+        .merge(super::access::routes())
         .with_state(LiveCtx { app, live })
 }
 
@@ -54,11 +56,11 @@ impl From<crate::error::StoreError> for LiveError {
     }
 }
 
-fn err(c: ErrorCode, m: &str) -> LiveError {
+pub(super) fn err(c: ErrorCode, m: &str) -> LiveError {
     LiveError(c, m.into())
 }
 
-fn bearer_user(app: &AppState, headers: &HeaderMap) -> Result<String, LiveError> {
+pub(super) fn bearer_user(app: &AppState, headers: &HeaderMap) -> Result<String, LiveError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -77,7 +79,7 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
         title: r.title.clone(),
         category: r.category.clone(),
         owner: r.owner.clone(),
-        private: false,
+        private: r.private,
         live: on.is_some(),
         started_at: on.as_ref().map(|o| o.started_at),
         clock_anchor_ms: on.and_then(|o| o.clock_anchor_ms),
@@ -97,7 +99,7 @@ fn with_key(live: &Live, r: &RoomRow, key: &str) -> RoomKey {
         id: r.id.clone(),
         title: r.title.clone(),
         category: r.category.clone(),
-        private: false,
+        private: r.private,
         stream_key: key.to_string(),
         rtmp_url: live.rtmp_url(key),
         rtmps_url: live.rtmps_url(key),
@@ -122,19 +124,23 @@ async fn create(State(cx): State<LiveCtx>, headers: HeaderMap, body: Bytes) -> R
     }
     let id = auth::random_hex(5).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?;
     let key = new_key()?;
-    let row = RoomRow { id, owner, title, category: clean(&n.category, 64), key_hash: key_hash(&key), created_at: now_ms() };
+    let row = RoomRow { id, owner, title, category: clean(&n.category, 64), key_hash: key_hash(&key), private: n.private, created_at: now_ms() };
     cx.app.store.create_room(&row)?;
-    tracing::info!(room = %row.id, owner = %row.owner, "room created");
+    tracing::info!(room = %row.id, owner = %row.owner, private = row.private, "room created");
     Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row, &key))))
 }
 
-async fn list(State(cx): State<LiveCtx>, Query(q): Query<RoomQuery>) -> Result<impl IntoResponse, LiveError> {
+/// The directory: public rooms, and the private ones the caller (bearer,
+/// optional) owns or is a member of.
+async fn list(State(cx): State<LiveCtx>, headers: HeaderMap, Query(q): Query<RoomQuery>) -> Result<impl IntoResponse, LiveError> {
     let needle = q.q.map(|s| s.to_lowercase());
+    let me = super::access::optional_user(&cx, &headers);
     let rooms: Vec<RoomInfo> = cx
         .app
         .store
         .rooms()?
         .iter()
+        .filter(|r| super::access::listed_for(&cx, r, me.as_deref()))
         .map(|r| info(&cx.app, &cx.live, r))
         .filter(|r| q.live != Some(true) || r.live)
         .filter(|r| needle.as_ref().is_none_or(|n| r.title.to_lowercase().contains(n)))
@@ -143,12 +149,13 @@ async fn list(State(cx): State<LiveCtx>, Query(q): Query<RoomQuery>) -> Result<i
     Ok(axum::Json(rooms))
 }
 
-async fn one(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+async fn one(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
     let r = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &r)?;
     Ok(axum::Json(info(&cx.app, &cx.live, &r)))
 }
 
-fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, LiveError> {
+pub(super) fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, LiveError> {
     let me = bearer_user(&cx.app, headers)?;
     let r = cx.app.store.room(id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
     if r.owner != me {
@@ -199,8 +206,13 @@ fn safe_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && !s.starts_with('.') && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
 }
 
-async fn hls_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
+async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
     let not_found = || err(ErrorCode::NotFound, "no such live file");
+    if !safe_name(&id) {
+        return Err(not_found());
+    }
+    let room = cx.app.store.room(&id)?.ok_or_else(not_found)?;
+    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
     let format = match file.as_str() {
         "live.flv" => Some(Format::Flv),
         "live.mp4" => Some(Format::Mp4),
@@ -209,7 +221,7 @@ async fn hls_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, Str
     if let Some(f) = format {
         return low_latency_stream(&cx, &id, f).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live"));
     }
-    if !safe_name(&id) || !safe_name(&file) || file.ends_with(".tmp") {
+    if !safe_name(&file) || file.ends_with(".tmp") {
         return Err(not_found());
     }
     let ctype = if file.ends_with(".m3u8") {
@@ -219,9 +231,18 @@ async fn hls_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, Str
     } else {
         return Err(not_found());
     };
-    let bytes = tokio::fs::read(cx.live.dir.join(&id).join(&file)).await.map_err(|_| not_found())?;
-    // The playlist changes every segment; segments never change.
-    let cache = if ctype.ends_with("mpegurl") { "no-cache" } else { "max-age=60" };
+    let mut bytes = tokio::fs::read(cx.live.dir.join(&id).join(&file)).await.map_err(|_| not_found())?;
+    // A private room's playlist hands its ticket on to the segments.
+    if let Some(t) = t.ticket.as_deref().filter(|t| room.private && ctype.ends_with("mpegurl") && super::access::ticket_chars(t)) {
+        bytes = super::access::with_ticket(&String::from_utf8_lossy(&bytes), t).into_bytes();
+    }
+    // The playlist changes every segment; segments never change. Shared
+    // caches keep nothing of a private room.
+    let cache = match (ctype.ends_with("mpegurl"), room.private) {
+        (true, _) => "no-cache",
+        (false, false) => "max-age=60",
+        (false, true) => "private, max-age=60",
+    };
     Ok(([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], bytes).into_response())
 }
 
@@ -236,8 +257,9 @@ mod tests {
     }
 }
 
-async fn replays(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+async fn replays(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
+    let room = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
     let root = cx.live.replays_dir();
     let list: Vec<ReplayInfo> = tokio::task::spawn_blocking(move || super::replay::list(&root, &id)).await.unwrap_or_default();
     Ok(axum::Json(list))
@@ -245,11 +267,14 @@ async fn replays(State(cx): State<LiveCtx>, Path(id): Path<String>) -> Result<im
 
 /// A finished replay, served by tower-http's `ServeFile`: Range (206, and
 /// 416 for a range past the end), conditional requests, streamed from disk.
-async fn replay_file(State(cx): State<LiveCtx>, Path((id, file)): Path<(String, String)>, req: axum::extract::Request) -> Result<Response, LiveError> {
+async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path((id, file)): Path<(String, String)>, req: axum::extract::Request) -> Result<Response, LiveError> {
     let not_found = || err(ErrorCode::NotFound, "no such replay");
     if !safe_name(&id) || !safe_name(&file) || !file.ends_with(".mp4") {
         return Err(not_found());
     }
+    // Replays of a room that no longer exists are nobody's to watch.
+    let room = cx.app.store.room(&id)?.ok_or_else(not_found)?;
+    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
     let path = cx.live.replays_dir().join(&id).join(&file);
     if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
         return Err(not_found());

@@ -13,13 +13,15 @@ pub struct RoomRow {
     pub category: String,
     /// [`key_hash`] of the stream key; the key itself is never stored.
     pub key_hash: String,
+    /// Live and replays only for the owner and the room's members.
+    pub private: bool,
     pub created_at: i64,
 }
 
 impl std::fmt::Debug for RoomRow {
     // Even the key's hash stays out of logs: it names what publishes.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RoomRow").field("id", &self.id).field("owner", &self.owner).field("title", &self.title).field("category", &self.category).finish_non_exhaustive()
+        f.debug_struct("RoomRow").field("id", &self.id).field("owner", &self.owner).field("title", &self.title).field("category", &self.category).field("private", &self.private).finish_non_exhaustive()
     }
 }
 
@@ -42,12 +44,19 @@ pub trait RoomStore {
     /// The relay's secret named `name` (32 random bytes made by `fresh` the
     /// first time it is asked for, then kept).
     fn secret(&self, name: &str, fresh: &dyn Fn() -> Vec<u8>) -> Result<Vec<u8>>;
+    /// Lets `user` watch private room `room` (again: a no-op).
+    fn add_room_member(&self, room: &str, user: &str, at: i64) -> Result<()>;
+    /// False if `user` was not a member.
+    fn remove_room_member(&self, room: &str, user: &str) -> Result<bool>;
+    /// The members of `room` (not its owner), by name.
+    fn room_members(&self, room: &str) -> Result<Vec<String>>;
+    fn is_room_member(&self, room: &str, user: &str) -> Result<bool>;
 }
 
 /// The behaviour every backend's rooms must show (part of the conformance
 /// suite; `ann` must exist).
 pub fn conformance(s: &dyn super::Store) {
-    let r = RoomRow { id: "r1".into(), owner: "ann".into(), title: "T".into(), category: "music".into(), key_hash: key_hash("k1"), created_at: 5 };
+    let r = RoomRow { id: "r1".into(), owner: "ann".into(), title: "T".into(), category: "music".into(), key_hash: key_hash("k1"), private: true, created_at: 5 };
     s.create_room(&r).unwrap();
     assert_eq!(s.room("r1").unwrap(), Some(r.clone()));
     assert_eq!(s.room_by_key_hash(&key_hash("k1")).unwrap().map(|r| r.id), Some("r1".into()));
@@ -59,4 +68,12 @@ pub fn conformance(s: &dyn super::Store) {
     let a = s.secret("t", &|| vec![1; 32]).unwrap();
     assert_eq!(a, vec![1; 32]);
     assert_eq!(s.secret("t", &|| vec![2; 32]).unwrap(), a, "a secret is made once");
+    assert!(!s.is_room_member("r1", "ann").unwrap());
+    s.add_room_member("r1", "ann", 6).unwrap();
+    s.add_room_member("r1", "ann", 7).unwrap();
+    assert!(s.is_room_member("r1", "ann").unwrap());
+    assert_eq!(s.room_members("r1").unwrap(), vec!["ann".to_string()]);
+    assert!(s.remove_room_member("r1", "ann").unwrap());
+    assert!(!s.remove_room_member("r1", "ann").unwrap());
+    assert!(!s.is_room_member("r1", "ann").unwrap());
 }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_attachment_trash", include_str!("../../migrations/0005_attachment_trash.sql")),
     ("0006_upload_quota", include_str!("../../migrations/0006_upload_quota.sql")),
     ("0007_room_key_hash", include_str!("../../migrations/0007_room_key_hash.sql")),
+    ("0008_private_rooms", include_str!("../../migrations/0008_private_rooms.sql")),
 ];
 
 mod calls;

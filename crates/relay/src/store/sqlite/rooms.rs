@@ -1,14 +1,14 @@
-//! SQLite rooms (migrations 0002, 0007).
+//! SQLite rooms (migrations 0002, 0007, 0008).
 
 use super::super::rooms::{key_hash, RoomRow, RoomStore};
 use super::super::Result;
 use super::SqliteStore;
 use rusqlite::{params, Connection, OptionalExtension};
 
-const COLS: &str = "id, owner, title, category, stream_key, created_at";
+const COLS: &str = "id, owner, title, category, stream_key, created_at, private";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRow> {
-    Ok(RoomRow { id: r.get(0)?, owner: r.get(1)?, title: r.get(2)?, category: r.get(3)?, key_hash: r.get(4)?, created_at: r.get(5)? })
+    Ok(RoomRow { id: r.get(0)?, owner: r.get(1)?, title: r.get(2)?, category: r.get(3)?, key_hash: r.get(4)?, created_at: r.get(5)?, private: r.get(6)? })
 }
 
 /// Replaces stream keys an older relay stored in clear with their hashes,
@@ -37,8 +37,8 @@ pub(super) fn hash_plain_keys(c: &Connection) -> Result<()> {
 impl RoomStore for SqliteStore {
     fn create_room(&self, r: &RoomRow) -> Result<()> {
         self.c()?.execute(
-            "INSERT INTO rooms (id, owner, title, category, stream_key, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![r.id, r.owner, r.title, r.category, r.key_hash, r.created_at],
+            "INSERT INTO rooms (id, owner, title, category, stream_key, created_at, private) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![r.id, r.owner, r.title, r.category, r.key_hash, r.created_at, r.private],
         )?;
         Ok(())
     }
@@ -67,6 +67,26 @@ impl RoomStore for SqliteStore {
         let c = self.c()?;
         c.execute("INSERT OR IGNORE INTO relay_secrets (name, value) VALUES (?1, ?2)", params![name, fresh()])?;
         Ok(c.query_row("SELECT value FROM relay_secrets WHERE name = ?1", [name], |r| r.get(0))?)
+    }
+
+    fn add_room_member(&self, room: &str, user: &str, at: i64) -> Result<()> {
+        self.c()?.execute("INSERT OR IGNORE INTO room_members (room, user, added_at) VALUES (?1, ?2, ?3)", params![room, user, at])?;
+        Ok(())
+    }
+
+    fn remove_room_member(&self, room: &str, user: &str) -> Result<bool> {
+        Ok(self.c()?.execute("DELETE FROM room_members WHERE room = ?1 AND user = ?2", params![room, user])? > 0)
+    }
+
+    fn room_members(&self, room: &str) -> Result<Vec<String>> {
+        let c = self.c()?;
+        let mut st = c.prepare("SELECT user FROM room_members WHERE room = ?1 ORDER BY user")?;
+        let rows = st.query_map([room], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    fn is_room_member(&self, room: &str, user: &str) -> Result<bool> {
+        Ok(self.c()?.query_row("SELECT 1 FROM room_members WHERE room = ?1 AND user = ?2", params![room, user], |_| Ok(())).optional()?.is_some())
     }
 }
 
