@@ -57,6 +57,19 @@ impl AppError {
         }
     }
 
+    /// The relay's refusal code (`bad_credentials`, `taken`, …) when the
+    /// relay refused: the UI maps it to a sentence in the user's language.
+    pub fn relay_code(&self) -> Option<String> {
+        let net = match self {
+            AppError::Net(n) | AppError::Chat(onair_chat::ChatError::Net(n)) => n,
+            _ => return None,
+        };
+        match net {
+            onair_chat::NetError::Refused { code, .. } => serde_json::to_value(code).ok()?.as_str().map(str::to_string),
+            _ => None,
+        }
+    }
+
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         AppError::Io { what: what.into(), source }
     }
@@ -64,9 +77,13 @@ impl AppError {
 
 impl serde::Serialize for AppError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("AppError", 2)?;
+        let relay = self.relay_code();
+        let mut st = s.serialize_struct("AppError", 2 + usize::from(relay.is_some()))?;
         st.serialize_field("code", self.code())?;
         st.serialize_field("message", &self.to_string())?;
+        if let Some(r) = relay {
+            st.serialize_field("relay_code", &r)?;
+        }
         st.end()
     }
 }
@@ -81,5 +98,13 @@ mod tests {
     fn serialises_code_and_message() {
         let v = serde_json::to_value(AppError::NotFound("recording 7".into())).unwrap();
         assert_eq!(v, serde_json::json!({"code": "not_found", "message": "recording 7 not found"}));
+    }
+
+    #[test]
+    fn a_refusal_carries_the_relays_code_for_the_ui_to_word() {
+        let e = AppError::Net(onair_chat::NetError::Refused { code: onair_proto::ErrorCode::BadCredentials, message: "wrong user name or password".into() });
+        let v = serde_json::to_value(e).unwrap();
+        assert_eq!(v["relay_code"], "bad_credentials");
+        assert_eq!(v["code"], "network");
     }
 }

@@ -12,9 +12,11 @@
 //!             on 127.0.0.1:<free port> (data in home/relay)
 //!   video   = loopback media server (127.0.0.1:<free port>, per-launch token)
 //!   window  → ui/dist; the UI calls app_info, then screen commands;
-//!   events  : live://stats (2/s), live://stopped, chat://event, call://state, watch://…
+//!   events  : live://stats (2/s), live://stopped, chat://event, call://state, watch://…,
+//!             app://state (one typed state every screen renders; appstate.rs)
 //! ```
 
+pub mod appstate;
 pub mod calls;
 pub mod commands;
 pub mod error;
@@ -77,17 +79,20 @@ pub fn run() {
             tracing::info!(relay = %state.relay.url, embedded = state.relay.embedded, video_port = state.video.port, "OnAir app ready");
             app.manage(state);
             let handle = app.handle().clone();
+            appstate::install(&handle);
             tray::install(&handle);
             tray::register_hotkeys(&handle);
             // Chat: start the relay listener if an account is signed in.
             if let Err(e) = commands::chat::resume(&handle) {
                 tracing::warn!("chat: {e}");
             }
+            commands::recordings::spawn_retention(handle.clone());
             commands::live::spawn_ticker(handle);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
+            appstate::app_state,
             commands::live::live_preview,
             commands::live::live_preview_stop,
             commands::live::live_start,

@@ -689,7 +689,7 @@ fn describe(n: &Notice, me: &str) -> String {
         Notice::Connected => "connected".into(),
         Notice::Reconnecting => "connection lost; restarting ICE".into(),
         Notice::RecordingStarted { by, .. } if by == me => "recording started".into(),
-        Notice::RecordingStarted { by, .. } => format!("● {by} is recording this call (正在被录制)"),
+        Notice::RecordingStarted { by, .. } => format!("{by} is recording this call"),
         Notice::RecordingStopped { by, .. } => format!("recording stopped by {}", who(by)),
         Notice::RecordingDeclined { by, .. } => format!("{by} declined to be recorded: not recording"),
         Notice::ConsentRequested { by } => format!("{by} asks to record this call: type `consent yes` or `consent no`"),

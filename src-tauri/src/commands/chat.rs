@@ -104,6 +104,24 @@ impl ChatState {
         Ok(self.lock().as_ref().ok_or(AppError::NotSignedIn)?.client.me().to_string())
     }
 
+    /// Signed in as whom, and whether the relay is reachable now.
+    pub fn connection(&self) -> crate::appstate::ChatConn {
+        let g = self.lock();
+        crate::appstate::ChatConn {
+            signed_in: g.is_some(),
+            user: g.as_ref().map(|s| s.client.me().to_string()),
+            online: g.as_ref().is_some_and(|s| s.online.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Unread messages over every cached conversation.
+    pub fn unread(&self) -> AppResult<u64> {
+        self.with(|c| {
+            let me = c.me().to_string();
+            Ok(c.cache.summaries(&me)?.iter().map(|s| s.unread).sum())
+        })
+    }
+
     /// Wakes the listener to deliver the outbox now.
     fn flush(&self) {
         if let Some(s) = self.lock().as_ref() {
@@ -361,9 +379,10 @@ pub async fn chat_recall(chat: State<'_, ChatState>, id: String) -> AppResult<()
 /// Marks a conversation read here (starting burn timers) and tells the
 /// relay if it is reachable; otherwise the next sync does.
 #[tauri::command]
-pub async fn chat_read(chat: State<'_, ChatState>, conv: String) -> AppResult<u64> {
+pub async fn chat_read(app: AppHandle, chat: State<'_, ChatState>, conv: String) -> AppResult<u64> {
     let (remote, me) = chat.remote()?;
     let seq = chat.with(|c| Ok(c.cache.mark_read(&me, &conv, None, onair_chat::now_ms())?))?;
+    crate::appstate::unread_changed(&app);
     if seq > 0 && remote.rpc(Request::Read { conv: conv.clone(), seq }).await.is_ok() {
         chat.with(|c| Ok(c.cache.set_read_sent(&conv, seq)?))?;
     }

@@ -102,6 +102,11 @@ pub struct LiveStatus {
     pub target: Option<String>,
     pub stats: Option<StatsSnapshot>,
     pub sources: Vec<String>,
+    /// When the running job started (Unix ms); None for a preview.
+    pub started_ms: Option<u64>,
+    /// What the running job was started with, so a screen opened later
+    /// shows the job's own sources and destination, not its defaults.
+    pub request: Option<LiveRequest>,
 }
 
 /// What Stop reports (also the `live://stopped` payload).
@@ -118,6 +123,8 @@ struct Session {
     pipeline: Pipeline,
     preview_only: bool,
     live_target: Option<String>,
+    started_ms: Option<u64>,
+    request: Option<LiveRequest>,
 }
 
 /// The Go live screen's state (managed by Tauri).
@@ -148,6 +155,8 @@ impl LiveState {
                 target: s.live_target.clone(),
                 stats: Some(s.pipeline.stats()),
                 sources: s.pipeline.sources().to_vec(),
+                started_ms: s.started_ms,
+                request: s.request.clone(),
             },
         }
     }
@@ -255,7 +264,7 @@ pub async fn live_preview(app: AppHandle, live: State<'_, LiveState>, sources: S
     }
     let cfg = parse_sources(&sources)?;
     let p = start_pipeline(&app, cfg, false).await?;
-    *live.lock() = Some(Session { pipeline: p, preview_only: true, live_target: None });
+    *live.lock() = Some(Session { pipeline: p, preview_only: true, live_target: None, started_ms: None, request: None });
     Ok(live.status())
 }
 
@@ -299,11 +308,27 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     if let Some(old) = live.take() {
         stop_pipeline(old, None).await?;
     }
-    let p = start_pipeline(&app, cfg, true).await?;
-    *live.lock() = Some(Session { pipeline: p, preview_only: false, live_target });
+    let p = match start_pipeline(&app, cfg, true).await {
+        Ok(p) => p,
+        Err(e) => {
+            // The preview was let go for the job: bring it back, so the
+            // screen does not freeze on the failure (the error still shows).
+            if let Ok(cfg) = parse_sources(&request.sources) {
+                match start_pipeline(&app, cfg, false).await {
+                    Ok(p) => *live.lock() = Some(Session { pipeline: p, preview_only: true, live_target: None, started_ms: None, request: None }),
+                    Err(pe) => tracing::warn!("preview after a failed start: {pe}"),
+                }
+            }
+            crate::appstate::refresh(&app);
+            return Err(e);
+        }
+    };
+    let started_ms = crate::state::unix_ms() as u64;
+    *live.lock() = Some(Session { pipeline: p, preview_only: false, live_target, started_ms: Some(started_ms), request: Some(request.clone()) });
     *live.last_request.lock().unwrap_or_else(|p| p.into_inner()) = Some(request);
     let status = live.status();
     crate::tray::update(&app, &status);
+    crate::appstate::refresh(&app);
     Ok(status)
 }
 
@@ -319,6 +344,7 @@ pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<
     let r = stop_pipeline(s, None).await;
     live.stopping.store(false, std::sync::atomic::Ordering::Relaxed);
     crate::tray::update(&app, &live.status());
+    crate::appstate::refresh(&app);
     r
 }
 
@@ -421,6 +447,7 @@ pub fn spawn_ticker(app: AppHandle) {
             }
         }
         let _ = app.emit("live://stats", live.status());
+        crate::appstate::refresh(&app);
     });
 }
 

@@ -101,3 +101,65 @@ pub async fn recordings_set_retention(state: State<'_, AppState>, days: Option<u
     })
     .await
 }
+
+/// Applies the retention setting once: deletes what is older than it (never
+/// pinned or in-progress recordings) and their thumbnails. Returns how many.
+pub fn apply_retention(lib: &onair_media::library::Library, thumbs: &std::path::Path, now: i64) -> AppResult<usize> {
+    let Some(days) = lib.retention_days()? else { return Ok(0) };
+    let gone = lib.prune(days, now)?;
+    for r in &gone {
+        let _ = std::fs::remove_file(thumbs.join(format!("{}.jpg", r.id)));
+    }
+    Ok(gone.len())
+}
+
+/// How often retention runs while the app is open (and once at start):
+/// "keep 7 days" keeps 7 days without anyone touching the setting.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Runs retention at start-up and then every few hours, for the app's lifetime.
+pub fn spawn_retention(app: tauri::AppHandle) {
+    use tauri::{Emitter, Manager};
+    let _ = std::thread::Builder::new().name("retention".into()).spawn(move || loop {
+        let st = app.state::<AppState>();
+        match apply_retention(&st.library, &st.thumbs_dir(), onair_media::library::unix_now()) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!("retention: {n} old recordings deleted");
+                let _ = app.emit("recordings://changed", ());
+            }
+            Err(e) => tracing::warn!("retention: {e}"),
+        }
+        std::thread::sleep(RETENTION_EVERY);
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_deletes_only_what_is_old_and_unpinned() {
+        let home = tempfile::tempdir().unwrap();
+        let (lib, _) = onair_media::library::Library::open(home.path()).unwrap();
+        let thumbs = home.path().join("thumbs");
+        std::fs::create_dir_all(&thumbs).unwrap();
+        let mk = |name: &str| {
+            let p = lib.recordings_dir().join(name);
+            let id = lib.begin(&p, &p.with_extension("part")).unwrap();
+            lib.finish(id, "done", Some(1000), Some(10), None).unwrap();
+            std::fs::write(&p, b"x").unwrap();
+            id
+        };
+        let (old, pinned) = (mk("a.mp4"), mk("b.mp4"));
+        lib.set_pinned(pinned, true).unwrap();
+        std::fs::write(thumbs.join(format!("{old}.jpg")), b"j").unwrap();
+        let now = onair_media::library::unix_now();
+        assert_eq!(apply_retention(&lib, &thumbs, now + 30 * 86_400).unwrap(), 0, "no retention set: keep all");
+        lib.set_retention_days(Some(7)).unwrap();
+        assert_eq!(apply_retention(&lib, &thumbs, now + 86_400).unwrap(), 0, "a day old is kept");
+        assert_eq!(apply_retention(&lib, &thumbs, now + 8 * 86_400).unwrap(), 1, "eight days old goes");
+        assert!(!thumbs.join(format!("{old}.jpg")).exists());
+        assert_eq!(lib.list().unwrap().len(), 1, "the pinned one stays");
+    }
+}
