@@ -16,13 +16,17 @@ import type { RoomComment } from "./lib/roomChat";
 export interface AppErrorBody {
   code: string;
   message: string;
+  /** The relay's refusal code (`bad_credentials`, …), worded by lib/i18n.ts. */
+  relay_code?: string;
 }
 
 export class ApiError extends Error {
   readonly code: string;
+  readonly relay_code?: string;
   constructor(body: AppErrorBody) {
     super(body.message);
     this.code = body.code;
+    this.relay_code = body.relay_code;
     this.name = "ApiError";
   }
 }
@@ -31,7 +35,8 @@ export class ApiError extends Error {
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
   if (e && typeof e === "object" && "code" in e && "message" in e) {
-    return new ApiError({ code: String((e as AppErrorBody).code), message: String((e as AppErrorBody).message) });
+    const b = e as AppErrorBody;
+    return new ApiError({ code: String(b.code), message: String(b.message), relay_code: b.relay_code ? String(b.relay_code) : undefined });
   }
   return new ApiError({ code: "internal", message: String(e) });
 }
@@ -147,6 +152,10 @@ export interface LiveStatus {
   target: string | null;
   stats: StatsSnapshot | null;
   sources: string[];
+  /** When the running job started (Unix ms); null for a preview. */
+  started_ms: number | null;
+  /** What the running job was started with (restored when the screen opens again). */
+  request: LiveRequest | null;
 }
 
 export interface Bookmark {

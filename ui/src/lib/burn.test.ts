@@ -6,10 +6,10 @@ describe("burn after read", () => {
     expect(burnView({}, 0).active).toBe(false);
   });
   it("waits for reading before counting", () => {
-    expect(burnView({ burn_secs: 30 }, 0)).toEqual({ active: true, remaining: null, label: "🔥 burns 30s after reading", expired: false });
+    expect(burnView({ burn_secs: 30 }, 0)).toEqual({ active: true, remaining: null, label: "Burns 30s after reading", expired: false });
   });
   it("counts down once read and expires", () => {
-    expect(burnView({ burn_secs: 30, burn_at: 10_000 }, 0)).toMatchObject({ remaining: 10, label: "🔥 10s" });
+    expect(burnView({ burn_secs: 30, burn_at: 10_000 }, 0)).toMatchObject({ remaining: 10, label: "Burns in 10s" });
     expect(burnView({ burn_secs: 30, burn_at: 10_000 }, 9_001)).toMatchObject({ remaining: 1, expired: false });
     expect(burnView({ burn_secs: 30, burn_at: 10_000 }, 10_000)).toMatchObject({ remaining: 0, expired: true });
   });

@@ -2,6 +2,8 @@
 // `burn_secs` after I read it (the cache stamps `burn_at` when I mark the
 // conversation read); the relay deletes it everywhere on the same timer.
 
+import { t } from "./i18n";
+
 export interface BurnView {
   /** Whether to show a burn indicator at all. */
   active: boolean;
@@ -15,10 +17,10 @@ export interface BurnView {
 
 export function burnView(m: { burn_secs?: number | null; burn_at?: number | null }, now: number): BurnView {
   if (m.burn_secs == null) return { active: false, remaining: null, label: "", expired: false };
-  if (m.burn_at == null) return { active: true, remaining: null, label: `🔥 burns ${formatSecs(m.burn_secs)} after reading`, expired: false };
+  if (m.burn_at == null) return { active: true, remaining: null, label: t("chat.burn_after", { time: formatSecs(m.burn_secs) }), expired: false };
   const left = Math.ceil((m.burn_at - now) / 1000);
-  if (left <= 0) return { active: true, remaining: 0, label: "🔥 burned", expired: true };
-  return { active: true, remaining: left, label: `🔥 ${formatSecs(left)}`, expired: false };
+  if (left <= 0) return { active: true, remaining: 0, label: t("chat.burned"), expired: true };
+  return { active: true, remaining: left, label: t("chat.burn_left", { time: formatSecs(left) }), expired: false };
 }
 
 /** 45 → "45s", 90 → "1m 30s", 3600 → "1h". */

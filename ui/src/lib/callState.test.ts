@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controls, duration, endReasonText, IDLE, mediaLine, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent } from "./callState";
+import { controls, duration, endReasonText, IDLE, isBlack, mediaLine, noticeText, peerMarks, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent } from "./callState";
 
 const run = (evs: CallEvent[]) => evs.reduce(reduceCall, IDLE);
 
@@ -13,7 +13,7 @@ describe("call state", () => {
     expect(s).toMatchObject({ phase: "connecting", callId: "c1" });
     s = reduceCall(s, { type: "connected", call_id: "c1", at: 1_000 });
     expect(controls(s).inCall).toBe(true);
-    expect(statusLine(s, 43_000)).toBe("00:42 with bob");
+    expect(statusLine(s, 43_000)).toBe("0:42 with bob");
     s = reduceCall(s, { type: "ended", call_id: "c1", reason: "hangup" });
     expect(statusLine(s, 0)).toBe("Call ended: hung up");
     expect(reduceCall(s, { type: "dismiss" })).toEqual(IDLE);
@@ -42,7 +42,7 @@ describe("call state", () => {
   });
   it("formats durations and reasons", () => {
     expect(duration(3_723_000)).toBe("1:02:03");
-    expect(duration(-5)).toBe("00:00");
+    expect(duration(-5)).toBe("0:00");
     expect(endReasonText("timeout")).toBe("no answer");
     expect(endReasonText("weird")).toBe("weird");
   });
@@ -65,5 +65,29 @@ describe("call media view", () => {
     expect(pickSource(o.audio, null)).toBe("none");
     // No device list at all (it failed): still something to pick.
     expect(pickSource(sourceOptions(null).video, null)).toBe("none");
+  });
+});
+
+describe("the engine's lines on screen", () => {
+  it("turns log lines into sentences and hides the rest", () => {
+    expect(noticeText('bookmark "Bookmark 1" at 15306 ms')).toBe("Bookmark added at 0:15");
+    expect(noticeText("recording saved: /home/a/call-bob.mp4 (3000 ms, 1 bookmarks)")).toBe("Recording saved in Recordings");
+    expect(noticeText("alice is recording this call")).toBe("alice is recording this call");
+    expect(noticeText("camera off (sending black)")).toBeNull();
+    expect(noticeText("connected")).toBeNull();
+    expect(noticeText("could not start recording: disk full")).toBe("could not start recording: disk full");
+  });
+});
+
+describe("the other side's marks", () => {
+  it("shows camera off and muted once they hold", () => {
+    expect(peerMarks(null, null, 5000)).toEqual({ cameraOff: false, muted: false });
+    expect(peerMarks(4000, 4000, 5000)).toEqual({ cameraOff: false, muted: false });
+    expect(peerMarks(3000, 1000, 5000)).toEqual({ cameraOff: true, muted: true });
+  });
+  it("tells a black frame from a picture", () => {
+    expect(isBlack([0, 0, 0, 255, 10, 12, 8, 255])).toBe(true);
+    expect(isBlack([0, 0, 0, 255, 200, 30, 30, 255])).toBe(false);
+    expect(isBlack([])).toBe(false);
   });
 });

@@ -2,6 +2,9 @@
 // the shell (which relays the call engine and the relay's signaling) and by
 // the user's buttons. Pure: (state, event) -> state.
 
+import { formatDuration } from "./format";
+import { has, t, type Key } from "./i18n";
+
 export type CallPhase = "idle" | "outgoing" | "incoming" | "connecting" | "active" | "ended";
 
 export interface CallState {
@@ -78,44 +81,33 @@ export function controls(s: CallState): { call: boolean; answer: boolean; declin
   };
 }
 
-/** The status line: "Calling bob…", "bob is calling", "00:42 with bob", … */
+/** The status line: "Calling bob…", "bob is calling", "0:42 with bob", … */
 export function statusLine(s: CallState, now: number): string {
+  const peer = s.peer ?? "";
   switch (s.phase) {
     case "idle":
-      return "No call";
+      return t("call.status.idle");
     case "outgoing":
-      return `Calling ${s.peer}… (ringing)`;
+      return t("call.status.outgoing", { peer });
     case "incoming":
-      return `${s.peer} is calling`;
+      return t("call.status.incoming", { peer });
     case "connecting":
-      return `Connecting to ${s.peer}…`;
+      return t("call.status.connecting", { peer });
     case "active":
-      return `${duration(now - (s.since ?? now))} with ${s.peer}`;
+      return t("call.status.active", { time: duration(now - (s.since ?? now)), peer });
     case "ended":
-      return `Call ended${s.endReason ? `: ${endReasonText(s.endReason)}` : ""}`;
+      return s.endReason ? t("call.status.ended_why", { reason: endReasonText(s.endReason) }) : t("call.status.ended");
   }
 }
 
+/** m:ss (h:mm:ss past an hour), as every duration in the app. */
 export function duration(ms: number): string {
-  const t = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(t / 3600);
-  const mm = String(Math.floor((t % 3600) / 60)).padStart(2, "0");
-  const ss = String(t % 60).padStart(2, "0");
-  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  return formatDuration(Math.max(0, ms));
 }
 
 /** The relay's end reasons in words. */
 export function endReasonText(r: string): string {
-  const map: Record<string, string> = {
-    declined: "declined",
-    cancelled: "cancelled",
-    timeout: "no answer",
-    hangup: "hung up",
-    answered_elsewhere: "answered on another device",
-    peer_lost: "connection lost",
-    shutdown: "relay shut down",
-  };
-  return map[r] ?? r;
+  return has(`call.end.${r}`) ? t(`call.end.${r}` as Key) : r;
 }
 
 /** The figures line under the call's video. */
@@ -123,10 +115,10 @@ export function mediaLine(s: { video_width: number; video_height: number; send_k
   if (!s) return "";
   const parts: string[] = [];
   if (s.video_width && s.video_height) parts.push(`${s.video_width}×${s.video_height}`);
-  parts.push(`${Math.round(s.send_kbps)} kbps out`);
+  parts.push(t("call.media.out", { kbps: Math.round(s.send_kbps) }));
   if (s.rtt_ms != null) parts.push(`${Math.round(s.rtt_ms)} ms`);
-  parts.push(`${(s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0)}% loss`);
-  if (!s.relay_connected) parts.push("relay reconnecting…");
+  parts.push(t("call.media.loss", { pct: (s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0) }));
+  if (!s.relay_connected) parts.push(t("call.media.reconnecting"));
   return parts.join(" · ");
 }
 
@@ -141,12 +133,12 @@ export function sourceOptions(d: { cameras: { Ok?: string[] }; microphones: { Ok
   const mics = d?.microphones.Ok ?? [];
   return {
     video: [
-      ...cams.map((name, i) => ({ value: `camera:${i}`, label: name || `Camera ${i + 1}` })),
-      { value: "screen", label: "Screen" },
-      { value: "test", label: "Test pattern" },
-      { value: "none", label: "No video" },
+      ...cams.map((name, i) => ({ value: `camera:${i}`, label: name || t("call.src.camera_n", { n: i + 1 }) })),
+      { value: "screen", label: t("call.src.screen") },
+      { value: "test", label: t("call.src.test") },
+      { value: "none", label: t("call.src.no_video") },
     ],
-    audio: [...mics.map((name, i) => ({ value: `mic:${i}`, label: name || `Microphone ${i + 1}` })), { value: "test", label: "Test tone" }, { value: "none", label: "No sound" }],
+    audio: [...mics.map((name, i) => ({ value: `mic:${i}`, label: name || t("call.src.mic_n", { n: i + 1 }) })), { value: "test", label: t("call.src.test_tone") }, { value: "none", label: t("call.src.no_sound") }],
   };
 }
 
@@ -155,4 +147,43 @@ export function pickSource(options: SourceOption[], saved: string | null): strin
   if (saved && options.some((o) => o.value === saved)) return saved;
   const device = options.find((o) => o.value.startsWith("camera:") || o.value.startsWith("mic:"));
   return device ? device.value : "none";
+}
+
+/**
+ * The engine's lines ("recording saved: /path (…)", "bookmark \"x\" at 15306 ms")
+ * as sentences for the screen; null for lines the screen shows otherwise
+ * (buttons, the status line) or that are for the command line only.
+ * Failures keep their own words: they say what went wrong.
+ */
+export function noticeText(line: string): string | null {
+  let m: RegExpExecArray | null;
+  if (line.startsWith("recording saved")) return t("call.notice.saved");
+  if ((m = /^bookmark .* at (\d+) ms$/.exec(line))) return t("call.notice.bookmark", { time: formatDuration(Number(m[1])) });
+  if (line === "recording started") return t("call.notice.rec_started");
+  if (line.startsWith("recording stopped")) return t("call.notice.rec_stopped");
+  if ((m = /^(\S+) is recording this call$/.exec(line))) return t("call.notice.recording_by", { user: m[1] });
+  if (line.startsWith("connection lost")) return t("call.notice.reconnecting");
+  if (/(failed|could not|refused)/.test(line)) return line;
+  return null;
+}
+
+/** How long a sign must hold before the screen shows it (black frames, silence). */
+export const MARK_AFTER_MS = 1500;
+
+/**
+ * The other side's "camera off" and "muted" marks: its picture has been
+ * uniformly black, or its sound silent (about -100 dBFS), for a moment.
+ * `blackSince`/`silentSince` are when that began (null: not now).
+ */
+export function peerMarks(blackSince: number | null, silentSince: number | null, now: number): { cameraOff: boolean; muted: boolean } {
+  return {
+    cameraOff: blackSince !== null && now - blackSince >= MARK_AFTER_MS,
+    muted: silentSince !== null && now - silentSince >= MARK_AFTER_MS,
+  };
+}
+
+/** Whether a frame's sampled RGBA pixels are all (near) black. */
+export function isBlack(rgba: Uint8ClampedArray | readonly number[]): boolean {
+  for (let i = 0; i < rgba.length; i += 4) if (rgba[i] > 24 || rgba[i + 1] > 24 || rgba[i + 2] > 24) return false;
+  return rgba.length > 0;
 }

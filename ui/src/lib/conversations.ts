@@ -1,6 +1,8 @@
 // Conversation list view logic: titles, ordering and unread badges.
 // Pure functions over what the `chat_conversations` command returns.
 
+import { t } from "./i18n";
+
 /** One conversation as `chat_conversations` returns it (serde of onair_chat::ConvSummary). */
 export interface ConvSummary {
   id: string;
@@ -38,7 +40,7 @@ export function convTitle(c: Pick<ConvSummary, "id" | "kind" | "name" | "members
   if (c.kind === "dm") return dmPeer(c.id, me) ?? c.id;
   if (c.name.trim()) return c.name;
   const others = c.members.filter((m) => m !== me);
-  return others.length ? others.slice(0, 3).join(", ") + (others.length > 3 ? ` +${others.length - 3}` : "") : "Group";
+  return others.length ? others.slice(0, 3).join(", ") + (others.length > 3 ? ` +${others.length - 3}` : "") : t("chat.group");
 }
 
 /**
@@ -68,10 +70,10 @@ export function totalUnread(list: readonly Pick<ConvSummary, "unread">[]): numbe
 
 /** One line of preview under the title. */
 export function preview(c: Pick<ConvSummary, "kind" | "last_text" | "last_from">, me: string): string {
-  if (c.last_text === null) return "No messages yet";
+  if (c.last_text === null) return t("chat.no_messages");
   const text = c.last_text === "" ? "(recalled)" : c.last_text.replace(/\s+/g, " ");
   const short = text.length > 60 ? text.slice(0, 59) + "…" : text;
-  if (c.last_from === me) return `You: ${short}`;
+  if (c.last_from === me) return t("chat.you", { text: short });
   if (c.kind === "group" && c.last_from) return `${c.last_from}: ${short}`;
   return short;
 }

@@ -33,11 +33,12 @@ describe("formatStats", () => {
   const base = { fps: 29.97, video_kbps: 2500, video_frames_dropped: 0, reconnecting: false, reconnects: 0, elapsed_s: 61.2, bookmarks: 0 };
   it("shows a healthy live job", () => {
     const v = formatStats(base, true);
-    expect(v).toMatchObject({ elapsed: "1:01", fps: "30.0 fps", bitrate: "2.5 Mb/s", dropped: "0 dropped", connection: "connected", health: "ok" });
+    expect(v).toMatchObject({ elapsed: "1:01", fps: "30.0 fps", bitrate: "2.5 Mb/s", dropped: "0 dropped", connection: "Connected", health: "ok" });
   });
   it("flags reconnecting as bad and drops as a warning", () => {
-    expect(formatStats({ ...base, reconnecting: true, reconnects: 2 }, true)).toMatchObject({ connection: "reconnecting… (2)", health: "bad" });
-    expect(formatStats({ ...base, video_frames_dropped: 3 }, false)).toMatchObject({ connection: "not live", health: "warn" });
+    expect(formatStats({ ...base, reconnecting: true, reconnects: 2 }, true)).toMatchObject({ connection: "Reconnecting… (attempt 2)", health: "bad" });
+    expect(formatStats({ ...base, video_frames_dropped: 3 }, false)).toMatchObject({ connection: "Recording only", health: "warn" });
+    expect(formatStats(base, false)).toMatchObject({ health: "off" });
   });
   it("badges the state", () => {
     expect(stateBadge(true, true).text).toBe("LIVE · REC");

@@ -1,5 +1,7 @@
 // Pure formatting for the screens (tested in format.test.ts).
 
+import { t } from "./i18n";
+
 /** 65_000 → "1:05", 3_725_000 → "1:02:05"; negative or NaN → "0:00". */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return "0:00";
@@ -53,28 +55,35 @@ export interface StatsView {
   bitrate: string;
   dropped: string;
   connection: string;
-  /** "ok" | "warn" | "bad": the colour of the connection badge. */
-  health: "ok" | "warn" | "bad";
+  /** "ok" | "warn" | "bad" | "off": the colour of the connection badge. */
+  health: "ok" | "warn" | "bad" | "off";
 }
 
-/** The live stats strip's text. */
+/** The live stats strip's text (a running job only: a preview shows none). */
 export function formatStats(s: StatsLike, live: boolean): StatsView {
-  const connection = !live ? "not live" : s.reconnecting ? `reconnecting… (${s.reconnects})` : s.reconnects > 0 ? `connected (${s.reconnects} reconnects)` : "connected";
-  const health = live && s.reconnecting ? "bad" : s.video_frames_dropped > 0 || (live && s.reconnects > 0) ? "warn" : "ok";
+  const connection = !live
+    ? t("live.stat.recording_only")
+    : s.reconnecting
+      ? t("live.stat.reconnecting", { n: s.reconnects })
+      : s.reconnects > 0
+        ? t("live.stat.reconnected", { n: s.reconnects })
+        : t("live.stat.connected");
+  // Green only means "connected to the ingest": a recording has no connection to judge.
+  const health = live && s.reconnecting ? "bad" : s.video_frames_dropped > 0 || (live && s.reconnects > 0) ? "warn" : live ? "ok" : "off";
   return {
     elapsed: formatDuration(s.elapsed_s * 1000),
-    fps: `${s.fps.toFixed(1)} fps`,
+    fps: t("live.stat.fps", { fps: s.fps.toFixed(1) }),
     bitrate: formatBitrate(s.video_kbps),
-    dropped: `${s.video_frames_dropped} dropped`,
+    dropped: t("live.stat.dropped", { n: s.video_frames_dropped }),
     connection,
     health,
   };
 }
 
-/** The badge shown on the Go live screen and in the nav. */
+/** The badge shown on the Go live screen. */
 export function stateBadge(live: boolean, recording: boolean): { text: string; cls: string } {
-  if (live && recording) return { text: "LIVE · REC", cls: "live" };
-  if (live) return { text: "LIVE", cls: "live" };
-  if (recording) return { text: "REC", cls: "rec" };
-  return { text: "OFFLINE", cls: "off" };
+  if (live && recording) return { text: t("live.badge.live_rec"), cls: "live" };
+  if (live) return { text: t("live.badge.live"), cls: "live" };
+  if (recording) return { text: t("live.badge.rec"), cls: "rec" };
+  return { text: t("live.badge.off"), cls: "off" };
 }

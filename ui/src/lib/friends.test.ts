@@ -11,10 +11,10 @@ describe("friends", () => {
     expect([s.incoming[0].user, s.outgoing[0].user, s.blocked[0].user]).toEqual(["cat", "dan", "eve"]);
   });
   it("describes presence", () => {
-    expect(presenceText(f("a", "friends", true), 0)).toBe("online");
-    expect(presenceText(f("a", "friends", false, 0), 5 * 60_000)).toBe("last seen 5 min ago");
-    expect(presenceText(f("a", "friends"), 0)).toBe("offline");
-    expect(presenceText(f("a", "incoming"), 0)).toBe("wants to be friends");
+    expect(presenceText(f("a", "friends", true), 0)).toBe("Online");
+    expect(presenceText(f("a", "friends", false, 0), 5 * 60_000)).toBe("Seen 5 min ago");
+    expect(presenceText(f("a", "friends"), 0)).toBe("Offline");
+    expect(presenceText(f("a", "incoming"), 0)).toBe("Wants to be friends");
     expect(ago(30_000)).toBe("just now");
     expect(ago(3 * 3_600_000)).toBe("3 h ago");
     expect(ago(50 * 3_600_000)).toBe("2 d ago");

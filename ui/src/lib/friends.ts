@@ -1,6 +1,8 @@
 // Friends, requests and blocks with presence, as `chat_friends` returns
 // them (the relay's FriendInfo list) and as presence events update them.
 
+import { t } from "./i18n";
+
 export type FriendState = "friends" | "outgoing" | "incoming" | "blocked";
 
 export interface FriendInfo {
@@ -34,26 +36,26 @@ export function friendSections(list: readonly FriendInfo[]): FriendSections {
 export function presenceText(f: FriendInfo, now: number): string {
   switch (f.state) {
     case "incoming":
-      return "wants to be friends";
+      return t("presence.incoming");
     case "outgoing":
-      return "request sent";
+      return t("presence.outgoing");
     case "blocked":
-      return "blocked";
+      return t("presence.blocked");
     case "friends":
-      if (f.online) return "online";
-      if (f.last_seen == null) return "offline";
-      return `last seen ${ago(now - f.last_seen)}`;
+      if (f.online) return t("presence.online");
+      if (f.last_seen == null) return t("presence.offline");
+      return t("presence.last_seen", { ago: ago(now - f.last_seen) });
   }
 }
 
 export function ago(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return "just now";
+  if (s < 60) return t("ago.now");
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ago`;
+  if (m < 60) return t("ago.min", { n: m });
   const h = Math.floor(m / 60);
-  if (h < 24) return `${h} h ago`;
-  return `${Math.floor(h / 24)} d ago`;
+  if (h < 24) return t("ago.hour", { n: h });
+  return t("ago.day", { n: Math.floor(h / 24) });
 }
 
 /** Applies a pushed presence event. */

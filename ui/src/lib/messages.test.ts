@@ -40,7 +40,7 @@ describe("retry and recall", () => {
 describe("rendering helpers", () => {
   it("shows recalled and attachment-only messages", () => {
     expect(displayText(msg({ state: "recalled", text: "" }))).toBe("Message recalled");
-    expect(displayText(msg({ text: "", attachment: { id: "a", name: "f.png", size: 3, mime: "image/png" } }))).toBe("📎 f.png");
+    expect(displayText(msg({ text: "", attachment: { id: "a", name: "f.png", size: 3, mime: "image/png" } }))).toBe("f.png");
     expect(formatBytes(10)).toBe("10 B");
     expect(formatBytes(2048)).toBe("2.0 KB");
     expect(formatBytes(3 * 1024 * 1024)).toBe("3.0 MB");

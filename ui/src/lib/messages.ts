@@ -2,6 +2,8 @@
 // eligibility, and day separators. States come from the chat cache:
 // pending | sent | failed | received | recalled.
 
+import { t } from "./i18n";
+
 export type MessageState = "pending" | "sent" | "failed" | "received" | "recalled";
 
 /** A message as `chat_history` returns it (serde of onair_chat::Message). */
@@ -36,19 +38,19 @@ export interface Badge {
  * pending wording: offline, it will go out when the relay is back.
  */
 export function messageBadge(m: Pick<ChatMessage, "from" | "state" | "error" | "read_by">, me: string, online: boolean): Badge {
-  if (m.state === "recalled") return { text: "recalled", tone: "recalled", title: "This message was recalled" };
+  if (m.state === "recalled") return { text: t("chat.state.recalled"), tone: "recalled", title: t("chat.state.recalled_title") };
   if (m.from !== me) return { text: "", tone: "none", title: "" };
   switch (m.state) {
     case "pending":
       return online
-        ? { text: "sending…", tone: "pending", title: "Waiting for the relay to acknowledge" }
-        : { text: "queued", tone: "pending", title: "Offline: it goes out when the relay is reachable" };
+        ? { text: t("chat.state.sending"), tone: "pending", title: t("chat.state.sending_title") }
+        : { text: t("chat.state.queued"), tone: "pending", title: t("chat.state.queued_title") };
     case "failed":
-      return { text: "failed", tone: "failed", title: m.error ? `Not delivered: ${m.error}` : "Not delivered" };
+      return { text: t("chat.state.failed"), tone: "failed", title: m.error ? t("chat.state.failed_title", { detail: m.error }) : t("chat.state.failed_plain") };
     case "sent": {
       const readers = m.read_by ?? [];
-      if (readers.length) return { text: readers.length === 1 ? "read" : `read by ${readers.length}`, tone: "read", title: `Read by ${readers.join(", ")}` };
-      return { text: "sent", tone: "sent", title: "Delivered to the relay" };
+      if (readers.length) return { text: readers.length === 1 ? t("chat.state.read") : t("chat.state.read_by", { n: readers.length }), tone: "read", title: t("chat.state.read_title", { users: readers.join(", ") }) };
+      return { text: t("chat.state.sent"), tone: "sent", title: t("chat.state.sent_title") };
     }
     default:
       return { text: "", tone: "none", title: "" };
@@ -70,9 +72,9 @@ export function canRecall(m: Pick<ChatMessage, "from" | "state" | "sent_at">, me
 
 /** The text to show: recalled messages have none left. */
 export function displayText(m: Pick<ChatMessage, "state" | "text" | "attachment">): string {
-  if (m.state === "recalled") return "Message recalled";
+  if (m.state === "recalled") return t("chat.msg_recalled");
   if (m.text) return m.text;
-  if (m.attachment) return `📎 ${m.attachment.name}`;
+  if (m.attachment) return m.attachment.name;
   return "";
 }
 
@@ -106,7 +108,7 @@ export function withDaySeparators(msgs: readonly ChatMessage[], now: number): Ro
   for (const m of msgs) {
     const k = dayKey(m.sent_at);
     if (k !== last) {
-      rows.push({ kind: "day", key: k, label: k === today ? "Today" : k === yesterday ? "Yesterday" : k });
+      rows.push({ kind: "day", key: k, label: k === today ? t("chat.today") : k === yesterday ? t("chat.yesterday") : k });
       last = k;
     }
     rows.push({ kind: "msg", msg: m });

@@ -17,7 +17,7 @@ describe("network quality", () => {
   it("gives bars and text", () => {
     expect(qualityView(90)).toEqual({ label: "excellent", bars: 4, text: "Excellent connection" });
     expect(qualityView(30)).toMatchObject({ bars: 2, text: "Poor connection" });
-    expect(qualityView(undefined)).toMatchObject({ bars: 0, text: "measuring…" });
+    expect(qualityView(undefined)).toMatchObject({ bars: 0, text: "Measuring…" });
   });
   it("scores raw stats: clean link high, lossy link low", () => {
     expect(scoreFromStats({ lossPct: 0, rttMs: 50, jitterMs: 5 })).toBeGreaterThan(80);

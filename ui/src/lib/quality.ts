@@ -1,6 +1,8 @@
 // Call network quality: a 0–100 score from the call engine's stats
 // becomes a label, a bar count and a tone.
 
+import { t } from "./i18n";
+
 export type QualityLabel = "excellent" | "good" | "poor" | "bad" | "unknown";
 
 export interface QualityView {
@@ -22,7 +24,7 @@ export function qualityLabel(score: number | null | undefined): QualityLabel {
 export function qualityView(score: number | null | undefined): QualityView {
   const label = qualityLabel(score);
   const bars = { excellent: 4, good: 3, poor: 2, bad: 1, unknown: 0 }[label];
-  const text = label === "unknown" ? "measuring…" : `${label[0].toUpperCase()}${label.slice(1)} connection`;
+  const text = label === "unknown" ? t("quality.measuring") : t(`quality.${label}`);
   return { label, bars, text };
 }
 

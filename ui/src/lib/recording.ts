@@ -3,6 +3,8 @@
 // start, stop, declined — each with who did it). Both sides always see
 // when either side records.
 
+import { t, tn } from "./i18n";
+
 export type RecordingEvent =
   | { type: "requested"; by: string }
   | { type: "started"; by: string }
@@ -47,23 +49,23 @@ export interface Banner {
 export function recordingBanner(s: RecordingState, me: string): Banner {
   const others = s.recording.filter((u) => u !== me);
   const mine = s.recording.includes(me);
-  if (others.length && mine) return { visible: true, tone: "recording", text: `● REC — you and ${others.join(", ")} are recording this call` };
-  if (others.length) return { visible: true, tone: "recording", text: `● REC — ${others.join(", ")} ${others.length > 1 ? "are" : "is"} recording this call` };
-  if (mine) return { visible: true, tone: "recording", text: "● REC — you are recording this call" };
-  if (s.requestedBy === me) return { visible: true, tone: "waiting", text: "Waiting for the other side to agree to recording…" };
-  if (s.declinedBy && s.declinedBy !== me) return { visible: true, tone: "declined", text: `${s.declinedBy} declined recording` };
+  if (others.length && mine) return { visible: true, tone: "recording", text: t("call.rec.both", { others: others.join(", ") }) };
+  if (others.length) return { visible: true, tone: "recording", text: tn("call.rec.others", others.length, { others: others.join(", ") }) };
+  if (mine) return { visible: true, tone: "recording", text: t("call.rec.mine") };
+  if (s.requestedBy === me) return { visible: true, tone: "waiting", text: t("call.rec.waiting") };
+  if (s.declinedBy && s.declinedBy !== me) return { visible: true, tone: "declined", text: t("call.rec.declined", { user: s.declinedBy }) };
   return { visible: false, tone: "none", text: "" };
 }
 
 /** Whether to ask `me` for consent (the other side asked to record). */
 export function consentPrompt(s: RecordingState, me: string): { show: boolean; text: string } {
-  if (s.requestedBy && s.requestedBy !== me) return { show: true, text: `${s.requestedBy} wants to record this call. Allow?` };
+  if (s.requestedBy && s.requestedBy !== me) return { show: true, text: t("call.rec.consent", { user: s.requestedBy }) };
   return { show: false, text: "" };
 }
 
 /** What the Record button does now. */
 export function recordButton(s: RecordingState, me: string): { label: string; action: "start" | "stop" | "none"; disabled: boolean } {
-  if (s.recording.includes(me)) return { label: "Stop recording", action: "stop", disabled: false };
-  if (s.requestedBy === me) return { label: "Asking…", action: "none", disabled: true };
-  return { label: "Record", action: "start", disabled: false };
+  if (s.recording.includes(me)) return { label: t("call.stop_record"), action: "stop", disabled: false };
+  if (s.requestedBy === me) return { label: t("call.asking"), action: "none", disabled: true };
+  return { label: t("call.record"), action: "start", disabled: false };
 }

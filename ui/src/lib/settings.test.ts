@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hotkeyClashes, parseHotkey, retentionLabel, validRelayUrl } from "./settings";
+import { hotkeyClashes, hotkeyFromEvent, parseHotkey, retentionLabel, validRelayUrl } from "./settings";
 
 describe("settings", () => {
   it("validates relay URLs like the chat client", () => {
@@ -30,5 +30,22 @@ describe("settings", () => {
     expect(retentionLabel(null)).toBe("Keep forever");
     expect(retentionLabel(1)).toBe("1 day");
     expect(retentionLabel(30)).toBe("30 days");
+  });
+});
+
+describe("the hotkey recorder", () => {
+  const ev = (o: Partial<{ ctrlKey: boolean; metaKey: boolean; altKey: boolean; shiftKey: boolean; key: string; code: string }>) => ({ ctrlKey: false, metaKey: false, altKey: false, shiftKey: false, key: "", code: "", ...o });
+  it("turns a key press into the accelerator the plugin takes", () => {
+    expect(hotkeyFromEvent(ev({ ctrlKey: true, shiftKey: true, key: "R", code: "KeyR" }))).toBe("CommandOrControl+Shift+R");
+    expect(hotkeyFromEvent(ev({ altKey: true, shiftKey: true, key: "!", code: "Digit1" }))).toBe("Alt+Shift+1");
+    expect(hotkeyFromEvent(ev({ metaKey: true, key: "F5", code: "F5" }))).toBe("CommandOrControl+F5");
+  });
+  it("waits while only modifiers are down", () => {
+    expect(hotkeyFromEvent(ev({ ctrlKey: true, key: "Control", code: "ControlLeft" }))).toBeNull();
+  });
+  it("gives what parseHotkey accepts, or refuses a bare key", () => {
+    const v = hotkeyFromEvent(ev({ ctrlKey: true, key: "b", code: "KeyB" }))!;
+    expect(parseHotkey(v)).toEqual({ ok: true, value: v });
+    expect(parseHotkey(hotkeyFromEvent(ev({ key: "b", code: "KeyB" }))!).ok).toBe(false);
   });
 });

@@ -1,5 +1,7 @@
 // Settings view logic: relay URL and hotkey validation, retention choices.
 
+import { t, tn } from "./i18n";
+
 /** A relay on this machine: localhost, 127.0.0.0/8 or ::1. */
 function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
@@ -71,7 +73,25 @@ export function hotkeyClashes(map: Record<string, string>): [string, string][] {
 export const RETENTION_CHOICES: readonly (number | null)[] = [null, 1, 7, 30, 90, 365];
 
 export function retentionLabel(days: number | null): string {
-  if (days == null) return "Keep forever";
-  if (days === 1) return "1 day";
-  return `${days} days`;
+  if (days == null) return t("rec.keep_forever");
+  return tn("rec.days", days);
+}
+
+/**
+ * The accelerator for a key press in the hotkey recorder ("Ctrl+Shift+R"
+ * becomes "CommandOrControl+Shift+R"); null while only modifiers are down.
+ * `code` names the physical key, so Shift+1 is "1", not "!".
+ */
+export function hotkeyFromEvent(e: { ctrlKey: boolean; metaKey: boolean; altKey: boolean; shiftKey: boolean; key: string; code: string }): string | null {
+  let key: string | null = null;
+  const m = /^(?:Key([A-Z])|Digit([0-9]))$/.exec(e.code);
+  if (m) key = m[1] ?? m[2];
+  else if (/^F([1-9]|1[0-9]|2[0-4])$/.test(e.code)) key = e.code;
+  else {
+    const named: Record<string, string> = { Space: "Space", Enter: "Enter", Tab: "Tab", Home: "Home", End: "End", PageUp: "PageUp", PageDown: "PageDown", Insert: "Insert", Delete: "Delete", ArrowUp: "Up", ArrowDown: "Down", ArrowLeft: "Left", ArrowRight: "Right" };
+    key = named[e.code] ?? null;
+  }
+  if (!key) return null;
+  const mods = [e.ctrlKey || e.metaKey ? "CommandOrControl" : null, e.altKey ? "Alt" : null, e.shiftKey ? "Shift" : null].filter(Boolean);
+  return [...mods, key].join("+");
 }

@@ -8,9 +8,11 @@
 import { on } from "../api";
 import { calls, live, type CallControl, type CallPush, type CallSources, type CallStats, type DeviceList } from "../api";
 import { chat, type ChatPush } from "../api";
-import { controls, IDLE, mediaLine, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent, type CallState } from "../lib/callState";
+import { controls, IDLE, isBlack, mediaLine, noticeText, peerMarks, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent, type CallState } from "../lib/callState";
 import { openFeed } from "../lib/videoFeed";
 import { h, replace, toast } from "../lib/dom";
+import { errorText, t } from "../lib/i18n";
+import { icon } from "../lib/icons";
 import { applyPresence, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
 import { qualityView } from "../lib/quality";
 import { consentPrompt, NO_RECORDING, recordButton, recordingBanner, reduceRecording, type RecordingEvent, type RecordingState } from "../lib/recording";
@@ -26,8 +28,11 @@ let rec: RecordingState = NO_RECORDING;
 let peerAway = false;
 /** The engine's latest figures and line for this call. */
 let stats: CallStats | null = null;
-/** The engine's last few lines ("connected", "recording saved: …"). */
+/** The engine's last few lines, as sentences ("Recording saved in Recordings"). */
 let notices: string[] = [];
+/** Since when the other side's picture is black / its sound silent (null: not now). */
+let blackSince: number | null = null;
+let silentSince: number | null = null;
 /** When a button last changed a local flag (mute, camera, share, beauty). */
 let localChangeAt = 0;
 let redraw: (() => void) | null = null;
@@ -39,6 +44,8 @@ function apply(ev: CallEvent) {
   if (st.phase !== before && (st.phase === "idle" || st.phase === "ended")) {
     rec = reduceRecording(rec, { type: "reset" });
     peerAway = false;
+    blackSince = null;
+    silentSince = null;
   }
   if (st.phase !== before && (st.phase === "outgoing" || st.phase === "incoming")) {
     stats = null;
@@ -90,11 +97,17 @@ function onPush(p: CallPush) {
       applyRec(p.accepted ? { type: "started", by: me } : { type: "declined", by: p.by });
       break;
     case "notice":
-      if (st.callId === null || st.callId === p.call_id) notices = [...notices, p.text].slice(-3);
+      if (st.callId === null || st.callId === p.call_id) {
+        const text = noticeText(p.text);
+        if (text) notices = [...notices, text].slice(-3);
+      }
       break;
     case "media":
       if (st.callId !== null && st.callId !== p.call_id) break;
       stats = p.stats;
+      // The other side muted (or silent): its sound sits at the floor.
+      if (p.stats.connected && p.stats.audio_packets_received > 0 && (p.stats.audio_level_dbfs ?? -100) <= -90) silentSince ??= Date.now();
+      else silentSince = null;
       if (p.stats.connected) apply({ type: "quality", call_id: p.call_id, score: p.stats.quality_score });
       // The engine's flags win, except just after a button press: a figure
       // taken before the engine applied it must not flip the button back.
@@ -127,19 +140,19 @@ export function mount(root: HTMLElement): () => void {
   follow();
   let friends: FriendInfo[] = [];
   let disposed = false;
-  const fail = (e: unknown) => toast(e instanceof Error ? e.message : String(e), "error");
+  const fail = (e: unknown) => toast(errorText(e), "error");
 
   const screen = h("section.app2.call-screen", { "data-testid": "screen-call" });
   const contacts = h("div.contacts", { "data-testid": "call-contacts" });
   const stage = h("div.call-stage");
   root.appendChild(screen);
-  const dial = h("input", { type: "text", placeholder: "Call… (user name)", "data-testid": "call-to" }) as HTMLInputElement;
+  const dial = h("input", { type: "text", placeholder: t("call.to"), "data-testid": "call-to" }) as HTMLInputElement;
   dial.onkeydown = (e) => {
-    if (e.key === "Enter") start(dial.value.trim(), true);
+    if (e.key === "Enter") start(dial.value.trim().toLowerCase(), true);
   };
   // What to send: saved per machine, a device first, nothing when there is none.
-  const videoSel = h("select", { "data-testid": "call-video-source", title: "Video to send" }) as HTMLSelectElement;
-  const audioSel = h("select", { "data-testid": "call-audio-source", title: "Sound to send" }) as HTMLSelectElement;
+  const videoSel = h("select", { "data-testid": "call-video-source", title: t("call.video_to_send") }) as HTMLSelectElement;
+  const audioSel = h("select", { "data-testid": "call-audio-source", title: t("call.sound_to_send") }) as HTMLSelectElement;
   const fillPickers = (d: DeviceList | null) => {
     const o = sourceOptions(d);
     const fill = (sel: HTMLSelectElement, opts: { value: string; label: string }[], key: string) => {
@@ -157,14 +170,25 @@ export function mount(root: HTMLElement): () => void {
   const remoteCanvas = h("canvas.remote-video", { width: 640, height: 360, "data-testid": "call-remote" }) as HTMLCanvasElement;
   const localCanvas = h("canvas.local-video", { width: 320, height: 180, "data-testid": "call-local" }) as HTMLCanvasElement;
   const feeds = [openFeed("/call/remote", remoteCanvas), openFeed("/call/local", localCanvas)];
+  // Camera off sends black frames: watch a small copy of the picture for it.
+  const probe = document.createElement("canvas");
+  probe.width = 32;
+  probe.height = 18;
+  const probeCtx = probe.getContext("2d", { willReadFrequently: true });
+  const sampleRemote = () => {
+    if (!probeCtx || !(st.phase === "active") || !Number(remoteCanvas.dataset.frames ?? 0)) return void (blackSince = null);
+    probeCtx.drawImage(remoteCanvas, 0, 0, probe.width, probe.height);
+    if (isBlack(probeCtx.getImageData(0, 0, probe.width, probe.height).data)) blackSince ??= Date.now();
+    else blackSince = null;
+  };
   replace(
     screen,
     h(
       "aside.side",
       {},
-      h("h2", {}, "Calls"),
-      h("div.row", {}, dial, h("button.primary", { onclick: () => start(dial.value.trim(), true) }, "📞 Call")),
-      h("div.row.sources", {}, h("label", {}, "🎥 ", videoSel), h("label", {}, "🎙 ", audioSel)),
+      h("h1", {}, t("call.title")),
+      h("div.row", {}, dial, h("button.primary", { onclick: () => start(dial.value.trim().toLowerCase(), true) }, icon("phone"), t("call.call"))),
+      h("div.row.sources", {}, h("label", {}, t("call.video"), videoSel), h("label", {}, t("call.sound"), audioSel)),
       contacts,
     ),
     stage,
@@ -179,17 +203,21 @@ export function mount(root: HTMLElement): () => void {
         "div.friend",
         {},
         h(`span.presence.${f.online ? "on" : "off"}`),
-        h("span.friend-name", {}, f.user),
-        h("span.muted", {}, presenceText(f, now)),
-        h("span.actions", {}, h("button.small", { disabled: !c.call, onclick: () => start(f.user, true), title: "Video call" }, "🎥"), h("button.small", { disabled: !c.call, onclick: () => start(f.user, false), title: "Voice call" }, "📞")),
+        h("span.who-col", {}, h("span.friend-name", { title: f.user }, f.user), h("span.muted", {}, presenceText(f, now))),
+        h(
+          "span.actions",
+          {},
+          h("button.small", { disabled: !c.call, onclick: () => start(f.user, true) }, icon("video"), t("call.video")),
+          h("button.small", { disabled: !c.call, onclick: () => start(f.user, false), title: t("call.voice_call") }, icon("phone"), t("call.sound")),
+        ),
       );
     replace(
       contacts,
-      h("h4", {}, "Online"),
-      ...(s.online.length ? s.online.map(row) : [h("p.muted", {}, "No friend online.")]),
-      h("h4", {}, "Offline"),
+      h("h4", {}, t("call.online")),
+      ...(s.online.length ? s.online.map(row) : [h("p.muted", {}, t("call.no_friend_online"))]),
+      h("h4", {}, t("call.offline")),
       ...s.offline.map(row),
-      friends.length ? null : h("p.muted", {}, "Add friends on the Chat screen; you can also call any user name above."),
+      friends.length ? null : h("p.muted", {}, t("call.no_friends")),
     );
   }
 
@@ -202,58 +230,71 @@ export function mount(root: HTMLElement): () => void {
     const now = Date.now();
     const inCallView = st.phase === "active" || st.phase === "connecting";
     const recordingMine = rec.recording.includes(me);
+    const marks = peerMarks(blackSince, silentSince, now);
     replace(
       stage,
-      banner.visible ? h(`div.rec-banner.${banner.tone}`, { role: "alert", "data-testid": "call-rec-banner" }, banner.text) : null,
+      banner.visible ? h(`div.rec-banner.${banner.tone}`, { role: "alert", "data-testid": "call-rec-banner" }, banner.tone === "recording" ? icon("record") : null, banner.text) : null,
       consent.show
         ? h(
             "div.consent",
             { role: "alertdialog", "data-testid": "call-consent" },
             h("p", {}, consent.text),
-            h("button.primary", { onclick: () => answerConsent(true) }, "Allow"),
-            h("button", { onclick: () => answerConsent(false) }, "Refuse"),
+            h("button.primary", { onclick: () => answerConsent(true) }, t("call.allow")),
+            h("button", { onclick: () => answerConsent(false) }, t("call.refuse")),
           )
         : null,
       h("div.call-status", { "data-testid": "call-status", "data-phase": st.phase }, statusLine(st, now)),
-      st.phase === "active" ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", {}, "▮".repeat(q.bars) + "▯".repeat(4 - q.bars)), " ", q.text) : null,
-      peerAway ? h("div.muted", {}, "The other side lost its connection; waiting for it to come back…") : null,
+      st.phase === "active"
+        ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", { "aria-hidden": "true" }, ...[1, 2, 3, 4].map((i) => h(`i${i <= q.bars ? ".on" : ""}`, { style: `height:${3 + i * 3}px` }))), q.text)
+        : null,
+      peerAway ? h("div.muted", {}, t("call.peer_away")) : null,
       inCallView
         ? h(
             "div.video-area",
             {},
             remoteCanvas,
             localCanvas,
-            stats && !stats.video_frames_decoded ? h("div.video-note.muted", {}, "Waiting for the other side's video…") : null,
+            marks.cameraOff ? h("div.camera-off-card", { "data-testid": "call-peer-camera-off" }, icon("videoOff"), t("call.camera_off_mark", { peer: st.peer ?? "" })) : null,
+            marks.muted ? h("div.peer-marks", {}, h("span.peer-mark", { "data-testid": "call-peer-muted" }, icon("micOff"), t("call.muted_mark", { peer: st.peer ?? "" }))) : null,
+            stats && !stats.video_frames_decoded ? h("div.video-note.muted", {}, t("call.waiting_video")) : null,
           )
         : null,
       inCallView ? h("div.media-line.muted.small", { "data-testid": "call-media-line" }, mediaLine(stats)) : null,
       notices.length ? h("div.call-notice.muted.small", { "data-testid": "call-notice" }, ...notices.map((n) => h("div", {}, n))) : null,
       st.phase === "incoming"
-        ? h("div.ring", {}, h("p.big", {}, `📞 ${st.peer} is calling…`), h("button.primary.answer", { onclick: answer, "data-testid": "call-answer" }, "Answer"), h("button.danger", { onclick: decline, "data-testid": "call-decline" }, "Decline"))
+        ? h(
+            "div.ring",
+            {},
+            h("p.big", {}, t("call.is_calling", { peer: st.peer ?? "" })),
+            h("button.primary.answer", { onclick: answer, "data-testid": "call-answer" }, icon("phone"), t("call.answer")),
+            h("button.danger", { onclick: decline, "data-testid": "call-decline" }, icon("hangup"), t("call.decline")),
+          )
         : null,
-      c.cancel ? h("button.danger", { onclick: hangup }, "Cancel") : null,
+      c.cancel ? h("button.danger", { onclick: hangup }, icon("hangup"), t("call.cancel")) : null,
       c.inCall
         ? h(
             "div.controls",
             {},
-            h("button", { onclick: () => control({ type: "mute", on: !st.muted }, { muted: !st.muted }), "data-testid": "call-mute" }, st.muted ? "🔇 Unmute" : "🎙 Mute"),
-            h("button", { onclick: () => control({ type: "camera", on: st.cameraOff }, { camera_off: !st.cameraOff }), "data-testid": "call-camera" }, st.cameraOff ? "📷 Camera on" : "📷 Camera off"),
+            h("button", { onclick: () => control({ type: "mute", on: !st.muted }, { muted: !st.muted }), "data-testid": "call-mute" }, icon(st.muted ? "micOff" : "mic"), st.muted ? t("call.unmute") : t("call.mute")),
+            h("button", { onclick: () => control({ type: "camera", on: st.cameraOff }, { camera_off: !st.cameraOff }), "data-testid": "call-camera" }, icon(st.cameraOff ? "video" : "videoOff"), st.cameraOff ? t("call.camera_on") : t("call.camera_off")),
             h(
               "button",
               { onclick: () => control({ type: "share", source: st.sharing ? shareBack() : "screen" }, { sharing: !st.sharing }), "data-testid": "call-share" },
-              st.sharing ? "🖥 Stop sharing" : "🖥 Share screen",
+              icon("screen"),
+              st.sharing ? t("call.stop_share") : t("call.share"),
             ),
             h(
               "button",
-              { onclick: () => control(st.beauty ? { type: "beauty", smooth: 0, whiten: 0 } : { type: "beauty", ...BEAUTY }, { beauty: !st.beauty }), "data-testid": "call-beauty", title: "Skin smoothing on the camera" },
-              st.beauty ? "✨ Beauty off" : "✨ Beauty",
+              { onclick: () => control(st.beauty ? { type: "beauty", smooth: 0, whiten: 0 } : { type: "beauty", ...BEAUTY }, { beauty: !st.beauty }), "data-testid": "call-beauty", title: t("call.beauty_title") },
+              icon("sparkle"),
+              st.beauty ? t("call.beauty_off") : t("call.beauty"),
             ),
-            h("button", { disabled: rb.disabled, onclick: record, "data-testid": "call-record" }, rb.label === "Record" ? "⏺ Record" : rb.label),
-            h("button", { disabled: !recordingMine, onclick: () => control({ type: "bookmark", label: null }, {}), "data-testid": "call-bookmark", title: "Mark this moment in the recording" }, "🔖 Bookmark"),
-            h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, "Hang up"),
+            h("button", { disabled: rb.disabled, onclick: record, "data-testid": "call-record" }, icon(rb.action === "stop" ? "stop" : "record"), rb.label),
+            h("button", { disabled: !recordingMine, onclick: () => control({ type: "bookmark", label: null }, {}), "data-testid": "call-bookmark", title: t("call.bookmark_title") }, icon("bookmark"), t("call.bookmark")),
+            h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, icon("hangup"), t("call.hangup")),
           )
         : null,
-      st.phase === "ended" ? h("button", { onclick: () => apply({ type: "dismiss" }) }, "OK") : null,
+      st.phase === "ended" ? h("button", { onclick: () => apply({ type: "dismiss" }) }, t("common.ok")) : null,
     );
   }
 
@@ -288,7 +329,7 @@ export function mount(root: HTMLElement): () => void {
   };
 
   async function start(peer: string, video: boolean) {
-    if (!validUsername(peer)) return toast("Enter a user name", "error");
+    if (!validUsername(peer)) return toast(t("chat.enter_name"), "error");
     if (!controls(st).call) return;
     try {
       await calls.invite(peer, video, sources());
@@ -348,7 +389,7 @@ export function mount(root: HTMLElement): () => void {
       friends = (await chat.friends()).filter((f) => f.state === "friends");
       renderContacts();
     } catch (e) {
-      replace(contacts, h("p.muted", {}, e instanceof Error ? e.message : String(e)));
+      replace(contacts, h("p.muted", {}, errorText(e)));
     }
   }
 
@@ -357,7 +398,7 @@ export function mount(root: HTMLElement): () => void {
       const s = await chat.status();
       me = s.user ?? "";
       if (!s.signed_in) {
-        replace(contacts, h("p.muted", {}, "Sign in on the Chat screen to call."));
+        replace(contacts, h("p.muted", {}, t("call.sign_in")));
       } else {
         await loadFriends();
       }
@@ -370,7 +411,11 @@ export function mount(root: HTMLElement): () => void {
     renderStage();
   })();
 
-  const tick = window.setInterval(() => st.phase === "active" && renderStage(), 1000);
+  const tick = window.setInterval(() => {
+    if (st.phase !== "active") return;
+    sampleRemote();
+    renderStage();
+  }, 500);
 
   return () => {
     disposed = true;

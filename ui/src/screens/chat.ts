@@ -8,13 +8,18 @@
 
 import { on } from "../api";
 import { chat, type ChatPush, type ChatStatus, type To } from "../api";
-import { burnView, BURN_CHOICES, nextTick } from "../lib/burn";
+import { burnView, BURN_CHOICES, formatSecs, nextTick } from "../lib/burn";
 import { applyIncoming, convTitle, dmConvId, filterConversations, orderConversations, preview, totalUnread, unreadBadge, type ConvSummary } from "../lib/conversations";
+import { confirmDialog, formDialog } from "../lib/dialog";
 import { h, replace, toast } from "../lib/dom";
 import { friendActions, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
+import { errorText, t, tn } from "../lib/i18n";
+import { icon, type IconName } from "../lib/icons";
 import { canRecall, canRetry, clockTime, displayText, mergeHistory, messageBadge, withDaySeparators, type ChatMessage } from "../lib/messages";
 import { callScreenFor } from "./call";
 import "./app2.css";
+
+const ACTION_ICONS: Partial<Record<string, IconName>> = { accept: "check", remove: "close", block: "block", unblock: "check", message: "chat", call: "phone" };
 
 export function mount(root: HTMLElement): () => void {
   let status: ChatStatus | null = null;
@@ -31,16 +36,17 @@ export function mount(root: HTMLElement): () => void {
   const screen = h("section.app2.chat-screen", { "data-testid": "screen-chat" });
   root.appendChild(screen);
 
-  const fail = (e: unknown) => toast(e instanceof Error ? e.message : String(e), "error");
+  const fail = (e: unknown) => toast(errorText(e), "error");
   const me = () => status?.user ?? "";
 
   // ---- sign in ----
   function renderSignIn() {
-    const user = h("input", { type: "text", placeholder: "user name (a-z 0-9 _ . -)", autocomplete: "username", "data-testid": "chat-user" }) as HTMLInputElement;
-    const pass = h("input", { type: "password", placeholder: "password", autocomplete: "current-password", "data-testid": "chat-password" }) as HTMLInputElement;
+    const user = h("input", { type: "text", placeholder: t("chat.user_placeholder"), autocomplete: "username", "data-testid": "chat-user" }) as HTMLInputElement;
+    const pass = h("input", { type: "password", placeholder: t("chat.password"), autocomplete: "current-password", "data-testid": "chat-password" }) as HTMLInputElement;
     const go = async (register: boolean) => {
-      const u = user.value.trim();
-      if (!validUsername(u)) return toast("User names are 1–32 of a-z 0-9 _ . - and start with a letter or digit", "error");
+      // User names are lower case: "Alice" signs in as "alice".
+      const u = user.value.trim().toLowerCase();
+      if (!validUsername(u)) return toast(t("chat.bad_name"), "error");
       try {
         status = await chat.signIn(u, pass.value, register);
         pass.value = "";
@@ -54,11 +60,11 @@ export function mount(root: HTMLElement): () => void {
       h(
         "form.signin",
         { onsubmit: (e: Event) => (e.preventDefault(), go(false)) },
-        h("h2", {}, "Chat"),
-        h("p.muted", {}, status?.embedded ? `Relay: this app's own relay (${status.relay}) — other windows on this machine can join it.` : `Relay: ${status?.relay ?? ""}`),
-        h("label", {}, "User", user),
-        h("label", {}, "Password", pass),
-        h("div.row", {}, h("button.primary", { type: "submit", "data-testid": "chat-signin" }, "Sign in"), h("button", { type: "button", "data-testid": "chat-register", onclick: () => go(true) }, "Create account")),
+        h("h1", {}, t("chat.title")),
+        h("p.muted", {}, status?.embedded ? t("chat.relay_own", { url: status.relay }) : t("chat.relay", { url: status?.relay ?? "" })),
+        h("label", {}, t("chat.user"), user),
+        h("label", {}, t("chat.password"), pass),
+        h("div.row", {}, h("button.primary", { type: "submit", "data-testid": "chat-signin" }, t("chat.sign_in")), h("button", { type: "button", "data-testid": "chat-register", onclick: () => go(true) }, t("chat.register"))),
       ),
     );
     user.focus();
@@ -70,13 +76,13 @@ export function mount(root: HTMLElement): () => void {
   const tabs = h("div.tabs");
   const side = h("div.side-list", { "data-testid": "chat-list" });
   const pane = h("div.pane", { "data-testid": "chat-pane" });
-  const search = h("input", { type: "search", placeholder: "Search messages…", "data-testid": "chat-search" }) as HTMLInputElement;
+  const search = h("input", { type: "search", placeholder: t("chat.search"), "data-testid": "chat-search" }) as HTMLInputElement;
 
   function renderShell() {
-    const newTo = h("input", { type: "text", placeholder: "Chat with… (user name)", "data-testid": "chat-new-to" }) as HTMLInputElement;
+    const newTo = h("input", { type: "text", placeholder: t("chat.new_to"), "data-testid": "chat-new-to" }) as HTMLInputElement;
     const startDm = () => {
-      const u = newTo.value.trim();
-      if (!validUsername(u)) return toast("Enter a user name", "error");
+      const u = newTo.value.trim().toLowerCase();
+      if (!validUsername(u)) return toast(t("chat.enter_name"), "error");
       newTo.value = "";
       openConv(dmConvId(me(), u), { user: u });
     };
@@ -88,14 +94,14 @@ export function mount(root: HTMLElement): () => void {
       h(
         "aside.side",
         {},
-        h("header.side-head", {}, onlineDot, who, h("button.small", { onclick: signOut, title: "Sign out" }, "Sign out")),
+        h("header.side-head", {}, h("h1", {}, t("chat.title")), who, onlineDot, h("button.small", { onclick: signOut }, t("chat.sign_out"))),
         search,
         h(
           "div.row",
           {},
           newTo,
-          h("button", { onclick: startDm, "data-testid": "chat-open" }, "Open"),
-          h("button", { onclick: newGroup, title: "New group" }, "+ Group"),
+          h("button", { onclick: startDm, "data-testid": "chat-open" }, t("chat.open")),
+          h("button", { onclick: newGroup, "data-testid": "chat-new-group" }, icon("group"), t("chat.new_group")),
         ),
         tabs,
         side,
@@ -114,17 +120,17 @@ export function mount(root: HTMLElement): () => void {
   function renderHead() {
     const online = !!status?.online;
     onlineDot.className = `online-dot ${online ? "on" : "off"}`;
-    onlineDot.textContent = online ? "online" : "offline";
-    onlineDot.title = online ? `Connected to ${status?.relay}` : "Offline: history is from this device; messages wait in the outbox";
+    onlineDot.textContent = online ? t("chat.online") : t("chat.offline");
+    onlineDot.title = online ? t("chat.online_title", { url: status?.relay ?? "" }) : t("chat.offline_title");
     who.textContent = me();
   }
 
   function renderTabs() {
     const unread = totalUnread(convs);
     const incoming = friends.filter((f) => f.state === "incoming").length;
-    const t = (id: typeof tab, label: string, badge: string) =>
+    const tb = (id: typeof tab, label: string, badge: string) =>
       h(`button.tab${tab === id ? ".active" : ""}`, { onclick: () => ((tab = id), renderTabs(), renderSide(), id === "friends" && loadFriends()) }, label, badge ? h("span.badge", {}, badge) : null);
-    replace(tabs, t("chats", "Chats", unreadBadge(unread)), t("friends", "Friends", unreadBadge(incoming)), tab === "search" ? t("search", "Search", "") : null);
+    replace(tabs, tb("chats", t("chat.tab.chats"), unreadBadge(unread)), tb("friends", t("chat.tab.friends"), unreadBadge(incoming)), tab === "search" ? tb("search", t("chat.tab.search"), "") : null);
   }
 
   function renderSide() {
@@ -134,7 +140,7 @@ export function mount(root: HTMLElement): () => void {
 
   function renderConvList() {
     const list = orderConversations(filterConversations(convs, me(), filter), me());
-    const f = h("input.filter", { type: "text", placeholder: "Filter conversations", value: filter }) as HTMLInputElement;
+    const f = h("input.filter", { type: "text", placeholder: t("chat.filter"), value: filter }) as HTMLInputElement;
     f.oninput = () => {
       filter = f.value;
       renderConvListItems(items);
@@ -151,17 +157,17 @@ export function mount(root: HTMLElement): () => void {
         h(
           `li.conv${open?.conv === c.id ? ".active" : ""}`,
           { onclick: () => openConv(c.id, c.kind === "dm" ? { user: convTitle(c, me()) } : { conv: c.id }), "data-conv": c.id },
-          h("div.conv-top", {}, h("span.conv-title", {}, (c.kind === "group" ? "👥 " : "") + convTitle(c, me())), unreadBadge(c.unread) ? h("span.badge", { "data-testid": "unread" }, unreadBadge(c.unread)) : null),
-          h("div.conv-preview.muted", {}, preview(c, me()), c.pending ? ` · ${c.pending} queued` : ""),
+          h("div.conv-top", {}, h("span.conv-title", {}, c.kind === "group" ? h("span", { title: t("chat.group") }, icon("group")) : null, convTitle(c, me())), unreadBadge(c.unread) ? h("span.badge", { "data-testid": "unread" }, unreadBadge(c.unread)) : null),
+          h("div.conv-preview.muted", {}, preview(c, me()), c.pending ? ` · ${t("chat.queued", { n: c.pending })}` : ""),
         ),
       ),
-      list.length ? null : h("li.muted", {}, "No conversations yet: open one with a user name."),
+      list.length ? null : h("li.muted", {}, t("chat.no_convs")),
     );
   }
 
   function renderFriends() {
-    const add = h("input", { type: "text", placeholder: "Add friend (user name)" }) as HTMLInputElement;
-    const doAdd = () => friendAction("add", add.value.trim());
+    const add = h("input", { type: "text", placeholder: t("chat.add_friend"), "data-testid": "friend-add" }) as HTMLInputElement;
+    const doAdd = () => friendAction("add", add.value.trim().toLowerCase());
     add.onkeydown = (e) => {
       if (e.key === "Enter") doAdd();
     };
@@ -178,8 +184,7 @@ export function mount(root: HTMLElement): () => void {
                 "div.friend",
                 { "data-user": f.user },
                 h(`span.presence.${f.state === "friends" && f.online ? "on" : "off"}`),
-                h("span.friend-name", {}, f.user),
-                h("span.muted", {}, presenceText(f, now)),
+                h("span.who-col", {}, h("span.friend-name", { title: f.user }, f.user), h("span.muted", {}, presenceText(f, now))),
                 h(
                   "span.actions",
                   {},
@@ -187,10 +192,12 @@ export function mount(root: HTMLElement): () => void {
                     h(
                       "button.small",
                       {
+                        "data-action": a,
                         onclick: () =>
                           a === "message" ? ((tab = "chats"), openConv(dmConvId(me(), f.user), { user: f.user })) : a === "call" ? callScreenFor(f.user) : friendAction(a, f.user),
                       },
-                      a,
+                      ACTION_ICONS[a] ? icon(ACTION_ICONS[a]!) : null,
+                      t(`chat.action.${a}`),
                     ),
                   ),
                 ),
@@ -200,22 +207,22 @@ export function mount(root: HTMLElement): () => void {
         : null;
     replace(
       side,
-      h("div.row", {}, add, h("button", { onclick: doAdd }, "Add")),
-      section("Requests", s.incoming),
-      section("Online", s.online),
-      section("Offline", s.offline),
-      section("Sent requests", s.outgoing),
-      section("Blocked", s.blocked),
-      friends.length ? null : h("p.muted", {}, "No friends yet."),
+      h("div.row", {}, add, h("button", { onclick: doAdd }, icon("plus"), t("chat.action.add"))),
+      section(t("chat.sec.requests"), s.incoming),
+      section(t("chat.sec.online"), s.online),
+      section(t("chat.sec.offline"), s.offline),
+      section(t("chat.sec.sent"), s.outgoing),
+      section(t("chat.sec.blocked"), s.blocked),
+      friends.length ? null : h("p.muted", {}, t("chat.no_friends")),
     );
   }
 
   async function friendAction(action: "add" | "accept" | "remove" | "block" | "unblock", user: string) {
-    if (!validUsername(user)) return toast("Enter a user name", "error");
-    if (action === "block" && !confirm(`Block ${user}? They can no longer message or call you.`)) return;
+    if (!validUsername(user)) return toast(t("chat.enter_name"), "error");
+    if (action === "block" && !(await confirmDialog({ title: t("chat.block_title", { user }), body: t("chat.block_body"), ok: t("chat.action.block"), danger: true }))) return;
     try {
       await chat.friend(action, user);
-      toast(`${action}: ${user}`);
+      toast(t(`chat.done.${action}`, { user }));
       await loadFriends();
     } catch (e) {
       fail(e);
@@ -223,11 +230,18 @@ export function mount(root: HTMLElement): () => void {
   }
 
   async function newGroup() {
-    const name = prompt("Group name");
-    if (!name) return;
-    const members = (prompt("Members (comma-separated user names)") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+    const v = await formDialog({
+      title: t("chat.group_title"),
+      ok: t("chat.group_create"),
+      fields: [
+        { name: "name", label: t("chat.group_name") },
+        { name: "members", label: t("chat.group_members"), placeholder: "bob, carol" },
+      ],
+    });
+    if (!v || !v.name) return;
+    const members = v.members.split(/[,，\s]+/).map((s) => s.trim().toLowerCase()).filter(Boolean);
     try {
-      const c = await chat.groupCreate(name, members);
+      const c = await chat.groupCreate(v.name, members);
       await loadConvs();
       openConv(c.id, { conv: c.id });
     } catch (e) {
@@ -237,11 +251,11 @@ export function mount(root: HTMLElement): () => void {
 
   // ---- messages ----
   const list = h("div.messages", { "data-testid": "chat-messages" });
-  const input = h("textarea", { rows: 2, placeholder: "Write a message… (Enter sends, Shift+Enter for a new line)", "data-testid": "chat-input" }) as HTMLTextAreaElement;
+  const input = h("textarea", { rows: 2, placeholder: t("chat.write"), "data-testid": "chat-input" }) as HTMLTextAreaElement;
   const burn = h(
     "select",
-    { title: "Burn after read", "data-testid": "chat-burn" },
-    ...BURN_CHOICES.map((b) => h("option", { value: b === null ? "" : String(b) }, b === null ? "🔥 off" : `🔥 ${b < 60 ? `${b}s` : b < 3600 ? `${b / 60}m` : `${b / 3600}h`}`)),
+    { title: t("chat.burn"), "aria-label": t("chat.burn"), "data-testid": "chat-burn" },
+    ...BURN_CHOICES.map((b) => h("option", { value: b === null ? "" : String(b) }, b === null ? t("chat.burn_off") : `${t("chat.burn")} ${formatSecs(b)}`)),
   ) as HTMLSelectElement;
   input.onkeydown = (e) => {
     if (e.key === "Enter" && !e.shiftKey) {
@@ -252,7 +266,7 @@ export function mount(root: HTMLElement): () => void {
 
   function renderPane() {
     if (!open) {
-      replace(pane, h("div.empty.muted", {}, "Pick a conversation, or open one with a user name."));
+      replace(pane, h("div.empty.muted", {}, t("chat.pick")));
       return;
     }
     const c = convs.find((x) => x.id === open!.conv);
@@ -263,19 +277,19 @@ export function mount(root: HTMLElement): () => void {
       h(
         "header.pane-head",
         {},
-        h("h3", { "data-testid": "chat-title" }, (c?.kind === "group" ? "👥 " : "") + title),
-        c?.kind === "group" ? h("span.muted", {}, `${c.members.length} members`) : null,
+        h("h2", { "data-testid": "chat-title" }, c?.kind === "group" ? icon("group") : null, " ", title),
+        c?.kind === "group" ? h("span.muted", {}, tn("chat.members", c.members.length)) : null,
         h(
           "span.actions",
           {},
-          peer ? h("button.small", { onclick: () => callScreenFor(peer) }, "📞 Call") : null,
-          peer ? h("button.small", { onclick: () => friendAction("block", peer) }, "Block") : null,
-          c?.kind === "group" ? h("button.small", { onclick: () => groupAdd(c.id) }, "Add member") : null,
-          c?.kind === "group" ? h("button.small", { onclick: () => groupLeave(c.id) }, "Leave") : null,
+          peer ? h("button.small", { onclick: () => callScreenFor(peer) }, icon("phone"), t("chat.call")) : null,
+          peer ? h("button.small", { onclick: () => friendAction("block", peer) }, icon("block"), t("chat.block")) : null,
+          c?.kind === "group" ? h("button.small", { onclick: () => groupAdd(c.id) }, icon("plus"), t("chat.add_member")) : null,
+          c?.kind === "group" ? h("button.small", { onclick: () => groupLeave(c.id) }, t("chat.leave")) : null,
         ),
       ),
       list,
-      h("div.composer", {}, input, burn, h("button.primary", { onclick: send, "data-testid": "chat-send" }, "Send")),
+      h("div.composer", {}, input, burn, h("button.primary", { onclick: send, "data-testid": "chat-send" }, icon("send"), t("chat.send"))),
     );
     renderMessages();
   }
@@ -301,10 +315,10 @@ export function mount(root: HTMLElement): () => void {
             "div.meta",
             {},
             h("span.time", {}, clockTime(m.sent_at)),
-            bv.active ? h("span.burn", {}, bv.label) : null,
+            bv.active ? h("span.burn", {}, icon("flame"), bv.label) : null,
             b.text ? h(`span.state.${b.tone}`, { title: b.title, "data-testid": "msg-state" }, b.text) : null,
-            canRetry(m, me()) ? h("button.link", { onclick: () => retry(m.id), "data-testid": "msg-retry" }, "Retry") : null,
-            canRecall(m, me(), now) ? h("button.link", { onclick: () => recall(m.id) }, "Recall") : null,
+            canRetry(m, me()) ? h("button.link", { onclick: () => retry(m.id), "data-testid": "msg-retry" }, t("chat.retry")) : null,
+            canRecall(m, me(), now) ? h("button.link", { onclick: () => recall(m.id) }, t("chat.recall")) : null,
           ),
         );
       }),
@@ -383,27 +397,28 @@ export function mount(root: HTMLElement): () => void {
   }
 
   async function recall(id: string) {
-    if (!confirm("Recall this message for everyone?")) return;
+    if (!(await confirmDialog({ title: t("chat.recall_title"), body: t("chat.recall_body"), ok: t("chat.recall"), danger: true }))) return;
     try {
       await chat.recall(id);
-      toast("Recalled");
+      toast(t("chat.recalled_toast"));
     } catch (e) {
       fail(e);
     }
   }
 
   async function groupAdd(conv: string) {
-    const u = prompt("Add which user?");
+    const v = await formDialog({ title: t("chat.add_member_title"), ok: t("common.add"), fields: [{ name: "user", label: t("chat.add_member_field") }] });
+    const u = v?.user.toLowerCase();
     if (!u) return;
     try {
-      await chat.group("add", conv, u.trim());
+      await chat.group("add", conv, u);
     } catch (e) {
       fail(e);
     }
   }
 
   async function groupLeave(conv: string) {
-    if (!confirm("Leave this group?")) return;
+    if (!(await confirmDialog({ title: t("chat.leave_title"), body: t("chat.leave_body"), ok: t("chat.leave"), danger: true }))) return;
     try {
       await chat.group("leave", conv);
       open = null;
@@ -423,7 +438,7 @@ export function mount(root: HTMLElement): () => void {
       renderTabs();
       replace(
         side,
-        h("p.muted", {}, `${hits.length} result${hits.length === 1 ? "" : "s"} for “${q}”`),
+        h("p.muted", { "data-testid": "chat-search-count" }, tn("chat.results", hits.length, { q })),
         h(
           "ul.convs",
           {},
@@ -462,7 +477,7 @@ export function mount(root: HTMLElement): () => void {
       if (tab === "friends") renderSide();
     } catch (e) {
       // Offline: the list needs the relay; keep what we had.
-      if (tab === "friends") toast(e instanceof Error ? e.message : String(e), "error");
+      if (tab === "friends") toast(errorText(e), "error");
     }
   }
 
@@ -513,7 +528,7 @@ export function mount(root: HTMLElement): () => void {
         if (p.kind === "online") refreshSoon();
         break;
       case "signed_out":
-        toast(`Signed out: ${p.reason}`, "error");
+        toast(t("chat.signed_out", { reason: p.reason }), "error");
         refreshAll();
         break;
       case "event":

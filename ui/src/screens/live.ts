@@ -3,9 +3,11 @@
 // loopback WebSocket (`/preview`), drawn on a canvas; stats arrive as
 // `live://stats` events twice a second.
 
-import { ApiError, live, on, type Destination, type LiveStatus, type Sources } from "../api";
+import { ApiError, live, on, type Destination, type LiveRequest, type LiveStatus, type Sources } from "../api";
 import { h, replace, toast } from "../lib/dom";
-import { formatStats, stateBadge } from "../lib/format";
+import { formatDuration, formatStats, stateBadge } from "../lib/format";
+import { errorText, t, tn } from "../lib/i18n";
+import { icon } from "../lib/icons";
 import { LatencyWindow, type PreviewHeader } from "../lib/preview";
 import { openFeed, type Feed } from "../lib/videoFeed";
 
@@ -22,11 +24,11 @@ declare global {
   }
 }
 
-const SOURCE_CHOICES = [
-  ["test", "Test pattern"],
-  ["camera", "Camera"],
-  ["screen", "Screen"],
-  ["file", "File…"],
+const SOURCE_CHOICES = () => [
+  ["test", t("live.src.test")],
+  ["camera", t("live.src.camera")],
+  ["screen", t("live.src.screen")],
+  ["file", t("live.src.file")],
 ];
 
 function select(testid: string, options: string[][], value: string, onchange: () => void): HTMLSelectElement {
@@ -36,7 +38,7 @@ function select(testid: string, options: string[][], value: string, onchange: ()
 }
 
 export function mount(root: HTMLElement): () => void {
-  let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [] };
+  let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [], started_ms: null, request: null };
   let feed: Feed | null = null;
   let busy = false;
   const lat = new LatencyWindow(300);
@@ -44,11 +46,11 @@ export function mount(root: HTMLElement): () => void {
 
   // ---- sources ----
   const refreshPreview = () => void startPreview();
-  const video = select("video-source", SOURCE_CHOICES, "test", refreshPreview);
-  const videoFile = h("input", { type: "text", placeholder: "/path/to/video.mp4", "data-testid": "video-file", onchange: refreshPreview }) as HTMLInputElement;
-  const overlay = select("overlay-source", [["none", "No overlay"], ...SOURCE_CHOICES.filter(([v]) => v !== "file")], "none", refreshPreview);
-  const corner = select("overlay-corner", [["bottom-right", "bottom right"], ["bottom-left", "bottom left"], ["top-right", "top right"], ["top-left", "top left"]], "bottom-right", refreshPreview);
-  const audio = select("audio-source", [["test", "Test tone"], ["mic", "Microphone"], ["none", "No audio"]], "test", refreshPreview);
+  const video = select("video-source", SOURCE_CHOICES(), "test", refreshPreview);
+  const videoFile = h("input", { type: "text", placeholder: t("live.file_placeholder"), "data-testid": "video-file", onchange: refreshPreview }) as HTMLInputElement;
+  const overlay = select("overlay-source", [["none", t("live.src.no_overlay")], ...SOURCE_CHOICES().filter(([v]) => v !== "file")], "none", refreshPreview);
+  const corner = select("overlay-corner", (["bottom-right", "bottom-left", "top-right", "top-left"] as const).map((c) => [c, t(`live.corner.${c}`)]), "bottom-right", refreshPreview);
+  const audio = select("audio-source", [["test", t("live.audio.test")], ["mic", t("live.audio.mic")], ["none", t("live.audio.none")]], "test", refreshPreview);
   const preset = select("preset", [["480p30", "480p 30"], ["720p30", "720p 30"], ["1080p30", "1080p 30"], ["1080p60", "1080p 60"]], "720p30", refreshPreview);
 
   // ---- beauty ----
@@ -59,7 +61,7 @@ export function mount(root: HTMLElement): () => void {
     window.clearTimeout(beautyTimer);
     beautyTimer = window.setTimeout(() => {
       live.setBeauty(Number(smooth.value), Number(whiten.value)).then(
-        (applied) => (beautyNote.textContent = applied ? "" : "The beauty filter acts on camera and file sources."),
+        (applied) => (beautyNote.textContent = applied ? "" : t("live.beauty_note")),
         () => {},
       );
     }, 30);
@@ -69,10 +71,10 @@ export function mount(root: HTMLElement): () => void {
   const beautyNote = h("p.muted.small", {}, "");
 
   // ---- destination ----
-  const dest = select("destination", [["none", "Record only"], ["room", "A room on the relay"], ["rtmp", "RTMP server (Twitch, YouTube…)"]], "none", () => showDest());
+  const dest = select("destination", [["none", t("live.dest.none")], ["room", t("live.dest.room")], ["rtmp", t("live.dest.rtmp")]], "none", () => showDest());
   const roomSelect = h("select", { "data-testid": "room-select" }) as HTMLSelectElement;
-  const roomTitle = h("input", { type: "text", placeholder: "New room title", "data-testid": "room-title" }) as HTMLInputElement;
-  const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, "Create room");
+  const roomTitle = h("input", { type: "text", placeholder: t("live.room_title"), "data-testid": "room-title" }) as HTMLInputElement;
+  const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, t("live.room_create"));
   const roomPrivate = h("input", { type: "checkbox", "data-testid": "room-private" }) as HTMLInputElement;
   const roomRotate = h("button", { "data-testid": "room-rotate", title: "A new stream key for OBS or ffmpeg; the old one stops working", onclick: () => void rotateKey() }, "Rotate key") as HTMLButtonElement;
   // A stream key is shown once, after create or rotate (the relay keeps only its hash).
@@ -85,9 +87,9 @@ export function mount(root: HTMLElement): () => void {
   );
   const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row", {}, roomTitle, h("label", { title: "Only you and the members you add may watch" }, roomPrivate, " Private"), roomCreate), keyOnceBox);
   const rtmpUrl = h("input", { type: "text", placeholder: "rtmp://live.twitch.tv/app", "data-testid": "rtmp-url", onchange: () => void checkKey() }) as HTMLInputElement;
-  const rtmpKey = h("input", { type: "password", placeholder: "Stream key", autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
+  const rtmpKey = h("input", { type: "password", placeholder: t("live.rtmp_key"), autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
-  const saveKey = h("button", { "data-testid": "save-key", onclick: () => void doSaveKey() }, "Save key");
+  const saveKey = h("button", { "data-testid": "save-key", onclick: () => void doSaveKey() }, t("live.save_key"));
   const rtmpBox = h("div.dest-rtmp", {}, rtmpUrl, h("div.row", {}, rtmpKey, saveKey), keyNote);
   const showDest = () => {
     roomBox.hidden = dest.value !== "room";
@@ -97,9 +99,9 @@ export function mount(root: HTMLElement): () => void {
 
   // ---- controls ----
   const record = h("input", { type: "checkbox", checked: true, "data-testid": "record-toggle" }) as HTMLInputElement;
-  const startStop = h("button.big.primary", { "data-testid": "start-stop", onclick: () => void toggle() }, "Start") as HTMLButtonElement;
-  const bookmark = h("button.big", { "data-testid": "bookmark", disabled: true, onclick: () => void addBookmark() }, "★ Bookmark") as HTMLButtonElement;
-  const badge = h("span.badge.off", { "data-testid": "state-badge" }, "OFFLINE");
+  const startStop = h("button.big.primary", { "data-testid": "start-stop", onclick: () => void toggle() }, t("live.start_recording")) as HTMLButtonElement;
+  const bookmark = h("button.big", { "data-testid": "bookmark", disabled: true, onclick: () => void addBookmark() }, icon("bookmark"), t("live.bookmark")) as HTMLButtonElement;
+  const badge = h("span.badge.off", { "data-testid": "state-badge" }, t("live.badge.off"));
   const statsEl = h("div.stats", { "data-testid": "stats" }, "");
   const latencyEl = h("span.muted.small", { "data-testid": "preview-latency" }, "");
   const canvas = h("canvas", { width: 640, height: 360, "data-testid": "preview" }) as HTMLCanvasElement;
@@ -125,18 +127,42 @@ export function mount(root: HTMLElement): () => void {
     return { kind: "none" };
   }
 
+  /** A job started elsewhere (the hotkey, before a visit to another screen): show its own settings. */
+  function adopt(r: LiveRequest | null): void {
+    if (!r) return;
+    const v = r.sources.video.startsWith("file:") ? "file" : r.sources.video.split(":")[0];
+    video.value = v;
+    if (v === "file") videoFile.value = r.sources.video.slice(5);
+    overlay.value = r.sources.overlay ?? "none";
+    if (r.sources.overlay_corner) corner.value = r.sources.overlay_corner;
+    audio.value = r.sources.audio.split(":")[0];
+    if (r.sources.preset) preset.value = r.sources.preset;
+    smooth.value = String(r.sources.smooth ?? 0);
+    whiten.value = String(r.sources.whiten ?? 0);
+    record.checked = r.record;
+    dest.value = r.destination.kind;
+    if (r.destination.kind === "room") {
+      const room = r.destination.room;
+      if (![...roomSelect.options].some((o) => o.value === room)) roomSelect.appendChild(h("option", { value: room }, room));
+      roomSelect.value = room;
+    } else if (r.destination.kind === "rtmp") rtmpUrl.value = r.destination.url;
+    showDest();
+  }
+
   function render(): void {
     const running = status.state === "running";
     const b = stateBadge(status.live, status.recording);
     badge.textContent = b.text;
     badge.className = `badge ${b.cls}`;
-    startStop.textContent = running ? (busy ? "Finishing…" : "Stop") : dest.value === "none" ? "Start recording" : "Go live";
+    replace(startStop, running ? icon("stop") : icon(dest.value === "none" ? "record" : "live"), running ? (busy ? t("live.finishing") : t("live.stop")) : dest.value === "none" ? t("live.start_recording") : t("live.go_live"));
     startStop.classList.toggle("danger", running);
     bookmark.disabled = !status.recording;
     for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, roomRotate, rtmpUrl, rtmpKey]) el.disabled = running || busy;
     startStop.disabled = busy;
     videoFile.hidden = video.value !== "file";
-    if (status.stats) {
+    // Figures only for a running job: a preview has no elapsed time, no
+    // encoder rate and nothing to be connected to.
+    if (status.stats && running) {
       const v = formatStats(status.stats, status.live);
       replace(
         statsEl,
@@ -145,9 +171,9 @@ export function mount(root: HTMLElement): () => void {
         h("span", {}, v.bitrate),
         h("span", { "data-testid": "stat-dropped" }, v.dropped),
         h(`span.health.${v.health}`, { "data-testid": "stat-connection" }, v.connection),
-        h("span", {}, `${status.stats.bookmarks} bookmarks`),
+        h("span", {}, tn("live.stat.bookmarks", status.stats.bookmarks)),
       );
-    } else replace(statsEl, h("span.muted", {}, "Not running"));
+    } else replace(statsEl, h("span.muted", { "data-testid": "stat-preview" }, t("live.preview_note")));
   }
 
   async function startPreview(): Promise<void> {
@@ -158,7 +184,7 @@ export function mount(root: HTMLElement): () => void {
     try {
       status = await live.preview(s);
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
     render();
   }
@@ -171,15 +197,18 @@ export function mount(root: HTMLElement): () => void {
       if (status.state === "running") {
         const r = await live.stop();
         status = await live.status();
-        if (r.recording) toast(`Saved ${r.recording.path.split("/").pop()} (${r.recording.bookmarks.length} bookmarks)`);
+        if (r.recording) toast(`${t("live.saved", { name: r.recording.path.split("/").pop() ?? "" })} (${tn("live.stat.bookmarks", r.recording.bookmarks.length)})`);
         if (r.errors.length) toast(r.errors.join("; "), "error");
         busy = false;
         await startPreview();
       } else {
+        if (dest.value === "none" && !record.checked) throw new ApiError({ code: "invalid", message: t("live.need_dest") });
         status = await live.start({ sources: sources(), destination: destination(), record: record.checked });
       }
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
+      // A failed start brings the preview back on the Rust side: show it.
+      status = await live.status().catch(() => status);
     } finally {
       busy = false;
       render();
@@ -189,9 +218,9 @@ export function mount(root: HTMLElement): () => void {
   async function addBookmark(): Promise<void> {
     try {
       const b = await live.bookmark();
-      toast(`Bookmark at ${(b.t_ms / 1000).toFixed(1)} s`);
+      toast(t("live.bookmark_at", { time: formatDuration(b.t_ms) }));
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
@@ -202,7 +231,7 @@ export function mount(root: HTMLElement): () => void {
       replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id) }, `${r.title} (${r.id})`)));
       if (keep) roomSelect.value = keep;
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
@@ -214,9 +243,9 @@ export function mount(root: HTMLElement): () => void {
       await loadRooms();
       roomSelect.value = r.id;
       showKey(r.stream_key);
-      toast(`Room “${r.title}” created`);
+      toast(t("live.room_created", { title: r.title }));
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
@@ -227,7 +256,7 @@ export function mount(root: HTMLElement): () => void {
       showKey(r.stream_key);
       toast(`New stream key for “${r.title}”; the old one no longer works`);
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
@@ -255,16 +284,16 @@ export function mount(root: HTMLElement): () => void {
     try {
       const s = await live.saveKey(rtmpUrl.value.trim(), rtmpKey.value);
       rtmpKey.value = "";
-      keyNote.textContent = s.note ?? "Saved in the system keychain.";
+      keyNote.textContent = s.note ?? t("live.key_saved");
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
   async function checkKey(): Promise<void> {
     if (!rtmpUrl.value.trim()) return;
     try {
-      keyNote.textContent = (await live.hasKey(rtmpUrl.value.trim())) ? "A saved key will be used." : "";
+      keyNote.textContent = (await live.hasKey(rtmpUrl.value.trim())) ? t("live.key_will_be_used") : "";
     } catch {
       /* shown when saving */
     }
@@ -279,16 +308,22 @@ export function mount(root: HTMLElement): () => void {
     if (p.frames % 15 === 0) {
       p.p50 = lat.percentile(50);
       p.p95 = lat.percentile(95);
-      latencyEl.textContent = `preview ${Math.round(p.p50)} ms`;
+      latencyEl.textContent = t("live.preview_ms", { ms: Math.round(p.p50) });
     }
   }
 
   const unlistenStats = on<LiveStatus>("live://stats", (s) => {
+    const wasRunning = status.state === "running";
     status = s;
-    if (!busy) render();
+    if (busy) return;
+    // Started elsewhere (the hotkey, the tray): show the job's own settings.
+    if (!wasRunning && s.state === "running") adopt(s.request);
+    render();
+    // Stopped elsewhere (the status strip's Stop, the hotkey): preview again.
+    if (wasRunning && s.state === "idle") void startPreview();
   });
   const unlistenStopped = on<{ reason: string | null }>("live://stopped", (r) => {
-    toast(`Stopped: ${r.reason ?? "done"}`);
+    if (r.reason) toast(t("live.stopped", { reason: r.reason }));
     void startPreview();
   });
 
@@ -297,26 +332,26 @@ export function mount(root: HTMLElement): () => void {
     h(
       "section.screen.live",
       { "data-testid": "screen-live" },
-      h("header.row", {}, h("h1", {}, "Go live"), badge, h("div.spacer"), latencyEl),
+      h("header.row", {}, h("h1", {}, t("live.title")), badge, h("div.spacer"), latencyEl),
       h(
         "div.live-grid",
         {},
-        h("div.preview-box", {}, canvas, statsEl, h("div.row.controls", {}, startStop, bookmark, h("label.check", {}, record, " Record"))),
+        h("div.preview-box", {}, canvas, statsEl, h("div.row.controls", {}, startStop, bookmark, h("label.check", {}, record, t("live.record")))),
         h(
           "aside.panel",
           {},
-          h("h2", {}, "Sources"),
-          h("label", {}, "Video", video),
+          h("h2", {}, t("live.sources")),
+          h("label", {}, t("live.video"), video),
           videoFile,
-          h("label", {}, "Overlay (picture-in-picture)", overlay),
-          h("label", {}, "Overlay corner", corner),
-          h("label", {}, "Audio", audio),
-          h("label", {}, "Quality", preset),
-          h("h2", {}, "Beauty"),
-          h("label", {}, "Smooth", smooth),
-          h("label", {}, "Brighten", whiten),
+          h("label", {}, t("live.overlay"), overlay),
+          h("label", {}, t("live.overlay_corner"), corner),
+          h("label", {}, t("live.audio"), audio),
+          h("label", {}, t("live.quality"), preset),
+          h("h2", {}, t("live.beauty")),
+          h("label", {}, t("live.smooth"), smooth),
+          h("label", {}, t("live.brighten"), whiten),
           beautyNote,
-          h("h2", {}, "Destination"),
+          h("h2", {}, t("live.destination")),
           dest,
           roomBox,
           rtmpBox,
@@ -332,9 +367,11 @@ export function mount(root: HTMLElement): () => void {
     .then((s) => {
       status = s;
       if (s.state === "idle") return startPreview();
+      // Back on the screen while a job runs: it shows the job as it is.
+      adopt(s.request);
       render();
     })
-    .catch((e) => toast((e as ApiError).message, "error"));
+    .catch((e) => toast(errorText(e), "error"));
 
   return () => {
     feed?.close();

@@ -3,8 +3,11 @@
 // token), a seek bar with bookmark marks, a bookmark list that jumps,
 // pin/unpin, delete and the retention setting.
 
-import { ApiError, mediaUrl, recordings, type RecordingItem } from "../api";
+import { mediaUrl, on, recordings, type RecordingItem } from "../api";
+import { confirmDialog } from "../lib/dialog";
 import { h, replace, toast } from "../lib/dom";
+import { errorText, t, tn } from "../lib/i18n";
+import { icon } from "../lib/icons";
 import { formatBytes, formatDate, formatDuration } from "../lib/format";
 import { markPositions, timeAt } from "../lib/seekbar";
 import { RETENTION_CHOICES, retentionLabel } from "../lib/settings";
@@ -15,7 +18,7 @@ export function mount(root: HTMLElement): () => void {
   let closed = false;
 
   const list = h("ul.rec-list", { "data-testid": "rec-list" });
-  const playerBox = h("div.player", { "data-testid": "player-box" }, h("p.muted", {}, "Pick a recording."));
+  const playerBox = h("div.player", { "data-testid": "player-box" }, h("p.muted", {}, t("rec.pick")));
   const retention = h(
     "select",
     { "data-testid": "retention", onchange: () => void setRetention() },
@@ -32,10 +35,10 @@ export function mount(root: HTMLElement): () => void {
     const days = retention.value === "off" ? null : Number(retention.value);
     try {
       const n = await recordings.setRetention(days);
-      toast(days === null ? "Recordings are kept forever" : `Keeping ${days} days${n ? `: ${n} old recordings deleted` : ""} (pinned ones stay)`);
+      toast(days === null ? t("rec.kept_forever") : n ? t("rec.keeping_deleted", { days, n }) : t("rec.keeping", { days }));
       await load();
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
@@ -43,24 +46,24 @@ export function mount(root: HTMLElement): () => void {
     try {
       items = await recordings.list();
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
       return;
     }
     if (closed) return;
     const thumbs = await Promise.all(items.map((r) => (r.thumb ? mediaUrl(`/media/thumbs/${r.id}`) : Promise.resolve(""))));
     replace(
       list,
-      ...(items.length === 0 ? [h("li.muted", {}, "No recordings yet: record one on Go live.")] : []),
+      ...(items.length === 0 ? [h("li.muted", {}, t("rec.none"))] : []),
       ...items.map((r, i) =>
         h(
           "li.rec",
           { dataset: { id: String(r.id), testid: `rec-${r.id}` }, class: selected?.id === r.id ? "rec selected" : "rec", onclick: () => void open(r.id) },
-          thumbs[i] ? h("img.thumb", { src: thumbs[i], alt: "" }) : h("div.thumb.empty", {}, r.state === "recording" ? "REC" : "—"),
+          thumbs[i] ? h("img.thumb", { src: thumbs[i], alt: "" }) : h("div.thumb.empty", {}, r.state === "recording" ? t("rec.recording_now") : "—"),
           h(
             "div.meta",
             {},
-            h("div.name", {}, r.pinned ? "📌 " : "", r.name),
-            h("div.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)}${r.bookmarks.length ? ` · ${r.bookmarks.length} ★` : ""}`),
+            h("div.name", { title: r.name }, r.pinned ? h("span", { title: t("rec.pinned"), "aria-label": t("rec.pinned") }, icon("pin")) : null, r.name),
+            h("div.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)}${r.bookmarks.length ? ` · ${tn("rec.bookmarks_count", r.bookmarks.length)}` : ""}`),
             r.error ? h("div.error.small", {}, r.error) : null,
           ),
         ),
@@ -73,7 +76,7 @@ export function mount(root: HTMLElement): () => void {
     try {
       r = await recordings.get(id);
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
       return;
     }
     selected = r;
@@ -100,21 +103,22 @@ export function mount(root: HTMLElement): () => void {
       fill.style.width = `${d > 0 ? Math.min(100, (videoEl.currentTime * 100000) / d) : 0}%`;
       time.textContent = `${formatDuration(videoEl.currentTime * 1000)} / ${formatDuration(d)}`;
     });
-    videoEl.addEventListener("error", () => toast("This recording cannot be played here (is gstreamer1.0-libav installed?)", "error"));
-    const play = h("button", { "data-testid": "play", onclick: () => (videoEl.paused ? void videoEl.play() : videoEl.pause()) }, "▶ / ❚❚");
-    videoEl.addEventListener("play", () => (play.textContent = "❚❚ Pause"));
-    videoEl.addEventListener("pause", () => (play.textContent = "▶ Play"));
+    videoEl.addEventListener("error", () => toast(t("rec.cannot_play"), "error"));
+    // One fixed-width button: the seek bar beside it never moves.
+    const play = h("button", { "data-testid": "play", onclick: () => (videoEl.paused ? void videoEl.play() : videoEl.pause()) }, icon("play"), t("rec.play"));
+    videoEl.addEventListener("play", () => replace(play, icon("pause"), t("rec.pause")));
+    videoEl.addEventListener("pause", () => replace(play, icon("play"), t("rec.play")));
     const jump = (t_ms: number) => {
       videoEl.currentTime = t_ms / 1000;
     };
     const bookmarks = h(
       "ol.bookmarks",
       { "data-testid": "bookmarks" },
-      ...r.bookmarks.map((b) => h("li", {}, h("button.link", { dataset: { testid: `jump-${b.id}` }, onclick: () => jump(b.t_ms) }, `★ ${formatDuration(b.t_ms)}`), " ", b.label)),
+      ...r.bookmarks.map((b) => h("li", {}, h("button.link", { dataset: { testid: `jump-${b.id}` }, onclick: () => jump(b.t_ms) }, icon("bookmark"), formatDuration(b.t_ms)), " ", b.label)),
     );
-    if (r.bookmarks.length === 0) bookmarks.appendChild(h("li.muted", {}, "No bookmarks"));
-    const pin = h("button", { "data-testid": "pin", onclick: () => void togglePin(r) }, r.pinned ? "Unpin" : "Pin");
-    const del = h("button.danger", { "data-testid": "delete", onclick: () => void remove(r) }, "Delete");
+    if (r.bookmarks.length === 0) bookmarks.appendChild(h("li.muted", {}, t("rec.no_bookmarks")));
+    const pin = h("button", { "data-testid": "pin", onclick: () => void togglePin(r) }, icon("pin"), r.pinned ? t("rec.unpin") : t("rec.pin"));
+    const del = h("button.danger", { "data-testid": "delete", onclick: () => void remove(r) }, icon("trash"), t("common.delete"));
     replace(
       playerBox,
       h("h2", {}, r.name),
@@ -122,7 +126,7 @@ export function mount(root: HTMLElement): () => void {
       videoEl,
       h("div.row", {}, play, bar, time),
       h("div.row", {}, pin, del),
-      h("h3", {}, "Bookmarks"),
+      h("h3", {}, t("rec.bookmarks")),
       bookmarks,
     );
     drawMarks();
@@ -134,19 +138,19 @@ export function mount(root: HTMLElement): () => void {
       await load();
       await open(r.id);
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
   async function remove(r: RecordingItem): Promise<void> {
-    if (!window.confirm(`Delete ${r.name}? The file is removed from disk.`)) return;
+    if (!(await confirmDialog({ title: t("rec.delete_title"), body: t("rec.delete_body", { name: r.name }), ok: t("common.delete"), danger: true }))) return;
     try {
       await recordings.remove(r.id);
       selected = null;
-      replace(playerBox, h("p.muted", {}, "Deleted."));
+      replace(playerBox, h("p.muted", {}, t("rec.deleted")));
       await load();
     } catch (e) {
-      toast((e as ApiError).message, "error");
+      toast(errorText(e), "error");
     }
   }
 
@@ -155,7 +159,7 @@ export function mount(root: HTMLElement): () => void {
     h(
       "section.screen.recordings",
       { "data-testid": "screen-recordings" },
-      h("header.row", {}, h("h1", {}, "Recordings"), h("div.spacer"), h("label", {}, "Keep ", retention), h("button", { "data-testid": "refresh", onclick: () => void load() }, "Refresh")),
+      h("header.row", {}, h("h1", {}, t("rec.title")), h("div.spacer"), h("label.check", {}, t("rec.keep"), retention), h("button", { "data-testid": "refresh", onclick: () => void load() }, icon("refresh"), t("common.refresh"))),
       h("div.rec-grid", {}, list, playerBox),
     ),
   );
@@ -164,8 +168,11 @@ export function mount(root: HTMLElement): () => void {
     .then((d) => showRetention(d))
     .catch(() => {});
   void load();
+  // A call recording saved, retention deleting old ones: the list follows.
+  const unlisten = on("recordings://changed", () => void load());
   return () => {
     closed = true;
+    unlisten();
     playerBox.querySelectorAll("video").forEach((v) => {
       v.pause();
       v.removeAttribute("src");

@@ -1,27 +1,42 @@
-// The Settings screen: devices, relay and account, data folder, recording
-// retention, global hotkeys.
+// The Settings screen: language, relay and account, devices, data folder
+// and recording retention, global hotkeys (recorded from a key press).
 
-import { live, recordings } from "../api";
-import { chat } from "../api";
-import { settings, type SettingsView } from "../api";
+import { chat, live, recordings, settings, type SettingsView } from "../api";
 import { h, replace, toast } from "../lib/dom";
-import { hotkeyClashes, parseHotkey, RETENTION_CHOICES, retentionLabel, validRelayUrl } from "../lib/settings";
+import { errorText, languageChoice, setLanguage, t, tn, type LangChoice } from "../lib/i18n";
+import { hotkeyClashes, hotkeyFromEvent, parseHotkey, RETENTION_CHOICES, retentionLabel, validRelayUrl } from "../lib/settings";
 import "./app2.css";
 
 export function mount(root: HTMLElement): () => void {
   let disposed = false;
-  const fail = (e: unknown) => toast(e instanceof Error ? e.message : String(e), "error");
+  const fail = (e: unknown) => toast(errorText(e), "error");
   const screen = h("section.app2.settings-screen", { "data-testid": "screen-settings" });
   root.appendChild(screen);
-  const devices = h("div.card", {}, h("h3", {}, "Devices"), h("p.muted", {}, "Looking for cameras, microphones and screens…"));
+  const devices = h("div.card", {}, h("h3", {}, t("settings.devices")), h("p.muted", {}, t("settings.devices_looking")));
+  const langCard = h("div.card");
   const relayCard = h("div.card");
   const accountCard = h("div.card");
   const dataCard = h("div.card");
   const hotkeyCard = h("div.card");
-  replace(screen, h("h2", {}, "Settings"), h("div.cards", {}, relayCard, accountCard, devices, dataCard, hotkeyCard));
+  replace(screen, h("header.screen-head", {}, h("h1", {}, t("settings.title"))), h("div.cards", {}, langCard, relayCard, accountCard, devices, dataCard, hotkeyCard));
+
+  function renderLanguage() {
+    const sel = h(
+      "select",
+      { "data-testid": "settings-language" },
+      ...(["auto", "en", "zh"] as const).map((l) => h("option", { value: l }, t(`settings.lang.${l}`))),
+    ) as HTMLSelectElement;
+    sel.value = languageChoice();
+    sel.onchange = () => {
+      setLanguage(sel.value as LangChoice);
+      // The shell redraws itself and this screen in the new language.
+      window.dispatchEvent(new CustomEvent("onair:language"));
+    };
+    replace(langCard, h("h3", {}, t("settings.language")), h("label", {}, t("settings.language"), sel));
+  }
 
   function renderRelay(v: SettingsView) {
-    const input = h("input", { type: "text", placeholder: "empty: this app's own relay", value: v.relay_setting ?? "", "data-testid": "settings-relay" }) as HTMLInputElement;
+    const input = h("input", { type: "text", placeholder: t("settings.relay_placeholder"), value: v.relay_setting ?? "", "data-testid": "settings-relay" }) as HTMLInputElement;
     const insecure = h("input", { type: "checkbox", "data-testid": "settings-insecure-http" }) as HTMLInputElement;
     insecure.checked = v.insecure_http;
     const save = async () => {
@@ -30,44 +45,38 @@ export function mount(root: HTMLElement): () => void {
       if (err) return toast(err, "error");
       try {
         const restart = await settings.setRelay(url, insecure.checked);
-        toast(restart ? "Saved: restart OnAir to switch relays" : "Saved");
+        toast(restart ? t("settings.restart") : t("common.saved"));
       } catch (e) {
         fail(e);
       }
     };
     replace(
       relayCard,
-      h("h3", {}, "Relay"),
-      h("p", {}, "In use: ", h("code", { "data-testid": "settings-relay-now" }, v.relay.url), v.relay.embedded ? " (built in: runs inside this app)" : ""),
-      v.relay_env ? h("p.muted", {}, `ONAIR_RELAY_URL is set for this run (${v.relay_env}).`) : null,
-      h("label", {}, "Relay URL (https://relay.example.org)", input),
-      h(
-        "label.inline.check",
-        {},
-        insecure,
-        " Allow plain http:// to a relay on another computer (your password and messages would not be encrypted)",
-      ),
-      h("div.row", {}, h("button.primary", { onclick: save }, "Save"), h("button", { onclick: () => ((input.value = ""), save()) }, "Use built-in relay")),
+      h("h3", {}, t("settings.relay")),
+      h("p", {}, t("settings.relay_in_use"), " ", h("code", { "data-testid": "settings-relay-now" }, v.relay.url), v.relay.embedded ? ` ${t("settings.relay_builtin")}` : ""),
+      v.relay_env ? h("p.muted", {}, t("settings.relay_env", { url: v.relay_env })) : null,
+      h("label", {}, t("settings.relay_url"), input),
+      h("label.check", {}, insecure, t("settings.insecure")),
+      h("div.row", {}, h("button.primary", { onclick: save }, t("common.save")), h("button", { onclick: () => ((input.value = ""), save()) }, t("settings.use_builtin"))),
     );
   }
 
   async function renderAccount() {
     try {
       const s = await chat.status();
+      if (disposed) return;
       replace(
         accountCard,
-        h("h3", {}, "Account"),
-        s.signed_in
-          ? h("p", {}, "Signed in as ", h("b", {}, s.user ?? ""), ` on ${s.relay} — `, h("span", {}, s.online ? "online" : "offline"))
-          : h("p.muted", {}, "Not signed in. Sign in or create an account on the Chat screen."),
+        h("h3", {}, t("settings.account")),
+        s.signed_in ? h("p", {}, t("settings.signed_in_as", { user: s.user ?? "" })) : h("p.muted", {}, t("settings.not_signed_in")),
         s.signed_in
           ? h(
               "div.row",
               {},
-              h("button", { onclick: async () => ((await chat.signOut().catch(fail)), renderAccount()) }, "Sign out"),
-              h("label.inline", {}, "Messages from ", privacySelect()),
+              h("button", { onclick: async () => ((await chat.signOut().catch(fail)), renderAccount()) }, t("settings.sign_out")),
+              h("label", {}, t("settings.messages_from"), privacySelect()),
             )
-          : h("button", { onclick: () => (location.hash = "#/chat") }, "Go to Chat"),
+          : h("button", { onclick: () => (location.hash = "#/chat") }, t("settings.go_chat")),
       );
     } catch (e) {
       fail(e);
@@ -75,8 +84,8 @@ export function mount(root: HTMLElement): () => void {
   }
 
   function privacySelect() {
-    const sel = h("select", {}, h("option", { value: "anyone" }, "anyone"), h("option", { value: "friends" }, "friends only")) as HTMLSelectElement;
-    sel.onchange = () => chat.privacy(sel.value as "anyone" | "friends").then(() => toast("Saved"), fail);
+    const sel = h("select", {}, h("option", { value: "anyone" }, t("settings.from_anyone")), h("option", { value: "friends" }, t("settings.from_friends"))) as HTMLSelectElement;
+    sel.onchange = () => chat.privacy(sel.value as "anyone" | "friends").then(() => toast(t("common.saved")), fail);
     return sel;
   }
 
@@ -84,25 +93,25 @@ export function mount(root: HTMLElement): () => void {
     try {
       const d = await live.devices();
       if (disposed) return;
-      const list = (title: string, r: { Ok?: string[]; Err?: string } | string[], hint: string) => {
+      const list = (title: string, r: { Ok?: string[]; Err?: string } | string[], none: string) => {
         const items = Array.isArray(r) ? r : r.Ok;
         return h(
           "div",
           {},
           h("h4", {}, title),
-          items === undefined ? h("p.muted", {}, `Unavailable: ${(r as { Err?: string }).Err ?? "unknown"}`) : items.length ? h("ul", {}, ...items.map((i) => h("li", {}, i.trim()))) : h("p.muted", {}, `None found — ${hint}`),
+          items === undefined ? h("p.muted", {}, t("settings.unavailable", { detail: (r as { Err?: string }).Err ?? "" })) : items.length ? h("ul", {}, ...items.map((i) => h("li", {}, i.trim()))) : h("p.muted", {}, none),
         );
       };
       replace(
         devices,
-        h("h3", {}, "Devices"),
-        list("Cameras", d.cameras, "use the test pattern, a file or the screen"),
-        list("Microphones", d.microphones, "use the test tone or no audio"),
-        list("Screens", d.screens, "no display found"),
-        list("H.264 encoders", d.video_encoders, "none"),
+        h("h3", {}, t("settings.devices")),
+        list(t("settings.cameras"), d.cameras, t("settings.none_cameras")),
+        list(t("settings.microphones"), d.microphones, t("settings.none_mics")),
+        list(t("settings.screens"), d.screens, t("settings.none_screens")),
+        list(t("settings.encoders"), d.video_encoders, t("common.none")),
       );
     } catch (e) {
-      replace(devices, h("h3", {}, "Devices"), h("p.muted", {}, e instanceof Error ? e.message : String(e)));
+      replace(devices, h("h3", {}, t("settings.devices")), h("p.muted", {}, errorText(e)));
     }
   }
 
@@ -115,49 +124,58 @@ export function mount(root: HTMLElement): () => void {
     }
     const choices = RETENTION_CHOICES.includes(days) ? RETENTION_CHOICES : [...RETENTION_CHOICES, days];
     const sel = h("select", { "data-testid": "settings-retention" }, ...choices.map((d) => h("option", { value: d === null ? "" : String(d), selected: d === days }, retentionLabel(d)))) as HTMLSelectElement;
-    sel.onchange = () =>
-      recordings.setRetention(sel.value ? Number(sel.value) : null).then(
-        (n) => toast(n ? `Saved; ${n} old recording${n === 1 ? "" : "s"} deleted` : "Saved"),
-        fail,
-      );
+    sel.onchange = () => recordings.setRetention(sel.value ? Number(sel.value) : null).then((n) => toast(n ? tn("settings.deleted", n) : t("common.saved")), fail);
     replace(
       dataCard,
-      h("h3", {}, "Data"),
-      h("p", {}, "Data folder: ", h("code", { "data-testid": "settings-home" }, v.home)),
-      h("p.muted", {}, "Recordings, chat history and the built-in relay's rooms live here. Set ONAIR_HOME to use another folder."),
-      h("label", {}, "Keep recordings (pinned ones are always kept)", sel),
-      h("p.muted", {}, `OnAir ${v.version}`),
+      h("h3", {}, t("settings.data")),
+      h("p", {}, t("settings.data_folder"), " ", h("code", { "data-testid": "settings-home" }, v.home)),
+      h("p.muted", {}, t("settings.data_note")),
+      h("label", {}, t("settings.keep"), sel),
+      h("p.muted", {}, t("settings.version", { version: v.version })),
     );
   }
 
+  /** A field that records the next key combination pressed in it. */
+  function hotkeyField(value: string, testid: string): HTMLInputElement {
+    const input = h("input", { type: "text", readonly: true, value, "data-testid": testid }) as HTMLInputElement;
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Tab") return;
+      e.preventDefault();
+      const acc = hotkeyFromEvent(e);
+      if (acc) input.value = acc;
+    });
+    return input;
+  }
+
   function renderHotkeys(v: SettingsView) {
-    const rec = h("input", { type: "text", value: v.hotkeys.record }) as HTMLInputElement;
-    const bm = h("input", { type: "text", value: v.hotkeys.bookmark }) as HTMLInputElement;
+    const rec = hotkeyField(v.hotkeys.record, "settings-hotkey-record");
+    const bm = hotkeyField(v.hotkeys.bookmark, "settings-hotkey-bookmark");
     const save = async () => {
       const r = parseHotkey(rec.value);
       const b = parseHotkey(bm.value);
-      if (!r.ok) return toast(`Record: ${r.error}`, "error");
-      if (!b.ok) return toast(`Bookmark: ${b.error}`, "error");
-      if (hotkeyClashes({ record: r.value, bookmark: b.value }).length) return toast("The two hotkeys must differ", "error");
+      if (!r.ok) return toast(`${t("settings.hk_record")}: ${r.error}`, "error");
+      if (!b.ok) return toast(`${t("settings.hk_bookmark")}: ${b.error}`, "error");
+      if (hotkeyClashes({ record: r.value, bookmark: b.value }).length) return toast(t("settings.hk_differ"), "error");
       try {
         const saved = await settings.setHotkeys({ record: r.value, bookmark: b.value });
         rec.value = saved.record;
         bm.value = saved.bookmark;
-        toast("Hotkeys saved");
+        toast(t("settings.hk_saved"));
       } catch (e) {
         fail(e);
       }
     };
     replace(
       hotkeyCard,
-      h("h3", {}, "Global hotkeys"),
-      h("p.muted", {}, "Work while OnAir is in the background."),
-      h("label", {}, "Start/stop recording", rec),
-      h("label", {}, "Add bookmark", bm),
-      h("button.primary", { onclick: save }, "Save hotkeys"),
+      h("h3", {}, t("settings.hotkeys")),
+      h("p.muted", {}, t("settings.hotkeys_note")),
+      h("label", {}, t("settings.hk_record"), rec),
+      h("label", {}, t("settings.hk_bookmark"), bm),
+      h("div.row", {}, h("button.primary", { onclick: save }, t("settings.hk_save"))),
     );
   }
 
+  renderLanguage();
   (async () => {
     try {
       const v = await settings.get();

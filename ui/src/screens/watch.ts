@@ -9,6 +9,8 @@ import { h, replace, toast } from "../lib/dom";
 import { playLive, type LivePlayer } from "../lib/livePlayer";
 import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
 import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket } from "../lib/rooms";
+import { t } from "../lib/i18n";
+import { icon } from "../lib/icons";
 import "./app2.css";
 
 export function mount(root: HTMLElement): () => void {
@@ -42,7 +44,7 @@ export function mount(root: HTMLElement): () => void {
   };
   replace(
     screen,
-    h("aside.side", {}, h("h2", {}, "Watch"), search, h("label.inline", {}, all, " include offline rooms"), h("button.small", { onclick: () => load() }, "Refresh"), dir),
+    h("aside.side", {}, h("h1", {}, t("watch.title")), search, h("label.inline", {}, all, " include offline rooms"), h("button.small", { onclick: () => load() }, "Refresh"), dir),
     stage,
   );
   renderStage();
@@ -187,7 +189,7 @@ export function mount(root: HTMLElement): () => void {
       },
       onEnd: () => {
         window.clearInterval(watchdog);
-        if (player === me) info.textContent = "The live ended.";
+        if (player === me) showEnded(r.id);
       },
     });
     player = me;
@@ -283,12 +285,44 @@ export function mount(root: HTMLElement): () => void {
     }
   });
 
+  /** The live is over: say so (not a frozen last frame), and offer its replay once the relay lists it. */
+  function showEnded(room: string) {
+    stopPlayer();
+    const replayBtn = h("button.small", { "data-testid": "watch-ended-replay", hidden: true, onclick: () => replaysEl.querySelector<HTMLButtonElement>("button.replay")?.click() }, icon("play"), t("watch.ended_replay"));
+    replace(info, h("strong", { "data-testid": "watch-ended" }, t("watch.ended")), " ", replayBtn);
+    // The replay is finalised just after the live ends: ask again a few times.
+    for (const ms of [0, 3000, 8000]) {
+      window.setTimeout(async () => {
+        if (disposed || current?.id !== room) return;
+        await loadReplays(room);
+        replayBtn.hidden = !replaysEl.querySelector("button.replay");
+      }, ms);
+    }
+    load();
+  }
+
+  // A live that ends is told within seconds (the player alone sits on its
+  // last frame while it retries): the open room's state is asked every 2 s.
+  const liveCheck = window.setInterval(async () => {
+    const r = current;
+    if (disposed || !r || !r.live || document.hidden) return;
+    try {
+      const now = await watch.room(r.id);
+      if (current?.id !== r.id || now.live) return;
+      current = now;
+      showEnded(r.id);
+    } catch {
+      /* the next tick asks again */
+    }
+  }, 2000);
+
   load();
   const timer = window.setInterval(() => !document.hidden && load(), 10_000);
 
   return () => {
     disposed = true;
     window.clearInterval(timer);
+    window.clearInterval(liveCheck);
     unlisten();
     stopPlayer();
     leaveChat();
