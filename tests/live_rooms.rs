@@ -24,6 +24,19 @@ fn get(relay: &Relay, path: &str) -> (u16, Vec<u8>) {
     (status, out[split + 4..].to_vec())
 }
 
+/// A GET with extra header lines: (status, response head, body).
+fn get_with(relay: &Relay, path: &str, headers: &str) -> (u16, String, Vec<u8>) {
+    let Ok(mut s) = TcpStream::connect(&relay.addr) else { return (0, String::new(), Vec::new()) };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = s.write_all(format!("GET {path} HTTP/1.1\r\nhost: {}\r\n{headers}connection: close\r\n\r\n", relay.addr).as_bytes());
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let Some(split) = out.windows(4).position(|w| w == b"\r\n\r\n") else { return (0, String::new(), Vec::new()) };
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head, out[split + 4..].to_vec())
+}
+
 fn room_info(relay: &Relay, id: &str) -> Value {
     let (st, body) = get(relay, &format!("/v1/rooms/{id}"));
     assert_eq!(st, 200, "room {id}: {}", String::from_utf8_lossy(&body));
@@ -83,6 +96,17 @@ fn ffmpeg_publishes_hls_plays_wrong_key_and_second_publisher_are_refused() {
 
     let first = KillOnDrop(ffmpeg_publish(&rtmp, 30));
     let segs = wait_for(60, "two HLS segments", || segments(&relay, &id).filter(|s| s.len() >= 2));
+    // Live segments are served from disk like replays (ServeFile): Range
+    // gets exactly the bytes asked, a range past the end 416, and a client
+    // that has the segment gets 304.
+    let seg = format!("/live/{id}/{}", segs[0]);
+    let (st, head, whole) = get_with(&relay, &seg, "");
+    assert!(st == 200 && whole.len() > 400 && head.to_lowercase().contains("content-type: video/mp2t"), "{head}");
+    let (st, head, part) = get_with(&relay, &seg, "range: bytes=100-399\r\n");
+    assert_eq!((st, part.as_slice()), (206, &whole[100..400]), "{head}");
+    assert_eq!(get_with(&relay, &seg, &format!("range: bytes={}-\r\n", whole.len())).0, 416);
+    let modified = head.lines().find_map(|l| l.strip_prefix("last-modified: ").or_else(|| l.strip_prefix("Last-Modified: "))).expect("last-modified").to_string();
+    assert_eq!(get_with(&relay, &seg, &format!("if-modified-since: {modified}\r\n")).0, 304);
     let info = room_info(&relay, &id);
     assert_eq!(info["live"], true, "{info}");
     let listed = ann.ok(&["room", "list", "--json"]);

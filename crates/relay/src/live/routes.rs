@@ -206,7 +206,7 @@ fn safe_name(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && !s.starts_with('.') && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.')
 }
 
-async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path((id, file)): Path<(String, String)>) -> Result<Response, LiveError> {
+async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path((id, file)): Path<(String, String)>, req: axum::extract::Request) -> Result<Response, LiveError> {
     let not_found = || err(ErrorCode::NotFound, "no such live file");
     if !safe_name(&id) {
         return Err(not_found());
@@ -231,11 +231,7 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     } else {
         return Err(not_found());
     };
-    let mut bytes = tokio::fs::read(cx.live.dir.join(&id).join(&file)).await.map_err(|_| not_found())?;
-    // A private room's playlist hands its ticket on to the segments.
-    if let Some(t) = t.ticket.as_deref().filter(|t| room.private && ctype.ends_with("mpegurl") && super::access::ticket_chars(t)) {
-        bytes = super::access::with_ticket(&String::from_utf8_lossy(&bytes), t).into_bytes();
-    }
+    let path = cx.live.dir.join(&id).join(&file);
     // The playlist changes every segment; segments never change. Shared
     // caches keep nothing of a private room.
     let cache = match (ctype.ends_with("mpegurl"), room.private) {
@@ -243,7 +239,45 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
         (false, false) => "max-age=60",
         (false, true) => "private, max-age=60",
     };
-    Ok(([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], bytes).into_response())
+    // A private room's playlist hands its ticket on to the segments: it is
+    // rewritten, so read (a playlist is a few hundred bytes; capped anyway).
+    if let Some(t) = t.ticket.as_deref().filter(|t| room.private && ctype.ends_with("mpegurl") && super::access::ticket_chars(t)) {
+        let text = read_small(&path, 256 * 1024).await.ok_or_else(not_found)?;
+        let body = super::access::with_ticket(&text, t);
+        return Ok(([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], body).into_response());
+    }
+    // Everything else streams from disk through tower-http's ServeFile, as
+    // replays do: Range (206, 416), conditional requests, no whole-file reads.
+    let mut res = serve_file(path, req).await.ok_or_else(not_found)?;
+    let ok = res.status().is_success();
+    let h = res.headers_mut();
+    if ok {
+        h.insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static(ctype));
+    }
+    h.insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static(cache));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
+    Ok(res)
+}
+
+/// A file of at most `max` bytes as text, or None.
+async fn read_small(path: &std::path::Path, max: u64) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let f = tokio::fs::File::open(path).await.ok()?;
+    let mut text = String::new();
+    f.take(max).read_to_string(&mut text).await.ok()?;
+    Some(text)
+}
+
+/// `path` answered by `ServeFile` for `req` (its Range and conditional
+/// headers); None when the file is not there (a segment that just left the
+/// playlist's window, a replay never made).
+async fn serve_file(path: std::path::PathBuf, req: axum::extract::Request) -> Option<Response> {
+    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return None;
+    }
+    use tower::ServiceExt;
+    let res = tower_http::services::ServeFile::new(path).oneshot(req).await.ok()?;
+    Some(res.map(axum::body::Body::new))
 }
 
 #[cfg(test)]
@@ -275,47 +309,9 @@ async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Qu
     // Replays of a room that no longer exists are nobody's to watch.
     let room = cx.app.store.room(&id)?.ok_or_else(not_found)?;
     super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
-    let path = cx.live.replays_dir().join(&id).join(&file);
-    if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
-        return Err(not_found());
-    }
-    use tower::ServiceExt;
-    let res = tower_http::services::ServeFile::new(path).oneshot(req).await.map_err(|_| not_found())?;
-    let mut res = res.map(axum::body::Body::new);
+    let mut res = serve_file(cx.live.replays_dir().join(&id).join(&file), req).await.ok_or_else(not_found)?;
     res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
     Ok(res)
-}
-
-#[allow(dead_code)]
-/// `bytes=A-B`, `bytes=A-` or `bytes=-N` → an inclusive range inside `len`.
-fn parse_range(r: &str, len: usize) -> Option<(usize, usize)> {
-    let spec = r.strip_prefix("bytes=")?.split(',').next()?.trim();
-    let (a, b) = spec.split_once('-')?;
-    if len == 0 {
-        return None;
-    }
-    let (start, end) = if a.is_empty() {
-        let n: usize = b.parse().ok()?;
-        (len.saturating_sub(n), len - 1)
-    } else {
-        let s: usize = a.parse().ok()?;
-        let e = if b.is_empty() { len - 1 } else { b.parse::<usize>().ok()?.min(len - 1) };
-        (s, e)
-    };
-    (start <= end && start < len).then_some((start, end))
-}
-
-#[cfg(test)]
-mod range_tests {
-    #[test]
-    fn ranges() {
-        assert_eq!(super::parse_range("bytes=0-9", 100), Some((0, 9)));
-        assert_eq!(super::parse_range("bytes=90-", 100), Some((90, 99)));
-        assert_eq!(super::parse_range("bytes=-10", 100), Some((90, 99)));
-        assert_eq!(super::parse_range("bytes=100-", 100), None);
-        assert_eq!(super::parse_range("bytes=5-200", 10), Some((5, 9)));
-        assert_eq!(super::parse_range("junk", 10), None);
-    }
 }
 
 /// A low-latency stream: (FLV: the file header,) the headers or init
