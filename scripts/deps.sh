@@ -17,6 +17,8 @@ TEST_PKGS=(
   ffmpeg nginx libnginx-mod-rtmp libnginx-mod-stream openssl curl xvfb x11-utils mediainfo procps
   # Calls: a private PulseAudio with a null sink is the speaker a test listens to.
   pulseaudio pulseaudio-utils libasound2-plugins
+  # Audio processing tests: speech (espeak-ng), rooms, noise and resampling (sox).
+  espeak-ng sox
   # The app's desktop notifications go to a real notification server (dunst) on a private bus
   # (dbus-send reads its tray icon there).
   dunst

@@ -63,6 +63,9 @@ enum Command {
     /// Benchmarks that print a ratio against a peer measured in the same run.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Call audio processing offline: `onair audio clean --far FAR.wav --mic MIC.wav --out OUT.wav`.
+    #[command(subcommand)]
+    Audio(cmd::audio::AudioCommand),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -88,6 +91,7 @@ pub fn main() -> i32 {
         Command::Watch(a) => cmd::watch::run(a),
         Command::Call(a) => cmd::call::run(a),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Audio(c) => cmd::audio::run(c),
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod audio_processing;
 pub mod compose;
 pub mod convert;
 #[cfg(feature = "mic")]

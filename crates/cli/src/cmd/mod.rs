@@ -1,5 +1,6 @@
 //! One module per job of the `onair` command line.
 
+pub mod audio;
 pub mod beauty;
 pub mod bench;
 pub mod call;
