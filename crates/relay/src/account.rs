@@ -33,7 +33,8 @@ async fn check_password(state: &AppState, user: &str, password: String) -> Resul
         Metrics::inc(&state.metrics.logins_rate_limited);
         return Err(err(ErrorCode::RateLimited, "too many password attempts; wait a minute"));
     }
-    let row = state.store.user(user).map_err(ApiError::from)?.ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))?;
+    let name = user.to_string();
+    let row = state.store_call(move |s| s.user(&name)).await.map_err(ApiError::from)?.ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))?;
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&row.pw_hash, &password)).await.unwrap_or(false);
     if !ok {
         Metrics::inc(&state.metrics.logins_failed);
@@ -46,7 +47,7 @@ async fn check_password(state: &AppState, user: &str, password: String) -> Resul
 /// sockets closed; the caller's token and sockets stay.
 async fn change_password(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let (user, mine) = bearer(&state, &headers)?;
+    let (user, mine) = bearer(&state, &headers).await?;
     let b: ChangePasswordBody = parse(&body)?;
     if !PASSWORD_BYTES.contains(&b.new_password.len()) {
         return Err(err(ErrorCode::Invalid, "passwords are 8-1024 bytes"));
@@ -57,10 +58,11 @@ async fn change_password(State(state): State<Arc<AppState>>, headers: HeaderMap,
         .await
         .map_err(|e| err(ErrorCode::Internal, format!("hashing task: {e}")))?
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    if !state.store.set_password(&user, &hash).map_err(ApiError::from)? {
+    let name = user.clone();
+    let changed = state.store_call(move |s| Ok(s.set_password(&name, &hash)? && { s.revoke_user_tokens(&name, Some(&mine))?; true })).await.map_err(ApiError::from)?;
+    if !changed {
         return Err(err(ErrorCode::Unauthorized, "invalid or expired token"));
     }
-    state.store.revoke_user_tokens(&user, Some(&mine)).map_err(ApiError::from)?;
     state.sockets.close_user(&user, Some(&mine), SignedOut::PasswordChanged);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -68,8 +70,9 @@ async fn change_password(State(state): State<Arc<AppState>>, headers: HeaderMap,
 /// Revokes every token of the account, the caller's too, and closes every socket.
 async fn sign_out_everywhere(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let (user, _) = bearer(&state, &headers)?;
-    state.store.revoke_user_tokens(&user, None).map_err(ApiError::from)?;
+    let (user, _) = bearer(&state, &headers).await?;
+    let name = user.clone();
+    state.store_call(move |s| s.revoke_user_tokens(&name, None)).await.map_err(ApiError::from)?;
     state.sockets.close_user(&user, None, SignedOut::Everywhere);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -78,14 +81,13 @@ async fn sign_out_everywhere(State(state): State<Arc<AppState>>, headers: Header
 /// it sent (recalled: others see them gone) with their attachments.
 async fn delete_account(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let (user, _) = bearer(&state, &headers)?;
+    let (user, _) = bearer(&state, &headers).await?;
     let b: DeleteAccountBody = parse(&body)?;
     check_password(&state, &user, b.password).await?;
-    let store = state.store.clone();
     let (name, now) = (user.clone(), now_ms());
-    let gone = tokio::task::spawn_blocking(move || store.delete_account(&name, now))
+    let gone = state
+        .store_call(move |s| s.delete_account(&name, now))
         .await
-        .map_err(|e| err(ErrorCode::Internal, format!("delete task: {e}")))?
         .map_err(ApiError::from)?
         .ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))?;
     state.sockets.close_user(&user, None, SignedOut::AccountDeleted);
@@ -105,7 +107,8 @@ async fn delete_account(State(state): State<Arc<AppState>>, headers: HeaderMap, 
     for (conv, entry) in gone.tombstones {
         // Conversations it had already left are told too.
         if !left.contains_key(&conv) {
-            let members = state.store.members(&conv).unwrap_or_default();
+            let c = conv.clone();
+            let members = state.store_call(move |s| s.members(&c)).await.unwrap_or_default();
             left.insert(conv.clone(), members);
         }
         let to = left.get(&conv).cloned().unwrap_or_default();

@@ -117,6 +117,34 @@ pub struct Config {
     /// `/metrics` answers only requests with `Authorization: Bearer` this
     /// token; without one configured it is not served at all (404).
     pub metrics_token: Option<Secret>,
+    /// Where the relay's records live: `postgres://…` (shared by several
+    /// nodes), or unset for SQLite in `data`. Attachments and replays stay
+    /// in `data` either way.
+    pub store: Option<StoreUrl>,
+}
+
+/// A store URL; it may hold a password, so `Debug` shows it redacted.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct StoreUrl(pub String);
+
+impl std::str::FromStr for StoreUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(StoreUrl(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreUrl({})", crate::store::redact_store_url(&self.0))
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::store::redact_store_url(&self.0))
+    }
 }
 
 /// A secret that never appears in `Debug` output (and so in no log line).
@@ -176,6 +204,7 @@ impl Default for Config {
             rtmps: None,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            store: None,
         }
     }
 }
@@ -215,5 +244,13 @@ mod tests {
         assert_eq!((c.calls.ring_timeout_secs, c.calls.grace_secs, c.calls.turn_ttl_secs), (5, 10, 3600));
         assert_eq!(c.calls.turn_secret, Some(Secret("hush-hush".into())));
         assert!(!format!("{c:?}").contains("hush-hush"));
+    }
+
+    #[test]
+    fn the_store_url_from_file_keeps_its_password_out_of_debug() {
+        let c: Config = toml::from_str("store = \"postgres://relay:hush-hush@db:5432/onair\"\n").unwrap();
+        assert_eq!(c.store.as_ref().map(|s| s.0.as_str()), Some("postgres://relay:hush-hush@db:5432/onair"));
+        assert!(!format!("{c:?}").contains("hush-hush"));
+        assert_eq!(c.store.unwrap().to_string(), "postgres://relay:****@db:5432/onair");
     }
 }

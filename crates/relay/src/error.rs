@@ -17,6 +17,19 @@ pub enum StoreError {
     NoConversation(String),
     #[error("storage lock poisoned by an earlier panic")]
     Poisoned,
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("postgres migration {name}: {source}")]
+    PgMigration { name: &'static str, source: postgres::Error },
+    /// The `--store` URL is not one we can use (the text never holds its password).
+    #[error("{0}")]
+    BadUrl(String),
+    /// The database server did not answer (the URL shown without its password).
+    #[error("cannot reach the store at {url}: {reason}; check that PostgreSQL is running there and the URL is right")]
+    Unreachable { url: String, reason: String },
+    /// Store work on the blocking pool ended without an answer (it panicked).
+    #[error("store task failed: {0}")]
+    Task(String),
 }
 
 /// A refused or failed request, as the peer will see it.

@@ -89,21 +89,22 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Ht
 }
 
 /// The user behind `Authorization: Bearer <token>`.
-pub(crate) fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
-    bearer(state, headers).map(|(user, _)| user)
+pub(crate) async fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<String, HttpError> {
+    bearer(state, headers).await.map(|(user, _)| user)
 }
 
 /// The user behind the bearer token, and the token's hash.
-pub(crate) fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(String, [u8; 32]), HttpError> {
+pub(crate) async fn bearer(state: &AppState, headers: &HeaderMap) -> Result<(String, [u8; 32]), HttpError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| err(ErrorCode::Unauthorized, "missing bearer token"))?;
     let hash = auth::token_hash(token.trim());
+    let now = now_ms();
     let user = state
-        .store
-        .token_user(&hash, now_ms())
+        .store_call(move |s| s.token_user(&hash, now))
+        .await
         .map_err(ApiError::from)?
         .ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))?;
     Ok((user, hash))
@@ -131,11 +132,12 @@ pub struct TokenResponse {
     pub expires_at: i64,
 }
 
-pub(crate) fn issue_token(state: &AppState, user: &str) -> Result<TokenResponse, HttpError> {
+pub(crate) async fn issue_token(state: &AppState, user: &str) -> Result<TokenResponse, HttpError> {
     let (token, hash) = auth::new_token().map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let now = now_ms();
     let expires_at = now + state.limits.token_ttl_secs * 1000;
-    state.store.insert_token(&hash, user, now, expires_at).map_err(ApiError::from)?;
+    let name = user.to_string();
+    state.store_call(move |s| s.insert_token(&hash, &name, now, expires_at)).await.map_err(ApiError::from)?;
     Ok(TokenResponse { user: user.into(), token, expires_at })
 }
 
@@ -161,8 +163,9 @@ async fn register(State(state): State<Arc<AppState>>, ci: Option<Extension<Conne
         .await
         .map_err(|e| err(ErrorCode::Internal, format!("hashing task: {e}")))?
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    state.store.create_user(&c.user, &hash, now_ms()).map_err(ApiError::from)?;
-    Ok((StatusCode::CREATED, axum::Json(issue_token(&state, &c.user)?)))
+    let (name, now) = (c.user.clone(), now_ms());
+    state.store_call(move |s| s.create_user(&name, &hash, now)).await.map_err(ApiError::from)?;
+    Ok((StatusCode::CREATED, axum::Json(issue_token(&state, &c.user).await?)))
 }
 
 async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectInfo<SocketAddr>>>, body: Bytes) -> Result<impl IntoResponse, HttpError> {
@@ -176,7 +179,7 @@ async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectI
     let device = match c.device_token.as_deref() {
         Some(t) if valid_username(&c.user) && t.len() <= 128 => {
             let h = auth::token_hash(t.trim());
-            (state.store.token_user(&h, now).map_err(ApiError::from)?.as_deref() == Some(c.user.as_str())).then_some(h)
+            (state.store_call(move |s| s.token_user(&h, now)).await.map_err(ApiError::from)?.as_deref() == Some(c.user.as_str())).then_some(h)
         }
         _ => None,
     };
@@ -195,7 +198,8 @@ async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectI
     if delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
     }
-    let row = state.store.user(&c.user).map_err(ApiError::from)?;
+    let name = c.user.clone();
+    let row = state.store_call(move |s| s.user(&name)).await.map_err(ApiError::from)?;
     // Verify against a real hash even for unknown users, so timing does not
     // tell which names exist.
     const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$R1Q0s3H1Ci6QzZpTf7X8hS1mH0zyWZbLx5c5kXQxk2A";
@@ -207,25 +211,31 @@ async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectI
         state.logins.login_failed(now_ms(), &c.user);
         return Err(wrong());
     }
-    Ok(axum::Json(issue_token(&state, &c.user)?))
+    Ok(axum::Json(issue_token(&state, &c.user).await?))
 }
 
 /// Revokes the token, then closes the sockets already open with it.
 async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<impl IntoResponse, HttpError> {
-    let (user, hash) = bearer(&state, &headers)?;
-    state.store.revoke_token(&hash).map_err(ApiError::from)?;
+    let (user, hash) = bearer(&state, &headers).await?;
+    state.store_call(move |s| s.revoke_token(&hash)).await.map_err(ApiError::from)?;
     state.sockets.close_token(&user, &hash, crate::signout::SignedOut::LoggedOut);
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn rpc(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let me = bearer_user(&state, &headers)?;
+    let me = bearer_user(&state, &headers).await?;
     let req: Request = parse(&body)?;
-    if let Some(r) = crate::calls::direct(&state, &me, now_ms(), &req) {
-        return Ok(axum::Json(r?));
-    }
-    let handled = state.with_ctx(|ctx| logic::handle(ctx, &me, now_ms(), req))?;
+    // Call ops answered here and the session logic both read the store:
+    // one trip through the seam.
+    let st = state.clone();
+    let handled = state
+        .blocking(move || match crate::calls::direct(&st, &me, now_ms(), &req) {
+            Some(r) => r.map(|response| logic::Handled { response, events: Vec::new() }),
+            None => st.with_ctx(|ctx| logic::handle(ctx, &me, now_ms(), req)),
+        })
+        .await
+        .map_err(ApiError::from)??;
     for (users, ev) in handled.events {
         crate::ws::publish(&state, &users, ev);
     }
@@ -240,11 +250,15 @@ struct UploadQuery {
 
 /// May `me` see files of `conv`? Members may; so may either party of a 1:1
 /// conversation not created yet (its first message may carry the file).
-fn may_use_conv(state: &AppState, conv: &str, me: &str) -> Result<bool, HttpError> {
+async fn may_use_conv(state: &AppState, conv: &str, me: &str) -> Result<bool, HttpError> {
     if !valid_conv_id(conv) {
         return Ok(false);
     }
-    Ok(state.store.is_member(conv, me).map_err(ApiError::from)? || dm_peer(conv, me).is_some())
+    if dm_peer(conv, me).is_some() {
+        return Ok(true);
+    }
+    let (conv, me) = (conv.to_string(), me.to_string());
+    Ok(state.store_call(move |s| s.is_member(&conv, &me)).await.map_err(ApiError::from)?)
 }
 
 /// An upload is checked before a byte of its body is read: the token, the
@@ -254,12 +268,13 @@ fn may_use_conv(state: &AppState, conv: &str, me: &str) -> Result<bool, HttpErro
 /// type from its first bytes).
 async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<UploadQuery>, body: axum::body::Body) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let me = bearer_user(&state, &headers)?;
-    if !may_use_conv(&state, &q.conv, &me)? {
+    let me = bearer_user(&state, &headers).await?;
+    if !may_use_conv(&state, &q.conv, &me).await? {
         return Err(err(ErrorCode::NotMember, "not a member of that conversation"));
     }
     if let Some(peer) = dm_peer(&q.conv, &me) {
-        if peer != me && state.store.user(peer).map_err(ApiError::from)?.is_none() {
+        let name = peer.to_string();
+        if peer != me && state.store_call(move |s| s.user(&name)).await.map_err(ApiError::from)?.is_none() {
             return Err(err(ErrorCode::NotFound, format!("no user {peer}")));
         }
     }
@@ -302,13 +317,13 @@ async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
 
 async fn download(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
     Metrics::inc(&state.metrics.http_requests);
-    let me = bearer_user(&state, &headers)?;
+    let me = bearer_user(&state, &headers).await?;
     let not_found = || err(ErrorCode::NotFound, "no such attachment");
     if id.len() != 32 || !id.bytes().all(|c| c.is_ascii_hexdigit()) {
         return Err(not_found());
     }
-    let row = state.store.attachment(&id).map_err(ApiError::from)?.ok_or_else(not_found)?;
-    if !may_use_conv(&state, &row.conv, &me)? {
+    let row = state.store_call(move |s| s.attachment(&id)).await.map_err(ApiError::from)?.ok_or_else(not_found)?;
+    if !may_use_conv(&state, &row.conv, &me).await? {
         return Err(not_found());
     }
     let Some(dir) = &state.files else { return Err(not_found()) };

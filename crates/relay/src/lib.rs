@@ -65,6 +65,9 @@ use std::sync::Arc;
 pub enum ServeError {
     #[error("opening the relay's storage in {dir}: {source}")]
     Store { dir: std::path::PathBuf, source: error::StoreError },
+    /// The URL is shown without its password.
+    #[error("opening the relay's store {url}: {source}")]
+    SharedStore { url: String, source: error::StoreError },
     #[error("binding {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("reading the banned-words file {path}: {source}")]
@@ -84,7 +87,10 @@ pub enum ServeError {
 /// Binds, calls `on_bound` with the real address (port 0 resolved), serves
 /// until `shutdown` completes, then closes sockets and returns.
 pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
-    let state = AppState::open(&config).map_err(|source| ServeError::Store { dir: config.data.clone(), source })?;
+    let state = AppState::open(&config).map_err(|source| match &config.store {
+        Some(url) => ServeError::SharedStore { url: url.to_string(), source },
+        None => ServeError::Store { dir: config.data.clone(), source },
+    })?;
     if let Some(path) = &config.banned_words {
         let text = std::fs::read_to_string(path).map_err(|source| ServeError::BannedWords { path: path.clone(), source })?;
         let list = live::chat::parse_banned(&text);
@@ -168,30 +174,35 @@ async fn burn_sweeper(state: Arc<AppState>) {
         tick.tick().await;
         let now = state::now_ms();
         remove_trashed_files(&state).await;
-        let due = match state.store.due_burns(now) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "burn sweep failed");
-                continue;
-            }
-        };
-        for (conv, seq) in due {
-            let from = match state.store.entry(&conv, seq) {
-                Ok(Some(e)) => e.from,
-                _ => continue,
-            };
-            match state.with_ctx(|ctx| logic::tombstone(ctx, &conv, seq, onair_proto::EntryKind::Burn, &from, now)) {
-                Ok(events) => events.into_iter().for_each(|(users, ev)| ws::publish(&state, &users, ev)),
-                Err(e) => tracing::warn!(error = %e, "burn failed"),
-            }
+        // The whole sweep is store work: one trip through the seam.
+        let burned = state
+            .ctx_call(move |ctx| {
+                let mut events = Vec::new();
+                for (conv, seq) in ctx.store.due_burns(now)? {
+                    let from = match ctx.store.entry(&conv, seq) {
+                        Ok(Some(e)) => e.from,
+                        _ => continue,
+                    };
+                    match logic::tombstone(ctx, &conv, seq, onair_proto::EntryKind::Burn, &from, now) {
+                        Ok(ev) => events.extend(ev),
+                        Err(e) => tracing::warn!(error = %e, "burn failed"),
+                    }
+                }
+                Ok::<_, error::StoreError>(events)
+            })
+            .await
+            .and_then(|r| r);
+        match burned {
+            Ok(events) => events.into_iter().for_each(|(users, ev)| ws::publish(&state, &users, ev)),
+            Err(e) => tracing::warn!(error = %e, "burn sweep failed"),
         }
     }
 }
 
 /// Removes the files of attachments whose message was recalled or burned
 /// (their rows went with the tombstone; a download already answers 404).
-async fn remove_trashed_files(state: &AppState) {
-    let ids = match state.store.take_attachment_trash(256) {
+async fn remove_trashed_files(state: &Arc<AppState>) {
+    let ids = match state.store_call(|s| s.take_attachment_trash(256)).await {
         Ok(ids) => ids,
         Err(e) => {
             tracing::warn!(error = %e, "reading the attachment trash failed");

@@ -12,6 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
+/// Store calls running at once on tokio's blocking pool: enough to keep a
+/// PostgreSQL pool and SQLite's readers busy, few enough that a stalled
+/// database makes requests wait in line (asynchronously) rather than pile
+/// up threads.
+pub const STORE_THREADS: usize = 32;
+
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub limits: Limits,
@@ -36,6 +42,8 @@ pub struct AppState {
     pub metrics_token: std::sync::OnceLock<crate::config::Secret>,
     /// Bytes each user's uploads being read may still add (quotas).
     pub uploads: crate::quota::InFlight,
+    /// Store work in flight on blocking threads ([`AppState::blocking`]).
+    store_slots: Arc<tokio::sync::Semaphore>,
     next_conn: AtomicU64,
 }
 
@@ -67,11 +75,14 @@ impl AppState {
             appends: crate::commit::Committer::default(),
             metrics_token: std::sync::OnceLock::new(),
             uploads: crate::quota::InFlight::default(),
+            store_slots: Arc::new(tokio::sync::Semaphore::new(STORE_THREADS)),
             next_conn: AtomicU64::new(1),
         })
     }
 
-    /// Opens the SQLite store in `config.data` (created if missing).
+    /// Opens the store: PostgreSQL at `config.store`, else SQLite in
+    /// `config.data`. Attachments go to `config.data` (created if missing)
+    /// either way: nodes sharing a PostgreSQL store share that folder too.
     pub fn open(config: &Config) -> Result<Arc<Self>, StoreError> {
         std::fs::create_dir_all(config.data.join("attachments"))
             .map_err(|e| StoreError::Corrupt(format!("creating {}: {e}", config.data.display())))?;
@@ -79,9 +90,14 @@ impl AppState {
         // files: only the relay's user may read them (existing ones too).
         private::dir(&config.data)?;
         private::dir(&config.data.join("attachments"))?;
-        private::db_files(&config.data.join("relay.db"))?;
-        let store = SqliteStore::open(&config.data.join("relay.db"))?;
-        let state = Self::with_calls(Arc::new(store), config.limits.clone(), Some(config.data.join("attachments")), config.calls.clone());
+        let store: Arc<dyn Store> = match &config.store {
+            Some(url) => Arc::new(crate::store::PostgresStore::open(&url.0)?),
+            None => {
+                private::db_files(&config.data.join("relay.db"))?;
+                Arc::new(SqliteStore::open(&config.data.join("relay.db"))?)
+            }
+        };
+        let state = Self::with_calls(store, config.limits.clone(), Some(config.data.join("attachments")), config.calls.clone());
         if let Some(t) = config.metrics_token.clone().filter(|t| !t.0.is_empty()) {
             let _ = state.metrics_token.set(t);
         }
@@ -97,9 +113,38 @@ impl AppState {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Runs `f` with the session logic's context, here and now: only on a
+    /// thread that may block (see [`AppState::ctx_call`]).
     pub fn with_ctx<T>(&self, f: impl FnOnce(&Ctx) -> T) -> T {
         let online = |u: &str| self.hub.is_online(u);
         f(&Ctx { store: &*self.store, limits: &self.limits, online: &online })
+    }
+
+    /// The async seam in front of the store: runs blocking `f` (store work)
+    /// on tokio's blocking pool, at most [`STORE_THREADS`] at once, so a
+    /// slow query or a long write transaction never holds up a tokio worker
+    /// (other sockets, timers, the RTMP ingest). The slot is held until `f`
+    /// ends, even when the caller stops waiting. Err: `f` panicked.
+    pub async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, StoreError> {
+        let slot = self.store_slots.clone().acquire_owned().await.map_err(|_| StoreError::Task("the store is closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            f()
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))
+    }
+
+    /// One piece of store work through the seam: `state.store_call(move |s| s.user(&name)).await`.
+    pub async fn store_call<T: Send + 'static>(&self, f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static) -> Result<T, StoreError> {
+        let store = self.store.clone();
+        self.blocking(move || f(&*store)).await?
+    }
+
+    /// Session logic (which reads and writes the store) through the seam.
+    pub async fn ctx_call<T: Send + 'static>(self: &Arc<Self>, f: impl FnOnce(&Ctx) -> T + Send + 'static) -> Result<T, StoreError> {
+        let st = self.clone();
+        self.blocking(move || st.with_ctx(f)).await
     }
 
     /// Tells sockets to close, then waits (bounded) for their tasks to end.

@@ -19,6 +19,9 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
     let conn_id = state.next_conn_id();
     let (mut sink, mut stream) = socket.split();
     let mut session = Session::new(now_ms(), state.limits.frame_burst);
+    // Who signed in on this socket (for the clean-up, which must not need
+    // the session: it is away on the blocking pool while a frame is handled).
+    let mut who: Option<String> = None;
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(state.limits.send_queue.max(1));
     let mut tx = Some(tx);
     let mut shutdown = state.shutdown.subscribe();
@@ -79,9 +82,10 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
             // Tokens also run out, or are revoked where no close reaches
             // us: the close then comes through `signed_out` above.
             _ = recheck.tick(), if signed_out.is_some() => {
-                if let (Some(user), Some(h)) = (session.user(), session.token_hash()) {
-                    if matches!(state.store.token_user(h, now_ms()), Ok(None)) {
-                        state.sockets.close_token(user, h, SignedOut::Expired);
+                if let (Some(user), Some(h)) = (session.user().map(str::to_string), session.token_hash().copied()) {
+                    let now = now_ms();
+                    if matches!(state.store_call(move |s| s.token_user(&h, now)).await, Ok(None)) {
+                        state.sockets.close_token(&user, &h, SignedOut::Expired);
                     }
                 }
                 continue;
@@ -100,7 +104,22 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
             },
         };
         Metrics::inc(&state.metrics.frames_in);
-        state.with_ctx(|ctx| session.handle_frame(now_ms(), &bytes, ctx));
+        // The session's store work runs through the seam, never on this
+        // worker; the session goes there and back (a socket's frames stay
+        // in order: the next is read once this one is handled).
+        let now = now_ms();
+        session = match state.ctx_call(move |ctx| {
+            session.handle_frame(now, &bytes, ctx);
+            session
+        })
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "handling a frame failed");
+                break;
+            }
+        };
         while let Some(out) = session.poll_output() {
             match out {
                 Output::Frame(f) => {
@@ -116,12 +135,14 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                 }
                 Output::Fanout(users, ev) => publish(&state, &users, ev),
                 Output::SignedIn(user) => {
+                    who = Some(user.clone());
                     if let Some(h) = session.token_hash() {
                         signed_out = Some(state.sockets.add(&user, conn_id, *h));
                         // A revocation between the hello's check and this
                         // registration would have found nothing to close.
-                        if !matches!(state.store.token_user(h, now_ms()), Ok(Some(_))) {
-                            state.sockets.close_token(&user, h, SignedOut::LoggedOut);
+                        let (h, now) = (*h, now_ms());
+                        if !matches!(state.store_call(move |s| s.token_user(&h, now)).await, Ok(Some(_))) {
+                            state.sockets.close_token(&user, &h, SignedOut::LoggedOut);
                         }
                     }
                     if let Some(tx) = tx.take() {
@@ -148,7 +169,7 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                         Ok(()) => continue,
                         Err(commit::Refused::Stopped(job)) => (commit::refused_frame(job.req), Vec::new()),
                         // No writer (a router served without `serve`): append inline.
-                        Err(commit::Refused::NotRunning(job)) => append_inline(&state, job),
+                        Err(commit::Refused::NotRunning(job)) => append_inline(&state, job).await,
                     };
                     if sink.feed(Message::Text(f.to_json().into())).await.is_err() {
                         break 'conn;
@@ -157,7 +178,7 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                 }
                 Output::Room { id, room, req } => {
                     let user = session.user().unwrap_or_default().to_string();
-                    let f = match room_request(&state, &user, conn_id, &room, req) {
+                    let f = match room_request(&state, &user, conn_id, &room, req).await {
                         Ok(r) => ServerFrame::ok(id, r),
                         Err(e) => {
                             Metrics::inc(&state.metrics.frame_errors);
@@ -179,7 +200,7 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
             break;
         }
     }
-    if let Some(user) = session.user() {
+    if let Some(user) = who.as_deref() {
         state.sockets.remove(user, conn_id);
         state.rooms.gone(user, conn_id, &mut |users, ev| publish(&state, &users, ev));
         state.calls.send(Msg::Closed { conn: conn_id }).await;
@@ -191,8 +212,9 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
 
 /// Appends a checked message in its own transaction, for a relay whose
 /// group-commit writer is not running: the answer and the events to publish.
-fn append_inline(state: &AppState, job: commit::Job) -> (ServerFrame, Vec<(Vec<String>, Event)>) {
-    match state.with_ctx(|ctx| crate::logic::append_now(ctx, job.send)) {
+async fn append_inline(state: &Arc<AppState>, job: commit::Job) -> (ServerFrame, Vec<(Vec<String>, Event)>) {
+    let send = job.send;
+    match state.ctx_call(move |ctx| crate::logic::append_now(ctx, send)).await.map_err(crate::error::ApiError::from).and_then(|r| r) {
         Ok(h) => {
             if !h.events.is_empty() {
                 Metrics::inc(&state.metrics.messages_stored);
@@ -208,13 +230,19 @@ fn append_inline(state: &AppState, job: commit::Job) -> (ServerFrame, Vec<(Vec<S
 }
 
 /// Runs a live-room chat request; its events go to the hub in order.
-fn room_request(state: &AppState, me: &str, conn: u64, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
+async fn room_request(state: &Arc<AppState>, me: &str, conn: u64, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
     // The owner is looked up before the room state is locked: rooms never
     // change owner, and the store must not be waited on under that lock.
-    let row = if onair_proto::valid_username(me) && room.len() <= 64 { state.store.room(room)? } else { None };
+    let row = if onair_proto::valid_username(me) && room.len() <= 64 {
+        let id = room.to_string();
+        state.store_call(move |s| s.room(&id)).await?
+    } else {
+        None
+    };
     // A private room's chat is for its owner and members, like its media.
     if let (Some(r), crate::live::chat::RoomReq::Join) = (&row, &req) {
-        if r.private && r.owner != me && !state.store.is_room_member(&r.id, me)? {
+        let (id, user) = (r.id.clone(), me.to_string());
+        if r.private && r.owner != me && !state.store_call(move |s| s.is_room_member(&id, &user)).await? {
             return Err(crate::error::ApiError::new(onair_proto::ErrorCode::NotMember, "this room is private: only its owner and the members they add may join"));
         }
     }

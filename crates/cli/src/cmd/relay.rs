@@ -70,6 +70,11 @@ pub struct RelayArgs {
     /// `Authorization: Bearer TOKEN`; without it `/metrics` is off. Never logged.
     #[arg(long, env = "ONAIR_RELAY_METRICS_TOKEN", hide_env_values = true, value_name = "TOKEN")]
     metrics_token: Option<onair_relay::config::Secret>,
+    /// Keep the relay's records in PostgreSQL (`postgres://USER[:PASSWORD]@HOST[:PORT]/DB`),
+    /// shared by several relay nodes; default: SQLite in the data directory. Attachments and
+    /// replays stay in --data (a folder the nodes share). The password is never printed.
+    #[arg(long, env = "ONAIR_RELAY_STORE", hide_env_values = true, value_name = "URL")]
+    store: Option<onair_relay::config::StoreUrl>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -136,6 +141,12 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     if config.metrics_token.as_ref().is_some_and(|t| t.0.trim().is_empty()) {
         anyhow::bail!("--metrics-token must not be empty");
     }
+    if let Some(s) = args.store.clone() {
+        config.store = Some(s);
+    }
+    if config.store.as_ref().is_some_and(|s| s.0.trim().is_empty()) {
+        anyhow::bail!("--store must not be empty (leave it out for SQLite in the data directory)");
+    }
     if let Some(d) = args.data {
         config.data = d;
     }
@@ -146,11 +157,12 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     let ready_file = args.ready_file.clone();
     rt.block_on(async move {
         let data = config.data.clone();
+        let store = config.store.as_ref().map(|s| format!(", store {s}")).unwrap_or_default();
         let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
         onair_relay::serve(
             config,
             move |addr| {
-                println!("relay listening on {scheme}://{addr} (data in {})", data.display());
+                println!("relay listening on {scheme}://{addr} (data in {}{store})", data.display());
                 let _ = std::io::stdout().flush();
                 if let Some(f) = ready_file {
                     // Write then rename, so a reader never sees half an address.

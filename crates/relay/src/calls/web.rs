@@ -26,9 +26,10 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 async fn audit(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
-    let me = bearer_user(&state, &headers)?;
-    let r = super::direct(&state, &me, now_ms(), &Request::CallAudit { call_id: id }).expect("call_audit is answered directly");
-    match r? {
+    let me = bearer_user(&state, &headers).await?;
+    let st = state.clone();
+    let r = state.blocking(move || super::direct(&st, &me, now_ms(), &Request::CallAudit { call_id: id })).await.map_err(crate::error::ApiError::from)?;
+    match r.ok_or_else(|| HttpError(onair_proto::ErrorCode::Internal, "internal error".into()))?? {
         onair_proto::Response::CallAudit { audit } => Ok(axum::Json(audit)),
         _ => Err(HttpError(onair_proto::ErrorCode::Internal, "internal error".into())),
     }

@@ -9,11 +9,13 @@
 
 pub mod calls;
 pub mod conformance;
+mod postgres;
 pub mod rooms;
 mod sqlite;
 
 pub use calls::CallStore;
 pub use rooms::{RoomRow, RoomStore};
+pub use postgres::{redact as redact_store_url, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use crate::error::StoreError;

@@ -1,5 +1,7 @@
-//! The embedded SQLite backend (WAL). One connection behind a mutex: SQLite
-//! writes are serialised anyway, and each call is a few tens of microseconds.
+//! The embedded SQLite backend (WAL). One writer connection behind a mutex
+//! (SQLite serialises writes anyway) and, for a database on disk, a few
+//! read-only connections beside it: WAL readers see the last commit and
+//! never wait for the writer, so a long batch commit holds up no read.
 
 use super::*;
 use onair_proto::ConvKind;
@@ -21,8 +23,14 @@ const MIGRATIONS: &[(&str, &str)] = &[
 mod calls;
 mod rooms;
 
+/// Read-only connections beside the writer (a database on disk).
+const READERS: usize = 4;
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Read-only connections (none in memory: there the writer reads too).
+    readers: Vec<Mutex<Connection>>,
+    next_reader: std::sync::atomic::AtomicUsize,
     /// Stops the checkpoint thread when the store is dropped.
     _checkpointer: Option<Checkpointer>,
 }
@@ -69,6 +77,11 @@ impl SqliteStore {
         let mut s = Self::init(Connection::open(path)?)?;
         s.c()?.execute_batch("PRAGMA wal_autocheckpoint=0;")?;
         s._checkpointer = Some(Checkpointer::start(path)?);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+            r.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=1;")?;
+            s.readers.push(Mutex::new(r));
+        }
         Ok(s)
     }
 
@@ -89,11 +102,33 @@ impl SqliteStore {
                 .map_err(|source| StoreError::Migration { name, source })?;
         }
         rooms::hash_plain_keys(&conn)?;
-        Ok(SqliteStore { conn: Mutex::new(conn), _checkpointer: None })
+        Ok(SqliteStore { conn: Mutex::new(conn), readers: Vec::new(), next_reader: Default::default(), _checkpointer: None })
     }
 
+    /// The writer (and the reader of an in-memory database).
     fn c(&self) -> Result<MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// A read-only connection: a free one if any, else the next in turn.
+    fn r(&self) -> Result<MutexGuard<'_, Connection>> {
+        if self.readers.is_empty() {
+            return self.c();
+        }
+        let start = self.next_reader.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(g) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return Ok(g);
+            }
+        }
+        self.readers[start % self.readers.len()].lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Holds the writer until the guard is dropped: for tests that show
+    /// reads and other sockets carry on while a write is stuck.
+    #[doc(hidden)]
+    pub fn hold_writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.c()
     }
 }
 
@@ -230,7 +265,7 @@ impl Store for SqliteStore {
     }
 
     fn user(&self, name: &str) -> Result<Option<UserRow>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let row = c
             .prepare_cached("SELECT name, pw_hash, accept_from, last_seen FROM users WHERE name = ?1 AND deleted_at IS NULL")?
             .query_row([name], |r| {
@@ -330,7 +365,7 @@ impl Store for SqliteStore {
 
     fn token_user(&self, hash: &[u8; 32], now: i64) -> Result<Option<String>> {
         Ok(self
-            .c()?
+            .r()?
             .prepare_cached("SELECT user FROM tokens WHERE hash = ?1 AND revoked = 0 AND expires_at > ?2")?
             .query_row(
                 params![&hash[..], now],
@@ -346,7 +381,7 @@ impl Store for SqliteStore {
 
     fn friend_state(&self, user: &str, other: &str) -> Result<Option<FriendState>> {
         let s: Option<String> = self
-            .c()?
+            .r()?
             .prepare_cached("SELECT state FROM friends WHERE user = ?1 AND other = ?2")?
             .query_row(params![user, other], |r| r.get(0))
             .optional()?;
@@ -370,7 +405,7 @@ impl Store for SqliteStore {
     }
 
     fn friends_of(&self, user: &str) -> Result<Vec<(String, FriendState, Option<i64>)>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare(
             "SELECT f.other, f.state, u.last_seen FROM friends f LEFT JOIN users u ON u.name = f.other WHERE f.user = ?1 ORDER BY f.other",
         )?;
@@ -385,7 +420,7 @@ impl Store for SqliteStore {
 
     fn blocks(&self, user: &str, other: &str) -> Result<bool> {
         Ok(self
-            .c()?
+            .r()?
             .prepare_cached("SELECT 1 FROM blocks WHERE user = ?1 AND blocked = ?2")?
             .query_row(params![user, other], |_| Ok(()))
             .optional()?
@@ -403,14 +438,14 @@ impl Store for SqliteStore {
     }
 
     fn blocked_by(&self, user: &str) -> Result<Vec<String>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare("SELECT blocked FROM blocks WHERE user = ?1 ORDER BY blocked")?;
         let v = st.query_map([user], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(v)
     }
 
     fn blockers_of(&self, user: &str) -> Result<Vec<String>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare_cached("SELECT user FROM blocks WHERE blocked = ?1 ORDER BY user")?;
         let v = st.query_map([user], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(v)
@@ -418,7 +453,7 @@ impl Store for SqliteStore {
 
     fn conv(&self, id: &str) -> Result<Option<ConvRow>> {
         Ok(self
-            .c()?
+            .r()?
             .prepare_cached("SELECT id, kind, name, owner, last_seq FROM conversations WHERE id = ?1")?
             .query_row([id], |r| {
                 Ok(ConvRow {
@@ -460,7 +495,7 @@ impl Store for SqliteStore {
     }
 
     fn members(&self, conv: &str) -> Result<Vec<String>> {
-        let c = self.c()?;
+        let c = self.r()?;
         // Sorted here, not by ORDER BY: a cached statement with ORDER BY was
         // compiled again on every run (measured: 14% of the relay's CPU
         // under fan-out load, where this runs once per message).
@@ -472,7 +507,7 @@ impl Store for SqliteStore {
 
     fn is_member(&self, conv: &str, user: &str) -> Result<bool> {
         Ok(self
-            .c()?
+            .r()?
             .prepare_cached("SELECT 1 FROM members WHERE conv = ?1 AND user = ?2")?
             .query_row(params![conv, user], |_| Ok(()))
             .optional()?
@@ -495,7 +530,7 @@ impl Store for SqliteStore {
     }
 
     fn convs_of(&self, user: &str) -> Result<Vec<ConvInfo>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare(
             "SELECT c.id, c.kind, c.name, c.owner, c.last_seq FROM conversations c JOIN members m ON m.conv = c.id WHERE m.user = ?1 ORDER BY c.id",
         )?;
@@ -546,13 +581,13 @@ impl Store for SqliteStore {
     }
 
     fn entries_after(&self, conv: &str, after: u64, limit: u32) -> Result<Vec<Entry>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare_cached(&format!("SELECT {ENTRY_COLS} FROM entries WHERE conv = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"))?;
         collect_entries(&mut st, params![conv, after as i64, limit])
     }
 
     fn entries_before(&self, conv: &str, before: Option<u64>, limit: u32) -> Result<Vec<Entry>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let before = before.map(|b| b as i64).unwrap_or(i64::MAX);
         let mut st =
             c.prepare_cached(&format!("SELECT {ENTRY_COLS} FROM entries WHERE conv = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"))?;
@@ -561,7 +596,7 @@ impl Store for SqliteStore {
 
     fn own_message(&self, sender: &str, id: &str) -> Result<Option<OwnMessage>> {
         Ok(self
-            .c()?
+            .r()?
             .prepare_cached("SELECT conv, seq, sent_at, deleted FROM entries WHERE sender = ?1 AND id = ?2 AND kind = 'message'")?
             .query_row(
                 params![sender, id],
@@ -571,7 +606,7 @@ impl Store for SqliteStore {
     }
 
     fn entry(&self, conv: &str, seq: u64) -> Result<Option<Entry>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare_cached(&format!("SELECT {ENTRY_COLS} FROM entries WHERE conv = ?1 AND seq = ?2"))?;
         Ok(collect_entries(&mut st, params![conv, seq as i64])?.pop())
     }
@@ -584,7 +619,7 @@ impl Store for SqliteStore {
     }
 
     fn reads(&self, conv: &str) -> Result<Vec<ReadMark>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare_cached("SELECT user, read_seq FROM members WHERE conv = ?1 ORDER BY user")?;
         let v = st
             .query_map([conv], |r| Ok(ReadMark { user: r.get(0)?, seq: r.get::<_, i64>(1)? as u64 }))?
@@ -593,7 +628,7 @@ impl Store for SqliteStore {
     }
 
     fn unarmed_burns(&self, conv: &str, upto: u64) -> Result<Vec<(u64, String, u32)>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare_cached(
             "SELECT seq, sender, burn_secs FROM entries WHERE conv = ?1 AND seq <= ?2 AND burn_secs IS NOT NULL AND burn_at IS NULL AND deleted = 0 AND kind = 'message'",
         )?;
@@ -609,7 +644,7 @@ impl Store for SqliteStore {
     }
 
     fn due_burns(&self, now: i64) -> Result<Vec<(String, u64)>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare_cached("SELECT conv, seq FROM entries WHERE burn_at IS NOT NULL AND deleted = 0 AND burn_at <= ?1 LIMIT 500")?;
         let v = st.query_map([now], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(v)
@@ -630,7 +665,7 @@ impl Store for SqliteStore {
 
     fn attachment(&self, id: &str) -> Result<Option<AttachmentRow>> {
         Ok(self
-            .c()?
+            .r()?
             .query_row("SELECT id, conv, owner, name, mime, size FROM attachments WHERE id = ?1", [id], |r| {
                 Ok(AttachmentRow {
                     id: r.get(0)?,
@@ -645,7 +680,7 @@ impl Store for SqliteStore {
     }
 
     fn upload_usage(&self, owner: &str, now: i64) -> Result<crate::quota::Usage> {
-        let (day, kept): (i64, i64) = self.c()?.query_row(
+        let (day, kept): (i64, i64) = self.r()?.query_row(
             "SELECT (SELECT COALESCE(SUM(size), 0) FROM upload_log WHERE owner = ?1 AND at > ?2),
                     (SELECT COALESCE(SUM(size), 0) FROM attachments WHERE owner = ?1)",
             params![owner, now - crate::quota::DAY_MS],

@@ -29,7 +29,7 @@ impl CallStore for SqliteStore {
     }
 
     fn call_audit(&self, id: &str) -> Result<Option<CallAudit>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let head = c
             .query_row("SELECT caller, callee, created_at, accepted_at, ended_at, end_reason FROM calls WHERE id = ?1", [id], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?, r.get::<_, Option<i64>>(4)?, r.get::<_, Option<String>>(5)?))

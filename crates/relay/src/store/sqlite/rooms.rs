@@ -44,15 +44,15 @@ impl RoomStore for SqliteStore {
     }
 
     fn room(&self, id: &str) -> Result<Option<RoomRow>> {
-        Ok(self.c()?.query_row(&format!("SELECT {COLS} FROM rooms WHERE id = ?1"), [id], row).optional()?)
+        Ok(self.r()?.query_row(&format!("SELECT {COLS} FROM rooms WHERE id = ?1"), [id], row).optional()?)
     }
 
     fn room_by_key_hash(&self, hash: &str) -> Result<Option<RoomRow>> {
-        Ok(self.c()?.query_row(&format!("SELECT {COLS} FROM rooms WHERE stream_key = ?1"), [hash], row).optional()?)
+        Ok(self.r()?.query_row(&format!("SELECT {COLS} FROM rooms WHERE stream_key = ?1"), [hash], row).optional()?)
     }
 
     fn rooms(&self) -> Result<Vec<RoomRow>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare(&format!("SELECT {COLS} FROM rooms ORDER BY created_at DESC, id"))?;
         let rows = st.query_map([], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -79,14 +79,14 @@ impl RoomStore for SqliteStore {
     }
 
     fn room_members(&self, room: &str) -> Result<Vec<String>> {
-        let c = self.c()?;
+        let c = self.r()?;
         let mut st = c.prepare("SELECT user FROM room_members WHERE room = ?1 ORDER BY user")?;
         let rows = st.query_map([room], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     fn is_room_member(&self, room: &str, user: &str) -> Result<bool> {
-        Ok(self.c()?.query_row("SELECT 1 FROM room_members WHERE room = ?1 AND user = ?2", params![room, user], |_| Ok(())).optional()?.is_some())
+        Ok(self.r()?.query_row("SELECT 1 FROM room_members WHERE room = ?1 AND user = ?2", params![room, user], |_| Ok(())).optional()?.is_some())
     }
 }
 
