@@ -361,4 +361,7 @@ fn no_log_level_prints_a_password_token_stream_key_or_turn_secret() {
         assert!(!relay_log.contains(secret), "the relay's -vvv log shows {what}");
         assert!(!client_logs.contains(secret), "a client's -vvv log shows {what}");
     }
+    // `relay://ROOM` publishes with a publish ticket (pt.ROOM.EXPIRES.SIG): a secret too.
+    let ticket = format!("pt.{id}.");
+    assert!(!relay_log.contains(&ticket) && !client_logs.contains(&ticket), "a -vvv log shows the publish ticket");
 }
