@@ -29,6 +29,9 @@ TEST_PKGS=(
   # The app's end-to-end tests drive WebKitWebDriver; screenshots via imagemagick;
   # xdotool presses the global hotkeys as a user would.
   webkit2gtk-driver imagemagick xdotool
+  # Several relay nodes (issue 14): the store on PostgreSQL 15 (tests run initdb/pg_ctl as the
+  # `postgres` user in a temp folder; the cluster the package starts is not used) and the bus on Redis.
+  postgresql redis-server
 )
 
 want=("${BUILD_PKGS[@]}")
