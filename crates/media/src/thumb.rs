@@ -1,6 +1,9 @@
 //! Thumbnails for the recordings library: one JPEG picture from about a
 //! second into a recording (the first frame when it is shorter), scaled to a
-//! given width. FFmpeg decodes and encodes (MJPEG), no image crate needed.
+//! given width. A uniform picture (the test pattern's white sync flash, a
+//! camera's black first frames) is skipped for the first one with something
+//! in it, within the first few seconds. FFmpeg decodes and encodes (MJPEG),
+//! no image crate needed.
 
 use std::path::Path;
 
@@ -8,6 +11,31 @@ use ffmpeg_next::{codec, encoder, frame, media, software::scaling, util::format:
 
 use crate::error::FfmpegContext;
 use crate::{MediaError, Result};
+
+/// How many frames to look through for one that is not uniform (about 4 s at 30 fps).
+const MAX_FRAMES_TRIED: u32 = 120;
+
+/// Whether a picture is one flat colour: its luma (the first plane), sampled
+/// on a grid, varies by less than a few steps.
+pub fn is_uniform(f: &frame::Video) -> bool {
+    let (w, h) = (f.width() as usize, f.height() as usize);
+    if w == 0 || h == 0 {
+        return true;
+    }
+    let (data, stride) = (f.data(0), f.stride(0));
+    let (mut lo, mut hi) = (u8::MAX, u8::MIN);
+    for gy in 0..16 {
+        let y = gy * (h - 1) / 15;
+        for gx in 0..16 {
+            let x = gx * (w - 1) / 15;
+            if let Some(&v) = data.get(y * stride + x) {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    hi.saturating_sub(lo) < 12
+}
 
 /// Writes a `width`-wide JPEG of `video` to `out` (atomically).
 pub fn write_jpeg(video: &Path, out: &Path, width: u32) -> Result<()> {
@@ -26,16 +54,27 @@ pub fn write_jpeg(video: &Path, out: &Path, width: u32) -> Result<()> {
     }
     let mut picture = frame::Video::empty();
     let mut got = false;
-    for (s, packet) in ictx.packets() {
+    let mut tried = 0;
+    'packets: for (s, packet) in ictx.packets() {
         if s.index() != index {
             continue;
         }
         if dec.send_packet(&packet).is_err() {
             continue;
         }
-        if dec.receive_frame(&mut picture).is_ok() {
-            got = true;
-            break;
+        let mut f = frame::Video::empty();
+        while dec.receive_frame(&mut f).is_ok() {
+            tried += 1;
+            // Keep the first picture as a fallback; take a later one only
+            // when it has something in it.
+            let flat = is_uniform(&f);
+            if !got || !flat {
+                picture = f.clone();
+                got = true;
+            }
+            if !flat || tried >= MAX_FRAMES_TRIED {
+                break 'packets;
+            }
         }
     }
     if !got {
@@ -69,4 +108,29 @@ pub fn write_jpeg(video: &Path, out: &Path, width: u32) -> Result<()> {
     }
     let tmp = out.with_extension("jpg.tmp");
     std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, out)).map_err(|e| MediaError::Write { path: out.into(), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_with(fill: impl Fn(usize, usize) -> u8) -> frame::Video {
+        crate::init();
+        let mut f = frame::Video::new(Pixel::YUV420P, 64, 36);
+        let stride = f.stride(0);
+        let data = f.data_mut(0);
+        for y in 0..36 {
+            for x in 0..64 {
+                data[y * stride + x] = fill(x, y);
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_flash_or_a_black_frame_is_uniform_and_a_picture_is_not() {
+        assert!(is_uniform(&frame_with(|_, _| 235)), "white flash");
+        assert!(is_uniform(&frame_with(|x, _| 16 + (x % 3) as u8)), "black with noise");
+        assert!(!is_uniform(&frame_with(|x, y| (x * 3 + y * 2) as u8)), "a gradient");
+    }
 }
