@@ -30,12 +30,12 @@ export const SCREENS: { id: string; title: Key; icon: IconName; module: ScreenMo
   { id: "watch", title: "nav.watch", icon: "play", module: watch },
   { id: "chat", title: "nav.chat", icon: "chat", module: chat },
   { id: "call", title: "nav.call", icon: "phone", module: call },
-  { id: "settings", title: "nav.settings", icon: "signal", module: settings },
+  { id: "settings", title: "nav.settings", icon: "gear", module: settings },
 ];
 
 let cleanup: (() => void) | null = null;
 let current = "";
-let relayText = "";
+let relay: { url: string; embedded: boolean } | null = null;
 
 /** Shows a screen by id (also reachable as `#/ID` in the URL); `again` re-mounts the one shown. */
 export function show(id: string, again = false): void {
@@ -82,7 +82,7 @@ function renderNav(): void {
       ),
     ),
     h("div.spacer"),
-    h("div#relay-badge.muted.small", { "data-testid": "relay-badge" }, relayText),
+    h("div#relay-badge.muted.small", { "data-testid": "relay-badge", title: relay?.url ?? "" }, relay ? (relay.embedded ? t("shell.local_relay") : relay.url.replace(/^https?:\/\//, "")) : ""),
   );
   renderStrip();
 }
@@ -167,10 +167,8 @@ function boot(): void {
   window.setInterval(renderStrip, 1000);
   appInfo()
     .then((i) => {
-      relayText = i.relay.embedded ? t("shell.local_relay") : i.relay.url.replace(/^https?:\/\//, "");
-      const b = document.getElementById("relay-badge")!;
-      b.textContent = relayText;
-      b.title = i.relay.url;
+      relay = i.relay;
+      renderNav();
     })
     .catch(() => toast(t("shell.backend_silent"), "error"));
   window.addEventListener("hashchange", () => show(location.hash.replace(/^#\//, "")));

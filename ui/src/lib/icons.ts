@@ -32,6 +32,7 @@ const PATHS = {
   user: '<circle cx="12" cy="8" r="4"/><path d="M4 20.5a8 8 0 0 1 16 0"/>',
   block: '<circle cx="12" cy="12" r="8.5"/><path d="M6 6l12 12"/>',
   refresh: '<path d="M19.5 8.5A8 8 0 1 0 20 14M20 3.5v5h-5"/>',
+  gear: '<circle cx="12" cy="12" r="3"/><path d="M12 2.5v3M12 18.5v3M2.5 12h3M18.5 12h3M5.3 5.3l2.1 2.1M16.6 16.6l2.1 2.1M5.3 18.7l2.1-2.1M16.6 7.4l2.1-2.1"/>',
   signal: '<path d="M4 20v-4M9 20v-8M14 20v-12M19 20V4"/>',
 } as const;
 
