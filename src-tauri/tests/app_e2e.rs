@@ -1,7 +1,10 @@
 //! End-to-end on the real app (WebKitWebDriver + Xvfb): record 5 s from the
-//! test source with a bookmark, find it in the library, play it and jump to
-//! the bookmark; go live into a room on the embedded relay and see it live.
-//! Screenshots of each screen go to target/e2e-artifacts/.
+//! test source with a bookmark (the status strip counts it on another
+//! screen), find it in the library, play it and jump to the bookmark; a
+//! failed start brings the preview back; go live into a room on the
+//! embedded relay and see it live; the running job survives a visit to
+//! every other screen. Every screen passes a contrast check (WCAG AA) and is
+//! shot in English and Chinese to target/e2e-artifacts/.
 
 mod support;
 
@@ -21,6 +24,9 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
 
     // Go live screen: the preview draws frames from the test source.
     app.wait_js("return document.querySelector('[data-testid=screen-live]') && window.__onairPreview && window.__onairPreview.frames >= 10", secs(60), "preview frames");
+    // Before a start nothing runs: no timer, no fps, no green "connected".
+    app.wait_text("[data-testid=stats]", "Preview", secs(10));
+    assert!(app.eval("return !document.querySelector('[data-testid=stat-elapsed]') && !document.querySelector('[data-testid=strip-rec]')") == json!(true));
     app.screenshot("live-preview");
 
     // Record 5 s with a bookmark at about 2 s.
@@ -31,8 +37,20 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.wait_js("return window.__TAURI_INTERNALS__ && true", secs(5), "ipc");
     let elapsed = |app: &App| status(app)["stats"]["elapsed_s"].as_f64().unwrap_or(0.0);
     support_wait(|| elapsed(&app) >= 2.0, "2 s recorded");
+    // Bookmark stays where it was when Start became Stop.
+    let bm_x = app.eval("return Math.round(document.querySelector('[data-testid=bookmark]').getBoundingClientRect().left)");
+    assert_eq!(bm_x, app.eval("return Math.round(document.querySelector('[data-testid=bookmark]').getBoundingClientRect().left)"));
     app.click("[data-testid=bookmark]");
     support_wait(|| status(&app)["stats"]["bookmarks"] == json!(1), "the bookmark counted");
+    // Another screen shows the recording in the status strip, counting,
+    // and the dot beside "OnAir" lights; back on Go live the job is as it was.
+    app.click("[data-testid=nav-recordings]");
+    app.wait_text("[data-testid=strip-rec]", "REC", secs(10));
+    app.wait_js("return /^0:0[2-9]|^0:[1-5]/.test(document.querySelector('[data-testid=strip-rec-time]').textContent)", secs(10), "the strip's REC clock");
+    assert_eq!(app.eval("return document.querySelector('[data-testid=brand-dot]').className"), json!("dot rec"));
+    app.click("[data-testid=nav-live]");
+    app.wait_text("[data-testid=state-badge]", "REC", secs(10));
+    app.wait_text("[data-testid=start-stop]", "Stop", secs(10));
     support_wait(|| elapsed(&app) >= 5.0, "5 s recorded");
     app.screenshot("live-recording");
     app.click("[data-testid=start-stop]");
@@ -69,9 +87,30 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     );
     assert!((at.as_f64().unwrap() - want).abs() < 0.5, "currentTime {at} vs bookmark {want}");
     app.screenshot("recordings-player");
+    // Its thumbnail shows the picture, not the test pattern's white first frame.
+    let thumb = home.path().join("thumbs").join(format!("{id}.jpg"));
+    support_wait(|| thumb.exists(), "the thumbnail");
+    let gray = std::process::Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&thumb).args(["-f", "rawvideo", "-pix_fmt", "gray", "-"]).output().expect("ffmpeg");
+    let (lo, hi) = gray.stdout.iter().fold((255u8, 0u8), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    assert!(hi - lo > 60, "a uniform thumbnail (luma {lo}..{hi})");
+
+    // A start that fails (nothing listens at that RTMP address) says so and
+    // the preview runs on.
+    app.click("[data-testid=nav-live]");
+    app.wait_js("return window.__onairPreview && window.__onairPreview.frames >= 5", secs(60), "preview again");
+    app.select("[data-testid=destination]", "rtmp");
+    app.type_text("[data-testid=rtmp-url]", &format!("rtmp://127.0.0.1:{}/live", support::free_port()));
+    app.type_text("[data-testid=rtmp-key]", "test-key");
+    app.click("[data-testid=start-stop]");
+    app.wait_js("return document.querySelector('#toast.error') && true", secs(60), "the failed start's error");
+    support_wait(|| status(&app)["state"] == json!("preview"), "the preview back after a failed start");
+    let seen = app.eval("return window.__onairPreview.frames");
+    app.wait_js(&format!("return window.__onairPreview.frames > {seen} + 10"), secs(30), "preview frames after the failed start");
+    app.screenshot("live-failed-start");
 
     // Go live into a room on the embedded relay.
     support::sign_up(home.path(), &app.relay_url(), "alice");
+    app.click("[data-testid=nav-recordings]");
     app.click("[data-testid=nav-live]");
     app.wait_js("return window.__onairPreview && window.__onairPreview.frames >= 5", secs(60), "preview again");
     app.select("[data-testid=destination]", "room");
@@ -79,6 +118,12 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.click("[data-testid=room-create]");
     app.wait_text("[data-testid=room-select]", "Local show", secs(30));
     let room = app.eval("return document.querySelector('[data-testid=room-select]').value").as_str().unwrap().to_string();
+    // The new room's stream key shows once; going live from here needs none
+    // (the app asks the relay for a publish ticket).
+    let key = app.eval("return document.querySelector('[data-testid=room-key-once]').value");
+    assert!(key.as_str().is_some_and(|k| k.starts_with("live_")), "the key shown once: {key}");
+    app.click("[data-testid=room-key-done]");
+    assert_eq!(app.eval("return document.querySelector('[data-testid=room-key-once]').value"), json!(""));
     app.eval("const c = document.querySelector('[data-testid=record-toggle]'); if (c.checked) c.click(); return true");
     app.click("[data-testid=start-stop]");
     app.wait_text("[data-testid=state-badge]", "LIVE", secs(60));
@@ -97,24 +142,7 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     // plays it, and a comment said in its live chat comes back.
     app.invoke("chat_status", json!({})).expect("chat session resumes from the saved account");
     app.click("[data-testid=nav-watch]");
-    let row = format!("[data-room=\"{room}\"]");
-    // The directory redraws itself every 10 s; a click that lands as its
-    // row is replaced opens nothing, and a viewer would click again.
-    let mut opened = false;
-    for _ in 0..4 {
-        app.click(&row);
-        let start = std::time::Instant::now();
-        while start.elapsed() < secs(5) && !opened {
-            opened = app.eval("return !!document.querySelector('[data-testid=watch-video]')") == json!(true);
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        if opened {
-            break;
-        }
-    }
-    if !opened {
-        app.screenshot("watch-not-opened");
-    }
+    open_room(&app, &room);
     app.wait_js(
         "const v = document.querySelector('[data-testid=watch-video]'); return v && v.currentTime > 1 && Number(document.querySelector('[data-testid=watch-status]').dataset.frames || 0) > 10",
         secs(90),
@@ -139,13 +167,57 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     );
     app.screenshot("watch-live");
 
-    for s in ["watch", "chat", "call", "settings"] {
-        app.click(&format!("[data-testid=nav-{s}]"));
-        app.find(&format!("[data-testid=screen-{s}]"));
-        app.screenshot(s);
+    // Every screen, in both languages: readable (AA contrast) and shot.
+    for lang in ["en", "zh"] {
+        app.eval(&format!("localStorage.setItem('onair.lang', '{lang}'); window.dispatchEvent(new CustomEvent('onair:language')); return true"));
+        for s in ["live", "recordings", "watch", "chat", "call", "settings"] {
+            app.click(&format!("[data-testid=nav-{s}]"));
+            app.find(&format!("[data-testid=screen-{s}]"));
+            // Let async lists (devices, friends, rooms) arrive before judging.
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let bad = app.eval(CONTRAST_JS);
+            assert_eq!(bad, json!([]), "text below 4.5:1 contrast on {s} ({lang})");
+            app.screenshot(&if lang == "en" { s.to_string() } else { format!("{s}-{lang}") });
+        }
     }
+    app.eval("localStorage.setItem('onair.lang', 'en'); window.dispatchEvent(new CustomEvent('onair:language')); return true");
+    // The live job survived every screen: Go live shows it as it runs.
+    app.click("[data-testid=nav-live]");
+    app.wait_text("[data-testid=state-badge]", "LIVE", secs(10));
+    assert_eq!(app.eval("return document.querySelector('[data-testid=destination]').value"), json!("room"));
+    assert_eq!(app.eval("return document.querySelector('[data-testid=room-select]').value"), json!(room));
+    app.wait_text("[data-testid=strip-live]", "LIVE", secs(10));
+
+    // A viewer is told the live ended within 5 s, and is offered its replay.
+    app.click("[data-testid=nav-watch]");
+    open_room(&app, &room);
+    app.wait_js("const v = document.querySelector('[data-testid=watch-video]'); return v && v.currentTime > 0.5", secs(90), "the Watch player to play again");
     let r = app.invoke("live_stop", json!({})).expect("stop");
+    let stopped = std::time::Instant::now();
+    app.wait_js("return !!document.querySelector('[data-testid=watch-ended]')", secs(30), "\"Stream ended\" on the Watch screen");
+    let told = stopped.elapsed();
+    assert!(told <= secs(5), "the viewer learnt of the end after {told:?}");
+    app.wait_js("return document.querySelector('[data-testid=watch-ended-replay]')?.hidden === false", secs(30), "the replay offered");
+    app.screenshot("watch-ended");
     assert!(r["stats"]["reconnects"] == json!(0), "{r}");
+}
+
+/// Opens a room from the Watch directory. It redraws itself every 10 s; a
+/// click that lands as its row is replaced opens nothing, and a viewer
+/// would click again.
+fn open_room(app: &App, room: &str) {
+    let row = format!("[data-room=\"{room}\"]");
+    for _ in 0..4 {
+        app.click(&row);
+        let start = std::time::Instant::now();
+        while start.elapsed() < secs(5) {
+            if app.eval("return !!document.querySelector('[data-testid=watch-video]')") == json!(true) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
+    app.screenshot("watch-not-opened");
 }
 
 fn support_wait(mut cond: impl FnMut() -> bool, what: &str) {
@@ -155,3 +227,33 @@ fn support_wait(mut cond: impl FnMut() -> bool, what: &str) {
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
+
+/// Every visible text on the page against its background, as WCAG 2.1
+/// measures it: the failures (text, ratio) below 4.5:1. Disabled controls
+/// are exempt (WCAG 1.4.3); the colour is blended through ancestors'
+/// opacity and translucent backgrounds.
+const CONTRAST_JS: &str = r#"
+const parse = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return [0, 0, 0, 0]; const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+const over = (top, under) => { const a = top[3]; return [0, 1, 2].map((i) => top[i] * a + under[i] * (1 - a)).concat([1]); };
+const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+const background = (el) => { const layers = []; for (let e = el; e; e = e.parentElement) { const b = parse(getComputedStyle(e).backgroundColor); if (b[3] > 0) { layers.push(b); if (b[3] >= 1) break; } } let c = [20, 22, 26, 1]; for (let i = layers.length - 1; i >= 0; i--) c = over(layers[i], c); return c; };
+const bad = [];
+for (const el of document.querySelectorAll('body *')) {
+  if (['SCRIPT', 'STYLE', 'CANVAS', 'VIDEO', 'svg', 'path', 'OPTION'].includes(el.tagName)) continue;
+  const own = [...el.childNodes].filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(' ');
+  if (!own) continue;
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || el.closest('[hidden]')) continue;
+  const st = getComputedStyle(el);
+  if (st.visibility === 'hidden' || st.display === 'none') continue;
+  if (el.closest('button:disabled, select:disabled, input:disabled, #toast:not(.show)')) continue;
+  let opacity = 1; for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+  if (opacity === 0) continue;
+  const bg = background(el);
+  const fg = parse(st.color); fg[3] *= opacity;
+  const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  const k = ratio(lum(over(fg, bg)), lum(bg));
+  if (k < 4.5) bad.push(own.slice(0, 40) + ' ' + k.toFixed(2));
+}
+return bad;
+"#;
