@@ -16,7 +16,7 @@ fn register(app: &App, user: &str) {
     app.type_text("[data-testid=chat-password]", "correct horse battery");
     app.click("[data-testid=chat-register]");
     // Signed in, and the listener reached the relay.
-    app.wait_text("[data-testid=chat-online]", "online", secs(60));
+    app.wait_text("[data-testid=chat-online]", "Online", secs(60));
 }
 
 fn send(app: &App, to: &str, text: &str) {
@@ -77,9 +77,13 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     wait_message(&alice, hello, "sent");
     bob.wait_text("[data-testid=chat-list]", hello, secs(60));
     bob.wait_js("return document.querySelector('[data-conv=\"dm:alice:bob\"] [data-testid=unread]')?.textContent === '1'", secs(30), "one unread in bob's list");
+    // The sidebar's Chat carries the unread count, and the strip the relay's state.
+    bob.wait_text("[data-testid=nav-unread]", "1", secs(30));
+    bob.wait_text("[data-testid=strip-relay]", "Relay connected", secs(30));
     bob.screenshot("chat-b-unread");
     bob.click("[data-conv=\"dm:alice:bob\"]");
     wait_message(&bob, hello, "received");
+    bob.wait_js("return document.querySelector('[data-testid=nav-unread]').hidden", secs(30), "the unread badge to clear once read");
 
     // bob → alice, in the conversation bob has open.
     let reply = "and back from window B";
@@ -103,6 +107,11 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     // Full-text search finds it in the local cache.
     alice.type_text("[data-testid=chat-search]", "window");
     alice.eval("document.querySelector('[data-testid=chat-search]').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' })); return true");
+    alice.wait_text("[data-testid=chat-list]", "2 results", secs(30));
+    // A part of a word finds it too ("wind" in "window").
+    alice.type_text("[data-testid=chat-search]", "wind");
+    alice.eval("document.querySelector('[data-testid=chat-search]').dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' })); return true");
+    alice.wait_text("[data-testid=chat-search-count]", "results for “wind”", secs(30));
     alice.wait_text("[data-testid=chat-list]", "2 results", secs(30));
 
     // A video call between the two windows, media and all: alice dials bob
@@ -134,22 +143,30 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     alice.click("[data-testid=call-camera]");
     let frames = bob.eval("return +document.querySelector('[data-testid=call-remote]').dataset.frames");
     bob.wait_js(&picture_is("black"), secs(30), "bob to see black when alice's camera is off");
+    bob.wait_text("[data-testid=call-peer-camera-off]", "alice: camera off", secs(30));
     bob.wait_js(&format!("return +document.querySelector('[data-testid=call-remote]').dataset.frames > {frames} + 15"), secs(30), "black frames to keep coming");
     alice.wait_text("[data-testid=call-camera]", "Camera on", secs(10));
     alice.click("[data-testid=call-camera]");
     bob.wait_js(&picture_is("colourful"), secs(30), "bob to see alice's pattern again");
+    bob.wait_js("return !document.querySelector('[data-testid=call-peer-camera-off]')", secs(30), "the camera-off mark to go");
+    // Muted: bob sees the mark while alice's sound is off.
+    alice.click("[data-testid=call-mute]");
+    bob.wait_text("[data-testid=call-peer-muted]", "alice is muted", secs(30));
+    bob.screenshot("call-b-peer-muted");
+    alice.click("[data-testid=call-mute]");
+    bob.wait_js("return !document.querySelector('[data-testid=call-peer-muted]')", secs(30), "the muted mark to go");
 
     alice.click("[data-testid=call-record]");
     bob.wait_text("[data-testid=call-rec-banner]", "alice is recording", secs(30));
     alice.wait_text("[data-testid=call-rec-banner]", "you are recording", secs(30));
     alice.wait_js("return !document.querySelector('[data-testid=call-bookmark]')?.disabled", secs(30), "the bookmark button");
     alice.click("[data-testid=call-bookmark]");
-    alice.wait_text("[data-testid=call-notice]", "bookmark", secs(30));
+    alice.wait_text("[data-testid=call-notice]", "Bookmark added", secs(30));
     let frames = alice.eval("return +document.querySelector('[data-testid=call-remote]').dataset.frames");
     alice.wait_js(&format!("return +document.querySelector('[data-testid=call-remote]').dataset.frames > {frames} + 60"), secs(60), "two seconds of call to record");
     bob.screenshot("call-b-being-recorded");
     alice.click("[data-testid=call-record]");
-    alice.wait_text("[data-testid=call-notice]", "recording saved", secs(60));
+    alice.wait_text("[data-testid=call-notice]", "Recording saved", secs(60));
     bob.wait_js("return !document.querySelector('[data-testid=call-rec-banner]')", secs(30), "bob's banner to go when alice stops");
     let list = alice.invoke("recordings_list", json!({})).expect("recordings_list");
     let rec = list.as_array().unwrap().iter().find(|r| r["path"].as_str().is_some_and(|p| p.contains("call-bob-"))).unwrap_or_else(|| panic!("no call recording in {list}")).clone();

@@ -71,7 +71,7 @@ fn the_app_signs_up_and_chats_on_an_https_relay() {
     app.type_text("[data-testid=chat-password]", "correct horse battery");
     app.click("[data-testid=chat-register]");
     // Registered over HTTPS, and the chat socket is up over WSS.
-    app.wait_text("[data-testid=chat-online]", "online", secs(60));
+    app.wait_text("[data-testid=chat-online]", "Online", secs(60));
     app.screenshot("chat-https-relay");
 
     // The account really is on that relay: the CLI signs in to it.
