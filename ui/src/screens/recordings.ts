@@ -135,8 +135,11 @@ export function mount(root: HTMLElement): () => void {
   async function togglePin(r: RecordingItem): Promise<void> {
     try {
       await recordings.pin(r.id, !r.pinned);
+      // The player keeps playing where it is: only the button and the list change.
+      r.pinned = !r.pinned;
+      const btn = playerBox.querySelector<HTMLElement>("[data-testid=pin]");
+      if (btn) replace(btn, icon("pin"), r.pinned ? t("rec.unpin") : t("rec.pin"));
       await load();
-      await open(r.id);
     } catch (e) {
       toast(errorText(e), "error");
     }
