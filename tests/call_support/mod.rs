@@ -129,6 +129,38 @@ impl Ws {
         all.into_iter().filter(|v| v["t"] == "event" && v["ev"]["ev"].as_str().is_some_and(|e| e.starts_with("call_"))).map(|v| v["ev"].clone()).collect()
     }
 
+    /// The `res` of request `id` (sent with [`Ws::send`]); other frames are kept.
+    pub async fn res(&mut self, id: u64) -> Value {
+        if let Some(i) = self.pending.iter().position(|v| v["t"] == "res" && v["id"] == id) {
+            return self.pending.remove(i).unwrap();
+        }
+        loop {
+            let v = self.recv().await;
+            if v["t"] == "res" && v["id"] == id {
+                return v;
+            }
+            self.pending.push_back(v);
+        }
+    }
+
+    /// Takes every event of kind `ev` received so far, after a ping round
+    /// trip (anything the relay queued before the pong is included).
+    pub async fn drain_events(&mut self, ev: &str) -> Vec<Value> {
+        let nonce = 888_000 + self.next_id;
+        self.next_id += 1;
+        self.send(json!({"t":"ping","nonce":nonce})).await;
+        loop {
+            let v = self.recv().await;
+            if v["t"] == "pong" && v["nonce"] == nonce {
+                break;
+            }
+            self.pending.push_back(v);
+        }
+        let (hit, keep): (Vec<Value>, Vec<Value>) = self.pending.drain(..).partition(|v| v["t"] == "event" && v["ev"]["ev"] == ev);
+        self.pending = keep.into();
+        hit.into_iter().map(|v| v["ev"].clone()).collect()
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

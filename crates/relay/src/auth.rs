@@ -102,7 +102,7 @@ impl Default for LoginLimiter {
 
 /// An address as a key part. One IPv6 host commonly holds a whole /64, so
 /// IPv6 addresses count per /64; anything that is not an address is cut short.
-fn addr_key(ip: &str) -> String {
+pub(crate) fn addr_key(ip: &str) -> String {
     match ip.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();
@@ -178,7 +178,7 @@ impl LoginLimiter {
 }
 
 /// The delay for an account that has failed `failures` times this minute.
-fn slow_down_ms(failures: u32, per_minute: u32) -> u64 {
+pub(crate) fn slow_down_ms(failures: u32, per_minute: u32) -> u64 {
     if failures < per_minute.max(1) {
         return 0;
     }

@@ -117,6 +117,11 @@ pub struct Config {
     /// `/metrics` answers only requests with `Authorization: Bearer` this
     /// token; without one configured it is not served at all (404).
     pub metrics_token: Option<Secret>,
+    /// The bus between relay nodes (`redis://HOST:PORT`); none: this relay
+    /// is the only node. A secret: the URL may carry Redis's password.
+    pub bus: Option<Secret>,
+    /// This node's name among several (`--node-id`); default: random.
+    pub node_id: Option<String>,
     /// Where the relay's records live: `postgres://…` (shared by several
     /// nodes), or unset for SQLite in `data`. Attachments and replays stay
     /// in `data` either way.
@@ -204,6 +209,8 @@ impl Default for Config {
             rtmps: None,
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            bus: None,
+            node_id: None,
             store: None,
         }
     }

@@ -121,7 +121,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: axum::http::Header
     if crate::auth::token_hash(given.trim()) != crate::auth::token_hash(&want.0) {
         return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "metrics need the relay's metrics token\n").into_response();
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.connections())).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render(state.hub.connections()) + &state.bus.metrics(&state.metrics)).into_response()
 }
 
 /// A signed-in session as register and login return it.
@@ -195,6 +195,14 @@ async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectI
             return Err(err(ErrorCode::RateLimited, "too many log-in attempts from here; wait a minute"));
         }
     };
+    // With several nodes, the same limits count attempts on all of them.
+    let delay_ms = match state.bus.login_check(&peer_ip(&ci), &c.user, device.as_ref(), per).await {
+        Ok(shared) => delay_ms.max(shared),
+        Err(crate::bus::Limited) => {
+            Metrics::inc(&state.metrics.logins_rate_limited);
+            return Err(err(ErrorCode::RateLimited, "too many log-in attempts from here; wait a minute"));
+        }
+    };
     if delay_ms > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
     }
@@ -209,6 +217,7 @@ async fn login(State(state): State<Arc<AppState>>, ci: Option<Extension<ConnectI
     if !ok || row.is_none() {
         Metrics::inc(&state.metrics.logins_failed);
         state.logins.login_failed(now_ms(), &c.user);
+        state.bus.login_failed(&c.user);
         return Err(wrong());
     }
     Ok(axum::Json(issue_token(&state, &c.user).await?))
@@ -293,7 +302,10 @@ async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
     // not fit; until it is stored, the most it may bring counts as used.
     let quota = Quota { per_day: state.limits.upload_bytes_per_day, total: state.limits.upload_bytes_total };
     let usage = || state.store.upload_usage(&me, now_ms()).map_err(|e| HttpError::from(ApiError::from(e)));
-    let hold = state.uploads.start(&me, announced.unwrap_or(0), announced.unwrap_or(limit), quota, usage)?;
+    // The quota check reads the store under the in-flight lock (and the
+    // insert below runs under it too), so it cannot hop to the blocking
+    // pool with that borrow: it blocks in place, off the runtime's workers.
+    let hold = crate::store::off_runtime(|| state.uploads.start(&me, announced.unwrap_or(0), announced.unwrap_or(limit), quota, usage))?;
     let body = axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await.map_err(|_| too_large())?;
     let mime = sniff_mime(&body).to_string();
     let id = auth::random_hex(16).map_err(|e| err(ErrorCode::Internal, e.to_string()))?;
@@ -307,7 +319,7 @@ async fn upload(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q)
         return Err(err(ErrorCode::Internal, "could not store the file"));
     }
     let row = crate::store::AttachmentRow { id: id.clone(), conv: q.conv, owner: me.clone(), name: name.clone(), mime: mime.clone(), size: body.len() as u64 };
-    let stored = state.uploads.finish(hold, row.size, quota, usage, || state.store.insert_attachment(&row, now_ms()).map_err(|e| HttpError::from(ApiError::from(e))));
+    let stored = crate::store::off_runtime(|| state.uploads.finish(hold, row.size, quota, usage, || state.store.insert_attachment(&row, now_ms()).map_err(|e| HttpError::from(ApiError::from(e)))));
     if stored.is_err() {
         let _ = tokio::fs::remove_file(dir.join(&id)).await;
     }

@@ -1,4 +1,6 @@
-//! Live connections by user, for fan-out and presence.
+//! Live connections by user on this node, for fan-out and presence. What
+//! crosses to other nodes goes through the bus (`bus/`), which hands this
+//! hub the frames other nodes send to our connections.
 
 use axum::extract::ws::Utf8Bytes;
 use onair_proto::{Event, ServerFrame};
@@ -53,7 +55,11 @@ impl Hub {
     /// Returns false if the connection is gone; one whose queue is full is
     /// dropped from the hub, as in [`Hub::publish`].
     pub fn send_to(&self, user: &str, conn: u64, frame: &ServerFrame) -> bool {
-        let text: Utf8Bytes = frame.to_json().into();
+        self.send_text(user, conn, frame.to_json().into())
+    }
+
+    /// [`Hub::send_to`] for a frame already in JSON (from the bus).
+    pub fn send_text(&self, user: &str, conn: u64, text: Utf8Bytes) -> bool {
         let mut c = self.lock();
         let Some(v) = c.get_mut(user) else { return false };
         let Some(pos) = v.iter().position(|(i, _)| *i == conn) else { return false };
@@ -75,11 +81,24 @@ impl Hub {
         self.lock().values().map(Vec::len).sum()
     }
 
+    /// Every user with a connection here, and their connections.
+    pub fn users(&self) -> Vec<(String, Vec<u64>)> {
+        self.lock().iter().map(|(u, v)| (u.clone(), v.iter().map(|(i, _)| *i).collect())).collect()
+    }
+
+    /// Queues a frame already in JSON (from the bus) for every connection of `user`.
+    pub fn deliver(&self, user: &str, text: Utf8Bytes) -> Published {
+        self.publish_text(std::slice::from_ref(&user.to_string()), text)
+    }
+
     /// Queues the event for every connection of `users`. A connection whose
     /// queue is full is dropped from the hub, which closes its channel and
     /// so the connection: a slow client must not stall everyone else.
     pub fn publish(&self, users: &[String], ev: Event) -> Published {
-        let text: Utf8Bytes = ServerFrame::Event { ev }.to_json().into();
+        self.publish_text(users, ServerFrame::Event { ev }.to_json().into())
+    }
+
+    fn publish_text(&self, users: &[String], text: Utf8Bytes) -> Published {
         let mut p = Published::default();
         let mut c = self.lock();
         for u in users {

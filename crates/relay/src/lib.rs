@@ -35,6 +35,7 @@
 pub mod accept;
 pub mod account;
 pub mod auth;
+pub mod bus;
 pub mod calls;
 pub mod commit;
 pub mod config;
@@ -80,6 +81,10 @@ pub enum ServeError {
     RtmpsWithoutTls(SocketAddr),
     #[error("--trusted-proxy: {0}")]
     Proxy(String),
+    #[error(transparent)]
+    Bus(#[from] bus::redis::BusError),
+    #[error("--node-id {0:?}: use 1-64 letters, digits, '_', '.' or '-'")]
+    NodeId(String),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -96,6 +101,25 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         let list = live::chat::parse_banned(&text);
         tracing::info!(words = list.len(), "banned words loaded for live-room chat");
         state.rooms.set_banned(&list);
+    }
+    if let Some(id) = &config.node_id {
+        if !bus::valid_node_id(id) {
+            return Err(ServeError::NodeId(id.clone()));
+        }
+        state.bus.set_node(id);
+    }
+    if let Some(url) = config.bus.as_ref().filter(|u| !u.0.is_empty()) {
+        // Nodes keep serving their own clients while Redis is away; the
+        // link connects (and reconnects) in the background.
+        let r = bus::redis::RedisBus::new(&url.0, state.bus.node())?;
+        tracing::info!(bus = %r.shown_url(), node = %state.bus.node(), "joining the other relay nodes through the bus");
+        let fwd = r.clone();
+        state.sockets.forward_to(Box::new(move |x: signout::Revoked| {
+            let hex = |h: Option<[u8; 32]>| h.map(|h| auth::hex(&h));
+            fwd.revoke(&x.user, bus::Note::Close { token: hex(x.token), except: hex(x.except), why: x.why });
+        }));
+        state.bus.attach(r.clone());
+        tokio::spawn(r.run(state.clone()));
     }
     let trusted = Arc::new(proxy::TrustedProxies::parse(&config.trusted_proxies).map_err(ServeError::Proxy)?);
     let tls = match (&config.tls_cert, &config.tls_key) {

@@ -22,6 +22,8 @@ pub struct Metrics {
     pub calls_started: AtomicU64,
     pub calls_active: AtomicU64,
     pub call_refusals: AtomicU64,
+    /// Frames other nodes sent to our connections through the bus.
+    pub bus_in: AtomicU64,
 }
 
 impl Metrics {

@@ -44,6 +44,8 @@ pub struct AppState {
     pub uploads: crate::quota::InFlight,
     /// Store work in flight on blocking threads ([`AppState::blocking`]).
     store_slots: Arc<tokio::sync::Semaphore>,
+    /// The other relay nodes (issue 14): none unless `serve` attaches Redis.
+    pub bus: crate::bus::Bus,
     next_conn: AtomicU64,
 }
 
@@ -76,6 +78,7 @@ impl AppState {
             metrics_token: std::sync::OnceLock::new(),
             uploads: crate::quota::InFlight::default(),
             store_slots: Arc::new(tokio::sync::Semaphore::new(STORE_THREADS)),
+            bus: crate::bus::Bus::default(),
             next_conn: AtomicU64::new(1),
         })
     }
@@ -116,7 +119,7 @@ impl AppState {
     /// Runs `f` with the session logic's context, here and now: only on a
     /// thread that may block (see [`AppState::ctx_call`]).
     pub fn with_ctx<T>(&self, f: impl FnOnce(&Ctx) -> T) -> T {
-        let online = |u: &str| self.hub.is_online(u);
+        let online = |u: &str| self.hub.is_online(u) || self.bus.online_elsewhere(u);
         f(&Ctx { store: &*self.store, limits: &self.limits, online: &online })
     }
 

@@ -146,9 +146,10 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                         }
                     }
                     if let Some(tx) = tx.take() {
-                        if state.hub.register(&user, conn_id, tx) {
-                            presence(&state, &user, true);
-                        }
+                        let first = state.hub.register(&user, conn_id, tx);
+                        // Presence, and (with a bus) this user's events from
+                        // other nodes, before the welcome goes out below.
+                        crate::bus::connected(&state, &user, conn_id, first).await;
                         state.calls.send(Msg::Opened { conn: conn_id, user }).await;
                     }
                 }
@@ -204,9 +205,8 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
         state.sockets.remove(user, conn_id);
         state.rooms.gone(user, conn_id, &mut |users, ev| publish(&state, &users, ev));
         state.calls.send(Msg::Closed { conn: conn_id }).await;
-        if state.hub.unregister(user, conn_id) {
-            presence(&state, user, false);
-        }
+        let last = state.hub.unregister(user, conn_id);
+        crate::bus::disconnected(&state, user, conn_id, last).await;
     }
 }
 
@@ -250,26 +250,16 @@ async fn room_request(state: &Arc<AppState>, me: &str, conn: u64, room: &str, re
     state.rooms.handle(now_ms(), me, conn, room, owner.as_deref(), req, &mut |users, ev| publish(state, &users, ev))
 }
 
+/// Delivers an event to every connection of `users`: here, and through the
+/// bus on the other nodes.
 pub fn publish(state: &AppState, users: &[String], ev: Event) {
+    state.bus.forward(users, &ev);
+    publish_here(state, users, ev);
+}
+
+/// Delivers an event to `users`' connections on this node only.
+pub fn publish_here(state: &AppState, users: &[String], ev: Event) {
     let p = state.hub.publish(users, ev);
     state.metrics.events_delivered.fetch_add(p.delivered, std::sync::atomic::Ordering::Relaxed);
     state.metrics.slow_clients_dropped.fetch_add(p.dropped, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// Tells a user's friends that they came online or went offline.
-fn presence(state: &AppState, user: &str, online: bool) {
-    let now = now_ms();
-    if !online {
-        if let Err(e) = state.store.set_last_seen(user, now) {
-            tracing::warn!(error = %e, "could not record last seen");
-        }
-    }
-    let friends = match state.store.friends_of(user) {
-        Ok(f) => f.into_iter().filter(|(_, s, _)| *s == onair_proto::FriendState::Friends).map(|(u, _, _)| u).collect::<Vec<_>>(),
-        Err(e) => {
-            tracing::warn!(error = %e, "presence: friends lookup failed");
-            return;
-        }
-    };
-    publish(state, &friends, Event::Presence { user: user.into(), online, last_seen: if online { None } else { Some(now) } });
 }

@@ -75,6 +75,14 @@ pub struct RelayArgs {
     /// replays stay in --data (a folder the nodes share). The password is never printed.
     #[arg(long, env = "ONAIR_RELAY_STORE", hide_env_values = true, value_name = "URL")]
     store: Option<onair_relay::config::StoreUrl>,
+    /// Join other relay nodes through this Redis (`redis://[:PASSWORD@]HOST:PORT`):
+    /// chat events, presence, call signaling, sign-outs and log-in limits
+    /// cross nodes. Default: this relay is the only node. The password is never printed.
+    #[arg(long, env = "ONAIR_RELAY_BUS", hide_env_values = true, value_name = "URL")]
+    bus: Option<onair_relay::config::Secret>,
+    /// This node's name among several (letters, digits, `_ . -`; default: random).
+    #[arg(long, env = "ONAIR_RELAY_NODE_ID", value_name = "ID")]
+    node_id: Option<String>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -146,6 +154,15 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if config.store.as_ref().is_some_and(|s| s.0.trim().is_empty()) {
         anyhow::bail!("--store must not be empty (leave it out for SQLite in the data directory)");
+    }
+    if let Some(b) = args.bus.clone() {
+        config.bus = Some(b);
+    }
+    if config.bus.as_ref().is_some_and(|b| b.0.trim().is_empty()) {
+        anyhow::bail!("--bus must not be empty (leave it out for a single relay)");
+    }
+    if let Some(n) = args.node_id.clone() {
+        config.node_id = Some(n);
     }
     if let Some(d) = args.data {
         config.data = d;

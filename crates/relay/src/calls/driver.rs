@@ -3,6 +3,14 @@
 //! per-connection order of open / requests / close is kept); it answers
 //! through the connection's queue in the hub, the same queue events use,
 //! so a `res` and the events it causes arrive in order.
+//!
+//! Across nodes (a bus): the node where the invite was made holds the call
+//! (`onair:call:ID` names it). Another node forwards its connections'
+//! requests for that call there ([`Msg::Remote`]); the holder's router sees
+//! such a connection under a local stand-in id ([`Remotes`]) and answers it
+//! through the bus. A node that dies takes its calls' routing with it; a
+//! `call_resume` on any node then takes the call back from the audit, as
+//! after a restart.
 
 use super::router::{AuditOp, Output, Router, RouterConfig};
 use super::turn;
@@ -21,6 +29,63 @@ pub enum Msg {
     Opened { conn: u64, user: String },
     Closed { conn: u64 },
     Request { conn: u64, user: String, id: u64, body: Request },
+    /// A request from connection `conn` of another node, for a call held here.
+    Remote { node: String, conn: u64, user: String, id: u64, body: Request },
+    /// Connection `conn` of `node` closed.
+    RemoteClosed { node: String, conn: u64 },
+    /// `node` stopped answering: all its connections are gone.
+    NodeGone { node: String },
+}
+
+/// Connections of other nodes as the router sees them: stand-in ids with
+/// the top bit set (local connection ids count up from 1 and never get there).
+#[derive(Default)]
+struct Remotes {
+    by_id: HashMap<u64, (String, u64)>,
+    ids: HashMap<(String, u64), u64>,
+    next: u64,
+}
+
+const REMOTE: u64 = 1 << 63;
+
+impl Remotes {
+    /// The stand-in for `(node, conn)`, and whether it is new.
+    fn id(&mut self, node: &str, conn: u64) -> (u64, bool) {
+        if let Some(&id) = self.ids.get(&(node.to_string(), conn)) {
+            return (id, false);
+        }
+        self.next += 1;
+        let id = REMOTE | self.next;
+        self.ids.insert((node.to_string(), conn), id);
+        self.by_id.insert(id, (node.to_string(), conn));
+        (id, true)
+    }
+
+    fn remove(&mut self, id: u64) -> Option<(String, u64)> {
+        let k = self.by_id.remove(&id)?;
+        self.ids.remove(&k);
+        Some(k)
+    }
+
+    fn of_node(&self, node: &str) -> Vec<u64> {
+        self.by_id.iter().filter(|(_, (n, _))| n == node).map(|(&id, _)| id).collect()
+    }
+}
+
+/// The call a request names, if it names one.
+fn call_of(req: &Request) -> Option<&str> {
+    Some(match req {
+        Request::CallAccept { call_id }
+        | Request::CallDecline { call_id }
+        | Request::CallCancel { call_id }
+        | Request::CallHangup { call_id }
+        | Request::CallResume { call_id }
+        | Request::CallSdp { call_id, .. }
+        | Request::CallIce { call_id, .. }
+        | Request::CallRecord { call_id, .. }
+        | Request::CallConsent { call_id, .. } => call_id,
+        _ => return None,
+    })
 }
 
 /// The relay's handle on call signaling (in [`AppState`]).
@@ -57,6 +122,7 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
     let rcfg = RouterConfig { ring_timeout_ms: cfg.ring_timeout_secs as i64 * 1000, grace_ms: cfg.grace_secs as i64 * 1000, require_consent: cfg.require_recording_consent };
     let mut router = Router::new(rcfg, Box::new(new_call_id));
     let mut users: HashMap<u64, String> = HashMap::new();
+    let mut remotes = Remotes::default();
     let mut shutdown = state.shutdown.subscribe();
     // The router's clock: wall-clock ms (audit times) advanced by tokio's
     // monotonic clock, so deadlines survive wall-clock jumps and tests can
@@ -75,18 +141,90 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
                     router.closed(now_ms(), conn);
                     users.remove(&conn);
                 }
-                Some(Msg::Request { conn, user, id, body }) => request(&state, &mut router, now_ms(), conn, &user, id, body),
+                Some(Msg::Request { conn, user, id, body }) => {
+                    let here = call_of(&body).is_some_and(|c| router.knows(c));
+                    if here || !forwarded(&state, conn, &user, id, &body).await {
+                        let invited = invite_remotes(&state, &mut router, &mut remotes, &mut users, &body).await;
+                        request(&state, &mut router, now_ms(), conn, &user, id, body);
+                        // Devices rung elsewhere that did not join the call are forgotten.
+                        let idle: Vec<u64> = invited.into_iter().filter(|r| !router.in_call(*r)).collect();
+                        for rid in idle {
+                            router.closed(now_ms(), rid);
+                            users.remove(&rid);
+                            remotes.remove(rid);
+                        }
+                    }
+                }
+                Some(Msg::Remote { node, conn, user, id, body }) => {
+                    let (rid, new) = remotes.id(&node, conn);
+                    if new {
+                        router.opened(rid, &user);
+                        users.insert(rid, user.clone());
+                    }
+                    if users.get(&rid) == Some(&user) {
+                        request(&state, &mut router, now_ms(), rid, &user, id, body);
+                    }
+                }
+                Some(Msg::RemoteClosed { node, conn }) => {
+                    let (rid, _) = remotes.id(&node, conn);
+                    router.closed(now_ms(), rid);
+                    users.remove(&rid);
+                    remotes.remove(rid);
+                }
+                Some(Msg::NodeGone { node }) => {
+                    for rid in remotes.of_node(&node) {
+                        router.closed(now_ms(), rid);
+                        users.remove(&rid);
+                        remotes.remove(rid);
+                    }
+                }
                 None => break,
             },
             _ = async { tokio::time::sleep(wait.unwrap_or_default()).await }, if wait.is_some() => router.handle_timeout(now_ms()),
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
                 router.shutdown(now_ms());
-                flush(&state, &mut router, &users);
+                flush(&state, &mut router, &users, &remotes);
                 break;
             }
         }
-        flush(&state, &mut router, &users);
+        flush(&state, &mut router, &users, &remotes);
     }
+}
+
+/// A request for a call another live node holds goes there; true if it went.
+async fn forwarded(state: &AppState, conn: u64, me: &str, id: u64, body: &Request) -> bool {
+    let Some(r) = state.bus.redis() else { return false };
+    let Some(call) = call_of(body) else { return false };
+    if !valid_call_id(call) {
+        return false;
+    }
+    match r.call_owner(call).await {
+        Some(node) if node != state.bus.node() && state.bus.alive(&node) => {
+            r.link(conn, &node);
+            r.send(&node, crate::bus::Note::CallReq { conn, user: me.to_string(), id, body: body.clone() });
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Before an invite: the callee's devices on other nodes join the router
+/// under stand-in ids, so they ring too. Returns the ids added.
+async fn invite_remotes(state: &AppState, router: &mut Router, remotes: &mut Remotes, users: &mut HashMap<u64, String>, body: &Request) -> Vec<u64> {
+    let (Some(r), Request::CallInvite { to, .. }) = (state.bus.redis(), body) else { return Vec::new() };
+    if !valid_username(to.as_str()) {
+        return Vec::new();
+    }
+    let mut added = Vec::new();
+    for (node, conn) in r.devices(to).await {
+        let (rid, new) = remotes.id(&node, conn);
+        if new {
+            router.opened(rid, to.as_str());
+            users.insert(rid, to.clone());
+            added.push(rid);
+        }
+    }
+    added
 }
 
 fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str, id: u64, body: Request) {
@@ -124,6 +262,9 @@ fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str,
                         }
                     }
                     router.adopt(now, call_id, &a.caller, &a.callee, recording);
+                    if let Some(r) = state.bus.redis() {
+                        r.hold_call(call_id, true);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "reading the call audit to resume a call"),
@@ -169,7 +310,7 @@ fn audit(store: &dyn Store, me: &str, call_id: &str) -> Result<Response, ApiErro
 
 /// Writes the audit rows first, then sends: once a participant hears that
 /// something happened, the audit record already says so.
-fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>) {
+fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>, remotes: &Remotes) {
     state.metrics.calls_active.store(router.active_calls() as u64, std::sync::atomic::Ordering::Relaxed);
     let outs: Vec<Output> = std::iter::from_fn(|| router.poll_output()).collect();
     let (audits, sends): (Vec<Output>, Vec<Output>) = outs.into_iter().partition(|o| matches!(o, Output::Audit(_)));
@@ -179,13 +320,24 @@ fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>) {
                 if matches!(frame, ServerFrame::Res { err: Some(_), .. }) {
                     Metrics::inc(&state.metrics.call_refusals);
                 }
-                if let Some(u) = users.get(&conn) {
-                    state.hub.send_to(u, conn, &frame);
+                match (users.get(&conn), remotes.by_id.get(&conn)) {
+                    (Some(u), Some((node, c))) => state.bus.to_conn(node, u, *c, frame.to_json().into()),
+                    (Some(u), None) => {
+                        state.hub.send_to(u, conn, &frame);
+                    }
+                    _ => {}
                 }
             }
             Output::Audit(op) => {
                 if matches!(op, AuditOp::Created { .. }) {
                     Metrics::inc(&state.metrics.calls_started);
+                }
+                if let Some(r) = state.bus.redis() {
+                    match &op {
+                        AuditOp::Created { call_id, .. } => r.hold_call(call_id, true),
+                        AuditOp::Ended { call_id, .. } => r.hold_call(call_id, false),
+                        _ => {}
+                    }
                 }
                 let s = &state.store;
                 let r = match &op {

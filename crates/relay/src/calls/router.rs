@@ -111,6 +111,11 @@ impl Router {
         self.calls.contains_key(call_id)
     }
 
+    /// Whether connection `conn` is bound to a call (ringing or in one).
+    pub fn in_call(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.call.is_some())
+    }
+
     /// Takes back an answered call that this relay forgot (it restarted
     /// while the call went on peer to peer): the driver found it answered
     /// and not ended in the audit store. Both sides start as lost, each with

@@ -1,0 +1,234 @@
+//! Several relay nodes on one store and one Redis (issue 14): users on
+//! different nodes chat exactly once and in order, see each other's
+//! presence, call each other, sign out everywhere at once and share the
+//! log-in limits; a node killed with SIGKILL takes its users offline; Redis
+//! stopped and started again loses and duplicates nothing.
+//!
+//! Real parts: `redis-server` and `onair relay` processes on 127.0.0.1
+//! (tests/nodes_support), raw WebSocket clients (tests/call_support).
+
+mod call_support;
+mod nodes_support;
+
+use call_support::{accepted_call, Ws, CANDIDATE, SDP};
+use futures_util::StreamExt;
+use nodes_support::*;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+/// Makes `a` and `b` friends (requests cross nodes as events).
+async fn befriend(a: &mut Ws, b: &mut Ws) {
+    a.ok(json!({"op":"friend_add","user":b.user})).await;
+    b.event_where("friend", |e| e["user"] == a.user.as_str()).await;
+    b.ok(json!({"op":"friend_accept","user":a.user})).await;
+    a.event_where("friend", |e| e["user"] == b.user.as_str() && e["state"] == "friends").await;
+}
+
+/// Sends `texts` to `to` without waiting between them, then resends any
+/// the relay asked to send again (same client id: stored once). Returns
+/// the seqs, in the order sent.
+async fn send_all(ws: &mut Ws, to: &str, tag: &str, n: usize) -> Vec<u64> {
+    let mut seqs = vec![0u64; n];
+    let mut todo: Vec<usize> = (0..n).collect();
+    for _round in 0..20 {
+        let mut ids = Vec::new();
+        for &i in &todo {
+            let id = 10_000 + i as u64 + 100_000 * _round;
+            ws.send(json!({"t":"req","id":id,"body":{"op":"send","client_id":format!("{tag}-{i}"),"to":{"user":to},"text":format!("{tag} {i}")}})).await;
+            ids.push((id, i));
+        }
+        let mut again = Vec::new();
+        for (id, i) in ids {
+            let r = ws.res(id).await;
+            match r["ok"]["seq"].as_u64() {
+                Some(s) => seqs[i] = s,
+                None => again.push(i),
+            }
+        }
+        if again.is_empty() {
+            return seqs;
+        }
+        todo = again;
+    }
+    panic!("{tag}: some messages were never stored");
+}
+
+/// The `message` events from `from` that arrive within `quiet` of each
+/// other (after the first `expect` ones, waits `quiet` for extras).
+async fn messages_from(ws: &mut Ws, from: &str, expect: usize) -> Vec<(u64, String)> {
+    let mut got = Vec::new();
+    while got.len() < expect {
+        let e = ws.event_where("message", |e| e["entry"]["from"] == from).await;
+        got.push((e["entry"]["seq"].as_u64().unwrap(), e["entry"]["text"].as_str().unwrap().to_string()));
+    }
+    // Nothing more (a duplicate would come right behind).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    got.extend(ws.drain_events("message").await.into_iter().filter(|e| e["entry"]["from"] == from).map(|e| (e["entry"]["seq"].as_u64().unwrap(), e["entry"]["text"].as_str().unwrap().to_string())));
+    got
+}
+
+fn assert_in_order_once(got: &[(u64, String)], seqs: &[u64], tag: &str) {
+    let want: Vec<(u64, String)> = seqs.iter().enumerate().map(|(i, s)| (*s, format!("{tag} {i}"))).collect();
+    let mut sorted = want.clone();
+    sorted.sort();
+    assert_eq!(got, sorted.as_slice(), "{tag}: every message once, in seq order");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_presence_calls_signout_and_limits_cross_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("relay.toml");
+    std::fs::write(&conf, "[limits]\nlogin_attempts_per_minute = 4\n").unwrap();
+    let cluster = Cluster::start(2, &["--config", conf.to_str().unwrap()]);
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let (ann_tok, bob_tok) = (register(a, "ann"), register(b, "bob"));
+    let mut ann = Ws::connect(&a.addr, "ann", &ann_tok).await;
+    let mut bob = Ws::connect(&b.addr, "bob", &bob_tok).await;
+    befriend(&mut ann, &mut bob).await;
+
+    // Presence crosses: bob leaves B and comes back.
+    bob.close().await;
+    let off = ann.event_where("presence", |e| e["user"] == "bob").await;
+    assert_eq!(off["online"], false, "{off}");
+    let mut bob = Ws::connect(&b.addr, "bob", &bob_tok).await;
+    assert_eq!(ann.event_where("presence", |e| e["user"] == "bob").await["online"], true);
+
+    // Both write to the same conversation from different nodes at once.
+    let (ann_seqs, bob_seqs) = tokio::join!(send_all(&mut ann, "bob", "from-ann", 40), send_all(&mut bob, "ann", "from-bob", 40));
+    let at_bob = messages_from(&mut bob, "ann", 40).await;
+    assert_in_order_once(&at_bob, &ann_seqs, "from-ann");
+    let at_ann = messages_from(&mut ann, "bob", 40).await;
+    assert_in_order_once(&at_ann, &bob_seqs, "from-bob");
+    let all: BTreeSet<u64> = ann_seqs.iter().chain(&bob_seqs).copied().collect();
+    assert_eq!(all, (1..=80).collect(), "one sequence for the conversation, shared by both nodes");
+
+    // A call from a user on A to a user on B: ring, answer, SDP and ICE
+    // both ways, hang up.
+    let call = accepted_call(&mut ann, &mut bob).await;
+    ann.ok(json!({"op":"call_sdp","call_id":call,"kind":"offer","sdp":SDP})).await;
+    assert_eq!(bob.event("call_sdp").await["kind"], "offer");
+    bob.ok(json!({"op":"call_sdp","call_id":call,"kind":"answer","sdp":SDP})).await;
+    assert_eq!(ann.event("call_sdp").await["kind"], "answer");
+    bob.ok(json!({"op":"call_ice","call_id":call,"candidate":{"candidate":CANDIDATE,"sdp_mid":"0","sdp_mline_index":0}})).await;
+    assert_eq!(ann.event("call_ice").await["from"], "bob");
+    ann.ok(json!({"op":"call_ice","call_id":call,"candidate":null})).await;
+    assert_eq!(bob.event("call_ice").await["from"], "ann");
+    // A third party on the other node cannot touch it.
+    let eve_tok = register(b, "eve");
+    let mut eve = Ws::connect(&b.addr, "eve", &eve_tok).await;
+    assert_eq!(eve.refused(json!({"op":"call_hangup","call_id":call})).await, "not_participant");
+    bob.ok(json!({"op":"call_hangup","call_id":call})).await;
+    assert_eq!(ann.ended(&call).await["reason"], "hangup");
+    assert_eq!(bob.ended(&call).await["reason"], "hangup");
+    assert!(b.metrics().contains("onair_relay_cross_node_frames_total{node=\"b\"}"), "{}", b.metrics());
+
+    // Log-in limits count on both nodes together: 4 a minute for one user
+    // from one address, not 4 on each.
+    let mut codes = Vec::new();
+    for i in 0..6 {
+        let node = if i % 2 == 0 { a } else { b };
+        codes.push(login(node, "eve", "wrong password!").0);
+    }
+    assert_eq!(&codes[..4], &[401, 401, 401, 401], "{codes:?}");
+    assert_eq!(&codes[4..], &[429, 429], "{codes:?}");
+
+    // Logging out on A closes the token's socket on B within a second.
+    let (mut raw, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/ws", b.addr)).await.unwrap();
+    use futures_util::SinkExt;
+    raw.send(tokio_tungstenite::tungstenite::Message::Text(json!({"t":"hello","v":1,"token":bob_tok}).to_string().into())).await.unwrap();
+    let welcome = raw.next().await.unwrap().unwrap();
+    assert!(welcome.to_text().unwrap().contains("welcome"));
+    let t = Instant::now();
+    let (st, _) = http(&a.addr, "POST", "/v1/logout", Some(&bob_tok), None);
+    assert_eq!(st, 204);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(m)) = raw.next().await {
+            if let tokio_tungstenite::tungstenite::Message::Close(f) = m {
+                return f.map(|f| f.reason.to_string());
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket on B closes");
+    assert!(t.elapsed() < Duration::from_secs(1), "closed after {:?}", t.elapsed());
+    assert_eq!(closed.as_deref(), Some("signed out"));
+    drop(eve);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_takes_its_users_offline_and_their_call_resumes_elsewhere() {
+    let mut cluster = Cluster::start(2, &["--call-grace", "30"]);
+    let (ann_tok, bob_tok) = (register(&cluster.nodes[0], "ann"), register(&cluster.nodes[1], "bob"));
+    let a_addr = cluster.nodes[0].addr.clone();
+    let mut ann = Ws::connect(&a_addr, "ann", &ann_tok).await;
+    let mut bob = Ws::connect(&cluster.nodes[1].addr, "bob", &bob_tok).await;
+    befriend(&mut ann, &mut bob).await;
+    // The call is held by A (ann invited there); bob's side is on B.
+    let call = accepted_call(&mut ann, &mut bob).await;
+
+    let t = Instant::now();
+    cluster.nodes[1].kill9();
+    let off = ann.event_where("presence", |e| e["user"] == "bob").await;
+    assert_eq!(off["online"], false);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(10), "offline after {took:?}");
+    assert_eq!(ann.event("call_peer").await["connected"], false);
+
+    // bob's client reconnects through the other node and resumes the call.
+    let mut bob = Ws::connect(&a_addr, "bob", &bob_tok).await;
+    assert_eq!(ann.event_where("presence", |e| e["user"] == "bob").await["online"], true);
+    bob.ok(json!({"op":"call_resume","call_id":call})).await;
+    assert_eq!(ann.event("call_peer").await["connected"], true);
+    ann.ok(json!({"op":"call_sdp","call_id":call,"kind":"offer","sdp":SDP})).await;
+    assert_eq!(bob.event("call_sdp").await["from"], "ann");
+    ann.ok(json!({"op":"call_hangup","call_id":call})).await;
+    assert_eq!(bob.ended(&call).await["reason"], "hangup");
+}
+
+/// What a client does on `conv_changed`: sync the conversation after its cursor.
+async fn resync(ws: &mut Ws, conv: &str, after: u64) -> Vec<(u64, String)> {
+    let r = ws.ok(json!({"op":"sync","conv":conv,"after":after,"limit":500})).await;
+    r["entries"].as_array().unwrap().iter().map(|e| (e["seq"].as_u64().unwrap(), e["text"].as_str().unwrap_or("").to_string())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_away_and_back_loses_and_duplicates_nothing() {
+    let mut cluster = Cluster::start(2, &[]);
+    let (ann_tok, bob_tok) = (register(&cluster.nodes[0], "ann"), register(&cluster.nodes[1], "bob"));
+    let mut ann = Ws::connect(&cluster.nodes[0].addr, "ann", &ann_tok).await;
+    let mut bob = Ws::connect(&cluster.nodes[1].addr, "bob", &bob_tok).await;
+    befriend(&mut ann, &mut bob).await;
+    let first = send_all(&mut ann, "bob", "before", 5).await;
+    assert_in_order_once(&messages_from(&mut bob, "ann", 5).await, &first, "before");
+    let conv = ann.ok(json!({"op":"conversations"})).await["convs"][0]["id"].as_str().unwrap().to_string();
+
+    cluster.redis.stop();
+    for n in &cluster.nodes {
+        wait_for(30, "the nodes to see the bus down", || n.metrics().contains(&format!("onair_relay_bus_up{{node=\"{}\"}} 0", n.id)).then_some(()));
+    }
+    // Each node goes on serving its own clients.
+    let during = send_all(&mut ann, "bob", "during", 5).await;
+    let during_b = send_all(&mut bob, "ann", "during-b", 5).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    cluster.redis.start_again();
+    for n in &cluster.nodes {
+        wait_for(30, "the nodes to reconnect", || n.metrics().contains(&format!("onair_relay_bus_up{{node=\"{}\"}} 1", n.id)).then_some(()));
+    }
+    // Whatever did not arrive as an event arrives by the resync each node
+    // asks its clients for; no event arrives twice.
+    for (ws, from, seqs, tag) in [(&mut bob, "ann", &during, "during"), (&mut ann, "bob", &during_b, "during-b")] {
+        ws.event("conv_changed").await;
+        let events: Vec<(u64, String)> = ws.drain_events("message").await.into_iter().filter(|e| e["entry"]["from"] == from).map(|e| (e["entry"]["seq"].as_u64().unwrap(), e["entry"]["text"].as_str().unwrap().to_string())).collect();
+        let unique: BTreeSet<u64> = events.iter().map(|(s, _)| *s).collect();
+        assert_eq!(unique.len(), events.len(), "{tag}: no event twice: {events:?}");
+        let mut seen: BTreeSet<(u64, String)> = events.into_iter().collect();
+        seen.extend(resync(ws, &conv, first[4]).await.into_iter().filter(|(_, t)| t.starts_with(&format!("{tag} "))));
+        let want: BTreeSet<(u64, String)> = seqs.iter().enumerate().map(|(i, s)| (*s, format!("{tag} {i}"))).collect();
+        assert_eq!(seen, want, "{tag}: everything, once");
+    }
+    // And live delivery is back.
+    let after = send_all(&mut ann, "bob", "after", 5).await;
+    assert_in_order_once(&messages_from(&mut bob, "ann", 5).await, &after, "after");
+}
