@@ -4,8 +4,11 @@
 //! store-and-forward (a sequence number per conversation, idempotent resends
 //! by client id), history, read receipts, recall, burn-after-read and
 //! attachments. Storage sits behind [`store::Store`]; SQLite (WAL) is the
-//! embedded default. Chat messages are written by one group-commit writer
-//! ([`commit`]): a batch per transaction, answered after it commits.
+//! embedded default, PostgreSQL (`--store`) serves several nodes. Async code
+//! reaches the store only through [`AppState::store_call`] and friends (a
+//! bounded blocking pool), never on a tokio worker. Chat messages are
+//! written by one group-commit writer ([`commit`]): a batch per
+//! transaction, answered after it commits.
 //!
 //! Run loop, in outline:
 //!

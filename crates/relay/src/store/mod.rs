@@ -1,5 +1,7 @@
-//! Storage behind a trait, so a PostgreSQL backend can follow without
-//! touching the handlers. [`SqliteStore`] is the embedded default.
+//! Storage behind a trait: [`SqliteStore`] is the embedded default,
+//! [`PostgresStore`] the shared one for several relay nodes; both pass
+//! [`conformance::run_all`]. The trait is sync: async code calls it through
+//! `AppState::store_call` (a bounded blocking pool), never on a worker.
 //!
 //! Operations that must be atomic (appending an entry and bumping the
 //! conversation's sequence, a recall and the entry announcing it) are single
@@ -95,6 +97,22 @@ pub struct DeletedAccount {
     pub left: Vec<(String, Vec<String>)>,
     /// Users who had a friendship or a friend request with it.
     pub friends: Vec<String>,
+}
+
+/// Runs blocking `f` where blocking is allowed: as is on a plain or
+/// blocking-pool thread, through `block_in_place` on a multi-thread
+/// runtime's worker, and on a scoped thread inside a current-thread
+/// runtime (which has no `block_in_place`).
+pub fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Err(_) => f(),
+        Ok(RuntimeFlavor::CurrentThread) => std::thread::scope(|s| match s.spawn(f).join() {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p),
+        }),
+        Ok(_) => tokio::task::block_in_place(f),
+    }
 }
 
 /// What the default [`Store::append_batch`] does: each append in its own

@@ -5,7 +5,7 @@
 //! and blocks on it, which tokio forbids on a thread that is running async
 //! tasks. The relay calls the store through `AppState::store_call` (a
 //! blocking thread) everywhere; anything that still calls it from a worker
-//! is moved off it here ([`off_runtime`]) instead of panicking.
+//! is moved off it here (`store::off_runtime`) instead of panicking.
 
 use crate::error::StoreError;
 use ::postgres::{Client, NoTls, Statement};
@@ -58,7 +58,7 @@ impl Pool {
     /// Runs `f` on a pooled connection; a connection that broke is dropped
     /// and the next caller opens a fresh one.
     pub fn with<T: Send>(&self, f: impl FnOnce(&mut PgConn) -> Result<T> + Send) -> Result<T> {
-        off_runtime(|| {
+        super::super::off_runtime(|| {
             let mut conn = self.take()?;
             let r = f(&mut conn);
             self.give_back(conn);
@@ -109,22 +109,6 @@ impl Drop for Pool {
         if !idle.is_empty() {
             let _ = std::thread::Builder::new().name("relay-pg-close".into()).spawn(move || drop(idle));
         }
-    }
-}
-
-/// Runs blocking `f` where blocking is allowed: as is on a plain or
-/// blocking-pool thread, through `block_in_place` on a multi-thread
-/// runtime's worker, and on a scoped thread inside a current-thread
-/// runtime (which has no `block_in_place`).
-pub(super) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|h| h.runtime_flavor()) {
-        Err(_) => f(),
-        Ok(RuntimeFlavor::CurrentThread) => std::thread::scope(|s| match s.spawn(f).join() {
-            Ok(v) => v,
-            Err(p) => std::panic::resume_unwind(p),
-        }),
-        Ok(_) => tokio::task::block_in_place(f),
     }
 }
 
