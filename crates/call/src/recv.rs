@@ -303,7 +303,15 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
 /// Receives a remote Opus track until it ends, playing it on the speaker
 /// when `play` (a missing speaker is a notice, not a failure: the call and
 /// its recording go on).
-pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap, play: bool, notices: Arc<Mutex<Vec<String>>>) -> Result<()> {
+/// What the speaker plays also goes to `reference`, the echo canceller's far end.
+pub fn spawn_audio(
+    track: Arc<dyn TrackRemote>,
+    stats: Arc<RecvStats>,
+    tap: Tap,
+    play: bool,
+    notices: Arc<Mutex<Vec<String>>>,
+    reference: Option<onair_media::audio_processing::EchoReference>,
+) -> Result<()> {
     let (tx, rx) = bounded::<Bytes>(256);
     let st = stats.clone();
     std::thread::Builder::new()
@@ -317,7 +325,7 @@ pub fn spawn_audio(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap,
                 }
             };
             let speaker = if play {
-                match onair_media::speaker::Speaker::open(None) {
+                match onair_media::speaker::Speaker::open_with_reference(None, reference) {
                     Ok(s) => {
                         tracing::info!("playing the other side on {}", s.name());
                         Some(s)

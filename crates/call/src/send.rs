@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  video thread: source (switchable) ─▶ re-stamp ─▶ [3, drop] ─▶ encode thread: x264 zerolatency ─┐
-//!  audio thread: source ─▶ (mute: silence) ─▶ Opus 20 ms ───────────────────────────────────────────┼▶ [64, try_send] ─▶ track writer task
+//!  audio thread: source ─▶ (mic: AEC/NS/AGC) ─▶ (mute: silence) ─▶ Opus 20 ms ───────────────────────────────────────────┼▶ [64, try_send] ─▶ track writer task
 //!  both: ─▶ recorder tap (only while recording)                                                     ┘
 //! ```
 //!
@@ -23,6 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use onair_beauty::{BeautyFilter, BeautyParams, PlanesMut};
+use onair_media::audio_processing::{AudioProcessor, EchoReference, Settings};
 use onair_media::encode::{EncodedPacket, EncodingConfig, Preset, VideoEncoder};
 use onair_media::frame::{AudioFrame, Clock, VideoFrame, CHANNELS};
 use onair_media::source::camera::CameraVideo;
@@ -60,6 +61,9 @@ pub struct SendConfig {
     pub x264_preset: String,
     /// Seconds between periodic keyframes (a lost packet heals by then at the latest).
     pub keyint_secs: f32,
+    /// Echo cancellation, noise suppression and gain control on a microphone
+    /// (a test tone or a file never heard our speaker: they go as they are).
+    pub audio_processing: bool,
 }
 
 impl Default for SendConfig {
@@ -79,6 +83,7 @@ impl Default for SendConfig {
             encoder: "x264".into(),
             x264_preset: "veryfast".into(),
             keyint_secs: 1.0,
+            audio_processing: true,
         }
     }
 }
@@ -128,6 +133,9 @@ pub struct LocalMedia {
     /// What the video source is now.
     pub current_video: Arc<Mutex<VideoSpec>>,
     clock: Clock,
+    /// Where the speaker records what it plays, when the microphone is
+    /// processed: the echo canceller's far end.
+    pub echo_reference: Option<EchoReference>,
 }
 
 fn is_camera_layer(spec: &VideoSpec) -> bool {
@@ -245,11 +253,13 @@ impl LocalMedia {
             let (stats, out, bitrate, force_key, fps) = (stats.clone(), out.clone(), bitrate.clone(), force_key.clone(), cfg.fps);
             threads.push(spawn("call-encode", Box::new(move || encode_video(venc, frame_rx, out, stats, bitrate, force_key, fps)))?);
         }
+        let echo_reference = (cfg.audio_processing && matches!(cfg.audio, AudioSpec::Mic { .. })).then(EchoReference::new);
         if let (Some(src), Some(enc)) = (audio, aenc) {
             let (stop, stats, tap, mute) = (stop.clone(), stats.clone(), tap.clone(), mute_tx.clone());
-            threads.push(spawn("call-audio", Box::new(move || send_audio(src, enc, out, stop, stats, tap, mute)))?);
+            let processor = echo_reference.clone().map(|r| AudioProcessor::new(Settings::default(), Some(r)));
+            threads.push(spawn("call-audio", Box::new(move || send_audio(src, enc, processor, out, stop, stats, tap, mute)))?);
         }
-        Ok(LocalMedia { control, stats, bitrate, force_key, stop, threads, notices, current_video, clock })
+        Ok(LocalMedia { control, stats, bitrate, force_key, stop, threads, notices, current_video, clock, echo_reference })
     }
 
     pub fn control(&self, c: Control) -> Result<()> {
@@ -452,9 +462,11 @@ fn enc_force(flag: &AtomicBool) {
     flag.store(true, Ordering::Release);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn send_audio(
     mut src: Box<dyn AudioSource>,
     mut enc: OpusEncoder,
+    mut processor: Option<AudioProcessor>,
     out: mpsc::Sender<Outgoing>,
     stop: Arc<AtomicBool>,
     stats: Arc<SendStats>,
@@ -471,6 +483,12 @@ fn send_audio(
                 break;
             }
         };
+        // Processed even while muted, so the echo canceller keeps up with the room.
+        if let Some(p) = processor.as_mut() {
+            let mut cleaned = Vec::with_capacity(chunk.samples.len() + 2 * onair_media::audio_processing::FRAME);
+            p.process_stereo(&chunk.samples, &mut cleaned);
+            chunk.samples = cleaned;
+        }
         if mute.load(Ordering::Acquire) {
             chunk.samples.iter_mut().for_each(|s| *s = 0.0);
         }

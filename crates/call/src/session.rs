@@ -94,7 +94,8 @@ impl MediaSession {
                 }
                 RtpCodecKind::Audio if !self.got_audio => {
                     self.got_audio = true;
-                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone(), self.play_audio, self.local.notices.clone())?;
+                    let reference = self.local.echo_reference.clone();
+                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone(), self.play_audio, self.local.notices.clone(), reference)?;
                 }
                 _ => tracing::debug!("ignoring an extra remote {kind} track"),
             }

@@ -6,6 +6,9 @@
 //! starts once 40 ms are queued (a little jitter slack) and the queue never
 //! holds more than 200 ms: when the network delivers a burst, the oldest
 //! samples go, so the delay never grows. An empty queue plays silence.
+//! What the callback hands the device also goes to an optional
+//! [`EchoReference`]: the far end the call's echo canceller removes from the
+//! microphone.
 //! As with the microphone, a thread owns cpal's stream (not `Send` on every
 //! platform), and a "default" device that fails when opened is one clear
 //! error ([`crate::MediaError::NoSpeaker`]).
@@ -17,6 +20,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::audio_processing::EchoReference;
 use crate::frame::SAMPLE_RATE;
 use crate::{MediaError, Result};
 
@@ -79,9 +83,14 @@ pub struct Speaker {
 impl Speaker {
     /// Opens the default output device, or the `index`-th.
     pub fn open(index: Option<usize>) -> Result<Speaker> {
+        Speaker::open_with_reference(index, None)
+    }
+
+    /// [`Speaker::open`], recording what is played into `reference`.
+    pub fn open_with_reference(index: Option<usize>, reference: Option<EchoReference>) -> Result<Speaker> {
         let queue = Arc::new(Mutex::new(Queue::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let name = imp::start(index, queue.clone(), stop.clone())?;
+        let name = imp::start(index, queue.clone(), stop.clone(), reference)?;
         Ok(Speaker { queue, stop, name })
     }
 
@@ -110,7 +119,7 @@ mod imp {
     use super::*;
     use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
-    pub fn start(index: Option<usize>, queue: Arc<Mutex<Queue>>, stop: Arc<AtomicBool>) -> Result<String> {
+    pub fn start(index: Option<usize>, queue: Arc<Mutex<Queue>>, stop: Arc<AtomicBool>, reference: Option<EchoReference>) -> Result<String> {
         crate::cpal_thread::hold(
             "speaker",
             stop,
@@ -140,22 +149,30 @@ mod imp {
                     };
                     let stream = match cfg.sample_format() {
                         cpal::SampleFormat::F32 => {
-                            let q = queue.clone();
+                            let (q, r) = (queue.clone(), reference.clone());
                             device.build_output_stream::<f32, _, _>(
                                 cfg.config(),
-                                move |out: &mut [f32], _| q.lock().unwrap_or_else(|p| p.into_inner()).pull(out, channels),
+                                move |out: &mut [f32], _| {
+                                    q.lock().unwrap_or_else(|p| p.into_inner()).pull(out, channels);
+                                    if let Some(r) = &r {
+                                        r.played(out, channels);
+                                    }
+                                },
                                 err,
                                 None,
                             )
                         }
                         _ => {
-                            let q = queue.clone();
+                            let (q, r) = (queue.clone(), reference.clone());
                             let mut buf = Vec::new();
                             device.build_output_stream::<i16, _, _>(
                                 cfg.config(),
                                 move |out: &mut [i16], _| {
                                     buf.resize(out.len(), 0.0f32);
                                     q.lock().unwrap_or_else(|p| p.into_inner()).pull(&mut buf, channels);
+                                    if let Some(r) = &r {
+                                        r.played(&buf, channels);
+                                    }
                                     for (o, s) in out.iter_mut().zip(&buf) {
                                         *o = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
                                     }
@@ -178,7 +195,7 @@ mod imp {
 mod imp {
     use super::*;
 
-    pub fn start(_: Option<usize>, _: Arc<Mutex<Queue>>, _: Arc<AtomicBool>) -> Result<String> {
+    pub fn start(_: Option<usize>, _: Arc<Mutex<Queue>>, _: Arc<AtomicBool>, _: Option<EchoReference>) -> Result<String> {
         Err(MediaError::NotBuilt { what: "speaker", feature: "mic" })
     }
 }

@@ -68,6 +68,9 @@ pub struct CallArgs {
     /// Do not play the other side's sound (it is still received, measured and recorded).
     #[arg(long)]
     no_speaker: bool,
+    /// Send the microphone as it is: no echo cancellation, noise suppression or gain control.
+    #[arg(long)]
+    no_audio_processing: bool,
     /// Answer the other side's request to record without asking: yes | no.
     #[arg(long, value_name = "yes|no")]
     accept_recording: Option<YesNo>,
@@ -138,6 +141,7 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         beauty: a.beauty,
         looped: a.looped,
         x264_preset: a.x264_preset.clone(),
+        audio_processing: !a.no_audio_processing,
         ..SendConfig::default()
     };
     let peer = PeerOptions {
