@@ -145,7 +145,7 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
                     let here = call_of(&body).is_some_and(|c| router.knows(c));
                     if here || !forwarded(&state, conn, &user, id, &body).await {
                         let invited = invite_remotes(&state, &mut router, &mut remotes, &mut users, &body).await;
-                        request(&state, &mut router, now_ms(), conn, &user, id, body);
+                        request(&state, &mut router, now_ms(), conn, &user, id, body).await;
                         // Devices rung elsewhere that did not join the call are forgotten.
                         let idle: Vec<u64> = invited.into_iter().filter(|r| !router.in_call(*r)).collect();
                         for rid in idle {
@@ -162,7 +162,7 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
                         users.insert(rid, user.clone());
                     }
                     if users.get(&rid) == Some(&user) {
-                        request(&state, &mut router, now_ms(), rid, &user, id, body);
+                        request(&state, &mut router, now_ms(), rid, &user, id, body).await;
                     }
                 }
                 Some(Msg::RemoteClosed { node, conn }) => {
@@ -183,11 +183,11 @@ async fn run(state: Arc<AppState>, mut rx: mpsc::Receiver<Msg>) {
             _ = async { tokio::time::sleep(wait.unwrap_or_default()).await }, if wait.is_some() => router.handle_timeout(now_ms()),
             _ = async { let _ = shutdown.wait_for(|s| *s).await; } => {
                 router.shutdown(now_ms());
-                flush(&state, &mut router, &users, &remotes);
+                flush(&state, &mut router, &users, &remotes).await;
                 break;
             }
         }
-        flush(&state, &mut router, &users, &remotes);
+        flush(&state, &mut router, &users, &remotes).await;
     }
 }
 
@@ -227,7 +227,15 @@ async fn invite_remotes(state: &AppState, router: &mut Router, remotes: &mut Rem
     added
 }
 
-fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str, id: u64, body: Request) {
+/// The store work here (privacy, the audit) goes through the seam, so a
+/// long write transaction holds up this driver's calls, not a tokio worker.
+async fn request(state: &Arc<AppState>, router: &mut Router, now: i64, conn: u64, me: &str, id: u64, body: Request) {
+    if let Request::CallAudit { call_id } = &body {
+        let (who, call) = (me.to_string(), call_id.clone());
+        let r = state.store_call(move |s| Ok(audit(s, &who, &call))).await.map_err(ApiError::from).and_then(|r| r);
+        reply(state, me, conn, id, r);
+        return;
+    }
     if let Some(r) = direct(state, me, now, &body) {
         reply(state, me, conn, id, r);
         return;
@@ -237,7 +245,8 @@ fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str,
         let allowed = if !valid_username(to) {
             Err(ApiError::new(ErrorCode::Invalid, "invalid user name"))
         } else {
-            state.with_ctx(|ctx| crate::logic::check_dm_allowed(ctx, me, to))
+            let (who, peer) = (me.to_string(), to.clone());
+            state.ctx_call(move |ctx| crate::logic::check_dm_allowed(ctx, &who, &peer)).await.map_err(ApiError::from).and_then(|r| r)
         };
         if let Err(e) = allowed {
             reply(state, me, conn, id, Err(e));
@@ -249,7 +258,8 @@ fn request(state: &AppState, router: &mut Router, now: i64, conn: u64, me: &str,
     // and never ended: media went on peer to peer, so the call did too.
     if let Request::CallResume { call_id } = &body {
         if !router.knows(call_id) && valid_call_id(call_id) {
-            match state.store.call_audit(call_id) {
+            let call = call_id.clone();
+            match state.store_call(move |s| s.call_audit(&call)).await {
                 Ok(Some(a)) if a.accepted_at.is_some() && a.ended_at.is_none() && (a.caller == me || a.callee == me) => {
                     tracing::info!(call_id, "resuming a call from before the relay restarted");
                     let mut recording = [false; 2];
@@ -308,13 +318,51 @@ fn audit(store: &dyn Store, me: &str, call_id: &str) -> Result<Response, ApiErro
     }
 }
 
-/// Writes the audit rows first, then sends: once a participant hears that
-/// something happened, the audit record already says so.
-fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>, remotes: &Remotes) {
+/// Writes the audit rows first (one trip through the store seam), then
+/// sends: once a participant hears that something happened, the audit
+/// record already says so.
+async fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>, remotes: &Remotes) {
     state.metrics.calls_active.store(router.active_calls() as u64, std::sync::atomic::Ordering::Relaxed);
     let outs: Vec<Output> = std::iter::from_fn(|| router.poll_output()).collect();
     let (audits, sends): (Vec<Output>, Vec<Output>) = outs.into_iter().partition(|o| matches!(o, Output::Audit(_)));
-    for out in audits.into_iter().chain(sends) {
+    let mut ops = Vec::new();
+    for out in audits {
+        if let Output::Audit(op) = out {
+            if matches!(op, AuditOp::Created { .. }) {
+                Metrics::inc(&state.metrics.calls_started);
+            }
+            if let Some(r) = state.bus.redis() {
+                match &op {
+                    AuditOp::Created { call_id, .. } => r.hold_call(call_id, true),
+                    AuditOp::Ended { call_id, .. } => r.hold_call(call_id, false),
+                    _ => {}
+                }
+            }
+            ops.push(op);
+        }
+    }
+    if !ops.is_empty() {
+        let written = state
+            .store_call(move |s| {
+                for op in &ops {
+                    let r = match op {
+                        AuditOp::Created { call_id, caller, callee, at } => s.call_created(call_id, caller, callee, *at),
+                        AuditOp::Accepted { call_id, at } => s.call_accepted(call_id, *at),
+                        AuditOp::Ended { call_id, reason, at } => s.call_ended(call_id, *reason, *at),
+                        AuditOp::Event { call_id, event, by, at } => s.call_event(call_id, *event, by, *at),
+                    };
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, ?op, "call audit write failed");
+                    }
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "call audit writes failed");
+        }
+    }
+    for out in sends {
         match out {
             Output::Send(conn, frame) => {
                 if matches!(frame, ServerFrame::Res { err: Some(_), .. }) {
@@ -328,28 +376,7 @@ fn flush(state: &AppState, router: &mut Router, users: &HashMap<u64, String>, re
                     _ => {}
                 }
             }
-            Output::Audit(op) => {
-                if matches!(op, AuditOp::Created { .. }) {
-                    Metrics::inc(&state.metrics.calls_started);
-                }
-                if let Some(r) = state.bus.redis() {
-                    match &op {
-                        AuditOp::Created { call_id, .. } => r.hold_call(call_id, true),
-                        AuditOp::Ended { call_id, .. } => r.hold_call(call_id, false),
-                        _ => {}
-                    }
-                }
-                let s = &state.store;
-                let r = match &op {
-                    AuditOp::Created { call_id, caller, callee, at } => s.call_created(call_id, caller, callee, *at),
-                    AuditOp::Accepted { call_id, at } => s.call_accepted(call_id, *at),
-                    AuditOp::Ended { call_id, reason, at } => s.call_ended(call_id, *reason, *at),
-                    AuditOp::Event { call_id, event, by, at } => s.call_event(call_id, *event, by, *at),
-                };
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, ?op, "call audit write failed");
-                }
-            }
+            Output::Audit(_) => {}
         }
     }
 }
