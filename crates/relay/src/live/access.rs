@@ -5,7 +5,7 @@
 //! [`super::ticket`]); membership is checked again on every request, so a
 //! removed member's tickets stop working at once.
 
-use super::routes::{bearer_user, err, owned_room, LiveCtx, LiveError};
+use super::routes::{bearer_user, err, off, owned_room, LiveCtx, LiveError};
 use crate::state::now_ms;
 use crate::store::RoomRow;
 use axum::extract::{Path, State};
@@ -71,43 +71,54 @@ pub fn may_watch(cx: &LiveCtx, headers: &HeaderMap, ticket: Option<&str>, room: 
 
 /// A watch ticket for a signed-in member (any signed-in user of a public room).
 async fn watch_ticket(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let me = bearer_user(&cx.app, &headers)?;
-    let room = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
-    if room.private && !belongs(&cx, &room, &me)? {
+    Ok(axum::Json(off(&cx, move |cx| new_watch_ticket(cx, &headers, &id)).await?))
+}
+
+fn new_watch_ticket(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<WatchTicket, LiveError> {
+    let me = bearer_user(&cx.app, headers)?;
+    let room = cx.app.store.room(id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
+    if room.private && !belongs(cx, &room, &me)? {
         return Err(err(ErrorCode::NotMember, "this room is private: only its owner and the members they add may watch"));
     }
     let secret = cx.live.ticket_secret(cx.app.store.as_ref())?;
     let expires_at = now_ms() + cx.app.limits.watch_ticket_secs.max(1) * 1000;
-    Ok(axum::Json(WatchTicket { ticket: super::ticket::watch(&secret, &room.id, &me, expires_at), room: room.id, expires_at }))
+    Ok(WatchTicket { ticket: super::ticket::watch(&secret, &room.id, &me, expires_at), room: room.id, expires_at })
 }
 
-fn member_list(cx: &LiveCtx, room: &str) -> Result<axum::Json<RoomMembers>, LiveError> {
-    Ok(axum::Json(RoomMembers { room: room.to_string(), members: cx.app.store.room_members(room)? }))
+fn member_list(cx: &LiveCtx, room: &str) -> Result<RoomMembers, LiveError> {
+    Ok(RoomMembers { room: room.to_string(), members: cx.app.store.room_members(room)? })
 }
 
 async fn members(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let room = owned_room(&cx, &headers, &id)?;
-    member_list(&cx, &room.id)
+    Ok(axum::Json(off(&cx, move |cx| member_list(cx, &owned_room(cx, &headers, &id)?.id)).await?))
 }
 
 async fn add_member(State(cx): State<LiveCtx>, headers: HeaderMap, Path((id, user)): Path<(String, String)>) -> Result<impl IntoResponse, LiveError> {
-    let room = owned_room(&cx, &headers, &id)?;
-    if !onair_proto::valid_username(&user) || cx.app.store.user(&user)?.is_none() {
+    Ok(axum::Json(off(&cx, move |cx| add(cx, &headers, &id, &user)).await?))
+}
+
+fn add(cx: &LiveCtx, headers: &HeaderMap, id: &str, user: &str) -> Result<RoomMembers, LiveError> {
+    let room = owned_room(cx, headers, id)?;
+    if !onair_proto::valid_username(user) || cx.app.store.user(user)?.is_none() {
         return Err(err(ErrorCode::NotFound, "no such user"));
     }
     if user != room.owner {
-        cx.app.store.add_room_member(&room.id, &user, now_ms())?;
+        cx.app.store.add_room_member(&room.id, user, now_ms())?;
         tracing::info!(room = %room.id, %user, "room member added");
     }
-    member_list(&cx, &room.id)
+    member_list(cx, &room.id)
 }
 
 async fn remove_member(State(cx): State<LiveCtx>, headers: HeaderMap, Path((id, user)): Path<(String, String)>) -> Result<impl IntoResponse, LiveError> {
-    let room = owned_room(&cx, &headers, &id)?;
-    if cx.app.store.remove_room_member(&room.id, &user)? {
+    Ok(axum::Json(off(&cx, move |cx| remove(cx, &headers, &id, &user)).await?))
+}
+
+fn remove(cx: &LiveCtx, headers: &HeaderMap, id: &str, user: &str) -> Result<RoomMembers, LiveError> {
+    let room = owned_room(cx, headers, id)?;
+    if cx.app.store.remove_room_member(&room.id, user)? {
         tracing::info!(room = %room.id, %user, "room member removed");
     }
-    member_list(&cx, &room.id)
+    member_list(cx, &room.id)
 }
 
 /// A private room's playlist with `?ticket=` on every URI, so a player that

@@ -107,6 +107,14 @@ fn with_key(live: &Live, r: &RoomRow, key: &str) -> RoomKey {
     }
 }
 
+/// Runs `f`, which reads or writes the store, on the relay's bounded
+/// blocking pool (`AppState::blocking`): a slow store never holds up a
+/// tokio worker serving other viewers or the RTMP ingest.
+pub(super) async fn off<T: Send + 'static>(cx: &LiveCtx, f: impl FnOnce(&LiveCtx) -> Result<T, LiveError> + Send + 'static) -> Result<T, LiveError> {
+    let c = cx.clone();
+    cx.app.blocking(move || f(&c)).await?
+}
+
 fn new_key() -> Result<String, LiveError> {
     Ok(format!("live_{}", auth::random_hex(20).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?))
 }
@@ -116,8 +124,14 @@ fn clean(s: &str, max: usize) -> String {
 }
 
 async fn create(State(cx): State<LiveCtx>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, LiveError> {
-    let owner = bearer_user(&cx.app, &headers)?;
-    let n: NewRoom = serde_json::from_slice(&body).map_err(|_| err(ErrorCode::BadFrame, "body must be {\"title\": …, \"category\": …}"))?;
+    let (row, key) = off(&cx, move |cx| create_room(cx, &headers, &body)).await?;
+    tracing::info!(room = %row.id, owner = %row.owner, private = row.private, "room created");
+    Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row, &key))))
+}
+
+fn create_room(cx: &LiveCtx, headers: &HeaderMap, body: &[u8]) -> Result<(RoomRow, String), LiveError> {
+    let owner = bearer_user(&cx.app, headers)?;
+    let n: NewRoom = serde_json::from_slice(body).map_err(|_| err(ErrorCode::BadFrame, "body must be {\"title\": …, \"category\": …}"))?;
     let title = clean(&n.title, 200);
     if title.is_empty() {
         return Err(err(ErrorCode::Invalid, "a room needs a title"));
@@ -126,33 +140,42 @@ async fn create(State(cx): State<LiveCtx>, headers: HeaderMap, body: Bytes) -> R
     let key = new_key()?;
     let row = RoomRow { id, owner, title, category: clean(&n.category, 64), key_hash: key_hash(&key), private: n.private, created_at: now_ms() };
     cx.app.store.create_room(&row)?;
-    tracing::info!(room = %row.id, owner = %row.owner, private = row.private, "room created");
-    Ok((StatusCode::CREATED, axum::Json(with_key(&cx.live, &row, &key))))
+    Ok((row, key))
 }
 
 /// The directory: public rooms, and the private ones the caller (bearer,
 /// optional) owns or is a member of.
 async fn list(State(cx): State<LiveCtx>, headers: HeaderMap, Query(q): Query<RoomQuery>) -> Result<impl IntoResponse, LiveError> {
+    Ok(axum::Json(off(&cx, move |cx| directory(cx, &headers, q)).await?))
+}
+
+fn directory(cx: &LiveCtx, headers: &HeaderMap, q: RoomQuery) -> Result<Vec<RoomInfo>, LiveError> {
     let needle = q.q.map(|s| s.to_lowercase());
-    let me = super::access::optional_user(&cx, &headers);
+    let me = super::access::optional_user(cx, headers);
     let rooms: Vec<RoomInfo> = cx
         .app
         .store
         .rooms()?
         .iter()
-        .filter(|r| super::access::listed_for(&cx, r, me.as_deref()))
+        .filter(|r| super::access::listed_for(cx, r, me.as_deref()))
         .map(|r| info(&cx.app, &cx.live, r))
         .filter(|r| q.live != Some(true) || r.live)
         .filter(|r| needle.as_ref().is_none_or(|n| r.title.to_lowercase().contains(n)))
         .filter(|r| q.category.as_ref().is_none_or(|c| r.category.eq_ignore_ascii_case(c)))
         .collect();
-    Ok(axum::Json(rooms))
+    Ok(rooms)
 }
 
 async fn one(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let r = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
-    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &r)?;
+    let r = off(&cx, move |cx| watchable(cx, &headers, t.ticket.as_deref(), &id, "no such room")).await?;
     Ok(axum::Json(info(&cx.app, &cx.live, &r)))
+}
+
+/// The room `id`, if this request may watch it ([`super::access::may_watch`]).
+fn watchable(cx: &LiveCtx, headers: &HeaderMap, ticket: Option<&str>, id: &str, missing: &str) -> Result<RoomRow, LiveError> {
+    let r = cx.app.store.room(id)?.ok_or_else(|| err(ErrorCode::NotFound, missing))?;
+    super::access::may_watch(cx, headers, ticket, &r)?;
+    Ok(r)
 }
 
 pub(super) fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<RoomRow, LiveError> {
@@ -166,7 +189,7 @@ pub(super) fn owned_room(cx: &LiveCtx, headers: &HeaderMap, id: &str) -> Result<
 
 /// The relay keeps only a hash of the key: it cannot show it again.
 async fn key(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, LiveError> {
-    owned_room(&cx, &headers, &id)?;
+    off(&cx, move |cx| owned_room(cx, &headers, &id)).await?;
     Err(err(ErrorCode::NotFound, "a stream key is shown once, when the room is created or the key rotated, and the relay keeps only its hash; rotate it for a new one (onair room rotate ROOM), or publish with onair live --to relay://ROOM"))
 }
 
@@ -174,10 +197,15 @@ async fn key(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<Strin
 /// held the old key must not stay on air), and publish tickets made for
 /// the old key stop working (they sign its hash).
 async fn rotate(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let mut r = owned_room(&cx, &headers, &id)?;
     let key = new_key()?;
-    r.key_hash = key_hash(&key);
-    cx.app.store.set_room_key_hash(&r.id, &r.key_hash)?;
+    let hash = key_hash(&key);
+    let r = off(&cx, move |cx| {
+        let mut r = owned_room(cx, &headers, &id)?;
+        cx.app.store.set_room_key_hash(&r.id, &hash)?;
+        r.key_hash = hash;
+        Ok(r)
+    })
+    .await?;
     let ended = cx.live.stop(&r.id);
     tracing::info!(room = %r.id, ended_live = ended, "stream key rotated");
     Ok(axum::Json(with_key(&cx.live, &r, &key)))
@@ -186,8 +214,7 @@ async fn rotate(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<St
 /// Where the owner publishes now without the key: RTMP(S) URLs carrying a
 /// ticket that starts a live in this room until it expires.
 async fn publish_ticket(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let r = owned_room(&cx, &headers, &id)?;
-    let secret = cx.live.ticket_secret(cx.app.store.as_ref())?;
+    let (r, secret) = off(&cx, move |cx| Ok((owned_room(cx, &headers, &id)?, cx.live.ticket_secret(cx.app.store.as_ref())?))).await?;
     let expires_at = now_ms() + cx.app.limits.publish_ticket_secs.max(1) * 1000;
     let t = super::ticket::publish(&secret, &r.id, &r.owner, &r.key_hash, expires_at);
     Ok(axum::Json(PublishTicket { room: r.id, rtmp_url: cx.live.rtmp_url(&t), rtmps_url: cx.live.rtmps_url(&t), expires_at }))
@@ -196,7 +223,7 @@ async fn publish_ticket(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id):
 /// The owner ends the room's live now (the publisher is disconnected; it
 /// may publish again with the key).
 async fn stop(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let r = owned_room(&cx, &headers, &id)?;
+    let r = off(&cx, move |cx| owned_room(cx, &headers, &id)).await?;
     let stopped = cx.live.stop(&r.id);
     tracing::info!(room = %r.id, stopped, "live stopped by its owner");
     Ok(axum::Json(RoomStopped { room: r.id, stopped }))
@@ -211,8 +238,8 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     if !safe_name(&id) {
         return Err(not_found());
     }
-    let room = cx.app.store.room(&id)?.ok_or_else(not_found)?;
-    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
+    let (i, ticket) = (id.clone(), t.ticket.clone());
+    let room = off(&cx, move |cx| watchable(cx, &headers, ticket.as_deref(), &i, "no such live file")).await?;
     let format = match file.as_str() {
         "live.flv" => Some(Format::Flv),
         "live.mp4" => Some(Format::Mp4),
@@ -292,8 +319,8 @@ mod tests {
 }
 
 async fn replays(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let room = cx.app.store.room(&id)?.ok_or_else(|| err(ErrorCode::NotFound, "no such room"))?;
-    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
+    let i = id.clone();
+    off(&cx, move |cx| watchable(cx, &headers, t.ticket.as_deref(), &i, "no such room")).await?;
     let root = cx.live.replays_dir();
     let list: Vec<ReplayInfo> = tokio::task::spawn_blocking(move || super::replay::list(&root, &id)).await.unwrap_or_default();
     Ok(axum::Json(list))
@@ -307,8 +334,8 @@ async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Qu
         return Err(not_found());
     }
     // Replays of a room that no longer exists are nobody's to watch.
-    let room = cx.app.store.room(&id)?.ok_or_else(not_found)?;
-    super::access::may_watch(&cx, &headers, t.ticket.as_deref(), &room)?;
+    let i = id.clone();
+    off(&cx, move |cx| watchable(cx, &headers, t.ticket.as_deref(), &i, "no such replay")).await?;
     let mut res = serve_file(cx.live.replays_dir().join(&id).join(&file), req).await.ok_or_else(not_found)?;
     res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
     Ok(res)

@@ -134,7 +134,9 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                     }
                 }
                 Event::PublishRequested { app: _, key } => {
-                    let verdict = authorize(&app, &live, &key, conn);
+                    // The store look-up runs on the blocking pool, not on this worker.
+                    let (a, l) = (app.clone(), live.clone());
+                    let verdict = app.blocking(move || authorize(&a, &l, &key, conn)).await.unwrap_or(Err("internal error"));
                     let answer = match &verdict {
                         Ok(_) => session.accept_publish(),
                         Err(reason) => session.reject_publish(reason),
