@@ -153,9 +153,11 @@ pub struct Launch {
 
 /// Starts the driver for a registered call; returns at once.
 pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
-    let Launch { pending, call_id, peer, role, me, link, send } = l;
+    let Launch { pending, call_id, peer, role, me, link, mut send } = l;
     let Pending { gen, commands, events } = pending;
     let state = app.state::<AppState>();
+    // Settings: audio processing is on unless turned off there.
+    send.audio_processing = !crate::state::AppSettings::load(&state.home).map(|s| s.no_audio_processing).unwrap_or(false);
     let record = state.library.recordings_dir().join(crate::commands::live::recording_file_name(&format!("call-{peer}")));
     let (ui_tx, mut ui_rx) = mpsc::unbounded_channel::<String>();
     let (snap_tx, mut snap_rx) = mpsc::channel::<CallReport>(2);

@@ -144,6 +144,7 @@ pub fn run() {
             commands::settings::settings_get,
             commands::settings::settings_set_relay,
             commands::settings::settings_set_hotkeys,
+            commands::settings::settings_set_audio_processing,
         ])
         .build(tauri::generate_context!())
         .map(|app| {

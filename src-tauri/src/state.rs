@@ -26,6 +26,10 @@ pub struct AppSettings {
     /// Global hotkeys (Settings); None: the defaults.
     #[serde(default)]
     pub hotkeys: Option<crate::commands::settings::Hotkeys>,
+    /// Calls send the microphone unprocessed (no echo cancellation, noise
+    /// suppression or gain control); off by default.
+    #[serde(default)]
+    pub no_audio_processing: bool,
 }
 
 impl AppSettings {

@@ -35,6 +35,8 @@ pub struct SettingsView {
     /// Plain http:// to a remote relay is allowed (the user asked for it).
     pub insecure_http: bool,
     pub hotkeys: Hotkeys,
+    /// Calls clean the microphone (echo cancellation, noise suppression, gain control).
+    pub audio_processing: bool,
     pub version: &'static str,
 }
 
@@ -48,6 +50,7 @@ pub fn settings_get(state: State<'_, AppState>) -> AppResult<SettingsView> {
         relay_env: std::env::var("ONAIR_RELAY_URL").ok().filter(|u| !u.is_empty()),
         insecure_http: s.insecure_http,
         hotkeys: s.hotkeys.clone().unwrap_or_default(),
+        audio_processing: !s.no_audio_processing,
         version: env!("CARGO_PKG_VERSION"),
     })
 }
@@ -87,4 +90,13 @@ pub fn settings_set_hotkeys(app: AppHandle, hotkeys: Hotkeys) -> AppResult<Hotke
     s.save(&home)?;
     crate::tray::register_hotkeys(&app);
     Ok(hotkeys)
+}
+
+/// Turns the calls' audio processing on or off (from the next call).
+#[tauri::command]
+pub fn settings_set_audio_processing(state: State<'_, AppState>, on: bool) -> AppResult<bool> {
+    let mut s = AppSettings::load(&state.home)?;
+    s.no_audio_processing = !on;
+    s.save(&state.home)?;
+    Ok(on)
 }
