@@ -68,6 +68,12 @@ async fn messages_from(ws: &mut Ws, from: &str, expect: usize) -> Vec<(u64, Stri
     got
 }
 
+async fn say_n(ws: &mut Ws, room: &str, tag: &str, n: usize) {
+    for i in 0..n {
+        ws.ok(json!({"op":"room_say","room":room,"text":format!("{tag} {i}")})).await;
+    }
+}
+
 fn assert_in_order_once(got: &[(u64, String)], seqs: &[u64], tag: &str) {
     let want: Vec<(u64, String)> = seqs.iter().enumerate().map(|(i, s)| (*s, format!("{tag} {i}"))).collect();
     let mut sorted = want.clone();
@@ -79,7 +85,7 @@ fn assert_in_order_once(got: &[(u64, String)], seqs: &[u64], tag: &str) {
 async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("relay.toml");
-    std::fs::write(&conf, "[limits]\nlogin_attempts_per_minute = 4\n").unwrap();
+    std::fs::write(&conf, "[limits]\nlogin_attempts_per_minute = 4\nroom_comments_per_sec = 100.0\nroom_comment_burst = 100.0\n").unwrap();
     let cluster = Cluster::start(2, &["--config", conf.to_str().unwrap()]);
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     let (ann_tok, bob_tok) = (register(a, "ann"), register(b, "bob"));
@@ -122,6 +128,32 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     assert_eq!(ann.ended(&call).await["reason"], "hangup");
     assert_eq!(bob.ended(&call).await["reason"], "hangup");
     assert!(b.metrics().contains("onair_relay_cross_node_frames_total{node=\"b\"}"), "{}", b.metrics());
+
+    // A live room's chat, from users on both nodes: one order for all.
+    let (st, body) = http(&a.addr, "POST", "/v1/rooms", Some(&ann_tok), Some(r#"{"title":"nodes","category":"test"}"#));
+    assert_eq!(st, 201, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let room = v["id"].as_str().or(v["room"]["id"].as_str()).unwrap().to_string();
+    bob.ok(json!({"op":"room_join","room":room})).await;
+    let joined = ann.ok(json!({"op":"room_join","room":room})).await;
+    assert_eq!(joined["viewers"].as_array().unwrap().len(), 2, "{joined}");
+    assert_eq!(bob.event_where("room_viewer", |e| e["user"] == "ann").await["viewers"], 2);
+    tokio::join!(say_n(&mut ann, &room, "ann", 15), say_n(&mut bob, &room, "bob", 15));
+    let mut orders = Vec::new();
+    for ws in [&mut ann, &mut bob] {
+        let mut got = Vec::new();
+        while got.len() < 30 {
+            let c = ws.event_where("room_comment", |e| e["room"] == room.as_str()).await;
+            got.push((c["comment"]["seq"].as_u64().unwrap(), c["comment"]["text"].as_str().unwrap().to_string()));
+        }
+        assert!(ws.drain_events("room_comment").await.is_empty(), "no comment twice");
+        orders.push(got);
+    }
+    assert_eq!(orders[0], orders[1], "one order on both nodes");
+    assert_eq!(orders[0].iter().map(|(s, _)| *s).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    // The owner on A mutes bob, whose socket is on B.
+    ann.ok(json!({"op":"room_mute","room":room,"user":"bob"})).await;
+    assert_eq!(bob.refused(json!({"op":"room_say","room":room,"text":"still here?"})).await, "muted");
 
     // Log-in limits count on both nodes together: 4 a minute for one user
     // from one address, not 4 on each.

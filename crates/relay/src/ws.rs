@@ -179,6 +179,11 @@ pub async fn run(state: Arc<AppState>, socket: WebSocket) {
                 }
                 Output::Room { id, room, req } => {
                     let user = session.user().unwrap_or_default().to_string();
+                    // With several nodes a room's chat lives on one of them:
+                    // it answers through the bus.
+                    if crate::bus::rooms::forwarded(&state, &user, conn_id, id, &room, &req).await {
+                        continue;
+                    }
                     let f = match room_request(&state, &user, conn_id, &room, req).await {
                         Ok(r) => ServerFrame::ok(id, r),
                         Err(e) => {
@@ -230,7 +235,7 @@ async fn append_inline(state: &Arc<AppState>, job: commit::Job) -> (ServerFrame,
 }
 
 /// Runs a live-room chat request; its events go to the hub in order.
-async fn room_request(state: &Arc<AppState>, me: &str, conn: u64, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
+pub(crate) async fn room_request(state: &Arc<AppState>, me: &str, conn: u64, room: &str, req: crate::live::chat::RoomReq) -> Result<onair_proto::Response, crate::error::ApiError> {
     // The owner is looked up before the room state is locked: rooms never
     // change owner, and the store must not be waited on under that lock.
     let row = if onair_proto::valid_username(me) && room.len() <= 64 {

@@ -11,6 +11,7 @@
 //! | token revocation | a close note on the user's channel: every node closes that token's sockets |
 //! | call signaling | the node that holds a call (`onair:call:ID`) routes it; other nodes forward requests to it and it answers through `onair:n:NODE` |
 //! | log-in rate limits | shared counters, `INCR onair:rl:KEY:MINUTE` |
+//! | live-room chat, viewer counts | one node holds each room's chat (`onair:room:ID`), so it has one order; the others forward requests to it ([`rooms`]) |
 //!
 //! Durable state never lives only here: messages are in the store before
 //! their events are published. What crosses nodes while Redis is gone waits
@@ -20,6 +21,7 @@
 
 pub mod mirror;
 pub mod redis;
+pub mod rooms;
 
 use crate::signout::SignedOut;
 use crate::state::AppState;
@@ -54,8 +56,12 @@ pub enum Note {
     /// A call request from connection `conn` of the sending node, for the
     /// node that holds the call.
     CallReq { conn: u64, user: String, id: u64, body: onair_proto::Request },
-    /// Connection `conn` of the sending node closed (it took part in a call here).
-    CallClosed { conn: u64 },
+    /// Connection `conn` of the sending node closed (it took part in a
+    /// call or a room's chat held here).
+    ConnClosed { conn: u64 },
+    /// A live-room chat request from connection `conn` of the sending
+    /// node, for the node holding the room's chat; answered with `ToConn`.
+    RoomReq { conn: u64, user: String, id: u64, room: String, req: crate::live::chat::RoomReq },
     /// Heartbeat.
     Alive,
     /// The sending node got its first connection of `user`, or lost its last.

@@ -82,8 +82,18 @@ pub struct RedisBus {
     /// Our connections that took part in calls held by other nodes: told
     /// when the connection closes.
     links: Mutex<HashMap<u64, HashSet<String>>>,
+    /// Other nodes' connections in room chats held here: (node, conn) ->
+    /// (stand-in id for `RoomChats`, user).
+    standins: Mutex<HashMap<(String, u64), (u64, String)>>,
+    next_standin: AtomicU64,
+    /// Rooms whose chat this node holds.
+    hosted: Mutex<HashSet<String>>,
     pub stats: BusStats,
 }
+
+/// How long a room's home claim lasts unless refreshed (every heartbeat
+/// while the room has chatters).
+const ROOM_CLAIM_SECS: u64 = 60;
 
 /// `redis://user:secret@host` -> `redis://user:…@host`.
 pub fn redact(url: &str) -> String {
@@ -130,6 +140,9 @@ impl RedisBus {
             mirror: Mutex::new(Mirror::new(NODE_TTL_MS)),
             t0: tokio::time::Instant::now(),
             links: Mutex::new(HashMap::new()),
+            standins: Mutex::new(HashMap::new()),
+            next_standin: AtomicU64::new(0),
+            hosted: Mutex::new(HashSet::new()),
             stats: BusStats::default(),
         }))
     }
@@ -217,7 +230,7 @@ impl RedisBus {
         if !on {
             let nodes = lock(&self.links).remove(&conn).unwrap_or_default();
             for n in nodes {
-                self.send(&n, Note::CallClosed { conn });
+                self.send(&n, Note::ConnClosed { conn });
             }
         }
     }
@@ -298,6 +311,62 @@ impl RedisBus {
         }
         let r: Vec<Option<u64>> = tokio::time::timeout(ANSWER, p.query_async(&mut c)).await.ok()?.ok()?;
         Some(r.into_iter().map(|v| v.unwrap_or(0)).collect())
+    }
+
+    /// The node holding `room`'s chat, None if it is (now) this one.
+    pub async fn room_home(&self, room: &str) -> Option<String> {
+        if lock(&self.hosted).contains(room) {
+            return None;
+        }
+        // Redis away: the room is served here meanwhile.
+        let mut c = self.conn()?;
+        let key = format!("onair:room:{room}");
+        let mut claim = redis::cmd("SET");
+        claim.arg(&key).arg(&self.node).arg("NX").arg("GET").arg("EX").arg(ROOM_CLAIM_SECS);
+        let home = match tokio::time::timeout(ANSWER, claim.query_async::<Option<String>>(&mut c)).await {
+            Ok(Ok(h)) => h,
+            _ => None,
+        };
+        match home {
+            Some(n) if n != self.node && self.alive(&n) => return Some(n),
+            Some(n) if n != self.node => {
+                // Its home died: take the room over.
+                tracing::info!(room, from = %n, "taking over a room's chat from a node that stopped answering");
+                let mut s = redis::cmd("SET");
+                s.arg(&key).arg(&self.node).arg("EX").arg(ROOM_CLAIM_SECS);
+                self.queue(Out::Cmd(s));
+            }
+            _ => {}
+        }
+        lock(&self.hosted).insert(room.to_string());
+        None
+    }
+
+    /// The stand-in connection id for `(node, conn)` in this node's room chats.
+    fn standin(&self, node: &str, conn: u64, user: &str) -> u64 {
+        let mut m = lock(&self.standins);
+        m.entry((node.to_string(), conn)).or_insert_with(|| ((1 << 63) | self.next_standin.fetch_add(1, Relaxed), user.to_string())).0
+    }
+
+    /// Takes `node`'s connections (all, or just `conn`) out of our room chats.
+    fn rooms_gone(&self, state: &AppState, node: &str, conn: Option<u64>) {
+        let gone: Vec<(u64, String)> = {
+            let mut m = lock(&self.standins);
+            let keys: Vec<(String, u64)> = m.keys().filter(|(n, c)| n == node && conn.is_none_or(|x| x == *c)).cloned().collect();
+            keys.into_iter().filter_map(|k| m.remove(&k)).collect()
+        };
+        for (sid, user) in gone {
+            state.rooms.gone(&user, sid, &mut |users, ev| crate::ws::publish(state, &users, ev));
+        }
+    }
+
+    /// Keeps the claims of rooms that still have chatters; forgets the rest.
+    fn room_claims(&self, state: &AppState, p: &mut redis::Pipeline) {
+        let mut hosted = lock(&self.hosted);
+        hosted.retain(|room| state.rooms.chatters(room) > 0);
+        for room in hosted.iter() {
+            p.cmd("EXPIRE").arg(format!("onair:room:{room}")).arg(ROOM_CLAIM_SECS).ignore();
+        }
     }
 
     /// Counts a wrong password for `user` in this minute's shared window.
@@ -422,6 +491,7 @@ impl RedisBus {
                 _ = tick.tick() => {
                     let mut p = redis::pipe();
                     self.heartbeat_cmds(&mut p);
+                    self.room_claims(state, &mut p);
                     p.query_async::<()>(&mut cmd).await?;
                     self.expire(state).await;
                 }
@@ -479,18 +549,19 @@ impl RedisBus {
 
     /// Nodes silent past their TTL are dead: their users go offline and
     /// their part in calls held here is lost (the calls' grace runs).
-    async fn expire(&self, state: &AppState) {
+    async fn expire(&self, state: &Arc<AppState>) {
         let dead = lock(&self.mirror).expire(self.now());
         for (node, users) in dead {
             tracing::warn!(node = %node, users = users.len(), "a relay node stopped answering: its users are offline until they reconnect");
             for u in users.iter().filter(|u| !state.hub.is_online(u)) {
                 super::announce(state, u, false).await;
             }
+            self.rooms_gone(state, &node, None);
             state.calls.send(crate::calls::Msg::NodeGone { node }).await;
         }
     }
 
-    async fn dispatch(&self, state: &AppState, channel: &str, payload: &[u8]) {
+    async fn dispatch(&self, state: &Arc<AppState>, channel: &str, payload: &[u8]) {
         let Ok(env) = serde_json::from_slice::<Envelope>(payload) else {
             tracing::warn!(channel, "a bus note that is not ours; ignored");
             return;
@@ -527,8 +598,22 @@ impl RedisBus {
             Note::CallReq { conn, user, id, body } => {
                 state.calls.send(crate::calls::Msg::Remote { node: env.from, conn, user, id, body }).await;
             }
-            Note::CallClosed { conn } => {
+            Note::ConnClosed { conn } => {
+                self.rooms_gone(state, &env.from, Some(conn));
                 state.calls.send(crate::calls::Msg::RemoteClosed { node: env.from, conn }).await;
+            }
+            Note::RoomReq { conn, user, id, room, req } => {
+                let sid = self.standin(&env.from, conn, &user);
+                lock(&self.hosted).insert(room.clone());
+                let frame = match crate::ws::room_request(state, &user, sid, &room, req).await {
+                    Ok(r) => onair_proto::ServerFrame::ok(id, r),
+                    Err(e) => {
+                        Metrics::inc(&state.metrics.frame_errors);
+                        let (code, msg) = e.to_wire();
+                        onair_proto::ServerFrame::err(id, code, msg)
+                    }
+                };
+                self.send(&env.from, Note::ToConn { user, conn, text: frame.to_json() });
             }
             Note::Alive => {}
             Note::On { user } => {

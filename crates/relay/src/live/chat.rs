@@ -24,8 +24,9 @@ const RECENT: usize = 50;
 /// Longest kick a request may ask for.
 const MAX_KICK_SECS: u32 = 24 * 3600;
 
-/// One room-chat request, taken out of `onair_proto::Request`.
-#[derive(Debug, Clone, PartialEq)]
+/// One room-chat request, taken out of `onair_proto::Request` (it travels
+/// between relay nodes to the node holding the room's chat: `bus/rooms.rs`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum RoomReq {
     Join,
     Leave,
