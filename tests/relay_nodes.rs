@@ -4,11 +4,14 @@
 //! log-in limits; a node killed with SIGKILL takes its users offline; Redis
 //! stopped and started again loses and duplicates nothing.
 //!
-//! Real parts: `redis-server` and `onair relay` processes on 127.0.0.1
+//! Real parts: `redis-server`, PostgreSQL 15 (the first test's store; the
+//! others share one SQLite file) and `onair relay` processes on 127.0.0.1
 //! (tests/nodes_support), raw WebSocket clients (tests/call_support).
 
 mod call_support;
 mod nodes_support;
+#[path = "../crates/relay/tests/pg_support/mod.rs"]
+mod pg_support;
 
 use call_support::{accepted_call, Ws, CANDIDATE, SDP};
 use futures_util::StreamExt;
@@ -86,7 +89,8 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("relay.toml");
     std::fs::write(&conf, "[limits]\nlogin_attempts_per_minute = 4\nroom_comments_per_sec = 100.0\nroom_comment_burst = 100.0\n").unwrap();
-    let cluster = Cluster::start(2, &["--config", conf.to_str().unwrap()]);
+    let pg = pg_support::Postgres::start();
+    let cluster = Cluster::start_on(Some(pg.fresh_db("nodes")), 2, &["--config", conf.to_str().unwrap()]);
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     let (ann_tok, bob_tok) = (register(a, "ann"), register(b, "bob"));
     let mut ann = Ws::connect(&a.addr, "ann", &ann_tok).await;

@@ -2,10 +2,11 @@
 //! 127.0.0.1: `redis-server` (Debian package) on a free port with no
 //! persistence, and `onair relay --bus redis://… --node-id …` nodes.
 //!
-//! The nodes share one store: PostgreSQL when `ONAIR_TEST_STORE` names a
-//! `postgres://` URL, else one SQLite file in a shared data folder (SQLite
-//! takes a write lock per transaction across processes; a transaction
-//! that loses the race is answered "send again", which the tests' clients do).
+//! The nodes share one store: a PostgreSQL database ([`Cluster::start_on`]
+//! with a `postgres://` URL), or one SQLite file in a shared data folder
+//! (safe across processes: SQLite takes its write lock per transaction, so
+//! seqs stay dense and unique; a transaction that loses the race is
+//! answered "send again", which the tests' clients do).
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -161,15 +162,21 @@ impl Drop for Node {
 pub struct Cluster {
     pub redis: Redis,
     pub nodes: Vec<Node>,
+    store: Option<String>,
     dir: tempfile::TempDir,
 }
 
 impl Cluster {
     /// Redis and `n` nodes named a, b, c…; `extra` goes to every node.
     pub fn start(n: usize, extra: &[&str]) -> Cluster {
+        Self::start_on(None, n, extra)
+    }
+
+    /// The same on the store at `store` (`--store`), if given.
+    pub fn start_on(store: Option<String>, n: usize, extra: &[&str]) -> Cluster {
         let redis = Redis::start();
         let dir = tempfile::tempdir().unwrap();
-        let mut c = Cluster { redis, nodes: Vec::new(), dir };
+        let mut c = Cluster { redis, nodes: Vec::new(), store, dir };
         for i in 0..n {
             // One at a time: the first creates the schema.
             c.add(&((b'a' + i as u8) as char).to_string(), extra);
@@ -186,9 +193,9 @@ impl Cluster {
         args.push(self.redis.url());
         args.push("--data".into());
         args.push(self.data().display().to_string());
-        if let Ok(store) = std::env::var("ONAIR_TEST_STORE") {
+        if let Some(store) = &self.store {
             args.push("--store".into());
-            args.push(store);
+            args.push(store.clone());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut node = Node { id: id.into(), addr: String::new(), child: None, args, ready: self.dir.path().join(format!("ready-{id}")), log: self.dir.path().join(format!("{id}.log")) };
