@@ -98,11 +98,13 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     befriend(&mut ann, &mut bob).await;
 
     // Presence crosses: bob leaves B and comes back.
+    // (An "online" may come first: B's note that bob is there can reach A
+    // after the friendship.)
     bob.close().await;
-    let off = ann.event_where("presence", |e| e["user"] == "bob").await;
-    assert_eq!(off["online"], false, "{off}");
+    let off = ann.event_where("presence", |e| e["user"] == "bob" && e["online"] == false).await;
+    assert!(off["last_seen"].is_i64(), "{off}");
     let mut bob = Ws::connect(&b.addr, "bob", &bob_tok).await;
-    assert_eq!(ann.event_where("presence", |e| e["user"] == "bob").await["online"], true);
+    ann.event_where("presence", |e| e["user"] == "bob" && e["online"] == true).await;
 
     // Both write to the same conversation from different nodes at once.
     let (ann_seqs, bob_seqs) = tokio::join!(send_all(&mut ann, "bob", "from-ann", 40), send_all(&mut bob, "ann", "from-bob", 40));
@@ -206,15 +208,14 @@ async fn a_killed_node_takes_its_users_offline_and_their_call_resumes_elsewhere(
 
     let t = Instant::now();
     cluster.nodes[1].kill9();
-    let off = ann.event_where("presence", |e| e["user"] == "bob").await;
-    assert_eq!(off["online"], false);
+    ann.event_where("presence", |e| e["user"] == "bob" && e["online"] == false).await;
     let took = t.elapsed();
     assert!(took < Duration::from_secs(10), "offline after {took:?}");
     assert_eq!(ann.event("call_peer").await["connected"], false);
 
     // bob's client reconnects through the other node and resumes the call.
     let mut bob = Ws::connect(&a_addr, "bob", &bob_tok).await;
-    assert_eq!(ann.event_where("presence", |e| e["user"] == "bob").await["online"], true);
+    ann.event_where("presence", |e| e["user"] == "bob" && e["online"] == true).await;
     bob.ok(json!({"op":"call_resume","call_id":call})).await;
     assert_eq!(ann.event("call_peer").await["connected"], true);
     ann.ok(json!({"op":"call_sdp","call_id":call,"kind":"offer","sdp":SDP})).await;
