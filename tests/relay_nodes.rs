@@ -200,6 +200,8 @@ async fn a_killed_node_takes_its_users_offline_and_their_call_resumes_elsewhere(
     let mut cluster = Cluster::start(2, &["--call-grace", "30"]);
     let (ann_tok, bob_tok) = (register(&cluster.nodes[0], "ann"), register(&cluster.nodes[1], "bob"));
     let a_addr = cluster.nodes[0].addr.clone();
+    // Three nodes; the call spans A and B.
+    cluster.add("c", &["--call-grace", "30"]);
     let mut ann = Ws::connect(&a_addr, "ann", &ann_tok).await;
     let mut bob = Ws::connect(&cluster.nodes[1].addr, "bob", &bob_tok).await;
     befriend(&mut ann, &mut bob).await;
@@ -213,8 +215,10 @@ async fn a_killed_node_takes_its_users_offline_and_their_call_resumes_elsewhere(
     assert!(took < Duration::from_secs(10), "offline after {took:?}");
     assert_eq!(ann.event("call_peer").await["connected"], false);
 
-    // bob's client reconnects through the other node and resumes the call.
-    let mut bob = Ws::connect(&a_addr, "bob", &bob_tok).await;
+    // bob's client reconnects through nginx (deploy/nginx-nodes.conf),
+    // which passes over the dead node, and resumes the call.
+    let front = cluster.nginx();
+    let mut bob = Ws::connect(&front.addr, "bob", &bob_tok).await;
     ann.event_where("presence", |e| e["user"] == "bob" && e["online"] == true).await;
     bob.ok(json!({"op":"call_resume","call_id":call})).await;
     assert_eq!(ann.event("call_peer").await["connected"], true);

@@ -98,6 +98,8 @@ impl Drop for Redis {
 pub struct Node {
     pub id: String,
     pub addr: String,
+    /// The node's RTMP ingest address.
+    pub rtmp: String,
     child: Option<Child>,
     args: Vec<String>,
     ready: PathBuf,
@@ -189,7 +191,8 @@ impl Cluster {
     }
 
     pub fn add(&mut self, id: &str, extra: &[&str]) {
-        let mut args: Vec<String> = ["--listen", "127.0.0.1:0", "--rtmp", "127.0.0.1:0", "--node-id", id, "--metrics-token", "m", "--bus"].iter().map(|s| s.to_string()).collect();
+        let rtmp = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<String> = ["--listen", "127.0.0.1:0", "--rtmp", &rtmp, "--node-id", id, "--metrics-token", "m", "--bus"].iter().map(|s| s.to_string()).collect();
         args.push(self.redis.url());
         args.push("--data".into());
         args.push(self.data().display().to_string());
@@ -198,13 +201,63 @@ impl Cluster {
             args.push(store.clone());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let mut node = Node { id: id.into(), addr: String::new(), child: None, args, ready: self.dir.path().join(format!("ready-{id}")), log: self.dir.path().join(format!("{id}.log")) };
+        let mut node = Node { id: id.into(), addr: String::new(), rtmp, child: None, args, ready: self.dir.path().join(format!("ready-{id}")), log: self.dir.path().join(format!("{id}.log")) };
         node.spawn();
         self.nodes.push(node);
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// nginx in front of every node, with deploy/nginx-nodes.conf.
+    pub fn nginx(&self) -> Front {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, rtmp) = (free_port(), free_port());
+        let http: String = self.nodes.iter().map(|n| format!("        server {} max_fails=1 fail_timeout=10s;\n", n.addr)).collect();
+        let rtmps: String = self.nodes.iter().map(|n| format!("        server {};\n", n.rtmp)).collect();
+        let conf = include_str!("../../deploy/nginx-nodes.conf")
+            .replace("@DIR@", &dir.path().display().to_string())
+            .replace("@PORT@", &port.to_string())
+            .replace("@RTMPPORT@", &rtmp.to_string())
+            .replace("@UPSTREAMS@", http.trim_end())
+            .replace("@RTMPUPSTREAMS@", rtmps.trim_end());
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let child = Command::new("nginx")
+            .arg("-p")
+            .arg(dir.path())
+            .arg("-c")
+            .arg(dir.path().join("nginx.conf"))
+            .arg("-e")
+            .arg(dir.path().join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx is installed (scripts/deps.sh test)");
+        let mut f = Front { child, addr: format!("127.0.0.1:{port}"), rtmp: format!("127.0.0.1:{rtmp}"), dir };
+        wait_for(20, "nginx to listen", || {
+            if let Ok(Some(st)) = f.child.try_wait() {
+                panic!("nginx exited ({st}): {}", std::fs::read_to_string(f.dir.path().join("error.log")).unwrap_or_default());
+            }
+            std::net::TcpStream::connect(&f.addr).ok()
+        });
+        f
+    }
+}
+
+/// nginx in front of the nodes; stopped on drop.
+pub struct Front {
+    child: Child,
+    pub addr: String,
+    pub rtmp: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
