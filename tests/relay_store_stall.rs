@@ -12,11 +12,16 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn next_json(ws: &mut Ws, within: Duration) -> Value {
     loop {
-        let m = tokio::time::timeout(within, ws.next()).await.expect("an answer in time").expect("open").expect("ok");
+        let m = tokio::time::timeout(within, ws.next())
+            .await
+            .expect("an answer in time")
+            .expect("open")
+            .expect("ok");
         if let Message::Text(t) = m {
             return serde_json::from_str(t.as_str()).unwrap();
         }
@@ -24,8 +29,20 @@ async fn next_json(ws: &mut Ws, within: Duration) -> Value {
 }
 
 async fn signed_in(relay: &Relay, token: &str, within: Duration) -> Ws {
-    let (mut ws, _) = tokio::time::timeout(within, tokio_tungstenite::connect_async(format!("ws://{}/v1/ws", relay.addr))).await.expect("connected in time").unwrap();
-    ws.send(Message::Text(json!({"t": "hello", "v": 1, "token": token}).to_string().into())).await.unwrap();
+    let (mut ws, _) = tokio::time::timeout(
+        within,
+        tokio_tungstenite::connect_async(format!("ws://{}/v1/ws", relay.addr)),
+    )
+    .await
+    .expect("connected in time")
+    .unwrap();
+    ws.send(Message::Text(
+        json!({"t": "hello", "v": 1, "token": token})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
     assert_eq!(next_json(&mut ws, within).await["t"], "welcome");
     ws
 }
@@ -58,18 +75,37 @@ async fn a_stuck_write_holds_up_neither_reads_nor_other_sockets() {
     let prompt = Duration::from_secs(2);
     let t = Instant::now();
     let mut b = signed_in(&relay, &bob.token(), prompt).await;
-    b.send(Message::Text(r#"{"t":"ping","nonce":7}"#.into())).await.unwrap();
+    b.send(Message::Text(r#"{"t":"ping","nonce":7}"#.into()))
+        .await
+        .unwrap();
     assert_eq!(next_json(&mut b, prompt).await["nonce"], 7);
-    b.send(Message::Text(r#"{"t":"req","id":9,"body":{"op":"conversations"}}"#.into())).await.unwrap();
+    b.send(Message::Text(
+        r#"{"t":"req","id":9,"body":{"op":"conversations"}}"#.into(),
+    ))
+    .await
+    .unwrap();
     let convs = next_json(&mut b, prompt).await;
     assert!(convs["ok"].is_object(), "{convs}");
     let addr = relay.addr.clone();
-    assert!(tokio::task::spawn_blocking(move || healthz(&addr)).await.unwrap(), "HTTP answers");
+    assert!(
+        tokio::task::spawn_blocking(move || healthz(&addr))
+            .await
+            .unwrap(),
+        "HTTP answers"
+    );
     let answered_in = t.elapsed();
     eprintln!("sign-in, ping, a read and /healthz answered in {answered_in:?} while the database was locked");
-    assert!(answered_in < Duration::from_secs(3), "bob waited {answered_in:?} behind the stuck writes");
+    assert!(
+        answered_in < Duration::from_secs(3),
+        "bob waited {answered_in:?} behind the stuck writes"
+    );
     for ws in writers.iter_mut() {
-        assert!(tokio::time::timeout(Duration::from_millis(10), ws.next()).await.is_err(), "a write answered while the database was locked");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(10), ws.next())
+                .await
+                .is_err(),
+            "a write answered while the database was locked"
+        );
     }
 
     // The lock goes (well inside SQLite's 5 s busy wait): every write completes.
@@ -78,15 +114,22 @@ async fn a_stuck_write_holds_up_neither_reads_nor_other_sockets() {
     for (i, ws) in writers.iter_mut().enumerate() {
         let r = next_json(ws, slow).await;
         assert_eq!(r["id"], i + 1);
-        assert!(r["ok"].is_object(), "write {i} after the lock went: {r} (held {held:?})");
+        assert!(
+            r["ok"].is_object(),
+            "write {i} after the lock went: {r} (held {held:?})"
+        );
     }
 }
 
 fn healthz(addr: &str) -> bool {
     use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(addr) else { return false };
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    let _ = s.write_all(format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes());
+    let _ = s.write_all(
+        format!("GET /healthz HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes(),
+    );
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out.starts_with("HTTP/1.1 200")

@@ -13,7 +13,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 fn msg(id: &str, sender: &str) -> NewEntry {
-    NewEntry { id: id.into(), sender: sender.into(), sent_at: 1, kind: EntryKind::Message, text: format!("text {id}"), ref_seq: None, burn_secs: None, attachment: None }
+    NewEntry {
+        id: id.into(),
+        sender: sender.into(),
+        sent_at: 1,
+        kind: EntryKind::Message,
+        text: format!("text {id}"),
+        ref_seq: None,
+        burn_secs: None,
+        attachment: None,
+    }
 }
 
 #[test]
@@ -24,7 +33,11 @@ fn postgres_store_conforms_and_orders_concurrent_appends() {
     let url = pg.fresh_db("conformance");
     conformance::run_all(&PostgresStore::open(&url).unwrap());
     let again = PostgresStore::open(&url).unwrap();
-    assert_eq!(again.conv("dm:cat:dan").unwrap().unwrap().last_seq, 5, "the data survives reopening");
+    assert_eq!(
+        again.conv("dm:cat:dan").unwrap().unwrap().last_seq,
+        5,
+        "the data survives reopening"
+    );
     let o = pg.psql("conformance", "SELECT count(*) FROM schema_migrations");
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1");
 
@@ -37,12 +50,17 @@ fn postgres_store_conforms_and_orders_concurrent_appends() {
 /// to one group, one at a time and in batches, and each also resending the
 /// same client ids as its twin on the other store at the same moment.
 fn concurrent_appends(url: &str) {
-    let nodes = [Arc::new(PostgresStore::open(url).unwrap()), Arc::new(PostgresStore::open(url).unwrap())];
+    let nodes = [
+        Arc::new(PostgresStore::open(url).unwrap()),
+        Arc::new(PostgresStore::open(url).unwrap()),
+    ];
     let users: Vec<String> = (0..4).map(|i| format!("u{i}")).collect();
     for u in &users {
         nodes[0].create_user(u, "h", 0).unwrap();
     }
-    nodes[0].create_group("g:0000000000000001", "load", "u0", &users[1..], 0).unwrap();
+    nodes[0]
+        .create_group("g:0000000000000001", "load", "u0", &users[1..], 0)
+        .unwrap();
     const PER: usize = 60;
     let threads: Vec<_> = (0..8)
         .map(|t| {
@@ -55,15 +73,21 @@ fn concurrent_appends(url: &str) {
                 let mut i = 0;
                 while i < PER {
                     if i % 3 == 0 {
-                        let batch: Vec<NewEntry> = (i..(i + 5).min(PER)).map(|k| msg(&format!("{user}-{k}"), &user)).collect();
-                        let items: Vec<(&str, &NewEntry)> = batch.iter().map(|e| ("g:0000000000000001", e)).collect();
+                        let batch: Vec<NewEntry> = (i..(i + 5).min(PER))
+                            .map(|k| msg(&format!("{user}-{k}"), &user))
+                            .collect();
+                        let items: Vec<(&str, &NewEntry)> =
+                            batch.iter().map(|e| ("g:0000000000000001", e)).collect();
                         for (e, r) in batch.iter().zip(store.append_batch(&items).unwrap()) {
                             got.push((e.id.clone(), r.unwrap()));
                         }
                         i += batch.len();
                     } else {
                         let e = msg(&format!("{user}-{i}"), &user);
-                        got.push((e.id.clone(), store.append("g:0000000000000001", &e).unwrap()));
+                        got.push((
+                            e.id.clone(),
+                            store.append("g:0000000000000001", &e).unwrap(),
+                        ));
                         i += 1;
                     }
                 }
@@ -81,21 +105,51 @@ fn concurrent_appends(url: &str) {
     assert_eq!(answers.len(), unique);
     for (id, a) in &answers {
         assert_eq!(a.len(), 2, "{id} was sent twice");
-        assert_eq!(a[0].seq, a[1].seq, "{id}: both copies answered with one number");
-        assert_eq!(a.iter().filter(|x| !x.duplicate).count(), 1, "{id}: stored once, the other copy a duplicate: {a:?}");
+        assert_eq!(
+            a[0].seq, a[1].seq,
+            "{id}: both copies answered with one number"
+        );
+        assert_eq!(
+            a.iter().filter(|x| !x.duplicate).count(),
+            1,
+            "{id}: stored once, the other copy a duplicate: {a:?}"
+        );
     }
-    let log = nodes[1].entries_after("g:0000000000000001", 0, 10_000).unwrap();
-    assert_eq!(log.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=unique as u64).collect::<Vec<_>>(), "dense, no gaps, no duplicates");
-    assert_eq!(nodes[0].conv("g:0000000000000001").unwrap().unwrap().last_seq, unique as u64);
+    let log = nodes[1]
+        .entries_after("g:0000000000000001", 0, 10_000)
+        .unwrap();
+    assert_eq!(
+        log.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=unique as u64).collect::<Vec<_>>(),
+        "dense, no gaps, no duplicates"
+    );
+    assert_eq!(
+        nodes[0]
+            .conv("g:0000000000000001")
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        unique as u64
+    );
     for e in &log {
-        assert_eq!(answers[&e.id][0].seq, e.seq, "the answer names the stored number");
+        assert_eq!(
+            answers[&e.id][0].seq, e.seq,
+            "the answer names the stored number"
+        );
     }
 }
 
 /// Nodes starting at once on an empty database: one migrates, the others
 /// wait for it and find the schema done.
 fn nodes_starting_together(url: &str) {
-    let opened: Vec<_> = (0..4).map(|_| std::thread::spawn({ let u = url.to_string(); move || PostgresStore::open(&u).map(|_| ()) })).collect();
+    let opened: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn({
+                let u = url.to_string();
+                move || PostgresStore::open(&u).map(|_| ())
+            })
+        })
+        .collect();
     for t in opened {
         t.join().unwrap().expect("every node opens the store");
     }
@@ -103,7 +157,11 @@ fn nodes_starting_together(url: &str) {
 
 /// A bad or unreachable URL says what is wrong, and never shows the password.
 fn clear_errors_without_the_password(pg: &pg_support::Postgres) {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let err = |url: String| match PostgresStore::open(&url) {
         Ok(_) => panic!("{url} opened"),
         Err(e) => e,
@@ -111,12 +169,30 @@ fn clear_errors_without_the_password(pg: &pg_support::Postgres) {
     let e = err(format!("postgres://ann:hunter2@127.0.0.1:{closed}/x"));
     let text = e.to_string();
     assert!(matches!(e, StoreError::Unreachable { .. }), "{text}");
-    assert!(text.contains(&format!("127.0.0.1:{closed}")) && text.contains("ann:****@") && !text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{closed}"))
+            && text.contains("ann:****@")
+            && !text.contains("hunter2"),
+        "{text}"
+    );
     let text = err("postgres://ann:hunter2@127.0.0.1:notaport/x".into()).to_string();
-    assert!(text.contains("not valid") && !text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("not valid") && !text.contains("hunter2"),
+        "{text}"
+    );
     let text = err("mysql://ann:hunter2@127.0.0.1/x".into()).to_string();
-    assert!(text.contains("not a postgres:// URL") && !text.contains("hunter2"), "{text}");
+    assert!(
+        text.contains("not a postgres:// URL") && !text.contains("hunter2"),
+        "{text}"
+    );
     // A database that does not exist: the server's own words, no password.
-    let text = err(format!("postgres://postgres:hunter2@127.0.0.1:{}/nosuchdb", pg.port)).to_string();
-    assert!(text.contains("nosuchdb") && !text.contains("hunter2"), "{text}");
+    let text = err(format!(
+        "postgres://postgres:hunter2@127.0.0.1:{}/nosuchdb",
+        pg.port
+    ))
+    .to_string();
+    assert!(
+        text.contains("nosuchdb") && !text.contains("hunter2"),
+        "{text}"
+    );
 }

@@ -14,10 +14,10 @@
 
 use super::*;
 use crate::error::StoreError;
-use onair_proto::ConvKind;
 use ::postgres::error::SqlState;
 use ::postgres::types::ToSql;
 use ::postgres::{GenericClient, Row};
+use onair_proto::ConvKind;
 
 mod calls;
 mod pool;
@@ -26,7 +26,10 @@ mod rooms;
 pub use pool::redact;
 use pool::{PgConn, Pool};
 
-const MIGRATIONS: &[(&str, &str)] = &[("0001_init", include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_init",
+    include_str!("../../migrations/postgres/0001_init.sql"),
+)];
 
 /// Connections per relay node: the session work of a node runs on a
 /// bounded blocking pool, so a few connections keep it busy.
@@ -47,7 +50,9 @@ impl PostgresStore {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(StoreError::BadUrl(format!("the store {shown:?} is not a postgres:// URL (leave --store out for SQLite in the data folder)")));
         }
-        let mut config: ::postgres::Config = url.parse().map_err(|e| StoreError::BadUrl(format!("the store URL {shown} is not valid: {e}")))?;
+        let mut config: ::postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::BadUrl(format!("the store URL {shown} is not valid: {e}")))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
         }
@@ -62,18 +67,33 @@ impl PostgresStore {
         &self.pool.url
     }
 
-    fn run<T: Send>(&self, f: impl FnOnce(&mut Db<'_, ::postgres::Client>) -> Result<T> + Send) -> Result<T> {
-        self.pool.with(|c| f(&mut Db { c: &mut c.client, cache: &mut c.cache }))
+    fn run<T: Send>(
+        &self,
+        f: impl FnOnce(&mut Db<'_, ::postgres::Client>) -> Result<T> + Send,
+    ) -> Result<T> {
+        self.pool.with(|c| {
+            f(&mut Db {
+                c: &mut c.client,
+                cache: &mut c.cache,
+            })
+        })
     }
 
     /// Runs `f` in a transaction, again (up to 3 times) when PostgreSQL
     /// aborted it for a deadlock or a serialization failure.
-    fn tx<T: Send>(&self, f: impl Fn(&mut Db<'_, ::postgres::Transaction<'_>>) -> Result<T> + Send + Sync) -> Result<T> {
+    fn tx<T: Send>(
+        &self,
+        f: impl Fn(&mut Db<'_, ::postgres::Transaction<'_>>) -> Result<T> + Send + Sync,
+    ) -> Result<T> {
         self.pool.with(|c: &mut PgConn| {
             let mut attempt = 0;
             loop {
                 let mut t = c.client.transaction()?;
-                let r = f(&mut Db { c: &mut t, cache: &mut c.cache }).and_then(|v| t.commit().map(|_| v).map_err(StoreError::from));
+                let r = f(&mut Db {
+                    c: &mut t,
+                    cache: &mut c.cache,
+                })
+                .and_then(|v| t.commit().map(|_| v).map_err(StoreError::from));
                 match r {
                     Err(StoreError::Postgres(e)) if attempt < 3 && retryable(&e) => attempt += 1,
                     r => return r,
@@ -91,13 +111,24 @@ fn migrate(c: &mut ::postgres::Client) -> Result<()> {
     let mut tx = c.transaction()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")?;
-    let done: Vec<String> = tx.query("SELECT name FROM schema_migrations", &[])?.iter().map(|r| r.try_get(0)).collect::<std::result::Result<_, _>>()?;
+    let done: Vec<String> = tx
+        .query("SELECT name FROM schema_migrations", &[])?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
     for (name, sql) in MIGRATIONS {
         if done.iter().any(|d| d == name) {
             continue;
         }
-        tx.batch_execute(sql).map_err(|source| StoreError::PgMigration { name: *name, source })?;
-        tx.execute("INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)", &[name, &crate::state::now_ms()])?;
+        tx.batch_execute(sql)
+            .map_err(|source| StoreError::PgMigration {
+                name: *name,
+                source,
+            })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)",
+            &[name, &crate::state::now_ms()],
+        )?;
         tracing::info!(migration = name, "store migrated");
     }
     tx.commit()?;
@@ -138,7 +169,10 @@ impl<C: GenericClient> Db<'_, C> {
     }
 
     fn strings(&mut self, sql: &'static str, p: P<'_>) -> Result<Vec<String>> {
-        self.rows(sql, p)?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        self.rows(sql, p)?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
     }
 
     fn exists(&mut self, sql: &'static str, p: P<'_>) -> Result<bool> {
@@ -191,7 +225,10 @@ fn row_entry(r: &Row) -> Result<Entry> {
         ref_seq: r.try_get::<_, Option<i64>>(6)?.map(|v| v as u64),
         burn_secs: r.try_get::<_, Option<i64>>(7)?.map(|v| v as u32),
         attachment: match att {
-            Some(a) => Some(serde_json::from_str(&a).map_err(|x| StoreError::Corrupt(format!("attachment json: {x}")))?),
+            Some(a) => Some(
+                serde_json::from_str(&a)
+                    .map_err(|x| StoreError::Corrupt(format!("attachment json: {x}")))?,
+            ),
             None => None,
         },
         deleted: r.try_get(9)?,
@@ -200,9 +237,20 @@ fn row_entry(r: &Row) -> Result<Entry> {
 
 /// One append inside an open transaction; `None` if the conversation does
 /// not exist (found before anything is written).
-fn append_in(db: &mut Db<'_, ::postgres::Transaction<'_>>, conv: &str, e: &NewEntry) -> Result<Option<Appended>> {
-    const DUP: &str = "SELECT seq, sent_at FROM entries WHERE sender = $1 AND id = $2 AND kind = 'message'";
-    let dup = |r: Row| -> Result<Option<Appended>> { Ok(Some(Appended { seq: r.try_get::<_, i64>(0)? as u64, sent_at: r.try_get(1)?, duplicate: true })) };
+fn append_in(
+    db: &mut Db<'_, ::postgres::Transaction<'_>>,
+    conv: &str,
+    e: &NewEntry,
+) -> Result<Option<Appended>> {
+    const DUP: &str =
+        "SELECT seq, sent_at FROM entries WHERE sender = $1 AND id = $2 AND kind = 'message'";
+    let dup = |r: Row| -> Result<Option<Appended>> {
+        Ok(Some(Appended {
+            seq: r.try_get::<_, i64>(0)? as u64,
+            sent_at: r.try_get(1)?,
+            duplicate: true,
+        }))
+    };
     if e.kind == EntryKind::Message {
         if let Some(r) = db.opt(DUP, &[&e.sender, &e.id])? {
             return dup(r);
@@ -210,11 +258,18 @@ fn append_in(db: &mut Db<'_, ::postgres::Transaction<'_>>, conv: &str, e: &NewEn
     }
     // Takes the conversation's row lock until commit: the next append to
     // it, from any node, waits here and gets the next number.
-    let Some(r) = db.opt("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", &[&conv])? else {
+    let Some(r) = db.opt(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+        &[&conv],
+    )?
+    else {
         return Ok(None);
     };
     let seq: i64 = r.try_get(0)?;
-    let att = e.attachment.as_ref().map(|a| serde_json::to_string(a).expect("Attachment always serialises"));
+    let att = e
+        .attachment
+        .as_ref()
+        .map(|a| serde_json::to_string(a).expect("Attachment always serialises"));
     let (ref_seq, burn_secs) = (e.ref_seq.map(|v| v as i64), e.burn_secs.map(i64::from));
     let n = db.exec(
         "INSERT INTO entries(conv, seq, id, sender, sent_at, kind, text, ref_seq, burn_secs, attachment) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10::text::jsonb) ON CONFLICT (sender, id) WHERE kind = 'message' DO NOTHING",
@@ -224,21 +279,37 @@ fn append_in(db: &mut Db<'_, ::postgres::Transaction<'_>>, conv: &str, e: &NewEn
         // Another node stored this client id while we waited on the
         // index: give the number back (we still hold the row, so it is the
         // last one taken) and answer with the first copy.
-        db.exec("UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1", &[&conv])?;
-        let r = db.opt(DUP, &[&e.sender, &e.id])?.ok_or_else(|| StoreError::Corrupt(format!("client id {:?} conflicted but is not stored", e.id)))?;
+        db.exec(
+            "UPDATE conversations SET last_seq = last_seq - 1 WHERE id = $1",
+            &[&conv],
+        )?;
+        let r = db.opt(DUP, &[&e.sender, &e.id])?.ok_or_else(|| {
+            StoreError::Corrupt(format!("client id {:?} conflicted but is not stored", e.id))
+        })?;
         return dup(r);
     }
     if let (EntryKind::Recall | EntryKind::Burn, Some(r)) = (e.kind, ref_seq) {
         // Text and attachment gone: the attachment's row now (a download
         // answers 404), its file once a node has removed it.
         let att = db.opt("SELECT attachment->>'id' FROM entries WHERE conv = $1 AND seq = $2 AND attachment IS NOT NULL", &[&conv, &r])?;
-        if let Some(id) = att.map(|row| row.try_get::<_, Option<String>>(0)).transpose()?.flatten() {
+        if let Some(id) = att
+            .map(|row| row.try_get::<_, Option<String>>(0))
+            .transpose()?
+            .flatten()
+        {
             db.exec("DELETE FROM attachments WHERE id = $1", &[&id])?;
-            db.exec("INSERT INTO attachment_trash(id) VALUES ($1) ON CONFLICT DO NOTHING", &[&id])?;
+            db.exec(
+                "INSERT INTO attachment_trash(id) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&id],
+            )?;
         }
         db.exec("UPDATE entries SET deleted = TRUE, text = '', attachment = NULL, burn_at = NULL WHERE conv = $1 AND seq = $2", &[&conv, &r])?;
     }
-    Ok(Some(Appended { seq: seq as u64, sent_at: e.sent_at, duplicate: false }))
+    Ok(Some(Appended {
+        seq: seq as u64,
+        sent_at: e.sent_at,
+        duplicate: false,
+    }))
 }
 
 const ENTRY_COLS_AFTER: &str = "SELECT seq, id, sender, sent_at, kind, text, ref_seq, burn_secs, attachment::text, deleted FROM entries WHERE conv = $1 AND seq > $2 ORDER BY seq LIMIT $3";
@@ -258,13 +329,27 @@ impl Store for PostgresStore {
         let row = self.run(|db| db.opt("SELECT name, pw_hash, accept_from, last_seen FROM users WHERE name = $1 AND deleted_at IS NULL", &[&name]))?;
         row.map(|r| {
             let a: &str = r.try_get(2)?;
-            Ok(UserRow { name: r.try_get(0)?, pw_hash: r.try_get(1)?, accept_from: if a == "friends" { AcceptFrom::Friends } else { AcceptFrom::Anyone }, last_seen: r.try_get(3)? })
+            Ok(UserRow {
+                name: r.try_get(0)?,
+                pw_hash: r.try_get(1)?,
+                accept_from: if a == "friends" {
+                    AcceptFrom::Friends
+                } else {
+                    AcceptFrom::Anyone
+                },
+                last_seen: r.try_get(3)?,
+            })
         })
         .transpose()
     }
 
     fn set_last_seen(&self, name: &str, at: i64) -> Result<()> {
-        self.run(|db| db.exec("UPDATE users SET last_seen = $2 WHERE name = $1", &[&name, &at]))?;
+        self.run(|db| {
+            db.exec(
+                "UPDATE users SET last_seen = $2 WHERE name = $1",
+                &[&name, &at],
+            )
+        })?;
         Ok(())
     }
 
@@ -273,7 +358,12 @@ impl Store for PostgresStore {
             AcceptFrom::Anyone => "anyone",
             AcceptFrom::Friends => "friends",
         };
-        self.run(|db| db.exec("UPDATE users SET accept_from = $2 WHERE name = $1", &[&name, &v]))?;
+        self.run(|db| {
+            db.exec(
+                "UPDATE users SET accept_from = $2 WHERE name = $1",
+                &[&name, &v],
+            )
+        })?;
         Ok(())
     }
 
@@ -285,7 +375,12 @@ impl Store for PostgresStore {
 
     fn token_user(&self, hash: &[u8; 32], now: i64) -> Result<Option<String>> {
         let h = &hash[..];
-        let r = self.run(|db| db.opt("SELECT user_name FROM tokens WHERE hash = $1 AND NOT revoked AND expires_at > $2", &[&h, &now]))?;
+        let r = self.run(|db| {
+            db.opt(
+                "SELECT user_name FROM tokens WHERE hash = $1 AND NOT revoked AND expires_at > $2",
+                &[&h, &now],
+            )
+        })?;
         Ok(r.map(|r| r.try_get(0)).transpose()?)
     }
 
@@ -296,7 +391,12 @@ impl Store for PostgresStore {
     }
 
     fn set_password(&self, name: &str, pw_hash: &str) -> Result<bool> {
-        Ok(self.run(|db| db.exec("UPDATE users SET pw_hash = $2 WHERE name = $1 AND deleted_at IS NULL", &[&name, &pw_hash]))? > 0)
+        Ok(self.run(|db| {
+            db.exec(
+                "UPDATE users SET pw_hash = $2 WHERE name = $1 AND deleted_at IS NULL",
+                &[&name, &pw_hash],
+            )
+        })? > 0)
     }
 
     fn revoke_user_tokens(&self, user: &str, except: Option<&[u8; 32]>) -> Result<u64> {
@@ -341,11 +441,22 @@ impl Store for PostgresStore {
     }
 
     fn friend_state(&self, user: &str, other: &str) -> Result<Option<FriendState>> {
-        let r = self.run(|db| db.opt("SELECT state FROM friends WHERE user_name = $1 AND other = $2", &[&user, &other]))?;
+        let r = self.run(|db| {
+            db.opt(
+                "SELECT state FROM friends WHERE user_name = $1 AND other = $2",
+                &[&user, &other],
+            )
+        })?;
         r.map(|r| parse_friend_state(r.try_get(0)?)).transpose()
     }
 
-    fn set_friend_pair(&self, user: &str, other: &str, mine: Option<FriendState>, theirs: Option<FriendState>) -> Result<()> {
+    fn set_friend_pair(
+        &self,
+        user: &str,
+        other: &str,
+        mine: Option<FriendState>,
+        theirs: Option<FriendState>,
+    ) -> Result<()> {
         self.tx(|db| {
             for (a, b, s) in [(user, other, mine), (other, user, theirs)] {
                 match s {
@@ -362,35 +473,78 @@ impl Store for PostgresStore {
 
     fn friends_of(&self, user: &str) -> Result<Vec<(String, FriendState, Option<i64>)>> {
         let rows = self.run(|db| db.rows("SELECT f.other, f.state, u.last_seen FROM friends f LEFT JOIN users u ON u.name = f.other WHERE f.user_name = $1 ORDER BY f.other", &[&user]))?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, parse_friend_state(r.try_get(1)?)?, r.try_get(2)?))).collect()
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    parse_friend_state(r.try_get(1)?)?,
+                    r.try_get(2)?,
+                ))
+            })
+            .collect()
     }
 
     fn blocks(&self, user: &str, other: &str) -> Result<bool> {
-        self.run(|db| db.exists("SELECT 1 FROM blocks WHERE user_name = $1 AND blocked = $2", &[&user, &other]))
+        self.run(|db| {
+            db.exists(
+                "SELECT 1 FROM blocks WHERE user_name = $1 AND blocked = $2",
+                &[&user, &other],
+            )
+        })
     }
 
     fn set_block(&self, user: &str, other: &str, blocked: bool) -> Result<()> {
         self.run(|db| {
             if blocked {
-                db.exec("INSERT INTO blocks(user_name, blocked) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&user, &other])
+                db.exec(
+                    "INSERT INTO blocks(user_name, blocked) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    &[&user, &other],
+                )
             } else {
-                db.exec("DELETE FROM blocks WHERE user_name = $1 AND blocked = $2", &[&user, &other])
+                db.exec(
+                    "DELETE FROM blocks WHERE user_name = $1 AND blocked = $2",
+                    &[&user, &other],
+                )
             }
         })?;
         Ok(())
     }
 
     fn blocked_by(&self, user: &str) -> Result<Vec<String>> {
-        self.run(|db| db.strings("SELECT blocked FROM blocks WHERE user_name = $1 ORDER BY blocked", &[&user]))
+        self.run(|db| {
+            db.strings(
+                "SELECT blocked FROM blocks WHERE user_name = $1 ORDER BY blocked",
+                &[&user],
+            )
+        })
     }
 
     fn blockers_of(&self, user: &str) -> Result<Vec<String>> {
-        self.run(|db| db.strings("SELECT user_name FROM blocks WHERE blocked = $1 ORDER BY user_name", &[&user]))
+        self.run(|db| {
+            db.strings(
+                "SELECT user_name FROM blocks WHERE blocked = $1 ORDER BY user_name",
+                &[&user],
+            )
+        })
     }
 
     fn conv(&self, id: &str) -> Result<Option<ConvRow>> {
-        let r = self.run(|db| db.opt("SELECT id, kind, name, owner, last_seq FROM conversations WHERE id = $1", &[&id]))?;
-        r.map(|r| Ok(ConvRow { id: r.try_get(0)?, is_group: r.try_get::<_, &str>(1)? == "group", name: r.try_get(2)?, owner: r.try_get(3)?, last_seq: r.try_get::<_, i64>(4)? as u64 })).transpose()
+        let r = self.run(|db| {
+            db.opt(
+                "SELECT id, kind, name, owner, last_seq FROM conversations WHERE id = $1",
+                &[&id],
+            )
+        })?;
+        r.map(|r| {
+            Ok(ConvRow {
+                id: r.try_get(0)?,
+                is_group: r.try_get::<_, &str>(1)? == "group",
+                name: r.try_get(2)?,
+                owner: r.try_get(3)?,
+                last_seq: r.try_get::<_, i64>(4)? as u64,
+            })
+        })
+        .transpose()
     }
 
     fn ensure_dm(&self, id: &str, a: &str, b: &str, now: i64) -> Result<()> {
@@ -405,7 +559,14 @@ impl Store for PostgresStore {
         })
     }
 
-    fn create_group(&self, id: &str, name: &str, owner: &str, members: &[String], now: i64) -> Result<()> {
+    fn create_group(
+        &self,
+        id: &str,
+        name: &str,
+        owner: &str,
+        members: &[String],
+        now: i64,
+    ) -> Result<()> {
         self.tx(|db| {
             db.exec("INSERT INTO conversations(id, kind, name, owner, created_at) VALUES ($1, 'group', $2, $3, $4)", &[&id, &name, &owner, &now])?;
             for u in std::iter::once(owner).chain(members.iter().map(String::as_str)) {
@@ -416,11 +577,21 @@ impl Store for PostgresStore {
     }
 
     fn members(&self, conv: &str) -> Result<Vec<String>> {
-        self.run(|db| db.strings("SELECT user_name FROM members WHERE conv = $1 ORDER BY joined, user_name", &[&conv]))
+        self.run(|db| {
+            db.strings(
+                "SELECT user_name FROM members WHERE conv = $1 ORDER BY joined, user_name",
+                &[&conv],
+            )
+        })
     }
 
     fn is_member(&self, conv: &str, user: &str) -> Result<bool> {
-        self.run(|db| db.exists("SELECT 1 FROM members WHERE conv = $1 AND user_name = $2", &[&conv, &user]))
+        self.run(|db| {
+            db.exists(
+                "SELECT 1 FROM members WHERE conv = $1 AND user_name = $2",
+                &[&conv, &user],
+            )
+        })
     }
 
     fn add_member(&self, conv: &str, user: &str, now: i64) -> Result<()> {
@@ -429,12 +600,22 @@ impl Store for PostgresStore {
     }
 
     fn remove_member(&self, conv: &str, user: &str) -> Result<()> {
-        self.run(|db| db.exec("DELETE FROM members WHERE conv = $1 AND user_name = $2", &[&conv, &user]))?;
+        self.run(|db| {
+            db.exec(
+                "DELETE FROM members WHERE conv = $1 AND user_name = $2",
+                &[&conv, &user],
+            )
+        })?;
         Ok(())
     }
 
     fn set_owner(&self, conv: &str, owner: Option<&str>) -> Result<()> {
-        self.run(|db| db.exec("UPDATE conversations SET owner = $2 WHERE id = $1", &[&conv, &owner]))?;
+        self.run(|db| {
+            db.exec(
+                "UPDATE conversations SET owner = $2 WHERE id = $1",
+                &[&conv, &owner],
+            )
+        })?;
         Ok(())
     }
 
@@ -452,7 +633,11 @@ impl Store for PostgresStore {
             .map(|r| {
                 Ok(ConvInfo {
                     id: r.try_get(0)?,
-                    kind: if r.try_get::<_, &str>(1)? == "group" { ConvKind::Group } else { ConvKind::Dm },
+                    kind: if r.try_get::<_, &str>(1)? == "group" {
+                        ConvKind::Group
+                    } else {
+                        ConvKind::Dm
+                    },
                     name: r.try_get(2)?,
                     owner: r.try_get(3)?,
                     members: r.try_get(5)?,
@@ -463,7 +648,9 @@ impl Store for PostgresStore {
     }
 
     fn append(&self, conv: &str, e: &NewEntry) -> Result<Appended> {
-        self.tx(|db| append_in(db, conv, e)?.ok_or_else(|| StoreError::NoConversation(conv.to_string())))
+        self.tx(|db| {
+            append_in(db, conv, e)?.ok_or_else(|| StoreError::NoConversation(conv.to_string()))
+        })
     }
 
     fn append_batch(&self, items: &[(&str, &NewEntry)]) -> Result<Vec<Result<Appended>>> {
@@ -473,7 +660,10 @@ impl Store for PostgresStore {
                 // Any error but a missing conversation aborts the whole
                 // batch (PostgreSQL aborts the transaction anyway): every
                 // sender is told to send again.
-                out.push(append_in(db, conv, e)?.ok_or_else(|| StoreError::NoConversation(conv.to_string())));
+                out.push(
+                    append_in(db, conv, e)?
+                        .ok_or_else(|| StoreError::NoConversation(conv.to_string())),
+                );
             }
             Ok(out)
         })
@@ -481,35 +671,70 @@ impl Store for PostgresStore {
 
     fn entries_after(&self, conv: &str, after: u64, limit: u32) -> Result<Vec<Entry>> {
         let (after, limit) = (after.min(i64::MAX as u64) as i64, i64::from(limit));
-        self.run(|db| db.rows(ENTRY_COLS_AFTER, &[&conv, &after, &limit]))?.iter().map(row_entry).collect()
+        self.run(|db| db.rows(ENTRY_COLS_AFTER, &[&conv, &after, &limit]))?
+            .iter()
+            .map(row_entry)
+            .collect()
     }
 
     fn entries_before(&self, conv: &str, before: Option<u64>, limit: u32) -> Result<Vec<Entry>> {
-        let before = before.map(|b| b.min(i64::MAX as u64) as i64).unwrap_or(i64::MAX);
+        let before = before
+            .map(|b| b.min(i64::MAX as u64) as i64)
+            .unwrap_or(i64::MAX);
         let limit = i64::from(limit);
-        self.run(|db| db.rows(ENTRY_COLS_BEFORE, &[&conv, &before, &limit]))?.iter().map(row_entry).collect()
+        self.run(|db| db.rows(ENTRY_COLS_BEFORE, &[&conv, &before, &limit]))?
+            .iter()
+            .map(row_entry)
+            .collect()
     }
 
     fn own_message(&self, sender: &str, id: &str) -> Result<Option<OwnMessage>> {
         let r = self.run(|db| db.opt("SELECT conv, seq, sent_at, deleted FROM entries WHERE sender = $1 AND id = $2 AND kind = 'message'", &[&sender, &id]))?;
-        r.map(|r| Ok(OwnMessage { conv: r.try_get(0)?, seq: r.try_get::<_, i64>(1)? as u64, sent_at: r.try_get(2)?, deleted: r.try_get(3)? })).transpose()
+        r.map(|r| {
+            Ok(OwnMessage {
+                conv: r.try_get(0)?,
+                seq: r.try_get::<_, i64>(1)? as u64,
+                sent_at: r.try_get(2)?,
+                deleted: r.try_get(3)?,
+            })
+        })
+        .transpose()
     }
 
     fn entry(&self, conv: &str, seq: u64) -> Result<Option<Entry>> {
         let seq = seq.min(i64::MAX as u64) as i64;
-        self.run(|db| db.opt(ENTRY_ONE, &[&conv, &seq]))?.as_ref().map(row_entry).transpose()
+        self.run(|db| db.opt(ENTRY_ONE, &[&conv, &seq]))?
+            .as_ref()
+            .map(row_entry)
+            .transpose()
     }
 
     fn set_read(&self, conv: &str, user: &str, seq: u64) -> Result<u64> {
         let seq = seq.min(i64::MAX as u64) as i64;
         let r = self.run(|db| db.opt("UPDATE members SET read_seq = GREATEST(read_seq, $3) WHERE conv = $1 AND user_name = $2 RETURNING read_seq", &[&conv, &user, &seq]))?;
-        let r = r.ok_or_else(|| StoreError::Corrupt(format!("{user:?} has no read mark in {conv:?}: not a member")))?;
+        let r = r.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "{user:?} has no read mark in {conv:?}: not a member"
+            ))
+        })?;
         Ok(r.try_get::<_, i64>(0)? as u64)
     }
 
     fn reads(&self, conv: &str) -> Result<Vec<ReadMark>> {
-        let rows = self.run(|db| db.rows("SELECT user_name, read_seq FROM members WHERE conv = $1 ORDER BY user_name", &[&conv]))?;
-        rows.iter().map(|r| Ok(ReadMark { user: r.try_get(0)?, seq: r.try_get::<_, i64>(1)? as u64 })).collect()
+        let rows = self.run(|db| {
+            db.rows(
+                "SELECT user_name, read_seq FROM members WHERE conv = $1 ORDER BY user_name",
+                &[&conv],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                Ok(ReadMark {
+                    user: r.try_get(0)?,
+                    seq: r.try_get::<_, i64>(1)? as u64,
+                })
+            })
+            .collect()
     }
 
     fn unarmed_burns(&self, conv: &str, upto: u64) -> Result<Vec<(u64, String, u32)>> {
@@ -520,18 +745,33 @@ impl Store for PostgresStore {
                 &[&conv, &upto],
             )
         })?;
-        rows.iter().map(|r| Ok((r.try_get::<_, i64>(0)? as u64, r.try_get(1)?, r.try_get::<_, i64>(2)? as u32))).collect()
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<_, i64>(0)? as u64,
+                    r.try_get(1)?,
+                    r.try_get::<_, i64>(2)? as u32,
+                ))
+            })
+            .collect()
     }
 
     fn arm_burn(&self, conv: &str, seq: u64, at: i64) -> Result<()> {
         let seq = seq.min(i64::MAX as u64) as i64;
-        self.run(|db| db.exec("UPDATE entries SET burn_at = $3 WHERE conv = $1 AND seq = $2", &[&conv, &seq, &at]))?;
+        self.run(|db| {
+            db.exec(
+                "UPDATE entries SET burn_at = $3 WHERE conv = $1 AND seq = $2",
+                &[&conv, &seq, &at],
+            )
+        })?;
         Ok(())
     }
 
     fn due_burns(&self, now: i64) -> Result<Vec<(String, u64)>> {
         let rows = self.run(|db| db.rows("SELECT conv, seq FROM entries WHERE burn_at IS NOT NULL AND NOT deleted AND burn_at <= $1 LIMIT 500", &[&now]))?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get::<_, i64>(1)? as u64)))
+            .collect()
     }
 
     fn insert_attachment(&self, a: &AttachmentRow, now: i64) -> Result<()> {
@@ -546,9 +786,23 @@ impl Store for PostgresStore {
     }
 
     fn attachment(&self, id: &str) -> Result<Option<AttachmentRow>> {
-        let r = self.run(|db| db.opt("SELECT id, conv, owner, name, mime, size FROM attachments WHERE id = $1", &[&id]))?;
-        r.map(|r| Ok(AttachmentRow { id: r.try_get(0)?, conv: r.try_get(1)?, owner: r.try_get(2)?, name: r.try_get(3)?, mime: r.try_get(4)?, size: r.try_get::<_, i64>(5)?.max(0) as u64 }))
-            .transpose()
+        let r = self.run(|db| {
+            db.opt(
+                "SELECT id, conv, owner, name, mime, size FROM attachments WHERE id = $1",
+                &[&id],
+            )
+        })?;
+        r.map(|r| {
+            Ok(AttachmentRow {
+                id: r.try_get(0)?,
+                conv: r.try_get(1)?,
+                owner: r.try_get(2)?,
+                name: r.try_get(3)?,
+                mime: r.try_get(4)?,
+                size: r.try_get::<_, i64>(5)?.max(0) as u64,
+            })
+        })
+        .transpose()
     }
 
     fn take_attachment_trash(&self, limit: u32) -> Result<Vec<String>> {
@@ -568,6 +822,9 @@ impl Store for PostgresStore {
         })?;
         let r = r.ok_or_else(|| StoreError::Corrupt("upload usage: no row".into()))?;
         let (day, kept): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-        Ok(crate::quota::Usage { day: day.max(0) as u64, kept: kept.max(0) as u64 })
+        Ok(crate::quota::Usage {
+            day: day.max(0) as u64,
+            kept: kept.max(0) as u64,
+        })
     }
 }

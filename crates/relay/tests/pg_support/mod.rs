@@ -27,27 +27,68 @@ fn bin_dir() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 impl Postgres {
     pub fn start() -> Postgres {
         let bin = bin_dir();
-        let dir = tempfile::Builder::new().prefix("onair-pg").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("onair-pg")
+            .tempdir()
+            .expect("temp dir");
         let as_postgres = is_root();
         if as_postgres {
             // The server runs as `postgres`: it must own its folder.
-            let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().map(|s| s.success()).unwrap_or(false);
-            assert!(ok, "could not chown {} to the postgres user", dir.path().display());
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            assert!(
+                ok,
+                "could not chown {} to the postgres user",
+                dir.path().display()
+            );
         }
-        let pg = Postgres { port: free_port(), bin, dir, as_postgres };
+        let pg = Postgres {
+            port: free_port(),
+            bin,
+            dir,
+            as_postgres,
+        };
         let data = pg.data();
-        let o = pg.run("initdb", &["-D", &data, "--auth=trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]);
-        assert!(o.status.success(), "initdb failed: {}", String::from_utf8_lossy(&o.stderr));
+        let o = pg.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "--auth=trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         pg.start_server();
         pg
     }
@@ -69,17 +110,47 @@ impl Postgres {
         } else {
             Command::new(&exe)
         };
-        c.args(args).current_dir(self.dir.path()).output().unwrap_or_else(|e| panic!("running {}: {e}", exe.display()))
+        c.args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()))
     }
 
     fn start_server(&self) {
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", self.port, self.dir.path().display());
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+            self.port,
+            self.dir.path().display()
+        );
         let log = self.dir.path().join("server.log").display().to_string();
-        let o = self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-o", &opts, "-w", "-t", "60", "start"]);
-        assert!(o.status.success(), "pg_ctl start failed: {}\n{}", String::from_utf8_lossy(&o.stderr), std::fs::read_to_string(&log).unwrap_or_default());
+        let o = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &self.data(),
+                "-l",
+                &log,
+                "-o",
+                &opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+        assert!(
+            o.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            String::from_utf8_lossy(&o.stderr),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.psql("postgres", "SELECT 1").status.success() {
-            assert!(Instant::now() < deadline, "PostgreSQL did not answer: {}", std::fs::read_to_string(&log).unwrap_or_default());
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL did not answer: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -96,7 +167,20 @@ impl Postgres {
 
     pub fn psql(&self, db: &str, sql: &str) -> Output {
         Command::new(self.bin.join("psql"))
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-Atc", sql])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-Atc",
+                sql,
+            ])
             .output()
             .expect("run psql")
     }
@@ -104,7 +188,11 @@ impl Postgres {
     /// A new empty database; its `postgres://` URL.
     pub fn fresh_db(&self, name: &str) -> String {
         let o = self.psql("postgres", &format!("CREATE DATABASE {name}"));
-        assert!(o.status.success(), "CREATE DATABASE {name}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "CREATE DATABASE {name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         self.url(name)
     }
 
@@ -115,6 +203,9 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self.run("pg_ctl", &["-D", &self.data(), "-m", "immediate", "-w", "stop"]);
+        let _ = self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-m", "immediate", "-w", "stop"],
+        );
     }
 }

@@ -41,7 +41,16 @@ struct Inner {
 
 impl Pool {
     pub fn new(config: ::postgres::Config, url: String, max: usize) -> Pool {
-        Pool { config, url, max: max.max(1), inner: Mutex::new(Inner { idle: Vec::new(), open: 0 }), freed: Condvar::new() }
+        Pool {
+            config,
+            url,
+            max: max.max(1),
+            inner: Mutex::new(Inner {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            freed: Condvar::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -51,8 +60,17 @@ impl Pool {
 
     /// Opens a new connection (blocking; call it off the runtime).
     pub fn connect(&self) -> Result<PgConn> {
-        let client = self.config.connect(NoTls).map_err(|e| StoreError::Unreachable { url: self.url.clone(), reason: e.to_string() })?;
-        Ok(PgConn { client, cache: HashMap::new() })
+        let client = self
+            .config
+            .connect(NoTls)
+            .map_err(|e| StoreError::Unreachable {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            })?;
+        Ok(PgConn {
+            client,
+            cache: HashMap::new(),
+        })
     }
 
     /// Runs `f` on a pooled connection; a connection that broke is dropped
@@ -83,9 +101,20 @@ impl Pool {
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
-                return Err(StoreError::Unreachable { url: self.url.clone(), reason: format!("all {} connections stayed busy for {}s", self.max, WAIT.as_secs()) });
+                return Err(StoreError::Unreachable {
+                    url: self.url.clone(),
+                    reason: format!(
+                        "all {} connections stayed busy for {}s",
+                        self.max,
+                        WAIT.as_secs()
+                    ),
+                });
             }
-            g = self.freed.wait_timeout(g, left).unwrap_or_else(|p| p.into_inner()).0;
+            g = self
+                .freed
+                .wait_timeout(g, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
 
@@ -107,7 +136,9 @@ impl Drop for Pool {
         // Closing a client blocks on its own runtime: never on a worker.
         let idle = std::mem::take(&mut self.lock().idle);
         if !idle.is_empty() {
-            let _ = std::thread::Builder::new().name("relay-pg-close".into()).spawn(move || drop(idle));
+            let _ = std::thread::Builder::new()
+                .name("relay-pg-close".into())
+                .spawn(move || drop(idle));
         }
     }
 }
@@ -117,7 +148,13 @@ impl Drop for Pool {
 pub fn redact(url: &str) -> String {
     let (scheme, rest) = match url.split_once("://") {
         Some((s, r)) => (s, r),
-        None => return if url.contains("password") { "(a connection string with a password)".into() } else { url.to_string() },
+        None => {
+            return if url.contains("password") {
+                "(a connection string with a password)".into()
+            } else {
+                url.to_string()
+            }
+        }
     };
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
@@ -130,7 +167,16 @@ pub fn redact(url: &str) -> String {
     };
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
-            let q: Vec<String> = query.split('&').map(|kv| if kv.to_ascii_lowercase().starts_with("password=") { "password=****".to_string() } else { kv.to_string() }).collect();
+            let q: Vec<String> = query
+                .split('&')
+                .map(|kv| {
+                    if kv.to_ascii_lowercase().starts_with("password=") {
+                        "password=****".to_string()
+                    } else {
+                        kv.to_string()
+                    }
+                })
+                .collect();
             format!("{path}?{}", q.join("&"))
         }
         None => tail.to_string(),
@@ -144,8 +190,14 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        assert_eq!(redact("postgres://ann:s3cret@db:5432/onair"), "postgres://ann:****@db:5432/onair");
-        assert_eq!(redact("postgres://ann@db/onair?password=s3cret&sslmode=disable"), "postgres://ann@db/onair?password=****&sslmode=disable");
+        assert_eq!(
+            redact("postgres://ann:s3cret@db:5432/onair"),
+            "postgres://ann:****@db:5432/onair"
+        );
+        assert_eq!(
+            redact("postgres://ann@db/onair?password=s3cret&sslmode=disable"),
+            "postgres://ann@db/onair?password=****&sslmode=disable"
+        );
         assert_eq!(redact("postgres://a:b:c@h/d"), "postgres://a:****@h/d");
         assert_eq!(redact("postgres://a:p@ss@h/d"), "postgres://a:****@h/d");
         assert_eq!(redact("postgresql://db"), "postgresql://db");

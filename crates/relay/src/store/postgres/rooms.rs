@@ -6,7 +6,15 @@ use super::PostgresStore;
 use ::postgres::Row;
 
 fn row(r: &Row) -> Result<RoomRow> {
-    Ok(RoomRow { id: r.try_get(0)?, owner: r.try_get(1)?, title: r.try_get(2)?, category: r.try_get(3)?, key_hash: r.try_get(4)?, created_at: r.try_get(5)?, private: r.try_get(6)? })
+    Ok(RoomRow {
+        id: r.try_get(0)?,
+        owner: r.try_get(1)?,
+        title: r.try_get(2)?,
+        category: r.try_get(3)?,
+        key_hash: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+        private: r.try_get(6)?,
+    })
 }
 
 impl RoomStore for PostgresStore {
@@ -33,7 +41,12 @@ impl RoomStore for PostgresStore {
     }
 
     fn set_room_key_hash(&self, id: &str, hash: &str) -> Result<()> {
-        self.run(|db| db.exec("UPDATE rooms SET stream_key = $2 WHERE id = $1", &[&id, &hash]))?;
+        self.run(|db| {
+            db.exec(
+                "UPDATE rooms SET stream_key = $2 WHERE id = $1",
+                &[&id, &hash],
+            )
+        })?;
         Ok(())
     }
 
@@ -42,10 +55,15 @@ impl RoomStore for PostgresStore {
         let candidate = fresh();
         let r = self.run(|db| {
             // Whichever node inserts first wins; everyone reads that one.
-            db.exec("INSERT INTO relay_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING", &[&name, &candidate])?;
+            db.exec(
+                "INSERT INTO relay_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                &[&name, &candidate],
+            )?;
             db.opt("SELECT value FROM relay_secrets WHERE name = $1", &[&name])
         })?;
-        let r = r.ok_or_else(|| crate::error::StoreError::Corrupt(format!("secret {name:?} vanished")))?;
+        let r = r.ok_or_else(|| {
+            crate::error::StoreError::Corrupt(format!("secret {name:?} vanished"))
+        })?;
         Ok(r.try_get(0)?)
     }
 
@@ -55,14 +73,29 @@ impl RoomStore for PostgresStore {
     }
 
     fn remove_room_member(&self, room: &str, user: &str) -> Result<bool> {
-        Ok(self.run(|db| db.exec("DELETE FROM room_members WHERE room = $1 AND user_name = $2", &[&room, &user]))? > 0)
+        Ok(self.run(|db| {
+            db.exec(
+                "DELETE FROM room_members WHERE room = $1 AND user_name = $2",
+                &[&room, &user],
+            )
+        })? > 0)
     }
 
     fn room_members(&self, room: &str) -> Result<Vec<String>> {
-        self.run(|db| db.strings("SELECT user_name FROM room_members WHERE room = $1 ORDER BY user_name", &[&room]))
+        self.run(|db| {
+            db.strings(
+                "SELECT user_name FROM room_members WHERE room = $1 ORDER BY user_name",
+                &[&room],
+            )
+        })
     }
 
     fn is_room_member(&self, room: &str, user: &str) -> Result<bool> {
-        self.run(|db| db.exists("SELECT 1 FROM room_members WHERE room = $1 AND user_name = $2", &[&room, &user]))
+        self.run(|db| {
+            db.exists(
+                "SELECT 1 FROM room_members WHERE room = $1 AND user_name = $2",
+                &[&room, &user],
+            )
+        })
     }
 }
