@@ -272,4 +272,14 @@ async fn redis_away_and_back_loses_and_duplicates_nothing() {
     // And live delivery is back.
     let after = send_all(&mut ann, "bob", "after", 5).await;
     assert_in_order_once(&messages_from(&mut bob, "ann", 5).await, &after, "after");
+
+    // SIGTERM drains B: bob's socket is told the relay is going, ann hears
+    // at once that he left (not after B's 4 s of silence), and B exits.
+    let t = Instant::now();
+    let took = cluster.nodes[1].stop();
+    assert!(took < Duration::from_secs(15), "B took {took:?} to stop");
+    ann.event_where("presence", |e| e["user"] == "bob" && e["online"] == false).await;
+    assert!(t.elapsed() < Duration::from_secs(15));
+    assert!(cluster.nodes[1].log().contains("left the other relay nodes"), "{}", cluster.nodes[1].log());
+    assert_eq!(cluster.redis.command("ZSCORE onair:nodes b\r\n"), "$-1\r\n", "B took itself out of the node index");
 }

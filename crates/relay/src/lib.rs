@@ -111,6 +111,7 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         }
         state.bus.set_node(id);
     }
+    let mut bus_task = None;
     if let Some(url) = config.bus.as_ref().filter(|u| !u.0.is_empty()) {
         // Nodes keep serving their own clients while Redis is away; the
         // link connects (and reconnects) in the background.
@@ -122,7 +123,7 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
             fwd.revoke(&x.user, bus::Note::Close { token: hex(x.token), except: hex(x.except), why: x.why });
         }));
         state.bus.attach(r.clone());
-        tokio::spawn(r.run(state.clone()));
+        bus_task = Some(tokio::spawn(r.run(state.clone())));
     }
     let trusted = Arc::new(proxy::TrustedProxies::parse(&config.trusted_proxies).map_err(ServeError::Proxy)?);
     let tls = match (&config.tls_cert, &config.tls_key) {
@@ -179,6 +180,11 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         None => accept::serve_connections(listener, router, limits, accept::Plain, graceful).await,
     }
     sweeper.abort();
+    if let Some(t) = bus_task {
+        // The other nodes hear our users leave and our goodbye (bounded:
+        // with Redis away there is nobody to tell).
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(3), t).await;
+    }
     Ok(())
 }
 

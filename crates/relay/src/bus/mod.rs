@@ -64,6 +64,8 @@ pub enum Note {
     RoomReq { conn: u64, user: String, id: u64, room: String, req: crate::live::chat::RoomReq },
     /// Heartbeat.
     Alive,
+    /// The sending node is shutting down (after its sockets closed).
+    Bye,
     /// The sending node got its first connection of `user`, or lost its last.
     On { user: String },
     Off { user: String },

@@ -389,11 +389,13 @@ impl RedisBus {
         let mut first = true;
         loop {
             let started = tokio::time::Instant::now();
-            let r = tokio::select! {
-                r = self.session(&state, &mut out_rx, &mut subs_rx, &mut pending, first) => r,
-                _ = shutdown.wait_for(|s| *s) => return,
-            };
+            // On shutdown the session goes on until our sockets are closed
+            // and their `off` notes sent, then says goodbye and ends.
+            let r = self.session(&state, &mut out_rx, &mut subs_rx, &mut pending, first).await;
             self.stats.up.store(false, Relaxed);
+            if *shutdown.borrow() {
+                return;
+            }
             self.conn.send_replace(None);
             if let Err(e) = r {
                 tracing::warn!(bus = %self.shown, error = %e, "the bus to the other relay nodes is down; serving our own clients and retrying");
@@ -489,6 +491,15 @@ impl RedisBus {
                     }
                 }
                 _ = tick.tick() => {
+                    if *state.shutdown.borrow() && state.hub.connections() == 0 && out_rx.is_empty() {
+                        let mut p = redis::pipe();
+                        p.cmd("ZREM").arg("onair:nodes").arg(&self.node).ignore();
+                        p.cmd("DEL").arg(format!("onair:users:{}", self.node)).ignore();
+                        p.cmd("PUBLISH").arg(ALL).arg(self.envelope(Note::Bye)).ignore();
+                        p.query_async::<()>(&mut cmd).await?;
+                        tracing::info!(node = %self.node, "left the other relay nodes");
+                        return Ok(());
+                    }
                     let mut p = redis::pipe();
                     self.heartbeat_cmds(&mut p);
                     self.room_claims(state, &mut p);
@@ -616,6 +627,8 @@ impl RedisBus {
                 self.send(&env.from, Note::ToConn { user, conn, text: frame.to_json() });
             }
             Note::Alive => {}
+            // A node shutting down: dead now, not in 4 s.
+            Note::Bye => lock(&self.mirror).heard(&env.from, i64::MIN / 2),
             Note::On { user } => {
                 let first = lock(&self.mirror).on(&env.from, &user, now);
                 if first && !state.hub.is_online(&user) {
