@@ -27,6 +27,9 @@
 //!   call ops (calls/): Session -> Output::Call -> the call driver task, which
 //!       owns the sans-IO call router and its timers and answers through
 //!       the connection's hub queue
+//!   with --bus (bus/): one task links this node to the others through
+//!       Redis: events for users whose sockets are elsewhere, presence,
+//!       calls and room chat held on another node, sign-outs, log-in limits
 //!   on shutdown: the writer commits and answers what it has taken, then
 //!   sockets get what is queued for them and a close frame; every
 //!   acknowledged message was committed before its ack.
