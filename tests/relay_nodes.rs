@@ -156,6 +156,14 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
         orders.push(got);
     }
     assert_eq!(orders[0], orders[1], "one order on both nodes");
+    // Whichever node is asked, the room counts its chatters on both.
+    for n in [a, b] {
+        wait_for(15, "the room's chat viewers on every node", || {
+            let (_, body) = http(&n.addr, "GET", &format!("/v1/rooms/{room}"), Some(&ann_tok), None);
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            (v["chat_viewers"] == 2).then_some(())
+        });
+    }
     assert_eq!(orders[0].iter().map(|(s, _)| *s).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
     // The owner on A mutes bob, whose socket is on B.
     ann.ok(json!({"op":"room_mute","room":room,"user":"bob"})).await;

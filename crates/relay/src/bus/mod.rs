@@ -132,6 +132,11 @@ impl Bus {
         }
     }
 
+    /// Users in `room`'s chat as its home node last said (0 if none did).
+    pub fn chatters(&self, room: &str) -> usize {
+        self.redis.get().map_or(0, |r| r.chatters(room))
+    }
+
     /// Sends a frame to connection `conn` of `node`.
     pub fn to_conn(&self, node: &str, user: &str, conn: u64, text: Utf8Bytes) {
         if let Some(r) = self.redis.get() {

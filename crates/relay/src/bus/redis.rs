@@ -88,6 +88,8 @@ pub struct RedisBus {
     next_standin: AtomicU64,
     /// Rooms whose chat this node holds.
     hosted: Mutex<HashSet<String>>,
+    /// Chatters per room, as the rooms' homes publish them (`onair:chatters`).
+    chatters: Mutex<HashMap<String, usize>>,
     pub stats: BusStats,
 }
 
@@ -143,6 +145,7 @@ impl RedisBus {
             standins: Mutex::new(HashMap::new()),
             next_standin: AtomicU64::new(0),
             hosted: Mutex::new(HashSet::new()),
+            chatters: Mutex::new(HashMap::new()),
             stats: BusStats::default(),
         }))
     }
@@ -360,13 +363,42 @@ impl RedisBus {
         }
     }
 
-    /// Keeps the claims of rooms that still have chatters; forgets the rest.
+    pub fn chatters(&self, room: &str) -> usize {
+        lock(&self.chatters).get(room).copied().unwrap_or(0)
+    }
+
+    /// Keeps the claims of rooms that still have chatters and publishes
+    /// their counts (`count/ms`, so a dead home's counts go stale); forgets
+    /// the rest.
     fn room_claims(&self, state: &AppState, p: &mut redis::Pipeline) {
         let mut hosted = lock(&self.hosted);
-        hosted.retain(|room| state.rooms.chatters(room) > 0);
+        let now = now_ms();
+        hosted.retain(|room| {
+            let n = state.rooms.chatters(room);
+            if n == 0 {
+                p.cmd("HDEL").arg("onair:chatters").arg(room).ignore();
+            }
+            n > 0
+        });
         for room in hosted.iter() {
             p.cmd("EXPIRE").arg(format!("onair:room:{room}")).arg(ROOM_CLAIM_SECS).ignore();
+            p.cmd("HSET").arg("onair:chatters").arg(room).arg(format!("{}/{now}", state.rooms.chatters(room))).ignore();
         }
+    }
+
+    /// Reads every room's chatter count (fresh ones only).
+    async fn read_chatters(&self, cmd: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+        let all: HashMap<String, String> = redis::cmd("HGETALL").arg("onair:chatters").query_async(cmd).await?;
+        let fresh = now_ms() - NODE_TTL_MS;
+        let counts = all
+            .into_iter()
+            .filter_map(|(room, v)| {
+                let (n, at) = v.split_once('/')?;
+                (at.parse::<i64>().ok()? >= fresh).then_some((room, n.parse().ok()?))
+            })
+            .collect();
+        *lock(&self.chatters) = counts;
+        Ok(())
     }
 
     /// Counts a wrong password for `user` in this minute's shared window.
@@ -504,6 +536,7 @@ impl RedisBus {
                     self.heartbeat_cmds(&mut p);
                     self.room_claims(state, &mut p);
                     p.query_async::<()>(&mut cmd).await?;
+                    self.read_chatters(&mut cmd).await?;
                     self.expire(state).await;
                 }
             }

@@ -73,7 +73,8 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     let on = live.on_air(&r.id);
     let fan = live.fanout(&r.id);
     let streams = fan.as_ref().map(|f| f.viewers()).unwrap_or(0);
-    let chat = app.rooms.chatters(&r.id);
+    // With several nodes the room's chat may be held by another (bus/rooms.rs).
+    let chat = app.rooms.chatters(&r.id).max(app.bus.chatters(&r.id));
     RoomInfo {
         id: r.id.clone(),
         title: r.title.clone(),
