@@ -165,6 +165,9 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
         });
     }
     assert_eq!(orders[0].iter().map(|(s, _)| *s).collect::<Vec<_>>(), (1..=30).collect::<Vec<_>>());
+    // A made-up room gets no home (no key in Redis), just its refusal.
+    assert_eq!(bob.refused(json!({"op":"room_join","room":"made-up"})).await, "not_found");
+    assert_eq!(cluster.redis.command("EXISTS onair:room:made-up\r\n"), ":0\r\n");
     // The owner on A mutes bob, whose socket is on B.
     ann.ok(json!({"op":"room_mute","room":room,"user":"bob"})).await;
     assert_eq!(bob.refused(json!({"op":"room_say","room":room,"text":"still here?"})).await, "muted");
@@ -290,4 +293,40 @@ async fn redis_away_and_back_loses_and_duplicates_nothing() {
     assert!(t.elapsed() < Duration::from_secs(15));
     assert!(cluster.nodes[1].log().contains("left the other relay nodes"), "{}", cluster.nodes[1].log());
     assert_eq!(cluster.redis.command("ZSCORE onair:nodes b\r\n"), "$-1\r\n", "B took itself out of the node index");
+}
+
+/// `cargo test --test relay_nodes cross_node_latency -- --ignored --nocapture`:
+/// delivery time of 1:1 messages to a socket on the sender's node and to one
+/// on another node (through Redis), measured together. Prints, asserts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn cross_node_latency() {
+    let cluster = Cluster::start(2, &[]);
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let (ann_tok, bob_tok) = (register(a, "ann"), register(b, "bob"));
+    let mut ann = Ws::connect(&a.addr, "ann", &ann_tok).await;
+    let mut here = Ws::connect(&a.addr, "bob", &bob_tok).await;
+    let mut there = Ws::connect(&b.addr, "bob", &bob_tok).await;
+    let (mut same, mut cross) = (Vec::new(), Vec::new());
+    for i in 0..500 {
+        let t = Instant::now();
+        ann.ok(json!({"op":"send","client_id":format!("l{i}"),"to":{"user":"bob"},"text":"x"})).await;
+        let (h, c) = tokio::join!(
+            async { here.event("message").await; t.elapsed() },
+            async { there.event("message").await; t.elapsed() }
+        );
+        same.push(h);
+        cross.push(c);
+    }
+    let pct = |v: &mut Vec<Duration>, p: f64| {
+        v.sort();
+        v[((v.len() - 1) as f64 * p) as usize].as_secs_f64() * 1000.0
+    };
+    println!(
+        "send -> event, 500 messages: same node p50 {:.2} ms p99 {:.2} ms; other node p50 {:.2} ms p99 {:.2} ms",
+        pct(&mut same, 0.5),
+        pct(&mut same, 0.99),
+        pct(&mut cross, 0.5),
+        pct(&mut cross, 0.99)
+    );
 }

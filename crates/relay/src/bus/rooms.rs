@@ -18,8 +18,13 @@ use std::sync::Arc;
 /// the room is served here.
 pub async fn forwarded(state: &Arc<AppState>, me: &str, conn: u64, id: u64, room: &str, req: &RoomReq) -> bool {
     let Some(r) = state.bus.redis() else { return false };
-    // Room ids are short; anything else gets its refusal here.
+    // Only real rooms get a home (no Redis key for a made-up id): anything
+    // else gets its refusal here.
     if room.is_empty() || room.len() > 64 {
+        return false;
+    }
+    let name = room.to_string();
+    if !matches!(state.store_call(move |s| s.room(&name)).await, Ok(Some(_))) {
         return false;
     }
     match r.room_home(room).await {
