@@ -74,6 +74,43 @@ fn beauty_changes_skin_and_leaves_the_rest() {
     );
 }
 
+/// Issue 17: at 0,0 the picture comes back as it went in, every pixel, and
+/// at 70,30 every pixel outside skin does too (not just its luma, as above).
+#[test]
+fn beauty_leaves_untouched_pixels_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (plain, nice) = (dir.path().join("plain.png"), dir.path().join("nice.png"));
+    beauty(&plain, "0", "0");
+    beauty(&nice, "70", "30");
+    let original = I420Image::load_rgb8(&astronaut()).expect("fixture loads");
+    let plain = I420Image::load_rgb8(&plain).expect("output is a PNG");
+    assert_eq!((plain.width, plain.height), (original.width, original.height));
+    let differing = original
+        .pixels
+        .chunks_exact(3)
+        .zip(plain.pixels.chunks_exact(3))
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(differing, 0, "--smooth 0 --whiten 0 changed {differing} pixels");
+
+    let nice = I420Image::load_rgb8(&nice).expect("output is a PNG");
+    let mut reference = I420Image::load(&astronaut()).expect("fixture loads");
+    let mask = BeautyFilter::new().skin_mask(&reference.planes_mut());
+    let (mut outside, mut changed_outside, mut changed_skin) = (0usize, 0usize, 0usize);
+    let pixels = original.pixels.chunks_exact(3).zip(nice.pixels.chunks_exact(3));
+    for ((o, n), &m) in pixels.zip(&mask) {
+        if m == 0 {
+            outside += 1;
+            changed_outside += usize::from(o != n);
+        } else if m >= 128 {
+            changed_skin += usize::from(o != n);
+        }
+    }
+    assert!(outside > 10_000, "the fixture has background: {outside}");
+    assert_eq!(changed_outside, 0, "{changed_outside} of {outside} non-skin pixels changed");
+    assert!(changed_skin > 1_000, "skin was filtered: {changed_skin} pixels changed");
+}
+
 #[test]
 fn beauty_writes_jpeg_and_mask() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -151,6 +151,13 @@ impl I420Image {
 
     /// Reads a PNG or JPEG (any format the decoder knows, judged by content).
     pub fn load(path: &Path) -> Result<Self, ImageError> {
+        let rgb = Self::load_rgb8(path)?;
+        Self::from_rgb8(rgb.width as usize, rgb.height as usize, &rgb.pixels)
+    }
+
+    /// Reads a picture as interleaved 8-bit RGB, as it is on disk, so a
+    /// command can give back untouched pixels exactly (see [`keep_untouched`]).
+    pub fn load_rgb8(path: &Path) -> Result<Rgb8, ImageError> {
         let read = |source| ImageError::Read {
             path: path.display().to_string(),
             source,
@@ -162,8 +169,11 @@ impl I420Image {
             .decode()
             .map_err(read)?
             .to_rgb8();
-        let (w, h) = (img.width() as usize, img.height() as usize);
-        Self::from_rgb8(w, h, img.as_raw())
+        Ok(Rgb8 {
+            width: img.width(),
+            height: img.height(),
+            pixels: img.into_raw(),
+        })
     }
 
     /// Decodes a PNG or JPEG held in memory.
@@ -176,14 +186,40 @@ impl I420Image {
 
     /// Writes PNG or JPEG (quality 95), chosen by the extension of `path`.
     pub fn save(&self, path: &Path) -> Result<(), ImageError> {
+        let (vw, vh) = (self.visible.0 as u32, self.visible.1 as u32);
+        Rgb8 {
+            width: vw,
+            height: vh,
+            pixels: self.to_rgb8(),
+        }
+        .save(path)
+    }
+}
+
+/// Interleaved 8-bit RGB as read from or written to a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rgb8 {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+impl Rgb8 {
+    /// Writes PNG or JPEG (quality 95), chosen by the extension of `path`.
+    pub fn save(self, path: &Path) -> Result<(), ImageError> {
         let shown = path.display().to_string();
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let (vw, vh) = (self.visible.0 as u32, self.visible.1 as u32);
-        let rgb = image::RgbImage::from_raw(vw, vh, self.to_rgb8())
-            .expect("to_rgb8 returns exactly visible width * height * 3 bytes");
+        let Some(rgb) = image::RgbImage::from_raw(self.width, self.height, self.pixels) else {
+            return Err(ImageError::ShortBuffer {
+                len: 0,
+                width: self.width as usize,
+                height: self.height as usize,
+                needed: self.width as usize * self.height as usize * 3,
+            });
+        };
         let write = |source| ImageError::Write {
             path: shown.clone(),
             source,
@@ -203,7 +239,39 @@ impl I420Image {
             _ => Err(ImageError::UnknownFormat { path: shown }),
         }
     }
+}
 
+/// The filtered picture as RGB, where every pixel the filter left alone is
+/// the original's pixel, bit for bit.
+///
+/// The filter works on I420, whose 4:2:0 chroma cannot hold every RGB picture
+/// exactly: converting there and back changes most pixels slightly even when
+/// nothing was filtered. So a pixel whose converted value is the same before
+/// and after filtering (it was not touched) is taken from `original`; only
+/// the pixels the filter changed come from the conversion.
+pub fn keep_untouched(original: &Rgb8, before: &I420Image, after: &I420Image) -> Rgb8 {
+    let (a, b) = (before.to_rgb8(), after.to_rgb8());
+    let same_size = original.pixels.len() == a.len()
+        && a.len() == b.len()
+        && before.visible == (original.width as usize, original.height as usize);
+    let pixels = if same_size {
+        let mut out = Vec::with_capacity(b.len());
+        let pairs = a.chunks_exact(3).zip(b.chunks_exact(3));
+        for (o, (a, b)) in original.pixels.chunks_exact(3).zip(pairs) {
+            out.extend_from_slice(if a == b { o } else { b });
+        }
+        out
+    } else {
+        b
+    };
+    Rgb8 {
+        width: after.visible.0 as u32,
+        height: after.visible.1 as u32,
+        pixels,
+    }
+}
+
+impl I420Image {
     /// The planes, for [`crate::BeautyFilter::apply`].
     pub fn planes_mut(&mut self) -> PlanesMut<'_> {
         let cw = self.width / 2;

@@ -43,5 +43,5 @@ mod params;
 
 pub use filter::BeautyFilter;
 pub use frame::{FrameError, PlaneMut, PlanesMut};
-pub use image::{I420Image, ImageError};
+pub use image::{keep_untouched, I420Image, ImageError, Rgb8};
 pub use params::{BeautyParams, ParamsHandle, ParseParamsError};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use onair_beauty::{BeautyFilter, BeautyParams, I420Image};
+use onair_beauty::{keep_untouched, BeautyFilter, BeautyParams, I420Image};
 
 /// Extensions taken as video files: filtered frame by frame into an MP4.
 const VIDEO_EXTENSIONS: &[&str] = &[
@@ -47,7 +47,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             );
         }
     }
-    let mut img = I420Image::load(&args.input)?;
+    let original = I420Image::load_rgb8(&args.input)?;
+    let mut img = I420Image::from_rgb8(
+        original.width as usize,
+        original.height as usize,
+        &original.pixels,
+    )?;
+    let before = img.clone();
     let params = BeautyParams::new(args.smooth, args.whiten);
     let mut filter = BeautyFilter::with_params(params);
     if let Some(path) = &args.mask {
@@ -61,7 +67,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let started = Instant::now();
     filter.apply(&mut img.planes_mut());
     let took = started.elapsed();
-    img.save(&args.output)?;
+    // Untouched pixels (all of them at 0,0; everything but skin otherwise)
+    // come back exactly as they were, not through the 4:2:0 round trip.
+    keep_untouched(&original, &before, &img).save(&args.output)?;
     println!(
         "wrote {} ({}x{}, smooth {}, whiten {}, filtered in {:.2} ms)",
         args.output.display(),
