@@ -124,10 +124,16 @@ impl Person {
 
     /// [`Person::call`] with extra environment variables (e.g. DISPLAY).
     pub fn call_env(&self, args: &[&str], env: &[(&str, &str)]) -> CallProc {
+        self.call_with(&["--video", "test", "--size", "320x240", "--video-bitrate", "400"], args, env)
+    }
+
+    /// `onair call` with the test audio on loopback, `video` (source, size,
+    /// bitrate options) in place of the small test picture.
+    pub fn call_with(&self, video: &[&str], args: &[&str], env: &[(&str, &str)]) -> CallProc {
         let mut child = Command::new(BIN)
             .arg("call")
-            .args(["--video", "test", "--audio", "test", "--size", "320x240", "--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast"])
-            .args(["--video-bitrate", "400"])
+            .args(["--audio", "test", "--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast"])
+            .args(video)
             .args(args)
             .env("ONAIR_HOME", self.home.path())
             .env("RUST_LOG", "warn")

@@ -350,6 +350,9 @@ export interface CallStats {
   audio_level_dbfs: number | null;
   muted: boolean;
   camera_off: boolean;
+  /** The other side's microphone and camera as it signalled them (null: not told yet). */
+  peer_muted?: boolean | null;
+  peer_camera_off?: boolean | null;
   video_source: string;
   relay_connected: boolean;
   recording_now: boolean;

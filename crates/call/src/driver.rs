@@ -174,6 +174,9 @@ pub struct CallReport {
     /// Our own controls: muted, camera off, and what video we send.
     pub muted: bool,
     pub camera_off: bool,
+    /// The other side's microphone and camera as it last told us (None: not told yet).
+    pub peer_muted: Option<bool>,
+    pub peer_camera_off: Option<bool>,
     pub video_source: String,
     /// Whether our relay connection is up (false while reconnecting).
     pub relay_connected: bool,
@@ -256,7 +259,8 @@ fn event_call_id(ev: &Event) -> Option<&str> {
         | Event::CallPeer { call_id, .. }
         | Event::CallRecording { call_id, .. }
         | Event::CallConsentRequest { call_id, .. }
-        | Event::CallConsentResult { call_id, .. } => call_id,
+        | Event::CallConsentResult { call_id, .. }
+        | Event::CallMedia { call_id, .. } => call_id,
         _ => return None,
     })
 }
@@ -298,6 +302,8 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
     let mut connected_at: Option<Instant> = None;
     let mut ended: Option<EndReason> = None;
     let mut recordings = 0u32;
+    // Our mute / camera state as last told to the other side (None: not yet).
+    let mut told: Option<(bool, bool)> = None;
 
     loop {
         // Do what the state machine asked for.
@@ -330,6 +336,10 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                     let (mut s, ev) = MediaSession::new(&popts, opts.send.clone()).await?;
                     s.tap.set_viewer(opts.viewer.clone());
                     s.play_audio = opts.play_audio;
+                    // A camera that would not open: the call goes on, and the user hears why.
+                    for n in s.local.notices.lock().map(|v| v.clone()).unwrap_or_default() {
+                        say(n);
+                    }
                     session = Some(s);
                     peer_events = Some(ev);
                 }
@@ -371,6 +381,8 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                     report.connected = true;
                     if let Some(s) = session.as_mut() {
                         s.start_sending().await?;
+                        told = None;
+                        tell_media(&link, call.call_id(), local_media(s), &mut told);
                     }
                     if opts.record_from_start {
                         call.handle(Instant::now(), Input::RecordStart);
@@ -462,6 +474,16 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                             call.handle(Instant::now(), input);
                         }
                     }
+                    if let Event::CallMedia { call_id, from, muted, camera_off } = &ev {
+                        if call.call_id() == Some(call_id.as_str()) && *from != me {
+                            for line in peer_media_lines(from, &report, *muted, *camera_off) {
+                                say(line);
+                            }
+                            report.peer_muted = Some(*muted);
+                            report.peer_camera_off = Some(*camera_off);
+                        }
+                        continue;
+                    }
                     if !only_ours || for_this_call(&ev, call.call_id()) {
                         for input in wire.decode_frame(ServerFrame::Event { ev }) {
                             call.handle(Instant::now(), input);
@@ -481,6 +503,8 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                         report.relay_reconnects += 1;
                         say("relay connection back".into());
                         call.handle(Instant::now(), Input::RelayUp);
+                        // The other side may have missed a change meanwhile (the tick resends).
+                        told = None;
                     }
                 }
                 Some(LinkEvent::Lagged(n)) => tracing::warn!(n, "call: relay events were dropped (queue full)"),
@@ -529,7 +553,19 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                 None => peer_events = None,
             },
             cmd = commands.recv() => match cmd {
-                Some(c) => apply(c, &mut call, session.as_ref(), recorder.as_ref(), &say),
+                Some(c) => {
+                    let media = match (&c, session.as_ref()) {
+                        (Command::Mute(m), Some(s)) => Some((*m, local_media(s).1)),
+                        (Command::Camera(false), Some(s)) => Some((local_media(s).0, true)),
+                        _ => None,
+                    };
+                    apply(c, &mut call, session.as_ref(), recorder.as_ref(), &say);
+                    // Told at once; a camera turned on is told by the next
+                    // tick, once it did open (it may not).
+                    if let (Some(m), true) = (media, connected_at.is_some()) {
+                        tell_media(&link, call.call_id(), m, &mut told);
+                    }
+                }
                 None => {
                     // stdin closed: keep going until --duration or the other side ends.
                     let (tx, rx) = mpsc::channel(1);
@@ -541,6 +577,9 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                 if let Some(s) = session.as_mut() {
                     let q: NetQuality = s.tick().await.clone();
                     tracing::debug!(?q, "network");
+                    if connected_at.is_some() && up {
+                        tell_media(&link, call.call_id(), local_media(s), &mut told);
+                    }
                 }
                 if let Some(tx) = &opts.snapshots {
                     let mut snap = report.clone();
@@ -623,6 +662,40 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.target_kbps = n.target_kbps;
     report.candidate_type = n.candidate_type.clone();
     report.notices = s.local.notices.lock().map(|v| v.clone()).unwrap_or_default();
+}
+
+/// Our microphone and camera as the send path has them: (muted, camera off).
+fn local_media(s: &MediaSession) -> (bool, bool) {
+    let tx = s.send_stats();
+    (tx.muted.load(Ordering::Relaxed), tx.camera_off.load(Ordering::Relaxed))
+}
+
+/// Tells the other side our mute / camera state when it changed since last
+/// told. Nobody waits for the answer: a lost one is sent again after a
+/// reconnect (`told` is cleared then).
+fn tell_media(link: &RelayLink, call_id: Option<&str>, now: (bool, bool), told: &mut Option<(bool, bool)>) {
+    let Some(call_id) = call_id else { return };
+    if *told == Some(now) || !link.is_up() {
+        return;
+    }
+    *told = Some(now);
+    drop(link.start(onair_proto::Request::CallMedia { call_id: call_id.into(), muted: now.0, camera_off: now.1 }));
+}
+
+/// What to show when the other side's state changes ("bob muted").
+fn peer_media_lines(from: &str, report: &CallReport, muted: bool, camera_off: bool) -> Vec<String> {
+    let mut lines = Vec::new();
+    match report.peer_muted {
+        None if muted => lines.push(format!("{from} is muted")),
+        Some(was) if was != muted => lines.push(format!("{from} {}", if muted { "muted" } else { "unmuted" })),
+        _ => {}
+    }
+    match report.peer_camera_off {
+        None if camera_off => lines.push(format!("{from}'s camera is off")),
+        Some(was) if was != camera_off => lines.push(format!("{from} turned the camera {}", if camera_off { "off" } else { "on" })),
+        _ => {}
+    }
+    lines
 }
 
 /// A video source as the user would type it (`test`, `screen`, `file:PATH`).

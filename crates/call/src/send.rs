@@ -211,6 +211,18 @@ impl LocalMedia {
 
         let layer = match &cfg.video {
             VideoSpec::None => None,
+            // A camera that will not open (absent, busy, no permission) must
+            // not end the call: join with the camera off and say why.
+            spec @ VideoSpec::Camera { .. } => match Layer::open(spec, &cfg) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    let m = format!("the camera could not open ({e}): joining with the camera off");
+                    tracing::warn!("{m}");
+                    notices.lock().unwrap_or_else(|p| p.into_inner()).push(m);
+                    stats.camera_off.store(true, Ordering::Relaxed);
+                    None
+                }
+            },
             spec => Some(Layer::open(spec, &cfg)?),
         };
         let audio = open_audio(&cfg.audio, &cfg, &stop)?;

@@ -134,6 +134,9 @@ pub enum Request {
     CallRecord { call_id: String, action: RecordAction },
     /// Answer a `call_consent_request`.
     CallConsent { call_id: String, accept: bool },
+    /// Our microphone and camera state, for the other participant to show
+    /// ("alice muted"); sent on each change and again after a reconnect.
+    CallMedia { call_id: String, muted: bool, camera_off: bool },
     /// STUN/TURN servers for `RTCConfiguration.iceServers`.
     IceServers,
     /// The relay's audit record of a call (participants only).
@@ -307,6 +310,8 @@ pub enum Event {
     CallConsentRequest { call_id: String, by: String },
     /// Consent mode, to the requester: `by` accepted (record now) or declined.
     CallConsentResult { call_id: String, by: String, accepted: bool },
+    /// To the other participant: `from`'s microphone and camera state.
+    CallMedia { call_id: String, from: String, muted: bool, camera_off: bool },
     /// A comment in a room's chat, to everyone in it (the sender included).
     RoomComment { room: String, comment: RoomComment },
     /// A user joined (`joined: true`) or left a room's chat; `viewers` is

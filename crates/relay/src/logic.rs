@@ -233,6 +233,7 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
         | Request::CallIce { .. }
         | Request::CallRecord { .. }
         | Request::CallConsent { .. }
+        | Request::CallMedia { .. }
         | Request::IceServers
         | Request::CallAudit { .. } => refuse(ErrorCode::Invalid, "call signaling needs the WebSocket (/v1/ws)"),
     };

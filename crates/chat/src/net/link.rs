@@ -58,7 +58,8 @@ impl Topic {
             | Event::CallPeer { .. }
             | Event::CallRecording { .. }
             | Event::CallConsentRequest { .. }
-            | Event::CallConsentResult { .. } => Topic::Call,
+            | Event::CallConsentResult { .. }
+            | Event::CallMedia { .. } => Topic::Call,
             Event::RoomComment { .. } | Event::RoomViewer { .. } | Event::RoomMuted { .. } | Event::RoomKicked { .. } => Topic::Room,
             _ => Topic::Chat,
         }

@@ -83,7 +83,8 @@ fn call_of(req: &Request) -> Option<&str> {
         | Request::CallSdp { call_id, .. }
         | Request::CallIce { call_id, .. }
         | Request::CallRecord { call_id, .. }
-        | Request::CallConsent { call_id, .. } => call_id,
+        | Request::CallConsent { call_id, .. }
+        | Request::CallMedia { call_id, .. } => call_id,
         _ => return None,
     })
 }

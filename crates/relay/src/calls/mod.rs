@@ -43,6 +43,7 @@ pub fn is_call_op(req: &Request) -> bool {
             | Request::CallIce { .. }
             | Request::CallRecord { .. }
             | Request::CallConsent { .. }
+            | Request::CallMedia { .. }
             | Request::IceServers
             | Request::CallAudit { .. }
     )

@@ -282,6 +282,13 @@ impl Router {
             }
             Request::CallRecord { call_id, action } => self.record(now, conn, &me, call_id, action, ev),
             Request::CallConsent { call_id, accept } => self.consent(now, conn, &me, call_id, accept, ev),
+            Request::CallMedia { call_id, muted, camera_off } => {
+                // Forwarded as is: two booleans, nothing to check but membership.
+                if let Some(o) = self.relay_target(&call_id, conn, &me)? {
+                    ev.push(Output::Send(o, event(Event::CallMedia { call_id, from: me, muted, camera_off })));
+                }
+                Ok(Response::Done)
+            }
             _ => no(ErrorCode::Invalid, "not a call signaling request"),
         }
     }

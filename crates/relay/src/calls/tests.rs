@@ -357,3 +357,20 @@ fn random_request_storms_never_panic_and_never_leak_to_an_outsider() {
     }
     assert!(ids.len() > 10, "the storm made real calls too ({} ids)", ids.len());
 }
+
+#[test]
+fn media_state_reaches_the_other_side_only() {
+    let mut r = router(false);
+    let id = invite(&mut r, 0);
+    let media = |muted| Request::CallMedia { call_id: id.clone(), muted, camera_off: false };
+    assert_eq!(code(&req(&mut r, 1, A, media(true)), A), Some(ErrorCode::WrongState), "not before the answer");
+    req(&mut r, 1, B, Request::CallAccept { call_id: id.clone() });
+    let out = req(&mut r, 2, A, media(true));
+    assert_eq!(to(&out, B), [format!(r#"{{"t":"event","ev":{{"ev":"call_media","call_id":"{id}","from":"alice","muted":true,"camera_off":false}}}}"#)]);
+    assert!(to(&out, B2).is_empty() && to(&out, C).is_empty());
+    // Carol cannot claim to be in the call, nor make bob look muted.
+    let out = req(&mut r, 3, C, media(true));
+    assert_eq!((code(&out, C), out.len()), (Some(ErrorCode::NotParticipant), 1));
+    let out = req(&mut r, 3, B2, media(true));
+    assert_eq!((code(&out, B2), out.len()), (Some(ErrorCode::NotParticipant), 1), "bob's other device is not in the call");
+}
