@@ -12,3 +12,5 @@ bash scripts/deps.sh test
 (cd ui && npm install --no-audit --no-fund && npx vitest run && npm run build)
 # Two test threads: media tests run in real time and must keep up on 2 cores.
 cargo test --workspace --no-fail-fast -- --test-threads=2
+# Every README benchmark in a short form (under a minute in all), so none rots.
+bash scripts/bench-quick.sh
