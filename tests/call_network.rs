@@ -46,3 +46,37 @@ fn mute_and_camera_state_reach_the_other_side() {
     assert_eq!(a.finish(60), 0);
     assert!(!b.said("bob muted") && !a.said("you muted"), "nobody hears their own state as the other's");
 }
+
+fn probe(path: &std::path::Path) -> serde_json::Value {
+    let out = std::process::Command::new("ffprobe").args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]).arg(path).output().expect("ffprobe");
+    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `--preset 720p`: both sides decode 1280×720 from the other, and the
+/// call recorded from the start is both pictures side by side, 2560×720.
+#[test]
+fn a_720p_call_is_1280x720_both_ways_and_records_2560x720() {
+    let _g = serial();
+    let relay = RelayProc::start(&[]);
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let (sa, sb, file) = (alice.path("a.json"), bob.path("b.json"), alice.path("call.mp4"));
+    let hd = ["--video", "test", "--preset", "720p"];
+    let mut b = bob.call_with(&hd, &["--answer", "--from", "alice", "--stats-json", sb.to_str().unwrap()], &[]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call_with(&hd, &["bob", "--stats-json", sa.to_str().unwrap(), "--record", file.to_str().unwrap(), "--record-now"], &[]);
+    for (who, s) in [("bob", &sb), ("alice", &sa)] {
+        wait_stats(s, 90, &format!("{who} to decode 20 HD frames"), |s| num(s, "video_frames_decoded") >= 20.0);
+    }
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0);
+    assert_eq!(b.finish(60), 0);
+    let (fa, fb) = (stats(&sa), stats(&sb));
+    eprintln!("alice: {fa}\nbob: {fb}");
+    for s in [&fa, &fb] {
+        assert_eq!((s["video_width"].as_u64(), s["video_height"].as_u64()), (Some(1280), Some(720)), "{s}");
+    }
+    let p = probe(&file);
+    let v = p["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == "video").expect("a video stream");
+    assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(2560), Some(720)), "{v}");
+}

@@ -8,6 +8,7 @@
 //! - [`send`]: sources → beauty → real-time H.264/Opus → track samples, with
 //!   live controls (mute, camera off, switch source).
 //! - [`recv`]: RTP → access units → FFmpeg → engine frames; latency from stamps.
+//! - [`presets`]: 360p / 720p (default) / 1080p: size, rate, bitrate range.
 //! - [`quality`]: the 0–100 score and the AIMD bitrate controller (pure).
 //! - [`session`]: the media side of a call, tying the above together.
 //!
@@ -43,6 +44,7 @@ pub mod feedback;
 pub mod fuzzing;
 pub mod opus;
 pub mod peer;
+pub mod presets;
 pub mod quality;
 pub mod record;
 pub mod recv;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use onair_call::driver::{self, CallOptions, Command, Role};
 use onair_call::peer::{IceServer, PeerOptions};
+use onair_call::presets::CallPreset;
 use onair_call::send::SendConfig;
 use onair_media::source::{AudioSpec, VideoSpec};
 use tokio::sync::mpsc;
@@ -42,16 +43,22 @@ pub struct CallArgs {
     /// Beauty filter on the camera layer: SMOOTH[,WHITEN], each 0-100.
     #[arg(long, value_name = "SMOOTH[,WHITEN]")]
     beauty: Option<onair_beauty::BeautyParams>,
-    /// Picture size sent, WxH (even numbers).
-    #[arg(long, default_value = "640x360", value_name = "WxH")]
-    size: String,
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=60))]
-    fps: u32,
-    /// Starting video bitrate (kbit/s); congestion control moves it between 150 and --max-bitrate.
-    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(100..=20_000))]
-    video_bitrate: u32,
-    #[arg(long, default_value_t = 2500, value_parser = clap::value_parser!(u32).range(150..=20_000))]
-    max_bitrate: u32,
+    /// Quality: 360p | 720p | 1080p (30 fps; size and bitrate range). --size,
+    /// --fps, --video-bitrate and --max-bitrate override parts of it.
+    #[arg(long, default_value = "720p", value_name = "360p|720p|1080p")]
+    preset: CallPreset,
+    /// Picture size sent, WxH (even numbers; default: the preset's).
+    #[arg(long, value_name = "WxH")]
+    size: Option<String>,
+    /// Frames per second (default: the preset's, 30).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=60))]
+    fps: Option<u32>,
+    /// Starting video bitrate (kbit/s); congestion control moves it between the
+    /// preset's minimum and --max-bitrate (default: the preset's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(100..=20_000))]
+    video_bitrate: Option<u32>,
+    #[arg(long, value_parser = clap::value_parser!(u32).range(150..=20_000))]
+    max_bitrate: Option<u32>,
     /// x264 speed preset (ultrafast … veryslow).
     #[arg(long, default_value = "veryfast")]
     x264_preset: String,
@@ -119,7 +126,11 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
     let creds = onair_chat::account::load(&home()).context("sign in first: onair account login")?;
     let relay = a.relay.clone().unwrap_or(creds.relay.clone());
     let ws_url = onair_chat::net::RelayUrl::parse(&relay)?.ws();
-    let (width, height) = size(&a.size)?;
+    let preset = a.preset.spec();
+    let (width, height) = match &a.size {
+        Some(s) => size(s)?,
+        None => (preset.width, preset.height),
+    };
     if let Some(d) = a.duration {
         if !(d > 0.0 && d.is_finite()) {
             bail!("--duration must be a positive number of seconds");
@@ -130,14 +141,17 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         Some(p) => Some(std::env::current_dir()?.join(p)),
         None => None,
     };
+    let max_kbps = a.max_bitrate.unwrap_or(preset.max_kbps);
     let send = SendConfig {
         video: a.video.clone(),
         audio: a.audio.clone(),
         width,
         height,
-        fps: a.fps,
-        video_kbps: a.video_bitrate.min(a.max_bitrate),
-        max_video_kbps: a.max_bitrate,
+        fps: a.fps.unwrap_or(preset.fps),
+        video_kbps: a.video_bitrate.unwrap_or(preset.start_kbps).min(max_kbps),
+        // A bitrate given below the preset's floor lowers the floor with it.
+        min_video_kbps: preset.min_kbps.min(a.video_bitrate.unwrap_or(u32::MAX)).min(max_kbps),
+        max_video_kbps: max_kbps,
         beauty: a.beauty,
         looped: a.looped,
         x264_preset: a.x264_preset.clone(),
