@@ -110,8 +110,114 @@ pub fn avcc_to_annexb(data: &[u8], prefix: &[Vec<u8>]) -> Result<Vec<u8>, Ingest
     Ok(out)
 }
 
+/// Largest tag an FLV stream may carry (a 4K keyframe is a few MB).
+const MAX_TAG: usize = 16 << 20;
+
+/// Reads an FLV byte stream (an HTTP-FLV body, as another relay node
+/// serves it) into media messages, whatever the chunking of the bytes.
+#[derive(Debug, Default)]
+pub struct FlvStream {
+    buf: Vec<u8>,
+    pos: usize,
+    header_done: bool,
+}
+
+impl FlvStream {
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+        } else if self.pos > (1 << 20) {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next media message, `Ok(None)` when more bytes are needed.
+    /// Script data and empty tags are skipped.
+    pub fn next_media(&mut self) -> Result<Option<Media>, IngestError> {
+        loop {
+            let rest = &self.buf[self.pos..];
+            if !self.header_done {
+                if rest.len() < 13 {
+                    return Ok(None);
+                }
+                if &rest[..3] != b"FLV" {
+                    return Err(IngestError::Malformed("not an FLV stream"));
+                }
+                let offset = u32::from_be_bytes([rest[5], rest[6], rest[7], rest[8]]) as usize;
+                if !(9..=1024).contains(&offset) {
+                    return Err(IngestError::Malformed("bad FLV header size"));
+                }
+                if rest.len() < offset + 4 {
+                    return Ok(None);
+                }
+                self.pos += offset + 4;
+                self.header_done = true;
+                continue;
+            }
+            if rest.len() < 11 {
+                return Ok(None);
+            }
+            let size = (usize::from(rest[1]) << 16) | (usize::from(rest[2]) << 8) | usize::from(rest[3]);
+            if size > MAX_TAG {
+                return Err(IngestError::Malformed("FLV tag larger than 16 MiB"));
+            }
+            if rest.len() < 11 + size + 4 {
+                return Ok(None);
+            }
+            let ts = (u32::from(rest[7]) << 24) | (u32::from(rest[4]) << 16) | (u32::from(rest[5]) << 8) | u32::from(rest[6]);
+            let kind = rest[0] & 0x1f;
+            let body = &rest[11..11 + size];
+            let m = match kind {
+                9 => parse_video(body, ts)?,
+                8 => parse_audio(body, ts)?,
+                _ => None,
+            };
+            self.pos += 11 + size + 4;
+            if m.is_some() {
+                return Ok(m);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_flv_stream_in_any_chunking() {
+        let tag = |kind: u8, ts: u32, body: &[u8]| {
+            let mut t = vec![kind, 0, 0, body.len() as u8, (ts >> 16) as u8, (ts >> 8) as u8, ts as u8, (ts >> 24) as u8, 0, 0, 0];
+            t.extend_from_slice(body);
+            t.extend_from_slice(&((11 + body.len()) as u32).to_be_bytes());
+            t
+        };
+        let mut all = vec![b'F', b'L', b'V', 1, 5, 0, 0, 0, 9, 0, 0, 0, 0];
+        all.extend(tag(18, 0, b"script"));
+        all.extend(tag(9, 0, &[0x17, 0, 0, 0, 0, 1, 2]));
+        all.extend(tag(9, 0x0100_0021, &[0x27, 1, 0, 0, 33, 9]));
+        all.extend(tag(8, 40, &[0xaf, 1, 7]));
+        for step in [1, 3, 7, all.len()] {
+            let mut r = FlvStream::default();
+            let mut got = Vec::new();
+            for c in all.chunks(step) {
+                r.push(c);
+                while let Some(m) = r.next_media().unwrap() {
+                    got.push(m);
+                }
+            }
+            assert_eq!(got, vec![
+                Media::VideoConfig(vec![1, 2]),
+                Media::Video { dts_ms: 0x0100_0021, cts_ms: 33, keyframe: false, data: vec![9] },
+                Media::Audio { ts_ms: 40, data: vec![7] },
+            ]);
+        }
+        let mut r = FlvStream::default();
+        r.push(b"GIF89a\0\0\0\0\0\0\0\0");
+        assert!(r.next_media().is_err());
+    }
+
     use super::*;
 
     #[test]

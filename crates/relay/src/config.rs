@@ -122,6 +122,10 @@ pub struct Config {
     pub bus: Option<Secret>,
     /// This node's name among several (`--node-id`); default: random.
     pub node_id: Option<String>,
+    /// Where the other nodes reach this one over plain HTTP (`--node-url`,
+    /// e.g. `http://10.0.0.5:7380`) to pull a live published here; default:
+    /// `http://` and the listening address, when that is one address.
+    pub node_url: Option<String>,
     /// Where the relay's records live: `postgres://…` (shared by several
     /// nodes), or unset for SQLite in `data`. Attachments and replays stay
     /// in `data` either way.
@@ -211,6 +215,7 @@ impl Default for Config {
             metrics_token: None,
             bus: None,
             node_id: None,
+            node_url: None,
             store: None,
         }
     }

@@ -140,7 +140,12 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     // Live rooms: RTMP ingest on its own port (bound before we report
     // ready, so room answers carry its address), HLS under the data dir.
-    let mut live = live::Live::new(config.data.join("live"));
+    // With several nodes sharing one data folder, each writes its own live
+    // HLS (an edge's copy of a room must not clash with its origin's);
+    // replays (written by the origin only) and attachments are shared.
+    let live_dir = if state.bus.shared() { config.data.join("live").join(state.bus.node()) } else { config.data.join("live") };
+    let mut live = live::Live::new(live_dir);
+    live.set_replays_dir(config.data.join("replays"));
     live.replays_kept = config.replays_kept;
     let live = Arc::new(live);
     if let Some(rtmp) = live::rtmp::bind(config.rtmp).await {
@@ -161,7 +166,15 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
     }
     calls::driver::start(state.clone());
     commit::start(state.clone(), 4 * commit::MAX_BATCH);
-    on_bound(listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    if state.bus.shared() {
+        match (&config.node_url, tls.is_some(), bound.ip().is_unspecified()) {
+            (Some(u), _, _) => state.bus.set_url(u),
+            (None, false, false) => state.bus.set_url(&format!("http://{bound}")),
+            _ => tracing::warn!("no --node-url: other nodes cannot pull lives published here (give the plain http:// address they reach this node at)"),
+        }
+    }
+    on_bound(bound);
     let sweeper = tokio::spawn(burn_sweeper(state.clone()));
     let st = state.clone();
     let graceful = async move {

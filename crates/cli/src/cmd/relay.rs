@@ -83,6 +83,11 @@ pub struct RelayArgs {
     /// This node's name among several (letters, digits, `_ . -`; default: random).
     #[arg(long, env = "ONAIR_RELAY_NODE_ID", value_name = "ID")]
     node_id: Option<String>,
+    /// Where the other nodes reach this one over plain HTTP to pull a live
+    /// published here (e.g. `http://10.0.0.5:7380`); default: `http://` and --listen
+    /// when that is one address (not 0.0.0.0).
+    #[arg(long, env = "ONAIR_RELAY_NODE_URL", value_name = "URL")]
+    node_url: Option<String>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -163,6 +168,12 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(n) = args.node_id.clone() {
         config.node_id = Some(n);
+    }
+    if let Some(u) = args.node_url.clone() {
+        if !u.starts_with("http://") || u.len() <= "http://".len() {
+            anyhow::bail!("--node-url must be a plain http:// URL on the nodes' private network, e.g. http://10.0.0.5:7380");
+        }
+        config.node_url = Some(u);
     }
     if let Some(d) = args.data {
         config.data = d;

@@ -40,6 +40,11 @@ pub struct Bus {
     /// This node's name (`--node-id`, else random on first use).
     node: OnceLock<String>,
     redis: OnceLock<Arc<redis::RedisBus>>,
+    /// Where other nodes reach this one over HTTP (`--node-url`): edges
+    /// pull a live from its origin there.
+    url: OnceLock<String>,
+    /// Rooms whose publisher is on this node (we are their origin).
+    origins: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// A note from one node to others.
@@ -130,6 +135,43 @@ impl Bus {
             let text = onair_proto::ServerFrame::Event { ev: ev.clone() }.to_json();
             r.forward(users, text);
         }
+    }
+
+    /// Says where other nodes reach this one over HTTP (set once).
+    pub fn set_url(&self, url: &str) {
+        let _ = self.url.set(url.trim_end_matches('/').to_string());
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        self.url.get().map(String::as_str)
+    }
+
+    fn origins(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.origins.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A publisher went on air in `room` on this node (`on`), or ended:
+    /// other nodes' viewers pull it from here (`live::edge`).
+    pub fn originate(&self, room: &str, on: bool) {
+        if on {
+            self.origins().insert(room.to_string());
+        } else {
+            self.origins().remove(room);
+        }
+        if let (Some(r), Some(url)) = (self.redis.get(), self.url()) {
+            r.originate(room, on.then_some(url));
+        }
+    }
+
+    /// The rooms this node is the origin of.
+    pub fn local_origins(&self) -> Vec<String> {
+        self.origins().iter().cloned().collect()
+    }
+
+    /// The other node that is `room`'s origin, and its URL, as the bus
+    /// last said (None without a bus, or when nobody else has it on air).
+    pub fn origin_of(&self, room: &str) -> Option<(String, String)> {
+        self.redis.get()?.origin_of(room).filter(|(n, _)| n != self.node() && self.alive(n))
     }
 
     /// Users in `room`'s chat as its home node last said (0 if none did).

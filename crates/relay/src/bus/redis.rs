@@ -90,12 +90,20 @@ pub struct RedisBus {
     hosted: Mutex<HashSet<String>>,
     /// Chatters per room, as the rooms' homes publish them (`onair:chatters`).
     chatters: Mutex<HashMap<String, usize>>,
+    /// Rooms on air on other nodes: room -> (origin node, its URL), as the
+    /// origins publish them (`onair:origins`).
+    origins: Mutex<HashMap<String, (String, String)>>,
     pub stats: BusStats,
 }
 
 /// How long a room's home claim lasts unless refreshed (every heartbeat
 /// while the room has chatters).
 const ROOM_CLAIM_SECS: u64 = 60;
+
+/// An `onair:origins` entry: `NODE|MS|URL` (node ids have no `|`).
+fn origin_value(node: &str, at: i64, url: &str) -> String {
+    format!("{node}|{at}|{url}")
+}
 
 /// `redis://user:secret@host` -> `redis://user:…@host`.
 pub fn redact(url: &str) -> String {
@@ -146,6 +154,7 @@ impl RedisBus {
             next_standin: AtomicU64::new(0),
             hosted: Mutex::new(HashSet::new()),
             chatters: Mutex::new(HashMap::new()),
+            origins: Mutex::new(HashMap::new()),
             stats: BusStats::default(),
         }))
     }
@@ -401,6 +410,56 @@ impl RedisBus {
         Ok(())
     }
 
+    /// Publishes that `room`'s origin is this node at `url` (Some), or no
+    /// longer (None). A newer origin elsewhere that this removal hides
+    /// writes itself again on its next heartbeat.
+    pub fn originate(&self, room: &str, url: Option<&str>) {
+        let c = match url {
+            Some(u) => {
+                let mut c = redis::cmd("HSET");
+                c.arg("onair:origins").arg(room).arg(origin_value(&self.node, now_ms(), u));
+                c
+            }
+            None => {
+                let mut c = redis::cmd("HDEL");
+                c.arg("onair:origins").arg(room);
+                c
+            }
+        };
+        self.queue(Out::Cmd(c));
+    }
+
+    pub fn origin_of(&self, room: &str) -> Option<(String, String)> {
+        lock(&self.origins).get(room).cloned()
+    }
+
+    /// Refreshes the rooms this node originates (their entries go stale
+    /// when it dies) and reads everyone's.
+    async fn sync_origins(&self, state: &AppState, cmd: &mut MultiplexedConnection) -> redis::RedisResult<()> {
+        let mine = state.bus.local_origins();
+        if let (false, Some(url)) = (mine.is_empty(), state.bus.url()) {
+            let mut c = redis::cmd("HSET");
+            c.arg("onair:origins");
+            let now = now_ms();
+            for room in &mine {
+                c.arg(room).arg(origin_value(&self.node, now, url));
+            }
+            c.query_async::<()>(cmd).await?;
+        }
+        let all: HashMap<String, String> = redis::cmd("HGETALL").arg("onair:origins").query_async(cmd).await?;
+        let fresh = now_ms() - NODE_TTL_MS;
+        let live = all
+            .into_iter()
+            .filter_map(|(room, v)| {
+                let mut it = v.splitn(3, '|');
+                let (node, at, url) = (it.next()?, it.next()?.parse::<i64>().ok()?, it.next()?);
+                (at >= fresh).then(|| (room, (node.to_string(), url.to_string())))
+            })
+            .collect();
+        *lock(&self.origins) = live;
+        Ok(())
+    }
+
     /// Counts a wrong password for `user` in this minute's shared window.
     pub fn count_failure(&self, user: &str) {
         let key = format!("onair:rl:f|{user}:{}", now_ms() / 60_000);
@@ -537,6 +596,7 @@ impl RedisBus {
                     self.room_claims(state, &mut p);
                     p.query_async::<()>(&mut cmd).await?;
                     self.read_chatters(&mut cmd).await?;
+                    self.sync_origins(state, &mut cmd).await?;
                     self.expire(state).await;
                 }
             }

@@ -28,6 +28,9 @@ pub fn routes() -> Router<LiveCtx> {
 pub struct TicketQuery {
     #[serde(default)]
     pub ticket: Option<String>,
+    /// Another relay node pulling the live (`super::edge`).
+    #[serde(default)]
+    pub edge: Option<String>,
 }
 
 /// The owner, or a member the owner added.

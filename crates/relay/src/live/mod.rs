@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod chat;
+pub mod edge;
 pub mod fanout;
 pub mod fmp4;
 #[doc(hidden)]
@@ -37,6 +38,9 @@ pub struct OnAir {
     /// Viewers use it to turn the test source's stamps into latency.
     pub clock_anchor_ms: Option<i64>,
     pub video_packets: u64,
+    /// Pulled from the origin node that has the publisher (`edge`), rather
+    /// than published here.
+    pub edge: bool,
     /// Ends this live (the owner stopped it or rotated the key).
     pub stop: Arc<tokio::sync::Notify>,
 }
@@ -54,11 +58,42 @@ pub struct Live {
     fanouts: Mutex<HashMap<String, Arc<fanout::Fanout>>>,
     /// The key that signs publish and watch tickets (read once from the store).
     ticket_secret: OnceLock<Vec<u8>>,
+    /// Where finished replays go (`DATA/replays`, or a folder every node shares).
+    replays: PathBuf,
+    /// When each room's HLS files were last asked for (an edge keeps
+    /// pulling while HLS viewers come back for more).
+    hls_seen: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 impl Live {
     pub fn new(dir: PathBuf) -> Self {
-        Live { dir, replays_kept: 20, rtmp_addr: OnceLock::new(), rtmps_addr: OnceLock::new(), on_air: Mutex::new(HashMap::new()), fanouts: Mutex::new(HashMap::new()), ticket_secret: OnceLock::new() }
+        let replays = dir.with_file_name("replays");
+        Live {
+            dir,
+            replays_kept: 20,
+            rtmp_addr: OnceLock::new(),
+            rtmps_addr: OnceLock::new(),
+            on_air: Mutex::new(HashMap::new()),
+            fanouts: Mutex::new(HashMap::new()),
+            ticket_secret: OnceLock::new(),
+            replays,
+            hls_seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Replays go to `dir` instead (`--shared-dir`: one folder for every node).
+    pub fn set_replays_dir(&mut self, dir: PathBuf) {
+        self.replays = dir;
+    }
+
+    /// An HLS file of `room` was asked for now.
+    pub fn touch(&self, room: &str) {
+        self.hls_seen.lock().unwrap_or_else(|p| p.into_inner()).insert(room.to_string(), std::time::Instant::now());
+    }
+
+    /// How long ago `room`'s HLS files were last asked for (None: never).
+    pub fn hls_idle(&self, room: &str) -> Option<std::time::Duration> {
+        self.hls_seen.lock().unwrap_or_else(|p| p.into_inner()).get(room).map(|t| t.elapsed())
     }
 
     /// The secret tickets are signed with: made once per relay database and
@@ -77,9 +112,9 @@ impl Live {
         Ok(self.ticket_secret.get_or_init(|| s).clone())
     }
 
-    /// `DATA/replays`, beside `DATA/live`.
+    /// `DATA/replays`, beside `DATA/live`, unless set elsewhere.
     pub fn replays_dir(&self) -> PathBuf {
-        self.dir.with_file_name("replays")
+        self.replays.clone()
     }
 
     pub fn set_rtmp_addr(&self, a: SocketAddr) {
@@ -109,14 +144,36 @@ impl Live {
         self.on_air.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Claims `room` for connection `conn`; false if someone is on air there.
+    /// Claims `room` for publisher connection `conn`; false if someone is
+    /// on air there. A pull from another node gives way: the publisher is
+    /// here now (it moved, say, when its node died).
     pub fn try_start(&self, room: &str, conn: u64, now_ms: i64) -> bool {
+        let mut m = self.map();
+        match m.get(room) {
+            Some(o) if o.edge => o.stop.notify_one(),
+            Some(_) => return false,
+            None => {}
+        }
+        m.insert(room.into(), OnAir { started_at: now_ms, conn, clock_anchor_ms: None, video_packets: 0, edge: false, stop: Arc::new(tokio::sync::Notify::new()) });
+        true
+    }
+
+    /// Claims `room` for a pull from its origin node; false if it is on air
+    /// here already (published here, or pulled).
+    pub fn try_start_edge(&self, room: &str, conn: u64, now_ms: i64) -> bool {
         let mut m = self.map();
         if m.contains_key(room) {
             return false;
         }
-        m.insert(room.into(), OnAir { started_at: now_ms, conn, clock_anchor_ms: None, video_packets: 0, stop: Arc::new(tokio::sync::Notify::new()) });
+        m.insert(room.into(), OnAir { started_at: now_ms, conn, clock_anchor_ms: None, video_packets: 0, edge: true, stop: Arc::new(tokio::sync::Notify::new()) });
         true
+    }
+
+    /// The origin's clock anchor, for a pulled live (the earliest wins).
+    pub fn note_anchor(&self, room: &str, anchor_ms: i64) {
+        if let Some(o) = self.map().get_mut(room) {
+            o.clock_anchor_ms = Some(o.clock_anchor_ms.map_or(anchor_ms, |b| b.min(anchor_ms)));
+        }
     }
 
     /// Asks the publisher on air in `room` to end; false if none is.

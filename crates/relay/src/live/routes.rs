@@ -72,6 +72,8 @@ pub(super) fn bearer_user(app: &AppState, headers: &HeaderMap) -> Result<String,
 fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     let on = live.on_air(&r.id);
     let fan = live.fanout(&r.id);
+    // On air at another node: live here too, through an edge pull.
+    let elsewhere = on.is_none() && app.bus.origin_of(&r.id).is_some();
     let streams = fan.as_ref().map(|f| f.viewers()).unwrap_or(0);
     // With several nodes the room's chat may be held by another (bus/rooms.rs).
     let chat = app.rooms.chatters(&r.id).max(app.bus.chatters(&r.id));
@@ -81,7 +83,7 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
         category: r.category.clone(),
         owner: r.owner.clone(),
         private: r.private,
-        live: on.is_some(),
+        live: on.is_some() || elsewhere,
         started_at: on.as_ref().map(|o| o.started_at),
         clock_anchor_ms: on.and_then(|o| o.clock_anchor_ms),
         hls_path: format!("/live/{}/index.m3u8", r.id),
@@ -239,6 +241,19 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     if !safe_name(&id) {
         return Err(not_found());
     }
+    if let Some(edge) = t.edge.clone() {
+        // Another node pulling the live for its viewers (`super::edge`).
+        if file != "live.flv" {
+            return Err(not_found());
+        }
+        let i = id.clone();
+        off(&cx, move |cx| {
+            let secret = cx.live.ticket_secret(cx.app.store.as_ref())?;
+            super::ticket::check_edge(&secret, &edge, &i, now_ms()).map_err(|e| err(ErrorCode::Unauthorized, &e.to_string()))
+        })
+        .await?;
+        return super::edge::serve(&cx, &id).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live on this node"));
+    }
     let (i, ticket) = (id.clone(), t.ticket.clone());
     let room = off(&cx, move |cx| watchable(cx, &headers, ticket.as_deref(), &i, "no such live file")).await?;
     let format = match file.as_str() {
@@ -246,8 +261,21 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
         "live.mp4" => Some(Format::Mp4),
         _ => None,
     };
+    // With several nodes the publisher may be on another: pull it here.
+    let pulling = cx.app.bus.shared() && cx.live.on_air(&id).is_none() && super::edge::ensure(&cx, &id);
+    if format.is_none() {
+        cx.live.touch(&id);
+    }
     if let Some(f) = format {
         return low_latency_stream(&cx, &id, f).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live"));
+    }
+    if pulling && file.ends_with(".m3u8") {
+        // An edge's first playlist comes with its first segment.
+        let path = cx.live.dir.join(&id).join(&file);
+        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(8);
+        while !tokio::fs::try_exists(&path).await.unwrap_or(false) && tokio::time::Instant::now() < until && cx.live.on_air(&id).is_some() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
     if !safe_name(&file) || file.ends_with(".tmp") {
         return Err(not_found());
@@ -346,7 +374,7 @@ async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Qu
 /// segment and the current GOP, then every tag or fragment as it arrives,
 /// until the live ends or the viewer falls more than the fan-out's queue
 /// behind (it reconnects and starts again at the latest keyframe).
-fn low_latency_stream(cx: &LiveCtx, id: &str, format: Format) -> Option<Response> {
+pub(super) fn low_latency_stream(cx: &LiveCtx, id: &str, format: Format) -> Option<Response> {
     let fan = cx.live.fanout(id)?;
     let (first, rx) = fan.join(format);
     let ctype = match format {

@@ -152,6 +152,8 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                                 Ok(writer) => {
                                     let fan = live.fanout_start(&room);
                                     stopper = live.on_air(&room).map(|o| o.stop);
+                                    // Other nodes' viewers pull it from here.
+                                    app.bus.originate(&room, true);
                                     publishing = Some(Publishing { room, writer, fan })
                                 }
                                 Err(e) => {
@@ -186,6 +188,12 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
     // Refusals (bad key, busy room, another codec, garbage) are worth an
     // operator's attention; ordinary ends are not.
     let refused = why.starts_with("refused") || why.starts_with("publish refused") || why.contains("panicked");
+    if let Some(p) = &publishing {
+        // Unless a newer publisher of the room took over on this node.
+        if live.on_air(&p.room).is_none_or(|o| o.conn == conn) {
+            app.bus.originate(&p.room, false);
+        }
+    }
     match publishing {
         Some(p) if refused => {
             tracing::warn!(%peer, room = %p.room, "live ended: {why}");

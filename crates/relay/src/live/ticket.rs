@@ -12,6 +12,11 @@
 //!   is still a member on every request, so removing a member takes effect
 //!   at once; the expiry bounds a leaked URL.
 //!
+//! - An **edge ticket** (`et.ROOM.EXPIRES.SIG`) is how one relay node pulls
+//!   a room's live from the node its publisher is on (`super::edge`): nodes
+//!   share the store, so they share the secret. The pulling node has
+//!   already checked its own viewers' right to watch.
+//!
 //! The signature is HMAC-SHA256 over the kind and every field, keyed with a
 //! secret the relay keeps in its store.
 
@@ -20,6 +25,7 @@ use sha2::Sha256;
 
 const PUBLISH: &str = "pt";
 const WATCH: &str = "wt";
+const EDGE: &str = "et";
 
 fn sig(secret: &[u8], parts: &[&str]) -> Hmac<Sha256> {
     // HMAC takes a key of any length.
@@ -113,6 +119,26 @@ pub fn check_watch(secret: &[u8], s: &str, room: &str, now_ms: i64) -> Result<St
     Ok(user.to_string())
 }
 
+/// An edge ticket for pulling `room` from its origin node.
+pub fn edge(secret: &[u8], room: &str, expires_at: i64) -> String {
+    let exp = expires_at.to_string();
+    format!("{EDGE}.{room}.{exp}.{}", hex_sig(sig(secret, &[EDGE, room, &exp])))
+}
+
+/// Checks an edge ticket for `room` at `now_ms`.
+pub fn check_edge(secret: &[u8], s: &str, room: &str, now_ms: i64) -> Result<(), TicketError> {
+    let parts: Vec<&str> = s.split('.').collect();
+    let [kind, r, exp, given] = parts[..] else { return Err(TicketError::Invalid) };
+    if kind != EDGE || r != room || !verify(sig(secret, &[EDGE, room, exp]), given) {
+        return Err(TicketError::Invalid);
+    }
+    let exp: i64 = exp.parse().map_err(|_| TicketError::Invalid)?;
+    if now_ms > exp {
+        return Err(TicketError::Expired);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,10 +172,22 @@ mod tests {
     }
 
     #[test]
+    fn edge_tickets_bind_the_room_and_time() {
+        let t = edge(S, "r1", 1_000);
+        assert_eq!(check_edge(S, &t, "r1", 1_000), Ok(()));
+        assert_eq!(check_edge(S, &t, "r2", 1_000), Err(TicketError::Invalid));
+        assert_eq!(check_edge(S, &t, "r1", 1_001), Err(TicketError::Expired));
+        assert_eq!(check_edge(b"other", &t, "r1", 0), Err(TicketError::Invalid));
+        assert!(check_edge(S, &watch(S, "r1", "eve", 1_000), "r1", 0).is_err(), "a watch ticket is no edge ticket");
+        assert!(check_edge(S, &t.replace(".1000.", ".9999."), "r1", 0).is_err());
+    }
+
+    #[test]
     fn garbage_never_panics() {
         for s in ["", ".", "pt", "pt....", "wt.r1.x.y.z", "wt.r1.1.zz.u", "pt.r1.1.\u{e9}\u{e9}", &"a".repeat(10_000)] {
             assert!(check_publish(S, s, "r1", "ann", "h", 0).is_err());
             assert!(check_watch(S, s, "r1", 0).is_err());
+            assert!(check_edge(S, s, "r1", 0).is_err());
         }
     }
 }
