@@ -2,7 +2,8 @@
 //! different nodes chat exactly once and in order, see each other's
 //! presence, call each other, sign out everywhere at once and share the
 //! log-in limits; a node killed with SIGKILL takes its users offline; Redis
-//! stopped and started again loses and duplicates nothing.
+//! stopped and started again, and PostgreSQL restarted, lose and duplicate
+//! nothing.
 //!
 //! Real parts: `redis-server`, PostgreSQL 15 (the first test's store; the
 //! others share one SQLite file) and `onair relay` processes on 127.0.0.1
@@ -114,6 +115,16 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     assert_in_order_once(&at_ann, &bob_seqs, "from-bob");
     let all: BTreeSet<u64> = ann_seqs.iter().chain(&bob_seqs).copied().collect();
     assert_eq!(all, (1..=80).collect(), "one sequence for the conversation, shared by both nodes");
+
+    // PostgreSQL restarted (fast: every session cut): the nodes' sockets
+    // stay up, and what is sent afterwards is stored once, in order.
+    tokio::task::block_in_place(|| pg.restart());
+    let (ann_seqs, bob_seqs) = tokio::join!(send_all(&mut ann, "bob", "after-ann", 20), send_all(&mut bob, "ann", "after-bob", 20));
+    assert_in_order_once(&messages_from(&mut bob, "ann", 20).await, &ann_seqs, "after-ann");
+    assert_in_order_once(&messages_from(&mut ann, "bob", 20).await, &bob_seqs, "after-bob");
+    let all: BTreeSet<u64> = ann_seqs.iter().chain(&bob_seqs).copied().collect();
+    assert_eq!(all, (81..=120).collect(), "nothing lost or doubled across the restart");
+    assert!(a.log().contains("PostgreSQL connection was lost") || b.log().contains("PostgreSQL connection was lost"), "the pools saw the restart");
 
     // A call from a user on A to a user on B: ring, answer, SDP and ICE
     // both ways, hang up.

@@ -69,7 +69,7 @@ impl PostgresStore {
 
     fn run<T: Send>(
         &self,
-        f: impl FnOnce(&mut Db<'_, ::postgres::Client>) -> Result<T> + Send,
+        f: impl Fn(&mut Db<'_, ::postgres::Client>) -> Result<T> + Send + Sync,
     ) -> Result<T> {
         self.pool.with(|c| {
             f(&mut Db {

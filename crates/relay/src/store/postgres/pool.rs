@@ -74,11 +74,30 @@ impl Pool {
     }
 
     /// Runs `f` on a pooled connection; a connection that broke is dropped
-    /// and the next caller opens a fresh one.
-    pub fn with<T: Send>(&self, f: impl FnOnce(&mut PgConn) -> Result<T> + Send) -> Result<T> {
+    /// and the next caller opens a fresh one. When an idle connection turns
+    /// out to be dead (PostgreSQL restarted since it was last used), `f`
+    /// runs once more on a fresh one: nothing reached the server on the dead
+    /// one, and a message sent again is answered as a duplicate anyway.
+    pub fn with<T: Send>(&self, f: impl Fn(&mut PgConn) -> Result<T> + Send + Sync) -> Result<T> {
         super::super::off_runtime(|| {
             let mut conn = self.take()?;
-            let r = f(&mut conn);
+            let mut r = f(&mut conn);
+            if r.as_ref().err().is_some_and(connection_lost) {
+                tracing::info!(store = %self.url, "a pooled PostgreSQL connection was lost (server restarted?); trying a fresh one");
+                match self.connect() {
+                    Ok(fresh) => {
+                        conn = fresh;
+                        r = f(&mut conn);
+                    }
+                    Err(e) => {
+                        // The dead one leaves the pool; its slot is free.
+                        drop(conn);
+                        self.lock().open -= 1;
+                        self.freed.notify_one();
+                        return Err(e);
+                    }
+                }
+            }
             self.give_back(conn);
             r
         })
@@ -128,6 +147,24 @@ impl Pool {
             g.idle.push(conn);
         }
         self.freed.notify_one();
+    }
+}
+
+/// The server went away under this connection (its socket closed, or it
+/// was terminated by a shutdown or an administrator).
+fn connection_lost(e: &StoreError) -> bool {
+    use ::postgres::error::SqlState;
+    match e {
+        StoreError::Postgres(e) => {
+            e.is_closed()
+                || e.code().is_some_and(|c| {
+                    *c == SqlState::ADMIN_SHUTDOWN
+                        || *c == SqlState::CRASH_SHUTDOWN
+                        || *c == SqlState::CANNOT_CONNECT_NOW
+                })
+                || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+        }
+        _ => false,
     }
 }
 
