@@ -61,7 +61,10 @@ fn picture_is(kind: &str) -> String {
 fn a_chat_message_goes_from_one_app_window_to_another() {
     let home_a = tempfile::tempdir().unwrap();
     let home_b = tempfile::tempdir().unwrap();
-    let alice = App::launch(Launch::new(home_a.path()));
+    // alice's saved files land in her test folder, not the real Downloads.
+    let mut la = Launch::new(home_a.path());
+    la.env.push(("ONAIR_DOWNLOADS".into(), home_a.path().join("Downloads").display().to_string()));
+    let alice = App::launch(la);
     let relay = alice.relay_url();
     let mut lb = Launch::new(home_b.path());
     lb.relay_url = Some(relay.clone());
@@ -103,6 +106,8 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     );
     alice.screenshot("chat-a");
     bob.screenshot("chat-b");
+
+    send_image(&bob, &alice, &home_a.path().join("Downloads"));
 
     // Full-text search finds it in the local cache.
     alice.type_text("[data-testid=chat-search]", "window");
@@ -198,4 +203,51 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
         }
         alice.screenshot(&format!("{s}-signed-in"));
     }
+}
+
+/// bob drops a picture on the conversation (the same path as the paperclip
+/// button's file input): his window shows the upload's progress; alice's
+/// shows the picture inline, saves it to her Downloads, and the saved file
+/// is byte for byte what bob sent. Crafted attachment ids and paths are
+/// refused.
+fn send_image(bob: &App, alice: &App, downloads: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("plasma.png");
+    let ok = std::process::Command::new("convert").args(["-size", "320x200", "plasma:fractal"]).arg(&png).status().expect("imagemagick's convert");
+    assert!(ok.success(), "convert made no picture");
+    let bytes = std::fs::read(&png).unwrap();
+    bob.eval_args(
+        "const f = new File([new Uint8Array(arguments[0])], 'plasma 猫.png', { type: 'image/png' });
+         const dt = new DataTransfer(); dt.items.add(f);
+         window.__uploads = [];
+         new MutationObserver(() => { const r = document.querySelector('[data-upload]'); if (r) window.__uploads.push(r.querySelector('progress').value); })
+           .observe(document.querySelector('[data-testid=chat-uploads]'), { childList: true, subtree: true, attributes: true, characterData: true });
+         const pane = document.querySelector('[data-testid=chat-pane]');
+         pane.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+         pane.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+         return true",
+        json!([bytes]),
+    );
+    bob.wait_js("return document.querySelector('[data-testid=chat-messages] .msg.mine [data-att]') && !document.querySelector('[data-upload]')", secs(60), "bob's picture in his conversation");
+    let seen = bob.eval("return window.__uploads");
+    assert!(seen.as_array().is_some_and(|v| !v.is_empty()), "the upload showed no progress row: {seen}");
+    let shown = "const i = [...document.querySelectorAll('[data-testid=att-preview]')].pop(); return !!i && i.complete && i.naturalWidth === 320 && i.naturalHeight === 200";
+    bob.wait_js(shown, secs(30), "bob's own preview");
+    alice.wait_js(shown, secs(60), "alice to see bob's picture inline");
+    // The conversation list names the file (not "(recalled)" for a message with no text).
+    alice.wait_text("[data-testid=chat-list]", "File: plasma 猫.png", secs(30));
+    alice.screenshot("chat-a-attachment");
+    alice.wait_text("[data-testid=chat-messages] .att-name", "plasma 猫.png", secs(10));
+    alice.click("[data-testid=att-save]");
+    let path = alice.wait_js("return document.querySelector('[data-testid=att-open]')?.dataset.path", secs(30), "the saved file's path");
+    let path = std::path::PathBuf::from(path.as_str().unwrap());
+    assert_eq!(path.parent(), Some(downloads), "saved in Downloads as named");
+    assert_eq!(path.file_name().and_then(|n| n.to_str()), Some("plasma 猫.png"));
+    assert_eq!(std::fs::read(&path).expect("the saved file"), bytes, "the saved file differs from what bob sent");
+
+    // A hostile id or path from a crafted call goes nowhere.
+    let err = alice.invoke("chat_attachment", json!({ "id": "../../chat-alice.db" })).expect_err("a path as an attachment id");
+    assert_eq!(err["code"], "invalid", "{err}");
+    let err = alice.invoke("chat_attachment_open", json!({ "path": "/bin/sh" })).expect_err("opening a file outside Downloads");
+    assert_eq!(err["code"], "invalid", "{err}");
 }

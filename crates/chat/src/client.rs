@@ -72,6 +72,40 @@ impl Remote {
     pub fn base(&self) -> String {
         self.url.http()
     }
+
+    /// Uploads a file for `conv` (as [`Client::upload`]) and reports the bytes handed to the connection so
+    /// far (in 64 KiB steps), for a progress bar.
+    pub async fn upload(&self, conv: &str, name: &str, bytes: Vec<u8>, progress: impl Fn(u64) + Send + Sync + 'static) -> Result<Attachment, NetError> {
+        let mut http = Http::new(self.url.clone());
+        // A file of several MB on a slow uplink takes longer than a request.
+        http.timeout = Duration::from_secs(600);
+        let pq = format!("/v1/attachments?conv={}&name={}", enc(conv), enc(name));
+        let total = bytes.len();
+        let parts: Vec<Vec<u8>> = bytes.chunks(64 * 1024).map(<[u8]>::to_vec).collect();
+        // The stream is pulled as the connection takes data, so this counts what went out.
+        let mut sent = 0u64;
+        let chunks = parts.into_iter().map(move |c| {
+            sent += c.len() as u64;
+            progress(sent);
+            Ok::<_, std::io::Error>(c)
+        });
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+        // The length up front lets the relay refuse an oversized file before it is sent.
+        let req = http.request(Method::POST, &pq, Some(&self.token))?.header("content-type", "application/octet-stream").header("content-length", total).body(body);
+        let (status, body) = http.send(req).await?;
+        crate::net::http_decode(status, &body)
+    }
+
+    /// An attachment's bytes (as [`Client::download`]).
+    pub async fn download(&self, id: &str) -> Result<Vec<u8>, NetError> {
+        let mut http = Http::new(self.url.clone());
+        http.timeout = Duration::from_secs(600);
+        let (status, body) = http.call(Method::GET, &format!("/v1/attachments/{}", enc(id)), Some(&self.token), "application/octet-stream", Vec::new()).await?;
+        if status.is_success() {
+            return Ok(body.to_vec());
+        }
+        crate::net::http_decode::<serde_json::Value>(status, &body).map(|_| Vec::new())
+    }
 }
 
 /// Delays between delivery attempts: doubling from 250 ms, capped at 5 s.

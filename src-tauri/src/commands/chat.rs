@@ -79,7 +79,7 @@ impl ChatState {
     }
 
     /// Runs `f` on the signed-in client (cache calls only: no network).
-    fn with<T>(&self, f: impl FnOnce(&mut Client) -> AppResult<T>) -> AppResult<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Client) -> AppResult<T>) -> AppResult<T> {
         let mut g = self.lock();
         let s = g.as_mut().ok_or(AppError::NotSignedIn)?;
         f(&mut s.client)
@@ -123,13 +123,13 @@ impl ChatState {
     }
 
     /// Wakes the listener to deliver the outbox now.
-    fn flush(&self) {
+    pub(crate) fn flush(&self) {
         if let Some(s) = self.lock().as_ref() {
             let _ = s.commands.try_send(Command::Flush);
         }
     }
 
-    fn remote(&self) -> AppResult<(Remote, String)> {
+    pub(crate) fn remote(&self) -> AppResult<(Remote, String)> {
         let g = self.lock();
         let s = g.as_ref().ok_or(AppError::NotSignedIn)?;
         Ok((s.remote.clone(), s.client.me().to_string()))

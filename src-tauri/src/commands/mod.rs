@@ -3,6 +3,7 @@
 //! and is listed in `generate_handler!` in `lib.rs`.
 
 pub mod app;
+pub mod attach;
 pub mod call;
 pub mod chat;
 pub mod live;

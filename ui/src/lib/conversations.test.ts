@@ -48,6 +48,7 @@ describe("conversation list", () => {
     expect(preview({ kind: "dm", last_text: "hello", last_from: "alice" }, "alice")).toBe("You: hello");
     expect(preview({ kind: "group", last_text: "yo\n there", last_from: "bob" }, "alice")).toBe("bob: yo there");
     expect(preview({ kind: "dm", last_text: "", last_from: "bob" }, "alice")).toBe("(recalled)");
+    expect(preview({ kind: "dm", last_text: "", last_from: "bob", last_file: "cat.png" }, "alice")).toBe("File: cat.png");
     expect(preview({ kind: "dm", last_text: "x".repeat(80), last_from: "bob" }, "alice")).toHaveLength(60);
   });
 

@@ -14,6 +14,8 @@ export interface ConvSummary {
   /** Last message (any state) in the conversation, if any. */
   last_text: string | null;
   last_from: string | null;
+  /** The last message's file name, when it carries one. */
+  last_file?: string | null;
   /** ms since the epoch of the last message; null when empty. */
   last_at: number | null;
   /** My messages still waiting in the outbox. */
@@ -69,9 +71,9 @@ export function totalUnread(list: readonly Pick<ConvSummary, "unread">[]): numbe
 }
 
 /** One line of preview under the title. */
-export function preview(c: Pick<ConvSummary, "kind" | "last_text" | "last_from">, me: string): string {
+export function preview(c: Pick<ConvSummary, "kind" | "last_text" | "last_from" | "last_file">, me: string): string {
   if (c.last_text === null) return t("chat.no_messages");
-  const text = c.last_text === "" ? "(recalled)" : c.last_text.replace(/\s+/g, " ");
+  const text = c.last_text === "" ? (c.last_file ? t("chat.file_preview", { name: c.last_file }) : t("chat.recalled_preview")) : c.last_text.replace(/\s+/g, " ");
   const short = text.length > 60 ? text.slice(0, 59) + "…" : text;
   if (c.last_from === me) return t("chat.you", { text: short });
   if (c.kind === "group" && c.last_from) return `${c.last_from}: ${short}`;

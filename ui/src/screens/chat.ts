@@ -15,7 +15,8 @@ import { h, replace, toast } from "../lib/dom";
 import { friendActions, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon, type IconName } from "../lib/icons";
-import { canRecall, canRetry, clockTime, displayText, mergeHistory, messageBadge, withDaySeparators, type ChatMessage } from "../lib/messages";
+import { MAX_SEND_BYTES, openSaved, previewable, previewUrl, saveAttachment, sendFile, uploadPercent, type UploadProgress } from "../lib/attachments";
+import { canRecall, canRetry, clockTime, displayText, formatBytes, mergeHistory, messageBadge, withDaySeparators, type ChatMessage } from "../lib/messages";
 import { callScreenFor } from "./call";
 import "./app2.css";
 
@@ -257,6 +258,14 @@ export function mount(root: HTMLElement): () => void {
     { title: t("chat.burn"), "aria-label": t("chat.burn"), "data-testid": "chat-burn" },
     ...BURN_CHOICES.map((b) => h("option", { value: b === null ? "" : String(b) }, b === null ? t("chat.burn_off") : `${t("chat.burn")} ${formatSecs(b)}`)),
   ) as HTMLSelectElement;
+  // Files: the paperclip button or a drop anywhere on the conversation.
+  const filePick = h("input", { type: "file", multiple: true, hidden: true, "data-testid": "chat-file" }) as HTMLInputElement;
+  filePick.onchange = () => {
+    sendFiles(Array.from(filePick.files ?? []));
+    filePick.value = "";
+  };
+  const uploads = h("div.uploads", { "data-testid": "chat-uploads" });
+  let uploadSeq = 0;
   input.onkeydown = (e) => {
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();
@@ -289,7 +298,17 @@ export function mount(root: HTMLElement): () => void {
         ),
       ),
       list,
-      h("div.composer", {}, input, burn, h("button.primary", { onclick: send, "data-testid": "chat-send" }, icon("send"), t("chat.send"))),
+      uploads,
+      h(
+        "div.composer",
+        {},
+        filePick,
+        h("button.icon-only", { title: t("chat.attach"), "aria-label": t("chat.attach"), onclick: () => filePick.click(), "data-testid": "chat-attach" }, icon("paperclip")),
+        input,
+        burn,
+        h("button.primary", { onclick: send, "data-testid": "chat-send" }, icon("send"), t("chat.send")),
+      ),
+      h("div.drop-hint", {}, t("chat.drop")),
     );
     renderMessages();
   }
@@ -310,7 +329,9 @@ export function mount(root: HTMLElement): () => void {
           `div.msg${m.from === me() ? ".mine" : ""}.state-${m.state}`,
           { "data-id": m.id, "data-state": m.state },
           m.from !== me() && open && !open.conv.startsWith("dm:") ? h("div.from", {}, m.from) : null,
-          h("div.msg-text", {}, displayText(m)),
+          m.attachment && m.state !== "recalled" ? attachmentView(m.attachment) : null,
+          // A file alone has no text line (its name is on the file's row).
+          h("div.msg-text", {}, m.attachment && !m.text && m.state !== "recalled" ? "" : displayText(m)),
           h(
             "div.meta",
             {},
@@ -326,6 +347,91 @@ export function mount(root: HTMLElement): () => void {
     if (atBottom) list.scrollTop = list.scrollHeight;
     scheduleBurn();
   }
+
+  /** A file in a message: an inline preview for images, Save and then Open for any file. */
+  function attachmentView(a: NonNullable<ChatMessage["attachment"]>) {
+    const img = previewable(a.mime) ? (h("img.att-preview", { alt: a.name, "data-testid": "att-preview" }) as HTMLImageElement) : null;
+    if (img) {
+      previewUrl(a.id, a.mime).then(
+        (url) => (img.src = url),
+        () => img.replaceWith(h("span.muted", {}, t("chat.file_preview_failed"))),
+      );
+    }
+    const actions = h("span.att-actions");
+    const save = h(
+      "button.small",
+      {
+        "data-testid": "att-save",
+        onclick: async () => {
+          try {
+            const path = await saveAttachment(a.id, a.name);
+            toast(t("chat.file_saved", { path }));
+            replace(actions, h("button.small", { "data-testid": "att-open", "data-path": path, title: path, onclick: () => openSaved(path).catch(fail) }, t("chat.file_open")));
+          } catch (e) {
+            fail(e);
+          }
+        },
+      },
+      icon("download"),
+      t("chat.file_save"),
+    );
+    replace(actions, save);
+    return h("div.attachment", { "data-att": a.id }, img, h("div.att-row", {}, icon("paperclip"), h("span.att-name", { title: a.name }, a.name), h("span.muted", {}, formatBytes(a.size)), actions));
+  }
+
+  async function sendFiles(files: File[]) {
+    if (!open) return;
+    const to = open.to;
+    const burnSecs = burn.value ? Number(burn.value) : null;
+    for (const f of files) {
+      if (f.size > MAX_SEND_BYTES) {
+        toast(t("chat.too_large", { name: f.name, mb: MAX_SEND_BYTES / (1024 * 1024) }), "error");
+        continue;
+      }
+      const id = `u${++uploadSeq}`;
+      const bar = h("progress", { max: 100, value: 0 }) as HTMLProgressElement;
+      const label = h("span", {}, t("chat.uploading", { name: f.name, pct: 0 }));
+      const row = h("div.upload", { "data-upload": id }, label, bar);
+      uploads.appendChild(row);
+      const stop = on<UploadProgress>("chat://upload", (p) => {
+        if (p.upload !== id) return;
+        const pct = uploadPercent(p.sent, p.total);
+        bar.value = pct;
+        label.textContent = t("chat.uploading", { name: f.name, pct });
+      });
+      try {
+        const m = await sendFile(id, to, f, "", burnSecs);
+        if (open?.conv === m.conv) {
+          msgs = mergeHistory(msgs, [m]);
+          renderMessages();
+          list.scrollTop = list.scrollHeight;
+        }
+      } catch (e) {
+        toast(t("chat.upload_failed", { name: f.name, detail: errorText(e) }), "error");
+      } finally {
+        stop();
+        row.remove();
+      }
+    }
+  }
+
+  // Dropping files on the conversation sends them (the window lets the
+  // webview handle drops: dragDropEnabled is off in tauri.conf.json).
+  pane.addEventListener("dragover", (e) => {
+    if (!open || !e.dataTransfer?.types.includes("Files")) return;
+    e.preventDefault();
+    pane.classList.add("dropping");
+  });
+  pane.addEventListener("dragleave", (e) => {
+    if (e.target === pane || !pane.contains(e.relatedTarget as Node)) pane.classList.remove("dropping");
+  });
+  pane.addEventListener("drop", (e) => {
+    pane.classList.remove("dropping");
+    const files = Array.from(e.dataTransfer?.files ?? []);
+    if (!open || !files.length) return;
+    e.preventDefault();
+    sendFiles(files);
+  });
 
   function scheduleBurn() {
     window.clearTimeout(burnTimer);

@@ -20,6 +20,8 @@ pub struct ConvSummary {
     pub unread: u64,
     pub last_text: Option<String>,
     pub last_from: Option<String>,
+    /// The latest message's file name, when it carries one.
+    pub last_file: Option<String>,
     /// Milliseconds since the epoch of the latest message.
     pub last_at: Option<i64>,
     /// My messages not yet acknowledged by the relay.
@@ -118,11 +120,11 @@ impl Cache {
         for c in self.conversations()? {
             let unread: i64 = self.conn.prepare_cached("SELECT count(*) FROM messages WHERE conv = ?1 AND seq > ?2 AND sender <> ?3 AND state = 'received'")?.query_row(params![c.id, c.my_read as i64, me], |r| r.get(0))?;
             let pending: i64 = self.conn.prepare_cached("SELECT count(*) FROM messages WHERE conv = ?1 AND seq IS NULL AND state = 'pending'")?.query_row([&c.id], |r| r.get(0))?;
-            let last = |sql: &str| -> Result<Option<(String, String, i64, String)>> {
-                Ok(self.conn.prepare_cached(sql)?.query_row([&c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional()?)
+            let last = |sql: &str| -> Result<Option<(String, String, i64, String, Option<String>)>> {
+                Ok(self.conn.prepare_cached(sql)?.query_row([&c.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).optional()?)
             };
-            let ordered = last("SELECT text, sender, sent_at, state FROM messages WHERE conv = ?1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1")?;
-            let unsent = last("SELECT text, sender, sent_at, state FROM messages WHERE conv = ?1 AND seq IS NULL ORDER BY rid DESC LIMIT 1")?;
+            let ordered = last("SELECT text, sender, sent_at, state, json_extract(attachment, '$.name') FROM messages WHERE conv = ?1 AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1")?;
+            let unsent = last("SELECT text, sender, sent_at, state, json_extract(attachment, '$.name') FROM messages WHERE conv = ?1 AND seq IS NULL ORDER BY rid DESC LIMIT 1")?;
             let latest = match (ordered, unsent) {
                 (Some(a), Some(b)) => Some(if b.2 >= a.2 { b } else { a }),
                 (a, b) => a.or(b),
@@ -137,6 +139,7 @@ impl Cache {
                 last_text: latest.as_ref().map(|l| if l.3 == "recalled" { String::new() } else { l.0.clone() }),
                 last_from: latest.as_ref().map(|l| l.1.clone()),
                 last_at: latest.as_ref().map(|l| l.2),
+                last_file: latest.as_ref().filter(|l| l.3 != "recalled").and_then(|l| l.4.clone()),
                 pending: pending.max(0) as u64,
             });
         }
