@@ -13,7 +13,7 @@
 //! use onair_media::{pipeline::{Pipeline, PipelineConfig, Limits}, source::{VideoSpec, AudioSpec}};
 //! # fn main() -> onair_media::Result<()> {
 //! let cfg = PipelineConfig {
-//!     video: VideoSpec::Test, overlay: None, audio: AudioSpec::Test, looped: false,
+//!     video: VideoSpec::Test, overlay: None, audio: vec![AudioSpec::Test.into()], looped: false,
 //!     camera_mode: None, encoding: Default::default(), live: None,
 //!     record: Some("/tmp/demo.mp4".into()), limits: Limits::default(), beauty: None,
 //! };

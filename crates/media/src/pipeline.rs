@@ -34,7 +34,9 @@ use crate::source::file::{FileAudio, FileVideo};
 use crate::source::mic::MicAudio;
 use crate::source::screen::ScreenVideo;
 use crate::source::test::{TestAudio, TestVideo};
-use crate::source::{AudioSource, AudioSpec, VideoSource, VideoSpec};
+use crate::source::desktop::DesktopAudio;
+use crate::source::mix::MixedAudio;
+use crate::source::{audio_inputs, AudioInput, AudioSource, AudioSpec, VideoSource, VideoSpec};
 use crate::stats::{add, Stats, StatsSnapshot};
 use onair_beauty::{BeautyFilter, BeautyParams, ParamsHandle, PlanesMut};
 use crate::{MediaError, Result};
@@ -68,7 +70,8 @@ impl Default for Limits {
 pub struct PipelineConfig {
     pub video: VideoSpec,
     pub overlay: Option<OverlayConfig>,
-    pub audio: AudioSpec,
+    /// Audio sources, mixed when there are several; empty for no audio.
+    pub audio: Vec<AudioInput>,
     /// Loop file sources.
     pub looped: bool,
     pub camera_mode: Option<CameraMode>,
@@ -173,12 +176,26 @@ fn open_video(spec: &VideoSpec, cfg: &PipelineConfig, w: u32, h: u32, clock: &Cl
     })
 }
 
-fn open_audio(spec: &AudioSpec, cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
-    Ok(match spec {
-        AudioSpec::None => None,
-        AudioSpec::Test => Some(Box::new(TestAudio::new(clock.clone(), stop.clone()))),
-        AudioSpec::File { path } => Some(Box::new(FileAudio::open(path, cfg.looped, clock.clone(), stop.clone())?)),
-        AudioSpec::Mic { index } => Some(Box::new(MicAudio::open(*index, clock.clone(), stop.clone())?)),
+fn open_audio_input(input: &AudioInput, cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
+    Ok(match input {
+        AudioInput::Desktop => Some(Box::new(DesktopAudio::open(clock.clone(), stop.clone())?)),
+        AudioInput::Source(AudioSpec::None) => None,
+        AudioInput::Source(AudioSpec::Test) => Some(Box::new(TestAudio::new(clock.clone(), stop.clone()))),
+        AudioInput::Source(AudioSpec::File { path }) => Some(Box::new(FileAudio::open(path, cfg.looped, clock.clone(), stop.clone())?)),
+        AudioInput::Source(AudioSpec::Mic { index }) => Some(Box::new(MicAudio::open(*index, clock.clone(), stop.clone())?)),
+    })
+}
+
+/// The job's audio: nothing, its one source, or the mix of several.
+fn open_audio(inputs: &[AudioInput], cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
+    let mut sources = Vec::new();
+    for input in audio_inputs(inputs)? {
+        sources.extend(open_audio_input(&input, cfg, clock, stop)?);
+    }
+    Ok(match sources.len() {
+        0 => None,
+        1 => sources.pop(),
+        _ => Some(Box::new(MixedAudio::start(sources, clock.clone(), stop.clone())?)),
     })
 }
 
@@ -223,7 +240,7 @@ impl Pipeline {
     /// it then captures and composes but encodes nothing.
     pub fn start_with_preview(cfg: PipelineConfig, library: Option<Arc<Library>>, mut preview: Option<PreviewTap>) -> Result<Pipeline> {
         crate::init();
-        if cfg.video == VideoSpec::None && cfg.audio == AudioSpec::None {
+        if cfg.video == VideoSpec::None && audio_inputs(&cfg.audio)?.is_empty() {
             return Err(MediaError::Invalid("nothing to capture: --video and --audio are both none".into()));
         }
         if cfg.live.is_none() && cfg.record.is_none() && preview.is_none() {

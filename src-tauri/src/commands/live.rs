@@ -17,7 +17,7 @@ use onair_media::library::Bookmark;
 use onair_media::output::url::{redact, IngestUrl};
 use onair_media::pipeline::{Limits, OverlayConfig, Pipeline, PipelineConfig, RecordingResult};
 use onair_media::preview::{self, PreviewFrame};
-use onair_media::source::{AudioSpec, VideoSpec};
+use onair_media::source::{AudioInput, VideoSpec};
 use onair_media::stats::StatsSnapshot;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -168,7 +168,13 @@ impl LiveState {
 
 fn parse_sources(s: &Sources) -> AppResult<PipelineConfig> {
     let video: VideoSpec = s.video.parse().map_err(|e| AppError::Invalid(format!("video source: {e}")))?;
-    let audio: AudioSpec = s.audio.parse().map_err(|e| AppError::Invalid(format!("audio source: {e}")))?;
+    // One source, or several to mix separated by commas ("mic,desktop").
+    let audio = s
+        .audio
+        .split(',')
+        .map(|a| a.trim().parse::<AudioInput>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| AppError::Invalid(format!("audio source: {e}")))?;
     let preset: Preset = s.preset.parse()?;
     let overlay = match s.overlay.as_deref().filter(|o| !o.is_empty() && *o != "none") {
         None => None,

@@ -16,7 +16,7 @@ use onair_media::encode::{EncodingConfig, Preset};
 use onair_media::output::url::IngestUrl;
 use onair_media::pipeline::{Limits, OverlayConfig, Pipeline, PipelineConfig, StopReason};
 use onair_media::source::camera::CameraMode;
-use onair_media::source::{AudioSpec, VideoSpec};
+use onair_media::source::{AudioInput, VideoSpec};
 
 /// What to capture.
 #[derive(Debug, clap::Args)]
@@ -33,9 +33,10 @@ pub struct SourceArgs {
     /// Width of --overlay as a percentage of the picture.
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(5..=100))]
     overlay_size: u32,
-    /// Audio: test | file:PATH | mic[:N] | none
+    /// Audio: test | file:PATH | mic[:N] | desktop (what the computer plays) | none;
+    /// repeat to mix sources, e.g. --audio mic --audio desktop
     #[arg(long, default_value = "mic", value_name = "SOURCE")]
-    audio: AudioSpec,
+    audio: Vec<AudioInput>,
     /// Loop file sources forever.
     #[arg(long = "loop")]
     looped: bool,

@@ -8,10 +8,16 @@
 //! | `screen[:N]` | [`screen::ScreenVideo`] | — |
 //! | `camera[:N]` | [`camera::CameraVideo`] | — |
 //! | `mic[:N]` | — | [`mic::MicAudio`] |
+//! | `desktop` | — | [`desktop::DesktopAudio`] |
+//!
+//! Several audio sources (`--audio mic --audio desktop`) are summed by
+//! [`mix::MixedAudio`].
 
 pub mod camera;
+pub mod desktop;
 pub mod file;
 pub mod mic;
+pub mod mix;
 pub mod screen;
 pub mod spec;
 pub mod test;
@@ -19,7 +25,7 @@ pub mod test;
 use crate::frame::{AudioFrame, VideoFrame};
 use crate::Result;
 
-pub use spec::{AudioSpec, VideoSpec};
+pub use spec::{audio_inputs, AudioInput, AudioSpec, VideoSpec};
 
 /// A source of video frames.
 pub trait VideoSource: Send {

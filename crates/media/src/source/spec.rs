@@ -72,6 +72,46 @@ impl std::str::FromStr for AudioSpec {
     }
 }
 
+/// One `--audio` entry: a source of its own, or the sound the computer
+/// plays. A job mixes all of its entries (`--audio mic --audio desktop`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AudioInput {
+    Source(AudioSpec),
+    /// The monitor of the default output (see [`crate::source::desktop`]).
+    Desktop,
+}
+
+impl From<AudioSpec> for AudioInput {
+    fn from(s: AudioSpec) -> Self {
+        AudioInput::Source(s)
+    }
+}
+
+impl std::str::FromStr for AudioInput {
+    type Err = MediaError;
+    fn from_str(s: &str) -> Result<Self> {
+        if s == "desktop" {
+            return Ok(AudioInput::Desktop);
+        }
+        s.parse().map(AudioInput::Source).map_err(|_| {
+            MediaError::Invalid(format!(
+                "unknown audio source {s:?}: use test, file:PATH, mic[:N], desktop or none (repeat --audio to mix sources)"
+            ))
+        })
+    }
+}
+
+/// The audio entries that capture something: `none` drops out, and mixing
+/// `none` with a real source is refused as a likely mistake.
+pub fn audio_inputs(list: &[AudioInput]) -> Result<Vec<AudioInput>> {
+    let none = AudioInput::Source(AudioSpec::None);
+    let real: Vec<AudioInput> = list.iter().filter(|a| **a != none).cloned().collect();
+    if !real.is_empty() && real.len() != list.len() {
+        return Err(MediaError::Invalid("--audio none cannot be mixed with other audio sources: drop it, or drop the others".into()));
+    }
+    Ok(real)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +129,11 @@ mod tests {
         assert!("camera:x".parse::<VideoSpec>().is_err());
         assert!("bogus".parse::<AudioSpec>().is_err());
         assert!("file:".parse::<VideoSpec>().is_err());
+        assert_eq!("desktop".parse::<AudioInput>().unwrap(), AudioInput::Desktop);
+        assert_eq!("mic:1".parse::<AudioInput>().unwrap(), AudioInput::Source(AudioSpec::Mic { index: Some(1) }));
+        assert!("desktop:2".parse::<AudioInput>().unwrap_err().to_string().contains("desktop"));
+        let none = AudioInput::Source(AudioSpec::None);
+        assert_eq!(audio_inputs(std::slice::from_ref(&none)).unwrap(), vec![]);
+        assert!(audio_inputs(&[none, AudioInput::Desktop]).is_err());
     }
 }
