@@ -5,6 +5,13 @@
 //! serving its own certificate from a throwaway CA made with `openssl`),
 //! and prints relay CPU per delivered message for both, their ratio, and
 //! full TLS handshakes per second.
+//!
+//! With `--nodes N --bus redis://… [--store postgres://…]` the same load runs
+//! first against the single-node relay (SQLite, no bus) and then against N
+//! nodes sharing the store and the bus, clients spread over the nodes so
+//! most copies cross nodes; it prints latency for copies that crossed nodes
+//! and for those that did not, and relay CPU per delivered message for both
+//! set-ups, with their ratio.
 
 use anyhow::Context;
 use clap::Args as ClapArgs;
@@ -35,13 +42,38 @@ pub struct Args {
     /// full TLS handshakes. Needs the `openssl` command.
     #[arg(long)]
     tls: bool,
+    /// Relay nodes sharing one store and one bus (needs --bus); compared
+    /// with the single-node relay in the same run.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// The nodes' shared store (`postgres://…`); default: one SQLite file in
+    /// a folder they share. Users are seeded under a name unique to the run.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// The nodes' bus (`redis://…`).
+    #[arg(long, value_name = "URL")]
+    bus: Option<String>,
 }
+
+/// Where a fan-out run sends its load: one relay, or nodes on a bus.
+#[derive(Clone, Copy)]
+struct Topology<'a> {
+    nodes: usize,
+    store: Option<&'a str>,
+    bus: Option<&'a str>,
+}
+
+const SINGLE: Topology<'static> = Topology { nodes: 1, store: None, bus: None };
 
 /// What one fan-out run measured, for the ws:// and wss:// comparison.
 struct Figures {
     connect_s: f64,
     relay_cpu_s: f64,
     delivered: u64,
+    /// p50 and p99 (ms) of copies delivered on the sender's node, and of
+    /// those that crossed nodes (NaN when there were none).
+    same: (f64, f64),
+    cross: (f64, f64),
 }
 
 /// Full TLS handshakes timed against a fresh relay.
@@ -184,6 +216,9 @@ struct Shared {
     window_end: AtomicU64,
     delivered: AtomicU64,
     hist: Hist,
+    /// The same, split: copies received on the sender's node, and not.
+    hist_same: Hist,
+    hist_cross: Hist,
     stop: AtomicBool,
 }
 
@@ -236,36 +271,23 @@ pub fn run(a: Args) -> anyhow::Result<i32> {
 }
 
 fn bench(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::Result<i32> {
+    if a.nodes > 1 || a.bus.is_some() || a.store.is_some() {
+        return bench_nodes(a, clients, g, dir);
+    }
     // Seed accounts and groups straight into the relay's database: the
     // benchmark measures fan-out, not 20,000 argon2 hashes.
     let t = Instant::now();
     let seed = dir.join("seed");
     std::fs::create_dir_all(&seed)?;
-    let tokens = {
-        let store = SqliteStore::open(&seed.join("relay.db"))?;
-        let hash = onair_relay::auth::hash_password("bench password")?;
-        let mut tokens = Vec::with_capacity(clients);
-        for i in 0..clients {
-            let name = format!("u{i}");
-            store.create_user(&name, &hash, 0)?;
-            let (tok, h) = onair_relay::auth::new_token()?;
-            store.insert_token(&h, &name, 0, i64::MAX)?;
-            tokens.push(tok);
-        }
-        for grp in 0..clients.div_ceil(g) {
-            let members: Vec<String> = (grp * g..((grp + 1) * g).min(clients)).map(|i| format!("u{i}")).collect();
-            store.create_group(&format!("g:{grp:016x}"), "bench", &members[0], &members[1..], 0)?;
-        }
-        tokens
-    };
+    let tokens = seed_store(&SqliteStore::open(&seed.join("relay.db"))?, "", clients, g)?;
     println!("seeded {clients} users in {} groups of {g} in {:.1} s", clients.div_ceil(g), t.elapsed().as_secs_f64());
 
     let Some(pki) = a.tls.then(|| make_pki(&dir.join("pki"))).transpose()? else {
-        fan_out(a, clients, g, &dir.join("ws"), &seed, &tokens, None)?;
+        fan_out(a, clients, g, &dir.join("ws"), &seed, &tokens, None, SINGLE)?;
         return Ok(0);
     };
-    let (ws, _) = fan_out(a, clients, g, &dir.join("ws"), &seed, &tokens, None)?;
-    let (wss, hs) = fan_out(a, clients, g, &dir.join("wss"), &seed, &tokens, Some(&pki))?;
+    let (ws, _) = fan_out(a, clients, g, &dir.join("ws"), &seed, &tokens, None, SINGLE)?;
+    let (wss, hs) = fan_out(a, clients, g, &dir.join("wss"), &seed, &tokens, Some(&pki), SINGLE)?;
     let hs = hs.context("the TLS run timed no handshakes")?;
     let ratio = wss.cpu_us_per_delivery() / ws.cpu_us_per_delivery();
     println!("TLS cost ({clients} clients, groups of {g}, {:.0} msgs/s offered, the same load both times):", a.rate);
@@ -286,8 +308,78 @@ fn bench(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::R
     Ok(0)
 }
 
-/// One fan-out run against a fresh relay on a copy of the seeded database,
+/// Seeds `clients` users (named `PREFIXuN`, with tokens) and their groups
+/// of `g` into `store`: the benchmark measures fan-out, not 20,000 argon2
+/// hashes.
+fn seed_store(store: &dyn Store, prefix: &str, clients: usize, g: usize) -> anyhow::Result<Vec<String>> {
+    let hash = onair_relay::auth::hash_password("bench password")?;
+    let mut tokens = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let name = format!("{prefix}u{i}");
+        store.create_user(&name, &hash, 0)?;
+        let (tok, h) = onair_relay::auth::new_token()?;
+        store.insert_token(&h, &name, 0, i64::MAX)?;
+        tokens.push(tok);
+    }
+    for grp in 0..clients.div_ceil(g) {
+        let members: Vec<String> = (grp * g..((grp + 1) * g).min(clients)).map(|i| format!("{prefix}u{i}")).collect();
+        store.create_group(&group_id(prefix, grp), "bench", &members[0], &members[1..], 0)?;
+    }
+    Ok(tokens)
+}
+
+/// `g:` and 16 hex digits (the relay's form); a prefixed run's groups
+/// start at a base made from the prefix, so runs never share a group.
+fn group_id(prefix: &str, grp: usize) -> String {
+    let base = prefix.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))) << 24;
+    format!("g:{:016x}", base.wrapping_add(grp as u64))
+}
+
+/// The single-node relay and then `--nodes` nodes on the store and bus, the
+/// same load on each, compared.
+fn bench_nodes(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> anyhow::Result<i32> {
+    let bus = a.bus.as_deref().context("--nodes needs --bus redis://HOST:PORT (the nodes' bus)")?;
+    anyhow::ensure!(a.nodes >= 2, "--nodes must be 2 or more with --bus (1 is the single-node relay the bench compares against)");
+    anyhow::ensure!(!a.tls, "--tls and --nodes are separate benchmarks; run them one at a time");
+    let t = Instant::now();
+    let seed = dir.join("seed");
+    std::fs::create_dir_all(&seed)?;
+    let tokens = seed_store(&SqliteStore::open(&seed.join("relay.db"))?, "", clients, g)?;
+    println!("seeded {clients} users in {} groups of {g} in {:.1} s", clients.div_ceil(g), t.elapsed().as_secs_f64());
+    let (single, _) = fan_out(a, clients, g, &dir.join("single"), &seed, &tokens, None, SINGLE)?;
+
+    // The nodes: a fresh copy of the seed in a folder they share, or the
+    // users seeded again into PostgreSQL under a name unique to this run.
+    let nodes_seed = dir.join("nodes-seed");
+    std::fs::create_dir_all(&nodes_seed)?;
+    let (prefix, tokens) = match a.store.as_deref() {
+        Some(url) => {
+            let prefix = format!("b{}x", std::process::id());
+            let t = Instant::now();
+            let store = onair_relay::store::PostgresStore::open(url).with_context(|| format!("opening {}", onair_relay::store::redact_store_url(url)))?;
+            let tokens = seed_store(&store, &prefix, clients, g)?;
+            println!("seeded them again into {} in {:.1} s", onair_relay::store::redact_store_url(url), t.elapsed().as_secs_f64());
+            (prefix, tokens)
+        }
+        None => (String::new(), tokens),
+    };
+    let topo = Topology { nodes: a.nodes, store: a.store.as_deref(), bus: Some(bus) };
+    let seed_for_nodes = if a.store.is_some() { &nodes_seed } else { &seed };
+    let (many, _) = fan_out_prefixed(a, clients, g, &dir.join("nodes"), seed_for_nodes, &tokens, None, topo, &prefix)?;
+
+    let ratio = many.cpu_us_per_delivery() / single.cpu_us_per_delivery();
+    let store_name = if a.store.is_some() { "PostgreSQL" } else { "one shared SQLite file" };
+    println!("scale-out ({clients} clients, groups of {g}, {:.0} msgs/s offered = {:.0} copies/s to deliver):", a.rate, a.rate * g as f64);
+    println!("  single node (SQLite, no bus): p50 {:.2} ms, p99 {:.2} ms; relay CPU {:.2} µs per delivered message", single.same.0, single.same.1, single.cpu_us_per_delivery());
+    println!("  {} nodes ({store_name}, Redis bus): copies that crossed nodes p50 {:.2} ms, p99 {:.2} ms (goal p99 <= 50 ms: {}); on the sender's node p50 {:.2} ms, p99 {:.2} ms", a.nodes, many.cross.0, many.cross.1, if many.cross.1 <= 50.0 { "met" } else { "missed" }, many.same.0, many.same.1);
+    println!("  relay CPU per delivered message, all nodes together: {:.2} µs; ratio to the single node {ratio:.2} (goal <= 1.5: {})", many.cpu_us_per_delivery(), if ratio <= 1.5 { "met" } else { "missed" });
+    println!("  (every process, Redis and the store included, shares this machine's cores: see the README for what this means on more cores)");
+    Ok(0)
+}
+
+/// One fan-out run against fresh relays on a copy of the seeded database,
 /// over wss:// when `tls` is given (after timing full handshakes).
+#[allow(clippy::too_many_arguments)]
 fn fan_out(
     a: &Args,
     clients: usize,
@@ -296,6 +388,22 @@ fn fan_out(
     seed: &std::path::Path,
     tokens: &[String],
     tls: Option<&BenchPki>,
+    topo: Topology<'_>,
+) -> anyhow::Result<(Figures, Option<Handshakes>)> {
+    fan_out_prefixed(a, clients, g, dir, seed, tokens, tls, topo, "")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fan_out_prefixed(
+    a: &Args,
+    clients: usize,
+    g: usize,
+    dir: &std::path::Path,
+    seed: &std::path::Path,
+    tokens: &[String],
+    tls: Option<&BenchPki>,
+    topo: Topology<'_>,
+    prefix: &str,
 ) -> anyhow::Result<(Figures, Option<Handshakes>)> {
     std::fs::create_dir_all(dir)?;
     for f in std::fs::read_dir(seed)? {
@@ -303,68 +411,98 @@ fn fan_out(
         std::fs::copy(f.path(), dir.join(f.file_name())).context("copying the seeded database")?;
     }
     let cfg = dir.join("relay.toml");
-    std::fs::write(&cfg, format!("listen = \"127.0.0.1:0\"\ndata = {:?}\nmetrics_token = \"bench\"\n[limits]\nhello_timeout_secs = 120\nmax_conns_per_addr = 0\n", dir.display().to_string()))?;
-    let ready = dir.join("ready");
+    std::fs::write(&cfg, format!("listen = \"127.0.0.1:0\"\nrtmp = \"127.0.0.1:0\"\ndata = {:?}\nmetrics_token = \"bench\"\n[limits]\nhello_timeout_secs = 120\nmax_conns_per_addr = 0\n", dir.display().to_string()))?;
     let exe = std::env::current_exe().context("finding the onair binary")?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("relay").arg("--config").arg(&cfg).arg("--ready-file").arg(&ready);
-    if let Some(p) = tls {
-        cmd.arg("--tls-cert").arg(&p.cert).arg("--tls-key").arg(&p.key);
-    }
-    let mut relay = cmd.stdout(std::process::Stdio::null()).spawn().context("starting the relay")?;
+    let mut relays = Vec::new();
     let out = (|| -> anyhow::Result<(Figures, Option<Handshakes>)> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
-            if let Ok(s) = std::fs::read_to_string(&ready) {
-                if !s.is_empty() {
-                    break s;
-                }
+        let mut addrs = Vec::new();
+        // One at a time: the first creates the schema.
+        for n in 0..topo.nodes {
+            let ready = dir.join(format!("ready-{n}"));
+            let mut cmd = std::process::Command::new(&exe);
+            cmd.arg("relay").arg("--config").arg(&cfg).arg("--ready-file").arg(&ready);
+            if let Some(p) = tls {
+                cmd.arg("--tls-cert").arg(&p.cert).arg("--tls-key").arg(&p.key);
             }
-            anyhow::ensure!(Instant::now() < deadline, "the relay did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+            if let Some(b) = topo.bus {
+                cmd.arg("--bus").arg(b).arg("--node-id").arg(format!("bench{n}"));
+            }
+            if let Some(s) = topo.store {
+                cmd.arg("--store").arg(s);
+            }
+            // The relays' logs go to a file: the bench's output is its figures.
+            let log = std::fs::File::create(dir.join(format!("relay-{n}.log")))?;
+            relays.push(cmd.stdout(std::process::Stdio::null()).stderr(log).spawn().context("starting the relay")?);
+            let deadline = Instant::now() + Duration::from_secs(60);
+            addrs.push(loop {
+                if let Ok(s) = std::fs::read_to_string(&ready) {
+                    if !s.is_empty() {
+                        break s;
+                    }
+                }
+                anyhow::ensure!(Instant::now() < deadline, "the relay did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            });
+        }
+        let pids: Vec<u32> = relays.iter().map(|r| r.id()).collect();
         let hs = match tls {
-            Some(p) => Some(time_handshakes(&addr, handshakes(clients), &p.full, relay.id())?),
+            Some(p) => Some(time_handshakes(&addrs[0], handshakes(clients), &p.full, pids[0])?),
             None => None,
         };
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let figures = rt.block_on(drive(a, clients, g, &addr, tokens.to_vec(), relay.id(), tls.map(|p| p.client.clone())))?;
+        let figures = rt.block_on(drive(a, clients, g, &addrs, tokens.to_vec(), &pids, tls.map(|p| p.client.clone()), prefix))?;
         Ok((figures, hs))
     })();
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(relay.id() as i32, libc::SIGTERM) };
-    let _ = relay.wait();
+    for relay in &mut relays {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(relay.id() as i32, libc::SIGTERM) };
+    }
+    for relay in &mut relays {
+        let _ = relay.wait();
+    }
     out
 }
 
+/// CPU ticks of all the relays together.
+fn relays_cpu(pids: &[u32]) -> u64 {
+    pids.iter().map(|p| proc_stats(*p).2).sum()
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     a: &Args,
     clients: usize,
     g: usize,
-    addr: &str,
+    addrs: &[String],
     tokens: Vec<String>,
-    relay_pid: u32,
+    pids: &[u32],
     tls: Option<Arc<rustls::ClientConfig>>,
+    prefix: &str,
 ) -> anyhow::Result<Figures> {
+    let (addr, relay_pid) = (addrs[0].as_str(), pids[0]);
     let shared = Arc::new(Shared {
         base: Instant::now(),
         window_start: AtomicU64::new(u64::MAX),
         window_end: AtomicU64::new(u64::MAX),
         delivered: AtomicU64::new(0),
         hist: Hist::new(),
+        hist_same: Hist::new(),
+        hist_cross: Hist::new(),
         stop: AtomicBool::new(false),
     });
     let scheme = if tls.is_some() { "wss" } else { "ws" };
-    let url = format!("{scheme}://{addr}/v1/ws");
     let connector = tls.clone().map(tokio_tungstenite::Connector::Rustls);
     let t = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(128));
     let mut joins = Vec::with_capacity(clients);
-    for tok in tokens {
-        let (url, sem, shared, connector) = (url.clone(), sem.clone(), shared.clone(), connector.clone());
+    for (i, tok) in tokens.into_iter().enumerate() {
+        // Client i on node i mod N: a group's members spread over the nodes.
+        let node = i % addrs.len();
+        let url = format!("{scheme}://{}/v1/ws", addrs[node]);
+        let (sem, shared, connector) = (sem.clone(), shared.clone(), connector.clone());
         joins.push(tokio::spawn(async move {
             let _permit = sem.acquire_owned().await.ok();
-            connect(&url, &tok, shared, connector).await
+            connect(&url, &tok, shared, connector, node).await
         }));
     }
     let mut senders = Vec::with_capacity(clients);
@@ -393,7 +531,7 @@ async fn drive(
         if !measuring && el >= warmup {
             measuring = true;
             shared.window_start.store(shared.base.elapsed().as_nanos() as u64, Relaxed);
-            cpu0 = proc_stats(relay_pid).2;
+            cpu0 = relays_cpu(pids);
             gen0 = proc_stats(std::process::id()).2;
             window_t0 = Instant::now();
         }
@@ -404,10 +542,11 @@ async fn drive(
         while sent_total < due {
             let c = next_client % clients;
             next_client += 1;
-            let group = c / g;
+            let group = group_id(prefix, c / g);
+            let node = c % addrs.len();
             let now_ns = shared.base.elapsed().as_nanos() as u64;
             let frame = format!(
-                r#"{{"t":"req","id":{sent_total},"body":{{"op":"send","client_id":"b{sent_total}","to":{{"conv":"g:{group:016x}"}},"text":"T{now_ns}"}}}}"#
+                r#"{{"t":"req","id":{sent_total},"body":{{"op":"send","client_id":"b{sent_total}","to":{{"conv":"{group}"}},"text":"T{now_ns}N{node}"}}}}"#
             );
             if senders[c].try_send(frame).is_err() {
                 skipped += 1;
@@ -419,7 +558,7 @@ async fn drive(
     }
     let window = window_t0.elapsed();
     shared.window_end.store(shared.base.elapsed().as_nanos() as u64, Relaxed);
-    let (_, _, cpu1) = proc_stats(relay_pid);
+    let cpu1 = relays_cpu(pids);
     let gen1 = proc_stats(std::process::id()).2;
     let (rss, hwm, _) = proc_stats(relay_pid);
     // Let in-flight deliveries land.
@@ -465,7 +604,8 @@ async fn drive(
         println!("  group commit: {stored:.0} messages in {batches:.0} transactions over the run ({:.1} per commit)", stored / batches.max(1.0));
     }
     println!("  peer: none measured (no other chat relay on this machine); figures are absolute");
-    Ok(Figures { connect_s, relay_cpu_s: cpu1.saturating_sub(cpu0) as f64 / hz, delivered })
+    let q = |h: &Hist| (h.quantile(0.5), h.quantile(0.99));
+    Ok(Figures { connect_s, relay_cpu_s: cpu1.saturating_sub(cpu0) as f64 / hz, delivered, same: q(&shared.hist_same), cross: q(&shared.hist_cross) })
 }
 
 /// One counter from the relay's `/metrics` (Prometheus text), over TLS
@@ -493,7 +633,7 @@ impl<T: std::io::Read + std::io::Write> ReadWrite for T {}
 
 /// Connects one client, says hello, and starts its reader and writer;
 /// returns the channel that writes frames to it.
-async fn connect(url: &str, token: &str, shared: Arc<Shared>, tls: Option<tokio_tungstenite::Connector>) -> anyhow::Result<mpsc::Sender<String>> {
+async fn connect(url: &str, token: &str, shared: Arc<Shared>, tls: Option<tokio_tungstenite::Connector>, node: usize) -> anyhow::Result<mpsc::Sender<String>> {
     let cfg = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(8 * 1024).write_buffer_size(8 * 1024);
     let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(url, Some(cfg), true, tls).await.context("connecting a bench client")?;
     let (mut sink, mut stream) = ws.split();
@@ -517,13 +657,16 @@ async fn connect(url: &str, token: &str, shared: Arc<Shared>, tls: Option<tokio_
             }
             let Message::Text(t) = m else { continue };
             let s = t.as_str();
-            // Cheap parse: the bench's own text is "T<ns since base>".
+            // Cheap parse: the bench's own text is "T<ns since base>N<sender's node>".
             let Some(i) = s.find("\"text\":\"T") else { continue };
             let digits: String = s[i + 9..].chars().take_while(|c| c.is_ascii_digit()).collect();
             let Ok(sent) = digits.parse::<u64>() else { continue };
+            let from: Option<usize> = s[i + 9 + digits.len()..].strip_prefix('N').and_then(|r| r.split('"').next()).and_then(|n| n.parse().ok());
             if sent >= shared.window_start.load(Relaxed) && sent < shared.window_end.load(Relaxed) {
                 let now = shared.base.elapsed().as_nanos() as u64;
-                shared.hist.add(now.saturating_sub(sent));
+                let took = now.saturating_sub(sent);
+                shared.hist.add(took);
+                if from == Some(node) { &shared.hist_same } else { &shared.hist_cross }.add(took);
                 shared.delivered.fetch_add(1, Relaxed);
             }
         }
