@@ -14,7 +14,7 @@
 //! # fn main() -> onair_media::Result<()> {
 //! let cfg = PipelineConfig {
 //!     video: VideoSpec::Test, overlay: None, audio: vec![AudioSpec::Test.into()], looped: false,
-//!     camera_mode: None, encoding: Default::default(), live: None,
+//!     camera_mode: None, encoding: Default::default(), live: vec![],
 //!     record: Some("/tmp/demo.mp4".into()), limits: Limits::default(), beauty: None,
 //! };
 //! let pipeline = Pipeline::start(cfg, None)?;

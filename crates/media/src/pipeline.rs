@@ -37,7 +37,7 @@ use crate::source::test::{TestAudio, TestVideo};
 use crate::source::desktop::DesktopAudio;
 use crate::source::mix::MixedAudio;
 use crate::source::{audio_inputs, AudioInput, AudioSource, AudioSpec, VideoSource, VideoSpec};
-use crate::stats::{add, Stats, StatsSnapshot};
+use crate::stats::{add, DestinationSnapshot, Stats, StatsSnapshot};
 use onair_beauty::{BeautyFilter, BeautyParams, ParamsHandle, PlanesMut};
 use crate::{MediaError, Result};
 
@@ -76,13 +76,31 @@ pub struct PipelineConfig {
     pub looped: bool,
     pub camera_mode: Option<CameraMode>,
     pub encoding: EncodingConfig,
-    pub live: Option<IngestUrl>,
+    /// Where to go live; several get the same encoded stream, each with its
+    /// own connection, queue, counters and reconnection.
+    pub live: Vec<Destination>,
     /// Final path of the recording, if recording.
     pub record: Option<PathBuf>,
     pub limits: Limits,
     /// The beauty filter on the camera layer (camera or file source; never
     /// the screen or the test pattern). `None` leaves frames untouched.
     pub beauty: Option<BeautyParams>,
+}
+
+/// One place to go live to.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    /// What the user named it, safe to print (`relay://ROOM`, or the URL
+    /// with its key hidden).
+    pub name: String,
+    pub url: IngestUrl,
+}
+
+impl Destination {
+    /// A destination named by its URL (key hidden).
+    pub fn new(url: IngestUrl) -> Self {
+        Destination { name: url.to_string(), url }
+    }
 }
 
 /// Why a job stopped by itself.
@@ -137,7 +155,9 @@ pub struct Pipeline {
     recording_id: Option<i64>,
     record_path: Option<PathBuf>,
     recorder: Option<Recorder>,
-    rtmp: Option<RtmpOutput>,
+    rtmp: Vec<RtmpOutput>,
+    /// Each live destination's name and counters.
+    dests: Vec<(String, Arc<Stats>)>,
     threads: Vec<JoinHandle<()>>,
     errors: Arc<Mutex<Vec<String>>>,
     sources_live: Arc<std::sync::atomic::AtomicUsize>,
@@ -202,7 +222,9 @@ fn open_audio(inputs: &[AudioInput], cfg: &PipelineConfig, clock: &Clock, stop: 
 /// Sends every packet to every output with the output's own policy.
 #[derive(Clone)]
 struct Fanout {
-    live: Option<Sender<Arc<EncodedPacket>>>,
+    /// Each destination's queue and counters: a full queue drops for that
+    /// destination only, so a slow one never holds the others back.
+    live: Vec<(Sender<Arc<EncodedPacket>>, Arc<Stats>)>,
     rec: Option<Sender<Arc<EncodedPacket>>>,
     stats: Arc<Stats>,
 }
@@ -214,10 +236,10 @@ impl Fanout {
             add(&self.stats.bytes_encoded_video, p.packet.size() as u64);
         }
         let p = Arc::new(p);
-        if let Some(live) = &self.live {
+        for (live, stats) in &self.live {
             if let Err(TrySendError::Full(p)) = live.try_send(p.clone()) {
                 if p.kind == StreamKind::Video {
-                    add(&self.stats.video_frames_dropped_live, 1);
+                    add(&stats.video_frames_dropped_live, 1);
                 }
             }
         }
@@ -243,7 +265,7 @@ impl Pipeline {
         if cfg.video == VideoSpec::None && audio_inputs(&cfg.audio)?.is_empty() {
             return Err(MediaError::Invalid("nothing to capture: --video and --audio are both none".into()));
         }
-        if cfg.live.is_none() && cfg.record.is_none() && preview.is_none() {
+        if cfg.live.is_empty() && cfg.record.is_none() && preview.is_none() {
             return Err(MediaError::Invalid("no output: go live (--to) or record".into()));
         }
         let clock = Clock::start_now();
@@ -335,30 +357,23 @@ impl Pipeline {
             }
             rec_tx = Some(tx);
         }
-        let (mut rtmp, mut live_tx) = (None, None);
-        if let Some(url) = &cfg.live {
-            let (tx, rx) = bounded(256);
-            match RtmpOutput::start(url.clone(), streams.clone(), rx, stats.clone(), stop.clone(), force_key.clone()) {
-                Ok(o) => {
-                    rtmp = Some(o);
-                    live_tx = Some(tx);
+        let (rtmp, live_tx, dests) = match start_destinations(&cfg.live, &streams, &stop, &force_key) {
+            Ok(started) => started,
+            Err(e) => {
+                // Leave no half-made recording behind.
+                drop(rec_tx);
+                if let Some(r) = recorder {
+                    let _ = r.handle.join();
+                    let _ = std::fs::remove_file(&r.part_path);
                 }
-                Err(e) => {
-                    // Leave no half-made recording behind.
-                    drop(rec_tx);
-                    if let Some(r) = recorder {
-                        let _ = r.handle.join();
-                        let _ = std::fs::remove_file(&r.part_path);
-                    }
-                    if let (Some(lib), Some(id)) = (&library, recording_id) {
-                        let _ = lib.delete(id);
-                    }
-                    return Err(e);
+                if let (Some(lib), Some(id)) = (&library, recording_id) {
+                    let _ = lib.delete(id);
                 }
+                return Err(e);
             }
-        }
+        };
         let fanout = Fanout { live: live_tx, rec: rec_tx, stats: stats.clone() };
-        let encoding = fanout.live.is_some() || fanout.rec.is_some();
+        let encoding = !fanout.live.is_empty() || fanout.rec.is_some();
         if let Some(t) = preview.as_mut() {
             t.set_clock(clock.clone());
         }
@@ -492,6 +507,7 @@ impl Pipeline {
             record_path: cfg.record.clone(),
             recorder,
             rtmp,
+            dests,
             threads,
             errors,
             sources_live,
@@ -525,7 +541,9 @@ impl Pipeline {
     }
 
     pub fn stats(&self) -> StatsSnapshot {
-        self.stats.snapshot(self.clock.now().as_secs_f64())
+        let t = self.clock.now().as_secs_f64();
+        let dests = self.dests.iter().map(|(name, s)| DestinationSnapshot::of(name, s, t)).collect();
+        self.stats.snapshot(t).with_destinations(dests)
     }
 
     pub fn is_recording(&self) -> bool {
@@ -580,7 +598,7 @@ impl Pipeline {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        if let Some(r) = self.rtmp.take() {
+        for r in self.rtmp.drain(..) {
             let _ = r.handle.join();
         }
         let mut errors = std::mem::take(&mut *self.errors.lock().unwrap_or_else(|p| p.into_inner()));
@@ -616,8 +634,61 @@ impl Pipeline {
                 }
             }
         }
-        Ok(Summary { stats: self.stats.snapshot(self.clock.now().as_secs_f64()), recording, errors })
+        Ok(Summary { stats: self.stats(), recording, errors })
     }
+}
+
+type Started = (Vec<RtmpOutput>, Vec<(Sender<Arc<EncodedPacket>>, Arc<Stats>)>, Vec<(String, Arc<Stats>)>);
+
+/// Connects every live destination at once (a slow one does not delay the
+/// others). One destination fails fast as before; of several, those that
+/// cannot connect yet keep retrying on their own, and only when none connects
+/// is it an error.
+fn start_destinations(live: &[Destination], streams: &StreamSet, stop: &Arc<AtomicBool>, force_key: &Arc<AtomicBool>) -> Result<Started> {
+    let must_connect = live.len() == 1;
+    let results: Vec<Result<(RtmpOutput, Sender<Arc<EncodedPacket>>, Arc<Stats>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = live
+            .iter()
+            .map(|d| {
+                let streams = streams.clone();
+                scope.spawn(move || {
+                    let (tx, rx) = bounded(256);
+                    let own = Arc::new(Stats::default());
+                    let out = RtmpOutput::start(d.url.clone(), streams, rx, own.clone(), stop.clone(), force_key.clone(), must_connect)?;
+                    Ok((out, tx, own))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(MediaError::Invalid("connecting a destination panicked".into()))))
+            .collect()
+    });
+    let (mut outputs, mut txs, mut dests, mut failed) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (d, r) in live.iter().zip(results) {
+        match r {
+            Ok((out, tx, own)) => {
+                if let Some(e) = &out.first_error {
+                    tracing::warn!("live: cannot connect to {} yet ({e}); retrying", d.name);
+                    eprintln!("live: cannot connect to {} yet ({e}); retrying while the others go on", d.name);
+                    failed.push(format!("{}: {e}", d.name));
+                }
+                outputs.push(out);
+                txs.push((tx, own.clone()));
+                dests.push((d.name.clone(), own));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if live.len() > 1 && failed.len() == live.len() {
+        // Nothing is live: stop the retrying threads, say why for each.
+        drop(txs);
+        for o in outputs {
+            let _ = o.handle.join();
+        }
+        return Err(MediaError::Invalid(format!("could not connect to any destination: {}", failed.join("; "))));
+    }
+    Ok((outputs, txs, dests))
 }
 
 /// Raises the stop flag when dropped, unless disarmed (set to `None`).

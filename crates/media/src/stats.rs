@@ -23,6 +23,37 @@ pub struct Stats {
     pub bookmarks: AtomicU64,
 }
 
+/// One live destination's counters at one moment (its own [`Stats`], of
+/// which a destination uses the sending fields).
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct DestinationSnapshot {
+    /// What the user named (`relay://ROOM`, or the URL with its key hidden).
+    pub name: String,
+    /// `live` or `reconnecting`.
+    pub state: &'static str,
+    pub bytes_sent: u64,
+    /// Video frames this destination did not send (down, or too slow).
+    pub video_frames_dropped: u64,
+    pub reconnects: u64,
+    /// Bytes sent per second over the whole run, as kbit/s.
+    pub kbps: f64,
+}
+
+impl DestinationSnapshot {
+    pub fn of(name: &str, s: &Stats, elapsed_s: f64) -> Self {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let reconnecting = s.reconnecting.load(Ordering::Relaxed);
+        DestinationSnapshot {
+            name: name.to_string(),
+            state: if reconnecting { "reconnecting" } else { "live" },
+            bytes_sent: l(&s.bytes_sent),
+            video_frames_dropped: l(&s.video_frames_dropped_live),
+            reconnects: l(&s.reconnects),
+            kbps: l(&s.bytes_sent) as f64 * 8.0 / 1000.0 / elapsed_s.max(1e-3),
+        }
+    }
+}
+
 /// A copy of [`Stats`] at one moment, as written by `--stats-json`.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct StatsSnapshot {
@@ -46,6 +77,24 @@ pub struct StatsSnapshot {
     pub video_kbps: f64,
     /// Frames encoded per second over the whole run.
     pub fps: f64,
+    /// Each live destination on its own; the totals above sum them
+    /// (`reconnecting` is true while any one is).
+    pub destinations: Vec<DestinationSnapshot>,
+}
+
+impl StatsSnapshot {
+    /// Adds the destinations' own counters to the totals.
+    pub fn with_destinations(mut self, dests: Vec<DestinationSnapshot>) -> Self {
+        for d in &dests {
+            self.bytes_sent += d.bytes_sent;
+            self.video_frames_dropped_live += d.video_frames_dropped;
+            self.video_frames_dropped += d.video_frames_dropped;
+            self.reconnects += d.reconnects;
+            self.reconnecting |= d.state == "reconnecting";
+        }
+        self.destinations = dests;
+        self
+    }
 }
 
 impl Stats {
@@ -71,6 +120,7 @@ impl Stats {
             elapsed_s,
             video_kbps: l(&self.bytes_encoded_video) as f64 * 8.0 / 1000.0 / secs,
             fps: l(&self.video_frames_encoded) as f64 / secs,
+            destinations: Vec::new(),
         }
     }
 }

@@ -193,7 +193,7 @@ fn parse_sources(s: &Sources) -> AppResult<PipelineConfig> {
         looped: s.looped,
         camera_mode: None,
         encoding: EncodingConfig { preset, ..Default::default() },
-        live: None,
+        live: Vec::new(),
         record: None,
         limits: Limits::default(),
         // Always a filter on camera layers (0,0 costs nothing), so the
@@ -303,8 +303,8 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
         return Err(AppError::Invalid("choose a destination or turn recording on".into()));
     }
     let mut cfg = parse_sources(&request.sources)?;
-    cfg.live = resolve_destination(&app, &request.destination).await?;
-    let live_target = cfg.live.as_ref().map(|u| redact(u.expose()));
+    cfg.live = resolve_destination(&app, &request.destination).await?.map(onair_media::pipeline::Destination::new).into_iter().collect();
+    let live_target = cfg.live.first().map(|d| redact(d.url.expose()));
     if request.record {
         let lib = app.state::<AppState>().library.clone();
         let name = chrono_like_name();

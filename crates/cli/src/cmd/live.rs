@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use onair_media::compose::{Corner, Placement};
 use onair_media::encode::{EncodingConfig, Preset};
 use onair_media::output::url::IngestUrl;
-use onair_media::pipeline::{Limits, OverlayConfig, Pipeline, PipelineConfig, StopReason};
+use onair_media::pipeline::{Destination, Limits, OverlayConfig, Pipeline, PipelineConfig, StopReason};
 use onair_media::source::camera::CameraMode;
 use onair_media::source::{AudioInput, VideoSpec};
 
@@ -92,10 +92,13 @@ pub struct LimitArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LiveArgs {
-    /// Ingest URL: rtmp://HOST[:PORT]/APP[/KEY], rtmps://…, or relay://ROOM (a room on your relay)
-    #[arg(long, value_name = "URL")]
-    to: String,
+    /// Ingest URL: rtmp://HOST[:PORT]/APP[/KEY], rtmps://…, or relay://ROOM (a
+    /// room on your relay). Repeat to go live to several at once from one
+    /// encode; each has its own connection, counters and reconnection.
+    #[arg(long, value_name = "URL", required = true)]
+    to: Vec<String>,
     /// Stream key, if not in the URL (or set ONAIR_STREAM_KEY). Never printed.
+    /// With several --to, each key goes in its own URL.
     #[arg(long, env = "ONAIR_STREAM_KEY", hide_env_values = true)]
     key: Option<String>,
     /// Also record to this MP4 file.
@@ -150,7 +153,7 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
             encoder: e.encoder.clone(),
             realtime: false,
         },
-        live: None,
+        live: Vec::new(),
         record: None,
         limits: Limits {
             duration: l.duration.map(Duration::from_secs_f64),
@@ -162,13 +165,25 @@ fn config(s: &SourceArgs, e: &EncodingArgs, l: &LimitArgs) -> anyhow::Result<Pip
 }
 
 pub fn run_live(mut a: LiveArgs) -> anyhow::Result<i32> {
-    if a.to.starts_with("relay://") && a.encoding.keyint.is_none() {
+    if a.to.iter().any(|t| t.starts_with("relay://")) && a.encoding.keyint.is_none() {
         a.encoding.keyint = Some(1.0);
     }
     let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
-    // relay://ROOM: the room's RTMP URL and key, asked of the relay.
-    let (to, key) = super::room::resolve_ingest(&a.to, a.key)?;
-    cfg.live = Some(IngestUrl::parse(&to, key.as_deref())?);
+    if a.to.len() > 1 && a.key.is_some() {
+        anyhow::bail!("--key (or ONAIR_STREAM_KEY) names one stream key, but there are {} destinations: put each key at the end of its own --to URL", a.to.len());
+    }
+    for (i, to) in a.to.iter().enumerate() {
+        if a.to[..i].contains(to) {
+            anyhow::bail!("destination {} is given twice", IngestUrl::parse(to, None).map(|u| u.to_string()).unwrap_or_else(|_| "--to".into()));
+        }
+        // relay://ROOM: the room's RTMP URL and key, asked of the relay.
+        let (url, key) = super::room::resolve_ingest(to, a.key.clone())?;
+        let url = IngestUrl::parse(&url, key.as_deref())?;
+        cfg.live.push(match to.starts_with("relay://") {
+            true => Destination { name: to.clone(), url },
+            false => Destination::new(url),
+        });
+    }
     cfg.record = a.record.map(absolute).transpose()?;
     run(cfg, a.limits.stats_json)
 }
@@ -236,7 +251,7 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
     } else {
         None
     };
-    let live_url = cfg.live.as_ref().map(|u| u.to_string());
+    let live_names: Vec<String> = cfg.live.iter().map(|d| d.name.clone()).collect();
     let record_path = cfg.record.clone();
     if cfg.video == VideoSpec::None {
         cfg.overlay = None;
@@ -253,8 +268,11 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
     if let Some(name) = &encoder {
         eprintln!("video encoder: {name}");
     }
-    if let Some(u) = &live_url {
-        eprintln!("live: connected to {u}");
+    let start = pipeline.stats();
+    for d in &start.destinations {
+        if d.state == "live" {
+            eprintln!("live: connected to {}", d.name);
+        }
     }
     if let Some(p) = &record_path {
         eprintln!("recording to {}", p.display());
@@ -291,11 +309,17 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
             let dt = (now.elapsed_s - last.elapsed_s).max(1e-3);
             let fps = (now.video_frames_encoded - last.video_frames_encoded) as f64 / dt;
             let kbps = (now.bytes_encoded - last.bytes_encoded) as f64 * 8.0 / 1000.0 / dt;
-            let state = match (live_url.is_some(), recording, now.reconnecting) {
+            let state = match (!live_names.is_empty(), recording, now.reconnecting) {
                 (true, _, true) => "RECONNECTING",
                 (true, true, _) => "LIVE+REC",
                 (true, false, _) => "LIVE",
                 _ => "REC",
+            };
+            // With several destinations, say which are down.
+            let down: Vec<&str> = now.destinations.iter().filter(|d| d.state != "live").map(|d| d.name.as_str()).collect();
+            let state = match (live_names.len() > 1, down.is_empty()) {
+                (true, false) => format!("{state} ({} of {} live; down: {})", live_names.len() - down.len(), live_names.len(), down.join(", ")),
+                _ => state.to_string(),
             };
             let secs = now.elapsed_s as u64;
             let line = format!(

@@ -69,10 +69,16 @@ fn describe(e: &MediaError) -> String {
 /// A live RTMP output running on its own thread.
 pub struct RtmpOutput {
     pub handle: JoinHandle<()>,
+    /// Why the first connection failed, when the output was started with
+    /// `must_connect: false` and is retrying.
+    pub first_error: Option<MediaError>,
 }
 
 impl RtmpOutput {
-    /// Connects (failing fast with a clear reason) and starts sending.
+    /// Connects and starts sending. With `must_connect` a failed first
+    /// connection is returned (fail fast with a clear reason); without it
+    /// (one of several destinations) the output starts anyway and retries,
+    /// so one bad destination does not stop the others.
     pub fn start(
         url: IngestUrl,
         streams: StreamSet,
@@ -80,14 +86,24 @@ impl RtmpOutput {
         stats: Arc<Stats>,
         stop: Arc<AtomicBool>,
         force_key: Arc<AtomicBool>,
+        must_connect: bool,
     ) -> Result<Self> {
-        let muxer = connect(&url, &streams, CONNECT_TIMEOUT)?;
-        tracing::info!("live: connected to {url}");
+        let (muxer, first_error) = match connect(&url, &streams, CONNECT_TIMEOUT) {
+            Ok(m) => {
+                tracing::info!("live: connected to {url}");
+                (Some(m), None)
+            }
+            Err(e) if !must_connect => {
+                stats.reconnecting.store(true, Ordering::Relaxed);
+                (None, Some(e))
+            }
+            Err(e) => return Err(e),
+        };
         let handle = std::thread::Builder::new()
             .name("rtmp".into())
             .spawn(move || Sender { url, streams, stats, stop, force_key, has_video: false }.run(muxer, rx))
             .map_err(|e| MediaError::Io { what: "starting the RTMP thread".into(), source: e })?;
-        Ok(RtmpOutput { handle })
+        Ok(RtmpOutput { handle, first_error })
     }
 }
 
@@ -101,9 +117,9 @@ struct Sender {
 }
 
 impl Sender {
-    fn run(mut self, muxer: Muxer, rx: Receiver<Arc<EncodedPacket>>) {
+    fn run(mut self, muxer: Option<Muxer>, rx: Receiver<Arc<EncodedPacket>>) {
         self.has_video = self.streams.video.is_some();
-        let mut conn = Some(muxer);
+        let mut conn = muxer;
         let mut wait_key = false;
         let mut last_video_seq: Option<u64> = None;
         let mut backoff = BACKOFF_START;
