@@ -80,3 +80,106 @@ fn a_720p_call_is_1280x720_both_ways_and_records_2560x720() {
     let v = p["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == "video").expect("a video stream");
     assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(2560), Some(720)), "{v}");
 }
+
+/// `onair netem` in front of coturn: what clients send through it is impaired.
+struct Netem {
+    child: std::process::Child,
+    port: u16,
+    stats: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Netem {
+    fn start(to_port: u16, impair: &[&str]) -> Netem {
+        let dir = tempfile::tempdir().unwrap();
+        let (ready, stats) = (dir.path().join("ready"), dir.path().join("netem.json"));
+        let child = std::process::Command::new(BIN)
+            .args(["netem", "--to", &format!("127.0.0.1:{to_port}"), "--seed", "15"])
+            .args(impair)
+            .arg("--ready-file")
+            .arg(&ready)
+            .arg("--stats-json")
+            .arg(&stats)
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("spawn onair netem");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let addr = loop {
+            if let Some(a) = std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty()) {
+                break a;
+            }
+            assert!(std::time::Instant::now() < deadline, "onair netem did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        Netem { child, port, stats, _dir: dir }
+    }
+
+    fn counters(&self) -> serde_json::Value {
+        std::fs::read(&self.stats).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl Drop for Netem {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Alice sends through the impairment tool (relay-only ICE: her media goes
+/// to coturn through it, then to bob): 5 % loss, a 1 Mbit/s cap with 200 ms
+/// of queue, and 5 s with nothing passing. What she sends stays within
+/// 1.3× her target (resends capped), bob's picture keeps coming (freezes
+/// counted) and comes back within 2 s of the outage's end.
+#[test]
+fn a_call_through_loss_a_cap_and_an_outage() {
+    let _g = serial();
+    let secret = "netem-turn-secret";
+    let turn = Turn::start(secret);
+    // The outage starts 9 s after alice's first packet (her TURN allocation).
+    let netem = Netem::start(turn.port, &["--loss", "0.05", "--rate-kbps", "1000", "--outage", "9+5"]);
+    let relay = RelayProc::start(&["--turn-url", &format!("turn:127.0.0.1:{}", netem.port), "--turn-secret", secret]);
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let (sa, sb) = (alice.path("a.json"), bob.path("b.json"));
+    // 360p on this 2-core machine (two 720p encoders and decoders in debug
+    // builds starve each other); it starts below the cap and probes above it.
+    let video = ["--video", "test", "--preset", "360p"];
+    let mut b = bob.call_with(&video, &["--answer", "--from", "alice", "--stats-json", sb.to_str().unwrap()], &[]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call_with(&video, &["bob", "--ice-relay-only", "--stats-json", sa.to_str().unwrap()], &[]);
+    a.wait_said(60, "connected");
+
+    // Once a second: what alice sent through the tool against the target
+    // her encoder had during that second (set at the previous sample).
+    let (mut sent_bytes, mut target_bytes, mut last_in, mut last_target) = (0.0, 0.0, None::<f64>, None::<f64>);
+    let t0 = std::time::Instant::now();
+    let mut last = std::time::Instant::now();
+    while t0.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        let (c, s) = (netem.counters(), stats(&sa));
+        let bytes_in = c["up"]["bytes_in"].as_f64().unwrap_or(0.0);
+        let dt = last.elapsed().as_secs_f64();
+        last = std::time::Instant::now();
+        if let (Some(prev), Some(target)) = (last_in, last_target) {
+            sent_bytes += bytes_in - prev;
+            target_bytes += (target + 48.0) * 1000.0 / 8.0 * dt;
+            eprintln!("sent {:.0} kbit/s, target {target} kbit/s · {}", (bytes_in - prev) * 8.0 / dt / 1000.0, c["up"]);
+        }
+        last_in = Some(bytes_in);
+        last_target = s["target_kbps"].as_f64();
+    }
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0);
+    assert_eq!(b.finish(60), 0);
+    let (fa, fb, c) = (stats(&sa), stats(&sb), netem.counters());
+    eprintln!("alice: {fa}\nbob: {fb}\nnetem: {c}");
+    let ratio = sent_bytes / target_bytes;
+    eprintln!("alice sent {:.2}× her target (with audio and packet overhead)", ratio);
+    assert!(num(&c["up"], "dropped_loss") > 50.0 && num(&c["up"], "dropped_outage") > 50.0, "the tool impaired: {c}");
+    assert!(ratio <= 1.3, "alice sent {ratio:.2}× her target");
+    // The picture kept coming, with freezes counted, and came back after the outage.
+    assert!(num(&fb, "video_frames_decoded") >= 150.0, "{fb}");
+    assert!(num(&fb, "freezes") >= 1.0, "the outage is a freeze: {fb}");
+    assert!(num(&fb, "longest_gap_ms") <= 7000.0, "video came back more than 2 s after the 5 s outage: {fb}");
+}

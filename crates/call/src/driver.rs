@@ -200,6 +200,16 @@ pub struct CallReport {
     pub ice_restarts: u32,
     pub relay_reconnects: u32,
     pub recording_events: Vec<RecordingEvent>,
+    /// The other side's picture: freezes (a picture > 3× the frame interval late), time frozen, longest gap.
+    pub freezes: u64,
+    pub freeze_ms: f64,
+    pub longest_gap_ms: f64,
+    /// Their PLI/FIR, and how many came too soon after the last to make another keyframe.
+    pub keyframe_requests: u64,
+    pub keyframe_requests_ignored: u64,
+    /// Retransmissions: sent within their budget, and dropped over it.
+    pub resent_kbytes: f64,
+    pub resends_dropped: u64,
     pub recording: Option<onair_media::pipeline::RecordingResult>,
     pub notices: Vec<String>,
 }
@@ -652,6 +662,14 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
         report.latency_ms_p95 = Some((p95 * 10.0).round() / 10.0);
     }
     report.latency_samples = rx.latencies_ms.lock().map(|v| v.len()).unwrap_or(0);
+    if let Ok(f) = rx.freezes.lock() {
+        (report.freezes, report.freeze_ms, report.longest_gap_ms) = (f.freezes, f.freeze_ms.round(), f.longest_gap_ms.round());
+    }
+    let fb = &s.peer.feedback;
+    report.keyframe_requests = l(&fb.keyframe_requests);
+    report.keyframe_requests_ignored = l(&fb.keyframe_requests_ignored);
+    report.resent_kbytes = (l(&fb.resent_bytes) as f64 / 100.0).round() / 10.0;
+    report.resends_dropped = l(&fb.resends_dropped);
     let n = &s.net;
     report.rtt_ms = n.rtt_ms.map(|r| (r * 10.0).round() / 10.0);
     report.loss = n.loss;

@@ -27,6 +27,8 @@ use rtc::rtcp::sender_report::SenderReport;
 use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 
+use crate::resend::ResendCap;
+
 /// The latest report about one of our streams.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StreamReport {
@@ -47,7 +49,21 @@ pub struct Feedback {
     /// Set on PLI/FIR for our video; the encoder makes the next frame a keyframe.
     keyframe: Mutex<Option<Arc<AtomicBool>>>,
     pub keyframe_requests: std::sync::atomic::AtomicU64,
+    /// PLI/FIR that came too soon after the last honoured one (no keyframe storms).
+    pub keyframe_requests_ignored: std::sync::atomic::AtomicU64,
+    last_keyframe: Mutex<Option<Instant>>,
+    /// What the whole send should stay near (bit/s): congestion control's
+    /// video target plus audio. Resends get a share of it.
+    pub target_bps: std::sync::atomic::AtomicU64,
+    resend: Mutex<ResendCap>,
+    pub resends_dropped: std::sync::atomic::AtomicU64,
+    pub resent_bytes: std::sync::atomic::AtomicU64,
 }
+
+/// At most one keyframe per this long for the other side's requests: a
+/// keyframe is several times a normal frame, and under loss the requests
+/// come in bursts (each lost keyframe packet asks again).
+pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
 
 impl Feedback {
     /// Where keyframe requests go (the encoder's force-keyframe flag).
@@ -82,11 +98,32 @@ impl Feedback {
         self.reports.lock().unwrap_or_else(|p| p.into_inner()).insert(r.ssrc, report);
     }
 
-    fn keyframe_request(&self) {
+    fn keyframe_request(&self, now: Instant) {
         self.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut last = self.last_keyframe.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|l| now.saturating_duration_since(l) < KEYFRAME_REQUEST_GAP) {
+                self.keyframe_requests_ignored.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            *last = Some(now);
+        }
         if let Some(f) = self.keyframe.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             f.store(true, Ordering::Release);
         }
+    }
+
+    /// Whether an outgoing RTP packet may go (resends only within their budget).
+    fn may_send(&self, ssrc: u32, seq: u16, bytes: usize, now: Instant) -> bool {
+        let target = self.target_bps.load(Ordering::Relaxed);
+        let mut cap = self.resend.lock().unwrap_or_else(|p| p.into_inner());
+        let (before, ok) = (cap.resent_bytes, cap.allow(ssrc, seq, bytes, now, target));
+        if ok {
+            self.resent_bytes.fetch_add(cap.resent_bytes - before, Ordering::Relaxed);
+        } else {
+            self.resends_dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
     }
 
     /// Records what one batch of inbound RTCP says (pure: tests feed it parsed packets).
@@ -98,7 +135,7 @@ impl Feedback {
             } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
                 sr.reports.iter().for_each(|r| self.reception(r, now));
             } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
-                self.keyframe_request();
+                self.keyframe_request(now);
             }
         }
     }
@@ -137,6 +174,11 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {
     }
 
     fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+        if let Packet::Rtp(p) = &msg.message.packet {
+            if !self.shared.may_send(p.header.ssrc, p.header.sequence_number, p.payload.len() + 12, msg.now) {
+                return Ok(()); // a resend over budget: dropped here
+            }
+        }
         if let Packet::Rtcp(packets) = &msg.message.packet {
             for p in packets {
                 if let Some(sr) = p.as_any().downcast_ref::<SenderReport>() {
@@ -154,7 +196,11 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {
 }
 
 impl Interceptor for FeedbackTap {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_local_stream(&mut self, info: &StreamInfo) {
+        if let Some(rtx) = info.ssrc_rtx {
+            self.shared.resend.lock().unwrap_or_else(|p| p.into_inner()).rtx_ssrc(rtx);
+        }
+    }
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -192,5 +238,13 @@ mod tests {
         f.read(&[Box::new(PictureLossIndication { sender_ssrc: 1, media_ssrc: 42 }) as Box<dyn rtc::rtcp::Packet>], t0);
         assert!(flag.load(Ordering::Acquire));
         assert_eq!(f.keyframe_requests.load(Ordering::Relaxed), 1);
+        // A burst of requests makes one keyframe, not one each.
+        flag.store(false, Ordering::Release);
+        let pli = || [Box::new(PictureLossIndication { sender_ssrc: 1, media_ssrc: 42 }) as Box<dyn rtc::rtcp::Packet>];
+        f.read(&pli(), t0 + Duration::from_millis(100));
+        assert!(!flag.load(Ordering::Acquire), "too soon after the last");
+        assert_eq!(f.keyframe_requests_ignored.load(Ordering::Relaxed), 1);
+        f.read(&pli(), t0 + KEYFRAME_REQUEST_GAP);
+        assert!(flag.load(Ordering::Acquire));
     }
 }

@@ -48,6 +48,7 @@ pub mod presets;
 pub mod quality;
 pub mod record;
 pub mod recv;
+pub mod resend;
 pub mod send;
 pub mod session;
 pub mod state;

@@ -43,6 +43,13 @@ impl OpusEncoder {
         // Speech and music both, lowest delay libopus offers at 20 ms frames.
         opts.set("application", "lowdelay");
         opts.set("frame_duration", "20");
+        // In-band FEC (the SDP says useinbandfec=1): each packet carries a
+        // low-rate copy of the one before, so a single lost packet is
+        // recovered by receivers that decode FEC (browsers do). libopus only
+        // adds it when told to expect loss; 10 % is what libwebrtc assumes
+        // until it measures.
+        opts.set("fec", "1");
+        opts.set("packet_loss", "10");
         let enc = enc.open_as_with(codec, opts).map_err(ff("opening"))?;
         Ok(OpusEncoder { enc, fifo: Vec::new(), pts: 0, packet: Packet::empty() })
     }

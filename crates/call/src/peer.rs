@@ -14,10 +14,10 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
-    register_default_interceptors, PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler,
     RTCConfigurationBuilder, RTCIceCandidateInit, RTCIceGatheringState, RTCIceServer, RTCIceTransportPolicy,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, Registry,
-    RTCStatsReportEntry, StatsSelector,
+    RTCStatsReportEntry, StatsSelector, MediaEngine,
 };
 
 use crate::codecs;
@@ -129,6 +129,26 @@ fn random_u32() -> u32 {
     h.finish() as u32 | 1
 }
 
+/// NACKs for a missing packet, at most: webrtc-rs's default asks every
+/// 100 ms for as long as the packet is in its window (0 = no limit), which
+/// on a lossy link is a storm of requests and resends. libwebrtc gives up
+/// after a few round trips too; a keyframe (on PLI) heals what is left.
+const MAX_NACKS_PER_PACKET: u16 = 3;
+
+/// webrtc-rs's default interceptors (NACK, TWCC feedback, RTCP reports),
+/// with the NACK generator limited.
+fn interceptors(engine: &mut MediaEngine) -> Result<Registry> {
+    use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
+    use webrtc::peer_connection::{configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only};
+    // The codecs carry the nack / nack pli feedback lines themselves (codecs.rs).
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_max_nacks_per_packet(MAX_NACKS_PER_PACKET).build());
+    configure_simulcast_extension_headers(engine).map_err(rtc_err("setting up interceptors"))?;
+    let registry = configure_twcc_receiver_only(registry, engine).map_err(rtc_err("setting up interceptors"))?;
+    Ok(configure_rtcp_reports(registry))
+}
+
 impl Peer {
     /// Builds the connection (inside a tokio runtime) with both send tracks.
     pub async fn new(opts: &PeerOptions) -> Result<(Peer, mpsc::Receiver<PeerEvent>)> {
@@ -136,9 +156,7 @@ impl Peer {
         let feedback = Arc::new(Feedback::default());
         // Wire-most (slot 500 < every default's), so it reads all inbound
         // RTCP before any interceptor consumes it.
-        let registry = register_default_interceptors(Registry::new(), &mut engine)
-            .map_err(rtc_err("setting up interceptors"))?
-            .with(rtc::interceptor::Slot::from(500), FeedbackTap::new(feedback.clone()));
+        let registry = interceptors(&mut engine)?.with(rtc::interceptor::Slot::from(500), FeedbackTap::new(feedback.clone()));
         let servers = opts
             .ice_servers
             .iter()

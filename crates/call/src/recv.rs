@@ -53,6 +53,39 @@ pub struct RecvStats {
     /// Loudness of the last ~0.5 s of decoded audio, dBFS ×100 (f32 bits in
     /// an atomic; -100 dB when silent): whether the other side is muted.
     audio_level: AtomicU32,
+    /// Pictures that came late (freezes), from decoded-frame arrival times.
+    pub freezes: Mutex<FreezeMeter>,
+}
+
+/// Counts freezes: a picture more than 3× the frame interval after the one
+/// before (the interval a running mean of the gaps, at least 1/30 s).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FreezeMeter {
+    #[serde(skip)]
+    last: Option<std::time::Instant>,
+    #[serde(skip)]
+    mean_gap_s: f64,
+    pub freezes: u64,
+    /// Time spent frozen (the gaps that counted, whole), ms.
+    pub freeze_ms: f64,
+    pub longest_gap_ms: f64,
+}
+
+impl FreezeMeter {
+    pub fn frame(&mut self, now: std::time::Instant) {
+        if let Some(last) = self.last.replace(now) {
+            let gap = now.saturating_duration_since(last).as_secs_f64();
+            let interval = self.mean_gap_s.max(1.0 / 30.0);
+            if gap > 3.0 * interval {
+                self.freezes += 1;
+                self.freeze_ms += gap * 1000.0;
+            } else {
+                // Only ordinary gaps move the mean (a freeze must not hide the next).
+                self.mean_gap_s = if self.mean_gap_s == 0.0 { gap } else { 0.95 * self.mean_gap_s + 0.05 * gap };
+            }
+            self.longest_gap_ms = self.longest_gap_ms.max(gap * 1000.0);
+        }
+    }
 }
 
 impl RecvStats {
@@ -274,6 +307,7 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
     let f = &dec.frame;
     let (w, h) = (f.width(), f.height());
     stats.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
+    stats.freezes.lock().unwrap_or_else(|p| p.into_inner()).frame(std::time::Instant::now());
     stats.width.store(w, Ordering::Relaxed);
     stats.height.store(h, Ordering::Relaxed);
     if f.format() == ffmpeg_next::format::Pixel::YUV420P || f.format() == ffmpeg_next::format::Pixel::YUVJ420P {

@@ -49,6 +49,7 @@ pub struct MediaSession {
     got_audio: bool,
     /// Play the other side's sound on the speaker (set before tracks arrive).
     pub play_audio: bool,
+    audio_kbps: u32,
 }
 
 impl MediaSession {
@@ -57,10 +58,12 @@ impl MediaSession {
         let (out_tx, out_rx) = mpsc::channel(64);
         let tap = Tap::default();
         let controller = BitrateController::new(send.video_kbps, send.min_video_kbps, send.max_video_kbps);
+        let (audio_kbps, start_bps) = (send.audio_kbps, u64::from(send.video_kbps + send.audio_kbps) * 1000);
         let local = LocalMedia::start(send, out_tx, tap.clone())?;
         let (peer, events) = Peer::new(peer_opts).await?;
         // The peer's PLI/FIR make our next frame a keyframe at once.
         peer.feedback.on_keyframe_request(local.keyframe_flag());
+        peer.feedback.target_bps.store(start_bps, Ordering::Relaxed);
         let s = MediaSession {
             peer: Arc::new(peer),
             local,
@@ -75,6 +78,7 @@ impl MediaSession {
             got_video: false,
             got_audio: false,
             play_audio: false,
+            audio_kbps,
         };
         Ok((s, events))
     }
@@ -143,6 +147,8 @@ impl MediaSession {
         let loss = r.loss.max(i.recv_loss);
         let target = self.controller.update(r.loss, rtt_ms);
         self.local.set_bitrate(target);
+        // Resends get their share of what the whole send may use.
+        self.peer.feedback.target_bps.store(u64::from(target + self.audio_kbps) * 1000, Ordering::Relaxed);
         let jitter_ms = r.jitter_s * 1000.0;
         let score = quality::score(rtt_ms.unwrap_or(0.0), jitter_ms, loss);
         self.net = NetQuality {

@@ -66,6 +66,9 @@ enum Command {
     /// Call audio processing offline: `onair audio clean --far FAR.wav --mic MIC.wav --out OUT.wav`.
     #[command(subcommand)]
     Audio(cmd::audio::AudioCommand),
+    /// A UDP forwarder that impairs the network (loss, delay, jitter, reordering, a cap, outages) for tests and benchmarks.
+    #[command(hide = true)]
+    Netem(cmd::netem::NetemArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -92,6 +95,7 @@ pub fn main() -> i32 {
         Command::Call(a) => cmd::call::run(a),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Audio(c) => cmd::audio::run(c),
+        Command::Netem(a) => cmd::netem::run(a),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod call;
 pub mod devices;
 pub mod live;
+pub mod netem;
 pub mod recordings;
 pub mod account;
 pub mod bench_chat;

@@ -1,0 +1,347 @@
+//! `onair netem`: a userspace network impairment tool for tests and
+//! benchmarks (the kernels here have no `netem` qdisc). A UDP forwarder:
+//! clients send to `--listen`, each client gets its own socket towards
+//! `--to` (a TURN server, say), and the answers come back the same way.
+//! Packets from clients ("up") pass through loss, an outage schedule, a
+//! bandwidth cap with a bounded queue, delay, jitter and reordering; with
+//! `--both` the way back does too.
+//!
+//! ```text
+//!  client ──▶ [listen] ─up: outage · loss · cap/queue · delay+jitter · reorder─▶ [socket per client] ──▶ --to
+//!  client ◀── [listen] ◀──────────────── (--both: the same) ──────────────────── [socket per client] ◀── --to
+//! ```
+//!
+//! The impairment itself ([`Impair`]) is pure: time and randomness come in.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+use tokio::net::UdpSocket;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct NetemArgs {
+    /// Where clients send (IP:PORT; port 0 picks a free one, see --ready-file).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The server behind the tool.
+    #[arg(long)]
+    to: SocketAddr,
+    /// Fraction of packets lost at random (0-1).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// One-way delay added (ms).
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Uniform jitter added on top of the delay, 0..N ms (reorders packets too).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Fraction of packets held back an extra delay + 2×jitter + 10 ms, so they arrive after later ones.
+    #[arg(long, default_value_t = 0.0)]
+    reorder: f64,
+    /// Bandwidth cap (kbit/s; 0: none). Packets over it wait in a queue.
+    #[arg(long, default_value_t = 0)]
+    rate_kbps: u64,
+    /// The queue in front of the cap holds this much (ms at the cap); more is dropped.
+    #[arg(long, default_value_t = 200)]
+    queue_ms: u64,
+    /// Nothing passes from AT to AT+LEN seconds after the first packet (repeatable): 8+5.
+    #[arg(long, value_name = "AT+LEN")]
+    outage: Vec<Outage>,
+    /// Impair both directions (default: only what clients send).
+    #[arg(long)]
+    both: bool,
+    /// Seed for loss, jitter and reordering (default: from the clock).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the bound address here once listening.
+    #[arg(long)]
+    ready_file: Option<PathBuf>,
+    /// Rewrite the counters as JSON here every 250 ms.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Outage {
+    pub at: Duration,
+    pub len: Duration,
+}
+
+impl std::str::FromStr for Outage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("--outage {s:?}: expected AT+LEN in seconds, e.g. 8+5");
+        let (a, l) = s.split_once('+').ok_or_else(bad)?;
+        let secs = |x: &str| x.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0 && *v < 1e6).map(Duration::from_secs_f64);
+        Ok(Outage { at: secs(a).ok_or_else(bad)?, len: secs(l).ok_or_else(bad)? })
+    }
+}
+
+/// What happened to the packets of one direction.
+#[derive(Default, Debug, Serialize)]
+pub struct Counters {
+    pub packets_in: AtomicU64,
+    pub bytes_in: AtomicU64,
+    pub packets_out: AtomicU64,
+    pub bytes_out: AtomicU64,
+    pub dropped_loss: AtomicU64,
+    pub dropped_outage: AtomicU64,
+    pub dropped_queue: AtomicU64,
+}
+
+/// The impairment of one direction. `decide` says when a packet leaves,
+/// or None when it is dropped.
+pub struct Impair {
+    loss: f64,
+    delay: Duration,
+    jitter: Duration,
+    reorder: f64,
+    rate_bps: u64,
+    queue: Duration,
+    outages: Vec<Outage>,
+    rng: u64,
+    /// When the link finishes sending what is queued.
+    busy_until: Option<Instant>,
+    first: Option<Instant>,
+}
+
+pub enum Verdict {
+    At(Instant),
+    /// Held back to arrive after later packets.
+    Reordered(Instant),
+    Lost,
+    Outage,
+    QueueFull,
+}
+
+impl Impair {
+    fn new(a: &NetemArgs, seed: u64) -> Impair {
+        Impair {
+            loss: a.loss.clamp(0.0, 1.0),
+            delay: Duration::from_millis(a.delay_ms),
+            jitter: Duration::from_millis(a.jitter_ms),
+            reorder: a.reorder.clamp(0.0, 1.0),
+            rate_bps: a.rate_kbps * 1000,
+            queue: Duration::from_millis(a.queue_ms),
+            outages: a.outage.clone(),
+            rng: seed | 1,
+            busy_until: None,
+            first: None,
+        }
+    }
+
+    /// A uniform number in [0, 1) (xorshift64*: reproducible with --seed).
+    fn random(&mut self) -> f64 {
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    pub fn decide(&mut self, now: Instant, len: usize) -> Verdict {
+        let first = *self.first.get_or_insert(now);
+        let t = now - first;
+        if self.outages.iter().any(|o| t >= o.at && t < o.at + o.len) {
+            return Verdict::Outage;
+        }
+        if self.loss > 0.0 && self.random() < self.loss {
+            return Verdict::Lost;
+        }
+        let mut leave = now;
+        if self.rate_bps > 0 {
+            let start = self.busy_until.map_or(now, |b| b.max(now));
+            if start - now > self.queue {
+                return Verdict::QueueFull;
+            }
+            leave = start + Duration::from_nanos(len as u64 * 8 * 1_000_000_000 / self.rate_bps);
+            self.busy_until = Some(leave);
+        }
+        leave += self.delay;
+        if !self.jitter.is_zero() {
+            leave += self.jitter.mul_f64(self.random());
+        }
+        if self.reorder > 0.0 && self.random() < self.reorder {
+            return Verdict::Reordered(leave + self.delay + self.jitter * 2 + Duration::from_millis(10));
+        }
+        Verdict::At(leave)
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    up: &'a Counters,
+    down: &'a Counters,
+    clients: usize,
+}
+
+/// One packet on its way out: when, and where to (None: the socket's peer).
+struct Departure {
+    at: Instant,
+    to: Option<SocketAddr>,
+    data: Vec<u8>,
+}
+
+/// Sends packets in the order they were decided, each at its time: a link
+/// keeps order (jitter delays, it does not reorder; `--reorder` does).
+fn link(sock: Arc<UdpSocket>, c: Arc<Counters>) -> tokio::sync::mpsc::UnboundedSender<Departure> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Departure>();
+    tokio::spawn(async move {
+        while let Some(d) = rx.recv().await {
+            if d.at > Instant::now() {
+                tokio::time::sleep_until(d.at.into()).await;
+            }
+            send(&sock, &c, d.to, &d.data).await;
+        }
+    });
+    tx
+}
+
+async fn send(sock: &UdpSocket, c: &Counters, to: Option<SocketAddr>, data: &[u8]) {
+    let r = match to {
+        Some(to) => sock.send_to(data, to).await,
+        None => sock.send(data).await,
+    };
+    if r.is_ok() {
+        c.packets_out.fetch_add(1, Ordering::Relaxed);
+        c.bytes_out.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Counts a packet in, decides, and queues it on `out` (or, reordered, on a timer of its own).
+fn forward(imp: Option<&Mutex<Impair>>, c: &Arc<Counters>, out: &tokio::sync::mpsc::UnboundedSender<Departure>, sock: &Arc<UdpSocket>, to: Option<SocketAddr>, data: &[u8]) {
+    c.packets_in.fetch_add(1, Ordering::Relaxed);
+    c.bytes_in.fetch_add(data.len() as u64, Ordering::Relaxed);
+    let now = Instant::now();
+    let verdict = match imp {
+        Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()).decide(now, data.len()),
+        None => Verdict::At(now),
+    };
+    let at = match verdict {
+        Verdict::At(at) => at,
+        Verdict::Reordered(at) => {
+            let (c, sock, data) = (c.clone(), sock.clone(), data.to_vec());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                send(&sock, &c, to, &data).await
+            });
+            return;
+        }
+        Verdict::Lost => return void(c.dropped_loss.fetch_add(1, Ordering::Relaxed)),
+        Verdict::Outage => return void(c.dropped_outage.fetch_add(1, Ordering::Relaxed)),
+        Verdict::QueueFull => return void(c.dropped_queue.fetch_add(1, Ordering::Relaxed)),
+    };
+    let _ = out.send(Departure { at, to, data: data.to_vec() });
+}
+
+fn void(_: u64) {}
+
+pub fn run(a: NetemArgs) -> anyhow::Result<i32> {
+    if !(0.0..=1.0).contains(&a.loss) || !(0.0..=1.0).contains(&a.reorder) {
+        bail!("--loss and --reorder are fractions between 0 and 1 (5% is 0.05)");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().context("starting the async runtime")?;
+    rt.block_on(serve(a))
+}
+
+async fn serve(a: NetemArgs) -> anyhow::Result<i32> {
+    let listen = Arc::new(UdpSocket::bind(a.listen).await.with_context(|| format!("binding {}", a.listen))?);
+    let addr = listen.local_addr()?;
+    let seed = a.seed.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7));
+    let up_imp = Arc::new(Mutex::new(Impair::new(&a, seed)));
+    let down_imp = a.both.then(|| Arc::new(Mutex::new(Impair::new(&a, seed.rotate_left(17)))));
+    let (up, down) = (Arc::new(Counters::default()), Arc::new(Counters::default()));
+    type Client = (Arc<UdpSocket>, tokio::sync::mpsc::UnboundedSender<Departure>);
+    let clients: Arc<Mutex<HashMap<SocketAddr, Client>>> = Arc::default();
+    // Everything back to clients leaves the one listening socket, in order.
+    let down_link = link(listen.clone(), down.clone());
+    if let Some(f) = &a.ready_file {
+        std::fs::write(f, addr.to_string()).with_context(|| format!("writing {}", f.display()))?;
+    }
+    eprintln!("netem: {addr} → {} (loss {}, delay {} ms, jitter {} ms, cap {} kbit/s)", a.to, a.loss, a.delay_ms, a.jitter_ms, a.rate_kbps);
+    if let Some(path) = a.stats_json.clone() {
+        let (up, down, clients) = (up.clone(), down.clone(), clients.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                let n = clients.lock().map(|c| c.len()).unwrap_or(0);
+                let json = serde_json::to_vec(&Report { up: &up, down: &down, clients: n }).unwrap_or_default();
+                let tmp = path.with_extension("tmp");
+                if std::fs::write(&tmp, json).is_ok() {
+                    let _ = std::fs::rename(&tmp, &path);
+                }
+            }
+        });
+    }
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, from) = tokio::select! {
+            r = listen.recv_from(&mut buf) => r.context("receiving")?,
+            _ = tokio::signal::ctrl_c() => return Ok(0),
+        };
+        let existing = clients.lock().unwrap_or_else(|p| p.into_inner()).get(&from).cloned();
+        let sock = match existing {
+            Some(s) => s,
+            None => {
+                // A new client: its own socket towards the server, so the
+                // server tells clients apart (as behind a NAT).
+                let s = Arc::new(UdpSocket::bind(SocketAddr::new(a.to.ip(), 0)).await.context("binding a client socket")?);
+                s.connect(a.to).await.with_context(|| format!("connecting to {}", a.to))?;
+                let l = link(s.clone(), up.clone());
+                clients.lock().unwrap_or_else(|p| p.into_inner()).insert(from, (s.clone(), l.clone()));
+                let (s2, listen, down, imp, back) = (s.clone(), listen.clone(), down.clone(), down_imp.clone(), down_link.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 65_536];
+                    while let Ok(n) = s2.recv(&mut buf).await {
+                        forward(imp.as_deref(), &down, &back, &listen, Some(from), &buf[..n]);
+                    }
+                });
+                (s, l)
+            }
+        };
+        forward(Some(&up_imp), &up, &sock.1, &sock.0, None, &buf[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct T {
+        #[command(flatten)]
+        a: NetemArgs,
+    }
+
+    fn imp(args: &[&str]) -> Impair {
+        let mut v = vec!["t", "--to", "127.0.0.1:9"];
+        v.extend_from_slice(args);
+        Impair::new(&T::parse_from(v).a, 42)
+    }
+
+    #[test]
+    fn loss_outage_and_the_cap_behave() {
+        let t0 = Instant::now();
+        let mut i = imp(&["--loss", "0.1"]);
+        let lost = (0..10_000).filter(|_| matches!(i.decide(t0, 100), Verdict::Lost)).count();
+        assert!((800..1200).contains(&lost), "{lost} of 10000 lost at 10 %");
+
+        let mut i = imp(&["--outage", "1+2"]);
+        assert!(matches!(i.decide(t0, 100), Verdict::At(_)));
+        assert!(matches!(i.decide(t0 + Duration::from_millis(1500), 100), Verdict::Outage));
+        assert!(matches!(i.decide(t0 + Duration::from_millis(3000), 100), Verdict::At(_)));
+
+        // 1 Mbit/s, 100 ms of queue: 1250-byte packets take 10 ms each, so about 11 fit at once.
+        let mut i = imp(&["--rate-kbps", "1000", "--queue-ms", "100"]);
+        let passed: Vec<Instant> = (0..50).filter_map(|_| match i.decide(t0, 1250) { Verdict::At(t) => Some(t), _ => None }).collect();
+        assert!((10..=12).contains(&passed.len()), "{} passed", passed.len());
+        assert_eq!(*passed.last().unwrap() - t0, Duration::from_millis(10) * passed.len() as u32);
+        assert!("5".parse::<Outage>().is_err() && "x+1".parse::<Outage>().is_err() && "-1+2".parse::<Outage>().is_err());
+    }
+}
