@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${QUICK:-}" ]; then
-  SECS=${SECS:-3}
+  SECS=${SECS:-2}
   SIZE=${SIZE:-320x240}
   bin=${ONAIR_BIN:-$PWD/${CARGO_TARGET_DIR:-target}/debug/onair}
   [ -x "$bin" ] || cargo build --bin onair
