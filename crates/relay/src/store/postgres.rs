@@ -654,18 +654,26 @@ impl Store for PostgresStore {
     }
 
     fn append_batch(&self, items: &[(&str, &NewEntry)]) -> Result<Vec<Result<Appended>>> {
+        // Conversations' rows are locked in one order (by id; a stable sort
+        // keeps each conversation's messages in arrival order): two nodes'
+        // batches touching the same conversations queue instead of
+        // deadlocking (PostgreSQL would take deadlock_timeout, 1 s, to
+        // notice and abort one of them).
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by_key(|&i| items[i].0);
         self.tx(|db| {
-            let mut out = Vec::with_capacity(items.len());
-            for (conv, e) in items {
+            let mut out: Vec<Option<Result<Appended>>> = (0..items.len()).map(|_| None).collect();
+            for &i in &order {
+                let (conv, e) = items[i];
                 // Any error but a missing conversation aborts the whole
                 // batch (PostgreSQL aborts the transaction anyway): every
                 // sender is told to send again.
-                out.push(
+                out[i] = Some(
                     append_in(db, conv, e)?
                         .ok_or_else(|| StoreError::NoConversation(conv.to_string())),
                 );
             }
-            Ok(out)
+            Ok(out.into_iter().map(|r| r.unwrap_or_else(|| Err(StoreError::Corrupt("an append was skipped".into())))).collect())
         })
     }
 
