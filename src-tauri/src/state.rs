@@ -30,6 +30,9 @@ pub struct AppSettings {
     /// suppression or gain control); off by default.
     #[serde(default)]
     pub no_audio_processing: bool,
+    /// This machine's camera, microphone and speaker (Settings → Devices).
+    #[serde(default)]
+    pub devices: Option<crate::commands::devices::DeviceChoice>,
 }
 
 impl AppSettings {

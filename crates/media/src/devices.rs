@@ -30,3 +30,57 @@ pub fn list() -> DeviceList {
         video_encoders,
     }
 }
+
+/// A microphone or speaker the pickers offer: `index` is what `mic:N` (and
+/// the speaker's index) open; `id` the host's own name for it (ALSA's PCM
+/// name: "default", "pulse", "hw:0,0").
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AudioDevice {
+    pub index: usize,
+    pub id: String,
+    pub name: String,
+    /// The system's default device.
+    pub default: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AudioDevices {
+    pub inputs: Vec<AudioDevice>,
+    pub outputs: Vec<AudioDevice>,
+}
+
+/// Microphones and speakers that can be used: a device that cannot be
+/// opened (ALSA's resampler, JACK and OSS plugins on a machine without
+/// them) or that only discards or makes silence (ALSA's `null`) is left
+/// out, so a picker offers nothing that would send or play nothing.
+pub fn audio() -> AudioDevices {
+    crate::init();
+    #[cfg(feature = "mic")]
+    {
+        use cpal::traits::{DeviceTrait, HostTrait};
+        let host = cpal::default_host();
+        let id = |d: &cpal::Device| d.id().map(|i| i.to_string()).unwrap_or_default();
+        let pcm = |d: &cpal::Device| d.description().ok().and_then(|x| x.driver().map(str::to_string)).unwrap_or_else(|| id(d));
+        let collect = |devs: Option<Vec<cpal::Device>>, default: Option<cpal::Device>, input: bool| -> Vec<AudioDevice> {
+            let default_id = default.as_ref().map(id);
+            devs.unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .filter(|(_, d)| pcm(d) != "null")
+                .filter(|(_, d)| if input { d.default_input_config().is_ok() } else { d.default_output_config().is_ok() })
+                .map(|(index, d)| AudioDevice {
+                    index,
+                    default: default_id.as_deref() == Some(id(&d).as_str()),
+                    name: d.description().map(|x| x.name().to_string()).unwrap_or_else(|_| pcm(&d)),
+                    id: pcm(&d),
+                })
+                .collect()
+        };
+        AudioDevices {
+            inputs: collect(host.input_devices().ok().map(Iterator::collect), host.default_input_device(), true),
+            outputs: collect(host.output_devices().ok().map(Iterator::collect), host.default_output_device(), false),
+        }
+    }
+    #[cfg(not(feature = "mic"))]
+    AudioDevices::default()
+}

@@ -110,6 +110,19 @@ impl Drop for Speaker {
     }
 }
 
+/// The speaker a player that names none uses (`usize::MAX`: the system's default).
+static PREFERRED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(usize::MAX);
+
+/// Sets the speaker used when none is named (the app's Settings → Devices
+/// choice, by output index); `None`: the system's default device.
+pub fn set_preferred(index: Option<usize>) {
+    PREFERRED.store(index.unwrap_or(usize::MAX), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn preferred() -> Option<usize> {
+    Some(PREFERRED.load(std::sync::atomic::Ordering::Relaxed)).filter(|i| *i != usize::MAX)
+}
+
 fn no_speaker(detail: impl std::fmt::Display) -> MediaError {
     MediaError::NoSpeaker { detail: format!(" ({detail})") }
 }
@@ -120,6 +133,7 @@ mod imp {
     use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 
     pub fn start(index: Option<usize>, queue: Arc<Mutex<Queue>>, stop: Arc<AtomicBool>, reference: Option<EchoReference>) -> Result<String> {
+        let index = index.or_else(preferred);
         crate::cpal_thread::hold(
             "speaker",
             stop,

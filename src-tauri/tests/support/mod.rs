@@ -200,6 +200,11 @@ impl App {
     }
 
     /// The relay this instance uses (its embedded one unless told otherwise).
+    /// The app's private PulseAudio server (`unix:PATH`), if one started.
+    pub fn pulse_server(&self) -> Option<String> {
+        self._pulse.as_ref().map(|p| p.server.clone())
+    }
+
     pub fn relay_url(&self) -> String {
         self.info["relay"]["url"].as_str().expect("relay url").to_string()
     }

@@ -6,9 +6,10 @@
 // loopback feeds `/call/remote` and `/call/local`; buttons call call_*.
 
 import { on } from "../api";
-import { calls, live, type CallControl, type CallPush, type CallSources, type CallStats, type DeviceList } from "../api";
+import { calls, type CallControl, type CallPush, type CallSources, type CallStats } from "../api";
 import { chat, type ChatPush } from "../api";
-import { controls, IDLE, isBlack, mediaLine, noticeText, peerMarks, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent, type CallState } from "../lib/callState";
+import { callDefaults, callSourceOptions, devices, pickCallSource, type DevicesView } from "../lib/devices";
+import { controls, IDLE, isBlack, mediaLine, noticeText, peerMarks, reduceCall, statusLine, type CallEvent, type CallState } from "../lib/callState";
 import { openFeed } from "../lib/videoFeed";
 import { h, replace, toast } from "../lib/dom";
 import { errorText, t } from "../lib/i18n";
@@ -153,18 +154,22 @@ export function mount(root: HTMLElement): () => void {
   // What to send: saved per machine, a device first, nothing when there is none.
   const videoSel = h("select", { "data-testid": "call-video-source", title: t("call.video_to_send") }) as HTMLSelectElement;
   const audioSel = h("select", { "data-testid": "call-audio-source", title: t("call.sound_to_send") }) as HTMLSelectElement;
-  const fillPickers = (d: DeviceList | null) => {
-    const o = sourceOptions(d);
-    const fill = (sel: HTMLSelectElement, opts: { value: string; label: string }[], key: string) => {
+  // Defaults come from Settings → Devices (one place chooses this machine's
+  // devices); a pick made here holds while the screen is open.
+  const fillPickers = (d: DevicesView | null) => {
+    const o = callSourceOptions(d);
+    const def = callDefaults(d);
+    const fill = (sel: HTMLSelectElement, opts: { value: string; label: string }[], fallback: string) => {
+      const picked = sel.dataset.picked ?? null;
       replace(sel, ...opts.map((x) => h("option", { value: x.value }, x.label)));
-      sel.value = pickSource(opts, localStorage.getItem(key));
-      sel.onchange = () => localStorage.setItem(key, sel.value);
+      sel.value = pickCallSource(opts, picked, fallback);
+      sel.onchange = () => (sel.dataset.picked = sel.value);
     };
-    fill(videoSel, o.video, "onair.call.video");
-    fill(audioSel, o.audio, "onair.call.audio");
+    fill(videoSel, o.video, def.video);
+    fill(audioSel, o.audio, def.audio);
   };
   fillPickers(null);
-  live.devices().then(fillPickers, () => {});
+  devices.get().then(fillPickers, () => {});
   const sources = (): CallSources => ({ video: videoSel.value || "none", audio: audioSel.value || "none", ...(st.beauty ? BEAUTY : {}) });
   // The pictures: created once, fed for as long as the screen is open.
   const remoteCanvas = h("canvas.remote-video", { width: 640, height: 360, "data-testid": "call-remote" }) as HTMLCanvasElement;

@@ -3,6 +3,7 @@
 // loopback WebSocket (`/preview`), drawn on a canvas; stats arrive as
 // `live://stats` events twice a second.
 
+import { devices, micSource, type DevicesView } from "../lib/devices";
 import { ApiError, live, on, type Destination, type LiveRequest, type LiveStatus, type Sources } from "../api";
 import { h, replace, toast } from "../lib/dom";
 import { formatDuration, formatStats, stateBadge } from "../lib/format";
@@ -106,14 +107,18 @@ export function mount(root: HTMLElement): () => void {
   const latencyEl = h("span.muted.small", { "data-testid": "preview-latency" }, "");
   const canvas = h("canvas", { width: 640, height: 360, "data-testid": "preview" }) as HTMLCanvasElement;
 
+  // "Camera" and "Microphone" are this machine's choice in Settings → Devices.
+  let chosen: DevicesView | null = null;
+  devices.get().then((d) => (chosen = d), () => {});
+
   function sources(): Sources {
-    const v = video.value === "file" ? `file:${videoFile.value.trim()}` : video.value;
+    const v = video.value === "file" ? `file:${videoFile.value.trim()}` : video.value === "camera" ? chosen?.camera_source ?? "camera" : video.value;
     return {
       video: v,
       overlay: overlay.value === "none" ? null : overlay.value,
       overlay_corner: corner.value,
       overlay_size: 25,
-      audio: audio.value,
+      audio: audio.value === "mic" ? micSource(chosen) : audio.value,
       preset: preset.value,
       smooth: Number(smooth.value),
       whiten: Number(whiten.value),

@@ -1,7 +1,8 @@
 // The Settings screen: language, relay and account, devices, data folder
 // and recording retention, global hotkeys (recorded from a key press).
 
-import { chat, live, recordings, settings, type SettingsView } from "../api";
+import { chat, live, on, recordings, settings, type SettingsView } from "../api";
+import { audioOptions, cameraOptions, devices, meterPercent, type DeviceChoice, type DevicesView } from "../lib/devices";
 import { h, replace, toast } from "../lib/dom";
 import { errorText, languageChoice, setLanguage, t, tn, type LangChoice } from "../lib/i18n";
 import { hotkeyClashes, hotkeyFromEvent, parseHotkey, RETENTION_CHOICES, retentionLabel, validRelayUrl } from "../lib/settings";
@@ -12,13 +13,13 @@ export function mount(root: HTMLElement): () => void {
   const fail = (e: unknown) => toast(errorText(e), "error");
   const screen = h("section.app2.settings-screen", { "data-testid": "screen-settings" });
   root.appendChild(screen);
-  const devices = h("div.card", {}, h("h3", {}, t("settings.devices")), h("p.muted", {}, t("settings.devices_looking")));
+  const devicesCard = h("div.card", { "data-testid": "settings-devices" }, h("h3", {}, t("settings.devices")), h("p.muted", {}, t("settings.devices_looking")));
   const langCard = h("div.card");
   const relayCard = h("div.card");
   const accountCard = h("div.card");
   const dataCard = h("div.card");
   const hotkeyCard = h("div.card");
-  replace(screen, h("header.screen-head", {}, h("h1", {}, t("settings.title"))), h("div.cards", {}, langCard, relayCard, accountCard, devices, dataCard, hotkeyCard));
+  replace(screen, h("header.screen-head", {}, h("h1", {}, t("settings.title"))), h("div.cards", {}, langCard, relayCard, accountCard, devicesCard, dataCard, hotkeyCard));
 
   function renderLanguage() {
     const sel = h(
@@ -89,29 +90,47 @@ export function mount(root: HTMLElement): () => void {
     return sel;
   }
 
-  async function renderDevices() {
+  // Devices: pickers saved for this machine, a live microphone level.
+  let levelStop: (() => void) | null = null;
+  async function renderDevices(v?: DevicesView) {
     try {
-      const d = await live.devices();
+      const [d, other] = await Promise.all([v ? Promise.resolve(v) : devices.get(), live.devices().catch(() => null)]);
       if (disposed) return;
-      const list = (title: string, r: { Ok?: string[]; Err?: string } | string[], none: string) => {
-        const items = Array.isArray(r) ? r : r.Ok;
-        return h(
-          "div",
-          {},
-          h("h4", {}, title),
-          items === undefined ? h("p.muted", {}, t("settings.unavailable", { detail: (r as { Err?: string }).Err ?? "" })) : items.length ? h("ul", {}, ...items.map((i) => h("li", {}, i.trim()))) : h("p.muted", {}, none),
-        );
+      const picker = (testid: string, label: string, opts: { value: string; label: string }[], value: string | null, key: keyof DeviceChoice) => {
+        const sel = h("select", { "data-testid": testid }, ...opts.map((o) => h("option", { value: o.value }, o.label))) as HTMLSelectElement;
+        sel.value = opts.some((o) => o.value === value) ? value ?? "" : "";
+        sel.onchange = async () => {
+          try {
+            const next = await devices.set({ ...d.chosen, [key]: sel.value || null });
+            toast(t("common.saved"));
+            renderDevices(next);
+          } catch (e) {
+            fail(e);
+          }
+        };
+        return h("label", {}, label, sel);
       };
+      const bar = h("div.level-fill");
+      const meter = h("div.level", { "data-testid": "mic-level", role: "meter", "aria-label": t("settings.dev.level") }, bar);
+      levelStop?.();
+      levelStop = on<{ dbfs: number }>("devices://level", (l) => {
+        bar.style.width = `${meterPercent(l.dbfs)}%`;
+        meter.dataset.dbfs = String(Math.round(l.dbfs));
+      });
+      if (d.microphone_source) devices.meter(d.microphone_source).catch(() => {});
+      const names = (r: { Ok?: string[] } | string[] | undefined) => (Array.isArray(r) ? r : r?.Ok ?? []).map((x) => x.trim()).join(", ");
       replace(
-        devices,
+        devicesCard,
         h("h3", {}, t("settings.devices")),
-        list(t("settings.cameras"), d.cameras, t("settings.none_cameras")),
-        list(t("settings.microphones"), d.microphones, t("settings.none_mics")),
-        list(t("settings.screens"), d.screens, t("settings.none_screens")),
-        list(t("settings.encoders"), d.video_encoders, t("common.none")),
+        h("p.muted", {}, t("settings.dev.note")),
+        picker("dev-camera", t("settings.dev.camera"), cameraOptions(d), d.chosen.camera, "camera"),
+        picker("dev-microphone", t("settings.dev.microphone"), audioOptions(d.microphones), d.chosen.microphone, "microphone"),
+        d.microphone_source ? h("div.level-row", {}, h("span.muted", {}, t("settings.dev.level")), meter) : h("p.muted", {}, t("settings.none_mics")),
+        picker("dev-speaker", t("settings.dev.speaker"), audioOptions(d.speakers), d.chosen.speaker, "speaker"),
+        other ? h("p.muted.small", {}, `${t("settings.dev.more")}: ${[names(other.screens), names(other.video_encoders)].filter(Boolean).join("; ")}`) : null,
       );
     } catch (e) {
-      replace(devices, h("h3", {}, t("settings.devices")), h("p.muted", {}, errorText(e)));
+      replace(devicesCard, h("h3", {}, t("settings.devices")), h("p.muted", {}, errorText(e)));
     }
   }
 
@@ -192,6 +211,8 @@ export function mount(root: HTMLElement): () => void {
 
   return () => {
     disposed = true;
+    levelStop?.();
+    devices.meter(null).catch(() => {});
     screen.remove();
   };
 }
