@@ -229,6 +229,8 @@ async fn a_killed_node_takes_its_users_offline_and_their_call_resumes_elsewhere(
     befriend(&mut ann, &mut bob).await;
     // The call is held by A (ann invited there); bob's side is on B.
     let call = accepted_call(&mut ann, &mut bob).await;
+    let before = send_all(&mut ann, "bob", "before", 5).await;
+    assert_in_order_once(&messages_from(&mut bob, "ann", 5).await, &before, "before");
 
     let t = Instant::now();
     cluster.nodes[1].kill9();
@@ -248,6 +250,13 @@ async fn a_killed_node_takes_its_users_offline_and_their_call_resumes_elsewhere(
     assert_eq!(bob.event("call_sdp").await["from"], "ann");
     ann.ok(json!({"op":"call_hangup","call_id":call})).await;
     assert_eq!(bob.ended(&call).await["reason"], "hangup");
+
+    // Chat carries on exactly once and in order on the new node: bob's
+    // sync after his last seq, and the events that follow.
+    let again = send_all(&mut ann, "bob", "again", 5).await;
+    let synced = resync(&mut bob, "dm:ann:bob", *before.last().unwrap()).await;
+    assert_in_order_once(&synced, &again, "again");
+    assert_in_order_once(&messages_from(&mut bob, "ann", 5).await, &again, "again");
 }
 
 /// What a client does on `conv_changed`: sync the conversation after its cursor.
