@@ -126,6 +126,8 @@ pub struct VideoEncoder {
     last_pts: Option<i64>,
     force_key: Arc<AtomicBool>,
     packet: Packet,
+    /// The VBV buffer in milliseconds of the bitrate, kept across changes.
+    vbv_ms: usize,
 }
 
 impl VideoEncoder {
@@ -143,7 +145,8 @@ impl VideoEncoder {
             match Self::open_named(name, cfg) {
                 Ok(enc) => {
                     tracing::info!("video encoder: {name}");
-                    return Ok(VideoEncoder { enc, name: name.to_string(), seq: 0, last_pts: None, force_key, packet: Packet::empty() });
+                    let vbv_ms = if cfg.realtime { 500 } else { 2_000 };
+                    return Ok(VideoEncoder { enc, name: name.to_string(), seq: 0, last_pts: None, force_key, packet: Packet::empty(), vbv_ms });
                 }
                 Err(e) => {
                     tracing::debug!("encoder {name} unavailable: {e}");
@@ -203,7 +206,7 @@ impl VideoEncoder {
         // rc_buffer_size on the next frame (libx264's reconfigure), nothing
         // else holds it.
         unsafe {
-            (*self.enc.as_mut_ptr()).rc_buffer_size = (bps / 2) as i32;
+            (*self.enc.as_mut_ptr()).rc_buffer_size = (bps * self.vbv_ms / 1000) as i32;
         }
     }
 

@@ -25,6 +25,7 @@ use crate::frame::{Clock, VideoFrame};
 use crate::library::{Bookmark, Library};
 use crate::output::finalize::finalize;
 use crate::output::mux::StreamSet;
+use crate::output::adapt::Adapter;
 use crate::output::recorder::Recorder;
 use crate::output::rtmp::RtmpOutput;
 use crate::output::url::IngestUrl;
@@ -94,12 +95,14 @@ pub struct Destination {
     /// with its key hidden).
     pub name: String,
     pub url: IngestUrl,
+    /// Dynamic bitrate: step down when its queue grows, up when it drains.
+    pub adaptive: bool,
 }
 
 impl Destination {
-    /// A destination named by its URL (key hidden).
+    /// A destination named by its URL (key hidden), with dynamic bitrate.
     pub fn new(url: IngestUrl) -> Self {
-        Destination { name: url.to_string(), url }
+        Destination { name: url.to_string(), url, adaptive: true }
     }
 }
 
@@ -230,6 +233,23 @@ struct Fanout {
 }
 
 impl Fanout {
+    /// The bitrate the encoder should aim at: the highest rung among the
+    /// destinations that are live and adapt (a reconnecting one has no say),
+    /// else `full`.
+    fn target_kbps(&self, full: u32) -> u32 {
+        let rungs = self.live.iter().filter(|(_, s)| !s.reconnecting.load(Ordering::Relaxed)).map(|(_, s)| s.bitrate_kbps.load(Ordering::Relaxed));
+        let mut any = false;
+        let mut best = 0;
+        for r in rungs {
+            if r == 0 {
+                return full; // a destination at a fixed bitrate keeps the full rate
+            }
+            any = true;
+            best = best.max(r);
+        }
+        if any { best.min(u64::from(full)) as u32 } else { full }
+    }
+
     fn send(&self, p: EncodedPacket) {
         add(&self.stats.bytes_encoded, p.packet.size() as u64);
         if p.kind == StreamKind::Video {
@@ -357,7 +377,9 @@ impl Pipeline {
             }
             rec_tx = Some(tx);
         }
-        let (rtmp, live_tx, dests) = match start_destinations(&cfg.live, &streams, &stop, &force_key) {
+        let full_kbps = cfg.encoding.video_kbps();
+        stats.encoder_kbps.store(u64::from(full_kbps), Ordering::Relaxed);
+        let (rtmp, live_tx, dests) = match start_destinations(&cfg.live, &streams, &stop, &force_key, full_kbps) {
             Ok(started) => started,
             Err(e) => {
                 // Leave no half-made recording behind.
@@ -440,9 +462,18 @@ impl Pipeline {
                 live2.fetch_sub(1, Ordering::AcqRel);
             }))?);
             let (fan, stats2, errors2) = (fanout.clone(), stats.clone(), errors.clone());
+            let full_kbps = cfg.encoding.video_kbps();
             threads.push(spawn("video-encode", Box::new(move || {
-                let mut out = |p: EncodedPacket| fan.send(p);
+                let mut kbps = full_kbps;
+                let fan2 = fan.clone();
+                let mut out = |p: EncodedPacket| fan2.send(p);
                 for mut f in rx {
+                    let target = fan.target_kbps(full_kbps);
+                    if target != kbps {
+                        kbps = target;
+                        enc.set_bitrate(kbps);
+                        stats2.encoder_kbps.store(u64::from(kbps), Ordering::Relaxed);
+                    }
                     if let Some((x, y)) = overlay_pos {
                         if let Some(top) = latest_overlay.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
                             overlay(&mut f, top, x, y);
@@ -644,7 +675,7 @@ type Started = (Vec<RtmpOutput>, Vec<(Sender<Arc<EncodedPacket>>, Arc<Stats>)>, 
 /// others). One destination fails fast as before; of several, those that
 /// cannot connect yet keep retrying on their own, and only when none connects
 /// is it an error.
-fn start_destinations(live: &[Destination], streams: &StreamSet, stop: &Arc<AtomicBool>, force_key: &Arc<AtomicBool>) -> Result<Started> {
+fn start_destinations(live: &[Destination], streams: &StreamSet, stop: &Arc<AtomicBool>, force_key: &Arc<AtomicBool>, full_kbps: u32) -> Result<Started> {
     let must_connect = live.len() == 1;
     let results: Vec<Result<(RtmpOutput, Sender<Arc<EncodedPacket>>, Arc<Stats>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = live
@@ -654,7 +685,7 @@ fn start_destinations(live: &[Destination], streams: &StreamSet, stop: &Arc<Atom
                 scope.spawn(move || {
                     let (tx, rx) = bounded(256);
                     let own = Arc::new(Stats::default());
-                    let out = RtmpOutput::start(d.url.clone(), streams, rx, own.clone(), stop.clone(), force_key.clone(), must_connect)?;
+                    let out = RtmpOutput::start(d.url.clone(), streams, rx, own.clone(), stop.clone(), force_key.clone(), must_connect, d.adaptive.then(|| Adapter::new(full_kbps)))?;
                     Ok((out, tx, own))
                 })
             })

@@ -21,6 +21,12 @@ pub struct Stats {
     pub reconnects: AtomicU64,
     pub reconnecting: AtomicBool,
     pub bookmarks: AtomicU64,
+    /// The video encoder's current target (kbit/s), set as it adapts.
+    pub encoder_kbps: AtomicU64,
+    /// A destination's own bitrate rung (kbit/s; 0 when it does not adapt).
+    pub bitrate_kbps: AtomicU64,
+    /// How many times a destination's rung changed.
+    pub bitrate_changes: AtomicU64,
 }
 
 /// One live destination's counters at one moment (its own [`Stats`], of
@@ -37,6 +43,10 @@ pub struct DestinationSnapshot {
     pub reconnects: u64,
     /// Bytes sent per second over the whole run, as kbit/s.
     pub kbps: f64,
+    /// Its dynamic-bitrate rung now (kbit/s; 0 with --fixed-bitrate).
+    pub bitrate_kbps: u64,
+    /// How many times its rung changed.
+    pub bitrate_changes: u64,
 }
 
 impl DestinationSnapshot {
@@ -50,6 +60,8 @@ impl DestinationSnapshot {
             video_frames_dropped: l(&s.video_frames_dropped_live),
             reconnects: l(&s.reconnects),
             kbps: l(&s.bytes_sent) as f64 * 8.0 / 1000.0 / elapsed_s.max(1e-3),
+            bitrate_kbps: l(&s.bitrate_kbps),
+            bitrate_changes: l(&s.bitrate_changes),
         }
     }
 }
@@ -77,6 +89,9 @@ pub struct StatsSnapshot {
     pub video_kbps: f64,
     /// Frames encoded per second over the whole run.
     pub fps: f64,
+    /// The video encoder's target bitrate now (kbit/s): the highest rung of
+    /// the live destinations when they adapt.
+    pub encoder_kbps: u64,
     /// Each live destination on its own; the totals above sum them
     /// (`reconnecting` is true while any one is).
     pub destinations: Vec<DestinationSnapshot>,
@@ -120,6 +135,7 @@ impl Stats {
             elapsed_s,
             video_kbps: l(&self.bytes_encoded_video) as f64 * 8.0 / 1000.0 / secs,
             fps: l(&self.video_frames_encoded) as f64 / secs,
+            encoder_kbps: l(&self.encoder_kbps),
             destinations: Vec::new(),
         }
     }

@@ -104,6 +104,11 @@ pub struct LiveArgs {
     /// Also record to this MP4 file.
     #[arg(long, value_name = "FILE")]
     record: Option<PathBuf>,
+    /// Keep the video bitrate fixed. By default it is dynamic: when a
+    /// destination's send queue grows the bitrate steps down, and it steps
+    /// back up when the queue drains (each change is reported).
+    #[arg(long)]
+    fixed_bitrate: bool,
     #[command(flatten)]
     sources: SourceArgs,
     #[command(flatten)]
@@ -179,10 +184,12 @@ pub fn run_live(mut a: LiveArgs) -> anyhow::Result<i32> {
         // relay://ROOM: the room's RTMP URL and key, asked of the relay.
         let (url, key) = super::room::resolve_ingest(to, a.key.clone())?;
         let url = IngestUrl::parse(&url, key.as_deref())?;
-        cfg.live.push(match to.starts_with("relay://") {
-            true => Destination { name: to.clone(), url },
-            false => Destination::new(url),
-        });
+        let mut d = Destination::new(url);
+        if to.starts_with("relay://") {
+            d.name = to.clone();
+        }
+        d.adaptive = !a.fixed_bitrate;
+        cfg.live.push(d);
     }
     cfg.record = a.record.map(absolute).transpose()?;
     run(cfg, a.limits.stats_json)
@@ -322,8 +329,12 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
                 _ => state.to_string(),
             };
             let secs = now.elapsed_s as u64;
+            let target = match now.destinations.iter().any(|d| d.bitrate_kbps > 0) {
+                true => format!(" (target {})", now.encoder_kbps),
+                false => String::new(),
+            };
             let line = format!(
-                "{state} {:02}:{:02}:{:02}  {fps:.1} fps  {kbps:.0} kbps  dropped {}  reconnects {}",
+                "{state} {:02}:{:02}:{:02}  {fps:.1} fps  {kbps:.0} kbps{target}  dropped {}  reconnects {}",
                 secs / 3600,
                 secs / 60 % 60,
                 secs % 60,

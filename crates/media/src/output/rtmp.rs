@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use super::adapt::Adapter;
 use super::mux::{Muxer, StreamSet};
 use super::url::IngestUrl;
 use crate::encode::{EncodedPacket, StreamKind};
@@ -87,6 +88,7 @@ impl RtmpOutput {
         stop: Arc<AtomicBool>,
         force_key: Arc<AtomicBool>,
         must_connect: bool,
+        adapt: Option<Adapter>,
     ) -> Result<Self> {
         let (muxer, first_error) = match connect(&url, &streams, CONNECT_TIMEOUT) {
             Ok(m) => {
@@ -101,9 +103,26 @@ impl RtmpOutput {
         };
         let handle = std::thread::Builder::new()
             .name("rtmp".into())
-            .spawn(move || Sender { url, streams, stats, stop, force_key, has_video: false }.run(muxer, rx))
+            .spawn(move || Sender { url, streams, stats, stop, force_key, has_video: false, adapt }.run(muxer, rx))
             .map_err(|e| MediaError::Io { what: "starting the RTMP thread".into(), source: e })?;
         Ok(RtmpOutput { handle, first_error })
+    }
+}
+
+/// Dynamic bitrate for one destination: looks at its queue five times a
+/// second, reports each change, and publishes the rung for the encoder.
+fn watch_queue(mut a: Adapter, rx: &Receiver<Arc<EncodedPacket>>, stats: &Stats, stop: &AtomicBool, url: &IngestUrl, sender: std::sync::Weak<()>) {
+    let started = Instant::now();
+    while !stop.load(Ordering::Relaxed) && sender.strong_count() > 0 {
+        std::thread::sleep(Duration::from_millis(200));
+        let queued = rx.len();
+        if let Some(kbps) = a.update(started.elapsed(), queued) {
+            let old = stats.bitrate_kbps.swap(u64::from(kbps), Ordering::Relaxed);
+            add(&stats.bitrate_changes, 1);
+            let why = if u64::from(kbps) < old { format!("congested, {queued} packets queued") } else { "queue drained".into() };
+            tracing::info!("live: {url}: bitrate {old} -> {kbps} kbit/s ({why})");
+            eprintln!("live: {url}: bitrate {old} -> {kbps} kbit/s ({why})");
+        }
     }
 }
 
@@ -114,6 +133,7 @@ struct Sender {
     stop: Arc<AtomicBool>,
     force_key: Arc<AtomicBool>,
     has_video: bool,
+    adapt: Option<Adapter>,
 }
 
 impl Sender {
@@ -124,6 +144,18 @@ impl Sender {
         let mut last_video_seq: Option<u64> = None;
         let mut backoff = BACKOFF_START;
         let mut next_try = Instant::now();
+        // Lives as long as this sender: the watcher below ends with it.
+        let alive = Arc::new(());
+        if let Some(a) = self.adapt.take() {
+            self.stats.bitrate_kbps.store(u64::from(a.kbps()), Ordering::Relaxed);
+            let (rx, stats, stop, url, alive) = (rx.clone(), self.stats.clone(), self.stop.clone(), self.url.clone(), Arc::downgrade(&alive));
+            // Its own thread: a congested link blocks the sender in a write
+            // for seconds, exactly when the queue must be watched.
+            let watch = std::thread::Builder::new().name("rtmp-adapt".into()).spawn(move || watch_queue(a, &rx, &stats, &stop, &url, alive));
+            if let Err(e) = watch {
+                tracing::warn!("live: {}: no dynamic bitrate ({e})", self.url);
+            }
+        }
         loop {
             let pkt = match rx.recv_timeout(Duration::from_millis(50)) {
                 Ok(p) => Some(p),
