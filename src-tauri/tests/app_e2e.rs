@@ -148,6 +148,13 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
         secs(90),
         "the Watch player to play the live room",
     );
+    // Muted for autoplay, with a hint on the picture; a click brings the sound.
+    app.wait_js("return !document.querySelector('[data-testid=watch-sound-hint]').hidden", secs(10), "the click-for-sound hint while muted");
+    app.screenshot("watch-muted-hint");
+    app.click("[data-testid=watch-sound-hint]");
+    app.wait_js("return !document.querySelector('[data-testid=watch-video]').muted && document.querySelector('[data-testid=watch-sound-hint]').hidden", secs(10), "sound on, the hint gone");
+    // The room's line counts this viewer without reopening the room.
+    app.wait_text("[data-testid=watch-room-line]", "1 viewer", secs(30));
     app.wait_js("return document.querySelector('[data-testid=watch-say]') && true", secs(10), "room chat input");
     let said = "hello from the Watch screen";
     support_wait(

@@ -2,6 +2,8 @@
 // duplicates (the join answer's `recent` and pushed comments overlap),
 // bounded so a busy room never grows the page without end.
 
+import { t, tn } from "./i18n";
+
 export interface RoomComment {
   seq: number;
   from: string;
@@ -22,20 +24,20 @@ export function addComments(list: readonly RoomComment[], more: readonly RoomCom
 
 /** The line under the player: "12 in chat". */
 export function chatCount(n: number): string {
-  return n === 1 ? "1 in chat" : `${Math.max(0, n)} in chat`;
+  return tn("watch.in_chat", Math.max(0, n));
 }
 
 /** Relay refusals of a comment in words (codes from docs/protocol.md). */
 export function sayError(code: string, message: string): string {
   switch (code) {
     case "banned_word":
-      return "That comment has a word this room does not allow.";
+      return t("watch.err.banned_word");
     case "muted":
-      return "The streamer muted you in this chat.";
+      return t("watch.err.muted");
     case "kicked":
-      return `You were removed from this chat. ${message}`;
+      return t("watch.err.kicked", { detail: message });
     case "rate_limited":
-      return "Slow down: too many comments.";
+      return t("watch.err.rate_limited");
     default:
       return message;
   }

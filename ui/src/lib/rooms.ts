@@ -2,16 +2,16 @@
 // `watch_rooms` returns (the relay's GET /v1/rooms).
 
 import type { ReplayInfo, RoomInfo } from "../generated/rooms";
+import { t, tn } from "./i18n";
 
 export type { ReplayInfo, RoomInfo };
 
 /** 0 → "no viewers", 1 → "1 viewer", 1530 → "1.5k viewers". */
 export function formatViewers(n: number): string {
-  if (!n || n < 0) return "no viewers";
-  if (n === 1) return "1 viewer";
-  if (n < 1000) return `${n} viewers`;
-  if (n < 1_000_000) return `${trim1(n / 1000)}k viewers`;
-  return `${trim1(n / 1_000_000)}M viewers`;
+  if (!n || n < 0) return t("watch.no_viewers");
+  if (n < 1000) return tn("watch.viewers", n);
+  if (n < 1_000_000) return t("watch.viewers.other", { n: `${trim1(n / 1000)}k` });
+  return t("watch.viewers.other", { n: `${trim1(n / 1_000_000)}M` });
 }
 
 function trim1(x: number): string {
@@ -20,13 +20,13 @@ function trim1(x: number): string {
 
 /** "live for 3 min" / "live for 1 h 5 min"; "offline" when not live. */
 export function liveFor(r: Pick<RoomInfo, "live" | "started_at">, now: number): string {
-  if (!r.live || r.started_at == null) return "offline";
+  if (!r.live || r.started_at == null) return t("watch.offline");
   const mins = Math.max(0, Math.floor((now - r.started_at) / 60_000));
-  if (mins < 1) return "just started";
-  if (mins < 60) return `live for ${mins} min`;
+  if (mins < 1) return t("watch.just_started");
+  if (mins < 60) return t("watch.live_min", { m: mins });
   const h = Math.floor(mins / 60);
   const m = mins % 60;
-  return m ? `live for ${h} h ${m} min` : `live for ${h} h`;
+  return m ? t("watch.live_hm", { h, m }) : t("watch.live_h", { h });
 }
 
 /** Live rooms first, then by viewers, then newest start, then title. */

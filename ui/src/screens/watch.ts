@@ -9,7 +9,7 @@ import { h, replace, toast } from "../lib/dom";
 import { playLive, type LivePlayer } from "../lib/livePlayer";
 import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
 import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket } from "../lib/rooms";
-import { t } from "../lib/i18n";
+import { errorText, t } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import "./app2.css";
 
@@ -25,14 +25,14 @@ export function mount(root: HTMLElement): () => void {
   let joined: string | null = null;
   let disposed = false;
 
-  const fail = (e: unknown) => toast(e instanceof Error ? e.message : String(e), "error");
+  const fail = (e: unknown) => toast(errorText(e), "error");
 
   const screen = h("section.app2.watch-screen", { "data-testid": "screen-watch" });
   const dir = h("div.directory", { "data-testid": "watch-rooms" });
   const stage = h("div.stage");
   root.appendChild(screen);
 
-  const search = h("input", { type: "search", placeholder: "Search rooms, streamers, categories", "data-testid": "watch-search" }) as HTMLInputElement;
+  const search = h("input", { type: "search", placeholder: t("watch.search"), "data-testid": "watch-search" }) as HTMLInputElement;
   search.oninput = () => {
     query = search.value;
     renderDir();
@@ -44,7 +44,7 @@ export function mount(root: HTMLElement): () => void {
   };
   replace(
     screen,
-    h("aside.side", {}, h("h1", {}, t("watch.title")), search, h("label.inline", {}, all, " include offline rooms"), h("button.small", { onclick: () => load() }, "Refresh"), dir),
+    h("aside.side", {}, h("h1", {}, t("watch.title")), search, h("label.inline", {}, all, t("watch.include_offline")), h("button.small", { onclick: () => load() }, icon("refresh"), t("watch.refresh")), dir),
     stage,
   );
   renderStage();
@@ -59,12 +59,12 @@ export function mount(root: HTMLElement): () => void {
         return h(
           `div.room${current?.id === r.id ? ".active" : ""}`,
           { onclick: () => openRoom(r), "data-room": r.id },
-          h("div.room-title", {}, r.live ? h("span.live-dot", {}, "LIVE") : null, row.title),
+          h("div.room-title", {}, r.live ? h("span.live-dot", {}, t("strip.live")) : null, row.title),
           h("div.muted", {}, `${row.streamer}${row.category ? ` · ${row.category}` : ""}`),
           h("div.muted", {}, `${row.since} · ${row.viewers}`),
         );
       }),
-      list.length ? null : h("p.muted", {}, rooms.length ? "No room matches." : "No room is live right now."),
+      list.length ? null : h("p.muted", {}, rooms.length ? t("watch.no_match") : t("watch.none_live")),
     );
   }
 
@@ -73,6 +73,12 @@ export function mount(root: HTMLElement): () => void {
       relay ||= await watch.relay();
       rooms = await watch.rooms(showAll);
       renderDir();
+      // The open room's own line (viewers, live for) follows the directory.
+      const fresh = current && rooms.find((r) => r.id === current!.id);
+      if (fresh && current) {
+        current = { ...current, viewers: fresh.viewers, started_at: fresh.started_at };
+        renderRoomLine();
+      }
     } catch (e) {
       fail(e);
     }
@@ -82,15 +88,28 @@ export function mount(root: HTMLElement): () => void {
   const info = h("div.player-info.muted", { "data-testid": "watch-status" });
   const commentsEl = h("div.comments", { "data-testid": "watch-comments" });
   const countEl = h("span.muted");
-  const sayInput = h("input", { type: "text", placeholder: "Say something…", maxlength: 500, "data-testid": "watch-say" }) as HTMLInputElement;
+  const sayInput = h("input", { type: "text", placeholder: t("watch.say"), maxlength: 500, "data-testid": "watch-say" }) as HTMLInputElement;
   sayInput.onkeydown = (e) => {
     if (e.key === "Enter") say();
   };
-  const replaysEl = h("div.replays");
+  const replaysEl = h("div.replays", { "data-testid": "watch-replays" });
+  const roomLine = h("span.muted", { "data-testid": "watch-room-line" });
+  // Autoplay needs the sound off; a hint on the picture says how to hear it.
+  const soundHint = h("button.sound-hint", { "data-testid": "watch-sound-hint", onclick: () => ((video.muted = false), video.play().catch(() => {})) }, icon("volume"), t("watch.click_sound"));
+  const syncHint = () => (soundHint.hidden = !video.muted);
+  video.addEventListener("volumechange", syncHint);
+  const playerBox = h("div.player", {}, video, soundHint);
+  let replayIds = "";
+
+  function renderRoomLine() {
+    if (!current) return;
+    const row = roomRow(current, Date.now());
+    roomLine.textContent = `${t("watch.by", { user: current.owner })} · ${current.live ? `${row.since} · ${row.viewers}` : row.since}`;
+  }
 
   function renderStage() {
     if (!current) {
-      replace(stage, h("div.empty.muted", {}, "Pick a live room to watch."));
+      replace(stage, h("div.empty.muted", {}, t("watch.pick")));
       return;
     }
     replace(
@@ -98,20 +117,22 @@ export function mount(root: HTMLElement): () => void {
       h(
         "div.watch-main",
         {},
-        h("header.pane-head", {}, h("h3", { "data-testid": "watch-title" }, current.title || current.id), h("span.muted", {}, `by ${current.owner}`)),
-        video,
+        h("header.pane-head", {}, h("h3", { "data-testid": "watch-title" }, current.title || current.id), roomLine),
+        playerBox,
         info,
-        h("h4", {}, "Replays"),
+        h("h4", {}, t("watch.replays")),
         replaysEl,
       ),
-      h("aside.room-chat", {}, h("header.pane-head", {}, h("h4", {}, "Live chat"), countEl), commentsEl, h("div.row", {}, sayInput, h("button", { onclick: say }, "Send"))),
+      h("aside.room-chat", {}, h("header.pane-head", {}, h("h4", {}, t("watch.live_chat")), countEl), commentsEl, h("div.row", {}, sayInput, h("button", { onclick: say }, t("watch.send")))),
     );
+    renderRoomLine();
+    syncHint();
     renderComments();
   }
 
   function renderComments() {
     const atBottom = commentsEl.scrollHeight - commentsEl.scrollTop - commentsEl.clientHeight < 40;
-    replace(commentsEl, ...comments.map((c) => h("div.comment", {}, h("b", {}, c.from), " ", c.text)), comments.length ? null : h("p.muted", {}, joined ? "No comments yet." : "Sign in (Chat) to see and join the room's chat."));
+    replace(commentsEl, ...comments.map((c) => h("div.comment", {}, h("b", {}, c.from), " ", c.text)), comments.length ? null : h("p.muted", {}, joined ? t("watch.no_comments") : t("watch.sign_in_chat")));
     countEl.textContent = joined ? chatCount(inChat) : "";
     if (atBottom) commentsEl.scrollTop = commentsEl.scrollHeight;
   }
@@ -122,11 +143,13 @@ export function mount(root: HTMLElement): () => void {
     stopPlayer();
     await leaveChat();
     current = r;
+    screen.classList.add("room-open");
     comments = [];
     renderDir();
     renderStage();
     if (r.live) void startLive(r);
-    else info.textContent = "Offline: pick a replay below.";
+    else info.textContent = t("watch.offline_pick");
+    replayIds = "";
     loadReplays(r.id);
     joinChat(r.id);
   }
@@ -142,12 +165,12 @@ export function mount(root: HTMLElement): () => void {
   // the room is open: what viewers expect of a live player.
   async function startLive(r: WatchRoom, attempt = 0) {
     const path = r.mp4_path ?? `/live/${r.id}/live.mp4`;
-    info.textContent = attempt ? "Reconnecting…" : "Connecting…";
+    info.textContent = attempt ? t("watch.reconnecting") : t("watch.connecting");
     let url: string;
     try {
       url = await mediaUrl(r, path);
     } catch (e) {
-      info.textContent = `Cannot watch: ${(e as Error).message}`;
+      info.textContent = t("watch.cannot_watch", { detail: (e as Error).message });
       return;
     }
     if (disposed || current?.id !== r.id) return;
@@ -158,7 +181,7 @@ export function mount(root: HTMLElement): () => void {
     let frames = -1;
     let moved = Date.now();
     const restart = (why: string) => {
-      info.textContent = `${why}; trying again…`;
+      info.textContent = t("watch.retrying", { why });
       window.setTimeout(() => {
         if (disposed || player !== me || current?.id !== r.id) return;
         stopPlayer();
@@ -169,7 +192,7 @@ export function mount(root: HTMLElement): () => void {
       if (disposed || player !== me) return window.clearInterval(watchdog);
       if (Date.now() - moved > STALL_MS) {
         window.clearInterval(watchdog);
-        restart("No picture");
+        restart(t("watch.no_picture"));
       }
     }, 1000);
     const me = playLive(video, url, {
@@ -179,13 +202,13 @@ export function mount(root: HTMLElement): () => void {
           frames = s.frames;
           moved = Date.now();
         }
-        info.textContent = s.error ? `Error: ${s.error}` : `${s.frames} frames · ${s.lagS.toFixed(2)} s behind live${s.jumps ? ` · ${s.jumps} catch-ups` : ""}`;
+        info.textContent = s.error ? t("watch.error", { detail: s.error }) : t("watch.behind", { s: s.lagS.toFixed(1) });
         info.dataset.frames = String(s.frames);
       },
       onError: (e) => {
         if (player !== me) return;
         window.clearInterval(watchdog);
-        restart(`Cannot play: ${e.message}`);
+        restart(t("watch.cannot_play", { detail: e.message }));
       },
       onEnd: () => {
         window.clearInterval(watchdog);
@@ -204,6 +227,10 @@ export function mount(root: HTMLElement): () => void {
     try {
       const list = await watch.replays(room);
       if (current?.id !== room) return;
+      // Redrawn only when the list changed, so a periodic check never swaps a button under the cursor.
+      const ids = list.map((r) => r.path).join("|");
+      if (ids === replayIds && replaysEl.childElementCount) return;
+      replayIds = ids;
       replace(
         replaysEl,
         ...list.map((rp) =>
@@ -220,13 +247,13 @@ export function mount(root: HTMLElement): () => void {
                   return fail(e);
                 }
                 video.play().catch(() => {});
-                info.textContent = `Replay of ${replayLabel(rp)}`;
+                info.textContent = t("watch.replay_of", { label: replayLabel(rp) });
               },
             },
             replayLabel(rp),
           ),
         ),
-        list.length ? null : h("p.muted", {}, "No replays yet."),
+        list.length ? null : h("p.muted", {}, t("watch.no_replays")),
       );
     } catch (e) {
       fail(e);
@@ -308,7 +335,11 @@ export function mount(root: HTMLElement): () => void {
     if (disposed || !r || !r.live || document.hidden) return;
     try {
       const now = await watch.room(r.id);
-      if (current?.id !== r.id || now.live) return;
+      if (current?.id !== r.id) return;
+      if (now.live) {
+        current = { ...current, viewers: now.viewers, started_at: now.started_at };
+        return renderRoomLine();
+      }
       current = now;
       showEnded(r.id);
     } catch {
@@ -317,7 +348,12 @@ export function mount(root: HTMLElement): () => void {
   }, 2000);
 
   load();
-  const timer = window.setInterval(() => !document.hidden && load(), 10_000);
+  // The directory (viewers, who is live) and the open room's replays refresh by themselves.
+  const timer = window.setInterval(() => {
+    if (document.hidden) return;
+    load();
+    if (current) loadReplays(current.id);
+  }, 10_000);
 
   return () => {
     disposed = true;
