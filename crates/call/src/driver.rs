@@ -192,6 +192,8 @@ pub struct CallReport {
     pub quality: Option<crate::quality::Band>,
     pub send_kbps: f64,
     pub target_kbps: u32,
+    /// GCC's estimate from TWCC feedback (kbit/s); the encoder's target stays at or below it.
+    pub gcc_kbps: Option<u32>,
     pub latency_ms_p50: Option<f64>,
     pub latency_ms_p95: Option<f64>,
     pub latency_samples: usize,
@@ -678,6 +680,7 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.quality = n.band;
     report.send_kbps = n.send_kbps.round();
     report.target_kbps = n.target_kbps;
+    report.gcc_kbps = n.gcc_kbps;
     report.candidate_type = n.candidate_type.clone();
     report.notices = s.local.notices.lock().map(|v| v.clone()).unwrap_or_default();
 }

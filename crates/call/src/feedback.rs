@@ -58,6 +58,8 @@ pub struct Feedback {
     resend: Mutex<ResendCap>,
     pub resends_dropped: std::sync::atomic::AtomicU64,
     pub resent_bytes: std::sync::atomic::AtomicU64,
+    /// The GCC estimate from TWCC feedback (bit/s; 0 until the first).
+    pub gcc_bps: std::sync::atomic::AtomicU64,
 }
 
 /// At most one keyframe per this long for the other side's requests: a
@@ -114,7 +116,7 @@ impl Feedback {
     }
 
     /// Whether an outgoing RTP packet may go (resends only within their budget).
-    fn may_send(&self, ssrc: u32, seq: u16, bytes: usize, now: Instant) -> bool {
+    pub(crate) fn may_send(&self, ssrc: u32, seq: u16, bytes: usize, now: Instant) -> bool {
         let target = self.target_bps.load(Ordering::Relaxed);
         let mut cap = self.resend.lock().unwrap_or_else(|p| p.into_inner());
         let (before, ok) = (cap.resent_bytes, cap.allow(ssrc, seq, bytes, now, target));
@@ -124,6 +126,10 @@ impl Feedback {
             self.resends_dropped.fetch_add(1, Ordering::Relaxed);
         }
         ok
+    }
+
+    pub(crate) fn rtx_ssrc(&self, ssrc: u32) {
+        self.resend.lock().unwrap_or_else(|p| p.into_inner()).rtx_ssrc(ssrc);
     }
 
     /// Records what one batch of inbound RTCP says (pure: tests feed it parsed packets).
@@ -174,11 +180,6 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {
     }
 
     fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        if let Packet::Rtp(p) = &msg.message.packet {
-            if !self.shared.may_send(p.header.ssrc, p.header.sequence_number, p.payload.len() + 12, msg.now) {
-                return Ok(()); // a resend over budget: dropped here
-            }
-        }
         if let Packet::Rtcp(packets) = &msg.message.packet {
             for p in packets {
                 if let Some(sr) = p.as_any().downcast_ref::<SenderReport>() {
@@ -196,11 +197,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {
 }
 
 impl Interceptor for FeedbackTap {
-    fn bind_local_stream(&mut self, info: &StreamInfo) {
-        if let Some(rtx) = info.ssrc_rtx {
-            self.shared.resend.lock().unwrap_or_else(|p| p.into_inner()).rtx_ssrc(rtx);
-        }
-    }
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}

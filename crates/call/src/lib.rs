@@ -38,6 +38,7 @@
 //! ```
 
 pub mod codecs;
+pub mod congestion;
 mod error;
 pub mod feedback;
 #[doc(hidden)]

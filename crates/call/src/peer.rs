@@ -35,11 +35,13 @@ pub struct PeerOptions {
     /// The local address to gather host candidates on; `0.0.0.0` means every
     /// non-loopback interface.
     pub bind_ip: IpAddr,
+    /// Where GCC's estimate starts (bit/s): the send's starting bitrate.
+    pub start_bps: u64,
 }
 
 impl Default for PeerOptions {
     fn default() -> Self {
-        PeerOptions { ice_servers: Vec::new(), relay_only: false, bind_ip: IpAddr::from([0, 0, 0, 0]) }
+        PeerOptions { ice_servers: Vec::new(), relay_only: false, bind_ip: IpAddr::from([0, 0, 0, 0]), start_bps: 1_250_000 }
     }
 }
 
@@ -136,9 +138,10 @@ fn random_u32() -> u32 {
 const MAX_NACKS_PER_PACKET: u16 = 3;
 
 /// webrtc-rs's default interceptors (NACK, TWCC feedback, RTCP reports),
-/// with the NACK generator limited.
-fn interceptors(engine: &mut MediaEngine) -> Result<Registry> {
-    use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
+/// with the NACK generator limited, plus the sender side of TWCC and GCC
+/// (its estimate reaches the session through `congestion::CongestionTap`).
+fn interceptors(engine: &mut MediaEngine, start_bps: u64) -> Result<Registry> {
+    use rtc::interceptor::{CongestionControlBuilder, Gcc, NackGeneratorBuilder, NackResponderBuilder, Slot, TwccSenderBuilder};
     use webrtc::peer_connection::{configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only};
     // The codecs carry the nack / nack pli feedback lines themselves (codecs.rs).
     let registry = Registry::new()
@@ -146,6 +149,10 @@ fn interceptors(engine: &mut MediaEngine) -> Result<Registry> {
         .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_max_nacks_per_packet(MAX_NACKS_PER_PACKET).build());
     configure_simulcast_extension_headers(engine).map_err(rtc_err("setting up interceptors"))?;
     let registry = configure_twcc_receiver_only(registry, engine).map_err(rtc_err("setting up interceptors"))?;
+    let gcc = Gcc::new(start_bps as f64, 100_000.0, 20_000_000.0);
+    let registry = registry
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+        .with(Slot::CongestionControl, CongestionControlBuilder::new(gcc).build());
     Ok(configure_rtcp_reports(registry))
 }
 
@@ -156,7 +163,9 @@ impl Peer {
         let feedback = Arc::new(Feedback::default());
         // Wire-most (slot 500 < every default's), so it reads all inbound
         // RTCP before any interceptor consumes it.
-        let registry = interceptors(&mut engine)?.with(rtc::interceptor::Slot::from(500), FeedbackTap::new(feedback.clone()));
+        let registry = interceptors(&mut engine, opts.start_bps)?
+            .with(rtc::interceptor::Slot::from(500), FeedbackTap::new(feedback.clone()))
+            .with(rtc::interceptor::Slot::from(crate::congestion::SLOT), crate::congestion::CongestionTap::new(feedback.clone()));
         let servers = opts
             .ice_servers
             .iter()

@@ -68,6 +68,10 @@ impl BitrateController {
         BitrateController { kbps: (start_kbps as f64).clamp(min, max), min, max, rtt_floor_ms: None }
     }
 
+    pub fn min_kbps(&self) -> u32 {
+        self.min as u32
+    }
+
     pub fn kbps(&self) -> u32 {
         self.kbps.round() as u32
     }

@@ -28,6 +28,8 @@ pub struct NetQuality {
     pub send_kbps: f64,
     pub recv_kbps: f64,
     pub target_kbps: u32,
+    /// GCC's estimate of the whole send (kbit/s), once TWCC feedback came.
+    pub gcc_kbps: Option<u32>,
     pub quality_score: f64,
     pub band: Option<quality::Band>,
     /// Our side of the selected ICE pair: `host`, `srflx`, `prflx` or `relay`.
@@ -60,7 +62,8 @@ impl MediaSession {
         let controller = BitrateController::new(send.video_kbps, send.min_video_kbps, send.max_video_kbps);
         let (audio_kbps, start_bps) = (send.audio_kbps, u64::from(send.video_kbps + send.audio_kbps) * 1000);
         let local = LocalMedia::start(send, out_tx, tap.clone())?;
-        let (peer, events) = Peer::new(peer_opts).await?;
+        let peer_opts = PeerOptions { start_bps, ..peer_opts.clone() };
+        let (peer, events) = Peer::new(&peer_opts).await?;
         // The peer's PLI/FIR make our next frame a keyframe at once.
         peer.feedback.on_keyframe_request(local.keyframe_flag());
         peer.feedback.target_bps.store(start_bps, Ordering::Relaxed);
@@ -145,7 +148,13 @@ impl MediaSession {
         let i = self.meter.update(self.started.elapsed(), r.bytes_sent, r.bytes_received, r.packets_received, r.packets_lost);
         let rtt_ms = r.rtt_s.or(r.pair_rtt_s).map(|s| s * 1000.0);
         let loss = r.loss.max(i.recv_loss);
-        let target = self.controller.update(r.loss, rtt_ms);
+        // Loss and RTT (AIMD) and GCC's delay-based estimate from TWCC
+        // feedback: the lower wins (GCC sees a queue build before any loss).
+        let mut target = self.controller.update(r.loss, rtt_ms);
+        let gcc_kbps = (self.peer.feedback.gcc_bps.load(Ordering::Relaxed) / 1000) as u32;
+        if gcc_kbps > 0 {
+            target = target.min(gcc_kbps.saturating_sub(self.audio_kbps).max(self.controller.min_kbps()));
+        }
         self.local.set_bitrate(target);
         // Resends get their share of what the whole send may use.
         self.peer.feedback.target_bps.store(u64::from(target + self.audio_kbps) * 1000, Ordering::Relaxed);
@@ -158,6 +167,7 @@ impl MediaSession {
             send_kbps: i.send_kbps,
             recv_kbps: i.recv_kbps,
             target_kbps: target,
+            gcc_kbps: (gcc_kbps > 0).then_some(gcc_kbps),
             quality_score: (score * 10.0).round() / 10.0,
             band: Some(quality::band(score)),
             candidate_type: r.local_candidate_type.clone().or(self.net.candidate_type.take()),

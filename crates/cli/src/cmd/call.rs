@@ -162,6 +162,7 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         ice_servers: a.ice_server.iter().map(|u| IceServer { urls: vec![u.clone()], username: None, credential: None }).collect(),
         relay_only: a.ice_relay_only,
         bind_ip: a.ice_ip,
+        ..PeerOptions::default()
     };
     // Live figures: each snapshot replaces the file whole (write + rename),
     // so a reader never sees half a JSON object.
