@@ -178,6 +178,7 @@ fn a_call_through_loss_a_cap_and_an_outage() {
     eprintln!("alice sent {:.2}× her target (with audio and packet overhead)", ratio);
     assert!(num(&c["up"], "dropped_loss") > 50.0 && num(&c["up"], "dropped_outage") > 50.0, "the tool impaired: {c}");
     assert!(ratio <= 1.3, "alice sent {ratio:.2}× her target");
+    assert!(fa["gcc_kbps"].as_u64().is_some_and(|k| k < 1500), "GCC estimated alice's capped link from bob's TWCC feedback: {fa}");
     // The picture kept coming, with freezes counted, and came back after the outage.
     assert!(num(&fb, "video_frames_decoded") >= 150.0, "{fb}");
     assert!(num(&fb, "freezes") >= 1.0, "the outage is a freeze: {fb}");
