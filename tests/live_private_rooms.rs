@@ -95,7 +95,7 @@ fn a_private_rooms_live_chat_and_replays_are_for_its_members_only() {
 
     let _ff = Kill(push(room["rtmp_url"].as_str().unwrap(), 60));
     let seg = wait_for(60, "the private room's first segment", || {
-        let (st, pl) = get(&relay, &format!("/live/{id}/index.m3u8"), Some(&ann.token()));
+        let (st, pl) = get(&relay, &format!("/live/{id}/ts.m3u8"), Some(&ann.token()));
         (st == 200).then(|| pl.lines().find(|l| l.ends_with(".ts")).map(String::from)).flatten()
     });
 
@@ -120,6 +120,15 @@ fn a_private_rooms_live_chat_and_replays_are_for_its_members_only() {
     // A member's ticket plays every format; the playlist hands it on.
     let t = ticket(&relay, &bob, &id);
     let (st, pl) = get(&relay, &format!("/live/{id}/index.m3u8?ticket={t}"), None);
+    assert!(st == 200 && pl.contains(&format!("ll.m3u8?ticket={t}")), "multivariant: {pl}");
+    let (st, pl) = get(&relay, &format!("/live/{id}/ll.m3u8?ticket={t}"), None);
+    assert!(st == 200 && pl.contains(&format!("init.mp4?ticket={t}\"")), "low-latency playlist: {pl}");
+    let part = pl.lines().find_map(|l| l.strip_prefix("#EXT-X-PART:")?.split("URI=\"").nth(1)?.split('"').next()).unwrap().to_string();
+    assert!(part.ends_with(&format!("?ticket={t}")), "{pl}");
+    let (st, bytes) = get_max(&relay, &format!("/live/{id}/{part}"), None, usize::MAX);
+    assert!(st == 200 && bytes.len() > 100, "a part with the ticket: {st}");
+    assert_eq!(get_max(&relay, &format!("/live/{id}/{}", part.split('?').next().unwrap()), None, 4096).0, 401, "a part without it");
+    let (st, pl) = get(&relay, &format!("/live/{id}/ts.m3u8?ticket={t}"), None);
     assert_eq!(st, 200, "{pl}");
     let seg_uri = pl.lines().find(|l| l.contains(".ts")).unwrap().to_string();
     assert!(seg_uri.ends_with(&format!("?ticket={t}")), "{pl}");

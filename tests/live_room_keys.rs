@@ -104,7 +104,7 @@ fn keys_are_kept_hashed_shown_once_and_publish_by_their_hash() {
     // The printed key publishes, and a viewer gets media.
     let ff = Kill(push(&rtmp, 30));
     let seg = wait_for(60, "a segment in the playlist", || {
-        let (st, pl) = http(&relay, "GET", &format!("/live/{id}/index.m3u8"), None);
+        let (st, pl) = http(&relay, "GET", &format!("/live/{id}/ts.m3u8"), None);
         (st == 200).then(|| pl.lines().find(|l| l.ends_with(".ts")).map(String::from)).flatten()
     });
     let (st, body) = http(&relay, "GET", &format!("/live/{id}/{seg}"), None);

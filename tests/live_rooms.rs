@@ -43,9 +43,9 @@ fn room_info(relay: &Relay, id: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-/// The playlist's segment names, once it exists.
+/// The MPEG-TS playlist's segment names, once it exists.
 fn segments(relay: &Relay, id: &str) -> Option<Vec<String>> {
-    let (st, body) = get(relay, &format!("/live/{id}/index.m3u8"));
+    let (st, body) = get(relay, &format!("/live/{id}/ts.m3u8"));
     (st == 200).then(|| String::from_utf8_lossy(&body).lines().filter(|l| l.ends_with(".ts")).map(String::from).collect())
 }
 
@@ -118,6 +118,30 @@ fn ffmpeg_publishes_hls_plays_wrong_key_and_second_publisher_are_refused() {
     let probe: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     let codecs: Vec<String> = probe["streams"].as_array().into_iter().flatten().map(|s| format!("{}:{}", s["codec_type"].as_str().unwrap_or(""), s["codec_name"].as_str().unwrap_or(""))).collect();
     assert!(codecs.contains(&"video:h264".to_string()) && codecs.contains(&"audio:aac".to_string()), "{codecs:?} {}", String::from_utf8_lossy(&out.stderr));
+
+    // Low-latency HLS: the multivariant playlist names the rung; parts of
+    // ~200 ms; a blocking reload returns once the hinted part exists, and
+    // the hinted part itself is answered when it is done.
+    let (st, mv) = get(&relay, &format!("/live/{id}/index.m3u8"));
+    let mv = String::from_utf8_lossy(&mv);
+    assert!(st == 200 && mv.contains("#EXT-X-STREAM-INF:BANDWIDTH=") && mv.contains("RESOLUTION=854x480") && mv.contains("CODECS=\"avc1.") && mv.contains("\nll.m3u8"), "{mv}");
+    let (st, head, ll) = get_with(&relay, &format!("/live/{id}/ll.m3u8"), "");
+    let ll = String::from_utf8_lossy(&ll).to_string();
+    assert!(st == 200 && ll.contains("#EXT-X-PART-INF:PART-TARGET=0.250") && ll.contains("CAN-BLOCK-RELOAD=YES") && ll.contains("#EXT-X-MAP:URI=\"init.mp4\""), "{ll}");
+    assert!(head.to_lowercase().contains("cache-control: public, max-age=1"), "{head}");
+    let hint = ll.lines().find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"")).and_then(|u| u.strip_suffix('"')).expect("a preload hint").to_string();
+    let (msn, n) = hint.trim_start_matches("part.").trim_end_matches(".m4s").split_once('.').unwrap();
+    let t = std::time::Instant::now();
+    let (st, blocked) = get(&relay, &format!("/live/{id}/ll.m3u8?_HLS_msn={msn}&_HLS_part={n}"));
+    let blocked = String::from_utf8_lossy(&blocked);
+    assert!(st == 200 && blocked.contains(&format!("URI=\"{hint}\"")) && !blocked.contains(&format!("PRELOAD-HINT:TYPE=PART,URI=\"{hint}")), "blocked until {hint}: {blocked}");
+    assert!(t.elapsed() < Duration::from_secs(3), "a part is ~200 ms: {:?}", t.elapsed());
+    let (st, head, part) = get_with(&relay, &format!("/live/{id}/{hint}"), "");
+    assert!(st == 200 && part.windows(4).any(|w| w == b"moof") && head.to_lowercase().contains("immutable"), "{head}");
+    let (st, _, init) = get_with(&relay, &format!("/live/{id}/init.mp4"), "");
+    assert!(st == 200 && init.windows(4).any(|w| w == b"moov"));
+    let far: u64 = msn.parse::<u64>().unwrap() + 10;
+    assert_eq!(get(&relay, &format!("/live/{id}/ll.m3u8?_HLS_msn={far}")).0, 400, "too far ahead");
 
     // A second publisher on the live key is refused; the first goes on.
     let (ok, err) = stderr_of(ffmpeg_publish(&rtmp, 3));

@@ -31,6 +31,12 @@ pub struct TicketQuery {
     /// Another relay node pulling the live (`super::edge`).
     #[serde(default)]
     pub edge: Option<String>,
+    /// Low-latency HLS blocking reload: answer once this segment (and part)
+    /// is in the playlist.
+    #[serde(default, rename = "_HLS_msn")]
+    pub hls_msn: Option<u64>,
+    #[serde(default, rename = "_HLS_part")]
+    pub hls_part: Option<usize>,
 }
 
 /// The owner, or a member the owner added.

@@ -76,13 +76,32 @@ impl Channel {
     }
 }
 
-#[derive(Default)]
 pub struct Fanout {
     flv: Channel,
     mp4: Channel,
     muxer: Mutex<super::fmp4::Muxer>,
     /// Set once the fMP4 muxer refused the publisher's configuration (logged once).
     mp4_failed: std::sync::atomic::AtomicBool,
+    /// Low-latency HLS made of the same fragments ([`super::llhls`]).
+    ll: Mutex<super::llhls::LlHls>,
+    /// Its version, for requests that block until a part exists.
+    ll_version: tokio::sync::watch::Sender<u64>,
+    /// The picture's size, from the SPS (for the multivariant playlist).
+    size: Mutex<Option<(u32, u32)>>,
+}
+
+impl Default for Fanout {
+    fn default() -> Self {
+        Fanout {
+            flv: Channel::default(),
+            mp4: Channel::default(),
+            muxer: Mutex::default(),
+            mp4_failed: Default::default(),
+            ll: Mutex::default(),
+            ll_version: tokio::sync::watch::channel(0).0,
+            size: Mutex::new(None),
+        }
+    }
 }
 
 /// The FLV file header (audio + video) and the first PreviousTagSize.
@@ -158,20 +177,40 @@ impl Fanout {
     fn push_mp4(&self, m: &Media) {
         use super::fmp4::Out;
         use std::sync::atomic::Ordering;
+        if let Media::VideoConfig(c) = m {
+            let sps = onair_ingest::flv::avcc_parameter_sets(c).ok().and_then(|sets| sets.into_iter().next());
+            *self.size.lock().unwrap_or_else(|p| p.into_inner()) = sps.and_then(|s| onair_ingest::sps::sps_dimensions(&s));
+        }
         let out = self.muxer().push(m);
         let init = |i: Vec<u8>| {
             let i = Bytes::from(i);
             self.mp4.cache().head = vec![i.clone()];
+            self.ll().init(i.clone());
             let _ = self.mp4.tx.send(i);
+        };
+        let (t_ms, video) = match m {
+            Media::Video { dts_ms, .. } => (i64::from(*dts_ms), true),
+            Media::Audio { ts_ms, .. } => (i64::from(*ts_ms), false),
+            _ => (0, false),
+        };
+        let fragment = |f: Vec<u8>, key: bool| {
+            let f = Bytes::from(f);
+            let v = {
+                let mut ll = self.ll();
+                ll.push(&f, t_ms, key, video);
+                ll.version
+            };
+            self.ll_version.send_if_modified(|old| std::mem::replace(old, v) != v);
+            self.mp4.send(f, key);
         };
         match out {
             Ok(Out::Nothing) => {}
             Ok(Out::Init(i)) => init(i),
             Ok(Out::InitAndFragment(i, f, key)) => {
                 init(i);
-                self.mp4.send(Bytes::from(f), key);
+                fragment(f, key);
             }
-            Ok(Out::Fragment(f, key)) => self.mp4.send(Bytes::from(f), key),
+            Ok(Out::Fragment(f, key)) => fragment(f, key),
             Err(e) => {
                 if !self.mp4_failed.swap(true, Ordering::Relaxed) {
                     tracing::warn!(error = %e, "fragmented MP4 output: cannot describe this stream");
@@ -189,6 +228,31 @@ impl Fanout {
     /// The MSE type (`video/mp4; codecs="avc1.PPCCLL,mp4a.40.2"`) once known.
     pub fn mp4_mime(&self) -> Option<String> {
         self.muxer().mime()
+    }
+
+    /// The low-latency HLS state (read it briefly: the publisher's task
+    /// writes it for every frame).
+    pub fn ll(&self) -> std::sync::MutexGuard<'_, super::llhls::LlHls> {
+        self.ll.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wakes when a part is added (or the live ends).
+    pub fn ll_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.ll_version.subscribe()
+    }
+
+    /// Closes the low-latency HLS playlist (`EXT-X-ENDLIST`).
+    pub fn ll_end(&self) {
+        let v = {
+            let mut ll = self.ll();
+            ll.end_now();
+            ll.version
+        };
+        self.ll_version.send_replace(v);
+    }
+
+    pub fn size(&self) -> Option<(u32, u32)> {
+        *self.size.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Low-latency viewers of both formats.

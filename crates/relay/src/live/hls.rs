@@ -126,7 +126,7 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -
         for _ in rx.iter() {}
         return Ok(());
     }
-    let mut octx = ffmpeg_next::format::output_as(&dir.join("index.m3u8"), "hls").map_err(fe("opening the hls muxer"))?;
+    let mut octx = ffmpeg_next::format::output_as(&dir.join("ts.m3u8"), "hls").map_err(fe("opening the hls muxer"))?;
     let mut tracks = Tracks { video: None, audio: None };
     if let Some(avcc) = &vcfg {
         let sets = avcc_parameter_sets(avcc)?;

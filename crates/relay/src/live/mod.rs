@@ -15,6 +15,7 @@ pub mod fmp4;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hls;
+pub mod llhls;
 pub mod player;
 pub mod replay;
 pub mod routes;
@@ -213,6 +214,8 @@ impl Live {
 
     /// Ends `f` (its viewers' streams end when the last sender goes).
     pub fn fanout_end(&self, room: &str, f: &Arc<fanout::Fanout>) {
+        // Players blocked on the next part hear of the end at once.
+        f.ll_end();
         let mut m = self.fanouts.lock().unwrap_or_else(|p| p.into_inner());
         if m.get(room).is_some_and(|g| Arc::ptr_eq(g, f)) {
             m.remove(room);

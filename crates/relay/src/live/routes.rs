@@ -269,6 +269,11 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     if let Some(f) = format {
         return low_latency_stream(&cx, &id, f).ok_or_else(|| err(ErrorCode::NotFound, "the room is not live"));
     }
+    // A private room's ticket rides on every URI the playlists name.
+    let query = t.ticket.as_deref().filter(|t| room.private && super::access::ticket_chars(t)).map(|t| format!("?ticket={t}")).unwrap_or_default();
+    if let Some(res) = ll_file(&cx, &id, &file, &t, room.private, &query).await {
+        return res;
+    }
     if pulling && file.ends_with(".m3u8") {
         // An edge's first playlist comes with its first segment.
         let path = cx.live.dir.join(&id).join(&file);
@@ -313,6 +318,74 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     h.insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static(cache));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, axum::http::HeaderValue::from_static("*"));
     Ok(res)
+}
+
+/// How long a blocking playlist request or a preload-hinted part may wait.
+const LL_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// The low-latency HLS files ([`super::llhls`]), served from memory; None
+/// for any other name.
+async fn ll_file(cx: &LiveCtx, id: &str, file: &str, q: &TicketQuery, private: bool, query: &str) -> Option<Result<Response, LiveError>> {
+    use super::llhls::{parse_name, Lookup};
+    let named = parse_name(file);
+    if !matches!(file, "index.m3u8" | "ll.m3u8" | "init.mp4") && named.is_none() {
+        return None;
+    }
+    let not_live = || Some(Err(err(ErrorCode::NotFound, "the room is not live")));
+    let Some(fan) = cx.live.fanout(id) else { return not_live() };
+    let (immutable, playlist) = if private { ("private, max-age=31536000, immutable", "private, max-age=1") } else { ("public, max-age=31536000, immutable", "public, max-age=1") };
+    let reply = |ctype: &'static str, cache: &'static str, body: axum::body::Body| -> Option<Result<Response, LiveError>> {
+        Some(Ok(([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], body).into_response()))
+    };
+    let mut changes = fan.ll_changes();
+    let deadline = tokio::time::Instant::now() + LL_WAIT;
+    // Waits for the next change; false once the wait is over.
+    let mut next = async || tokio::time::timeout_at(deadline, changes.changed()).await.is_ok_and(|r| r.is_ok());
+    match file {
+        "index.m3u8" => {
+            let text = fan.ll().multivariant(fan.mp4_mime().as_deref(), fan.size(), query);
+            reply("application/vnd.apple.mpegurl", playlist, text.into())
+        }
+        "ll.m3u8" => {
+            if let Some(msn) = q.hls_msn {
+                if fan.ll().too_far(msn) {
+                    return Some(Err(err(ErrorCode::Invalid, "_HLS_msn is more than two segments ahead")));
+                }
+                while !fan.ll().has(msn, q.hls_part) {
+                    if !next().await {
+                        break;
+                    }
+                }
+            } else {
+                // A new live's first whole segment is a GOP away.
+                while !fan.ll().ready() {
+                    if !next().await {
+                        break;
+                    }
+                }
+            }
+            let text = fan.ll().media_playlist(query);
+            reply("application/vnd.apple.mpegurl", playlist, text.into())
+        }
+        "init.mp4" => match fan.ll().init_segment() {
+            Some(b) => reply("video/mp4", immutable, b.into()),
+            None => not_live(),
+        },
+        _ => {
+            let (msn, part) = named?;
+            loop {
+                let found = match part {
+                    Some(n) => fan.ll().part(msn, n),
+                    None => fan.ll().segment(msn),
+                };
+                match found {
+                    Lookup::Ready(b) => return reply("video/iso.segment", immutable, b.into()),
+                    Lookup::Soon if next().await => continue,
+                    _ => return Some(Err(err(ErrorCode::NotFound, "no such part or segment (it left the playlist's window, or never came)"))),
+                }
+            }
+        }
+    }
 }
 
 /// A file of at most `max` bytes as text, or None.
