@@ -372,6 +372,65 @@ fn chromium_plays_the_low_latency_fmp4_with_media_source_extensions() {
     assert!(info["stream_viewers"].as_u64().unwrap() >= 1 && info["viewers"].as_u64().unwrap() >= 1, "{info}");
 }
 
+/// hls.js (from the UI's npm packages) in low-latency mode on the room's
+/// multivariant playlist: it plays, and its own latency figure (live edge
+/// minus playhead) stays under 1.5 s.
+#[test]
+fn hls_js_plays_low_latency_hls_under_a_second_and_a_half() {
+    let hls_js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/hls.js/dist/hls.min.js");
+    assert!(hls_js.exists(), "hls.js is installed with the UI's packages (cd ui && npm install)");
+    let relay = Relay::start();
+    let hal = User::register(&relay, "hal");
+    let room = create_room(&hal, "LL-HLS");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let _publisher = KillOnDrop(ffmpeg_publish(&rtmp, 120));
+    wait_for(60, "the first low-latency segment", || (get(&relay, &format!("/live/{id}/ll.m3u8")).0 == 200).then_some(()));
+    let page = hal.home.path().join("ll.html");
+    std::fs::write(
+        &page,
+        format!(
+            r#"<!doctype html><video id=v muted autoplay playsinline></video>
+<script src="file://{js}"></script>
+<script>
+const v = document.getElementById('v');
+const hls = new Hls({{ lowLatencyMode: true, liveSyncDuration: 0.6 }});
+hls.on(Hls.Events.ERROR, (_, d) => {{ if (d.fatal) console.log('ONAIR player error ' + d.type + ' ' + d.details); }});
+hls.loadSource('{url}/live/{id}/index.m3u8');
+hls.attachMedia(v);
+setInterval(() => {{
+  const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : 0;
+  console.log('ONAIR player frames=' + q + ' currentTime=' + v.currentTime.toFixed(3) + ' latency=' + (hls.latency || 0).toFixed(3) + ' parts=' + (hls.levels[0] && hls.levels[0].details && hls.levels[0].details.partList ? hls.levels[0].details.partList.length : 0));
+}}, 500);
+</script>"#,
+            js = hls_js.display(),
+            url = relay.url()
+        ),
+    )
+    .unwrap();
+    let browser = Chromium::open(&format!("file://{}", page.display()));
+    let first = wait_for(90, "hls.js's first progress line", || browser.progress().first().copied());
+    wait_for(90, "video frames decoded and time advancing", || {
+        assert!(browser.player_errors().is_empty(), "{:?}", browser.player_errors());
+        let last = *browser.progress().last().unwrap();
+        (last.0 >= first.0 + 60 && last.1 >= first.1 + 3.0).then_some(())
+    });
+    let latencies: Vec<f64> = browser
+        .lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("ONAIR player frames="))
+        .filter_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix("latency=")).and_then(|v| v.trim_end_matches('"').parse().ok()))
+        .filter(|l: &f64| *l > 0.0)
+        .collect();
+    let recent = &latencies[latencies.len().saturating_sub(6)..];
+    let mut sorted = recent.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    eprintln!("hls.js low-latency mode: latency {recent:?} s (median {median:.3})");
+    assert!(median > 0.0 && median < 1.5, "hls.js latency {recent:?}");
+}
+
 #[test]
 fn a_replay_survives_a_relay_crash_mid_live() {
     let mut relay = Relay::start();
