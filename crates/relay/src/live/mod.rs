@@ -4,8 +4,10 @@
 //! The life of a live frame: publisher → RTMP socket (driver in [`rtmp`]) →
 //! `onair_ingest::Session` (handshake, publish policy, FLV tag → access
 //! unit) → bounded queue → HLS writer thread (FFmpeg's `hls` muxer: MPEG-TS
-//! segments of one GOP and a sliding playlist under `DATA/live/ROOM/`) →
-//! viewers fetch `/live/ROOM/index.m3u8` and its segments over HTTP.
+//! segments of one GOP and a sliding playlist `ts.m3u8` under
+//! `DATA/live/ROOM/`); and → fan-out ([`fanout`]: HTTP-FLV, fragmented MP4,
+//! and low-latency HLS made from the fragments in memory, [`llhls`], whose
+//! multivariant playlist is `/live/ROOM/index.m3u8`).
 
 pub mod access;
 pub mod chat;
@@ -48,7 +50,7 @@ pub struct OnAir {
 
 /// Live state shared by the ingest driver and the HTTP routes.
 pub struct Live {
-    /// Where HLS files go: `DIR/ROOM_ID/index.m3u8`.
+    /// Where the MPEG-TS HLS files go: `DIR/ROOM_ID/ts.m3u8`.
     pub dir: PathBuf,
     rtmp_addr: OnceLock<SocketAddr>,
     rtmps_addr: OnceLock<SocketAddr>,
