@@ -116,6 +116,16 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     let all: BTreeSet<u64> = ann_seqs.iter().chain(&bob_seqs).copied().collect();
     assert_eq!(all, (1..=80).collect(), "one sequence for the conversation, shared by both nodes");
 
+    // An attachment uploaded through A downloads through B: its bytes are
+    // in the shared data folder, its row in the shared store; eve may not.
+    let (st, body) = http(&a.addr, "POST", "/v1/attachments?conv=dm:ann:bob&name=notes.txt", Some(&ann_tok), Some("shared between nodes"));
+    assert_eq!(st, 201, "{body}");
+    let att: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let path = format!("/v1/attachments/{}", att["id"].as_str().unwrap());
+    assert_eq!(http(&b.addr, "GET", &path, Some(&bob_tok), None), (200, "shared between nodes".to_string()));
+    let eve_tok = register(b, "eve");
+    assert_eq!(http(&b.addr, "GET", &path, Some(&eve_tok), None).0, 404, "not a party to the conversation");
+
     // PostgreSQL restarted (fast: every session cut): the nodes' sockets
     // stay up, and what is sent afterwards is stored once, in order.
     tokio::task::block_in_place(|| pg.restart());
@@ -138,7 +148,6 @@ async fn chat_presence_calls_signout_and_limits_cross_nodes() {
     ann.ok(json!({"op":"call_ice","call_id":call,"candidate":null})).await;
     assert_eq!(bob.event("call_ice").await["from"], "ann");
     // A third party on the other node cannot touch it.
-    let eve_tok = register(b, "eve");
     let mut eve = Ws::connect(&b.addr, "eve", &eve_tok).await;
     assert_eq!(eve.refused(json!({"op":"call_hangup","call_id":call})).await, "not_participant");
     bob.ok(json!({"op":"call_hangup","call_id":call})).await;
