@@ -188,6 +188,24 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
         }
     }
     app.eval("localStorage.setItem('onair.lang', 'en'); window.dispatchEvent(new CustomEvent('onair:language')); return true");
+    // At 1280×800, and with text twice as large (a user's 200% text size),
+    // nothing runs off the window or makes a screen scroll sideways.
+    for big in [false, true] {
+        if big {
+            app.eval("const s = document.createElement('style'); s.id = 'text200'; s.textContent = ':root { --fs-xs: 24px; --fs-s: 26px; --fs-m: 28px; --fs-l: 32px; --fs-xl: 44px; } body, #nav button, #nav .brand { font-size: 28px; }'; document.head.appendChild(s); return true");
+        }
+        for s in ["live", "recordings", "watch", "chat", "call", "settings"] {
+            app.click(&format!("[data-testid=nav-{s}]"));
+            app.find(&format!("[data-testid=screen-{s}]"));
+            std::thread::sleep(std::time::Duration::from_millis(800));
+            let bad = app.eval(OVERFLOW_JS);
+            if big {
+                app.screenshot(&format!("{s}-text200"));
+            }
+            assert_eq!(bad, json!([]), "{s} overflows at 1280x800{}", if big { " with 200% text" } else { "" });
+        }
+    }
+    app.eval("document.getElementById('text200')?.remove(); return true");
     // The live job survived every screen: Go live shows it as it runs.
     app.click("[data-testid=nav-live]");
     app.wait_text("[data-testid=state-badge]", "LIVE", secs(10));
@@ -263,4 +281,28 @@ for (const el of document.querySelectorAll('body *')) {
   if (k < 4.5) bad.push(own.slice(0, 40) + ' ' + k.toFixed(2));
 }
 return bad;
+"#;
+
+/// What runs off the window or scrolls sideways: elements whose box ends
+/// past the window's right edge (outside a scrolling list), and containers
+/// that scroll horizontally. Text cut with an ellipsis on purpose is fine.
+const OVERFLOW_JS: &str = r#"
+const bad = [];
+const W = document.documentElement.clientWidth;
+const name = (e) => e.getAttribute('data-testid') || (typeof e.className === 'string' && e.className) || e.tagName;
+if (document.documentElement.scrollWidth > W + 1) bad.push('page ' + document.documentElement.scrollWidth + ' > ' + W);
+for (const el of document.querySelectorAll('body *')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || el.closest('[hidden]')) continue;
+  const st = getComputedStyle(el);
+  if (st.display === 'none' || st.visibility === 'hidden' || st.position === 'fixed') continue;
+  if (r.right > W + 1) bad.push('past the window: ' + name(el) + ' ' + Math.round(r.right));
+  if (st.overflowX === 'visible' || el.scrollWidth <= el.clientWidth + 1 || ['TEXTAREA', 'INPUT', 'SELECT'].includes(el.tagName)) continue;
+  // Content wider than its box: a sideways scrollbar, or (overflow hidden) something cut off.
+  const edge = r.left + el.clientLeft + el.clientWidth - parseFloat(st.paddingRight);
+  const cut = [...el.querySelectorAll('*')].filter((c) => { const cr = c.getBoundingClientRect(); return cr.width > 0 && cr.right > edge + 1 && !c.closest('[hidden]'); }).map(name);
+  if (['auto', 'scroll'].includes(st.overflowX)) bad.push('scrolls sideways: ' + name(el) + ' ' + el.scrollWidth + '>' + el.clientWidth + ' ' + cut.slice(-3).join(', '));
+  else if (cut.length) bad.push('cut off in ' + name(el) + ': ' + cut.slice(-3).join(', '));
+}
+return bad.slice(0, 12);
 "#;

@@ -98,7 +98,7 @@ export function mount(root: HTMLElement): () => void {
         h("header.side-head", {}, h("h1", {}, t("chat.title")), who, onlineDot, h("button.small", { onclick: signOut }, t("chat.sign_out"))),
         search,
         h(
-          "div.row",
+          "div.row.new-chat",
           {},
           newTo,
           h("button", { onclick: startDm, "data-testid": "chat-open" }, t("chat.open")),

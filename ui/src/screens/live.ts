@@ -77,16 +77,16 @@ export function mount(root: HTMLElement): () => void {
   const roomTitle = h("input", { type: "text", placeholder: t("live.room_title"), "data-testid": "room-title" }) as HTMLInputElement;
   const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, t("live.room_create"));
   const roomPrivate = h("input", { type: "checkbox", "data-testid": "room-private" }) as HTMLInputElement;
-  const roomRotate = h("button", { "data-testid": "room-rotate", title: "A new stream key for OBS or ffmpeg; the old one stops working", onclick: () => void rotateKey() }, "Rotate key") as HTMLButtonElement;
+  const roomRotate = h("button", { "data-testid": "room-rotate", title: t("live.room_rotate_title"), onclick: () => void rotateKey() }, t("live.room_rotate")) as HTMLButtonElement;
   // A stream key is shown once, after create or rotate (the relay keeps only its hash).
   const keyOnce = h("input", { type: "text", readonly: true, "data-testid": "room-key-once" }) as HTMLInputElement;
   const keyOnceBox = h(
     "div.key-once",
     { hidden: true },
-    h("p.small", {}, "Stream key for OBS or ffmpeg — copy it now: it will not be shown again. Going live from here needs no key."),
-    h("div.row", {}, keyOnce, h("button", { "data-testid": "room-key-copy", onclick: () => void copyKey() }, "Copy"), h("button", { "data-testid": "room-key-done", onclick: () => hideKey() }, "Done")),
+    h("p.small", {}, t("live.room_key_once")),
+    h("div.row", {}, keyOnce, h("button", { "data-testid": "room-key-copy", onclick: () => void copyKey() }, t("live.room_key_copy")), h("button", { "data-testid": "room-key-done", onclick: () => hideKey() }, t("live.room_key_done"))),
   );
-  const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row", {}, roomTitle, h("label", { title: "Only you and the members you add may watch" }, roomPrivate, " Private"), roomCreate), keyOnceBox);
+  const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row.room-new", {}, roomTitle, h("label.inline", { title: t("live.room_private_title") }, roomPrivate, t("live.room_private")), roomCreate), keyOnceBox);
   const rtmpUrl = h("input", { type: "text", placeholder: "rtmp://live.twitch.tv/app", "data-testid": "rtmp-url", onchange: () => void checkKey() }) as HTMLInputElement;
   const rtmpKey = h("input", { type: "password", placeholder: t("live.rtmp_key"), autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
@@ -259,7 +259,7 @@ export function mount(root: HTMLElement): () => void {
     try {
       const r = await live.rotateRoomKey(roomSelect.value);
       showKey(r.stream_key);
-      toast(`New stream key for “${r.title}”; the old one no longer works`);
+      toast(t("live.room_rotated", { title: r.title }));
     } catch (e) {
       toast(errorText(e), "error");
     }
@@ -278,7 +278,7 @@ export function mount(root: HTMLElement): () => void {
   async function copyKey(): Promise<void> {
     try {
       await navigator.clipboard.writeText(keyOnce.value);
-      toast("Stream key copied");
+      toast(t("live.room_key_copied"));
     } catch {
       // No clipboard permission: the text is selected for Ctrl+C.
       keyOnce.select();
