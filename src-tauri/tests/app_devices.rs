@@ -34,19 +34,39 @@ fn devices_pick_from_pulseaudio_meter_the_microphone_and_feed_calls() {
     for (css, what) in [("[data-testid=dev-microphone]", "microphone"), ("[data-testid=dev-speaker]", "speaker")] {
         let opts = options(&app, css);
         let labels: Vec<&str> = opts.iter().map(|o| o.1.as_str()).collect();
-        assert!(opts[0].0.is_empty() && opts[0].1.contains("PulseAudio"), "the {what} picker starts with the system default, PulseAudio: {labels:?}");
+        assert!(
+            opts[0].0.is_empty() && opts[0].1.contains("PulseAudio"),
+            "the {what} picker starts with the system default, PulseAudio: {labels:?}"
+        );
         assert!(opts.iter().any(|o| o.0 == "pulse"), "the {what} picker offers PulseAudio's own device: {labels:?}");
         for hidden in ["Discard all samples", "cannot be opened", "Rate Converter", "JACK", "Open Sound System"] {
             assert!(!labels.iter().any(|l| l.contains(hidden)), "the {what} picker offers an unusable device ({hidden}): {labels:?}");
         }
-        assert_eq!(app.eval(&format!("return document.querySelector({}).value", json!(css))), json!(""), "{what}: the system default is chosen at first");
+        assert_eq!(
+            app.eval(&format!("return document.querySelector({}).value", json!(css))),
+            json!(""),
+            "{what}: the system default is chosen at first"
+        );
     }
 
     // The meter: silence at first, then a loud tone played into PulseAudio
     // (the default source is the sink's monitor) moves it.
-    app.wait_js("return document.querySelector('[data-testid=mic-level]')?.dataset.dbfs !== undefined", secs(30), "the meter to report a level");
+    app.wait_js(
+        "return document.querySelector('[data-testid=mic-level]')?.dataset.dbfs !== undefined",
+        secs(30),
+        "the meter to report a level",
+    );
     let mut tone = Command::new("pacat")
-        .args(["--server", &pulse, "--playback", "--device=speaker", "--format=s16le", "--rate=48000", "--channels=1", "--latency-msec=50"])
+        .args([
+            "--server",
+            &pulse,
+            "--playback",
+            "--device=speaker",
+            "--format=s16le",
+            "--rate=48000",
+            "--channels=1",
+            "--latency-msec=50",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -55,7 +75,9 @@ fn devices_pick_from_pulseaudio_meter_the_microphone_and_feed_calls() {
     let mut stdin = tone.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
         // 440 Hz at half scale (-6 dBFS) for up to 20 s, until the pipe closes.
-        let samples: Vec<u8> = (0..48_000).flat_map(|i| ((((i as f32) * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 16_000.0) as i16).to_le_bytes()).collect();
+        let samples: Vec<u8> = (0..48_000)
+            .flat_map(|i| ((((i as f32) * 440.0 * std::f32::consts::TAU / 48_000.0).sin() * 16_000.0) as i16).to_le_bytes())
+            .collect();
         for _ in 0..20 {
             if stdin.write_all(&samples).is_err() {
                 break;
@@ -70,11 +92,7 @@ fn devices_pick_from_pulseaudio_meter_the_microphone_and_feed_calls() {
 
     // Choose PulseAudio's own device: saved in app.json, kept on return.
     app.select("[data-testid=dev-microphone]", "pulse");
-    app.wait_js(
-        "return document.querySelector('[data-testid=dev-microphone]')?.value === 'pulse'",
-        secs(30),
-        "the choice to stay",
-    );
+    app.wait_js("return document.querySelector('[data-testid=dev-microphone]')?.value === 'pulse'", secs(30), "the choice to stay");
     let wait_saved = std::time::Instant::now();
     let saved = loop {
         let s: Value = std::fs::read(home.path().join("app.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or(Value::Null);
@@ -85,17 +103,31 @@ fn devices_pick_from_pulseaudio_meter_the_microphone_and_feed_calls() {
     };
     assert_eq!(saved["devices"]["microphone"], json!("pulse"), "saved per machine: {saved}");
     let view = app.invoke("devices_get", json!({})).expect("devices_get");
-    let pulse_mic = view["microphones"].as_array().unwrap().iter().find(|d| d["id"] == "pulse").expect("pulse in the list")["index"].as_u64().unwrap();
+    let pulse_mic = view["microphones"].as_array().unwrap().iter().find(|d| d["id"] == "pulse").expect("pulse in the list")["index"]
+        .as_u64()
+        .unwrap();
     assert_eq!(view["microphone_source"], json!(format!("mic:{pulse_mic}")));
 
     // Calls send what Settings chose, and the test pattern without a camera.
     app.click("[data-testid=nav-call]");
-    app.wait_js(&format!("return document.querySelector('[data-testid=call-audio-source]')?.value === 'mic:{pulse_mic}'"), secs(30), "Calls to default to the chosen microphone");
-    assert_eq!(app.eval("return document.querySelector('[data-testid=call-video-source]').value"), json!("test"), "no camera here: the test pattern");
+    app.wait_js(
+        &format!("return document.querySelector('[data-testid=call-audio-source]')?.value === 'mic:{pulse_mic}'"),
+        secs(30),
+        "Calls to default to the chosen microphone",
+    );
+    assert_eq!(
+        app.eval("return document.querySelector('[data-testid=call-video-source]').value"),
+        json!("test"),
+        "no camera here: the test pattern"
+    );
     let audio = options(&app, "[data-testid=call-audio-source]");
     assert!(!audio.iter().any(|o| o.1.contains("Discard") || o.1.contains("cannot be opened")), "{audio:?}");
 
     // Back in Settings the choice shows, and the meter stops when it is left.
     app.click("[data-testid=nav-settings]");
-    app.wait_js("return document.querySelector('[data-testid=dev-microphone]')?.value === 'pulse'", secs(30), "the saved choice shown again");
+    app.wait_js(
+        "return document.querySelector('[data-testid=dev-microphone]')?.value === 'pulse'",
+        secs(30),
+        "the saved choice shown again",
+    );
 }

@@ -38,9 +38,12 @@ struct SendFile {
 
 /// `chat://upload` payload: `sent` of `total` bytes have gone out.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct UploadProgress {
     pub upload: String,
+    #[cfg_attr(test, ts(type = "number"))]
     pub sent: u64,
+    #[cfg_attr(test, ts(type = "number"))]
     pub total: u64,
 }
 

@@ -24,6 +24,7 @@ pub const LEVEL_EVENT: &str = "devices://level";
 
 /// What this machine uses; `None`: the system's default.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DeviceChoice {
     #[serde(default)]
     pub camera: Option<String>,
@@ -34,6 +35,7 @@ pub struct DeviceChoice {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Camera {
     pub index: usize,
     pub name: String,
@@ -41,9 +43,12 @@ pub struct Camera {
 
 /// The pickers' contents: only devices that can be used, and the choice.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DevicesView {
     pub cameras: Vec<Camera>,
+    #[cfg_attr(test, ts(as = "Vec<AudioDeviceTs>"))]
     pub microphones: Vec<AudioDevice>,
+    #[cfg_attr(test, ts(as = "Vec<AudioDeviceTs>"))]
     pub speakers: Vec<AudioDevice>,
     pub chosen: DeviceChoice,
     /// The source Go live and Calls use for "camera" / "microphone" now
@@ -51,6 +56,21 @@ pub struct DevicesView {
     /// there is no such device (then calls send the test pattern).
     pub camera_source: Option<String>,
     pub microphone_source: Option<String>,
+}
+
+/// `onair_media::devices::AudioDevice` as the UI sees it (the media crate
+/// carries no ts-rs).
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(rename = "AudioDevice")]
+pub struct AudioDeviceTs {
+    /// What `mic:N` (or the speaker's index) opens.
+    pub index: usize,
+    /// The host's name for it (ALSA: "default", "pulse", "hw:0,0"): what a choice saves.
+    pub id: String,
+    pub name: String,
+    /// The system's default device.
+    pub default: bool,
 }
 
 /// `camera:N  Name` lines from the media crate, as rows.
@@ -61,7 +81,10 @@ fn cameras() -> Vec<Camera> {
         .filter_map(|l| {
             let rest = l.strip_prefix("camera:")?;
             let (i, name) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-            Some(Camera { index: i.parse().ok()?, name: name.trim().to_string() })
+            Some(Camera {
+                index: i.parse().ok()?,
+                name: name.trim().to_string(),
+            })
         })
         .collect()
 }
@@ -81,7 +104,14 @@ fn view(chosen: DeviceChoice) -> DevicesView {
         None => None,
     };
     onair_media::speaker::set_preferred(pick(&audio.outputs, &chosen.speaker));
-    DevicesView { cameras: cams, microphones: audio.inputs, speakers: audio.outputs, chosen, camera_source, microphone_source }
+    DevicesView {
+        cameras: cams,
+        microphones: audio.inputs,
+        speakers: audio.outputs,
+        chosen,
+        camera_source,
+        microphone_source,
+    }
 }
 
 /// The devices and this machine's choice (the speaker choice is applied).
@@ -96,7 +126,11 @@ pub async fn devices_get(state: State<'_, AppState>) -> AppResult<DevicesView> {
 pub async fn devices_set(state: State<'_, AppState>, chosen: DeviceChoice) -> AppResult<DevicesView> {
     let mut s = AppSettings::load(&state.home)?;
     let clean = |o: Option<String>| o.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let chosen = DeviceChoice { camera: clean(chosen.camera), microphone: clean(chosen.microphone), speaker: clean(chosen.speaker) };
+    let chosen = DeviceChoice {
+        camera: clean(chosen.camera),
+        microphone: clean(chosen.microphone),
+        speaker: clean(chosen.speaker),
+    };
     s.devices = Some(chosen.clone());
     s.save(&state.home)?;
     tauri::async_runtime::spawn_blocking(move || view(chosen)).await.map_err(|e| AppError::Internal(e.to_string()))
@@ -104,6 +138,7 @@ pub async fn devices_set(state: State<'_, AppState>, chosen: DeviceChoice) -> Ap
 
 /// `devices://level` payload: the loudest sample of the last 100 ms.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Level {
     /// dBFS, -100 for silence.
     pub dbfs: f32,
@@ -123,7 +158,11 @@ pub fn devices_meter(app: AppHandle, source: Option<String>) -> AppResult<()> {
     let Some(source) = source else { return Ok(()) };
     let index = match source.as_str() {
         "mic" => None,
-        s => Some(s.strip_prefix("mic:").and_then(|n| n.parse().ok()).ok_or_else(|| AppError::Invalid(format!("{s:?} is not a microphone (mic or mic:N)")))?),
+        s => Some(
+            s.strip_prefix("mic:")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| AppError::Invalid(format!("{s:?} is not a microphone (mic or mic:N)")))?,
+        ),
     };
     let stop = Arc::new(AtomicBool::new(false));
     *g = Some(stop.clone());

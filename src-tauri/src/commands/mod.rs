@@ -10,4 +10,5 @@ pub mod devices;
 pub mod live;
 pub mod recordings;
 pub mod settings;
+pub mod types;
 pub mod watch;

@@ -20,12 +20,8 @@ export function uploadPercent(sent: number, total: number): number {
   return Math.max(0, Math.min(100, Math.floor((sent * 100) / total)));
 }
 
-/** `chat://upload` payload. */
-export interface UploadProgress {
-  upload: string;
-  sent: number;
-  total: number;
-}
+/** `chat://upload` payload (generated from the Rust type). */
+export type { UploadProgress } from "../generated/app";
 
 /** Uploads `file` and queues a message carrying it; progress arrives as `chat://upload` with `upload`. */
 export async function sendFile(upload: string, to: To, file: File, text = "", burnSecs: number | null = null): Promise<ChatMessage> {

@@ -5,30 +5,9 @@
 import { call } from "../api";
 import { t } from "./i18n";
 
-export interface AudioDevice {
-  index: number;
-  /** The host's name for it (ALSA: "default", "pulse", "hw:0,0"): what a choice saves. */
-  id: string;
-  name: string;
-  default: boolean;
-}
-
-export interface DeviceChoice {
-  camera: string | null;
-  microphone: string | null;
-  speaker: string | null;
-}
-
-export interface DevicesView {
-  cameras: { index: number; name: string }[];
-  microphones: AudioDevice[];
-  speakers: AudioDevice[];
-  chosen: DeviceChoice;
-  /** `camera:N` for "camera", or null when there is none. */
-  camera_source: string | null;
-  /** `mic:N` (or `mic`: the system's default) for "microphone", or null when there is none. */
-  microphone_source: string | null;
-}
+// The commands' types, generated from the Rust ones (src-tauri/src/commands/types.rs).
+import type { AudioDevice, DeviceChoice, DevicesView } from "../generated/app";
+export type { AudioDevice, DeviceChoice, DevicesView };
 
 export const devices = {
   get: () => call<DevicesView>("devices_get"),

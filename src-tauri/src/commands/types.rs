@@ -1,0 +1,47 @@
+//! The TypeScript of the commands' argument and result types, as
+//! `ui/src/generated/app.ts` holds it (ts-rs, in tests only). The UI imports
+//! these instead of typing them by hand; a test fails when the file is stale.
+//! Regenerate: `ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current`
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::{attach, devices};
+    use ts_rs::TS;
+
+    fn typescript() -> String {
+        let decls = [
+            devices::AudioDeviceTs::decl(),
+            devices::Camera::decl(),
+            devices::DeviceChoice::decl(),
+            devices::DevicesView::decl(),
+            devices::Level::decl(),
+            attach::UploadProgress::decl(),
+        ];
+        let mut out = String::from(
+            "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",
+        );
+        for d in decls {
+            out.push_str("\nexport ");
+            out.push_str(&d);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The checked-in UI types must match the Rust ones.
+    #[test]
+    fn ui_types_are_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/generated/app.ts");
+        let want = typescript();
+        if std::env::var_os("ONAIR_BLESS_TS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is out of date with src-tauri/src/commands; regenerate it with\n  ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current",
+            path.display()
+        );
+    }
+}
