@@ -27,6 +27,9 @@ const BACKOFF_START: Duration = Duration::from_millis(100);
 const BACKOFF_CAP: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const RECONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Queued packets (about 1.7 s at 30 fps with audio) past which a destination
+/// drops video up to the next keyframe to catch up.
+const DROP_BACKLOG: usize = 128;
 /// A write that blocks longer than this counts as a lost connection.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -190,6 +193,13 @@ impl Sender {
                     self.force_key.store(true, Ordering::Release);
                 }
                 last_video_seq = Some(pkt.seq);
+                if rx.len() >= DROP_BACKLOG && !wait_key && self.has_video {
+                    // Too far behind (as OBS's drop threshold): skip video to
+                    // the next keyframe rather than let the delay grow. No
+                    // forced keyframe: that would cost the other destinations.
+                    tracing::debug!("live: {}: {} packets behind; dropping to the next keyframe", self.url, rx.len());
+                    wait_key = true;
+                }
             }
             let Some(m) = conn.as_mut() else {
                 if is_video {
