@@ -59,6 +59,7 @@ impl AppSettings {
 
 /// Which relay the app talks to.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RelayInfo {
     /// http://127.0.0.1:PORT for the embedded relay.
     pub url: String,

@@ -11,6 +11,9 @@ import type { ConvSummary } from "./lib/conversations";
 import type { FriendInfo } from "./lib/friends";
 import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
 import type { RoomComment } from "./lib/roomChat";
+// The commands' types generated from the Rust ones (src-tauri/src/commands/types.rs).
+import type { ChatStatus, Hotkeys, RelayInfo, SettingsView } from "./generated/app";
+export type { ChatStatus, Hotkeys, RelayInfo, SettingsView };
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
 export interface AppErrorBody {
@@ -70,10 +73,6 @@ export function on<T>(event: string, handler: (payload: T) => void): () => void 
 
 // ---- app ----
 
-export interface RelayInfo {
-  url: string;
-  embedded: boolean;
-}
 
 export interface AppInfo {
   home: string;
@@ -240,14 +239,6 @@ export const recordings = {
 // ---- Chat (src-tauri/src/commands/chat.rs) ----
 
 
-export interface ChatStatus {
-  signed_in: boolean;
-  user: string | null;
-  relay: string;
-  online: boolean;
-  embedded: boolean;
-}
-
 /** `chat://event` payloads. */
 export type ChatPush =
   | { kind: "online" }
@@ -393,21 +384,6 @@ export const calls = {
 
 // ---- Settings (src-tauri/src/commands/settings.rs) ----
 
-
-export interface Hotkeys {
-  record: string;
-  bookmark: string;
-}
-
-export interface SettingsView {
-  home: string;
-  relay: RelayInfo;
-  relay_setting: string | null;
-  relay_env: string | null;
-  insecure_http: boolean;
-  hotkeys: Hotkeys;
-  version: string;
-}
 
 export const settings = {
   get: () => call<SettingsView>("settings_get"),

@@ -138,6 +138,7 @@ impl ChatState {
 
 /// Who is signed in, where, and whether the relay is reachable now.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChatStatus {
     pub signed_in: bool,
     pub user: Option<String>,

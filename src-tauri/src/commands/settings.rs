@@ -11,6 +11,7 @@ use crate::state::{AppSettings, AppState, RelayInfo};
 
 /// The hotkeys, as accelerators ("CommandOrControl+Shift+R").
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Hotkeys {
     pub record: String,
     pub bookmark: String,
@@ -23,6 +24,7 @@ impl Default for Hotkeys {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SettingsView {
     /// `$ONAIR_HOME`: recordings, chat caches, credentials, the embedded relay's data.
     pub home: String,

@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{attach, devices};
+    use crate::commands::{attach, chat, devices, settings};
     use ts_rs::TS;
 
     fn typescript() -> String {
@@ -16,6 +16,10 @@ mod tests {
             devices::DevicesView::decl(),
             devices::Level::decl(),
             attach::UploadProgress::decl(),
+            crate::state::RelayInfo::decl(),
+            chat::ChatStatus::decl(),
+            settings::Hotkeys::decl(),
+            settings::SettingsView::decl(),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",

@@ -34,3 +34,47 @@ export type Level = {
 dbfs: number, };
 
 export type UploadProgress = { upload: string, sent: number, total: number, };
+
+export type RelayInfo = { 
+/**
+ * http://127.0.0.1:PORT for the embedded relay.
+ */
+url: string, 
+/**
+ * True when this process runs the relay itself.
+ */
+embedded: boolean, };
+
+export type ChatStatus = { signed_in: boolean, user: string | null, relay: string, online: boolean, 
+/**
+ * The app's relay is the one it runs itself.
+ */
+embedded: boolean, };
+
+export type Hotkeys = { record: string, bookmark: string, };
+
+export type SettingsView = { 
+/**
+ * `$ONAIR_HOME`: recordings, chat caches, credentials, the embedded relay's data.
+ */
+home: string, 
+/**
+ * The relay in use now.
+ */
+relay: RelayInfo, 
+/**
+ * The relay saved in settings (used from the next start), if any.
+ */
+relay_setting: string | null, 
+/**
+ * ONAIR_RELAY_URL overrides the setting for this process.
+ */
+relay_env: string | null, 
+/**
+ * Plain http:// to a remote relay is allowed (the user asked for it).
+ */
+insecure_http: boolean, hotkeys: Hotkeys, 
+/**
+ * Calls clean the microphone (echo cancellation, noise suppression, gain control).
+ */
+audio_processing: boolean, version: string, };
