@@ -34,7 +34,13 @@ impl Throttle {
         let size: libc::c_int = 16 * 1024;
         // SAFETY: setsockopt on a socket we own, with a pointer to a c_int of the size given.
         let r = unsafe {
-            libc::setsockopt(listener.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, &size as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as libc::socklen_t)
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                &size as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
         };
         assert_eq!(r, 0, "setting SO_RCVBUF");
         // Segments the size of a real link's (loopback's are 64 KB, larger
@@ -42,7 +48,13 @@ impl Throttle {
         let mss: libc::c_int = 1400;
         // SAFETY: as above, for TCP_MAXSEG.
         let r = unsafe {
-            libc::setsockopt(listener.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_MAXSEG, &mss as *const _ as *const libc::c_void, std::mem::size_of::<libc::c_int>() as libc::socklen_t)
+            libc::setsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_MAXSEG,
+                &mss as *const _ as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
         };
         assert_eq!(r, 0, "setting TCP_MAXSEG");
         let port = listener.local_addr().expect("addr").port();
@@ -50,8 +62,13 @@ impl Throttle {
         let rate2 = rate.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().map_while(Result::ok) {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-                let (mut c2, mut s2) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (mut c2, mut s2) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut s2, &mut c2);
                 });
@@ -110,7 +127,16 @@ fn forward_throttled(mut from: &TcpStream, mut to: &TcpStream, rate: &AtomicU64)
 /// Video bitrate (kbit/s) of the recording's packets whose time is in `a..b` seconds.
 fn kbps_between(path: &Path, a: f64, b: f64) -> f64 {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time,size", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time,size",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs");
@@ -118,7 +144,10 @@ fn kbps_between(path: &Path, a: f64, b: f64) -> f64 {
         .lines()
         .filter_map(|l| {
             let mut it = l.split(',');
-            Some((it.next()?.parse::<f64>().ok()?, it.next()?.trim().parse::<u64>().ok()?))
+            Some((
+                it.next()?.parse::<f64>().ok()?,
+                it.next()?.trim().parse::<u64>().ok()?,
+            ))
         })
         .filter(|(t, _)| (a..b).contains(t))
         .map(|(_, s)| s)
@@ -130,16 +159,47 @@ fn kbps_between(path: &Path, a: f64, b: f64) -> f64 {
 /// from `from` to `until` seconds after the stream reached `nginx`. Returns
 /// stderr lines with the second they arrived, the stats, and when (in the
 /// same seconds) the throttle went on and off.
-fn run(home: &Home, to: &[String], throttle: &Throttle, nginx: &Nginx, secs: u32, window: (u64, u64), bits: u64) -> (Vec<(f64, String)>, serde_json::Value, (f64, f64)) {
+fn run(
+    home: &Home,
+    to: &[String],
+    throttle: &Throttle,
+    nginx: &Nginx,
+    secs: u32,
+    window: (u64, u64),
+    bits: u64,
+) -> (Vec<(f64, String)>, serde_json::Value, (f64, f64)) {
     let rec = home.path().join("local.mp4");
     let stats = home.path().join("stats.json");
     let mut args: Vec<String> = vec!["live".into()];
     for t in to {
         args.extend(["--to".into(), t.clone()]);
     }
-    args.extend(["--video", "test", "--audio", "test", "--preset", "480p30", "--duration", &secs.to_string()].map(String::from));
-    args.extend(["--record".into(), rec.display().to_string(), "--stats-json".into(), stats.display().to_string()]);
-    let mut child = home.onair().args(&args).stdin(Stdio::null()).stderr(Stdio::piped()).spawn().expect("onair runs");
+    args.extend(
+        [
+            "--video",
+            "test",
+            "--audio",
+            "test",
+            "--preset",
+            "480p30",
+            "--duration",
+            &secs.to_string(),
+        ]
+        .map(String::from),
+    );
+    args.extend([
+        "--record".into(),
+        rec.display().to_string(),
+        "--stats-json".into(),
+        stats.display().to_string(),
+    ]);
+    let mut child = home
+        .onair()
+        .args(&args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("onair runs");
     let stderr = child.stderr.take().expect("piped");
     let started = Instant::now();
     let (tx, rx) = mpsc::channel();
@@ -148,21 +208,38 @@ fn run(home: &Home, to: &[String], throttle: &Throttle, nginx: &Nginx, secs: u32
             let _ = tx.send((started.elapsed().as_secs_f64(), l));
         }
     });
-    wait_until(Duration::from_secs(30), "the stream to reach nginx", || nginx.recordings().iter().all(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 20_000)) && !nginx.recordings().is_empty());
+    wait_until(Duration::from_secs(30), "the stream to reach nginx", || {
+        nginx
+            .recordings()
+            .iter()
+            .all(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 20_000))
+            && !nginx.recordings().is_empty()
+    });
     std::thread::sleep(Duration::from_secs(window.0));
     throttle.limit(bits);
     let on = started.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(window.1 - window.0));
     throttle.limit(0);
     let off = started.elapsed().as_secs_f64();
-    eprintln!("throttled to {} kbit/s from {on:.1} s to {off:.1} s of the job", bits / 1000);
+    eprintln!(
+        "throttled to {} kbit/s from {on:.1} s to {off:.1} s of the job",
+        bits / 1000
+    );
     let status = child.wait().expect("onair exits");
     let lines: Vec<(f64, String)> = rx.iter().collect();
-    let log = lines.iter().map(|(t, l)| format!("{t:5.1} {l}")).collect::<Vec<_>>().join("\n");
+    let log = lines
+        .iter()
+        .map(|(t, l)| format!("{t:5.1} {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     eprintln!("{log}");
     assert!(status.success(), "onair live failed:\n{log}");
-    assert!(!log.contains("keyT") && !log.contains("keyF"), "a stream key leaked");
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).expect("stats")).expect("JSON");
+    assert!(
+        !log.contains("keyT") && !log.contains("keyF"),
+        "a stream key leaked"
+    );
+    let s: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stats).expect("stats")).expect("JSON");
     (lines, s, (on, off))
 }
 
@@ -174,22 +251,61 @@ fn the_bitrate_steps_down_under_a_throttle_and_back_up_after() {
     let to = vec![format!("rtmp://127.0.0.1:{}/live/keyT", throttle.port)];
     // 480p30 is 1200 kbit/s of video and 128 of audio; the throttle leaves 500.
     let (lines, s, (on, off)) = run(&home, &to, &throttle, &nginx, 22, (3, 11), 500_000);
-    let changes: Vec<&(f64, String)> = lines.iter().filter(|(_, l)| l.contains(": bitrate ")).collect();
-    let down: Vec<_> = changes.iter().filter(|(_, l)| l.contains("congested")).collect();
-    let up: Vec<_> = changes.iter().filter(|(_, l)| l.contains("queue drained")).collect();
-    assert!(down.len() >= 2, "the bitrate stepped down under the throttle: {changes:?}");
+    let changes: Vec<&(f64, String)> = lines
+        .iter()
+        .filter(|(_, l)| l.contains(": bitrate "))
+        .collect();
+    let down: Vec<_> = changes
+        .iter()
+        .filter(|(_, l)| l.contains("congested"))
+        .collect();
+    let up: Vec<_> = changes
+        .iter()
+        .filter(|(_, l)| l.contains("queue drained"))
+        .collect();
+    assert!(
+        down.len() >= 2,
+        "the bitrate stepped down under the throttle: {changes:?}"
+    );
     assert!(down[0].1.contains("bitrate 1200 -> "), "{changes:?}");
     // A figure, not a bound (a loaded machine is slower): goal within ~2 s.
-    eprintln!("first step down {:.1} s after the throttle started; first step up {:.1} s after it ended", down[0].0 - on, up[0].0 - off);
-    assert!(down[0].0 > on && down[0].0 < off, "the step down came while throttled ({on:.1}..{off:.1} s): {changes:?}");
+    eprintln!(
+        "first step down {:.1} s after the throttle started; first step up {:.1} s after it ended",
+        down[0].0 - on,
+        up[0].0 - off
+    );
+    assert!(
+        down[0].0 > on && down[0].0 < off,
+        "the step down came while throttled ({on:.1}..{off:.1} s): {changes:?}"
+    );
     assert!(up[0].0 > off, "{changes:?}");
-    assert!(!up.is_empty(), "the bitrate stepped back up once the throttle ended: {changes:?}");
-    assert!(up[0].0 > down.last().expect("a step down").0, "up after down: {changes:?}");
+    assert!(
+        !up.is_empty(),
+        "the bitrate stepped back up once the throttle ended: {changes:?}"
+    );
+    assert!(
+        up[0].0 > down.last().expect("a step down").0,
+        "up after down: {changes:?}"
+    );
     let d = &s["destinations"][0];
-    assert_eq!(d["bitrate_changes"].as_u64(), Some(changes.len() as u64), "{d}");
-    assert!(d["bitrate_kbps"].as_u64() > Some(400), "recovering at the end: {d}");
-    assert_eq!(s["encoder_kbps"], d["bitrate_kbps"], "the encoder follows the one destination: {s}");
-    assert_eq!(d["reconnects"].as_u64(), Some(0), "the lower bitrate fits the link: the stream stayed up: {d}");
+    assert_eq!(
+        d["bitrate_changes"].as_u64(),
+        Some(changes.len() as u64),
+        "{d}"
+    );
+    assert!(
+        d["bitrate_kbps"].as_u64() > Some(400),
+        "recovering at the end: {d}"
+    );
+    assert_eq!(
+        s["encoder_kbps"], d["bitrate_kbps"],
+        "the encoder follows the one destination: {s}"
+    );
+    assert_eq!(
+        d["reconnects"].as_u64(),
+        Some(0),
+        "the lower bitrate fits the link: the stream stayed up: {d}"
+    );
 
     // The encoder really changed: the recording's video bitrate while
     // throttled (late in the window) is well under the start's.
@@ -199,7 +315,10 @@ fn the_bitrate_steps_down_under_a_throttle_and_back_up_after() {
     // From the last step down to the first step up the rung is the lowest.
     let during = kbps_between(&rec, lowest + 0.3, up[0].0.max(lowest + 1.3));
     eprintln!("recorded video bitrate: {before:.0} kbit/s before the throttle, {during:.0} after the last step down");
-    assert!(during < before * 0.6, "before {before:.0} kbit/s, throttled {during:.0} kbit/s");
+    assert!(
+        during < before * 0.6,
+        "before {before:.0} kbit/s, throttled {during:.0} kbit/s"
+    );
     // The queue stayed bounded: frames were dropped rather than queued without end.
     assert_eq!(decode_errors(&rec), "");
 }
@@ -209,17 +328,46 @@ fn a_slow_destination_drops_its_own_frames_and_does_not_slow_the_other() {
     let (fast, slow) = (Nginx::start(), Nginx::start());
     let throttle = Throttle::start(slow.port);
     let home = Home::new();
-    let to = vec![fast.url("keyF"), format!("rtmp://127.0.0.1:{}/live/keyT", throttle.port)];
+    let to = vec![
+        fast.url("keyF"),
+        format!("rtmp://127.0.0.1:{}/live/keyT", throttle.port),
+    ];
     let (lines, s, _) = run(&home, &to, &throttle, &slow, 14, (2, 10), 300_000);
     let (f, sl) = (&s["destinations"][0], &s["destinations"][1]);
-    assert!(sl["bitrate_changes"].as_u64() >= Some(1), "the slow one stepped its own rung down: {sl}");
-    assert!(sl["video_frames_dropped"].as_u64() > Some(0), "and dropped its own frames: {sl}");
-    assert_eq!(f["video_frames_dropped"].as_u64(), Some(0), "the fast one lost nothing: {f}");
-    assert_eq!(f["bitrate_kbps"].as_u64(), Some(1200), "and kept its full rung: {f}");
-    assert_eq!(s["encoder_kbps"].as_u64(), Some(1200), "the encoder kept the full rate: {s}");
-    assert!(lines.iter().all(|(_, l)| !l.contains("bitrate") || l.contains(&throttle.port.to_string())), "only the slow one changed");
+    assert!(
+        sl["bitrate_changes"].as_u64() >= Some(1),
+        "the slow one stepped its own rung down: {sl}"
+    );
+    assert!(
+        sl["video_frames_dropped"].as_u64() > Some(0),
+        "and dropped its own frames: {sl}"
+    );
+    assert_eq!(
+        f["video_frames_dropped"].as_u64(),
+        Some(0),
+        "the fast one lost nothing: {f}"
+    );
+    assert_eq!(
+        f["bitrate_kbps"].as_u64(),
+        Some(1200),
+        "and kept its full rung: {f}"
+    );
+    assert_eq!(
+        s["encoder_kbps"].as_u64(),
+        Some(1200),
+        "the encoder kept the full rate: {s}"
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|(_, l)| !l.contains("bitrate") || l.contains(&throttle.port.to_string())),
+        "only the slow one changed"
+    );
     let rec = home.path().join("local.mp4");
     let (a, b) = (kbps_between(&rec, 0.5, 2.0), kbps_between(&rec, 6.0, 10.0));
     eprintln!("recorded video bitrate: {a:.0} kbit/s before, {b:.0} while the slow destination was throttled");
-    assert!(b > a * 0.6, "the recording kept its bitrate: {a:.0} then {b:.0} kbit/s");
+    assert!(
+        b > a * 0.6,
+        "the recording kept its bitrate: {a:.0} then {b:.0} kbit/s"
+    );
 }

@@ -40,7 +40,13 @@ impl Adapter {
     /// Starts at `max_kbps`; never goes under a fifth of it (nor 150 kbit/s).
     pub fn new(max_kbps: u32) -> Self {
         let max = max_kbps.max(1);
-        Adapter { max, min: (max / 5).max(150).min(max), rung: max, last_change: None, drained_since: None }
+        Adapter {
+            max,
+            min: (max / 5).max(150).min(max),
+            rung: max,
+            last_change: None,
+            drained_since: None,
+        }
     }
 
     pub fn kbps(&self) -> u32 {
@@ -49,11 +55,16 @@ impl Adapter {
 
     /// Takes the queue length at `now`; returns the new rung when it changes.
     pub fn update(&mut self, now: Duration, queued: usize) -> Option<u32> {
-        let settled = |since: Option<Duration>, d: Duration| since.is_none_or(|t| now.saturating_sub(t) >= d);
+        let settled =
+            |since: Option<Duration>, d: Duration| since.is_none_or(|t| now.saturating_sub(t) >= d);
         if queued >= HIGH_WATER {
             self.drained_since = None;
             if self.rung > self.min && settled(self.last_change, DOWN_EVERY) {
-                let (num, den) = if queued >= 2 * HIGH_WATER { (1, 2) } else { (DOWN_NUM, DOWN_DEN) };
+                let (num, den) = if queued >= 2 * HIGH_WATER {
+                    (1, 2)
+                } else {
+                    (DOWN_NUM, DOWN_DEN)
+                };
                 self.rung = (self.rung * num / den).max(self.min);
                 self.last_change = Some(now);
                 return Some(self.rung);
@@ -65,7 +76,10 @@ impl Adapter {
             return None;
         }
         let since = *self.drained_since.get_or_insert(now);
-        if self.rung < self.max && now.saturating_sub(since) >= UP_AFTER && settled(self.last_change, UP_AFTER) {
+        if self.rung < self.max
+            && now.saturating_sub(since) >= UP_AFTER
+            && settled(self.last_change, UP_AFTER)
+        {
             // Up in fifths of the full rate: back from the floor in ~8 s.
             self.rung = (self.rung + self.max / 5).min(self.max);
             self.last_change = Some(now);

@@ -16,7 +16,10 @@ use crate::{MediaError, Result};
 pub use imp::DesktopAudio;
 
 fn fail(reason: impl std::fmt::Display) -> MediaError {
-    MediaError::OpenInput { path: "desktop audio".into(), reason: reason.to_string() }
+    MediaError::OpenInput {
+        path: "desktop audio".into(),
+        reason: reason.to_string(),
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -58,15 +61,22 @@ mod imp {
             // and returns a static format description or null.
             let fmt = unsafe { ffmpeg_next::ffi::av_find_input_format(name.as_ptr()) };
             if fmt.is_null() {
-                return Err(fail("this FFmpeg was built without its PulseAudio input (libavdevice `pulse`)"));
+                return Err(fail(
+                    "this FFmpeg was built without its PulseAudio input (libavdevice `pulse`)",
+                ));
             }
             // SAFETY: `fmt` is a valid, static AVInputFormat checked non-null above.
-            let format = ffmpeg_next::Format::Input(unsafe { ffmpeg_next::format::Input::wrap(fmt as *mut _) });
+            let format = ffmpeg_next::Format::Input(unsafe {
+                ffmpeg_next::format::Input::wrap(fmt as *mut _)
+            });
             let mut opts = Dictionary::new();
             opts.set("sample_rate", &SAMPLE_RATE.to_string());
             opts.set("channels", &CHANNELS.to_string());
             // 20 ms reads: the mixer and encoder get audio in small steps.
-            opts.set("fragment_size", &(SAMPLE_RATE as usize / 50 * CHANNELS * 2).to_string());
+            opts.set(
+                "fragment_size",
+                &(SAMPLE_RATE as usize / 50 * CHANNELS * 2).to_string(),
+            );
             opts.set("name", "OnAir");
             opts.set("stream_name", "desktop audio");
             let ctx = ffmpeg_next::format::open_with(&MONITOR, &format, opts).map_err(|e| {
@@ -76,7 +86,10 @@ mod imp {
                 ))
             })?;
             let input = ctx.input();
-            let st = input.streams().best(ffmpeg_next::media::Type::Audio).ok_or_else(|| fail("the monitor has no audio stream"))?;
+            let st = input
+                .streams()
+                .best(ffmpeg_next::media::Type::Audio)
+                .ok_or_else(|| fail("the monitor has no audio stream"))?;
             let stream = st.index();
             let id = st.parameters().id();
             if id != codec::Id::PCM_S16LE {
@@ -111,11 +124,14 @@ mod imp {
                 let data = pkt.data().unwrap_or_default();
                 // Whole stereo frames only (a packet always holds them).
                 let usable = data.len() / (2 * CHANNELS) * (2 * CHANNELS);
-                let samples: Vec<f32> =
-                    data[..usable].chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0).collect();
+                let samples: Vec<f32> = data[..usable]
+                    .chunks_exact(2)
+                    .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+                    .collect();
                 if !samples.is_empty() {
                     let start = *self.start.get_or_insert_with(|| self.clock.now());
-                    let pts = start + Duration::from_nanos(self.emitted * 1_000_000_000 / SAMPLE_RATE as u64);
+                    let pts = start
+                        + Duration::from_nanos(self.emitted * 1_000_000_000 / SAMPLE_RATE as u64);
                     self.emitted += (samples.len() / CHANNELS) as u64;
                     return Ok(Some(AudioFrame { samples, pts }));
                 }

@@ -47,7 +47,8 @@ impl Lane {
             self.base = at;
         } else if at > end + JUMP {
             // A gap: keep the timeline true with silence.
-            self.buf.extend(std::iter::repeat_n(0.0, ((at - end) as usize) * CHANNELS));
+            self.buf
+                .extend(std::iter::repeat_n(0.0, ((at - end) as usize) * CHANNELS));
         }
         self.buf.extend(f.samples);
     }
@@ -86,7 +87,11 @@ pub struct MixedAudio {
 impl MixedAudio {
     /// Starts a thread per source. They end when `stop` is raised, their
     /// source ends, or the mixer is dropped.
-    pub fn start(sources: Vec<Box<dyn AudioSource>>, clock: Clock, stop: Arc<AtomicBool>) -> Result<Self> {
+    pub fn start(
+        sources: Vec<Box<dyn AudioSource>>,
+        clock: Clock,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self> {
         let mut names = Vec::new();
         let mut lanes = Vec::new();
         for (i, mut src) in sources.into_iter().enumerate() {
@@ -109,10 +114,24 @@ impl MixedAudio {
                         }
                     }
                 })
-                .map_err(|e| MediaError::Io { what: "starting an audio mixer thread".into(), source: e })?;
-            lanes.push(Lane { rx, base: 0, buf: VecDeque::new(), ended: false });
+                .map_err(|e| MediaError::Io {
+                    what: "starting an audio mixer thread".into(),
+                    source: e,
+                })?;
+            lanes.push(Lane {
+                rx,
+                base: 0,
+                buf: VecDeque::new(),
+                ended: false,
+            });
         }
-        Ok(MixedAudio { names, lanes, clock, stop, next: None })
+        Ok(MixedAudio {
+            names,
+            lanes,
+            clock,
+            stop,
+            next: None,
+        })
     }
 
     /// Moves what the source threads captured into the lanes.
@@ -146,7 +165,13 @@ impl AudioSource for MixedAudio {
                 break n;
             }
             // Start where the earliest source starts.
-            if let Some(first) = self.lanes.iter().filter(|l| !l.buf.is_empty()).map(|l| l.base).min() {
+            if let Some(first) = self
+                .lanes
+                .iter()
+                .filter(|l| !l.buf.is_empty())
+                .map(|l| l.base)
+                .min()
+            {
                 self.next = Some(first);
                 break first;
             }
@@ -202,7 +227,10 @@ mod tests {
             let pts = self.start + Duration::from_millis(10 * u64::from(self.sent));
             self.clock.sleep_until(pts, &self.stop);
             self.sent += 1;
-            Ok(Some(AudioFrame { samples: vec![self.value; 480 * CHANNELS], pts }))
+            Ok(Some(AudioFrame {
+                samples: vec![self.value; 480 * CHANNELS],
+                pts,
+            }))
         }
     }
 
@@ -211,15 +239,31 @@ mod tests {
         let clock = Clock::start_now();
         let stop = Arc::new(AtomicBool::new(false));
         let src = |value, start_ms, chunks| -> Box<dyn AudioSource> {
-            Box::new(Constant { value, start: Duration::from_millis(start_ms), chunks, sent: 0, clock: clock.clone(), stop: stop.clone() })
+            Box::new(Constant {
+                value,
+                start: Duration::from_millis(start_ms),
+                chunks,
+                sent: 0,
+                clock: clock.clone(),
+                stop: stop.clone(),
+            })
         };
         // 0.25 for 0..300 ms, 0.5 for 100..200 ms.
-        let mut mix = MixedAudio::start(vec![src(0.25, 0, 30), src(0.5, 100, 10)], clock.clone(), stop.clone()).unwrap();
+        let mut mix = MixedAudio::start(
+            vec![src(0.25, 0, 30), src(0.5, 100, 10)],
+            clock.clone(),
+            stop.clone(),
+        )
+        .unwrap();
         assert!(mix.describe().contains("constant 0.25 + constant 0.5"));
         let mut out = Vec::new();
         let mut n = 0;
         while let Some(c) = mix.next_chunk().unwrap() {
-            assert_eq!(c.pts, Duration::from_millis(20) * n, "chunks follow each other on the timeline");
+            assert_eq!(
+                c.pts,
+                Duration::from_millis(20) * n,
+                "chunks follow each other on the timeline"
+            );
             n += 1;
             out.extend(c.samples);
         }
@@ -233,14 +277,28 @@ mod tests {
     #[test]
     fn a_lane_places_late_and_jumping_chunks_by_time() {
         let (_tx, rx) = bounded(1);
-        let mut lane = Lane { rx, base: 0, buf: VecDeque::new(), ended: false };
-        lane.push(AudioFrame { samples: vec![1.0; 480 * CHANNELS], pts: Duration::from_millis(10) });
+        let mut lane = Lane {
+            rx,
+            base: 0,
+            buf: VecDeque::new(),
+            ended: false,
+        };
+        lane.push(AudioFrame {
+            samples: vec![1.0; 480 * CHANNELS],
+            pts: Duration::from_millis(10),
+        });
         // 100 ms later than where the last chunk ended: silence in between.
-        lane.push(AudioFrame { samples: vec![1.0; 480 * CHANNELS], pts: Duration::from_millis(120) });
+        lane.push(AudioFrame {
+            samples: vec![1.0; 480 * CHANNELS],
+            pts: Duration::from_millis(120),
+        });
         let mut out = vec![0.0; 200 * 48 * CHANNELS];
         lane.mix_into(0, &mut out);
         let at = |ms: usize| out[ms * 48 * CHANNELS];
-        assert_eq!((at(5), at(15), at(60), at(125), at(135)), (0.0, 1.0, 0.0, 1.0, 0.0));
+        assert_eq!(
+            (at(5), at(15), at(60), at(125), at(135)),
+            (0.0, 1.0, 0.0, 1.0, 0.0)
+        );
         assert!(lane.buf.is_empty());
     }
 }
