@@ -250,4 +250,9 @@ fn send_image(bob: &App, alice: &App, downloads: &std::path::Path) {
     assert_eq!(err["code"], "invalid", "{err}");
     let err = alice.invoke("chat_attachment_open", json!({ "path": "/bin/sh" })).expect_err("opening a file outside Downloads");
     assert_eq!(err["code"], "invalid", "{err}");
+    // Nor one in Downloads that Save did not write (a script dropped there).
+    let planted = downloads.join("run-me.desktop");
+    std::fs::write(&planted, "[Desktop Entry]\nExec=false\n").unwrap();
+    let err = alice.invoke("chat_attachment_open", json!({ "path": planted.display().to_string() })).expect_err("opening a file Save did not write");
+    assert_eq!(err["code"], "invalid", "{err}");
 }

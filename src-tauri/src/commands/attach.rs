@@ -95,18 +95,21 @@ pub async fn chat_attachment_save(app: AppHandle, chat: State<'_, ChatState>, id
     std::fs::create_dir_all(&dir).map_err(|e| io("creating the Downloads folder", e))?;
     let path = free_name(&dir, &safe_name(&name));
     std::fs::write(&path, &bytes).map_err(|e| io(&format!("writing {}", path.display()), e))?;
+    SAVED.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
     Ok(path.display().to_string())
 }
 
+/// Files Save wrote in this run: the only ones Open opens, so a crafted
+/// call cannot have the system open some other file (a script, a
+/// `.desktop` file) sitting in Downloads.
+static SAVED: std::sync::Mutex<std::collections::BTreeSet<PathBuf>> = std::sync::Mutex::new(std::collections::BTreeSet::new());
+
 /// Opens a saved attachment with the system's viewer for its type.
 #[tauri::command]
-pub fn chat_attachment_open(app: AppHandle, path: String) -> AppResult<()> {
+pub fn chat_attachment_open(path: String) -> AppResult<()> {
     let path = PathBuf::from(path);
-    // Only files this app saved (in Downloads) are opened, never a path a
-    // crafted call names elsewhere.
-    let dir = downloads(&app);
-    if !dir.is_some_and(|d| path.parent() == Some(d.as_path())) || !path.is_file() {
-        return Err(AppError::Invalid("open saves the file first (Save), then opens it from Downloads".into()));
+    if !SAVED.lock().unwrap_or_else(|p| p.into_inner()).contains(&path) || !path.is_file() {
+        return Err(AppError::Invalid("open saves the file first (Save), then opens it".into()));
     }
     let opener = if cfg!(target_os = "macos") {
         "open"
