@@ -393,7 +393,7 @@ fn hls_js_plays_low_latency_hls_under_a_second_and_a_half() {
 <script src="file://{js}"></script>
 <script>
 const v = document.getElementById('v');
-const hls = new Hls({{ lowLatencyMode: true, liveSyncDuration: 0.6 }});
+const hls = new Hls({{ lowLatencyMode: true, liveSyncDuration: 0.6, maxLiveSyncPlaybackRate: 1.5 }});
 hls.on(Hls.Events.ERROR, (_, d) => {{ if (d.fatal) console.log('ONAIR player error ' + d.type + ' ' + d.details); }});
 hls.loadSource('{url}/live/{id}/index.m3u8');
 hls.attachMedia(v);
@@ -429,6 +429,66 @@ setInterval(() => {{
     let median = sorted[sorted.len() / 2];
     eprintln!("hls.js low-latency mode: latency {recent:?} s (median {median:.3})");
     assert!(median > 0.0 && median < 1.5, "hls.js latency {recent:?}");
+}
+
+/// CPU seconds (user + system) a process has used.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: u64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0) + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+/// The relay's CPU over `secs` seconds.
+fn cpu_over(pid: u32, secs: u64) -> f64 {
+    let c0 = cpu_secs(pid);
+    std::thread::sleep(Duration::from_secs(secs));
+    cpu_secs(pid) - c0
+}
+
+/// A relay with a ladder (`--ladder 360p`) under an 854×480 source: the
+/// multivariant playlist lists both; the rung plays at 640×360 over
+/// low-latency HLS and fMP4; it costs nothing while nobody watches it.
+#[test]
+fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
+    let relay = Relay::start_with(&["--ladder", "360p,720p"], false);
+    let lee = User::register(&relay, "lee");
+    let room = create_room(&lee, "Ladder");
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let _publisher = KillOnDrop(ffmpeg_publish(&rtmp, 120));
+    wait_for(60, "the source's first segment", || (get(&relay, &format!("/live/{id}/ll.m3u8")).0 == 200).then_some(()));
+    let mv = wait_for(30, "the source's size in the multivariant playlist", || {
+        let mv = String::from_utf8_lossy(&get(&relay, &format!("/live/{id}/index.m3u8")).1).to_string();
+        mv.contains("RESOLUTION=854x480").then_some(mv)
+    });
+    assert!(mv.contains("RESOLUTION=640x360") && mv.contains("\n360p/ll.m3u8"), "{mv}");
+    assert!(!mv.contains("720p"), "no rung above the source: {mv}");
+    // Nobody has asked for the rung yet: the relay only passes through.
+    let idle = cpu_over(relay.pid().unwrap(), 4);
+
+    let out_ts = lee.home.path().join("rung.ts");
+    let stats = lee.home.path().join("rung.json");
+    let w = lee.run(&["watch", &id, "--quality", "360p", "--duration", "6", "--out", out_ts.to_str().unwrap(), "--stats-json", stats.to_str().unwrap()]);
+    assert!(w.status.success(), "watch --quality 360p: {}", String::from_utf8_lossy(&w.stderr));
+    let v: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert!(v["video_frames_decoded"].as_u64().unwrap_or(0) >= 60, "{v}");
+    let probe = |url: &str| {
+        let o = Command::new("ffprobe").args(["-v", "error", "-rw_timeout", "20000000", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", url]).output().unwrap();
+        // One line per program and per stream: the first says it.
+        String::from_utf8_lossy(&o.stdout).lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
+    };
+    assert_eq!(probe(out_ts.to_str().unwrap()), "640,360", "what onair watch --quality 360p saved");
+    // The same rung as the low-latency fMP4 stream, while it is being made.
+    let busy = std::thread::scope(|s| {
+        let cpu = s.spawn(|| cpu_over(relay.pid().unwrap(), 4));
+        assert_eq!(probe(&format!("{}/live/{id}/360p/live.mp4", relay.url())), "640,360");
+        cpu.join().unwrap()
+    });
+    // Everyone left: after the idle time the rung is not encoded any more.
+    std::thread::sleep(Duration::from_secs(10));
+    let after = cpu_over(relay.pid().unwrap(), 4);
+    eprintln!("relay CPU over 4 s: before any rung viewer {idle:.2} s, while 360p is watched {busy:.2} s, after they left {after:.2} s");
+    assert!(after <= idle * 1.5 + 0.3, "an unwatched rung costs nothing: idle {idle:.2}, after {after:.2} (busy {busy:.2})");
 }
 
 #[test]

@@ -99,6 +99,9 @@ pub struct Config {
     pub rtmp: SocketAddr,
     /// Replays kept per room (the oldest go first); 0 records none.
     pub replays_kept: usize,
+    /// The quality ladder: rungs made below each live's source
+    /// (`720p,480p,360p`; empty: the source only).
+    pub ladder: String,
     /// A file of words and phrases refused in live-room chat (one a line).
     pub banned_words: Option<PathBuf>,
     pub data: PathBuf,
@@ -204,6 +207,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 7380)),
             rtmp: SocketAddr::from(([127, 0, 0, 1], 1935)),
             replays_kept: 20,
+            ladder: String::new(),
             banned_words: None,
             data: PathBuf::new(),
             limits: Limits::default(),

@@ -91,6 +91,8 @@ pub enum ServeError {
     Bus(#[from] bus::redis::BusError),
     #[error("--node-id {0:?}: use 1-64 letters, digits, '_', '.' or '-'")]
     NodeId(String),
+    #[error("--ladder: {0}")]
+    Ladder(String),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -147,6 +149,7 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
     let mut live = live::Live::new(live_dir);
     live.set_replays_dir(config.data.join("replays"));
     live.replays_kept = config.replays_kept;
+    live.ladder = live::ladder::parse(&config.ladder).map_err(ServeError::Ladder)?;
     let live = Arc::new(live);
     if let Some(rtmp) = live::rtmp::bind(config.rtmp).await {
         let addr = rtmp.local_addr()?;

@@ -88,6 +88,10 @@ pub struct RelayArgs {
     /// when that is one address (not 0.0.0.0).
     #[arg(long, env = "ONAIR_RELAY_NODE_URL", value_name = "URL")]
     node_url: Option<String>,
+    /// The quality ladder: lower renditions the relay makes of every live, e.g.
+    /// `720p,480p,360p` (never above the source; each encoded only while watched).
+    #[arg(long, env = "ONAIR_RELAY_LADDER", value_name = "RUNGS")]
+    ladder: Option<String>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -106,6 +110,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(k) = args.replays_kept {
         config.replays_kept = k;
+    }
+    if let Some(l) = args.ladder.clone() {
+        config.ladder = l;
     }
     if let Some(b) = args.banned_words.clone() {
         config.banned_words = Some(b);

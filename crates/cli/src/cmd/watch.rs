@@ -44,6 +44,10 @@ pub struct WatchArgs {
     /// With --low-latency: the HTTP-FLV stream instead of fragmented MP4.
     #[arg(long, requires = "low_latency")]
     flv: bool,
+    /// Which rendition: `auto` or `source` (the publisher's), or a rung of the
+    /// relay's ladder (`720p`, `480p`, `360p`, …).
+    #[arg(long, default_value = "auto")]
+    quality: String,
     /// Save what was received (stream copy) to FILE (.ts or .mp4).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -82,10 +86,16 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(200));
     };
     eprintln!("watching {} ({})", info.id, info.title);
-    let path = match (a.low_latency, a.flv) {
-        (true, true) => info.flv_path.clone(),
-        (true, false) => info.mp4_path.clone(),
-        (false, _) => info.hls_path.clone(),
+    let path = match (a.quality.as_str(), a.low_latency, a.flv) {
+        ("auto" | "source", true, true) => info.flv_path.clone(),
+        ("auto" | "source", true, false) => info.mp4_path.clone(),
+        // FFmpeg reads every rendition a multivariant playlist names (and so
+        // would make the relay encode them all): the source's own playlist.
+        ("auto" | "source", false, _) => format!("/live/{}/ll.m3u8", info.id),
+        (q, ..) if !q.chars().all(|c| c.is_ascii_alphanumeric()) || q.is_empty() => bail!("--quality {q:?}: use auto, source or a rung such as 480p"),
+        (q, true, true) => format!("/live/{}/{q}/live.flv", info.id),
+        (q, true, false) => format!("/live/{}/{q}/live.mp4", info.id),
+        (q, false, _) => format!("/live/{}/{q}/ll.m3u8", info.id),
     };
     // A private room's media URLs carry a watch ticket (FFmpeg sends no bearer).
     let ticket = match (&token, info.private) {

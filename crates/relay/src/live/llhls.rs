@@ -112,7 +112,7 @@ impl LlHls {
             self.close_segment(t_ms);
             self.cur_start = Some(t_ms);
             self.open_independent = true;
-        } else if t_ms - self.open_start >= PART_MS && !self.open.is_empty() {
+        } else if t_ms - self.open_start >= PART_MS && !self.open.is_empty() && (video || !self.seen_video) {
             self.close_part(t_ms);
             self.open_independent = keyframe;
         }
@@ -246,15 +246,37 @@ impl LlHls {
         out
     }
 
-    /// The multivariant playlist: one rung, the source. `mime` is the MSE
-    /// type (`video/mp4; codecs="…"`), `size` the picture's size.
-    pub fn multivariant(&self, mime: Option<&str>, size: Option<(u32, u32)>, query: &str) -> String {
-        let codecs = mime.and_then(|m| m.split("codecs=\"").nth(1)).and_then(|c| c.split('"').next()).unwrap_or("avc1.64001f,mp4a.40.2");
-        // Before a whole segment has been seen, a guess a player can start with.
-        let bw = if self.peak_bps > 0 { self.peak_bps } else { 2_500_000 };
-        let res = size.map(|(w, h)| format!(",RESOLUTION={w}x{h}")).unwrap_or_default();
-        format!("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH={bw}{res},CODECS=\"{codecs}\",NAME=\"source\"\nll.m3u8{query}\n")
+    /// Peak bits per second of a finished segment (0 before the first).
+    pub fn bandwidth(&self) -> u64 {
+        self.peak_bps
     }
+}
+
+/// One rendition in the multivariant playlist.
+pub struct Variant {
+    /// `ll.m3u8` for the source, `360p/ll.m3u8` for a rung.
+    pub uri: String,
+    pub name: String,
+    /// Measured peak (bits/s), or the encoder's target before a segment.
+    pub bandwidth: u64,
+    pub size: Option<(u32, u32)>,
+    /// The MSE type (`video/mp4; codecs="…"`), when known.
+    pub mime: Option<String>,
+}
+
+/// The multivariant playlist: every rendition, tallest first; `query` is
+/// appended to every URI.
+pub fn multivariant(variants: &[Variant], query: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for v in variants {
+        let codecs = v.mime.as_deref().and_then(|m| m.split("codecs=\"").nth(1)).and_then(|c| c.split('"').next()).unwrap_or("avc1.64001f,mp4a.40.2");
+        // Before a whole segment has been seen, a guess a player can start with.
+        let bw = if v.bandwidth > 0 { v.bandwidth } else { 2_500_000 };
+        let res = v.size.map(|(w, h)| format!(",RESOLUTION={w}x{h}")).unwrap_or_default();
+        let _ = write!(out, "#EXT-X-STREAM-INF:BANDWIDTH={bw}{res},CODECS=\"{codecs}\",NAME=\"{}\"\n{}{query}\n", v.name, v.uri);
+    }
+    out
 }
 
 fn parts(out: &mut String, msn: u64, list: &[Part], query: &str) {
@@ -341,7 +363,7 @@ mod tests {
         let pl = h.media_playlist("");
         assert!(pl.ends_with("#EXT-X-ENDLIST\n") && !pl.contains("PRELOAD-HINT"), "{pl}");
         assert!(h.has(99, Some(0)), "an ended live blocks nobody");
-        let mv = h.multivariant(Some("video/mp4; codecs=\"avc1.42c01e,mp4a.40.2\""), Some((854, 480)), "");
+        let mv = multivariant(&[Variant { uri: "ll.m3u8".into(), name: "source".into(), bandwidth: h.bandwidth(), size: Some((854, 480)), mime: Some("video/mp4; codecs=\"avc1.42c01e,mp4a.40.2\"".into()) }], "");
         assert!(mv.contains("RESOLUTION=854x480,CODECS=\"avc1.42c01e,mp4a.40.2\"") && mv.contains("BANDWIDTH="), "{mv}");
     }
 

@@ -17,6 +17,7 @@ pub mod fmp4;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hls;
+pub mod ladder;
 pub mod llhls;
 pub mod player;
 pub mod replay;
@@ -64,8 +65,12 @@ pub struct Live {
     /// Where finished replays go (`DATA/replays`, or a folder every node shares).
     replays: PathBuf,
     /// When each room's HLS files were last asked for (an edge keeps
-    /// pulling while HLS viewers come back for more).
+    /// pulling while HLS viewers come back for more; `ROOM/RUNG` for a rung).
     hls_seen: Mutex<HashMap<String, std::time::Instant>>,
+    /// The relay's quality ladder (`--ladder`): rungs below the source.
+    pub ladder: Vec<ladder::Rung>,
+    /// Each live room's rungs and their fan-outs.
+    rungs: Mutex<HashMap<String, Vec<(ladder::Rung, Arc<fanout::Fanout>)>>>,
 }
 
 impl Live {
@@ -81,7 +86,45 @@ impl Live {
             ticket_secret: OnceLock::new(),
             replays,
             hls_seen: Mutex::new(HashMap::new()),
+            ladder: Vec::new(),
+            rungs: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn rung_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(ladder::Rung, Arc<fanout::Fanout>)>>> {
+        self.rungs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Fresh fan-outs for `room`'s rungs and a transcoder feeding them (None
+    /// without a ladder). A rung is wanted while it has a stream open or an
+    /// HLS request within the edge's idle time.
+    pub fn ladder_start(self: &Arc<Self>, room: &str) -> Option<ladder::Ladder> {
+        if self.ladder.is_empty() {
+            return None;
+        }
+        let rungs: Vec<(ladder::Rung, Arc<fanout::Fanout>)> = self.ladder.iter().map(|r| (*r, Arc::new(fanout::Fanout::default()))).collect();
+        self.rung_map().insert(room.to_string(), rungs.clone());
+        let outs = rungs
+            .into_iter()
+            .map(|(rung, fan)| {
+                let (live, key, f) = (Arc::downgrade(self), format!("{room}/{}", rung.name), fan.clone());
+                let wanted = move || f.viewers() > 0 || live.upgrade().and_then(|l| l.hls_idle(&key)).is_some_and(|d| d < edge::IDLE);
+                ladder::Out { rung, fan, wanted: Box::new(wanted) }
+            })
+            .collect();
+        Some(ladder::Ladder::start(room, outs))
+    }
+
+    /// The live in `room` ended: its rungs' streams and playlists end.
+    pub fn ladder_end(&self, room: &str) {
+        if let Some(rungs) = self.rung_map().remove(room) {
+            rungs.iter().for_each(|(_, f)| f.ll_end());
+        }
+    }
+
+    /// `room`'s rungs now (empty without a ladder or a live).
+    pub fn rungs(&self, room: &str) -> Vec<(ladder::Rung, Arc<fanout::Fanout>)> {
+        self.rung_map().get(room).cloned().unwrap_or_default()
     }
 
     /// Replays go to `dir` instead (`--shared-dir`: one folder for every node).

@@ -33,6 +33,7 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/v1/rooms/{id}/stop", post(stop))
         .route("/v1/rooms/{id}/publish", post(publish_ticket))
         .route("/live/{id}/{file}", get(hls_file))
+        .route("/live/{id}/{rung}/{file}", get(rung_file))
         .route("/v1/rooms/{id}/replays", get(replays))
         .route("/replays/{id}/{file}", get(replay_file))
         .route("/watch/{id}", get(super::player::page))
@@ -271,7 +272,7 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     }
     // A private room's ticket rides on every URI the playlists name.
     let query = t.ticket.as_deref().filter(|t| room.private && super::access::ticket_chars(t)).map(|t| format!("?ticket={t}")).unwrap_or_default();
-    if let Some(res) = ll_file(&cx, &id, &file, &t, room.private, &query).await {
+    if let Some(res) = ll_file(&cx, &id, None, &file, &t, room.private, &query).await {
         return res;
     }
     if pulling && file.ends_with(".m3u8") {
@@ -320,19 +321,44 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
     Ok(res)
 }
 
+/// A rung of the room's quality ladder ([`super::ladder`]): its
+/// low-latency streams and low-latency HLS, as for the source.
+async fn rung_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path((id, rung, file)): Path<(String, String, String)>) -> Result<Response, LiveError> {
+    let not_found = || err(ErrorCode::NotFound, "no such rung or file (the relay's ladder: onair relay --ladder)");
+    if !safe_name(&id) || !safe_name(&rung) || !safe_name(&file) {
+        return Err(not_found());
+    }
+    let (i, ticket) = (id.clone(), t.ticket.clone());
+    let room = off(&cx, move |cx| watchable(cx, &headers, ticket.as_deref(), &i, "no such live file")).await?;
+    let fan = cx.live.rungs(&id).into_iter().find(|(r, _)| r.name == rung).map(|(_, f)| f).ok_or_else(not_found)?;
+    // Someone wants this rung: the transcoder makes it from the next keyframe.
+    cx.live.touch(&format!("{id}/{rung}"));
+    match file.as_str() {
+        "live.flv" => return stream_of(fan, Format::Flv).ok_or_else(not_found),
+        "live.mp4" => return stream_of(fan, Format::Mp4).ok_or_else(not_found),
+        _ => {}
+    }
+    let query = t.ticket.as_deref().filter(|t| room.private && super::access::ticket_chars(t)).map(|t| format!("?ticket={t}")).unwrap_or_default();
+    ll_file(&cx, &id, Some(&rung), &file, &t, room.private, &query).await.unwrap_or_else(|| Err(not_found()))
+}
+
 /// How long a blocking playlist request or a preload-hinted part may wait.
 const LL_WAIT: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// The low-latency HLS files ([`super::llhls`]), served from memory; None
 /// for any other name.
-async fn ll_file(cx: &LiveCtx, id: &str, file: &str, q: &TicketQuery, private: bool, query: &str) -> Option<Result<Response, LiveError>> {
+async fn ll_file(cx: &LiveCtx, id: &str, rung: Option<&str>, file: &str, q: &TicketQuery, private: bool, query: &str) -> Option<Result<Response, LiveError>> {
     use super::llhls::{parse_name, Lookup};
     let named = parse_name(file);
     if !matches!(file, "index.m3u8" | "ll.m3u8" | "init.mp4") && named.is_none() {
         return None;
     }
     let not_live = || Some(Err(err(ErrorCode::NotFound, "the room is not live")));
-    let Some(fan) = cx.live.fanout(id) else { return not_live() };
+    let fan = match rung {
+        None => cx.live.fanout(id),
+        Some(r) => cx.live.rungs(id).into_iter().find(|(x, _)| x.name == r).map(|(_, f)| f),
+    };
+    let Some(fan) = fan else { return not_live() };
     let (immutable, playlist) = if private { ("private, max-age=31536000, immutable", "private, max-age=1") } else { ("public, max-age=31536000, immutable", "public, max-age=1") };
     let reply = |ctype: &'static str, cache: &'static str, body: axum::body::Body| -> Option<Result<Response, LiveError>> {
         Some(Ok(([(header::CONTENT_TYPE, ctype), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], body).into_response()))
@@ -342,10 +368,20 @@ async fn ll_file(cx: &LiveCtx, id: &str, file: &str, q: &TicketQuery, private: b
     // Waits for the next change; false once the wait is over.
     let mut next = async || tokio::time::timeout_at(deadline, changes.changed()).await.is_ok_and(|r| r.is_ok());
     match file {
-        "index.m3u8" => {
-            let text = fan.ll().multivariant(fan.mp4_mime().as_deref(), fan.size(), query);
+        "index.m3u8" if rung.is_none() => {
+            use super::llhls::Variant;
+            let size = fan.size();
+            let mut variants = vec![Variant { uri: "ll.m3u8".into(), name: "source".into(), bandwidth: fan.ll().bandwidth(), size, mime: fan.mp4_mime() }];
+            // Rungs never above the source (a taller one is not made).
+            for (r, f) in cx.live.rungs(id).into_iter().filter(|(r, _)| size.is_none_or(|(_, h)| r.height < h)) {
+                let scaled = size.map(|(w, h)| (((u64::from(w) * u64::from(r.height) / u64::from(h.max(1))) as u32 + 1) & !1, r.height));
+                let bandwidth = Some(f.ll().bandwidth()).filter(|b| *b > 0).unwrap_or(u64::from(r.kbps) * 1000 * 11 / 10);
+                variants.push(Variant { uri: format!("{}/ll.m3u8", r.name), name: r.name.into(), bandwidth, size: f.size().or(scaled), mime: f.mp4_mime().or(fan.mp4_mime()) });
+            }
+            let text = super::llhls::multivariant(&variants, query);
             reply("application/vnd.apple.mpegurl", playlist, text.into())
         }
+        "index.m3u8" => None,
         "ll.m3u8" => {
             if let Some(msn) = q.hls_msn {
                 if fan.ll().too_far(msn) {
@@ -448,7 +484,10 @@ async fn replay_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Qu
 /// until the live ends or the viewer falls more than the fan-out's queue
 /// behind (it reconnects and starts again at the latest keyframe).
 pub(super) fn low_latency_stream(cx: &LiveCtx, id: &str, format: Format) -> Option<Response> {
-    let fan = cx.live.fanout(id)?;
+    stream_of(cx.live.fanout(id)?, format)
+}
+
+fn stream_of(fan: std::sync::Arc<super::fanout::Fanout>, format: Format) -> Option<Response> {
     let (first, rx) = fan.join(format);
     let ctype = match format {
         Format::Flv => "video/x-flv".to_string(),

@@ -94,6 +94,7 @@ struct Publishing {
     room: String,
     writer: Writer,
     fan: Arc<super::fanout::Fanout>,
+    ladder: Option<super::ladder::Ladder>,
 }
 
 async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut tcp: S, peer: SocketAddr, hello_by: tokio::time::Instant, app: Arc<AppState>, live: Arc<Live>) {
@@ -154,7 +155,8 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                                     stopper = live.on_air(&room).map(|o| o.stop);
                                     // Other nodes' viewers pull it from here.
                                     app.bus.originate(&room, true);
-                                    publishing = Some(Publishing { room, writer, fan })
+                                    let ladder = live.ladder_start(&room);
+                                    publishing = Some(Publishing { room, writer, fan, ladder })
                                 }
                                 Err(e) => {
                                     live.end(&room, conn);
@@ -178,6 +180,9 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                             live.note_video(&p.room, now_ms(), i64::from(*dts_ms) + i64::from(*cts_ms));
                         }
                         p.fan.push(&m);
+                        if let Some(l) = &mut p.ladder {
+                            l.push(&m);
+                        }
                         p.writer.push(m);
                     }
                 }
@@ -192,6 +197,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
         // Unless a newer publisher of the room took over on this node.
         if live.on_air(&p.room).is_none_or(|o| o.conn == conn) {
             app.bus.originate(&p.room, false);
+            live.ladder_end(&p.room);
         }
     }
     match publishing {
