@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controls, duration, endReasonText, IDLE, isBlack, mediaLine, noticeText, peerMarks, pickSource, reduceCall, sourceOptions, statusLine, type CallEvent } from "./callState";
+import { controls, duration, endReasonText, IDLE, isBlack, mediaLine, noticeText, peerMarks, reduceCall, statusLine, type CallEvent } from "./callState";
 
 const run = (evs: CallEvent[]) => evs.reduce(reduceCall, IDLE);
 
@@ -55,17 +55,6 @@ describe("call media view", () => {
     expect(mediaLine({ video_width: 0, video_height: 0, send_kbps: 90, rtt_ms: null, loss: 0.004, relay_connected: false })).toBe("90 kbps out · 0.4% loss · relay reconnecting…");
   });
 
-  it("offers devices first and falls back to none, keeping a saved choice that still exists", () => {
-    const o = sourceOptions({ cameras: { Ok: ["Logi C920"] }, microphones: { Ok: [] } });
-    expect(o.video.map((x) => x.value)).toEqual(["camera:0", "screen", "test", "none"]);
-    expect(o.audio.map((x) => x.value)).toEqual(["test", "none"]);
-    expect(pickSource(o.video, null)).toBe("camera:0");
-    expect(pickSource(o.video, "test")).toBe("test");
-    expect(pickSource(o.video, "camera:3")).toBe("camera:0");
-    expect(pickSource(o.audio, null)).toBe("none");
-    // No device list at all (it failed): still something to pick.
-    expect(pickSource(sourceOptions(null).video, null)).toBe("none");
-  });
 });
 
 describe("the engine's lines on screen", () => {

@@ -122,33 +122,6 @@ export function mediaLine(s: { video_width: number; video_height: number; send_k
   return parts.join(" · ");
 }
 
-export interface SourceOption {
-  value: string;
-  label: string;
-}
-
-/** The Calls screen's picker options from the device list. */
-export function sourceOptions(d: { cameras: { Ok?: string[] }; microphones: { Ok?: string[] } } | null): { video: SourceOption[]; audio: SourceOption[] } {
-  const cams = d?.cameras.Ok ?? [];
-  const mics = d?.microphones.Ok ?? [];
-  return {
-    video: [
-      ...cams.map((name, i) => ({ value: `camera:${i}`, label: name || t("call.src.camera_n", { n: i + 1 }) })),
-      { value: "screen", label: t("call.src.screen") },
-      { value: "test", label: t("call.src.test") },
-      { value: "none", label: t("call.src.no_video") },
-    ],
-    audio: [...mics.map((name, i) => ({ value: `mic:${i}`, label: name || t("call.src.mic_n", { n: i + 1 }) })), { value: "test", label: t("call.src.test_tone") }, { value: "none", label: t("call.src.no_sound") }],
-  };
-}
-
-/** A saved choice if it is still offered, else the first device, else nothing. */
-export function pickSource(options: SourceOption[], saved: string | null): string {
-  if (saved && options.some((o) => o.value === saved)) return saved;
-  const device = options.find((o) => o.value.startsWith("camera:") || o.value.startsWith("mic:"));
-  return device ? device.value : "none";
-}
-
 /**
  * The engine's lines ("recording saved: /path (…)", "bookmark \"x\" at 15306 ms")
  * as sentences for the screen; null for lines the screen shows otherwise
