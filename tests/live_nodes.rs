@@ -60,7 +60,7 @@ fn origin_of(cluster: &Cluster, id: &str) -> Option<usize> {
 
 #[test]
 fn a_live_is_watched_through_any_node_survives_its_origin_and_replays_anywhere() {
-    let mut cluster = Cluster::start(3, &[]);
+    let mut cluster = Cluster::start(3, &["--ladder", "360p"]);
     let front = cluster.nginx();
     let ann = register(&cluster.nodes[0], "ann");
     let (st, body) = http(&front.addr, "POST", "/v1/rooms", Some(&ann), Some(r#"{"title":"Across nodes","category":"test"}"#));
@@ -120,6 +120,12 @@ fn a_live_is_watched_through_any_node_survives_its_origin_and_replays_anywhere()
     // The issue's figure is ~100 ms; a loaded 2-core machine running
     // three relays, nginx, a publisher and four viewers gets a wider bound.
     assert!(lc - la < 500, "the edge adds {} ms (origin {va}, edge {vc})", lc - la);
+
+    // The ladder's rung, made by the edge from its pull.
+    let (w, s360) = watch(edge, home.path(), &id, "edge-360p", &["--quality", "360p"], 5);
+    let v = stats(w, &s360);
+    assert!(v["video_frames_decoded"].as_u64().unwrap_or(0) >= 30, "360p through the edge: {v}");
+    assert!(edge.log().contains("ladder: encoding this rung"), "{}", edge.log());
 
     // Nobody watches on the edge any more: it stops pulling (IDLE is 8 s).
     wait_for(40, "the edge to stop pulling", || (room_info(origin, &id)["stream_viewers"].as_u64() == Some(0)).then_some(()));

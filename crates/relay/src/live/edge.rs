@@ -62,25 +62,31 @@ pub fn ensure(cx: &LiveCtx, room: &str) -> bool {
         }
     };
     tracing::info!(room, origin = %node, "edge: pulling the live from its origin node");
-    tokio::spawn(pull(cx.clone(), room.to_string(), url, conn, writer, fan));
+    // The edge makes the ladder's rungs for its own viewers, from the pull.
+    let ladder = cx.live.ladder_start(room);
+    tokio::spawn(pull(cx.clone(), room.to_string(), url, conn, writer, fan, ladder));
     true
 }
 
 /// Pulls until the live ends at the origin, the link fails, or nobody
 /// here watches; then releases the room on this node.
-async fn pull(cx: LiveCtx, room: String, url: String, conn: u64, mut writer: Writer, fan: Arc<Fanout>) {
+async fn pull(cx: LiveCtx, room: String, url: String, conn: u64, mut writer: Writer, fan: Arc<Fanout>, mut ladder: Option<super::ladder::Ladder>) {
     let stop = cx.live.on_air(&room).map(|o| o.stop);
-    let why = match stream(&cx, &room, &url, &mut writer, &fan, stop).await {
+    let why = match stream(&cx, &room, &url, &mut writer, &fan, &mut ladder, stop).await {
         Ok(why) => why,
         Err(e) => format!("pull failed: {e}"),
     };
     tracing::info!(room = %room, "edge: stopped pulling: {why}");
     cx.live.fanout_end(&room, &fan);
+    if cx.live.on_air(&room).is_some_and(|o| o.conn == conn) {
+        cx.live.ladder_end(&room);
+    }
     cx.live.end(&room, conn);
     writer.finish();
 }
 
-async fn stream(cx: &LiveCtx, room: &str, url: &str, writer: &mut Writer, fan: &Fanout, stop: Option<Arc<tokio::sync::Notify>>) -> Result<String, String> {
+#[allow(clippy::too_many_arguments)]
+async fn stream(cx: &LiveCtx, room: &str, url: &str, writer: &mut Writer, fan: &Fanout, ladder: &mut Option<super::ladder::Ladder>, stop: Option<Arc<tokio::sync::Notify>>) -> Result<String, String> {
     let app = cx.app.clone();
     let live = cx.live.clone();
     let secret = cx.app.blocking(move || live.ticket_secret(app.store.as_ref())).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
@@ -108,7 +114,7 @@ async fn stream(cx: &LiveCtx, room: &str, url: &str, writer: &mut Writer, fan: &
                     flv.push(&data);
                     loop {
                         match flv.next_media() {
-                            Ok(Some(m)) => feed(cx, room, m, writer, fan),
+                            Ok(Some(m)) => feed(cx, room, m, writer, fan, ladder),
                             Ok(None) => break,
                             Err(e) => return Err(format!("bad stream from the origin: {e}")),
                         }
@@ -117,7 +123,8 @@ async fn stream(cx: &LiveCtx, room: &str, url: &str, writer: &mut Writer, fan: &
             },
             _ = tick.tick() => {
                 let hls = cx.live.hls_idle(room).is_some_and(|d| d < IDLE);
-                if fan.viewers() > 0 || hls {
+                let rungs = cx.live.rungs(room).iter().any(|(r, f)| f.viewers() > 0 || cx.live.hls_idle(&format!("{room}/{}", r.name)).is_some_and(|d| d < IDLE));
+                if fan.viewers() > 0 || hls || rungs {
                     idle_since = None;
                 } else if idle_since.get_or_insert_with(tokio::time::Instant::now).elapsed() >= IDLE {
                     return Ok("no viewers left on this node".into());
@@ -130,11 +137,14 @@ async fn stream(cx: &LiveCtx, room: &str, url: &str, writer: &mut Writer, fan: &
     }
 }
 
-fn feed(cx: &LiveCtx, room: &str, m: Media, writer: &mut Writer, fan: &Fanout) {
+fn feed(cx: &LiveCtx, room: &str, m: Media, writer: &mut Writer, fan: &Fanout, ladder: &mut Option<super::ladder::Ladder>) {
     if let Media::Video { dts_ms, cts_ms, .. } = &m {
         cx.live.note_video(room, now_ms(), i64::from(*dts_ms) + i64::from(*cts_ms));
     }
     fan.push(&m);
+    if let Some(l) = ladder {
+        l.push(&m);
+    }
     writer.push(m);
 }
 

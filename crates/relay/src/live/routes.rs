@@ -330,6 +330,10 @@ async fn rung_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Quer
     }
     let (i, ticket) = (id.clone(), t.ticket.clone());
     let room = off(&cx, move |cx| watchable(cx, &headers, ticket.as_deref(), &i, "no such live file")).await?;
+    // With several nodes the publisher may be on another: pull it here.
+    if cx.app.bus.shared() && cx.live.on_air(&id).is_none() {
+        super::edge::ensure(&cx, &id);
+    }
     let fan = cx.live.rungs(&id).into_iter().find(|(r, _)| r.name == rung).map(|(_, f)| f).ok_or_else(not_found)?;
     // Someone wants this rung: the transcoder makes it from the next keyframe.
     cx.live.touch(&format!("{id}/{rung}"));
