@@ -451,7 +451,7 @@ fn cpu_over(pid: u32, secs: u64) -> f64 {
 /// low-latency HLS and fMP4; it costs nothing while nobody watches it.
 #[test]
 fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
-    let relay = Relay::start_with(&["--ladder", "360p,720p"], false);
+    let relay = Relay::start_with(&["--ladder", "360p,720p,audio"], false);
     let lee = User::register(&relay, "lee");
     let room = create_room(&lee, "Ladder");
     let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
@@ -463,6 +463,7 @@ fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
     });
     assert!(mv.contains("RESOLUTION=640x360") && mv.contains("\n360p/ll.m3u8"), "{mv}");
     assert!(!mv.contains("720p"), "no rung above the source: {mv}");
+    assert!(mv.contains("CODECS=\"mp4a.40.2\",NAME=\"audio\"\naudio/ll.m3u8"), "the audio-only rung: {mv}");
     // Nobody has asked for the rung yet: the relay only passes through.
     let idle = cpu_over(relay.pid().unwrap(), 4);
 
@@ -484,6 +485,11 @@ fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
         assert_eq!(probe(&format!("{}/live/{id}/360p/live.mp4", relay.url())), "640,360");
         cpu.join().unwrap()
     });
+    // The audio-only rung: the source's AAC and nothing else.
+    let o = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_type,codec_name", "-of", "csv=p=0", &format!("{}/live/{id}/audio/ll.m3u8", relay.url())]).output().unwrap();
+    let streams = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(streams.contains("aac,audio") && !streams.contains("video"), "audio rung: {streams} {}", String::from_utf8_lossy(&o.stderr));
+
     // Everyone left: after the idle time the rung is not encoded any more.
     std::thread::sleep(Duration::from_secs(10));
     let after = cpu_over(relay.pid().unwrap(), 4);

@@ -89,7 +89,7 @@ pub struct RelayArgs {
     #[arg(long, env = "ONAIR_RELAY_NODE_URL", value_name = "URL")]
     node_url: Option<String>,
     /// The quality ladder: lower renditions the relay makes of every live, e.g.
-    /// `720p,480p,360p` (never above the source; each encoded only while watched).
+    /// `720p,480p,360p,audio` (never above the source; each made only while watched).
     #[arg(long, env = "ONAIR_RELAY_LADDER", value_name = "RUNGS")]
     ladder: Option<String>,
     /// Write the bound address here once listening (for scripts and tests).

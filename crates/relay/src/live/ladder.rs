@@ -26,11 +26,13 @@ pub struct Rung {
     pub kbps: u32,
 }
 
-pub const RUNGS: [Rung; 4] = [
+/// `audio` is the audio-only rung (height 0): the source's audio, copied.
+pub const RUNGS: [Rung; 5] = [
     Rung { name: "1080p", height: 1080, kbps: 4500 },
     Rung { name: "720p", height: 720, kbps: 2500 },
     Rung { name: "480p", height: 480, kbps: 1200 },
     Rung { name: "360p", height: 360, kbps: 700 },
+    Rung { name: "audio", height: 0, kbps: 128 },
 ];
 
 /// `720p,480p,360p` (with `source`, always there, allowed) -> rungs, tallest
@@ -38,7 +40,7 @@ pub const RUNGS: [Rung; 4] = [
 pub fn parse(list: &str) -> Result<Vec<Rung>, String> {
     let mut out = Vec::new();
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty() && *s != "source") {
-        let r = RUNGS.iter().find(|r| r.name == name).ok_or_else(|| format!("unknown rung {name:?}: use source, 1080p, 720p, 480p or 360p"))?;
+        let r = RUNGS.iter().find(|r| r.name == name).ok_or_else(|| format!("unknown rung {name:?}: use source, 1080p, 720p, 480p, 360p or audio"))?;
         if !out.contains(r) {
             out.push(*r);
         }
@@ -112,14 +114,28 @@ fn run(rx: Receiver<Media>, outs: Vec<Out>) -> Result<(), String> {
     let mut decoding = false;
     let mut picture = frame::Video::empty();
     let mut acfg: Option<Media> = None;
+    let mut audio_on = vec![false; outs.len()];
     for m in rx.iter() {
         match &m {
             Media::AudioConfig(_) => acfg = Some(m.clone()),
-            // Audio goes to the rungs being made, after their video config
-            // (their init segment then declares both tracks).
+            // Audio goes to the video rungs being made, after their video
+            // config (their init segment then declares both tracks), and to
+            // the audio-only rung while it is wanted.
             Media::Audio { .. } => {
-                for (o, e) in outs.iter().zip(&encs) {
-                    if e.as_ref().is_some_and(|e| e.sent_config) {
+                for (i, o) in outs.iter().enumerate() {
+                    if o.rung.height == 0 {
+                        match ((o.wanted)(), audio_on[i], &acfg) {
+                            (true, false, Some(c)) => {
+                                o.fan.push(c);
+                                audio_on[i] = true;
+                            }
+                            (false, true, _) => audio_on[i] = false,
+                            _ => {}
+                        }
+                        if audio_on[i] {
+                            o.fan.push(&m);
+                        }
+                    } else if encs[i].as_ref().is_some_and(|e| e.sent_config) {
                         o.fan.push(&m);
                     }
                 }
@@ -131,7 +147,8 @@ fn run(rx: Receiver<Media>, outs: Vec<Out>) -> Result<(), String> {
             }
             Media::Video { dts_ms, cts_ms, keyframe, data } => {
                 let Some(d) = dec.as_mut() else { continue };
-                let wanted: Vec<bool> = outs.iter().map(|o| (o.wanted)()).collect();
+                // Only video rungs need the source decoded.
+                let wanted: Vec<bool> = outs.iter().map(|o| o.rung.height > 0 && (o.wanted)()).collect();
                 if !wanted.iter().any(|w| *w) {
                     decoding = false;
                     continue;
@@ -311,7 +328,7 @@ mod tests {
 
     #[test]
     fn a_ladder_names_its_rungs_tallest_first() {
-        assert_eq!(parse("360p,source,720p,360p").unwrap().iter().map(|r| r.name).collect::<Vec<_>>(), ["720p", "360p"]);
+        assert_eq!(parse("audio,360p,source,720p,360p").unwrap().iter().map(|r| r.name).collect::<Vec<_>>(), ["720p", "360p", "audio"]);
         assert!(parse("4k").is_err());
         assert!(parse("").unwrap().is_empty());
     }

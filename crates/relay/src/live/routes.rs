@@ -378,9 +378,14 @@ async fn ll_file(cx: &LiveCtx, id: &str, rung: Option<&str>, file: &str, q: &Tic
             let mut variants = vec![Variant { uri: "ll.m3u8".into(), name: "source".into(), bandwidth: fan.ll().bandwidth(), size, mime: fan.mp4_mime() }];
             // Rungs never above the source (a taller one is not made).
             for (r, f) in cx.live.rungs(id).into_iter().filter(|(r, _)| size.is_none_or(|(_, h)| r.height < h)) {
-                let scaled = size.map(|(w, h)| (((u64::from(w) * u64::from(r.height) / u64::from(h.max(1))) as u32 + 1) & !1, r.height));
                 let bandwidth = Some(f.ll().bandwidth()).filter(|b| *b > 0).unwrap_or(u64::from(r.kbps) * 1000 * 11 / 10);
-                variants.push(Variant { uri: format!("{}/ll.m3u8", r.name), name: r.name.into(), bandwidth, size: f.size().or(scaled), mime: f.mp4_mime().or(fan.mp4_mime()) });
+                let (size, mime) = if r.height == 0 {
+                    (None, Some("audio/mp4; codecs=\"mp4a.40.2\"".to_string()))
+                } else {
+                    let scaled = size.map(|(w, h)| (((u64::from(w) * u64::from(r.height) / u64::from(h.max(1))) as u32 + 1) & !1, r.height));
+                    (f.size().or(scaled), f.mp4_mime().or(fan.mp4_mime()))
+                };
+                variants.push(Variant { uri: format!("{}/ll.m3u8", r.name), name: r.name.into(), bandwidth, size, mime });
             }
             let text = super::llhls::multivariant(&variants, query);
             reply("application/vnd.apple.mpegurl", playlist, text.into())
