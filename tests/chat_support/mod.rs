@@ -82,10 +82,18 @@ impl Relay {
                 cmd.env("RUST_LOG", "debug").stderr(f);
             }
         }
-        let child = cmd.spawn().expect("spawn onair relay");
-        self.child = Some(child);
-        // A restart rebinds the same port, which may take a moment to free.
-        self.addr = wait_for(60, "the relay to listen", || std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty()));
+        self.child = Some(cmd.spawn().expect("spawn onair relay"));
+        // A restart rebinds the same port, which may take a moment to free:
+        // its old number can meanwhile be lent to another process's outgoing
+        // connection ("address in use"), so a relay that exits is started
+        // again until the port is free.
+        self.addr = wait_for(60, "the relay to listen", || {
+            if let Some(Ok(Some(_))) = self.child.as_mut().map(|c| c.try_wait()) {
+                std::thread::sleep(Duration::from_millis(250));
+                self.child = Some(cmd.spawn().expect("spawn onair relay"));
+            }
+            std::fs::read_to_string(&ready).ok().filter(|s| !s.is_empty())
+        });
     }
 
     /// A scratch directory that lives as long as the relay.
