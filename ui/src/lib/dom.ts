@@ -44,6 +44,8 @@ export function toast(message: string, kind: "info" | "error" = "info"): void {
   if (!t) return;
   t.textContent = message;
   t.className = `show ${kind}`;
+  // The newest error, for tests: a toast is gone after 8 s.
+  if (kind === "error") (window as unknown as { __onairLastError?: string }).__onairLastError = message;
   window.clearTimeout(toastTimer);
   toastTimer = window.setTimeout(() => (t.className = ""), kind === "error" ? 8000 : 3000);
 }
