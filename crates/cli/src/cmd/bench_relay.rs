@@ -61,9 +61,11 @@ struct Topology<'a> {
     nodes: usize,
     store: Option<&'a str>,
     bus: Option<&'a str>,
+    /// The seeded users' and groups' name prefix (see `seed_store`).
+    prefix: &'a str,
 }
 
-const SINGLE: Topology<'static> = Topology { nodes: 1, store: None, bus: None };
+const SINGLE: Topology<'static> = Topology { nodes: 1, store: None, bus: None, prefix: "" };
 
 /// What one fan-out run measured, for the ws:// and wss:// comparison.
 struct Figures {
@@ -363,9 +365,9 @@ fn bench_nodes(a: &Args, clients: usize, g: usize, dir: &std::path::Path) -> any
         }
         None => (String::new(), tokens),
     };
-    let topo = Topology { nodes: a.nodes, store: a.store.as_deref(), bus: Some(bus) };
+    let topo = Topology { nodes: a.nodes, store: a.store.as_deref(), bus: Some(bus), prefix: &prefix };
     let seed_for_nodes = if a.store.is_some() { &nodes_seed } else { &seed };
-    let (many, _) = fan_out_prefixed(a, clients, g, &dir.join("nodes"), seed_for_nodes, &tokens, None, topo, &prefix)?;
+    let (many, _) = fan_out(a, clients, g, &dir.join("nodes"), seed_for_nodes, &tokens, None, topo)?;
 
     let ratio = many.cpu_us_per_delivery() / single.cpu_us_per_delivery();
     let store_name = if a.store.is_some() { "PostgreSQL" } else { "one shared SQLite file" };
@@ -389,21 +391,6 @@ fn fan_out(
     tokens: &[String],
     tls: Option<&BenchPki>,
     topo: Topology<'_>,
-) -> anyhow::Result<(Figures, Option<Handshakes>)> {
-    fan_out_prefixed(a, clients, g, dir, seed, tokens, tls, topo, "")
-}
-
-#[allow(clippy::too_many_arguments)]
-fn fan_out_prefixed(
-    a: &Args,
-    clients: usize,
-    g: usize,
-    dir: &std::path::Path,
-    seed: &std::path::Path,
-    tokens: &[String],
-    tls: Option<&BenchPki>,
-    topo: Topology<'_>,
-    prefix: &str,
 ) -> anyhow::Result<(Figures, Option<Handshakes>)> {
     std::fs::create_dir_all(dir)?;
     for f in std::fs::read_dir(seed)? {
@@ -450,7 +437,7 @@ fn fan_out_prefixed(
             None => None,
         };
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-        let figures = rt.block_on(drive(a, clients, g, &addrs, tokens.to_vec(), &pids, tls.map(|p| p.client.clone()), prefix))?;
+        let figures = rt.block_on(drive(a, clients, g, &addrs, tokens.to_vec(), &pids, tls.map(|p| p.client.clone()), topo.prefix))?;
         Ok((figures, hs))
     })();
     for relay in &mut relays {

@@ -218,9 +218,15 @@ fn open_decoder(avcc: &[u8]) -> Result<decoder::Video, String> {
     ctx.decoder().video().map_err(|e| format!("opening the H.264 decoder: {e}"))
 }
 
+/// A rung's picture for a `w`×`h` source: `height` tall (never taller),
+/// the source's shape, both even.
+pub fn scaled(w: u32, h: u32, height: u32) -> (u32, u32) {
+    let rh = height.min(h) & !1;
+    (((u64::from(w) * u64::from(rh) / u64::from(h.max(1))) as u32 + 1) & !1, rh)
+}
+
 fn open_encoder(rung: Rung, src: &frame::Video) -> Result<Encoding, String> {
-    let h = rung.height.min(src.height()) & !1;
-    let w = ((u64::from(src.width()) * u64::from(h) / u64::from(src.height().max(1))) as u32 + 1) & !1;
+    let (w, h) = scaled(src.width(), src.height(), rung.height);
     let codec = encoder::find_by_name("libx264").ok_or("no libx264 in this FFmpeg")?;
     let mut enc = codec::context::Context::new_with_codec(codec).encoder().video().map_err(|e| e.to_string())?;
     enc.set_width(w);
@@ -341,5 +347,7 @@ mod tests {
         let c = avcc_from_annexb(&b).unwrap();
         assert_eq!(&c[..8], &[1, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0, 5]);
         assert_eq!(annexb_to_lengths(&[0, 0, 1, 0x65, 7]), vec![0, 0, 0, 2, 0x65, 7]);
+        assert_eq!(scaled(854, 480, 360), (640, 360));
+        assert_eq!(scaled(1280, 720, 1080), (1280, 720));
     }
 }

@@ -207,7 +207,7 @@ impl LlHls {
 
     pub fn segment(&self, msn: u64) -> Lookup {
         match self.done.iter().find(|s| s.msn == msn) {
-            Some(s) => Lookup::Ready(Bytes::from(s.parts.iter().flat_map(|p| p.data.iter().copied()).collect::<Vec<u8>>())),
+            Some(s) => Lookup::Ready(Bytes::from(s.parts.iter().map(|p| p.data.as_ref()).collect::<Vec<&[u8]>>().concat())),
             None if msn == self.cur_msn && !self.ended => Lookup::Soon,
             None => Lookup::Gone,
         }

@@ -382,7 +382,7 @@ async fn ll_file(cx: &LiveCtx, id: &str, rung: Option<&str>, file: &str, q: &Tic
                 let (size, mime) = if r.height == 0 {
                     (None, Some("audio/mp4; codecs=\"mp4a.40.2\"".to_string()))
                 } else {
-                    let scaled = size.map(|(w, h)| (((u64::from(w) * u64::from(r.height) / u64::from(h.max(1))) as u32 + 1) & !1, r.height));
+                    let scaled = size.map(|(w, h)| super::ladder::scaled(w, h, r.height));
                     (f.size().or(scaled), f.mp4_mime().or(fan.mp4_mime()))
                 };
                 variants.push(Variant { uri: format!("{}/ll.m3u8", r.name), name: r.name.into(), bandwidth, size, mime });
