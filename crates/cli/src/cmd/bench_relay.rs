@@ -227,6 +227,13 @@ struct Shared {
 /// Raises the open-files limit to `want` where allowed (the hard limit can
 /// only go up with privileges), else to the hard limit; returns the limit.
 /// The relay, our child, inherits it.
+#[cfg(not(unix))]
+fn raise_fd_limit(want: u64) -> u64 {
+    // Windows has no per-process descriptor limit to raise.
+    want
+}
+
+#[cfg(unix)]
 fn raise_fd_limit(want: u64) -> u64 {
     // SAFETY: getrlimit/setrlimit only read and write the struct given.
     unsafe {
@@ -441,8 +448,14 @@ fn fan_out(
         Ok((figures, hs))
     })();
     for relay in &mut relays {
+        // SIGTERM lets the relay shut down gracefully where there is one.
+        #[cfg(unix)]
         // SAFETY: signalling our own child.
-        unsafe { libc::kill(relay.id() as i32, libc::SIGTERM) };
+        unsafe {
+            libc::kill(relay.id() as i32, libc::SIGTERM)
+        };
+        #[cfg(not(unix))]
+        let _ = relay.kill();
     }
     for relay in &mut relays {
         let _ = relay.wait();

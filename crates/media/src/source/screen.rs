@@ -34,6 +34,10 @@ const DEVICE: &str = "x11grab";
 const DEVICE: &str = "gdigrab";
 #[cfg(target_os = "macos")]
 const DEVICE: &str = "avfoundation";
+/// No screen capture is built for other systems (the BSDs, Android): `open`
+/// says so before asking FFmpeg for a device.
+#[cfg(not(any(target_os = "linux", target_os = "windows", target_os = "macos")))]
+const DEVICE: &str = "none";
 
 /// What the capture device is asked to open for `screen[:N]`.
 fn device_url(display: Option<&str>) -> Result<String> {
@@ -57,6 +61,13 @@ fn device_url(display: Option<&str>) -> Result<String> {
     #[cfg(target_os = "macos")]
     {
         Ok(format!("Capture screen {}", display.unwrap_or("0")))
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "windows", target_os = "macos")))]
+    {
+        Err(MediaError::Screen {
+            display: display.unwrap_or("screen").into(),
+            reason: "screen capture is built for Linux (X11), Windows and macOS only; use --video file:PATH or camera".into(),
+        })
     }
 }
 
