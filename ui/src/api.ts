@@ -12,8 +12,8 @@ import type { FriendInfo } from "./lib/friends";
 import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
 import type { RoomComment } from "./lib/roomChat";
 // The commands' types generated from the Rust ones (src-tauri/src/commands/types.rs).
-import type { ChatStatus, Hotkeys, RelayInfo, SettingsView } from "./generated/app";
-export type { ChatStatus, Hotkeys, RelayInfo, SettingsView };
+import type { Bookmark, ChatPush, ChatStatus, ConvInfo, Event as RelayEvent, Hotkeys, RecordingItem, RelayInfo, SettingsView, To } from "./generated/app";
+export type { Bookmark, ChatPush, ChatStatus, ConvInfo, Hotkeys, RecordingItem, RelayEvent, RelayInfo, SettingsView, To };
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
 export interface AppErrorBody {
@@ -157,12 +157,6 @@ export interface LiveStatus {
   request: LiveRequest | null;
 }
 
-export interface Bookmark {
-  id: number;
-  t_ms: number;
-  label: string;
-}
-
 export interface RecordingResult {
   id: number;
   path: string;
@@ -210,21 +204,6 @@ export const live = {
 
 // ---- Recordings ----
 
-export interface RecordingItem {
-  id: number;
-  path: string;
-  name: string;
-  started_at: number;
-  ended_at: number | null;
-  duration_ms: number | null;
-  size_bytes: number | null;
-  state: string;
-  error: string | null;
-  pinned: boolean;
-  bookmarks: Bookmark[];
-  thumb: boolean;
-}
-
 export const recordings = {
   list: () => call<RecordingItem[]>("recordings_list"),
   get: (id: number) => call<RecordingItem>("recordings_get", { id }),
@@ -238,33 +217,7 @@ export const recordings = {
 
 // ---- Chat (src-tauri/src/commands/chat.rs) ----
 
-
-/** `chat://event` payloads. */
-export type ChatPush =
-  | { kind: "online" }
-  | { kind: "offline"; error: string; retry_in_ms: number }
-  | { kind: "delivered"; sent: number; failed: number }
-  | { kind: "burned" }
-  | { kind: "signed_out"; reason: string }
-  | { kind: "event"; ev: RelayEvent };
-
-export type RelayEvent =
-  | { ev: "message"; conv: string; entry: { seq: number; id: string; from: string; sent_at: number; kind: "message" | "recall" | "burn"; text: string } }
-  | { ev: "read"; conv: string; user: string; seq: number }
-  | { ev: "presence"; user: string; online: boolean; last_seen: number | null }
-  | { ev: "friend"; user: string; state: string | null }
-  | { ev: "conv_changed"; conv: string };
-
-export interface ConvInfo {
-  id: string;
-  kind: "dm" | "group";
-  name: string;
-  owner: string | null;
-  members: string[];
-  last_seq: number;
-}
-
-export type To = { user: string } | { conv: string };
+// ChatPush (`chat://event` payloads), RelayEvent, ConvInfo and To are generated (see the imports).
 
 export const chat = {
   status: () => call<ChatStatus>("chat_status"),

@@ -32,21 +32,30 @@ pub struct TrackStarts {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(ts_rs::TS)]
 pub struct Bookmark {
+    #[ts(as = "f64")]
     pub id: i64,
+    #[ts(as = "f64")]
     pub t_ms: i64,
     pub label: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[derive(ts_rs::TS)]
 pub struct Recording {
+    #[ts(as = "f64")]
     pub id: i64,
     pub path: PathBuf,
     #[serde(skip)]
     pub part_path: PathBuf,
+    #[ts(as = "f64")]
     pub started_at: i64,
+    #[ts(as = "Option<f64>")]
     pub ended_at: Option<i64>,
+    #[ts(as = "Option<f64>")]
     pub duration_ms: Option<i64>,
+    #[ts(as = "Option<f64>")]
     pub size_bytes: Option<i64>,
     pub state: String,
     pub error: Option<String>,

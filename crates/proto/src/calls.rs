@@ -16,6 +16,7 @@ pub const MAX_CANDIDATE_BYTES: usize = 1024;
 /// What the caller wants to send and receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum MediaKind {
     Audio,
     Video,
@@ -25,6 +26,7 @@ pub enum MediaKind {
 /// renegotiation (ICE restart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum SdpKind {
     Offer,
     Answer,
@@ -32,14 +34,18 @@ pub enum SdpKind {
 
 /// One trickled ICE candidate, as `RTCIceCandidateInit` has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 pub struct IceCandidate {
     /// The `candidate:` line (without `a=`).
     pub candidate: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub sdp_mid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub sdp_m_line_index: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub username_fragment: Option<String>,
 }
 
@@ -59,6 +65,7 @@ pub struct IceServer {
 /// Why a call ended, in `call_ended`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum EndReason {
     /// The callee declined.
     Declined,
@@ -80,6 +87,7 @@ pub enum EndReason {
 /// Start or stop recording (request) / started or stopped (event).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum RecordAction {
     Start,
     Stop,

@@ -51,6 +51,7 @@ pub enum Target {
 /// Who may start a 1:1 conversation with a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum AcceptFrom {
     Anyone,
     Friends,
@@ -58,9 +59,11 @@ pub enum AcceptFrom {
 
 /// A file uploaded over HTTP and referenced by a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 pub struct Attachment {
     pub id: String,
     pub name: String,
+    #[ts(as = "f64")]
     pub size: u64,
     pub mime: String,
 }
@@ -187,33 +190,40 @@ pub enum Response {
 /// One comment in a live room's chat; `seq` counts from 1 per live room
 /// while the relay runs (room chat is live-only: not stored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 pub struct RoomComment {
+    #[ts(as = "f64")]
     pub seq: u64,
     pub from: String,
     pub text: String,
+    #[ts(as = "f64")]
     pub sent_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum ConvKind {
     Dm,
     Group,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 pub struct ConvInfo {
     pub id: String,
     pub kind: ConvKind,
     pub name: String,
     pub owner: Option<String>,
     pub members: Vec<String>,
+    #[ts(as = "f64")]
     pub last_seq: u64,
 }
 
 /// What one log entry of a conversation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum EntryKind {
     /// A message (text and/or attachment).
     Message,
@@ -225,22 +235,28 @@ pub enum EntryKind {
 
 /// One entry of a conversation's log; `seq` counts from 1 per conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 pub struct Entry {
+    #[ts(as = "f64")]
     pub seq: u64,
     /// The sender's client id for messages; for recall/burn entries, a
     /// relay-made id.
     pub id: String,
     pub from: String,
     /// Milliseconds since the Unix epoch, relay clock.
+    #[ts(as = "f64")]
     pub sent_at: i64,
     pub kind: EntryKind,
     #[serde(default)]
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(as = "Option<f64>", optional)]
     pub ref_seq: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub burn_secs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub attachment: Option<Attachment>,
     /// True once the message was recalled or burned (its text is gone).
     #[serde(default)]
@@ -256,6 +272,7 @@ pub struct ReadMark {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum FriendState {
     Friends,
     /// I asked them; waiting for their accept.
@@ -266,21 +283,24 @@ pub enum FriendState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 pub struct FriendInfo {
     pub user: String,
     pub state: FriendState,
     pub online: bool,
     /// Milliseconds since the epoch; None if never seen or not a friend.
+    #[ts(as = "Option<f64>")]
     pub last_seen: Option<i64>,
 }
 
 /// Things the relay pushes without being asked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
+#[derive(ts_rs::TS)]
 pub enum Event {
     Message { conv: String, entry: Entry },
-    Read { conv: String, user: String, seq: u64 },
-    Presence { user: String, online: bool, last_seen: Option<i64> },
+    Read { conv: String, user: String, #[ts(as = "f64")] seq: u64 },
+    Presence { user: String, online: bool, #[ts(as = "Option<f64>")] last_seen: Option<i64> },
     Friend { user: String, state: Option<FriendState> },
     /// Membership or name changed, or the caller was added or removed.
     ConvChanged { conv: String },
@@ -319,7 +339,7 @@ pub enum Event {
     RoomViewer { room: String, user: String, joined: bool, viewers: u32 },
     RoomMuted { room: String, user: String, muted: bool },
     /// `user` was removed from the room's chat until `until` (ms since the epoch).
-    RoomKicked { room: String, user: String, until: i64 },
+    RoomKicked { room: String, user: String, #[ts(as = "f64")] until: i64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

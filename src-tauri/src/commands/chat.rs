@@ -30,12 +30,17 @@ pub const EVENT: &str = "chat://event";
 
 /// What the listener tells the UI (`chat://event` payload).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ChatPush {
     /// Connected and caught up.
     Online,
     /// The relay cannot be reached; cached history and queued sends still work.
-    Offline { error: String, retry_in_ms: u64 },
+    Offline {
+        error: String,
+        #[cfg_attr(test, ts(as = "f64"))]
+        retry_in_ms: u64,
+    },
     /// Queued messages were acknowledged (or refused for good).
     Delivered { sent: usize, failed: usize },
     /// Burn-after-read messages expired here.
@@ -338,6 +343,7 @@ pub fn chat_history(chat: State<'_, ChatState>, conv: String, limit: Option<u32>
 
 /// Where a message goes, as the UI names it.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum To {
     User(String),

@@ -11,6 +11,7 @@ use crate::state::AppState;
 
 /// A library row as the screen shows it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RecordingItem {
     #[serde(flatten)]
     pub rec: Recording,

@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{attach, chat, devices, settings};
+    use crate::commands::{attach, chat, devices, recordings, settings};
     use ts_rs::TS;
 
     fn typescript() -> String {
@@ -20,6 +20,30 @@ mod tests {
             chat::ChatStatus::decl(),
             settings::Hotkeys::decl(),
             settings::SettingsView::decl(),
+            // Recordings (onair-media's library rows).
+            onair_media::library::Bookmark::decl(),
+            onair_media::library::Recording::decl(),
+            recordings::RecordingItem::decl(),
+            // Chat: the cache's rows and the relay's events (onair-chat, onair-proto).
+            onair_proto::Attachment::decl(),
+            onair_chat::Message::decl(),
+            onair_chat::ConvSummary::decl(),
+            onair_proto::ConvKind::decl(),
+            onair_proto::ConvInfo::decl(),
+            onair_proto::FriendState::decl(),
+            onair_proto::FriendInfo::decl(),
+            onair_proto::AcceptFrom::decl(),
+            onair_proto::EntryKind::decl(),
+            onair_proto::Entry::decl(),
+            onair_proto::RoomComment::decl(),
+            onair_proto::MediaKind::decl(),
+            onair_proto::SdpKind::decl(),
+            onair_proto::IceCandidate::decl(),
+            onair_proto::EndReason::decl(),
+            onair_proto::RecordAction::decl(),
+            onair_proto::Event::decl(),
+            chat::ChatPush::decl(),
+            chat::To::decl(),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",

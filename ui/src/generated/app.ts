@@ -78,3 +78,115 @@ insecure_http: boolean, hotkeys: Hotkeys,
  * Calls clean the microphone (echo cancellation, noise suppression, gain control).
  */
 audio_processing: boolean, version: string, };
+
+export type Bookmark = { id: number, t_ms: number, label: string, };
+
+export type Recording = { id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, };
+
+export type RecordingItem = { 
+/**
+ * File name without the folder.
+ */
+name: string, 
+/**
+ * Whether a thumbnail exists (`/media/thumbs/{id}`).
+ */
+thumb: boolean, id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, };
+
+export type Attachment = { id: string, name: string, size: number, mime: string, };
+
+export type Message = { id: string, conv: string, seq: number | null, from: string, text: string, 
+/**
+ * pending | sent | failed | received | recalled
+ */
+state: "pending" | "sent" | "failed" | "received" | "recalled", error?: string, 
+/**
+ * Milliseconds since the epoch: the relay's time once sent, the
+ * local time while pending.
+ */
+sent_at: number, burn_secs?: number, 
+/**
+ * When this device deletes a burn-after-read message (ms since the
+ * epoch): set when I read it; None before, and for other messages.
+ */
+burn_at?: number, attachment?: Attachment, 
+/**
+ * Read receipts: other members whose read mark covers this message
+ * (filled by history).
+ */
+read_by?: Array<string>, };
+
+export type ConvSummary = { id: string, 
+/**
+ * dm | group
+ */
+kind: "dm" | "group", name: string, owner: string | null, members: Array<string>, 
+/**
+ * Messages from others after my read mark.
+ */
+unread: number, last_text: string | null, last_from: string | null, 
+/**
+ * The latest message's file name, when it carries one.
+ */
+last_file: string | null, 
+/**
+ * Milliseconds since the epoch of the latest message.
+ */
+last_at: number | null, 
+/**
+ * My messages not yet acknowledged by the relay.
+ */
+pending: number, };
+
+export type ConvKind = "dm" | "group";
+
+export type ConvInfo = { id: string, kind: ConvKind, name: string, owner: string | null, members: Array<string>, last_seq: number, };
+
+export type FriendState = "friends" | "outgoing" | "incoming" | "blocked";
+
+export type FriendInfo = { user: string, state: FriendState, online: boolean, 
+/**
+ * Milliseconds since the epoch; None if never seen or not a friend.
+ */
+last_seen: number | null, };
+
+export type AcceptFrom = "anyone" | "friends";
+
+export type EntryKind = "message" | "recall" | "burn";
+
+export type Entry = { seq: number, 
+/**
+ * The sender's client id for messages; for recall/burn entries, a
+ * relay-made id.
+ */
+id: string, from: string, 
+/**
+ * Milliseconds since the Unix epoch, relay clock.
+ */
+sent_at: number, kind: EntryKind, text: string, ref_seq?: number, burn_secs?: number, attachment?: Attachment, 
+/**
+ * True once the message was recalled or burned (its text is gone).
+ */
+deleted: boolean, };
+
+export type RoomComment = { seq: number, from: string, text: string, sent_at: number, };
+
+export type MediaKind = "audio" | "video";
+
+export type SdpKind = "offer" | "answer";
+
+export type IceCandidate = { 
+/**
+ * The `candidate:` line (without `a=`).
+ */
+candidate: string, sdp_mid?: string, sdp_m_line_index?: number, username_fragment?: string, };
+
+export type EndReason = "declined" | "cancelled" | "timeout" | "hangup" | "answered_elsewhere" | "peer_lost" | "shutdown";
+
+export type RecordAction = "start" | "stop";
+
+export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "read", conv: string, user: string, seq: number, } | { "ev": "presence", user: string, online: boolean, last_seen: number | null, } | { "ev": "friend", user: string, state: FriendState | null, } | { "ev": "conv_changed", conv: string, } | { "ev": "call_incoming", call_id: string, from: string, media: Array<MediaKind>, } | { "ev": "call_ringing", call_id: string, } | { "ev": "call_accepted", call_id: string, } | { "ev": "call_ended", call_id: string, reason: EndReason, by?: string | null, } | { "ev": "call_sdp", call_id: string, from: string, kind: SdpKind, sdp: string, } | { "ev": "call_ice", call_id: string, from: string, candidate: IceCandidate | null, } | { "ev": "call_peer", call_id: string, connected: boolean, } | { "ev": "call_recording", call_id: string, by: string, action: RecordAction, } | { "ev": "call_consent_request", call_id: string, by: string, } | { "ev": "call_consent_result", call_id: string, by: string, accepted: boolean, } | { "ev": "call_media", call_id: string, from: string, muted: boolean, camera_off: boolean, } | { "ev": "room_comment", room: string, comment: RoomComment, } | { "ev": "room_viewer", room: string, user: string, joined: boolean, viewers: number, } | { "ev": "room_muted", room: string, user: string, muted: boolean, } | { "ev": "room_kicked", room: string, user: string, until: number, };
+
+export type ChatPush = { "kind": "online" } | { "kind": "offline", error: string, retry_in_ms: number, } | { "kind": "delivered", sent: number, failed: number, } | { "kind": "burned" } | { "kind": "event", ev: Event, } | { "kind": "signed_out", reason: string, };
+
+export type To = { "user": string } | { "conv": string };

@@ -2,25 +2,10 @@
 // Pure functions over what the `chat_conversations` command returns.
 
 import { t } from "./i18n";
+import type { ConvSummary } from "../generated/app";
 
-/** One conversation as `chat_conversations` returns it (serde of onair_chat::ConvSummary). */
-export interface ConvSummary {
-  id: string;
-  kind: "dm" | "group";
-  name: string;
-  members: string[];
-  /** Messages from others newer than my read mark. */
-  unread: number;
-  /** Last message (any state) in the conversation, if any. */
-  last_text: string | null;
-  last_from: string | null;
-  /** The last message's file name, when it carries one. */
-  last_file?: string | null;
-  /** ms since the epoch of the last message; null when empty. */
-  last_at: number | null;
-  /** My messages still waiting in the outbox. */
-  pending: number;
-}
+/** One conversation as `chat_conversations` returns it (generated from onair_chat::ConvSummary). */
+export type { ConvSummary };
 
 /** The other user of a 1:1 conversation id (`dm:a:b`), if `me` is in it. */
 export function dmPeer(convId: string, me: string): string | null {
@@ -71,7 +56,7 @@ export function totalUnread(list: readonly Pick<ConvSummary, "unread">[]): numbe
 }
 
 /** One line of preview under the title. */
-export function preview(c: Pick<ConvSummary, "kind" | "last_text" | "last_from" | "last_file">, me: string): string {
+export function preview(c: Pick<ConvSummary, "kind" | "last_text" | "last_from"> & { last_file?: string | null }, me: string): string {
   if (c.last_text === null) return t("chat.no_messages");
   const text = c.last_text === "" ? (c.last_file ? t("chat.file_preview", { name: c.last_file }) : t("chat.recalled_preview")) : c.last_text.replace(/\s+/g, " ");
   const short = text.length > 60 ? text.slice(0, 59) + "…" : text;
@@ -111,7 +96,9 @@ export function applyIncoming(
       id: ev.conv,
       kind: ev.conv.startsWith("g:") ? "group" : "dm",
       name: "",
+      owner: null,
       members: [],
+      last_file: null,
       unread: bump,
       last_text: ev.text,
       last_from: ev.from,

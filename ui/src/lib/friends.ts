@@ -2,15 +2,10 @@
 // them (the relay's FriendInfo list) and as presence events update them.
 
 import { t } from "./i18n";
+import type { FriendInfo, FriendState } from "../generated/app";
 
-export type FriendState = "friends" | "outgoing" | "incoming" | "blocked";
-
-export interface FriendInfo {
-  user: string;
-  state: FriendState;
-  online: boolean;
-  last_seen: number | null;
-}
+// Generated from the relay's Rust types (onair_proto::FriendInfo).
+export type { FriendInfo, FriendState };
 
 export interface FriendSections {
   incoming: FriendInfo[];

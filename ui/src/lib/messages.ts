@@ -3,25 +3,11 @@
 // pending | sent | failed | received | recalled.
 
 import { t } from "./i18n";
+import type { Message } from "../generated/app";
 
-export type MessageState = "pending" | "sent" | "failed" | "received" | "recalled";
-
-/** A message as `chat_history` returns it (serde of onair_chat::Message). */
-export interface ChatMessage {
-  id: string;
-  conv: string;
-  seq: number | null;
-  from: string;
-  text: string;
-  state: MessageState;
-  error?: string;
-  sent_at: number;
-  burn_secs?: number;
-  /** When this device deletes it (ms), once read; absent before. */
-  burn_at?: number;
-  attachment?: { id: string; name: string; size: number; mime: string };
-  read_by?: string[];
-}
+/** A message as `chat_history` returns it (generated from onair_chat::Message). */
+export type ChatMessage = Message;
+export type MessageState = Message["state"];
 
 export interface Badge {
   /** Short text next to the message. */

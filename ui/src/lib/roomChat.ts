@@ -3,13 +3,10 @@
 // bounded so a busy room never grows the page without end.
 
 import { t, tn } from "./i18n";
+import type { RoomComment } from "../generated/app";
 
-export interface RoomComment {
-  seq: number;
-  from: string;
-  text: string;
-  sent_at: number;
-}
+// Generated from the relay's Rust type (onair_proto::RoomComment).
+export type { RoomComment };
 
 export const KEEP_COMMENTS = 200;
 

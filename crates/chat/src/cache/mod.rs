@@ -27,30 +27,39 @@ pub type Result<T> = std::result::Result<T, CacheError>;
 
 /// A message as the user sees it (and as `--json` prints it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(ts_rs::TS)]
 pub struct Message {
     pub id: String,
     pub conv: String,
+    #[ts(as = "Option<f64>")]
     pub seq: Option<u64>,
     pub from: String,
     pub text: String,
     /// pending | sent | failed | received | recalled
+    #[ts(type = "\"pending\" | \"sent\" | \"failed\" | \"received\" | \"recalled\"")]
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub error: Option<String>,
     /// Milliseconds since the epoch: the relay's time once sent, the
     /// local time while pending.
+    #[ts(as = "f64")]
     pub sent_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub burn_secs: Option<u32>,
     /// When this device deletes a burn-after-read message (ms since the
     /// epoch): set when I read it; None before, and for other messages.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(as = "Option<f64>", optional)]
     pub burn_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub attachment: Option<onair_proto::Attachment>,
     /// Read receipts: other members whose read mark covers this message
     /// (filled by history).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<String>>", optional)]
     pub read_by: Vec<String>,
 }
 

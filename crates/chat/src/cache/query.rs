@@ -9,22 +9,27 @@ pub type SearchHit = Message;
 /// A conversation as a conversation list shows it: what it is, how many
 /// messages from others I have not read, and its latest message.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(ts_rs::TS)]
 pub struct ConvSummary {
     pub id: String,
     /// dm | group
+    #[ts(type = "\"dm\" | \"group\"")]
     pub kind: String,
     pub name: String,
     pub owner: Option<String>,
     pub members: Vec<String>,
     /// Messages from others after my read mark.
+    #[ts(as = "f64")]
     pub unread: u64,
     pub last_text: Option<String>,
     pub last_from: Option<String>,
     /// The latest message's file name, when it carries one.
     pub last_file: Option<String>,
     /// Milliseconds since the epoch of the latest message.
+    #[ts(as = "Option<f64>")]
     pub last_at: Option<i64>,
     /// My messages not yet acknowledged by the relay.
+    #[ts(as = "f64")]
     pub pending: u64,
 }
 
