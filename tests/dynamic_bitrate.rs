@@ -6,123 +6,17 @@
 //! the encoder keeps the full rate for the other.
 
 mod support;
+mod throttle_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use support::nginx::Nginx;
 use support::*;
-
-/// Forwards 127.0.0.1:`port` to an upstream port; the client-to-upstream
-/// direction is limited to `rate` bytes a second (0: no limit).
-struct Throttle {
-    port: u16,
-    rate: Arc<AtomicU64>,
-}
-
-impl Throttle {
-    fn start(upstream: u16) -> Throttle {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        // A small receive buffer (inherited by accepted sockets), so the
-        // throttle shows at the sender at once instead of after megabytes.
-        let size: libc::c_int = 16 * 1024;
-        // SAFETY: setsockopt on a socket we own, with a pointer to a c_int of the size given.
-        let r = unsafe {
-            libc::setsockopt(
-                listener.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVBUF,
-                &size as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(r, 0, "setting SO_RCVBUF");
-        // Segments the size of a real link's (loopback's are 64 KB, larger
-        // than that receive buffer, which stalls TCP in ways no uplink does).
-        let mss: libc::c_int = 1400;
-        // SAFETY: as above, for TCP_MAXSEG.
-        let r = unsafe {
-            libc::setsockopt(
-                listener.as_raw_fd(),
-                libc::IPPROTO_TCP,
-                libc::TCP_MAXSEG,
-                &mss as *const _ as *const libc::c_void,
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(r, 0, "setting TCP_MAXSEG");
-        let port = listener.local_addr().expect("addr").port();
-        let rate = Arc::new(AtomicU64::new(0));
-        let rate2 = rate.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().map_while(Result::ok) {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
-                    continue;
-                };
-                let (mut c2, mut s2) = (
-                    client.try_clone().expect("clone"),
-                    server.try_clone().expect("clone"),
-                );
-                std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut s2, &mut c2);
-                });
-                let rate = rate2.clone();
-                std::thread::spawn(move || {
-                    forward_throttled(&client, &server, &rate);
-                    // Either side gone: close both, as a router would.
-                    let _ = client.shutdown(std::net::Shutdown::Both);
-                    let _ = server.shutdown(std::net::Shutdown::Both);
-                });
-            }
-        });
-        Throttle { port, rate }
-    }
-
-    fn limit(&self, bits_per_s: u64) {
-        self.rate.store(bits_per_s / 8, Ordering::Relaxed);
-    }
-}
-
-/// Copies `from` to `to`, at most `rate` bytes a second (checked every 10 ms).
-fn forward_throttled(mut from: &TcpStream, mut to: &TcpStream, rate: &AtomicU64) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut credit = 0f64;
-    let mut last = Instant::now();
-    loop {
-        let r = rate.load(Ordering::Relaxed);
-        let want = if r == 0 {
-            buf.len()
-        } else {
-            let now = Instant::now();
-            credit = (credit + r as f64 * (now - last).as_secs_f64()).min(r as f64 / 10.0);
-            last = now;
-            if credit < 1.0 {
-                std::thread::sleep(Duration::from_millis(10));
-                continue;
-            }
-            (credit as usize).min(buf.len())
-        };
-        let n = match from.read(&mut buf[..want]) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        if r == 0 {
-            // Unlimited: no debt carried into the next throttle.
-            (credit, last) = (0.0, Instant::now());
-        } else {
-            credit -= n as f64;
-        }
-        if to.write_all(&buf[..n]).is_err() {
-            return;
-        }
-    }
-}
+use throttle_support::{Throttle, Way};
 
 /// Video bitrate (kbit/s) of the recording's packets whose time is in `a..b` seconds.
 fn kbps_between(path: &Path, a: f64, b: f64) -> f64 {
@@ -246,7 +140,7 @@ fn run(
 #[test]
 fn the_bitrate_steps_down_under_a_throttle_and_back_up_after() {
     let nginx = Nginx::start();
-    let throttle = Throttle::start(nginx.port);
+    let throttle = Throttle::start(nginx.port, Way::Up);
     let home = Home::new();
     let to = vec![format!("rtmp://127.0.0.1:{}/live/keyT", throttle.port)];
     // 480p30 is 1200 kbit/s of video and 128 of audio; the throttle leaves 500.
@@ -326,7 +220,7 @@ fn the_bitrate_steps_down_under_a_throttle_and_back_up_after() {
 #[test]
 fn a_slow_destination_drops_its_own_frames_and_does_not_slow_the_other() {
     let (fast, slow) = (Nginx::start(), Nginx::start());
-    let throttle = Throttle::start(slow.port);
+    let throttle = Throttle::start(slow.port, Way::Up);
     let home = Home::new();
     let to = vec![
         fast.url("keyF"),

@@ -18,6 +18,11 @@ pub struct NewRoom {
     /// Live and replays only for the owner and the members they add.
     #[serde(default)]
     pub private: bool,
+    /// The room's quality ladder, e.g. `["source", "720p", "480p", "audio"]`
+    /// (rungs above the source are never made); absent: the relay's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub ladder: Option<Vec<String>>,
 }
 
 /// A room as the directory shows it (`GET /v1/rooms`, `GET /v1/rooms/{id}`).
@@ -57,6 +62,10 @@ pub struct RoomInfo {
     /// Signed-in users in the room's chat.
     #[serde(default)]
     pub chat_viewers: u32,
+    /// The renditions a viewer may choose, `source` first (e.g. `source`,
+    /// `480p`, `audio`); each below the source at `/live/ROOM/RUNG/`.
+    #[serde(default)]
+    pub ladder: Vec<String>,
 }
 
 /// The answer to room create and key rotate: the only time the stream key
@@ -77,6 +86,9 @@ pub struct RoomKey {
     #[cfg_attr(test, ts(optional))]
     pub rtmps_url: Option<String>,
     pub hls_path: String,
+    /// The room's renditions, `source` first (see [`RoomInfo::ladder`]).
+    #[serde(default)]
+    pub ladder: Vec<String>,
 }
 
 impl std::fmt::Debug for RoomKey {
@@ -221,7 +233,7 @@ mod ts_tests {
 mod tests {
     #[test]
     fn secrets_stay_out_of_debug() {
-        let k = super::RoomKey { id: "r".into(), title: "t".into(), category: String::new(), private: false, stream_key: "live_secret".into(), rtmp_url: Some("rtmp://a/live/live_secret".into()), rtmps_url: None, hls_path: String::new() };
+        let k = super::RoomKey { id: "r".into(), title: "t".into(), category: String::new(), private: false, stream_key: "live_secret".into(), rtmp_url: Some("rtmp://a/live/live_secret".into()), rtmps_url: None, hls_path: String::new(), ladder: Vec::new() };
         assert!(!format!("{k:?}").contains("secret"));
         let t = super::WatchTicket { room: "r".into(), ticket: "wt_secret".into(), expires_at: 1 };
         assert!(!format!("{t:?}").contains("secret"));

@@ -5,7 +5,12 @@ export type NewRoom = { title: string, category: string,
 /**
  * Live and replays only for the owner and the members they add.
  */
-private: boolean, };
+private: boolean, 
+/**
+ * The room's quality ladder, e.g. `["source", "720p", "480p", "audio"]`
+ * (rungs above the source are never made); absent: the relay's.
+ */
+ladder?: Array<string>, };
 
 export type RoomInfo = { id: string, title: string, category: string, owner: string, 
 /**
@@ -45,7 +50,12 @@ stream_viewers: number,
 /**
  * Signed-in users in the room's chat.
  */
-chat_viewers: number, };
+chat_viewers: number, 
+/**
+ * The renditions a viewer may choose, `source` first (e.g. `source`,
+ * `480p`, `audio`); each below the source at `/live/ROOM/RUNG/`.
+ */
+ladder: Array<string>, };
 
 export type RoomKey = { id: string, title: string, category: string, private: boolean, stream_key: string, 
 /**
@@ -55,7 +65,11 @@ rtmp_url: string | null,
 /**
  * The same inside TLS, when the relay runs RTMPS ingest.
  */
-rtmps_url?: string, hls_path: string, };
+rtmps_url?: string, hls_path: string, 
+/**
+ * The room's renditions, `source` first (see [`RoomInfo::ladder`]).
+ */
+ladder: Array<string>, };
 
 export type PublishTicket = { room: string, rtmp_url: string | null, rtmps_url?: string, 
 /**

@@ -21,7 +21,12 @@ pub enum RoomCommand {
         /// may watch its live and replays; it is not in others' directory.
         #[arg(long)]
         private: bool,
-        /// One JSON object: id, stream_key, rtmp_url, hls_url, title, category, private.
+        /// The renditions viewers may choose, e.g. source,720p,480p,360p,audio
+        /// (made by the relay while watched; none above the source). Default:
+        /// the relay's --ladder.
+        #[arg(long, value_name = "RUNGS")]
+        ladder: Option<String>,
+        /// One JSON object: id, stream_key, rtmp_url, hls_url, title, category, private, ladder.
         #[arg(long)]
         json: bool,
     },
@@ -106,7 +111,7 @@ pub async fn get<T: serde::de::DeserializeOwned>(http: &Http, path: &str, token:
 
 fn key_json(k: &RoomKey, relay: &str) -> Value {
     serde_json::json!({
-        "id": k.id, "title": k.title, "category": k.category, "private": k.private,
+        "id": k.id, "title": k.title, "category": k.category, "private": k.private, "ladder": k.ladder,
         "stream_key": k.stream_key, "rtmp_url": k.rtmp_url.as_ref().map(|u| format!("{u}")), "rtmps_url": k.rtmps_url,
         "hls_url": format!("{relay}{}", k.hls_path),
     })
@@ -120,6 +125,9 @@ fn print_key(k: &RoomKey, relay: &str, json: bool, verb: &str) {
     println!("{verb} room {} ({}){}", k.id, k.title, if k.private { ", private" } else { "" });
     if let Some(url) = k.rtmps_url.as_deref().or(k.rtmp_url.as_deref()) {
         println!("  publish:    {url}");
+    }
+    if k.ladder.len() > 1 {
+        println!("  quality:    {}", k.ladder.join(", "));
     }
     println!("  stream key: {}", k.stream_key);
     println!("  This key will not be shown again: copy it now (onair room rotate {} makes a new one).", k.id);
@@ -139,8 +147,9 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
     let rt = runtime()?;
     let (c, http) = creds()?;
     match cmd {
-        RoomCommand::Create { title, category, private, json } => {
-            let k = rt.block_on(rooms::create(&http, &c.token, &rooms::NewRoom { title, category, private }))?;
+        RoomCommand::Create { title, category, private, ladder, json } => {
+            let ladder = ladder.map(|l| l.split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect());
+            let k = rt.block_on(rooms::create(&http, &c.token, &rooms::NewRoom { title, category, private, ladder }))?;
             print_key(&k, &c.relay, json, "created");
         }
         RoomCommand::Rotate { room, json } | RoomCommand::Key { room, rotate: true, json } => {

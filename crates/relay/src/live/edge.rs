@@ -39,7 +39,8 @@ pub const ANCHOR_HEADER: &str = "x-onair-clock-anchor";
 
 /// Makes sure `room` is on air on this node, pulling it from its origin if
 /// another node has the publisher. True if it is on air here (now).
-pub fn ensure(cx: &LiveCtx, room: &str) -> bool {
+pub fn ensure(cx: &LiveCtx, row: &crate::store::rooms::RoomRow) -> bool {
+    let room = row.id.as_str();
     if cx.live.on_air(room).is_some() {
         return true;
     }
@@ -63,7 +64,7 @@ pub fn ensure(cx: &LiveCtx, room: &str) -> bool {
     };
     tracing::info!(room, origin = %node, "edge: pulling the live from its origin node");
     // The edge makes the ladder's rungs for its own viewers, from the pull.
-    let ladder = cx.live.ladder_start(room);
+    let ladder = cx.live.ladder_start(room, &cx.live.ladder_for(row));
     tokio::spawn(pull(cx.clone(), room.to_string(), url, conn, writer, fan, ladder));
     true
 }

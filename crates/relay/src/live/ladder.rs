@@ -49,6 +49,13 @@ pub fn parse(list: &str) -> Result<Vec<Rung>, String> {
     Ok(out)
 }
 
+/// A room's ladder as the store keeps it: `source` then the rungs, tallest
+/// first (`480p, audio,source` -> `source,480p,audio`).
+pub fn canonical(list: &str) -> Result<String, String> {
+    let rungs = parse(list)?;
+    Ok(std::iter::once("source").chain(rungs.iter().map(|r| r.name)).collect::<Vec<_>>().join(","))
+}
+
 /// Frames queued for the transcoder before it drops (until a keyframe).
 const QUEUE: usize = 256;
 

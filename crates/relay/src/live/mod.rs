@@ -98,11 +98,11 @@ impl Live {
     /// Fresh fan-outs for `room`'s rungs and a transcoder feeding them (None
     /// without a ladder). A rung is wanted while it has a stream open or an
     /// HLS request within the edge's idle time.
-    pub fn ladder_start(self: &Arc<Self>, room: &str) -> Option<ladder::Ladder> {
-        if self.ladder.is_empty() {
+    pub fn ladder_start(self: &Arc<Self>, room: &str, ladder: &[ladder::Rung]) -> Option<ladder::Ladder> {
+        if ladder.is_empty() {
             return None;
         }
-        let rungs: Vec<(ladder::Rung, Arc<fanout::Fanout>)> = self.ladder.iter().map(|r| (*r, Arc::new(fanout::Fanout::default()))).collect();
+        let rungs: Vec<(ladder::Rung, Arc<fanout::Fanout>)> = ladder.iter().map(|r| (*r, Arc::new(fanout::Fanout::default()))).collect();
         self.rung_map().insert(room.to_string(), rungs.clone());
         let outs = rungs
             .into_iter()
@@ -113,6 +113,20 @@ impl Live {
             })
             .collect();
         Some(ladder::Ladder::start(room, outs))
+    }
+
+    /// The rungs made below `room`'s source: the owner's choice at creation,
+    /// else the relay's `--ladder` (a stored list that no longer parses,
+    /// say after a downgrade, falls back to the relay's).
+    pub fn ladder_for(&self, room: &crate::store::rooms::RoomRow) -> Vec<ladder::Rung> {
+        match room.ladder.as_deref().map(ladder::parse) {
+            Some(Ok(rungs)) => rungs,
+            Some(Err(e)) => {
+                tracing::warn!(room = %room.id, "the room's stored ladder: {e}; using the relay's");
+                self.ladder.clone()
+            }
+            None => self.ladder.clone(),
+        }
     }
 
     /// The live in `room` ended: its rungs' streams and playlists end.

@@ -76,6 +76,7 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     // On air at another node: live here too, through an edge pull.
     let elsewhere = on.is_none() && app.bus.origin_of(&r.id).is_some();
     let streams = fan.as_ref().map(|f| f.viewers()).unwrap_or(0);
+    let source_size = fan.as_ref().and_then(|f| f.size());
     // With several nodes the room's chat may be held by another (bus/rooms.rs).
     let chat = app.rooms.chatters(&r.id).max(app.bus.chatters(&r.id));
     RoomInfo {
@@ -94,6 +95,11 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
         viewers: streams.max(chat) as u32,
         stream_viewers: streams as u32,
         chat_viewers: chat as u32,
+        // Rungs never above the source (once its size is known).
+        ladder: std::iter::once("source")
+            .chain(live.ladder_for(r).iter().filter(|g| g.height == 0 || source_size.is_none_or(|(_, h)| g.height < h)).map(|g| g.name))
+            .map(String::from)
+            .collect(),
     }
 }
 
@@ -108,6 +114,7 @@ fn with_key(live: &Live, r: &RoomRow, key: &str) -> RoomKey {
         rtmp_url: live.rtmp_url(key),
         rtmps_url: live.rtmps_url(key),
         hls_path: format!("/live/{}/index.m3u8", r.id),
+        ladder: std::iter::once("source").chain(live.ladder_for(r).iter().map(|g| g.name)).map(String::from).collect(),
     }
 }
 
@@ -142,7 +149,11 @@ fn create_room(cx: &LiveCtx, headers: &HeaderMap, body: &[u8]) -> Result<(RoomRo
     }
     let id = auth::random_hex(5).map_err(|e| LiveError(ErrorCode::Internal, e.to_string()))?;
     let key = new_key()?;
-    let row = RoomRow { id, owner, title, category: clean(&n.category, 64), key_hash: key_hash(&key), private: n.private, created_at: now_ms() };
+    let ladder = match &n.ladder {
+        Some(l) => Some(super::ladder::canonical(&l.join(",")).map_err(|e| err(ErrorCode::Invalid, &format!("the room's quality ladder: {e}")))?),
+        None => None,
+    };
+    let row = RoomRow { id, owner, title, category: clean(&n.category, 64), key_hash: key_hash(&key), private: n.private, created_at: now_ms(), ladder };
     cx.app.store.create_room(&row)?;
     Ok((row, key))
 }
@@ -263,7 +274,7 @@ async fn hls_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query
         _ => None,
     };
     // With several nodes the publisher may be on another: pull it here.
-    let pulling = cx.app.bus.shared() && cx.live.on_air(&id).is_none() && super::edge::ensure(&cx, &id);
+    let pulling = cx.app.bus.shared() && cx.live.on_air(&id).is_none() && super::edge::ensure(&cx, &room);
     if format.is_none() {
         cx.live.touch(&id);
     }
@@ -332,7 +343,7 @@ async fn rung_file(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Quer
     let room = off(&cx, move |cx| watchable(cx, &headers, ticket.as_deref(), &i, "no such live file")).await?;
     // With several nodes the publisher may be on another: pull it here.
     if cx.app.bus.shared() && cx.live.on_air(&id).is_none() {
-        super::edge::ensure(&cx, &id);
+        super::edge::ensure(&cx, &room);
     }
     let fan = cx.live.rungs(&id).into_iter().find(|(r, _)| r.name == rung).map(|(_, f)| f).ok_or_else(not_found)?;
     // Someone wants this rung: the transcoder makes it from the next keyframe.

@@ -146,7 +146,8 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                         break 'conn format!("answering publish: {e}");
                     }
                     match verdict {
-                        Ok(room) => {
+                        Ok(row) => {
+                            let (rungs, room) = (live.ladder_for(&row), row.id);
                             tracing::info!(%peer, room = %room, "publisher on air");
                             let replay = (live.replays_kept > 0).then(|| (live.replays_dir().join(&room), now_ms(), live.replays_kept));
                             match Writer::start(&room, live.dir.join(&room), replay) {
@@ -155,7 +156,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                                     stopper = live.on_air(&room).map(|o| o.stop);
                                     // Other nodes' viewers pull it from here.
                                     app.bus.originate(&room, true);
-                                    let ladder = live.ladder_start(&room);
+                                    let ladder = live.ladder_start(&room, &rungs);
                                     publishing = Some(Publishing { room, writer, fan, ladder })
                                 }
                                 Err(e) => {
@@ -220,7 +221,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
 
 /// The room a key (or a publish ticket) publishes to, claimed for `conn`,
 /// or why not. Keys are looked up by their hash: the store has no keys.
-fn authorize(app: &AppState, live: &Live, key: &str, conn: u64) -> Result<String, &'static str> {
+fn authorize(app: &AppState, live: &Live, key: &str, conn: u64) -> Result<crate::store::rooms::RoomRow, &'static str> {
     let internal = |e: crate::error::StoreError| {
         tracing::error!(error = %e, "looking up a stream key");
         "internal error"
@@ -240,7 +241,7 @@ fn authorize(app: &AppState, live: &Live, key: &str, conn: u64) -> Result<String
     if !live.try_start(&room.id, conn, now_ms()) {
         return Err("this room is already live");
     }
-    Ok(room.id)
+    Ok(room)
 }
 
 /// Binds the ingest listener; `None` (with an error logged) when the

@@ -20,16 +20,18 @@ use ::postgres::{GenericClient, Row};
 use onair_proto::ConvKind;
 
 mod calls;
+mod cloud;
 mod pool;
 mod rooms;
 
 pub use pool::redact;
 use pool::{PgConn, Pool};
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_init",
-    include_str!("../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/postgres/0001_init.sql")),
+    ("0002_room_ladder", include_str!("../../migrations/postgres/0002_room_ladder.sql")),
+    ("0003_cloud_recordings", include_str!("../../migrations/postgres/0003_cloud_recordings.sql")),
+];
 
 /// Connections per relay node: the session work of a node runs on a
 /// bounded blocking pool, so a few connections keep it busy.

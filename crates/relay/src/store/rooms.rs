@@ -16,6 +16,8 @@ pub struct RoomRow {
     /// Live and replays only for the owner and the room's members.
     pub private: bool,
     pub created_at: i64,
+    /// The owner's quality ladder (`source,480p,audio`); None: the relay's.
+    pub ladder: Option<String>,
 }
 
 impl std::fmt::Debug for RoomRow {
@@ -56,7 +58,7 @@ pub trait RoomStore {
 /// The behaviour every backend's rooms must show (part of the conformance
 /// suite; `ann` must exist).
 pub fn conformance(s: &dyn super::Store) {
-    let r = RoomRow { id: "r1".into(), owner: "ann".into(), title: "T".into(), category: "music".into(), key_hash: key_hash("k1"), private: true, created_at: 5 };
+    let r = RoomRow { id: "r1".into(), owner: "ann".into(), title: "T".into(), category: "music".into(), key_hash: key_hash("k1"), private: true, created_at: 5, ladder: Some("source,480p".into()) };
     s.create_room(&r).unwrap();
     assert_eq!(s.room("r1").unwrap(), Some(r.clone()));
     assert_eq!(s.room_by_key_hash(&key_hash("k1")).unwrap().map(|r| r.id), Some("r1".into()));

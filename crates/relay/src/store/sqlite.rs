@@ -18,9 +18,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_upload_quota", include_str!("../../migrations/0006_upload_quota.sql")),
     ("0007_room_key_hash", include_str!("../../migrations/0007_room_key_hash.sql")),
     ("0008_private_rooms", include_str!("../../migrations/0008_private_rooms.sql")),
+    ("0009_room_ladder", include_str!("../../migrations/0009_room_ladder.sql")),
+    ("0010_cloud_recordings", include_str!("../../migrations/0010_cloud_recordings.sql")),
 ];
 
 mod calls;
+mod cloud;
 mod rooms;
 
 /// Read-only connections beside the writer (a database on disk).

@@ -14,6 +14,7 @@ fn row(r: &Row) -> Result<RoomRow> {
         key_hash: r.try_get(4)?,
         created_at: r.try_get(5)?,
         private: r.try_get(6)?,
+        ladder: r.try_get(7)?,
     })
 }
 
@@ -21,23 +22,23 @@ impl RoomStore for PostgresStore {
     fn create_room(&self, r: &RoomRow) -> Result<()> {
         self.run(|db| {
             db.exec(
-                "INSERT INTO rooms (id, owner, title, category, stream_key, created_at, private) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&r.id, &r.owner, &r.title, &r.category, &r.key_hash, &r.created_at, &r.private],
+                "INSERT INTO rooms (id, owner, title, category, stream_key, created_at, private, ladder) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                &[&r.id, &r.owner, &r.title, &r.category, &r.key_hash, &r.created_at, &r.private, &r.ladder],
             )
         })?;
         Ok(())
     }
 
     fn room(&self, id: &str) -> Result<Option<RoomRow>> {
-        self.run(|db| db.opt("SELECT id, owner, title, category, stream_key, created_at, private FROM rooms WHERE id = $1", &[&id]))?.as_ref().map(row).transpose()
+        self.run(|db| db.opt("SELECT id, owner, title, category, stream_key, created_at, private, ladder FROM rooms WHERE id = $1", &[&id]))?.as_ref().map(row).transpose()
     }
 
     fn room_by_key_hash(&self, hash: &str) -> Result<Option<RoomRow>> {
-        self.run(|db| db.opt("SELECT id, owner, title, category, stream_key, created_at, private FROM rooms WHERE stream_key = $1", &[&hash]))?.as_ref().map(row).transpose()
+        self.run(|db| db.opt("SELECT id, owner, title, category, stream_key, created_at, private, ladder FROM rooms WHERE stream_key = $1", &[&hash]))?.as_ref().map(row).transpose()
     }
 
     fn rooms(&self) -> Result<Vec<RoomRow>> {
-        self.run(|db| db.rows("SELECT id, owner, title, category, stream_key, created_at, private FROM rooms ORDER BY created_at DESC, id", &[]))?.iter().map(row).collect()
+        self.run(|db| db.rows("SELECT id, owner, title, category, stream_key, created_at, private, ladder FROM rooms ORDER BY created_at DESC, id", &[]))?.iter().map(row).collect()
     }
 
     fn set_room_key_hash(&self, id: &str, hash: &str) -> Result<()> {

@@ -5,10 +5,10 @@ use super::super::Result;
 use super::SqliteStore;
 use rusqlite::{params, Connection, OptionalExtension};
 
-const COLS: &str = "id, owner, title, category, stream_key, created_at, private";
+const COLS: &str = "id, owner, title, category, stream_key, created_at, private, ladder";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RoomRow> {
-    Ok(RoomRow { id: r.get(0)?, owner: r.get(1)?, title: r.get(2)?, category: r.get(3)?, key_hash: r.get(4)?, created_at: r.get(5)?, private: r.get(6)? })
+    Ok(RoomRow { id: r.get(0)?, owner: r.get(1)?, title: r.get(2)?, category: r.get(3)?, key_hash: r.get(4)?, created_at: r.get(5)?, private: r.get(6)?, ladder: r.get(7)? })
 }
 
 /// Replaces stream keys an older relay stored in clear with their hashes,
@@ -37,8 +37,8 @@ pub(super) fn hash_plain_keys(c: &Connection) -> Result<()> {
 impl RoomStore for SqliteStore {
     fn create_room(&self, r: &RoomRow) -> Result<()> {
         self.c()?.execute(
-            "INSERT INTO rooms (id, owner, title, category, stream_key, created_at, private) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![r.id, r.owner, r.title, r.category, r.key_hash, r.created_at, r.private],
+            "INSERT INTO rooms (id, owner, title, category, stream_key, created_at, private, ladder) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![r.id, r.owner, r.title, r.category, r.key_hash, r.created_at, r.private, r.ladder],
         )?;
         Ok(())
     }
