@@ -184,3 +184,34 @@ fn a_call_through_loss_a_cap_and_an_outage() {
     assert!(num(&fb, "freezes") >= 1.0, "the outage is a freeze: {fb}");
     assert!(num(&fb, "longest_gap_ms") <= 7000.0, "video came back more than 2 s after the 5 s outage: {fb}");
 }
+
+/// 10 % loss both ways, and the DTLS client's last handshake flight lost
+/// twice on the way to alice: webrtc-rs's DTLS client stops retransmitting
+/// it once the server repeats its own flight, so that handshake never ends.
+/// Alice starts the call again on fresh connections (bob follows her new
+/// offer) and the pictures come.
+#[test]
+fn a_call_connects_through_10_percent_loss_and_a_lost_handshake_flight() {
+    let _g = serial();
+    let secret = "netem-turn-secret";
+    let turn = Turn::start(secret);
+    let netem = Netem::start(turn.port, &["--loss", "0.10", "--both", "--drop-key-exchange", "2"]);
+    let relay = RelayProc::start(&["--turn-url", &format!("turn:127.0.0.1:{}", netem.port), "--turn-secret", secret]);
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let (sa, sb) = (alice.path("a.json"), bob.path("b.json"));
+    let video = ["--video", "test", "--preset", "360p"];
+    let mut b = bob.call_with(&video, &["--answer", "--from", "alice", "--stats-json", sb.to_str().unwrap()], &[]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call_with(&video, &["bob", "--ice-relay-only", "--stats-json", sa.to_str().unwrap()], &[]);
+    a.wait_said(60, "trying again on a fresh one");
+    a.wait_said(60, "connected");
+    wait_stats(&sb, 60, "30 of alice's pictures at bob through 10 % loss", |s| num(s, "video_frames_decoded") >= 30.0);
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0);
+    assert_eq!(b.finish(60), 0);
+    let (fa, c) = (stats(&sa), netem.counters());
+    eprintln!("alice: {fa}\nnetem: {c}");
+    assert!(num(&fa, "connect_retries") >= 1.0, "{fa}");
+    assert_eq!(num(&c["up"], "dropped_handshake") + num(&c["down"], "dropped_handshake"), 2.0, "{c}");
+    assert!(num(&c["down"], "dropped_loss") > 5.0 && num(&c["up"], "dropped_loss") > 5.0, "{c}");
+}

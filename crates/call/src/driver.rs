@@ -200,6 +200,8 @@ pub struct CallReport {
     /// Our side of the selected ICE pair (`relay` when through TURN), when the stats name it.
     pub candidate_type: Option<String>,
     pub ice_restarts: u32,
+    /// First connections that did not come up and were started again afresh.
+    pub connect_retries: u32,
     pub relay_reconnects: u32,
     pub recording_events: Vec<RecordingEvent>,
     /// The other side's picture: freezes (a picture > 3× the frame interval late), time frozen, longest gap.
@@ -354,6 +356,12 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                     }
                     session = Some(s);
                     peer_events = Some(ev);
+                }
+                Output::DropPeer => {
+                    peer_events = None;
+                    if let Some(s) = session.take() {
+                        s.close().await;
+                    }
                 }
                 Output::MakeOffer { ice_restart } => {
                     if let Some(s) = &session {
@@ -596,6 +604,7 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                 if let Some(tx) = &opts.snapshots {
                     let mut snap = report.clone();
                     snap.peer = call.peer_user.clone();
+                    snap.connect_retries = call.fresh_starts;
                     snap.call_id = call.call_id().map(String::from);
                     snap.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
                     snap.relay_connected = up;
@@ -611,6 +620,7 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
     }
 
     report.peer = call.peer_user.clone();
+    report.connect_retries = call.fresh_starts;
     report.call_id = call.call_id().map(String::from);
     report.relay_connected = up;
     report.duration_s = connected_at.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
@@ -782,6 +792,7 @@ fn describe(n: &Notice, me: &str) -> String {
         Notice::Incoming { from } => format!("incoming call from {from}: answering"),
         Notice::Connected => "connected".into(),
         Notice::Reconnecting => "connection lost; restarting ICE".into(),
+        Notice::Retrying => "the connection did not come up; trying again on a fresh one".into(),
         Notice::RecordingStarted { by, .. } if by == me => "recording started".into(),
         Notice::RecordingStarted { by, .. } => format!("{by} is recording this call"),
         Notice::RecordingStopped { by, .. } => format!("recording stopped by {}", who(by)),

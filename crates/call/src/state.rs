@@ -119,6 +119,8 @@ pub enum Notice {
     Incoming { from: String },
     Connected,
     Reconnecting,
+    /// The first connection did not come up: trying again on a fresh one.
+    Retrying,
     RecordingStarted { by: String, at: i64 },
     RecordingStopped { by: String, at: i64 },
     RecordingDeclined { by: String, at: i64 },
@@ -133,6 +135,9 @@ pub enum Output {
     Send(Signal),
     /// Create the peer connection (with these ICE servers).
     CreatePeer { ice_servers: Vec<IceServer> },
+    /// Close the peer connection and forget it: a handshake that never
+    /// completed is started again on a fresh one (CreatePeer follows).
+    DropPeer,
     /// Make an offer (the caller) and send it.
     MakeOffer { ice_restart: bool },
     /// Apply the other side's offer, send our answer.
@@ -166,6 +171,12 @@ pub const DISCONNECTED_GRACE: Duration = Duration::from_secs(2);
 pub const RESTART_EVERY: Duration = Duration::from_secs(5);
 /// A call whose connection is down this long ends.
 pub const GIVE_UP: Duration = Duration::from_secs(30);
+/// A first connection not up this long after the offer is started again
+/// on fresh peer connections. webrtc-rs 0.21's DTLS client stops
+/// retransmitting its last flight once the server repeats its own, so a
+/// lost flight 5 leaves the handshake stuck until it times out; an ICE
+/// restart keeps the same DTLS association, a fresh connection does not.
+pub const CONNECT_RETRY: Duration = Duration::from_secs(8);
 
 pub struct Call {
     me: String,
@@ -187,6 +198,14 @@ pub struct Call {
     relay_up: bool,
     /// Signals that could not go out while the relay was down.
     held: Vec<Signal>,
+    /// The ICE servers the relay named for this call (a fresh peer needs them again).
+    ice_servers: Vec<IceServer>,
+    /// Whether the connection was ever up (before that, a retry starts afresh).
+    ever_connected: bool,
+    /// When the caller starts the first connection again (CONNECT_RETRY).
+    retry_at: Option<Instant>,
+    /// Fresh starts so far.
+    pub fresh_starts: u32,
 }
 
 impl Call {
@@ -209,6 +228,10 @@ impl Call {
             last_restart: None,
             relay_up: true,
             held: Vec::new(),
+            ice_servers: Vec::new(),
+            ever_connected: false,
+            retry_at: None,
+            fresh_starts: 0,
         }
     }
 
@@ -233,6 +256,7 @@ impl Call {
         let restart = match self.phase {
             Phase::Restarting { .. } => self.last_restart.map(|t| t + RESTART_EVERY),
             Phase::Active => self.disconnected_at.map(|t| t + DISCONNECTED_GRACE),
+            Phase::Connecting => self.retry_at,
             _ => None,
         };
         [self.deadline, restart].into_iter().flatten().min()
@@ -266,8 +290,29 @@ impl Call {
     fn create_peer(&mut self, ice_servers: Vec<IceServer>) {
         if !self.peer_created {
             self.peer_created = true;
+            self.ice_servers = ice_servers.clone();
             self.out.push_back(Output::CreatePeer { ice_servers });
         }
+    }
+
+    /// Drops the peer connection that never came up and makes a new one;
+    /// the caller then offers again, the callee answers that offer.
+    fn fresh_peer(&mut self) {
+        self.fresh_starts += 1;
+        self.out.push_back(Output::DropPeer);
+        self.peer_created = false;
+        self.have_remote_sdp = false;
+        self.early_candidates.clear();
+        let servers = std::mem::take(&mut self.ice_servers);
+        self.create_peer(servers);
+    }
+
+    /// The caller's retry of a first connection that did not come up.
+    fn start_again(&mut self, now: Instant) {
+        self.fresh_peer();
+        self.phase = Phase::Connecting;
+        self.retry_at = Some(now + CONNECT_RETRY);
+        self.out.push_back(Output::MakeOffer { ice_restart: false });
     }
 
     pub fn handle(&mut self, now: Instant, input: Input) {
@@ -312,6 +357,7 @@ impl Call {
                     self.call_id = Some(call_id);
                     self.phase = Phase::Connecting;
                     self.create_peer(ice_servers);
+                    self.retry_at = Some(now + CONNECT_RETRY);
                     self.out.push_back(Output::MakeOffer { ice_restart: false });
                 }
             }
@@ -323,6 +369,11 @@ impl Call {
             }
             Input::Sdp { call_id, offer, sdp } if self.ours(&call_id) => {
                 if offer && !self.caller {
+                    // A second offer before the connection ever came up: the
+                    // caller started again on a fresh connection; so do we.
+                    if self.have_remote_sdp && !self.ever_connected {
+                        self.fresh_peer();
+                    }
                     self.have_remote_sdp = true;
                     self.out.push_back(Output::MakeAnswer { sdp });
                     self.flush_candidates();
@@ -353,6 +404,8 @@ impl Call {
             }
             Input::PeerConnected => {
                 self.disconnected_at = None;
+                self.ever_connected = true;
+                self.retry_at = None;
                 match self.phase {
                     Phase::Connecting => {
                         self.phase = Phase::Active;
@@ -466,6 +519,13 @@ impl Call {
     }
 
     fn restart(&mut self, now: Instant) {
+        // Never up: an ICE restart would keep the stuck DTLS association.
+        if !self.ever_connected {
+            if self.caller {
+                self.start_again(now);
+            }
+            return;
+        }
         let since = match self.phase {
             Phase::Restarting { since } => since,
             _ => self.disconnected_at.unwrap_or(now),
@@ -501,6 +561,10 @@ impl Call {
             }
         }
         match self.phase {
+            Phase::Connecting if self.caller && self.retry_at.is_some_and(|t| now >= t) => {
+                self.out.push_back(Output::Notify(Notice::Retrying));
+                self.start_again(now);
+            }
             Phase::Active if self.disconnected_at.is_some_and(|t| now >= t + DISCONNECTED_GRACE) => self.restart(now),
             Phase::Restarting { since } => {
                 if now >= since + GIVE_UP {
@@ -600,6 +664,58 @@ mod tests {
         assert_eq!(drain(&mut c), vec![Output::Notify(Notice::RecordingStarted { by: "alice".into(), at: 3 })]);
     }
 
+    /// A first connection stuck in its handshake: the caller starts again
+    /// on a fresh peer, the callee follows the new offer with a fresh one
+    /// too; once connected, a failure is an ICE restart as before.
+    #[test]
+    fn a_first_connection_that_never_comes_up_starts_again_afresh() {
+        let t0 = Instant::now();
+        let turn = vec![IceServer { urls: vec!["turn:t".into()], username: None, credential: None }];
+        let mut a = Call::new("alice");
+        a.handle(t0, Input::Dial { to: "bob".into() });
+        a.handle(t0, Input::Accepted { call_id: "c1".into(), ice_servers: turn.clone() });
+        drain(&mut a);
+        a.handle(t0, Input::Sdp { call_id: "c1".into(), offer: false, sdp: "v=0".into() });
+        drain(&mut a);
+        assert_eq!(a.poll_timeout(), Some(t0 + CONNECT_RETRY));
+        a.handle_timeout(t0 + CONNECT_RETRY);
+        let o = drain(&mut a);
+        assert_eq!(
+            o,
+            vec![
+                Output::Notify(Notice::Retrying),
+                Output::DropPeer,
+                Output::CreatePeer { ice_servers: turn.clone() },
+                Output::MakeOffer { ice_restart: false },
+            ]
+        );
+        // The new answer is taken (have_remote_sdp was reset), and a failure
+        // before connecting starts afresh again rather than restarting ICE.
+        a.handle(t0, Input::Sdp { call_id: "c1".into(), offer: false, sdp: "v=1".into() });
+        assert_eq!(drain(&mut a), vec![Output::ApplyAnswer { sdp: "v=1".into() }]);
+        a.handle(t0, Input::PeerFailed);
+        assert!(drain(&mut a).contains(&Output::DropPeer));
+        assert_eq!(a.fresh_starts, 2);
+        a.handle(t0, Input::PeerConnected);
+        assert_eq!(a.poll_timeout(), None, "no retry once connected");
+
+        let mut b = Call::new("bob");
+        b.handle(t0, Input::Wait { from: None });
+        b.handle(t0, Input::Incoming { call_id: "c1".into(), from: "alice".into(), ice_servers: turn.clone() });
+        drain(&mut b);
+        b.handle(t0, Input::Sdp { call_id: "c1".into(), offer: true, sdp: "v=0".into() });
+        assert_eq!(drain(&mut b), vec![Output::MakeAnswer { sdp: "v=0".into() }]);
+        b.handle(t0, Input::PeerFailed);
+        assert!(drain(&mut b).is_empty(), "the callee waits for the caller's fresh offer");
+        b.handle(t0, Input::Sdp { call_id: "c1".into(), offer: true, sdp: "v=1".into() });
+        assert_eq!(drain(&mut b), vec![Output::DropPeer, Output::CreatePeer { ice_servers: turn }, Output::MakeAnswer { sdp: "v=1".into() }]);
+        // Connected once: a later offer is an ICE restart on the same peer.
+        b.handle(t0, Input::PeerConnected);
+        drain(&mut b);
+        b.handle(t0, Input::Sdp { call_id: "c1".into(), offer: true, sdp: "v=2".into() });
+        assert_eq!(drain(&mut b), vec![Output::MakeAnswer { sdp: "v=2".into() }]);
+    }
+
     #[test]
     fn ice_restart_then_give_up() {
         let t0 = Instant::now();
@@ -649,7 +765,8 @@ mod tests {
         a.handle(t0, Input::Accepted { call_id: "c1".into(), ice_servers: vec![] });
         let out = drain(&mut a);
         assert!(out.contains(&Output::MakeOffer { ice_restart: false }), "{out:?}");
-        assert_eq!(a.poll_timeout(), Some(t0 + NO_ANSWER));
+        // The first connection is started again if not up by then (the call gives up at NO_ANSWER).
+        assert_eq!(a.poll_timeout(), Some(t0 + CONNECT_RETRY));
         // Callee: the user pressed Answer on the ringing call.
         let mut b = Call::new("bob");
         b.handle(t0, Input::Answer { call_id: "c1".into(), from: "alice".into() });

@@ -56,6 +56,10 @@ pub struct NetemArgs {
     /// Impair both directions (default: only what clients send).
     #[arg(long)]
     both: bool,
+    /// Drop the first N datagrams (either way, inside TURN or not) that carry
+    /// a DTLS ClientKeyExchange: the DTLS client's last handshake flight lost.
+    #[arg(long, default_value_t = 0)]
+    drop_key_exchange: u64,
     /// Seed for loss, jitter and reordering (default: from the clock).
     #[arg(long)]
     seed: Option<u64>,
@@ -93,6 +97,8 @@ pub struct Counters {
     pub dropped_loss: AtomicU64,
     pub dropped_outage: AtomicU64,
     pub dropped_queue: AtomicU64,
+    /// Dropped by --drop-key-exchange.
+    pub dropped_handshake: AtomicU64,
 }
 
 /// The impairment of one direction. `decide` says when a packet leaves,
@@ -213,10 +219,49 @@ async fn send(sock: &UdpSocket, c: &Counters, to: Option<SocketAddr>, data: &[u8
     }
 }
 
+/// The UDP payload a TURN server and a client exchange for a peer: a
+/// ChannelData message's data, a Send/Data indication's DATA attribute, or
+/// the datagram itself when it is not TURN.
+fn turn_payload(d: &[u8]) -> &[u8] {
+    if d.len() >= 4 && (0x40..0x80).contains(&d[0]) {
+        let len = u16::from_be_bytes([d[2], d[3]]) as usize;
+        return d.get(4..4 + len).unwrap_or(&[]);
+    }
+    if d.len() >= 20 && d[0] < 4 && d[4..8] == [0x21, 0x12, 0xa4, 0x42] {
+        let mut at = 20;
+        while let Some(h) = d.get(at..at + 4) {
+            let (kind, len) = (u16::from_be_bytes([h[0], h[1]]), u16::from_be_bytes([h[2], h[3]]) as usize);
+            if kind == 0x0013 {
+                return d.get(at + 4..at + 4 + len).unwrap_or(&[]);
+            }
+            at += 4 + len.div_ceil(4) * 4;
+        }
+        return &[];
+    }
+    d
+}
+
+/// Whether a datagram carries a DTLS handshake record (epoch 0) whose
+/// message is a ClientKeyExchange (16): the DTLS client's last flight.
+fn carries_key_exchange(datagram: &[u8]) -> bool {
+    let mut d = turn_payload(datagram);
+    while d.len() >= 13 {
+        let (kind, epoch, len) = (d[0], u16::from_be_bytes([d[3], d[4]]), u16::from_be_bytes([d[11], d[12]]) as usize);
+        if kind == 22 && epoch == 0 && d.get(13) == Some(&16) {
+            return true;
+        }
+        d = d.get(13 + len..).unwrap_or(&[]);
+    }
+    false
+}
+
 /// Counts a packet in, decides, and queues it on `out` (or, reordered, on a timer of its own).
-fn forward(imp: Option<&Mutex<Impair>>, c: &Arc<Counters>, out: &tokio::sync::mpsc::UnboundedSender<Departure>, sock: &Arc<UdpSocket>, to: Option<SocketAddr>, data: &[u8]) {
+fn forward(imp: Option<&Mutex<Impair>>, kx: &AtomicU64, c: &Arc<Counters>, out: &tokio::sync::mpsc::UnboundedSender<Departure>, sock: &Arc<UdpSocket>, to: Option<SocketAddr>, data: &[u8]) {
     c.packets_in.fetch_add(1, Ordering::Relaxed);
     c.bytes_in.fetch_add(data.len() as u64, Ordering::Relaxed);
+    if kx.load(Ordering::Relaxed) > 0 && carries_key_exchange(data) && kx.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+        return void(c.dropped_handshake.fetch_add(1, Ordering::Relaxed));
+    }
     let now = Instant::now();
     let verdict = match imp {
         Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()).decide(now, data.len()),
@@ -256,6 +301,7 @@ async fn serve(a: NetemArgs) -> anyhow::Result<i32> {
     let up_imp = Arc::new(Mutex::new(Impair::new(&a, seed)));
     let down_imp = a.both.then(|| Arc::new(Mutex::new(Impair::new(&a, seed.rotate_left(17)))));
     let (up, down) = (Arc::new(Counters::default()), Arc::new(Counters::default()));
+    let kx = Arc::new(AtomicU64::new(a.drop_key_exchange));
     type Client = (Arc<UdpSocket>, tokio::sync::mpsc::UnboundedSender<Departure>);
     let clients: Arc<Mutex<HashMap<SocketAddr, Client>>> = Arc::default();
     // Everything back to clients leaves the one listening socket, in order.
@@ -294,17 +340,17 @@ async fn serve(a: NetemArgs) -> anyhow::Result<i32> {
                 s.connect(a.to).await.with_context(|| format!("connecting to {}", a.to))?;
                 let l = link(s.clone(), up.clone());
                 clients.lock().unwrap_or_else(|p| p.into_inner()).insert(from, (s.clone(), l.clone()));
-                let (s2, listen, down, imp, back) = (s.clone(), listen.clone(), down.clone(), down_imp.clone(), down_link.clone());
+                let (s2, listen, down, imp, back, kx) = (s.clone(), listen.clone(), down.clone(), down_imp.clone(), down_link.clone(), kx.clone());
                 tokio::spawn(async move {
                     let mut buf = vec![0u8; 65_536];
                     while let Ok(n) = s2.recv(&mut buf).await {
-                        forward(imp.as_deref(), &down, &back, &listen, Some(from), &buf[..n]);
+                        forward(imp.as_deref(), &kx, &down, &back, &listen, Some(from), &buf[..n]);
                     }
                 });
                 (s, l)
             }
         };
-        forward(Some(&up_imp), &up, &sock.1, &sock.0, None, &buf[..n]);
+        forward(Some(&up_imp), &kx, &up, &sock.1, &sock.0, None, &buf[..n]);
     }
 }
 
@@ -343,5 +389,26 @@ mod tests {
         assert!((10..=12).contains(&passed.len()), "{} passed", passed.len());
         assert_eq!(*passed.last().unwrap() - t0, Duration::from_millis(10) * passed.len() as u32);
         assert!("5".parse::<Outage>().is_err() && "x+1".parse::<Outage>().is_err() && "-1+2".parse::<Outage>().is_err());
+    }
+
+    #[test]
+    fn finds_a_key_exchange_bare_and_inside_turn() {
+        // A ChangeCipherSpec record, then a handshake record holding a ClientKeyExchange.
+        let mut dtls = vec![20, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1];
+        dtls.extend([22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 2, 0, 3, 16, 0, 0]);
+        assert!(carries_key_exchange(&dtls));
+        let mut channel = vec![0x40, 0x00, 0, dtls.len() as u8];
+        channel.extend(&dtls);
+        assert!(carries_key_exchange(&channel));
+        // A Data indication: a XOR-PEER-ADDRESS, then DATA.
+        let mut ind = vec![0x00, 0x17, 0, 0, 0x21, 0x12, 0xa4, 0x42];
+        ind.extend([0; 12]);
+        ind.extend([0x00, 0x12, 0, 8, 0, 1, 0, 0, 1, 2, 3, 4, 0x00, 0x13, 0, dtls.len() as u8]);
+        ind.extend(&dtls);
+        assert!(carries_key_exchange(&ind));
+        // A ServerHello, an encrypted record (epoch 1) and garbage are not.
+        assert!(!carries_key_exchange(&[22, 254, 253, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 2]));
+        assert!(!carries_key_exchange(&[22, 254, 253, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 16]));
+        assert!(!carries_key_exchange(&[0x40, 0, 0xff, 0xff, 22]) && !carries_key_exchange(&[0xff; 3]));
     }
 }
