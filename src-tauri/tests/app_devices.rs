@@ -130,4 +130,25 @@ fn devices_pick_from_pulseaudio_meter_the_microphone_and_feed_calls() {
         secs(30),
         "the saved choice shown again",
     );
+
+    // Calls' audio processing: on by default, switched off here, saved for
+    // the next call (calls.rs reads it when a call starts) and shown again.
+    assert_eq!(app.eval("return document.querySelector('[data-testid=settings-audio-processing]').checked"), json!(true));
+    app.click("[data-testid=settings-audio-processing]");
+    support_wait_for(|| app.invoke("settings_get", json!({})).map(|v| v["audio_processing"] == json!(false)).unwrap_or(false), "audio processing off");
+    app.click("[data-testid=nav-recordings]");
+    app.click("[data-testid=nav-settings]");
+    app.wait_js(
+        "return document.querySelector('[data-testid=settings-audio-processing]')?.checked === false",
+        secs(30),
+        "audio processing shown off again",
+    );
+}
+
+fn support_wait_for(mut cond: impl FnMut() -> bool, what: &str) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < secs(30), "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }

@@ -10,10 +10,9 @@ import type { ChatMessage } from "./lib/messages";
 import type { ConvSummary } from "./lib/conversations";
 import type { FriendInfo } from "./lib/friends";
 import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
-import type { RoomComment } from "./lib/roomChat";
 // The commands' types generated from the Rust ones (src-tauri/src/commands/types.rs).
-import type { Bookmark, ChatPush, ChatStatus, ConvInfo, Event as RelayEvent, Hotkeys, RecordingItem, RelayInfo, SettingsView, To } from "./generated/app";
-export type { Bookmark, ChatPush, ChatStatus, ConvInfo, Hotkeys, RecordingItem, RelayEvent, RelayInfo, SettingsView, To };
+import type { Bookmark, ChatPush, ChatStatus, ConvInfo, Event as RelayEvent, Hotkeys, RecordingItem, RelayInfo, RoomJoined, SettingsView, To } from "./generated/app";
+export type { Bookmark, ChatPush, ChatStatus, ConvInfo, Hotkeys, RecordingItem, RelayEvent, RelayInfo, RoomJoined, SettingsView, To };
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
 export interface AppErrorBody {
@@ -243,14 +242,6 @@ export const chat = {
 /** A directory room (generated from the relay's Rust type). */
 export type WatchRoom = DirectoryRoom;
 
-export interface RoomJoined {
-  kind: "room_joined";
-  room: string;
-  owner: string;
-  viewers: string[];
-  recent: RoomComment[];
-}
-
 export const watch = {
   relay: () => call<string>("watch_relay"),
   rooms: (all: boolean, search?: string) => call<WatchRoom[]>("watch_rooms", { all, search: search ?? null }),
@@ -260,7 +251,7 @@ export const watch = {
   ticket: (room: string) => call<WatchTicket>("watch_ticket", { room }),
   join: (room: string) => call<RoomJoined>("watch_join", { room }),
   leave: (room: string) => call<void>("watch_leave", { room }),
-  say: (room: string, text: string) => call<unknown>("watch_say", { room, text }),
+  say: (room: string, text: string) => call<void>("watch_say", { room, text }),
 };
 
 // ---- Calls (src-tauri/src/commands/call.rs) ----
@@ -342,4 +333,6 @@ export const settings = {
   get: () => call<SettingsView>("settings_get"),
   setRelay: (url: string | null, insecureHttp = false) => call<boolean>("settings_set_relay", { url, insecureHttp }),
   setHotkeys: (hotkeys: Hotkeys) => call<Hotkeys>("settings_set_hotkeys", { hotkeys }),
+  /** Echo cancellation, noise suppression and gain control in calls (from the next call). */
+  setAudioProcessing: (on: boolean) => call<boolean>("settings_set_audio_processing", { on }),
 };

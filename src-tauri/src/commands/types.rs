@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{attach, chat, devices, recordings, settings};
+    use crate::commands::{attach, chat, devices, recordings, settings, watch};
     use ts_rs::TS;
 
     fn typescript() -> String {
@@ -44,6 +44,8 @@ mod tests {
             onair_proto::Event::decl(),
             chat::ChatPush::decl(),
             chat::To::decl(),
+            // Watch: a room's chat on joining.
+            watch::RoomJoined::decl(),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",

@@ -7,7 +7,8 @@
 //! `<video>` element, straight from the relay (CSP allows loopback HTTP).
 
 use onair_chat::net::{Http, RelayUrl};
-use onair_proto::{Request, Response};
+use onair_proto::{Request, Response, RoomComment};
+use serde::Serialize;
 use tauri::State;
 
 use crate::commands::chat::ChatState;
@@ -65,11 +66,26 @@ async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
     chat.request(req).await
 }
 
+/// A room's chat as joining finds it.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct RoomJoined {
+    pub room: String,
+    pub owner: String,
+    /// Who is in the room's chat now.
+    pub viewers: Vec<String>,
+    /// The latest comments, oldest first.
+    pub recent: Vec<RoomComment>,
+}
+
 /// Joins a room's chat: who is there and the latest comments. Comments
 /// then arrive as `chat://event` (`room_comment`, `room_viewer`, …).
 #[tauri::command]
-pub async fn watch_join(chat: State<'_, ChatState>, room: String) -> AppResult<Response> {
-    on_socket(&chat, Request::RoomJoin { room }).await
+pub async fn watch_join(chat: State<'_, ChatState>, room: String) -> AppResult<RoomJoined> {
+    match on_socket(&chat, Request::RoomJoin { room }).await? {
+        Response::RoomJoined { room, owner, viewers, recent } => Ok(RoomJoined { room, owner, viewers, recent }),
+        other => Err(AppError::Internal(format!("the relay answered a room join with {other:?}"))),
+    }
 }
 
 #[tauri::command]
@@ -78,9 +94,9 @@ pub async fn watch_leave(chat: State<'_, ChatState>, room: String) -> AppResult<
 }
 
 #[tauri::command]
-pub async fn watch_say(chat: State<'_, ChatState>, room: String, text: String) -> AppResult<Response> {
+pub async fn watch_say(chat: State<'_, ChatState>, room: String, text: String) -> AppResult<()> {
     if text.trim().is_empty() {
         return Err(AppError::Invalid("nothing to say".into()));
     }
-    on_socket(&chat, Request::RoomSay { room, text }).await
+    on_socket(&chat, Request::RoomSay { room, text }).await.map(|_| ())
 }

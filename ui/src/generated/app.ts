@@ -190,3 +190,13 @@ export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "
 export type ChatPush = { "kind": "online" } | { "kind": "offline", error: string, retry_in_ms: number, } | { "kind": "delivered", sent: number, failed: number, } | { "kind": "burned" } | { "kind": "event", ev: Event, } | { "kind": "signed_out", reason: string, };
 
 export type To = { "user": string } | { "conv": string };
+
+export type RoomJoined = { room: string, owner: string, 
+/**
+ * Who is in the room's chat now.
+ */
+viewers: Array<string>, 
+/**
+ * The latest comments, oldest first.
+ */
+recent: Array<RoomComment>, };

@@ -90,6 +90,20 @@ export function mount(root: HTMLElement): () => void {
     return sel;
   }
 
+  // Calls' audio processing: a switch kept under the device pickers (the
+  // card is redrawn when a device changes; this node goes along).
+  const processing = h("div.processing", { "data-testid": "settings-processing" });
+  function renderProcessing(v: SettingsView) {
+    const box = h("input", { type: "checkbox", "data-testid": "settings-audio-processing" }) as HTMLInputElement;
+    box.checked = v.audio_processing;
+    box.onchange = () =>
+      settings.setAudioProcessing(box.checked).then(
+        () => toast(t("common.saved")),
+        (e) => ((box.checked = !box.checked), fail(e)),
+      );
+    replace(processing, h("label.check", {}, box, t("settings.dev.processing")), h("p.muted.small", {}, t("settings.dev.processing_note")));
+  }
+
   // Devices: pickers saved for this machine, a live microphone level.
   let levelStop: (() => void) | null = null;
   async function renderDevices(v?: DevicesView) {
@@ -127,10 +141,11 @@ export function mount(root: HTMLElement): () => void {
         picker("dev-microphone", t("settings.dev.microphone"), audioOptions(d.microphones), d.chosen.microphone, "microphone"),
         d.microphone_source ? h("div.level-row", {}, h("span.muted", {}, t("settings.dev.level")), meter) : h("p.muted", {}, t("settings.none_mics")),
         picker("dev-speaker", t("settings.dev.speaker"), audioOptions(d.speakers), d.chosen.speaker, "speaker"),
+        processing,
         other ? h("p.muted.small", {}, `${t("settings.dev.more")}: ${[names(other.screens), names(other.video_encoders)].filter(Boolean).join("; ")}`) : null,
       );
     } catch (e) {
-      replace(devicesCard, h("h3", {}, t("settings.devices")), h("p.muted", {}, errorText(e)));
+      replace(devicesCard, h("h3", {}, t("settings.devices")), h("p.muted", {}, errorText(e)), processing);
     }
   }
 
@@ -200,6 +215,7 @@ export function mount(root: HTMLElement): () => void {
       const v = await settings.get();
       if (disposed) return;
       renderRelay(v);
+      renderProcessing(v);
       renderData(v);
       renderHotkeys(v);
     } catch (e) {

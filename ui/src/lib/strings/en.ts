@@ -196,6 +196,8 @@ export const en = {
   "settings.dev.level": "Microphone level",
   "settings.dev.note": "Used by Go live and Calls on this computer.",
   "settings.dev.more": "Screens and encoders",
+  "settings.dev.processing": "Clean up my microphone in calls",
+  "settings.dev.processing_note": "Echo cancellation, noise suppression and automatic gain. Turn it off for music or a studio microphone. Applies from the next call.",
   "settings.relay": "Relay",
   "settings.relay_in_use": "In use:",
   "settings.relay_builtin": "(built in: runs inside this app)",

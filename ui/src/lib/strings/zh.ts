@@ -189,6 +189,8 @@ export const zh: Record<Key, string> = {
   "settings.dev.level": "麦克风音量",
   "settings.dev.note": "本机的直播和通话使用这些设备。",
   "settings.dev.more": "屏幕和编码器",
+  "settings.dev.processing": "通话时优化我的麦克风声音",
+  "settings.dev.processing_note": "回声消除、降噪和自动增益。播放音乐或使用专业麦克风时可以关闭。从下一次通话起生效。",
   "settings.relay": "中继",
   "settings.relay_in_use": "当前使用：",
   "settings.relay_builtin": "（内置：在本应用内运行）",
