@@ -22,6 +22,7 @@
 
 mod account;
 mod calls;
+pub mod cloud;
 mod decode;
 mod frames;
 mod ids;

@@ -133,6 +133,8 @@ pub struct Config {
     /// nodes), or unset for SQLite in `data`. Attachments and replays stay
     /// in `data` either way.
     pub store: Option<StoreUrl>,
+    /// Server-side call recording (issue 16): master key, tier, limits.
+    pub cloud: crate::cloud::CloudConfig,
 }
 
 /// A store URL; it may hold a password, so `Debug` shows it redacted.
@@ -221,6 +223,7 @@ impl Default for Config {
             node_id: None,
             node_url: None,
             store: None,
+            cloud: crate::cloud::CloudConfig::default(),
         }
     }
 }

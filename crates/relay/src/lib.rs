@@ -43,6 +43,7 @@ pub mod account;
 pub mod auth;
 pub mod bus;
 pub mod calls;
+pub mod cloud;
 pub mod commit;
 pub mod config;
 pub mod error;
@@ -93,6 +94,8 @@ pub enum ServeError {
     NodeId(String),
     #[error("--ladder: {0}")]
     Ladder(String),
+    #[error("cloud recording: {0}")]
+    Cloud(String),
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -168,6 +171,11 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
         tokio::spawn(tls.clone().watch(state.shutdown.subscribe()));
     }
     calls::driver::start(state.clone());
+    // Cloud call recording (issue 16): what a crash interrupted is sealed
+    // and finalised before anyone can ask for it.
+    let cloud = Arc::new(cloud::Cloud::open(config.cloud.clone(), &config.data).map_err(ServeError::Cloud)?);
+    cloud::recover(&state, &cloud).await.map_err(|e| ServeError::Cloud(e.to_string()))?;
+    tokio::spawn(cloud::sweep(state.clone(), cloud.clone()));
     commit::start(state.clone(), 4 * commit::MAX_BATCH);
     let bound = listener.local_addr()?;
     if state.bus.shared() {
@@ -193,6 +201,7 @@ pub async fn serve(config: Config, on_bound: impl FnOnce(SocketAddr), shutdown: 
     limits.exempt = Some(Arc::new(move |ip| exempt.trusts(ip)));
     let router = app(state.clone())
         .merge(live::routes::routes(state.clone(), live))
+        .merge(cloud::routes::routes(state.clone(), cloud))
         .layer(axum::middleware::from_fn_with_state(trusted, proxy::client_ip_layer));
     match tls {
         Some(tls) => accept::serve_connections(listener, router, limits, TlsHandshake(tls.acceptor(&[b"http/1.1"])), graceful).await,

@@ -18,6 +18,7 @@ pub fn run_all(s: &dyn Store) {
     upload_usage(s);
     super::rooms::conformance(s);
     super::calls::conformance(s);
+    super::cloud::conformance(s);
 }
 
 fn accounts_and_tokens(s: &dyn Store) {

@@ -10,12 +10,14 @@
 //! the relay's group-commit writer (`commit.rs`).
 
 pub mod calls;
+pub mod cloud;
 pub mod conformance;
 mod postgres;
 pub mod rooms;
 mod sqlite;
 
 pub use calls::CallStore;
+pub use cloud::{CloudMark, CloudRow, CloudStore};
 pub use rooms::{RoomRow, RoomStore};
 pub use postgres::{redact as redact_store_url, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -121,7 +123,7 @@ pub fn append_one_by_one(s: &dyn Store, items: &[(&str, &NewEntry)]) -> Result<V
     Ok(items.iter().map(|(conv, e)| s.append(conv, e)).collect())
 }
 
-pub trait Store: RoomStore + CallStore + Send + Sync + 'static {
+pub trait Store: RoomStore + CallStore + CloudStore + Send + Sync + 'static {
     // Accounts.
     fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> Result<()>;
     fn user(&self, name: &str) -> Result<Option<UserRow>>;
