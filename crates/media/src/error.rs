@@ -43,6 +43,10 @@ pub enum MediaError {
     NoSuchRecording(i64),
     #[error("{0}")]
     Invalid(String),
+    /// The go-live controller is in the wrong state for the request
+    /// ("stop first", "nothing is running").
+    #[error("{0}")]
+    Busy(String),
     #[error("{what}: {source}")]
     Io {
         what: String,

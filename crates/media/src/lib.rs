@@ -35,6 +35,7 @@ pub mod devices;
 pub mod encode;
 mod error;
 pub mod frame;
+pub mod golive;
 pub mod home;
 pub mod library;
 pub mod output;

@@ -14,7 +14,8 @@ use anyhow::Context as _;
 use onair_media::compose::{Corner, Placement};
 use onair_media::encode::{EncodingConfig, Preset};
 use onair_media::output::url::IngestUrl;
-use onair_media::pipeline::{Destination, Limits, OverlayConfig, Pipeline, PipelineConfig, StopReason};
+use onair_media::golive::GoLive;
+use onair_media::pipeline::{Destination, Limits, OverlayConfig, PipelineConfig, StopReason};
 use onair_media::source::camera::CameraMode;
 use onair_media::source::{AudioInput, VideoSpec};
 
@@ -199,11 +200,8 @@ pub fn run_record(a: RecordArgs) -> anyhow::Result<i32> {
     let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
     cfg.record = Some(match a.out {
         Some(p) => absolute(p)?,
-        None => {
-            let home = onair_media::home::data_dir();
-            let name = format!("onair-{}.mp4", crate::time::utc_stamp(onair_media::library::unix_now(), "_").replace(':', "-"));
-            home.join("recordings").join(name)
-        }
+        // The controller's naming, the app's too.
+        None => onair_media::golive::new_recording_path(&onair_media::home::data_dir().join("recordings"), "onair", onair_media::library::unix_now()),
     });
     run(cfg, a.limits.stats_json)
 }
@@ -267,16 +265,19 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop_flag.clone()).context("installing the Ctrl-C handler")?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop_flag.clone()).context("installing the SIGTERM handler")?;
 
-    let pipeline = Pipeline::start(cfg, library)?;
-    for s in pipeline.sources() {
+    // The same controller as the app's Go live screen (no preview here).
+    let ctl = GoLive::new();
+    ctl.start(cfg, library, None)?;
+    let status = ctl.status();
+    for s in &status.sources {
         eprintln!("source: {s}");
     }
-    let encoder = pipeline.encoder_name().map(str::to_string);
+    let encoder = status.encoder.clone();
     if let Some(name) = &encoder {
         eprintln!("video encoder: {name}");
     }
-    let start = pipeline.stats();
-    for d in &start.destinations {
+    let stats = || ctl.status().stats.unwrap_or_default();
+    for d in &stats().destinations {
         if d.state == "live" {
             eprintln!("live: connected to {}", d.name);
         }
@@ -294,7 +295,7 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
     let tty = std::io::stderr().is_terminal();
     let status_every = if tty { Duration::from_secs(1) } else { Duration::from_secs(5) };
     let mut last_status = Instant::now();
-    let mut last = pipeline.stats();
+    let mut last = stats();
     let reason = loop {
         std::thread::sleep(Duration::from_millis(100));
         if stop_flag.load(Ordering::Relaxed) {
@@ -302,17 +303,17 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
         }
         match stdin.try_recv() {
             Ok(Input::Quit) => break None,
-            Ok(Input::Bookmark(label)) => match pipeline.bookmark(label.as_deref()) {
+            Ok(Input::Bookmark(label)) => match ctl.bookmark(label.as_deref()) {
                 Ok(b) => eprintln!("{}bookmark at {:.1} s: {}", if tty { "\n" } else { "" }, b.t_ms as f64 / 1000.0, b.label),
                 Err(e) => eprintln!("cannot bookmark: {e}"),
             },
             Err(_) => {}
         }
-        if let Some(r) = pipeline.poll() {
+        if let Some(r) = ctl.ended() {
             break Some(r);
         }
         if last_status.elapsed() >= status_every {
-            let now = pipeline.stats();
+            let now = stats();
             let dt = (now.elapsed_s - last.elapsed_s).max(1e-3);
             let fps = (now.video_frames_encoded - last.video_frames_encoded) as f64 / dt;
             let kbps = (now.bytes_encoded - last.bytes_encoded) as f64 * 8.0 / 1000.0 / dt;
@@ -358,7 +359,7 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
         Some(StopReason::Duration) | None => eprintln!("stopping…"),
         Some(r) => eprintln!("stopping: {r}"),
     }
-    let summary = pipeline.stop()?;
+    let summary = ctl.stop()?;
     for e in &summary.errors {
         eprintln!("error: {e}");
     }
