@@ -1,21 +1,24 @@
 //! Go live: the preview, start/stop, beauty, bookmarks and `live://stats`.
 //!
-//! One [`onair_media::pipeline::Pipeline`] runs at a time: a preview-only one
-//! while the user sets up (captures and composes, encodes nothing), replaced
-//! by a full one (RTMP and/or recording, same preview tap) on Start. Pipeline
-//! starts and stops block, so they run on blocking threads; a ticker thread
-//! emits `live://stats` twice a second and stops a job that ended by itself
-//! (source ended, disk full, failure), emitting `live://stopped`.
+//! The state machine is media's [`GoLive`] controller, the one `onair live`
+//! drives too (preview → start → stop, auto-stop, recording names): a
+//! preview while the user sets up, replaced by the full job (RTMP and/or
+//! recording, same preview tap) on Start. Its transitions block, so they run
+//! on blocking threads; a ticker thread emits `live://stats` twice a second
+//! and lets the controller stop a job that ended by itself (source ended,
+//! disk full, failure), emitting `live://stopped`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onair_beauty::BeautyParams;
 use onair_media::compose::{Corner, Placement};
 use onair_media::encode::{EncodingConfig, Preset};
+use onair_media::golive::{GoLive, Phase};
 use onair_media::library::Bookmark;
-use onair_media::output::url::{redact, IngestUrl};
-use onair_media::pipeline::{Limits, OverlayConfig, Pipeline, PipelineConfig, RecordingResult};
+use onair_media::output::url::IngestUrl;
+use onair_media::pipeline::{Limits, OverlayConfig, PipelineConfig, RecordingResult, Summary};
+use onair_media::MediaError;
 use onair_media::preview::{self, PreviewFrame};
 use onair_media::source::{AudioInput, VideoSpec};
 use onair_media::stats::StatsSnapshot;
@@ -119,51 +122,63 @@ pub struct StopResult {
     pub errors: Vec<String>,
 }
 
-struct Session {
-    pipeline: Pipeline,
-    preview_only: bool,
-    live_target: Option<String>,
-    started_ms: Option<u64>,
-    request: Option<LiveRequest>,
-}
-
 /// The Go live screen's state (managed by Tauri).
 #[derive(Default)]
 pub struct LiveState {
-    session: Mutex<Option<Session>>,
+    ctl: Arc<GoLive>,
+    /// What the running job was started with, so a screen opened later
+    /// shows the job's own sources and destination.
+    running: Mutex<Option<LiveRequest>>,
     /// The last request started, for the start/stop-recording hotkey.
     pub last_request: Mutex<Option<LiveRequest>>,
-    /// Serialises start/stop so two clicks cannot race.
+    /// Serialises start (which asks the relay for a room's ingest first)
+    /// and stop, so two clicks cannot race.
     ops: tokio::sync::Mutex<()>,
-    /// Set while Stop finalises (the session is already taken out).
-    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl LiveState {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Session>> {
-        self.session.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn status(&self) -> LiveStatus {
-        match self.lock().as_ref() {
-            None if self.stopping.load(std::sync::atomic::Ordering::Relaxed) => LiveStatus { state: "stopping", ..Default::default() },
-            None => LiveStatus { state: "idle", ..Default::default() },
-            Some(s) => LiveStatus {
-                state: if s.preview_only { "preview" } else { "running" },
-                live: s.live_target.is_some(),
-                recording: s.pipeline.is_recording(),
-                target: s.live_target.clone(),
-                stats: Some(s.pipeline.stats()),
-                sources: s.pipeline.sources().to_vec(),
-                started_ms: s.started_ms,
-                request: s.request.clone(),
-            },
+        let st = self.ctl.status();
+        let state = match st.phase {
+            Phase::Idle => "idle",
+            Phase::Preview => "preview",
+            Phase::Running => "running",
+            Phase::Stopping => "stopping",
+        };
+        let running = st.phase == Phase::Running;
+        LiveStatus {
+            state,
+            live: running && !st.destinations.is_empty(),
+            recording: running && st.recording.is_some(),
+            target: st.destinations.first().cloned(),
+            stats: st.stats,
+            sources: st.sources,
+            started_ms: st.started_unix_ms,
+            request: if running { self.running.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { None },
         }
     }
 
-    fn take(&self) -> Option<Session> {
-        self.lock().take()
+    fn running(&self) -> bool {
+        self.ctl.phase() == Phase::Running
     }
+}
+
+/// The controller's "wrong state" answers are the UI's `state` errors.
+fn media(e: MediaError) -> AppError {
+    match e {
+        MediaError::Busy(m) => AppError::State(m),
+        e => e.into(),
+    }
+}
+
+/// Runs a controller transition on a blocking thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> onair_media::Result<T> + Send + 'static) -> AppResult<T> {
+    tauri::async_runtime::spawn_blocking(f).await.map_err(|e| AppError::Internal(format!("go live: {e}")))?.map_err(media)
+}
+
+fn stop_result(reason: Option<String>, summary: Summary) -> StopResult {
+    crate::heap::trim();
+    StopResult { reason, recording: summary.recording, stats: summary.stats, errors: summary.errors }
 }
 
 fn parse_sources(s: &Sources) -> AppResult<PipelineConfig> {
@@ -217,24 +232,12 @@ fn spawn_preview_pump(app: &AppHandle, rx: crossbeam_channel::Receiver<PreviewFr
     });
 }
 
-/// Starts a pipeline on a blocking thread, wiring the preview tap.
-async fn start_pipeline(app: &AppHandle, cfg: PipelineConfig, with_library: bool) -> AppResult<Pipeline> {
+/// Starts the preview on a blocking thread, wiring its tap to the page.
+async fn start_preview(app: &AppHandle, ctl: Arc<GoLive>, cfg: PipelineConfig) -> AppResult<()> {
     let (tap, rx) = preview::channel(PREVIEW_FPS);
-    let library = with_library.then(|| app.state::<AppState>().library.clone());
-    let p = tauri::async_runtime::spawn_blocking(move || Pipeline::start_with_preview(cfg, library, Some(tap)))
-        .await
-        .map_err(|e| AppError::Internal(format!("starting the pipeline: {e}")))??;
+    blocking(move || ctl.preview(cfg, tap)).await?;
     spawn_preview_pump(app, rx);
-    Ok(p)
-}
-
-/// Stops a pipeline on a blocking thread (finalises the recording).
-async fn stop_pipeline(s: Session, reason: Option<String>) -> AppResult<StopResult> {
-    let summary = tauri::async_runtime::spawn_blocking(move || s.pipeline.stop())
-        .await
-        .map_err(|e| AppError::Internal(format!("stopping the pipeline: {e}")))??;
-    crate::heap::trim();
-    Ok(StopResult { reason, recording: summary.recording, stats: summary.stats, errors: summary.errors })
+    Ok(())
 }
 
 /// Resolves the destination to an ingest URL (asks the relay for a room's
@@ -262,15 +265,8 @@ async fn resolve_destination(app: &AppHandle, d: &Destination) -> AppResult<Opti
 #[tauri::command]
 pub async fn live_preview(app: AppHandle, live: State<'_, LiveState>, sources: Sources) -> AppResult<LiveStatus> {
     let _op = live.ops.lock().await;
-    if live.lock().as_ref().is_some_and(|s| !s.preview_only) {
-        return Err(AppError::State("stop first: the sources cannot change while live or recording".into()));
-    }
-    if let Some(old) = live.take() {
-        stop_pipeline(old, None).await?;
-    }
     let cfg = parse_sources(&sources)?;
-    let p = start_pipeline(&app, cfg, false).await?;
-    *live.lock() = Some(Session { pipeline: p, preview_only: true, live_target: None, started_ms: None, request: None });
+    start_preview(&app, live.ctl.clone(), cfg).await?;
     Ok(live.status())
 }
 
@@ -278,17 +274,8 @@ pub async fn live_preview(app: AppHandle, live: State<'_, LiveState>, sources: S
 #[tauri::command]
 pub async fn live_preview_stop(live: State<'_, LiveState>) -> AppResult<LiveStatus> {
     let _op = live.ops.lock().await;
-    let old = {
-        let mut g = live.lock();
-        if g.as_ref().is_some_and(|s| s.preview_only) {
-            g.take()
-        } else {
-            None
-        }
-    };
-    if let Some(old) = old {
-        stop_pipeline(old, None).await?;
-    }
+    let ctl = live.ctl.clone();
+    blocking(move || ctl.stop_preview()).await?;
     Ok(live.status())
 }
 
@@ -296,7 +283,7 @@ pub async fn live_preview_stop(live: State<'_, LiveState>) -> AppResult<LiveStat
 #[tauri::command]
 pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: LiveRequest) -> AppResult<LiveStatus> {
     let _op = live.ops.lock().await;
-    if live.lock().as_ref().is_some_and(|s| !s.preview_only) {
+    if live.running() {
         return Err(AppError::State("already running: stop first".into()));
     }
     if matches!(request.destination, Destination::None) && !request.record {
@@ -304,33 +291,26 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     }
     let mut cfg = parse_sources(&request.sources)?;
     cfg.live = resolve_destination(&app, &request.destination).await?.map(onair_media::pipeline::Destination::new).into_iter().collect();
-    let live_target = cfg.live.first().map(|d| redact(d.url.expose()));
+    let library = app.state::<AppState>().library.clone();
     if request.record {
-        let lib = app.state::<AppState>().library.clone();
-        let name = chrono_like_name();
-        cfg.record = Some(lib.recordings_dir().join(name));
+        // The controller's naming, the CLI's too.
+        cfg.record = Some(onair_media::golive::new_recording_path(library.recordings_dir(), "onair", onair_media::library::unix_now()));
     }
-    // The preview pipeline holds the devices: release them first.
-    if let Some(old) = live.take() {
-        stop_pipeline(old, None).await?;
-    }
-    let p = match start_pipeline(&app, cfg, true).await {
-        Ok(p) => p,
-        Err(e) => {
-            // The preview was let go for the job: bring it back, so the
-            // screen does not freeze on the failure (the error still shows).
-            if let Ok(cfg) = parse_sources(&request.sources) {
-                match start_pipeline(&app, cfg, false).await {
-                    Ok(p) => *live.lock() = Some(Session { pipeline: p, preview_only: true, live_target: None, started_ms: None, request: None }),
-                    Err(pe) => tracing::warn!("preview after a failed start: {pe}"),
-                }
+    let (tap, rx) = preview::channel(PREVIEW_FPS);
+    let ctl = live.ctl.clone();
+    if let Err(e) = blocking(move || ctl.start(cfg, Some(library), Some(tap))).await {
+        // The preview was let go for the job: bring it back, so the
+        // screen does not freeze on the failure (the error still shows).
+        if let Ok(cfg) = parse_sources(&request.sources) {
+            if let Err(pe) = start_preview(&app, live.ctl.clone(), cfg).await {
+                tracing::warn!("preview after a failed start: {pe}");
             }
-            crate::appstate::refresh(&app);
-            return Err(e);
         }
-    };
-    let started_ms = crate::state::unix_ms() as u64;
-    *live.lock() = Some(Session { pipeline: p, preview_only: false, live_target, started_ms: Some(started_ms), request: Some(request.clone()) });
+        crate::appstate::refresh(&app);
+        return Err(e);
+    }
+    spawn_preview_pump(&app, rx);
+    *live.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.clone());
     *live.last_request.lock().unwrap_or_else(|p| p.into_inner()) = Some(request);
     let status = live.status();
     crate::tray::update(&app, &status);
@@ -342,13 +322,11 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
 #[tauri::command]
 pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<StopResult> {
     let _op = live.ops.lock().await;
-    live.stopping.store(true, std::sync::atomic::Ordering::Relaxed);
-    let Some(s) = live.take() else {
-        live.stopping.store(false, std::sync::atomic::Ordering::Relaxed);
-        return Err(AppError::State("nothing is running".into()));
-    };
-    let r = stop_pipeline(s, None).await;
-    live.stopping.store(false, std::sync::atomic::Ordering::Relaxed);
+    let ctl = live.ctl.clone();
+    let r = blocking(move || ctl.stop()).await.map(|s| stop_result(None, s));
+    if r.is_ok() {
+        *live.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
     crate::tray::update(&app, &live.status());
     crate::appstate::refresh(&app);
     r
@@ -357,17 +335,13 @@ pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<
 /// Adds a bookmark to the running recording, saved at once.
 #[tauri::command(async)]
 pub fn live_bookmark(live: State<'_, LiveState>, label: Option<String>) -> AppResult<Bookmark> {
-    let g = live.lock();
-    let s = g.as_ref().filter(|s| s.pipeline.is_recording()).ok_or_else(|| AppError::State("bookmarks need a recording in progress".into()))?;
-    Ok(s.pipeline.bookmark(label.as_deref().filter(|l| !l.is_empty()))?)
+    live.ctl.bookmark(label.as_deref()).map_err(media)
 }
 
 /// Changes the beauty filter on the running preview or job, from the next frame.
 #[tauri::command]
 pub fn live_set_beauty(live: State<'_, LiveState>, smooth: u8, whiten: u8) -> AppResult<bool> {
-    let g = live.lock();
-    let s = g.as_ref().ok_or_else(|| AppError::State("nothing is running".into()))?;
-    Ok(s.pipeline.set_beauty(BeautyParams::new(smooth.min(100), whiten.min(100))))
+    live.ctl.set_beauty(BeautyParams::new(smooth.min(100), whiten.min(100))).map_err(media)
 }
 
 #[tauri::command]
@@ -403,7 +377,7 @@ pub async fn live_rooms(state: State<'_, AppState>, all: bool) -> AppResult<Vec<
 
 #[tauri::command]
 pub async fn live_room_create(state: State<'_, AppState>, title: String, category: Option<String>, private: Option<bool>) -> AppResult<onair_chat::rooms::RoomKey> {
-    let new = onair_chat::rooms::NewRoom { title, category: category.unwrap_or_default(), private: private.unwrap_or(false) };
+    let new = onair_chat::rooms::NewRoom { title, category: category.unwrap_or_default(), private: private.unwrap_or(false), ladder: None };
     crate::rooms::create(&state.home, &state.relay.url, new).await
 }
 
@@ -414,16 +388,10 @@ pub async fn live_room_rotate(state: State<'_, AppState>, room: String) -> AppRe
     crate::rooms::rotate(&state.home, &state.relay.url, &room).await
 }
 
-/// A file name for a new recording: `onair-YYYYmmdd-HHMMSS.mp4` (UTC).
-fn chrono_like_name() -> String {
-    recording_file_name("onair")
-}
-
-/// `PREFIX-YYYYmmdd-HHMMSS.mp4` (UTC), for recordings the app starts.
+/// `PREFIX-YYYY-MM-DD_HH-MM-SS.mp4` (UTC), the controller's naming, for
+/// recordings the app starts outside Go live (calls).
 pub(crate) fn recording_file_name(prefix: &str) -> String {
-    let stamp: String = onair_media::library::utc_stamp(onair_media::library::unix_now(), "-").chars().filter(|c| *c != ':').collect();
-    // "YYYY-MM-DD-HHMMSS" → "YYYYMMDD-HHMMSS"
-    format!("{prefix}-{}{}{}.mp4", &stamp[0..4], &stamp[5..7], &stamp[8..])
+    onair_media::golive::recording_name(prefix, onair_media::library::unix_now())
 }
 
 /// Emits `live://stats` twice a second and stops jobs that ended by
@@ -432,25 +400,16 @@ pub fn spawn_ticker(app: AppHandle) {
     let _ = std::thread::Builder::new().name("live-ticker".into()).spawn(move || loop {
         std::thread::sleep(Duration::from_millis(500));
         let live = app.state::<LiveState>();
-        let ended = {
-            let g = live.lock();
-            g.as_ref().filter(|s| !s.preview_only).and_then(|s| s.pipeline.poll())
-        };
-        if let Some(reason) = ended {
-            let s = {
-                let Ok(_op) = live.ops.try_lock() else { continue };
-                live.take()
-            };
-            if let Some(s) = s {
-                let res = tauri::async_runtime::block_on(stop_pipeline(s, Some(reason.to_string())));
-                match res {
-                    Ok(r) => {
-                        let _ = app.emit("live://stopped", &r);
-                    }
-                    Err(e) => tracing::warn!("stopping a finished job: {e}"),
+        // The controller skips a beat while a start or stop is under way.
+        if let Some((reason, res)) = live.ctl.finish_if_ended() {
+            *live.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            match res {
+                Ok(s) => {
+                    let _ = app.emit("live://stopped", &stop_result(Some(reason.to_string()), s));
                 }
-                crate::tray::update(&app, &live.status());
+                Err(e) => tracing::warn!("stopping a finished job: {e}"),
             }
+            crate::tray::update(&app, &live.status());
         }
         let _ = app.emit("live://stats", live.status());
         crate::appstate::refresh(&app);
@@ -460,9 +419,8 @@ pub fn spawn_ticker(app: AppHandle) {
 /// On exit: stop whatever runs, so a recording is finalised.
 pub async fn shutdown(live: &LiveState) -> AppResult<()> {
     let _op = live.ops.lock().await;
-    if let Some(s) = live.take() {
-        stop_pipeline(s, Some("the app closed".into())).await?;
-    }
+    let ctl = live.ctl.clone();
+    blocking(move || ctl.shutdown()).await?;
     Ok(())
 }
 
@@ -470,7 +428,7 @@ pub async fn shutdown(live: &LiveState) -> AppResult<()> {
 /// when nothing was set up yet).
 pub async fn toggle_recording(app: AppHandle) -> AppResult<&'static str> {
     let live = app.state::<LiveState>();
-    if live.lock().as_ref().is_some_and(|s| !s.preview_only) {
+    if live.running() {
         live_stop(app.clone(), live).await?;
         return Ok("stopped");
     }
@@ -490,9 +448,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_sort_by_time() {
-        let n = chrono_like_name();
-        assert!(n.starts_with("onair-20") && n.ends_with(".mp4") && n.len() == "onair-20261121-173000.mp4".len(), "{n}");
+    fn names_are_the_controllers() {
+        // One naming for both front doors: the CLI's `onair record` and the
+        // app's Go live both call onair_media::golive (tests/golive.rs).
+        let before = onair_media::library::unix_now();
+        let n = recording_file_name("onair");
+        let after = onair_media::library::unix_now();
+        assert!(n == onair_media::golive::recording_name("onair", before) || n == onair_media::golive::recording_name("onair", after), "{n}");
+        assert_eq!(n.len(), "onair-2026-11-21_17-30-00.mp4".len(), "{n}");
     }
 
     #[test]
