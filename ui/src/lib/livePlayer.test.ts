@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { codecsFromInit, concat, DEFAULTS, firstVideoStart, steer } from "./livePlayer";
+import { Abr, codecsFromInit, concat, DEFAULTS, firstVideoStart, healthMeter, qualityChoices, qualityName, rungPath, steer } from "./livePlayer";
 
 /** A box: 4-byte size, 4-byte tag, payload. */
 function box(tag: string, payload: number[]): number[] {
@@ -47,5 +47,46 @@ describe("live player", () => {
   });
   it("concatenates chunks", () => {
     expect([...concat([new Uint8Array([1, 2]), new Uint8Array([]), new Uint8Array([3])])]).toEqual([1, 2, 3]);
+  });
+});
+
+describe("quality", () => {
+  const ok = { rate: 1, growthS: 0.1, stalledS: 0 };
+  const slow = { rate: 0.6, growthS: 1.5, stalledS: 0 };
+  it("offers Auto only when there is a picture to choose, and names rungs", () => {
+    expect(qualityChoices(["source", "480p", "audio"])).toEqual(["auto", "source", "480p", "audio"]);
+    expect(qualityChoices(["source", "audio"])).toEqual(["source", "audio"]);
+    expect(qualityChoices([])).toEqual(["source"]);
+    expect(qualityName("720p")).toEqual({ key: "watch.q_hd", p: "720p" });
+    expect(qualityName("480p").key).toBe("watch.q_sd");
+    expect(qualityName("360p").key).toBe("watch.q_smooth");
+    expect(rungPath("a b", "source")).toBe("/live/a%20b/live.mp4");
+    expect(rungPath("r", "360p")).toBe("/live/r/360p/live.mp4");
+  });
+  it("steps down when behind, up after a stable stretch, and waits longer after a failed step up", () => {
+    const a = new Abr(["source", "480p", "360p", "audio"], 0);
+    expect(a.sample(1000, slow)).toBe("source"); // a new rung settles first
+    expect(a.sample(5000, slow)).toBe("480p");
+    expect(a.sample(9500, { ...ok, stalledS: 2 })).toBe("360p");
+    expect(a.sample(14000, ok)).toBe("360p");
+    expect(a.sample(24000, ok)).toBe("480p"); // 10 s stable
+    expect(a.sample(29000, slow)).toBe("360p"); // the step up failed within 20 s
+    expect(a.upAfterS).toBe(20);
+    expect(a.sample(44000, ok)).toBe("360p");
+    expect(a.sample(50000, ok)).toBe("480p");
+    expect(a.sample(99000, { ...ok, stalledS: 5 })).toBe("360p");
+    expect(a.sample(200000, slow)).toBe("360p"); // never audio-only
+  });
+  it("measures rate, delay growth and stalls", () => {
+    const m = healthMeter(500);
+    let h = m(0, 1, 0, 0, false);
+    for (let t = 500; t <= 4000; t += 500) h = m(t, 1 + t / 2000, t * 100, t / 2000, false);
+    expect(h.rate).toBeCloseTo(0.5, 2);
+    expect(h.growthS).toBeCloseTo(2, 2);
+    expect(h.bytesPerS).toBeCloseTo(100000, -2);
+    expect(h.stalledS).toBe(0);
+    h = m(4500, 3, 450000, 2, false);
+    h = m(5000, 3, 450000, 2, false);
+    expect(h.stalledS).toBe(1);
   });
 });

@@ -28,6 +28,153 @@ export interface PlayerStats {
   jumps: number;
   ended: boolean;
   error: string | null;
+  /** Seconds of media received per second over the last 3 s (null until known). */
+  rate: number | null;
+  /** How much later than at its best the newest media arrives (s). */
+  growthS: number;
+  /** Behind live as the viewer sees it: lagS + growthS. */
+  behindS: number;
+  /** How long playback has not moved (s). */
+  stalledS: number;
+  bytesPerS: number;
+  width: number;
+  height: number;
+}
+
+export interface Health {
+  rate: number | null;
+  growthS: number;
+  bytesPerS: number;
+  stalledS: number;
+}
+
+/**
+ * How a stream keeps up, from samples every `everyMs`: `rate` (seconds of
+ * media received per second over the last 3 s: the stream's bytes per
+ * second against the rung's own bytes per second of media; 1 when the link
+ * carries it), `growthS` (how much later than at its best the newest media
+ * arrives: the delay the link added), `bytesPerS`, and `stalledS` (how long
+ * playback has not moved; before the first frame, only past 6 s, as a rung
+ * may take a keyframe interval to start).
+ */
+export function healthMeter(everyMs: number): (nowMs: number, bufEnd: number | null, bytes: number, currentTime: number, paused: boolean) => Health {
+  const hist: { t: number; end: number | null; bytes: number }[] = [];
+  let best = Infinity;
+  let lastTime = -1;
+  let stalledS = 0;
+  let t0: number | null = null;
+  let started = false;
+  return (nowMs, bufEnd, bytes, currentTime, paused) => {
+    t0 ??= nowMs;
+    let growthS = 0;
+    if (bufEnd != null) {
+      const d = nowMs / 1000 - bufEnd;
+      best = Math.min(best, d);
+      growthS = d - best;
+    }
+    hist.push({ t: nowMs, end: bufEnd, bytes });
+    while (hist.length > 2 && nowMs - hist[1].t >= 3000) hist.shift();
+    const old = hist[0];
+    const span = (nowMs - old.t) / 1000;
+    const rate = span >= 2.5 && old.end != null && bufEnd != null ? (bufEnd - old.end) / span : null;
+    const bytesPerS = span > 0 ? (bytes - old.bytes) / span : 0;
+    const moved = currentTime !== lastTime && lastTime >= 0;
+    if (moved) started = true;
+    if (paused || moved) stalledS = 0;
+    else if (started) stalledS += everyMs / 1000;
+    else stalledS = Math.max(0, (nowMs - t0) / 1000 - 6);
+    lastTime = currentTime;
+    return { rate, growthS, bytesPerS, stalledS };
+  };
+}
+
+/** A rung's low-latency stream: the source at /live/ROOM/live.mp4, a rung at /live/ROOM/RUNG/live.mp4. */
+export function rungPath(room: string, rung: string): string {
+  const r = encodeURIComponent(room);
+  return !rung || rung === "source" ? `/live/${r}/live.mp4` : `/live/${r}/${encodeURIComponent(rung)}/live.mp4`;
+}
+
+/** How a rung is named to viewers: HD 720p, SD 480p, Smooth 360p, Audio only, Source (catalogue keys). */
+export function qualityName(rung: string): { key: "watch.q_auto" | "watch.q_source" | "watch.q_audio" | "watch.q_hd" | "watch.q_sd" | "watch.q_smooth"; p: string } {
+  if (rung === "auto") return { key: "watch.q_auto", p: "" };
+  if (rung === "source") return { key: "watch.q_source", p: "" };
+  if (rung === "audio") return { key: "watch.q_audio", p: "" };
+  const h = parseInt(rung, 10);
+  return { key: h >= 720 ? "watch.q_hd" : h >= 480 ? "watch.q_sd" : "watch.q_smooth", p: rung };
+}
+
+/** The menu for a ladder: Auto when there is more than one picture to choose from, then the rungs. */
+export function qualityChoices(ladder: readonly string[]): string[] {
+  const l = ladder.length ? [...ladder] : ["source"];
+  return (l.filter((r) => r !== "audio").length > 1 ? ["auto"] : []).concat(l);
+}
+
+/** What the status line says of a rung: its height (the source's once known), or "audio". */
+export function rungShown(rung: string, height: number): string {
+  if (rung === "source") return height ? `${height}p` : "source";
+  return rung;
+}
+
+/**
+ * Auto quality. Checked on every stats sample of the rung playing:
+ * - down one rung when it falls behind: media arrives slower than real
+ *   time (`rate` under 0.9 over the last 3 s) while the delay behind live
+ *   has grown by more than 1 s, or playback has not moved for more than
+ *   1 s (a stall);
+ * - up one rung after a stable stretch on this one (`upAfterS`, 10 s at
+ *   first): no stall, rate at least 0.95, delay growth under 0.5 s;
+ * - hysteresis: a rung is judged only after 4 s on it (its first keyframe
+ *   and the burst of its first group of pictures), and a rung left for the
+ *   one below within 20 s of stepping up to it doubles the stretch needed
+ *   before the next step up (at most 80 s), so a link that cannot carry the
+ *   rung above is not asked to again and again.
+ * Auto never picks audio-only: that is the viewer's choice. The relay's
+ * /static/live-player.js has the same rule.
+ */
+export class Abr {
+  readonly rungs: string[];
+  private i = 0;
+  private since: number;
+  private stableFrom: number;
+  private upAt = -Infinity;
+  upAfterS = 10;
+
+  constructor(ladder: readonly string[], nowMs: number) {
+    const video = ladder.filter((r) => r !== "audio");
+    this.rungs = video.length ? video : ["source"];
+    this.since = nowMs;
+    this.stableFrom = nowMs;
+  }
+
+  get rung(): string {
+    return this.rungs[this.i];
+  }
+
+  /** The rung to play after this sample. */
+  sample(nowMs: number, s: Pick<Health, "rate" | "growthS" | "stalledS">): string {
+    if (nowMs - this.since < 4000) return this.rung;
+    const behind = (s.rate != null && s.rate < 0.9 && s.growthS > 1.0) || s.stalledS > 1.0;
+    const steady = s.rate != null && s.rate >= 0.95 && s.growthS < 0.5 && s.stalledS === 0;
+    if (behind) {
+      if (this.i < this.rungs.length - 1) {
+        if (nowMs - this.upAt < 20000) this.upAfterS = Math.min(80, this.upAfterS * 2);
+        this.move(this.i + 1, nowMs);
+      }
+      this.stableFrom = nowMs;
+    } else if (!steady) {
+      this.stableFrom = nowMs;
+    } else if (this.i > 0 && nowMs - this.stableFrom >= this.upAfterS * 1000) {
+      this.upAt = nowMs;
+      this.move(this.i - 1, nowMs);
+    }
+    return this.rung;
+  }
+
+  private move(i: number, nowMs: number) {
+    this.i = i;
+    this.since = nowMs;
+    this.stableFrom = nowMs;
+  }
 }
 
 export const DEFAULTS: PlayerOptions = { maxLagS: 1.0, targetLagS: 0.15, keepS: 10, statsEveryMs: 500 };
@@ -121,8 +268,9 @@ export interface LivePlayer {
 export function playLive(video: HTMLVideoElement, url: string, opts: Partial<PlayerOptions> = {}): LivePlayer {
   const o: PlayerOptions = { ...DEFAULTS, ...opts };
   const abort = new AbortController();
-  const stats: PlayerStats = { bytes: 0, chunks: 0, frames: 0, dropped: 0, currentTime: 0, lagS: 0, jumps: 0, ended: false, error: null };
+  const stats: PlayerStats = { bytes: 0, chunks: 0, frames: 0, dropped: 0, currentTime: 0, lagS: 0, jumps: 0, ended: false, error: null, rate: null, growthS: 0, behindS: 0, stalledS: 0, bytesPerS: 0, width: 0, height: 0 };
   const queue: Uint8Array[] = [];
+  const health = healthMeter(o.statsEveryMs);
   let sb: SourceBuffer | null = null;
   let stopped = false;
   // Seeks (jumps to the live edge) wait until playback has begun, and come
@@ -177,6 +325,11 @@ export function playLive(video: HTMLVideoElement, url: string, opts: Partial<Pla
     stats.frames = q ? q.totalVideoFrames - q.droppedVideoFrames : 0;
     stats.dropped = q ? q.droppedVideoFrames : 0;
     stats.currentTime = video.currentTime;
+    const end = sb && sb.buffered.length ? sb.buffered.end(sb.buffered.length - 1) : null;
+    Object.assign(stats, health(Date.now(), end, stats.bytes, video.currentTime, video.paused && stats.frames > 0));
+    stats.behindS = stats.lagS + stats.growthS;
+    stats.width = video.videoWidth;
+    stats.height = video.videoHeight;
     o.onStats?.({ ...stats });
   };
   const timer = window.setInterval(report, o.statsEveryMs);
@@ -258,6 +411,99 @@ export function playLive(video: HTMLVideoElement, url: string, opts: Partial<Pla
     stats() {
       report();
       return { ...stats };
+    },
+  };
+}
+
+export type ReplayState = "playing" | "reconnecting";
+
+export interface ReplayPlayer {
+  stop(): void;
+  /** Where the replay is (while reconnecting: where it will resume). */
+  position(): number;
+}
+
+/**
+ * Plays a finished replay (an MP4 the relay serves with HTTP Range) and
+ * keeps playing through network drops: on a media error, or when playback
+ * has not moved for 4 s while it should, it loads the file again from the
+ * position it had reached (the media stack asks for that byte range), after
+ * 1, 2, 4, then every 8 s. `url` is asked again before each try (a private
+ * room's watch ticket may have expired). The relay's /static/live-player.js
+ * has the same logic.
+ */
+export function playReplay(video: HTMLVideoElement, url: () => Promise<string>, onState: (s: ReplayState) => void): ReplayPlayer {
+  const off = new AbortController();
+  let pos = 0;
+  let attempt = 0;
+  let reconnecting = false;
+  let timer: number | null = null;
+  let last = -1;
+  let still = 0;
+  const load = async () => {
+    const at = pos;
+    let src: string;
+    try {
+      src = await url();
+    } catch {
+      return retry();
+    }
+    if (off.signal.aborted) return;
+    video.addEventListener(
+      "loadedmetadata",
+      () => {
+        if (at > 0) video.currentTime = at;
+        video.play().catch(() => {});
+      },
+      { once: true, signal: off.signal },
+    );
+    video.src = src;
+    video.play().catch(() => {});
+  };
+  const retry = () => {
+    if (timer !== null || off.signal.aborted) return;
+    if (!reconnecting) {
+      pos = Math.max(pos, video.currentTime || 0);
+      reconnecting = true;
+      onState("reconnecting");
+    }
+    still = 0;
+    timer = window.setTimeout(() => {
+      timer = null;
+      void load();
+    }, Math.min(8000, 1000 * 2 ** attempt++));
+  };
+  video.addEventListener("error", retry, { signal: off.signal });
+  video.addEventListener(
+    "timeupdate",
+    () => {
+      if (!reconnecting) {
+        pos = video.currentTime;
+        return;
+      }
+      // Back once playback moves on from where it was.
+      if (video.currentTime > pos + 0.2) {
+        reconnecting = false;
+        attempt = 0;
+        onState("playing");
+      }
+    },
+    { signal: off.signal },
+  );
+  const watch = window.setInterval(() => {
+    const t = video.currentTime;
+    const waiting = !video.ended && (!video.paused || reconnecting);
+    still = waiting && t === last ? still + 1 : 0;
+    last = t;
+    if (still >= 4) retry();
+  }, 1000);
+  void load();
+  return {
+    position: () => (reconnecting ? pos : video.currentTime),
+    stop() {
+      off.abort();
+      window.clearInterval(watch);
+      if (timer !== null) window.clearTimeout(timer);
     },
   };
 }

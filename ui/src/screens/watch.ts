@@ -1,12 +1,13 @@
 // The Watch screen: the relay's live-room directory (search, viewers,
-// start time), a low-latency MSE player with the room's chat beside it,
-// and replays in a <video> element.
+// start time), a low-latency MSE player with the room's chat beside it
+// and a quality menu (Auto, or a rung of the room's ladder), and replays
+// in a <video> element that resume where they were after the network drops.
 
 import { ApiError, on } from "../api";
 import type { ChatPush } from "../api";
 import { watch, type WatchRoom } from "../api";
 import { h, replace, toast } from "../lib/dom";
-import { playLive, type LivePlayer } from "../lib/livePlayer";
+import { Abr, playLive, playReplay, qualityChoices, qualityName, rungPath, rungShown, type LivePlayer, type ReplayPlayer } from "../lib/livePlayer";
 import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
 import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket } from "../lib/rooms";
 import { errorText, t } from "../lib/i18n";
@@ -20,6 +21,10 @@ export function mount(root: HTMLElement): () => void {
   let showAll = false;
   let current: WatchRoom | null = null;
   let player: LivePlayer | null = null;
+  let replay: ReplayPlayer | null = null;
+  // The viewer's quality choice ("auto" or a rung), kept from room to room.
+  let quality = "auto";
+  let abr: Abr | null = null;
   let comments: RoomComment[] = [];
   let inChat = 0;
   let joined: string | null = null;
@@ -76,8 +81,9 @@ export function mount(root: HTMLElement): () => void {
       // The open room's own line (viewers, live for) follows the directory.
       const fresh = current && rooms.find((r) => r.id === current!.id);
       if (fresh && current) {
-        current = { ...current, viewers: fresh.viewers, started_at: fresh.started_at };
+        current = { ...current, viewers: fresh.viewers, started_at: fresh.started_at, ladder: fresh.ladder };
         renderRoomLine();
+        renderQuality();
       }
     } catch (e) {
       fail(e);
@@ -86,6 +92,15 @@ export function mount(root: HTMLElement): () => void {
 
   const video = h("video", { controls: true, muted: true, autoplay: true, playsinline: true, "data-testid": "watch-video" }) as HTMLVideoElement;
   const info = h("div.player-info.muted", { "data-testid": "watch-status" });
+  const qualitySel = h("select", { "data-testid": "watch-quality", title: t("watch.quality"), "aria-label": t("watch.quality") }) as HTMLSelectElement;
+  qualitySel.onchange = () => {
+    quality = qualitySel.value;
+    const r = current;
+    if (!r?.live || replay) return;
+    stopPlayer();
+    void startLive(r);
+  };
+  const playerBar = h("div.row.player-bar", {}, qualitySel, info);
   const commentsEl = h("div.comments", { "data-testid": "watch-comments" });
   const countEl = h("span.muted");
   const sayInput = h("input", { type: "text", placeholder: t("watch.say"), maxlength: 500, "data-testid": "watch-say" }) as HTMLInputElement;
@@ -119,15 +134,33 @@ export function mount(root: HTMLElement): () => void {
         {},
         h("header.pane-head", {}, h("h3", { "data-testid": "watch-title" }, current.title || current.id), roomLine),
         playerBox,
-        info,
+        playerBar,
         h("h4", {}, t("watch.replays")),
         replaysEl,
       ),
       h("aside.room-chat", {}, h("header.pane-head", {}, h("h4", {}, t("watch.live_chat")), countEl), commentsEl, h("div.row", {}, sayInput, h("button", { onclick: say }, t("watch.send")))),
     );
     renderRoomLine();
+    renderQuality();
     syncHint();
     renderComments();
+  }
+
+  /** The quality menu: what the open room offers (its ladder), Auto when there is a choice. */
+  function renderQuality() {
+    const choices = qualityChoices(current?.ladder ?? []);
+    const have = [...qualitySel.options].map((o) => o.value).join();
+    if (have !== choices.join()) {
+      replace(
+        qualitySel,
+        ...choices.map((q) => {
+          const n = qualityName(q);
+          return h("option", { value: q }, t(n.key, { p: n.p }));
+        }),
+      );
+    }
+    qualitySel.value = choices.includes(quality) ? quality : choices[0];
+    qualitySel.hidden = choices.length < 2 || replay !== null;
   }
 
   function renderComments() {
@@ -147,6 +180,7 @@ export function mount(root: HTMLElement): () => void {
     comments = [];
     renderDir();
     renderStage();
+    abr = null;
     if (r.live) void startLive(r);
     else info.textContent = t("watch.offline_pick");
     replayIds = "";
@@ -164,7 +198,11 @@ export function mount(root: HTMLElement): () => void {
   // starts again on a fresh MediaSource, backing off to 5 s, for as long as
   // the room is open: what viewers expect of a live player.
   async function startLive(r: WatchRoom, attempt = 0) {
-    const path = r.mp4_path ?? `/live/${r.id}/live.mp4`;
+    const ladder = r.ladder?.length ? r.ladder : ["source"];
+    const auto = quality === "auto";
+    if (auto && (!abr || abr.rungs.join() !== ladder.filter((g) => g !== "audio").join())) abr = new Abr(ladder, Date.now());
+    const rung = auto && abr ? abr.rung : ladder.includes(quality) ? quality : "source";
+    const path = rung === "source" ? (r.mp4_path ?? rungPath(r.id, rung)) : rungPath(r.id, rung);
     info.textContent = attempt ? t("watch.reconnecting") : t("watch.connecting");
     let url: string;
     try {
@@ -202,8 +240,17 @@ export function mount(root: HTMLElement): () => void {
           frames = s.frames;
           moved = Date.now();
         }
-        info.textContent = s.error ? t("watch.error", { detail: s.error }) : t("watch.behind", { s: s.lagS.toFixed(1) });
+        const line = { rung: rungShown(rung, s.height), s: s.behindS.toFixed(1) };
+        info.textContent = s.error ? t("watch.error", { detail: s.error }) : t(auto ? "watch.auto_rung_behind" : "watch.rung_behind", line);
         info.dataset.frames = String(s.frames);
+        info.dataset.rung = rung;
+        info.dataset.size = `${s.width}x${s.height}`;
+        // Auto: a new rung when this one falls behind or a stable stretch allows one higher.
+        if (auto && abr && abr.sample(Date.now(), s) !== rung) {
+          window.clearInterval(watchdog);
+          stopPlayer();
+          void startLive(r);
+        }
       },
       onError: (e) => {
         if (player !== me) return;
@@ -221,6 +268,8 @@ export function mount(root: HTMLElement): () => void {
   function stopPlayer() {
     player?.stop();
     player = null;
+    replay?.stop();
+    replay = null;
   }
 
   async function loadReplays(room: string) {
@@ -241,13 +290,21 @@ export function mount(root: HTMLElement): () => void {
                 stopPlayer();
                 const r = current;
                 if (!r) return;
-                try {
-                  video.src = await mediaUrl(r, rp.path);
-                } catch (e) {
-                  return fail(e);
-                }
-                video.play().catch(() => {});
-                info.textContent = t("watch.replay_of", { label: replayLabel(rp) });
+                const label = t("watch.replay_of", { label: replayLabel(rp) });
+                info.textContent = label;
+                info.dataset.replay = "playing";
+                // Replays have one rendition (the source): the quality menu is for the live.
+                qualitySel.hidden = true;
+                const me = playReplay(
+                  video,
+                  () => mediaUrl(r, rp.path),
+                  (st) => {
+                    if (replay !== me) return;
+                    info.dataset.replay = st;
+                    info.textContent = st === "reconnecting" ? t("watch.reconnecting") : label;
+                  },
+                );
+                replay = me;
               },
             },
             replayLabel(rp),
@@ -337,7 +394,9 @@ export function mount(root: HTMLElement): () => void {
       const now = await watch.room(r.id);
       if (current?.id !== r.id) return;
       if (now.live) {
-        current = { ...current, viewers: now.viewers, started_at: now.started_at };
+        // The ladder settles once the source's size is known (rungs above it drop out).
+        current = { ...current, viewers: now.viewers, started_at: now.started_at, ladder: now.ladder };
+        renderQuality();
         return renderRoomLine();
       }
       current = now;

@@ -477,6 +477,15 @@ export const en = {
   "watch.err.muted": "The streamer muted you in this chat.",
   "watch.err.kicked": "You were removed from this chat. {detail}",
   "watch.err.rate_limited": "Slow down: too many comments.",
+  "watch.quality": "Quality",
+  "watch.q_auto": "Auto",
+  "watch.q_source": "Source",
+  "watch.q_hd": "HD {p}",
+  "watch.q_sd": "SD {p}",
+  "watch.q_smooth": "Smooth {p}",
+  "watch.q_audio": "Audio only",
+  "watch.rung_behind": "{rung} · {s} s behind",
+  "watch.auto_rung_behind": "Auto · {rung} · {s} s behind",
 };
 
 export type Key = keyof typeof en;

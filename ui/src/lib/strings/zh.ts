@@ -466,4 +466,13 @@ export const zh: Record<Key, string> = {
   "watch.err.muted": "主播已在本聊天中将你禁言。",
   "watch.err.kicked": "你已被移出本聊天。{detail}",
   "watch.err.rate_limited": "慢一点：评论太频繁了。",
+  "watch.quality": "清晰度",
+  "watch.q_auto": "自动",
+  "watch.q_source": "原画",
+  "watch.q_hd": "高清 {p}",
+  "watch.q_sd": "标清 {p}",
+  "watch.q_smooth": "流畅 {p}",
+  "watch.q_audio": "仅音频",
+  "watch.rung_behind": "{rung} · 比直播晚 {s} 秒",
+  "watch.auto_rung_behind": "自动 · {rung} · 比直播晚 {s} 秒",
 };
