@@ -3,6 +3,7 @@
 //! `onair watch` as viewers.
 
 mod chat_support;
+mod throttle_support;
 
 use chat_support::{wait_for, Relay, User};
 use serde_json::Value;
@@ -495,6 +496,88 @@ fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
     let after = cpu_over(relay.pid().unwrap(), 4);
     eprintln!("relay CPU over 4 s: before any rung viewer {idle:.2} s, while 360p is watched {busy:.2} s, after they left {after:.2} s");
     assert!(after <= idle * 1.5 + 0.3, "an unwatched rung costs nothing: idle {idle:.2}, after {after:.2} (busy {busy:.2})");
+}
+
+/// A ladder chosen for one room at its creation (the relay has none): the
+/// room offers source, 360p and audio, another room only its source, a
+/// made-up rung is refused. `onair watch --quality audio` plays sound only;
+/// `--quality auto` behind a viewer link throttled below the source steps
+/// down, and back up once the throttle is lifted, each switch in its stats.
+#[test]
+fn a_room_ladder_from_creation_and_auto_quality_that_follows_the_link() {
+    let relay = Relay::start();
+    let ivy = User::register(&relay, "ivy");
+    let bad = ivy.run(&["room", "create", "Nope", "--ladder", "source,4k"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown rung \"4k\""), "{}", String::from_utf8_lossy(&bad.stderr));
+    let room: Value = serde_json::from_str(ivy.ok(&["room", "create", "Laddered", "--ladder", "audio, 360p,source,1080p", "--json"]).trim()).unwrap();
+    assert_eq!(room["ladder"], serde_json::json!(["source", "1080p", "360p", "audio"]), "{room}");
+    let plain = create_room(&ivy, "Plain");
+    assert_eq!(room_info(&relay, plain["id"].as_str().unwrap())["ladder"], serde_json::json!(["source"]));
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+    let _publisher = KillOnDrop(ffmpeg_publish(&rtmp, 120));
+    // Once the source (854×480) is known, no rung above it is offered.
+    wait_for(60, "the room's renditions under its source", || (room_info(&relay, &id)["ladder"] == serde_json::json!(["source", "360p", "audio"])).then_some(()));
+    let mv = String::from_utf8_lossy(&get(&relay, &format!("/live/{id}/index.m3u8")).1).to_string();
+    assert!(mv.contains("\n360p/ll.m3u8") && mv.contains("\naudio/ll.m3u8") && !mv.contains("1080p"), "{mv}");
+
+    let stats = ivy.home.path().join("audio.json");
+    ivy.ok(&["watch", &id, "--quality", "audio", "--duration", "5", "--stats-json", stats.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["rendition"], "audio", "{v}");
+    assert!(v["audio_frames_decoded"].as_u64().unwrap_or(0) >= 40 && v["video_frames_received"] == 0, "sound only: {v}");
+
+    // A viewer whose link carries the source (~1.3 Mbit/s) until it is
+    // throttled to 1 Mbit/s: enough for 360p, not for the source.
+    let port: u16 = relay.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let link = throttle_support::Throttle::start(port, throttle_support::Way::Down);
+    let stats = ivy.home.path().join("auto.json");
+    let mut w = ivy
+        .cmd(&["watch", &id, "--relay", &format!("http://127.0.0.1:{}", link.port), "--quality", "auto", "--duration", "90", "--stats-json", stats.to_str().unwrap()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let err = w.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut seen = Vec::new();
+    let mut until = |secs: u64, what: &str, f: &dyn Fn(&str) -> bool| {
+        let end = std::time::Instant::now() + Duration::from_secs(secs);
+        while std::time::Instant::now() < end {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+                seen.push(l.clone());
+                if f(&l) {
+                    return;
+                }
+            }
+        }
+        panic!("waited {secs} s for {what}; watch said: {seen:#?}");
+    };
+    until(60, "watch to start", &|l| l.starts_with("watching"));
+    // A few seconds on the source at full speed, then the link slows.
+    std::thread::sleep(Duration::from_secs(4));
+    link.limit(1_000_000);
+    until(40, "a step down from the source", &|l| l.starts_with("quality: source -> "));
+    link.limit(0);
+    // Up is toward the source, the ladder's first rendition.
+    let ladder = ["source", "360p", "audio"];
+    let up = move |l: &str| {
+        let Some((from, to)) = l.strip_prefix("quality: ").and_then(|r| r.split(' ').next().zip(r.split(' ').nth(2))) else { return false };
+        ladder.iter().position(|r| *r == to) < ladder.iter().position(|r| *r == from)
+    };
+    until(60, "a step back up", &up);
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+    assert!(w.wait().unwrap().success());
+    let v: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let switches = v["switches"].as_array().cloned().unwrap_or_default();
+    eprintln!("auto quality switches: {switches:?}");
+    assert!(switches.len() >= 2 && switches[0]["from"] == "source", "{v}");
+    assert!(switches.iter().any(|s| up(&format!("quality: {} -> {}", s["from"].as_str().unwrap_or(""), s["to"].as_str().unwrap_or("")))), "{v}");
 }
 
 #[test]

@@ -44,8 +44,9 @@ pub struct WatchArgs {
     /// With --low-latency: the HTTP-FLV stream instead of fragmented MP4.
     #[arg(long, requires = "low_latency")]
     flv: bool,
-    /// Which rendition: `auto` or `source` (the publisher's), or a rung of the
-    /// relay's ladder (`720p`, `480p`, `360p`, …).
+    /// Which rendition: `auto` (adaptive: steps down a rung when the link
+    /// falls behind, back up once it keeps up), `source` (the publisher's),
+    /// or a rung of the room's ladder (`720p`, `480p`, `360p`, `audio`).
     #[arg(long, default_value = "auto")]
     quality: String,
     /// Save what was received (stream copy) to FILE (.ts or .mp4).
@@ -86,24 +87,23 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         std::thread::sleep(Duration::from_millis(200));
     };
     eprintln!("watching {} ({})", info.id, info.title);
-    let path = match (a.quality.as_str(), a.low_latency, a.flv) {
-        ("auto" | "source", true, true) => info.flv_path.clone(),
-        ("auto" | "source", true, false) => info.mp4_path.clone(),
-        // FFmpeg reads every rendition a multivariant playlist names (and so
-        // would make the relay encode them all): the source's own playlist.
-        ("auto" | "source", false, _) => format!("/live/{}/ll.m3u8", info.id),
-        (q, ..) if !q.chars().all(|c| c.is_ascii_alphanumeric()) || q.is_empty() => bail!("--quality {q:?}: use auto, source or a rung such as 480p"),
-        (q, true, true) => format!("/live/{}/{q}/live.flv", info.id),
-        (q, true, false) => format!("/live/{}/{q}/live.mp4", info.id),
-        (q, false, _) => format!("/live/{}/{q}/ll.m3u8", info.id),
-    };
+    let q = a.quality.as_str();
+    if q.is_empty() || !q.chars().all(|c| c.is_ascii_alphanumeric()) {
+        bail!("--quality {q:?}: use auto, source or a rung such as 480p or audio");
+    }
+    // The renditions the room offers, source first (an older relay: source only).
+    let ladder: Vec<String> = if info.ladder.is_empty() { vec!["source".into()] } else { info.ladder.clone() };
+    let auto = q == "auto";
+    let mut cur = if auto { 0 } else { ladder.iter().position(|r| r == q).unwrap_or(usize::MAX) };
+    if cur == usize::MAX {
+        bail!("room {} offers no {q:?} rendition: choose one of auto, {}", a.room, ladder.join(", "));
+    }
     // A private room's media URLs carry a watch ticket (FFmpeg sends no bearer).
     let ticket = match (&token, info.private) {
         (Some(t), true) => Some(rt.block_on(onair_chat::rooms::watch_ticket(&http, t, &a.room)).with_context(|| format!("a watch ticket for private room {}", a.room))?),
         (None, true) => bail!("room {} is private: sign in as its owner or a member (onair account login)", a.room),
         _ => None,
     };
-    let url = format!("{}{}", http.url.http(), onair_chat::rooms::with_ticket(&path, ticket.as_ref()));
     onair_media::init();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -112,8 +112,84 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     }
     let end = a.duration.map(|d| Instant::now() + Duration::from_secs_f64(d));
     let past_end = move || end.is_some_and(|e| Instant::now() > e);
-    // The first segments may not exist yet: retry opening until the wait is over.
-    let mut ictx = loop {
+    let mut s = Stats::default();
+    let mut samples: Vec<(i64, u64, u64)> = Vec::new(); // (decoded at, index, capture µs)
+    let mut out: Option<Saver> = None;
+    let mut abr = Abr::new(auto && ladder.len() > 1, ladder.len());
+    loop {
+        let rung = ladder[cur].as_str();
+        let path = media_path(&info, rung, a.low_latency, a.flv);
+        let url = format!("{}{}", http.url.http(), onair_chat::rooms::with_ticket(&path, ticket.as_ref()));
+        let Some(mut ictx) = open(&url, &a, &stop, end, wait_until).with_context(|| format!("opening {}{path}", http.url.http()))? else { break };
+        s.rendition = rung.to_string();
+        if out.is_none() {
+            out = match &a.out {
+                Some(p) => Some(Saver::open(p, &ictx)?),
+                None => None,
+            };
+        }
+        let next = play(&mut ictx, &mut s, &mut samples, out.as_mut(), &mut abr, started, &|| stop.load(Ordering::Relaxed) || past_end())?;
+        match next {
+            Some((step, why)) => {
+                let to = (cur as i64 + step).clamp(0, ladder.len() as i64 - 1) as usize;
+                if to == cur {
+                    break;
+                }
+                eprintln!("quality: {} -> {} ({why})", ladder[cur], ladder[to]);
+                s.switches.push(Switch { at_s: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0, from: ladder[cur].clone(), to: ladder[to].clone(), why });
+                abr.switched(step);
+                cur = to;
+            }
+            None => break,
+        }
+    }
+    if let Some(o) = out.take() {
+        o.finish()?;
+    }
+    // The anchor only ever decreases while live: read it now, after the frames.
+    let anchor = rt.block_on(get::<RoomInfo>(&http, &info_path, token.as_deref())).ok().and_then(|i| i.clock_anchor_ms).or(info.clock_anchor_ms);
+    s.finish(&samples, anchor);
+    s.seconds = started.elapsed().as_secs_f64();
+    let json = serde_json::to_string_pretty(&s)?;
+    let span = if s.video_frames_expected > 0 { format!(" (of {} sent in that span)", s.video_frames_expected) } else { String::new() };
+    eprintln!(
+        "watched {:.1}s ({}): {} frames received, {} decoded{span}, {} audio frames, {} stalls, {} quality switches, latency p50 {} ms p95 {} ms",
+        s.seconds,
+        s.rendition,
+        s.video_frames_received,
+        s.video_frames_decoded,
+        s.audio_frames_decoded,
+        s.stalls,
+        s.switches.len(),
+        s.latency_ms_p50.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+        s.latency_ms_p95.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
+    );
+    if let Some(p) = &a.stats_json {
+        std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(0)
+}
+
+/// The URL path of `rung` in the chosen transport.
+fn media_path(info: &RoomInfo, rung: &str, low_latency: bool, flv: bool) -> String {
+    match (rung, low_latency, flv) {
+        ("source", true, true) => info.flv_path.clone(),
+        ("source", true, false) => info.mp4_path.clone(),
+        // FFmpeg reads every rendition a multivariant playlist names (and so
+        // would make the relay encode them all): one rendition's playlist.
+        ("source", false, _) => format!("/live/{}/ll.m3u8", info.id),
+        (q, true, true) => format!("/live/{}/{q}/live.flv", info.id),
+        (q, true, false) => format!("/live/{}/{q}/live.mp4", info.id),
+        (q, false, _) => format!("/live/{}/{q}/ll.m3u8", info.id),
+    }
+}
+
+/// Opens `url`, retrying while its first segments do not exist yet (a new
+/// rung starts at its next keyframe); None when stopped meanwhile.
+fn open(url: &str, a: &WatchArgs, stop: &Arc<AtomicBool>, end: Option<Instant>, wait_until: Instant) -> anyhow::Result<Option<format::context::Input>> {
+    // A switch later in a session gets as long as the first open did.
+    let wait_until = wait_until.max(Instant::now() + Duration::from_secs_f64(a.wait.min(30.0)));
+    loop {
         let mut opts = Dictionary::new();
         opts.set("rw_timeout", "10000000");
         if url.starts_with("https://") {
@@ -135,91 +211,191 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
         let (s, hard_end) = (stop.clone(), end.map(|e| e + Duration::from_secs(5)));
         let interrupt = move || s.load(Ordering::Relaxed) || hard_end.is_some_and(|e| Instant::now() > e);
         match format::input_with_interrupt_and_dictionary(&url, interrupt, opts) {
-            Ok(c) => break c,
-            Err(e) if Instant::now() < wait_until && !stop.load(Ordering::Relaxed) => {
+            Ok(c) => return Ok(Some(c)),
+            Err(_) if stop.load(Ordering::Relaxed) || end.is_some_and(|e| Instant::now() > e) => return Ok(None),
+            Err(e) if Instant::now() < wait_until => {
                 tracing::debug!(error = %e, "opening the playlist; retrying");
                 std::thread::sleep(Duration::from_millis(250));
             }
-            // The path without its ticket: a ticket is not for logs.
-            Err(e) => return Err(e).with_context(|| format!("opening {}{path}", http.url.http())),
+            // The caller names the path without its ticket: a ticket is not for logs.
+            Err(e) => return Err(e.into()),
         }
-    };
-    let ist = ictx.streams().best(media::Type::Video).context("the live has no video stream")?;
-    let vidx = ist.index();
-    let vtb = ist.time_base();
-    let mut dec = codec::context::Context::from_parameters(ist.parameters())?.decoder().video()?;
+    }
+}
 
-    let mut out = match &a.out {
-        Some(p) => Some(Saver::open(p, &ictx)?),
-        None => None,
+/// Plays one rendition until it ends, `done` says so, or the adaptive rule
+/// wants another rung: Some((+1 down / -1 up, why)).
+fn play(
+    ictx: &mut format::context::Input,
+    s: &mut Stats,
+    samples: &mut Vec<(i64, u64, u64)>,
+    mut out: Option<&mut Saver>,
+    abr: &mut Abr,
+    started: Instant,
+    done: &dyn Fn() -> bool,
+) -> anyhow::Result<Option<(i64, String)>> {
+    // The audio-only rung has no picture: its audio is what plays.
+    let (kind, ist) = match ictx.streams().best(media::Type::Video) {
+        Some(v) => (media::Type::Video, v),
+        None => (media::Type::Audio, ictx.streams().best(media::Type::Audio).context("the live has neither video nor audio")?),
     };
-
-    let mut s = Stats::default();
+    let idx = ist.index();
+    let tb = ist.time_base();
+    let dec = codec::context::Context::from_parameters(ist.parameters())?.decoder();
+    let (mut vdec, mut adec) = match kind {
+        media::Type::Video => (Some(dec.video()?), None),
+        _ => (None, Some(dec.audio()?)),
+    };
     let mut frame = ffmpeg_next::frame::Video::empty();
-    let mut samples: Vec<(i64, u64, u64)> = Vec::new(); // (decoded at, index, capture µs)
+    let mut sound = ffmpeg_next::frame::Audio::empty();
     let mut playout: Option<f64> = None; // wall s − pts s
+    abr.start();
     for (st, pkt) in ictx.packets() {
-        if stop.load(Ordering::Relaxed) || past_end() {
-            break;
+        if done() {
+            return Ok(None);
         }
-        if let Some(o) = &mut out {
+        if let Some(o) = out.as_deref_mut() {
             o.write(&st, &pkt);
         }
-        if st.index() != vidx {
+        if st.index() != idx {
             continue;
         }
-        s.video_frames_received += 1;
-        if dec.send_packet(&pkt).is_err() {
-            s.decode_errors += 1;
-            continue;
-        }
-        while dec.receive_frame(&mut frame).is_ok() {
-            s.video_frames_decoded += 1;
-            let now = wall_ms();
-            if let Some((idx, us)) = onair_media::source::test::read_stamp(frame.data(0), frame.width() as usize, frame.stride(0)) {
-                samples.push((now, idx, us));
+        let mut pts_s = Vec::new();
+        if let Some(dec) = &mut vdec {
+            s.video_frames_received += 1;
+            if dec.send_packet(&pkt).is_err() {
+                s.decode_errors += 1;
+                continue;
             }
-            if let Some(pts) = frame.timestamp() {
-                let t = pts as f64 * f64::from(vtb.numerator()) / f64::from(vtb.denominator().max(1));
-                let w = started.elapsed().as_secs_f64();
-                match playout {
-                    None => playout = Some(w - t + PLAYOUT_BUFFER_S),
-                    Some(off) if w > t + off => {
-                        s.stalls += 1;
-                        playout = Some(w - t + PLAYOUT_BUFFER_S);
-                    }
-                    _ => {}
+            while dec.receive_frame(&mut frame).is_ok() {
+                s.video_frames_decoded += 1;
+                if let Some((i, us)) = onair_media::source::test::read_stamp(frame.data(0), frame.width() as usize, frame.stride(0)) {
+                    samples.push((wall_ms(), i, us));
                 }
+                pts_s.extend(frame.timestamp());
+            }
+        } else if let Some(dec) = &mut adec {
+            if dec.send_packet(&pkt).is_err() {
+                s.decode_errors += 1;
+                continue;
+            }
+            while dec.receive_frame(&mut sound).is_ok() {
+                s.audio_frames_decoded += 1;
+                pts_s.extend(sound.timestamp());
+            }
+        }
+        for pts in pts_s {
+            let t = pts as f64 * f64::from(tb.numerator()) / f64::from(tb.denominator().max(1));
+            let w = started.elapsed().as_secs_f64();
+            match playout {
+                None => playout = Some(w - t + PLAYOUT_BUFFER_S),
+                Some(off) if w > t + off => {
+                    s.stalls += 1;
+                    playout = Some(w - t + PLAYOUT_BUFFER_S);
+                    if let Some(d) = abr.stalled() {
+                        return Ok(Some(d));
+                    }
+                }
+                _ => {}
+            }
+            if let Some(d) = abr.frame(w, t) {
+                return Ok(Some(d));
             }
         }
     }
-    if let Some(o) = out.take() {
-        o.finish()?;
+    Ok(None)
+}
+
+/// `--quality auto`: which rung to play, from how far behind the stream's
+/// own pace frames arrive (a link slower than the rendition falls further
+/// behind with every second; one that keeps up stays where it started).
+///
+/// HLS arrives a segment at a time, so single frames swing by a segment's
+/// length; the figure is the least lag over the last `WINDOW` seconds (the
+/// last frame of each burst is on time while the link keeps up). Down a rung
+/// once that exceeds `DOWN_LAG`, or at a stall; up a rung after `up_after`
+/// seconds within `CALM_LAG`. An up-step that has to come down again soon
+/// doubles the wait before the next try (to a minute), so a link that cannot
+/// carry the upper rung is not probed over and over.
+struct Abr {
+    on: bool,
+    rungs: usize,
+    at: usize,
+    /// Session time of the rendition's first frame, and the least `w − t` seen.
+    first: Option<(f64, f64)>,
+    recent: std::collections::VecDeque<(f64, f64)>,
+    calm_since: f64,
+    up_after: f64,
+    last_up: Option<Instant>,
+}
+
+const WINDOW: f64 = 2.5;
+const DOWN_LAG: f64 = 1.0;
+const CALM_LAG: f64 = 0.5;
+const UP_AFTER: f64 = 8.0;
+
+impl Abr {
+    fn new(on: bool, rungs: usize) -> Abr {
+        Abr { on, rungs, at: 0, first: None, recent: Default::default(), calm_since: 0.0, up_after: UP_AFTER, last_up: None }
     }
-    // The anchor only ever decreases while live: read it now, after the frames.
-    let anchor = rt.block_on(get::<RoomInfo>(&http, &info_path, token.as_deref())).ok().and_then(|i| i.clock_anchor_ms).or(info.clock_anchor_ms);
-    s.finish(&samples, anchor);
-    s.seconds = started.elapsed().as_secs_f64();
-    let json = serde_json::to_string_pretty(&s)?;
-    let span = if s.video_frames_expected > 0 { format!(" (of {} sent in that span)", s.video_frames_expected) } else { String::new() };
-    eprintln!(
-        "watched {:.1}s: {} frames received, {} decoded{span}, {} stalls, latency p50 {} ms p95 {} ms",
-        s.seconds,
-        s.video_frames_received,
-        s.video_frames_decoded,
-        s.stalls,
-        s.latency_ms_p50.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-        s.latency_ms_p95.map(|v| v.to_string()).unwrap_or_else(|| "-".into()),
-    );
-    if let Some(p) = &a.stats_json {
-        std::fs::write(p, json + "\n").with_context(|| format!("writing {}", p.display()))?;
+
+    /// A rendition starts: its pace is learnt again.
+    fn start(&mut self) {
+        self.first = None;
+        self.recent.clear();
     }
-    Ok(0)
+
+    fn switched(&mut self, step: i64) {
+        self.at = (self.at as i64 + step).clamp(0, self.rungs as i64 - 1) as usize;
+        if step < 0 {
+            self.last_up = Some(Instant::now());
+        } else if self.last_up.is_some_and(|t| t.elapsed().as_secs_f64() < self.up_after + WINDOW) {
+            self.up_after = (self.up_after * 2.0).min(60.0);
+        }
+    }
+
+    fn stalled(&mut self) -> Option<(i64, String)> {
+        (self.on && self.at + 1 < self.rungs).then(|| (1, "a stall".to_string()))
+    }
+
+    /// A frame due at stream time `t` arrived at session time `w`.
+    fn frame(&mut self, w: f64, t: f64) -> Option<(i64, String)> {
+        if !self.on {
+            return None;
+        }
+        let (since, base) = self.first.get_or_insert((w, w - t));
+        let (since, base) = (*since, base.min(w - t));
+        self.first = Some((since, base));
+        self.recent.push_back((w, w - t - base));
+        while self.recent.front().is_some_and(|(at, _)| w - at > WINDOW) {
+            self.recent.pop_front();
+        }
+        if w - since < WINDOW {
+            self.calm_since = w;
+            return None;
+        }
+        let lag = self.recent.iter().map(|(_, l)| *l).fold(f64::MAX, f64::min);
+        if lag > DOWN_LAG && self.at + 1 < self.rungs {
+            return Some((1, format!("{lag:.1} s behind the stream's pace")));
+        }
+        if lag > CALM_LAG {
+            self.calm_since = w;
+        } else if self.at > 0 && w - self.calm_since > self.up_after {
+            return Some((-1, format!("kept up for {:.0} s", w - self.calm_since)));
+        }
+        None
+    }
 }
 
 #[derive(Default, serde::Serialize)]
 struct Stats {
     seconds: f64,
+    /// The rendition playing at the end (`source`, `480p`, `audio`, …).
+    rendition: String,
+    /// Each change of rendition (`--quality auto`).
+    switches: Vec<Switch>,
+    /// Audio frames decoded (the audio-only rendition).
+    audio_frames_decoded: u64,
     video_frames_received: u64,
     video_frames_decoded: u64,
     /// Frames the publisher stamped between the first and last decoded one
@@ -232,6 +408,15 @@ struct Stats {
     latency_ms_p50: Option<i64>,
     latency_ms_p95: Option<i64>,
     latency_ms_max: Option<i64>,
+}
+
+#[derive(serde::Serialize)]
+struct Switch {
+    /// Seconds since watch started.
+    at_s: f64,
+    from: String,
+    to: String,
+    why: String,
 }
 
 impl Stats {
