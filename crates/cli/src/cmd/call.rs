@@ -72,6 +72,14 @@ pub struct CallArgs {
     /// Start recording as soon as the call connects (needs --record).
     #[arg(long, requires = "record")]
     record_now: bool,
+    /// Have the relay record the call as soon as it is answered (server-side,
+    /// encrypted there; the other side's consent rules apply). During the call:
+    /// `record cloud start` / `record cloud stop` / `record cloud yes|no` on stdin.
+    #[arg(long)]
+    record_cloud: bool,
+    /// Quality of a server recording: 360p | 720p | 1080p | audio (default: the relay's).
+    #[arg(long, value_name = "TIER")]
+    cloud_tier: Option<onair_proto::cloud::Tier>,
     /// Do not play the other side's sound (it is still received, measured and recorded).
     #[arg(long)]
     no_speaker: bool,
@@ -202,12 +210,18 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
     let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
+    let cloud = super::cloud::watch(&relay, creds.token.clone(), a.cloud_tier, a.record_cloud)?;
     let (ui_tx, mut ui_rx) = mpsc::unbounded_channel::<String>();
     // stdin commands on a thread (EOF is normal for scripts: the call goes on).
     let _ = std::thread::Builder::new().name("stdin".into()).spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             if line.trim().is_empty() {
+                continue;
+            }
+            // Server recording commands go to the relay, not the call.
+            if let Some(c) = cloud_command(&line, cloud.running().is_some()) {
+                let _ = cloud.tx.send(c);
                 continue;
             }
             match line.parse::<Command>() {
@@ -262,6 +276,20 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         write_json(p, &report)?;
     }
     Ok(if report.connected { 0 } else { 2 })
+}
+
+/// `record cloud start|stop|yes|no`, and `b LABEL` while the server records.
+fn cloud_command(line: &str, server_recording: bool) -> Option<super::cloud::CallCloud> {
+    use super::cloud::CallCloud;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    match words.as_slice() {
+        ["record", "cloud", "start"] => Some(CallCloud::Start),
+        ["record", "cloud", "stop"] => Some(CallCloud::Stop),
+        ["record", "cloud", "yes"] => Some(CallCloud::Answer(true)),
+        ["record", "cloud", "no"] => Some(CallCloud::Answer(false)),
+        ["b", rest @ ..] if server_recording => Some(CallCloud::Bookmark(rest.join(" "))),
+        _ => None,
+    }
 }
 
 /// Writes `report` to `path` through a temporary file and a rename.

@@ -4,6 +4,7 @@ pub mod audio;
 pub mod beauty;
 pub mod bench;
 pub mod call;
+pub mod cloud;
 pub mod devices;
 pub mod live;
 pub mod netem;

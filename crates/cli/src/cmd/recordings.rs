@@ -34,6 +34,12 @@ pub enum RecordingsCommand {
     },
     /// Show or set the retention in days (`off` keeps everything).
     Retention { days: Option<String> },
+    /// Recordings the relay made of your calls (encrypted there; you and the
+    /// other participant only).
+    Cloud {
+        #[command(subcommand)]
+        cmd: super::cloud::CloudCommand,
+    },
 }
 
 pub fn open_library() -> anyhow::Result<Library> {
@@ -78,6 +84,7 @@ pub fn run(cmd: RecordingsCommand) -> anyhow::Result<i32> {
     // Recovery opens the library without its automatic recovery, to report it.
     let lib = match cmd {
         RecordingsCommand::Recover { json } => return recover(json),
+        RecordingsCommand::Cloud { cmd } => return super::cloud::run(cmd),
         _ => open_library()?,
     };
     match cmd {
@@ -132,6 +139,7 @@ pub fn run(cmd: RecordingsCommand) -> anyhow::Result<i32> {
             println!("pruned {} recording(s) older than {days} day(s); pinned ones are kept", gone.len());
         }
         RecordingsCommand::Recover { json } => return recover(json),
+        RecordingsCommand::Cloud { cmd } => return super::cloud::run(cmd),
         RecordingsCommand::Retention { days } => match days.as_deref() {
             None => match lib.retention_days()? {
                 Some(d) => println!("retention: {d} day(s)"),

@@ -92,6 +92,24 @@ pub struct RelayArgs {
     /// `720p,480p,360p,audio` (never above the source; each made only while watched).
     #[arg(long, env = "ONAIR_RELAY_LADDER", value_name = "RUNGS")]
     ladder: Option<String>,
+    /// Server-side call recording: the master key that wraps each recording's
+    /// key (32 bytes; created 0600 if absent; never logged). Default: recording.key
+    /// in the data directory.
+    #[arg(long, env = "ONAIR_RELAY_RECORDING_KEY_FILE", value_name = "FILE")]
+    recording_key_file: Option<PathBuf>,
+    /// Quality of a server recording when the participant names none:
+    /// 360p | 720p | 1080p | audio (default 720p).
+    #[arg(long, value_name = "TIER")]
+    cloud_tier: Option<String>,
+    /// A server recording stops by itself after this many seconds (default 14400).
+    #[arg(long, value_name = "SECS")]
+    cloud_max_secs: Option<u64>,
+    /// Unpinned server recordings are deleted this many days after they end (0: kept; default 30).
+    #[arg(long, value_name = "DAYS")]
+    cloud_retention_days: Option<u64>,
+    /// Recorder workers authenticate with this token (`onair recorder`). Never logged.
+    #[arg(long, env = "ONAIR_RELAY_RECORDER_TOKEN", hide_env_values = true)]
+    recorder_token: Option<onair_relay::config::Secret>,
     /// Write the bound address here once listening (for scripts and tests).
     #[arg(long)]
     ready_file: Option<PathBuf>,
@@ -184,6 +202,26 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(d) = args.data {
         config.data = d;
+    }
+    let cloud = &mut config.cloud;
+    if let Some(k) = args.recording_key_file.clone() {
+        cloud.recording_key_file = Some(k);
+    }
+    if let Some(t) = args.cloud_tier.clone() {
+        t.parse::<onair_proto::cloud::Tier>().map_err(|e| anyhow::anyhow!("--cloud-tier: {e}"))?;
+        cloud.default_tier = t;
+    }
+    if let Some(s) = args.cloud_max_secs {
+        cloud.max_secs = s.max(1);
+    }
+    if let Some(d) = args.cloud_retention_days {
+        cloud.retention_days = d;
+    }
+    if let Some(t) = args.recorder_token.clone() {
+        if t.0.trim().is_empty() {
+            anyhow::bail!("--recorder-token must not be empty");
+        }
+        cloud.recorder_token = Some(t);
     }
     if config.data.as_os_str().is_empty() {
         config.data = onair_media::home::data_dir().join("relay");

@@ -49,7 +49,14 @@ pub struct CloudConfig {
 
 impl Default for CloudConfig {
     fn default() -> Self {
-        CloudConfig { recording_key_file: None, default_tier: "720p".into(), max_secs: 4 * 3600, max_bytes: 8 << 30, retention_days: 30, recorder_token: None }
+        CloudConfig {
+            recording_key_file: None,
+            default_tier: "720p".into(),
+            max_secs: 4 * 3600,
+            max_bytes: 8 << 30,
+            retention_days: 30,
+            recorder_token: None,
+        }
     }
 }
 
@@ -98,7 +105,14 @@ pub fn wire(r: &CloudRow, bookmarks: Vec<CloudMark>) -> CloudRecording {
         duration_ms: r.duration_ms,
         bytes: r.bytes,
         pinned: r.pinned,
-        bookmarks: bookmarks.into_iter().map(|m| CloudBookmark { t_ms: m.t_ms, by: m.by, label: m.label }).collect(),
+        bookmarks: bookmarks
+            .into_iter()
+            .map(|m| CloudBookmark {
+                t_ms: m.t_ms,
+                by: m.by,
+                label: m.label,
+            })
+            .collect(),
         audit: Vec::new(),
     }
 }
@@ -117,7 +131,13 @@ impl Cloud {
         let key_path = cfg.recording_key_file.clone().unwrap_or_else(|| data.join("recording.key"));
         // The error names the file, never its bytes.
         let master = onair_vault::load_or_create_master(&key_path).map_err(|e| format!("--recording-key-file {}: {e}", key_path.display()))?;
-        Ok(Cloud { cfg, tier, dir, master, active: Mutex::new(HashMap::new()) })
+        Ok(Cloud {
+            cfg,
+            tier,
+            dir,
+            master,
+            active: Mutex::new(HashMap::new()),
+        })
     }
 
     fn part(&self, id: &str) -> PathBuf {
@@ -176,7 +196,10 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
     };
     if mine == ConsentAnswer::Never {
         audit("refused: own answer is never".into()).await;
-        return Err(refused(ErrorCode::WrongState, "your standing answer to server recording is \"never\": change it with `onair recordings cloud consent allow` first"));
+        return Err(refused(
+            ErrorCode::WrongState,
+            "your standing answer to server recording is \"never\": change it with `onair recordings cloud consent allow` first",
+        ));
     }
     if theirs == ConsentAnswer::Never {
         audit(format!("refused: {other} never agrees")).await;
@@ -223,7 +246,15 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
         s.cloud_access(&r.id, &by, if pending { "requested" } else { "started" }, now)
     })
     .await?;
-    cloud.lock().insert(id, Active { row: row.clone(), started_ms: now, claimed: false, writer });
+    cloud.lock().insert(
+        id,
+        Active {
+            row: row.clone(),
+            started_ms: now,
+            claimed: false,
+            writer,
+        },
+    );
     tracing::info!(recording = %row.id, call = %row.call_id, tier = tier.name(), pending, "cloud recording requested");
     Ok(wire(&row, Vec::new()))
 }
@@ -276,7 +307,10 @@ fn not_found() -> ApiError {
 pub async fn append(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, data: &[u8]) -> Result<(), ApiError> {
     let over = {
         let mut live = cloud.lock();
-        let a = live.get_mut(id).filter(|a| a.claimed).ok_or_else(|| refused(ErrorCode::NotFound, "no such job (it ended, or was not claimed)"))?;
+        let a = live
+            .get_mut(id)
+            .filter(|a| a.claimed)
+            .ok_or_else(|| refused(ErrorCode::NotFound, "no such job (it ended, or was not claimed)"))?;
         let w = a.writer.as_mut().ok_or_else(|| refused(ErrorCode::WrongState, "the recording has not started"))?;
         w.append(data).map_err(|e| refused(ErrorCode::Internal, format!("writing the recording: {e}")))?;
         let elapsed = (now_ms() - a.started_ms).max(0) as u64;
@@ -303,7 +337,10 @@ pub async fn finish(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, state: &s
     let rid = id.to_string();
     let marks = app.store_call(move |s| s.cloud_bookmarks(&rid)).await?;
     let (c, row, st) = (cloud.clone(), a.row.clone(), state.to_string());
-    let chapters: Vec<(i64, String)> = marks.iter().map(|m| (m.t_ms, if m.label.is_empty() { format!("Bookmark by {}", m.by) } else { m.label.clone() })).collect();
+    let chapters: Vec<(i64, String)> = marks
+        .iter()
+        .map(|m| (m.t_ms, if m.label.is_empty() { format!("Bookmark by {}", m.by) } else { m.label.clone() }))
+        .collect();
     let sealed = a.writer.map(|w| w.finish().map(|_| ()));
     let (duration, bytes, state) = app
         .blocking(move || {
@@ -423,7 +460,15 @@ pub async fn recover(app: &Arc<AppState>, cloud: &Arc<Cloud>) -> Result<(), Stor
     let rows = app.store_call(|s| s.cloud_unfinished()).await?;
     for row in rows {
         let Ok(key) = cloud.key(&row) else { continue };
-        cloud.lock().insert(row.id.clone(), Active { row: row.clone(), started_ms: row.created_at, claimed: false, writer: None });
+        cloud.lock().insert(
+            row.id.clone(),
+            Active {
+                row: row.clone(),
+                started_ms: row.created_at,
+                claimed: false,
+                writer: None,
+            },
+        );
         if let Err(e) = finish(app, cloud, &row.id, "failed", "relay", "relay restarted").await {
             tracing::warn!(recording = %row.id, error = %e, "recovery failed");
         }
@@ -445,11 +490,12 @@ pub async fn sweep(app: Arc<AppState>, cloud: Arc<Cloud>) {
         for id in ids {
             let _ = std::fs::remove_file(cloud.file(&id));
             let now = now_ms();
-            let _ = app.store_call(move |s| {
-                s.cloud_access(&id, "relay", "deleted (retention)", now)?;
-                s.cloud_delete(&id)
-            })
-            .await;
+            let _ = app
+                .store_call(move |s| {
+                    s.cloud_access(&id, "relay", "deleted (retention)", now)?;
+                    s.cloud_delete(&id)
+                })
+                .await;
         }
     }
 }
@@ -461,7 +507,12 @@ impl Cloud {
         let mut live = self.lock();
         let a = live.values_mut().filter(|a| !a.claimed && a.writer.is_some()).min_by_key(|a| a.started_ms)?;
         a.claimed = true;
-        Some(RecorderJob { id: a.row.id.clone(), call_id: a.row.call_id.clone(), tier: a.row.tier.parse().unwrap_or(Tier::P720), max_secs: self.cfg.max_secs })
+        Some(RecorderJob {
+            id: a.row.id.clone(),
+            call_id: a.row.call_id.clone(),
+            tier: a.row.tier.parse().unwrap_or(Tier::P720),
+            max_secs: self.cfg.max_secs,
+        })
     }
 
     /// Milliseconds since the recording started, for a bookmark.
@@ -472,6 +523,15 @@ impl Cloud {
             return Err(refused(ErrorCode::WrongState, "the recording is not running"));
         }
         Ok((now_ms() - a.started_ms).max(0))
+    }
+
+    /// The recordings of `user`'s calls that are running or waiting for an
+    /// answer: what clients poll to show "Recorded by the server".
+    pub fn live_for(&self, user: &str) -> Vec<CloudRecording> {
+        let live = self.lock();
+        let mut v: Vec<_> = live.values().filter(|a| a.row.caller == user || a.row.callee == user).map(|a| wire(&a.row, Vec::new())).collect();
+        v.sort_by_key(|r| r.created_at);
+        v
     }
 
     /// Whether `user` may act on the running recording `id`.

@@ -36,6 +36,7 @@ pub fn routes(app: Arc<AppState>, cloud: Arc<Cloud>) -> Router {
         .route("/v1/cloud/recordings/{id}/consent", post(consent))
         .route("/v1/cloud/recordings/{id}/pin", post(pin))
         .route("/v1/cloud/consent", get(get_consent).put(set_consent))
+        .route("/v1/cloud/live", get(live))
         .route("/v1/recorder/claim", post(claim))
         .route("/v1/recorder/jobs/{id}/media", post(media).layer(axum::extract::DefaultBodyLimit::max(MEDIA_MAX)))
         .route("/v1/recorder/jobs/{id}/fail", post(fail))
@@ -91,6 +92,11 @@ async fn list(State(c): State<Ctx>, h: HeaderMap) -> R<Json<Vec<CloudRecording>>
         .await
         .map_err(ApiError::from)?;
     Ok(Json(rows))
+}
+
+async fn live(State(c): State<Ctx>, h: HeaderMap) -> R<Json<Vec<CloudRecording>>> {
+    let user = bearer_user(&c.app, &h).await?;
+    Ok(Json(c.cloud.live_for(&user)))
 }
 
 async fn show(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>) -> R<Json<CloudRecording>> {
@@ -151,7 +157,9 @@ async fn delete(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>) -> R
 async fn get_consent(State(c): State<Ctx>, h: HeaderMap) -> R<Json<ConsentSetting>> {
     let user = bearer_user(&c.app, &h).await?;
     let a = c.app.store_call(move |s| s.recording_consent(&user)).await.map_err(ApiError::from)?;
-    Ok(Json(ConsentSetting { answer: a.and_then(|a| a.parse().ok()).unwrap_or_default() }))
+    Ok(Json(ConsentSetting {
+        answer: a.and_then(|a| a.parse().ok()).unwrap_or_default(),
+    }))
 }
 
 async fn set_consent(State(c): State<Ctx>, h: HeaderMap, body: Bytes) -> R<Json<ConsentSetting>> {
@@ -231,7 +239,9 @@ async fn download(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>) ->
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let mut reader = reader;
     tokio::task::spawn_blocking(move || {
-        let r = reader.read_range(start, end, |b| tx.blocking_send(Ok(Bytes::copy_from_slice(b))).map_err(|_| std::io::Error::other("client went away").into()));
+        let r = reader.read_range(start, end, |b| {
+            tx.blocking_send(Ok(Bytes::copy_from_slice(b))).map_err(|_| std::io::Error::other("client went away").into())
+        });
         if let Err(e) = r {
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }

@@ -1,0 +1,335 @@
+//! Server-side call recordings from the command line (issue 16):
+//! `onair recordings cloud …`, and the watcher `onair call` runs so both
+//! sides see "Recorded by the server" while the relay records.
+
+use super::chat_common::{home, json_line, runtime};
+use anyhow::Context;
+use clap::Subcommand;
+use onair_chat::account;
+use onair_chat::net::{Http, Method, RelayUrl};
+use onair_proto::cloud::*;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Duration;
+
+#[derive(Debug, Subcommand)]
+pub enum CloudCommand {
+    /// Server recordings of your calls, newest first.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One recording with its bookmarks and its access audit.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a recording (decrypted by the relay for you) as MP4.
+    Download {
+        id: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Keep a recording whatever the relay's retention.
+    Pin { id: String },
+    /// Let the relay's retention delete it again.
+    Unpin { id: String },
+    /// Delete a recording from the relay.
+    Delete { id: String },
+    /// Your standing answer to being recorded by the server: ask | allow | never
+    /// (without one: show it).
+    Consent { answer: Option<String> },
+    /// Answer another participant's request to record: yes | no.
+    Answer { id: String, answer: String },
+}
+
+fn creds() -> anyhow::Result<(String, Http)> {
+    let c = account::load(&home()).context("server recordings need a signed-in account (onair account login)")?;
+    Ok((c.token, Http::new(RelayUrl::parse(&c.relay)?)))
+}
+
+fn check_id(id: &str) -> anyhow::Result<()> {
+    if id.len() == 17 && id.starts_with('r') && id[1..].bytes().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        anyhow::bail!("{id:?} is not a server recording id (like r0123456789abcdef; see `onair recordings cloud list`)")
+    }
+}
+
+fn stamp(ms: i64) -> String {
+    crate::time::utc_stamp(ms / 1000, " ")
+}
+
+fn line(r: &CloudRecording) -> String {
+    let s = r.duration_ms / 1000;
+    format!(
+        "{}  {}  {:>2}:{:02}:{:02}  {:>9}  {:<9} {:<6} {} ↔ {}{}{}",
+        r.id,
+        stamp(r.created_at),
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        format!("{:.1} MB", r.bytes as f64 / 1e6),
+        serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+        r.tier.name(),
+        r.caller,
+        r.callee,
+        if r.pinned { "  pinned" } else { "" },
+        if r.bookmarks.is_empty() { String::new() } else { format!("  {} bookmarks", r.bookmarks.len()) },
+    )
+}
+
+pub fn run(cmd: CloudCommand) -> anyhow::Result<i32> {
+    let rt = runtime()?;
+    let (token, http) = creds()?;
+    let t = Some(token.as_str());
+    let empty = serde_json::json!({});
+    rt.block_on(async {
+        match cmd {
+            CloudCommand::List { json } => {
+                let v: Vec<CloudRecording> = http.json(Method::GET, "/v1/cloud/recordings", t, &empty).await?;
+                if json {
+                    json_line(&v);
+                } else if v.is_empty() {
+                    println!("no server recordings");
+                } else {
+                    v.iter().for_each(|r| println!("{}", line(r)));
+                }
+            }
+            CloudCommand::Show { id, json } => {
+                check_id(&id)?;
+                let r: CloudRecording = http.json(Method::GET, &format!("/v1/cloud/recordings/{id}"), t, &empty).await?;
+                if json {
+                    json_line(&r);
+                } else {
+                    println!("{}", line(&r));
+                    for b in &r.bookmarks {
+                        println!("  bookmark {:>8.1} s  {}  by {}", b.t_ms as f64 / 1000.0, b.label, b.by);
+                    }
+                    for a in &r.audit {
+                        println!("  audit {}  {:<10} {}", stamp(a.at), a.user, a.action);
+                    }
+                }
+            }
+            CloudCommand::Download { id, out } => {
+                check_id(&id)?;
+                let n = download(&http, &token, &id, &out).await?;
+                println!("downloaded {id} to {} ({:.1} MB)", out.display(), n as f64 / 1e6);
+            }
+            CloudCommand::Pin { id } => pin(&http, t, &id, true).await?,
+            CloudCommand::Unpin { id } => pin(&http, t, &id, false).await?,
+            CloudCommand::Delete { id } => {
+                check_id(&id)?;
+                let (s, b) = http.call(Method::DELETE, &format!("/v1/cloud/recordings/{id}"), t, "application/json", Vec::new()).await?;
+                ok_or_refused(s, &b)?;
+                println!("deleted {id}");
+            }
+            CloudCommand::Consent { answer: None } => {
+                let c: ConsentSetting = http.json(Method::GET, "/v1/cloud/consent", t, &empty).await?;
+                println!("{}", name(c.answer));
+            }
+            CloudCommand::Consent { answer: Some(a) } => {
+                let answer: ConsentAnswer = a.parse().map_err(anyhow::Error::msg)?;
+                let c: ConsentSetting = http.json(Method::PUT, "/v1/cloud/consent", t, &ConsentSetting { answer }).await?;
+                println!("server recording: {}", name(c.answer));
+            }
+            CloudCommand::Answer { id, answer } => {
+                check_id(&id)?;
+                let accept = match answer.as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => anyhow::bail!("answer yes or no"),
+                };
+                answer_request(&http, t, &id, accept).await?;
+            }
+        }
+        Ok(0)
+    })
+}
+
+fn name(a: ConsentAnswer) -> String {
+    serde_json::to_value(a).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+fn ok_or_refused(s: onair_chat::net::StatusCode, body: &[u8]) -> anyhow::Result<()> {
+    if s.is_success() {
+        return Ok(());
+    }
+    match serde_json::from_slice::<onair_proto::ErrorBody>(body) {
+        Ok(e) => anyhow::bail!("the relay refused: {}", e.message),
+        Err(_) => anyhow::bail!("the relay answered HTTP {s}"),
+    }
+}
+
+/// A POST whose answer has no body worth reading.
+async fn post(http: &Http, t: Option<&str>, path: &str, body: Vec<u8>) -> anyhow::Result<()> {
+    let (s, b) = http.call(Method::POST, path, t, "application/json", body).await?;
+    ok_or_refused(s, &b)
+}
+
+async fn pin(http: &Http, t: Option<&str>, id: &str, pinned: bool) -> anyhow::Result<()> {
+    check_id(id)?;
+    post(http, t, &format!("/v1/cloud/recordings/{id}/pin"), serde_json::to_vec(&CloudPin { pinned })?).await?;
+    println!("{} {id}", if pinned { "pinned" } else { "unpinned" });
+    Ok(())
+}
+
+async fn answer_request(http: &Http, t: Option<&str>, id: &str, accept: bool) -> anyhow::Result<()> {
+    post(http, t, &format!("/v1/cloud/recordings/{id}/consent"), serde_json::to_vec(&CloudConsent { accept })?).await?;
+    println!("server recording {id}: {}", if accept { "accepted" } else { "declined" });
+    Ok(())
+}
+
+/// Streams the recording into `out` (through `out.part`, renamed at the end).
+async fn download(http: &Http, token: &str, id: &str, out: &std::path::Path) -> anyhow::Result<u64> {
+    let mut req = http.request(Method::GET, &format!("/v1/cloud/recordings/{id}/file"), Some(token))?;
+    req = req.timeout(Duration::from_secs(3600));
+    let mut res = req.send().await.map_err(|e| anyhow::anyhow!("downloading {id}: {}", e.without_url()))?;
+    if !res.status().is_success() {
+        let s = res.status();
+        let b = res.bytes().await.unwrap_or_default();
+        ok_or_refused(s, &b)?;
+        anyhow::bail!("the relay answered HTTP {s}");
+    }
+    let part = out.with_extension("part");
+    let mut f = std::fs::File::create(&part).with_context(|| format!("writing {}", part.display()))?;
+    let mut n = 0u64;
+    while let Some(chunk) = res.chunk().await.map_err(|e| anyhow::anyhow!("downloading {id}: {}", e.without_url()))? {
+        f.write_all(&chunk)?;
+        n += chunk.len() as u64;
+    }
+    f.sync_all()?;
+    std::fs::rename(&part, out).with_context(|| format!("writing {}", out.display()))?;
+    Ok(n)
+}
+
+/// What `onair call`'s stdin asks of the server recording.
+pub enum CallCloud {
+    Start,
+    Stop,
+    Bookmark(String),
+    Answer(bool),
+}
+
+/// A thread beside `onair call`: runs `record cloud …` commands and polls
+/// the relay (twice a second) so this side prints when a server recording
+/// of its call starts, stops or fails — whoever started it.
+pub struct CloudWatcher {
+    pub tx: mpsc::Sender<CallCloud>,
+    running: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl CloudWatcher {
+    /// The running recording's id (stdin's `b` goes to it).
+    pub fn running(&self) -> Option<String> {
+        self.running.lock().ok().and_then(|g| g.clone())
+    }
+}
+
+pub fn watch(relay: &str, token: String, tier: Option<Tier>, start_now: bool) -> anyhow::Result<CloudWatcher> {
+    let http = Http::new(RelayUrl::parse(relay)?);
+    let (tx, rx) = mpsc::channel();
+    let running = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let shown = running.clone();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("cloud-rec".into()).spawn(move || {
+        rt.block_on(watch_loop(http, token, tier, start_now, rx, shown));
+    })?;
+    Ok(CloudWatcher { tx, running })
+}
+
+async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now: bool, rx: mpsc::Receiver<CallCloud>, shown: std::sync::Arc<std::sync::Mutex<Option<String>>>) {
+    let t = Some(token.as_str());
+    // What this side last printed per recording id: its state.
+    let mut seen: std::collections::HashMap<String, CloudState> = Default::default();
+    let mut my_id: Option<String> = None;
+    loop {
+        let cmd = match rx.try_recv() {
+            Ok(c) => Some(c),
+            Err(mpsc::TryRecvError::Empty) => None,
+            Err(mpsc::TryRecvError::Disconnected) => return,
+        };
+        if start_now {
+            // --record-cloud: the relay accepts once the call is answered.
+            match http.json::<CloudRecording>(Method::POST, "/v1/cloud/recordings", t, &StartCloudRecording { call_id: None, tier }).await {
+                Ok(r) => {
+                    start_now = false;
+                    my_id = Some(r.id);
+                }
+                Err(onair_chat::NetError::Refused {
+                    code: onair_proto::ErrorCode::NoSuchCall,
+                    ..
+                }) => {}
+                Err(e) => {
+                    start_now = false;
+                    println!("server recording refused: {e}");
+                }
+            }
+        }
+        let live = http.json::<Vec<CloudRecording>>(Method::GET, "/v1/cloud/live", t, &serde_json::json!({})).await.unwrap_or_default();
+        match cmd {
+            Some(CallCloud::Start) => match http.json::<CloudRecording>(Method::POST, "/v1/cloud/recordings", t, &StartCloudRecording { call_id: None, tier }).await {
+                Ok(r) => my_id = Some(r.id),
+                Err(e) => println!("server recording refused: {e}"),
+            },
+            Some(CallCloud::Stop) => match live.iter().find(|r| matches!(r.state, CloudState::Recording | CloudState::Pending)) {
+                Some(r) => {
+                    if let Err(e) = post(&http, t, &format!("/v1/cloud/recordings/{}/stop", r.id), Vec::new()).await {
+                        println!("server recording: {e}");
+                    }
+                }
+                None => println!("no server recording is running"),
+            },
+            Some(CallCloud::Bookmark(label)) => {
+                if let Some(r) = live.iter().find(|r| r.state == CloudState::Recording) {
+                    let body = serde_json::to_vec(&NewCloudBookmark { label: label.clone() }).unwrap_or_default();
+                    match post(&http, t, &format!("/v1/cloud/recordings/{}/bookmarks", r.id), body).await {
+                        Ok(()) => println!("server bookmark {label:?} added"),
+                        Err(e) => println!("server bookmark: {e}"),
+                    }
+                }
+            }
+            Some(CallCloud::Answer(yes)) => match live.iter().find(|r| r.state == CloudState::Pending && Some(&r.id) != my_id.as_ref()) {
+                Some(r) => {
+                    if let Err(e) = answer_request(&http, t, &r.id, yes).await {
+                        println!("{e}");
+                    }
+                }
+                None => println!("no server recording request is waiting for your answer"),
+            },
+            None => {}
+        }
+        for r in &live {
+            let before = seen.insert(r.id.clone(), r.state);
+            if before == Some(r.state) {
+                continue;
+            }
+            match r.state {
+                CloudState::Pending if Some(&r.id) == my_id.as_ref() => println!("server recording {} requested: waiting for the other side's answer", r.id),
+                CloudState::Pending => println!(
+                    "{} asks to record this call on the server ({}): answer with `record cloud yes` or `record cloud no`",
+                    r.started_by, r.id
+                ),
+                CloudState::Recording => println!("Recorded by the server ({}, {}, started by {})", r.id, r.tier.name(), r.started_by),
+                _ => {}
+            }
+        }
+        let gone: Vec<String> = seen.keys().filter(|id| !live.iter().any(|r| &r.id == *id)).cloned().collect();
+        for id in gone {
+            seen.remove(&id);
+            // The final state says whether it stopped or failed.
+            let end = http.json::<CloudRecording>(Method::GET, &format!("/v1/cloud/recordings/{id}"), t, &serde_json::json!({})).await.ok();
+            match end.map(|r| r.state) {
+                Some(CloudState::Failed) => println!("server recording {id} failed: recording stopped (what was recorded is kept)"),
+                Some(CloudState::Declined) => println!("server recording {id} declined"),
+                _ => println!("server recording {id} stopped"),
+            }
+        }
+        if let Ok(mut g) = shown.lock() {
+            *g = live.iter().find(|r| r.state == CloudState::Recording).map(|r| r.id.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
