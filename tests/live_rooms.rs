@@ -377,15 +377,18 @@ fn chromium_plays_the_low_latency_fmp4_with_media_source_extensions() {
 /// multivariant playlist: it plays, and its own latency figure (live edge
 /// minus playhead) stays under 1.5 s.
 #[test]
-fn hls_js_plays_low_latency_hls_under_a_second_and_a_half() {
+fn hls_js_plays_low_latency_hls_under_a_second_and_a_half_and_steps_down_when_throttled() {
     let hls_js = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/hls.js/dist/hls.min.js");
     assert!(hls_js.exists(), "hls.js is installed with the UI's packages (cd ui && npm install)");
     let relay = Relay::start();
     let hal = User::register(&relay, "hal");
-    let room = create_room(&hal, "LL-HLS");
+    let room: Value = serde_json::from_str(hal.ok(&["room", "create", "LL-HLS", "--ladder", "source,360p", "--json"]).trim()).unwrap();
     let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
     let _publisher = KillOnDrop(ffmpeg_publish(&rtmp, 120));
     wait_for(60, "the first low-latency segment", || (get(&relay, &format!("/live/{id}/ll.m3u8")).0 == 200).then_some(()));
+    // hls.js fetches through a link the test can throttle.
+    let port: u16 = relay.addr.rsplit(':').next().unwrap().parse().unwrap();
+    let link = throttle_support::Throttle::start(port, throttle_support::Way::Down);
     let page = hal.home.path().join("ll.html");
     std::fs::write(
         &page,
@@ -394,8 +397,9 @@ fn hls_js_plays_low_latency_hls_under_a_second_and_a_half() {
 <script src="file://{js}"></script>
 <script>
 const v = document.getElementById('v');
-const hls = new Hls({{ lowLatencyMode: true, liveSyncDuration: 0.6, maxLiveSyncPlaybackRate: 1.5 }});
+const hls = new Hls({{ lowLatencyMode: true, liveSyncDuration: 0.6, maxLiveSyncPlaybackRate: 1.5, abrEwmaDefaultEstimate: 5e6 }});
 hls.on(Hls.Events.ERROR, (_, d) => {{ if (d.fatal) console.log('ONAIR player error ' + d.type + ' ' + d.details); }});
+hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => console.log('ONAIR level height=' + hls.levels[d.level].height));
 hls.loadSource('{url}/live/{id}/index.m3u8');
 hls.attachMedia(v);
 setInterval(() => {{
@@ -404,7 +408,7 @@ setInterval(() => {{
 }}, 500);
 </script>"#,
             js = hls_js.display(),
-            url = relay.url()
+            url = format!("http://127.0.0.1:{}", link.port)
         ),
     )
     .unwrap();
@@ -413,7 +417,7 @@ setInterval(() => {{
     wait_for(90, "video frames decoded and time advancing", || {
         assert!(browser.player_errors().is_empty(), "{:?}", browser.player_errors());
         let last = *browser.progress().last().unwrap();
-        (last.0 >= first.0 + 60 && last.1 >= first.1 + 3.0).then_some(())
+        (last.0 >= first.0 + 120 && last.1 >= first.1 + 6.0).then_some(())
     });
     let latencies: Vec<f64> = browser
         .lines
@@ -430,6 +434,13 @@ setInterval(() => {{
     let median = sorted[sorted.len() / 2];
     eprintln!("hls.js low-latency mode: latency {recent:?} s (median {median:.3})");
     assert!(median > 0.0 && median < 1.5, "hls.js latency {recent:?}");
+    // hls.js's own adaptive rule on a link throttled below the source
+    // (~1.3 Mbit/s) but above the 360p rung: it switches down to 360p.
+    let levels = || -> Vec<u32> { browser.lines.lock().unwrap().iter().filter_map(|l| l.split("ONAIR level height=").nth(1)).filter_map(|h| h.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()).collect() };
+    assert_eq!(levels().last(), Some(&480), "hls.js plays the source first: {:?}", levels());
+    link.limit(1_000_000);
+    wait_for(60, "hls.js to switch down to the 360p rung", || (levels().last() == Some(&360)).then_some(()));
+    eprintln!("hls.js levels: {:?}", levels());
 }
 
 /// CPU seconds (user + system) a process has used.
