@@ -215,3 +215,35 @@ fn a_call_connects_through_10_percent_loss_and_a_lost_handshake_flight() {
     assert_eq!(num(&c["up"], "dropped_handshake") + num(&c["down"], "dropped_handshake"), 2.0, "{c}");
     assert!(num(&c["down"], "dropped_loss") > 5.0 && num(&c["up"], "dropped_loss") > 5.0, "{c}");
 }
+
+/// A 720p call through a 500 kbit/s cap that is lifted after 10 s: alice's
+/// picture steps down a rung at a time (720p → 480p → 360p) while the
+/// estimate stays under each rung's floor, bob decodes the smaller
+/// pictures, and once the cap is gone it steps back up. Each step is in
+/// `--stats-json`'s `size_steps`.
+#[test]
+fn the_picture_steps_down_with_a_capped_link_and_back_up_when_it_lifts() {
+    let _g = serial();
+    let secret = "netem-turn-secret";
+    let turn = Turn::start(secret);
+    let netem = Netem::start(turn.port, &["--rate-kbps", "500", "--cap-secs", "10"]);
+    let relay = RelayProc::start(&["--turn-url", &format!("turn:127.0.0.1:{}", netem.port), "--turn-secret", secret]);
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    let (sa, sb) = (alice.path("a.json"), bob.path("b.json"));
+    // Bob sends 360p: only alice's picture is under test (CPU on 2 cores).
+    let mut b = bob.call_with(&["--video", "test", "--preset", "360p"], &["--answer", "--from", "alice", "--stats-json", sb.to_str().unwrap()], &[]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call_with(&["--video", "test", "--preset", "720p"], &["bob", "--ice-relay-only", "--stats-json", sa.to_str().unwrap()], &[]);
+    wait_stats(&sb, 60, "bob to decode alice's 360p rung", |s| s["video_width"] == 640 && s["video_height"] == 360);
+    let up = wait_stats(&sa, 60, "alice back at 720p after the cap lifted", |s| s["send_height"] == 720 && s["size_steps"].as_array().is_some_and(|v| v.len() >= 3));
+    wait_stats(&sb, 30, "bob to decode 1280x720 again", |s| s["video_width"] == 1280);
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0);
+    assert_eq!(b.finish(60), 0);
+    eprintln!("alice: {up}\nnetem: {}", netem.counters());
+    let steps: Vec<(u64, u64)> = up["size_steps"].as_array().unwrap().iter().map(|s| (s["height"].as_u64().unwrap(), s["target_kbps"].as_u64().unwrap())).collect();
+    assert_eq!(steps[0].0, 480, "one rung at a time: {steps:?}");
+    assert_eq!(steps[1].0, 360, "{steps:?}");
+    assert!(steps[0].1 < 900 && steps[1].1 < 450, "down below each rung's floor: {steps:?}");
+    assert!(steps[2..].iter().all(|s| s.1 > 560), "up only well above the next floor: {steps:?}");
+}

@@ -194,6 +194,10 @@ pub struct CallReport {
     pub target_kbps: u32,
     /// GCC's estimate from TWCC feedback (kbit/s); the encoder's target stays at or below it.
     pub gcc_kbps: Option<u32>,
+    /// The picture size we send now, and each step it took with the network.
+    pub send_width: u32,
+    pub send_height: u32,
+    pub size_steps: Vec<crate::rungs::Step>,
     pub latency_ms_p50: Option<f64>,
     pub latency_ms_p95: Option<f64>,
     pub latency_samples: usize,
@@ -691,6 +695,9 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.send_kbps = n.send_kbps.round();
     report.target_kbps = n.target_kbps;
     report.gcc_kbps = n.gcc_kbps;
+    report.size_steps = n.size_steps.clone();
+    report.send_width = tx.send_width.load(Ordering::Relaxed);
+    report.send_height = tx.send_height.load(Ordering::Relaxed);
     report.candidate_type = n.candidate_type.clone();
     report.notices = s.local.notices.lock().map(|v| v.clone()).unwrap_or_default();
 }

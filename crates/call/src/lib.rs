@@ -50,6 +50,7 @@ pub mod quality;
 pub mod record;
 pub mod recv;
 pub mod resend;
+pub mod rungs;
 pub mod send;
 pub mod session;
 pub mod state;

@@ -24,13 +24,14 @@ use bytes::Bytes;
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use onair_beauty::{BeautyFilter, BeautyParams, PlanesMut};
 use onair_media::audio_processing::{AudioProcessor, EchoReference, Settings};
+use onair_media::convert::{to_ffmpeg, Fitter};
 use onair_media::encode::{EncodedPacket, EncodingConfig, Preset, VideoEncoder};
 use onair_media::frame::{AudioFrame, Clock, VideoFrame, CHANNELS};
 use onair_media::source::camera::CameraVideo;
 use onair_media::source::file::{FileAudio, FileVideo};
 use onair_media::source::mic::MicAudio;
 use onair_media::source::screen::ScreenVideo;
-use onair_media::source::test::{TestAudio, TestVideo};
+use onair_media::source::test::{read_stamp, write_stamp, TestAudio, TestVideo};
 use onair_media::source::{AudioSource, AudioSpec, VideoSource, VideoSpec};
 use tokio::sync::mpsc;
 
@@ -116,6 +117,9 @@ pub struct SendStats {
     pub audio_packets_sent: AtomicU64,
     /// The encoder's current target.
     pub video_kbps: AtomicU32,
+    /// The picture size the encoder sends now (the network's rung).
+    pub send_width: AtomicU32,
+    pub send_height: AtomicU32,
     pub muted: AtomicBool,
     pub camera_off: AtomicBool,
 }
@@ -125,6 +129,8 @@ pub struct LocalMedia {
     control: Sender<Control>,
     pub stats: Arc<SendStats>,
     bitrate: Arc<AtomicU32>,
+    /// The size to encode at, `width << 32 | height` (see [`LocalMedia::set_size`]).
+    size: Arc<AtomicU64>,
     force_key: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
@@ -203,6 +209,9 @@ impl LocalMedia {
         let stats = Arc::new(SendStats::default());
         stats.video_kbps.store(cfg.video_kbps, Ordering::Relaxed);
         let bitrate = Arc::new(AtomicU32::new(cfg.video_kbps));
+        let size = Arc::new(AtomicU64::new(pack(cfg.width, cfg.height)));
+        stats.send_width.store(cfg.width, Ordering::Relaxed);
+        stats.send_height.store(cfg.height, Ordering::Relaxed);
         let force_key = Arc::new(AtomicBool::new(false));
         let notices: Arc<Mutex<Vec<String>>> = Arc::default();
         let clock = Clock::start_now();
@@ -262,8 +271,9 @@ impl LocalMedia {
             }))?);
         }
         {
-            let (stats, out, bitrate, force_key, fps) = (stats.clone(), out.clone(), bitrate.clone(), force_key.clone(), cfg.fps);
-            threads.push(spawn("call-encode", Box::new(move || encode_video(venc, frame_rx, out, stats, bitrate, force_key, fps)))?);
+            let (stats, out, rate, force_key) = (stats.clone(), out.clone(), (bitrate.clone(), size.clone()), force_key.clone());
+            let enc_cfg = enc_cfg.clone();
+            threads.push(spawn("call-encode", Box::new(move || encode_video(venc, enc_cfg, frame_rx, out, stats, rate, force_key)))?);
         }
         let echo_reference = (cfg.audio_processing && matches!(cfg.audio, AudioSpec::Mic { .. })).then(EchoReference::new);
         if let (Some(src), Some(enc)) = (audio, aenc) {
@@ -271,7 +281,7 @@ impl LocalMedia {
             let processor = echo_reference.clone().map(|r| AudioProcessor::new(Settings::default(), Some(r)));
             threads.push(spawn("call-audio", Box::new(move || send_audio(src, enc, processor, out, stop, stats, tap, mute)))?);
         }
-        Ok(LocalMedia { control, stats, bitrate, force_key, stop, threads, notices, current_video, clock, echo_reference })
+        Ok(LocalMedia { control, stats, bitrate, size, force_key, stop, threads, notices, current_video, clock, echo_reference })
     }
 
     pub fn control(&self, c: Control) -> Result<()> {
@@ -281,6 +291,13 @@ impl LocalMedia {
     /// Sets the video bitrate target (from congestion control).
     pub fn set_bitrate(&self, kbps: u32) {
         self.bitrate.store(kbps, Ordering::Release);
+    }
+
+    /// Sets the picture size to encode at (a rung of the preset's size):
+    /// the encoder starts again at that size with a keyframe, and the
+    /// captured pictures are scaled to it.
+    pub fn set_size(&self, width: u32, height: u32) {
+        self.size.store(pack(width, height), Ordering::Release);
     }
 
     /// The flag that makes the encoder's next frame a keyframe (set on the peer's PLI/FIR).
@@ -431,24 +448,78 @@ fn capture_video(
     }
 }
 
+fn pack(width: u32, height: u32) -> u64 {
+    u64::from(width) << 32 | u64::from(height)
+}
+
+/// Scales a captured picture to the size being sent, keeping the glass-to-glass stamp readable.
+fn to_size(f: &VideoFrame, (w, h): (u32, u32), fitter: &mut Option<Fitter>) -> Option<VideoFrame> {
+    let mut scaled = fitter.get_or_insert_with(|| Fitter::new(w, h)).fit(&to_ffmpeg(f)).ok()?;
+    scaled.pts = f.pts;
+    let (y, _, _) = f.planes();
+    if let Some((index, us)) = read_stamp(y, f.width as usize, f.width as usize) {
+        write_stamp(&mut scaled, index, us);
+    }
+    Some(scaled)
+}
+
 fn encode_video(
     mut enc: VideoEncoder,
+    mut enc_cfg: EncodingConfig,
     frames: Receiver<VideoFrame>,
     out: mpsc::Sender<Outgoing>,
     stats: Arc<SendStats>,
-    bitrate: Arc<AtomicU32>,
+    (bitrate, size): (Arc<AtomicU32>, Arc<AtomicU64>),
     force_key: Arc<AtomicBool>,
-    fps: u32,
 ) {
-    let duration = Duration::from_nanos(1_000_000_000 / fps.max(1) as u64);
+    let duration = Duration::from_nanos(1_000_000_000 / enc_cfg.preset.fps.max(1) as u64);
     let mut current = bitrate.load(Ordering::Acquire);
+    let mut sending = (enc_cfg.preset.width, enc_cfg.preset.height);
+    let mut fitter: Option<Fitter> = None;
     for f in frames {
         let want = bitrate.load(Ordering::Acquire);
+        let packed = size.load(Ordering::Acquire);
+        let want_size = ((packed >> 32) as u32, packed as u32);
+        if want_size != sending && want_size.0 >= 2 && want_size.1 >= 2 {
+            // A new size is a new stream: a fresh encoder opens with a keyframe
+            // (SPS/PPS of the new size), which the other side's decoder follows.
+            enc_cfg.preset.width = want_size.0;
+            enc_cfg.preset.height = want_size.1;
+            enc_cfg.video_kbps = Some(want);
+            match VideoEncoder::open(&enc_cfg, force_key.clone()) {
+                Ok(e) => {
+                    enc = e;
+                    sending = want_size;
+                    current = want;
+                    fitter = None;
+                    stats.send_width.store(want_size.0, Ordering::Relaxed);
+                    stats.send_height.store(want_size.1, Ordering::Relaxed);
+                    stats.video_kbps.store(want, Ordering::Relaxed);
+                    tracing::info!("sending {}x{} from now (target {want} kbit/s)", want_size.0, want_size.1);
+                }
+                Err(e) => {
+                    tracing::warn!("reopening the video encoder at {}x{}: {e}; keeping {}x{}", want_size.0, want_size.1, sending.0, sending.1);
+                    size.store(pack(sending.0, sending.1), Ordering::Release);
+                }
+            }
+        }
         if want != current {
             enc.set_bitrate(want);
             current = want;
             stats.video_kbps.store(want, Ordering::Relaxed);
         }
+        let scaled;
+        let f = if (f.width, f.height) == sending {
+            &f
+        } else {
+            match to_size(&f, sending, &mut fitter) {
+                Some(s) => {
+                    scaled = s;
+                    &scaled
+                }
+                None => continue,
+            }
+        };
         if force_key.swap(false, Ordering::AcqRel) {
             enc.request_keyframe();
         }
@@ -463,7 +534,7 @@ fn encode_video(
                 enc_force(&force_key);
             }
         };
-        if let Err(e) = enc.encode(&f, &mut send) {
+        if let Err(e) = enc.encode(f, &mut send) {
             tracing::warn!("video encode failed: {e}");
             break;
         }

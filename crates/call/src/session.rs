@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::peer::{NetReading, Peer, PeerEvent, PeerOptions};
 use crate::quality::{self, BitrateController, RateMeter};
 use crate::recv::{self, RecvStats};
+use crate::rungs::{Ladder, Step};
 use crate::send::{LocalMedia, Outgoing, SendConfig, SendStats};
 use crate::tap::Tap;
 
@@ -34,6 +35,8 @@ pub struct NetQuality {
     pub band: Option<quality::Band>,
     /// Our side of the selected ICE pair: `host`, `srflx`, `prflx` or `relay`.
     pub candidate_type: Option<String>,
+    /// Each change of the picture size we send, in order.
+    pub size_steps: Vec<Step>,
 }
 
 pub struct MediaSession {
@@ -44,6 +47,9 @@ pub struct MediaSession {
     out_rx: Option<mpsc::Receiver<Outgoing>>,
     writer: Option<JoinHandle<()>>,
     controller: BitrateController,
+    /// The picture size for the target (None until sending starts).
+    ladder: Option<Ladder>,
+    size: (u32, u32),
     meter: RateMeter,
     started: Instant,
     pub net: NetQuality,
@@ -61,6 +67,7 @@ impl MediaSession {
         let tap = Tap::default();
         let controller = BitrateController::new(send.video_kbps, send.min_video_kbps, send.max_video_kbps);
         let (audio_kbps, start_bps) = (send.audio_kbps, u64::from(send.video_kbps + send.audio_kbps) * 1000);
+        let size = (send.width, send.height);
         let local = LocalMedia::start(send, out_tx, tap.clone())?;
         let peer_opts = PeerOptions { start_bps, ..peer_opts.clone() };
         let (peer, events) = Peer::new(&peer_opts).await?;
@@ -75,6 +82,8 @@ impl MediaSession {
             out_rx: Some(out_rx),
             writer: None,
             controller,
+            ladder: None,
+            size,
             meter: RateMeter::default(),
             started: Instant::now(),
             net: NetQuality::default(),
@@ -120,6 +129,7 @@ impl MediaSession {
         // What queued before the connection is stale: start at a keyframe.
         while rx.try_recv().is_ok() {}
         self.local.request_keyframe();
+        self.ladder = Some(Ladder::new(self.size.0, self.size.1, Instant::now()));
         self.writer = Some(tokio::spawn(async move {
             while let Some(o) = rx.recv().await {
                 let (track, ssrc, pt, data, duration, video) = match o {
@@ -156,6 +166,12 @@ impl MediaSession {
             target = target.min(gcc_kbps.saturating_sub(self.audio_kbps).max(self.controller.min_kbps()));
         }
         self.local.set_bitrate(target);
+        let mut size_steps = std::mem::take(&mut self.net.size_steps);
+        if let Some(step) = self.ladder.as_mut().and_then(|l| l.update(Instant::now(), target)) {
+            tracing::info!("picture {}x{} at a target of {} kbit/s", step.width, step.height, step.target_kbps);
+            self.local.set_size(step.width, step.height);
+            size_steps.push(step);
+        }
         // Resends get their share of what the whole send may use.
         self.peer.feedback.target_bps.store(u64::from(target + self.audio_kbps) * 1000, Ordering::Relaxed);
         let jitter_ms = r.jitter_s * 1000.0;
@@ -171,6 +187,7 @@ impl MediaSession {
             quality_score: (score * 10.0).round() / 10.0,
             band: Some(quality::band(score)),
             candidate_type: r.local_candidate_type.clone().or(self.net.candidate_type.take()),
+            size_steps,
         };
         &self.net
     }

@@ -47,6 +47,9 @@ pub struct NetemArgs {
     /// Bandwidth cap (kbit/s; 0: none). Packets over it wait in a queue.
     #[arg(long, default_value_t = 0)]
     rate_kbps: u64,
+    /// The cap is lifted this many seconds after the first packet (0: it stays).
+    #[arg(long, default_value_t = 0.0)]
+    cap_secs: f64,
     /// The queue in front of the cap holds this much (ms at the cap); more is dropped.
     #[arg(long, default_value_t = 200)]
     queue_ms: u64,
@@ -109,6 +112,7 @@ pub struct Impair {
     jitter: Duration,
     reorder: f64,
     rate_bps: u64,
+    cap_for: Option<Duration>,
     queue: Duration,
     outages: Vec<Outage>,
     rng: u64,
@@ -134,6 +138,7 @@ impl Impair {
             jitter: Duration::from_millis(a.jitter_ms),
             reorder: a.reorder.clamp(0.0, 1.0),
             rate_bps: a.rate_kbps * 1000,
+            cap_for: (a.cap_secs > 0.0 && a.cap_secs < 1e6).then(|| Duration::from_secs_f64(a.cap_secs)),
             queue: Duration::from_millis(a.queue_ms),
             outages: a.outage.clone(),
             rng: seed | 1,
@@ -160,7 +165,7 @@ impl Impair {
             return Verdict::Lost;
         }
         let mut leave = now;
-        if self.rate_bps > 0 {
+        if self.rate_bps > 0 && self.cap_for.is_none_or(|c| t < c) {
             let start = self.busy_until.map_or(now, |b| b.max(now));
             if start - now > self.queue {
                 return Verdict::QueueFull;
@@ -387,6 +392,11 @@ mod tests {
         let mut i = imp(&["--rate-kbps", "1000", "--queue-ms", "100"]);
         let passed: Vec<Instant> = (0..50).filter_map(|_| match i.decide(t0, 1250) { Verdict::At(t) => Some(t), _ => None }).collect();
         assert!((10..=12).contains(&passed.len()), "{} passed", passed.len());
+        // Lifted after 1 s: then everything passes at once.
+        let mut i = imp(&["--rate-kbps", "1000", "--queue-ms", "100", "--cap-secs", "1"]);
+        assert!((0..50).filter(|_| matches!(i.decide(t0, 1250), Verdict::QueueFull)).count() > 30);
+        let later = t0 + Duration::from_secs(2);
+        assert!((0..50).all(|_| matches!(i.decide(later, 1250), Verdict::At(t) if t == later)));
         assert_eq!(*passed.last().unwrap() - t0, Duration::from_millis(10) * passed.len() as u32);
         assert!("5".parse::<Outage>().is_err() && "x+1".parse::<Outage>().is_err() && "-1+2".parse::<Outage>().is_err());
     }
