@@ -86,6 +86,11 @@ impl RelayProc {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// The relay's --data folder.
+    pub fn data_dir(&self) -> PathBuf {
+        self._dir.path().join("relay")
+    }
 }
 
 impl Drop for RelayProc {

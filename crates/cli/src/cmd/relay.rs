@@ -104,6 +104,10 @@ pub struct RelayArgs {
     /// A server recording stops by itself after this many seconds (default 14400).
     #[arg(long, value_name = "SECS")]
     cloud_max_secs: Option<u64>,
+    /// The disk guard: no server recording starts, and a running one stops, with
+    /// less than this many MB free where the data directory is (default 1024).
+    #[arg(long, value_name = "MB")]
+    cloud_min_free_mb: Option<u64>,
     /// Unpinned server recordings are deleted this many days after they end (0: kept; default 30).
     #[arg(long, value_name = "DAYS")]
     cloud_retention_days: Option<u64>,
@@ -213,6 +217,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(s) = args.cloud_max_secs {
         cloud.max_secs = s.max(1);
+    }
+    if let Some(m) = args.cloud_min_free_mb {
+        cloud.min_free_bytes = m << 20;
     }
     if let Some(d) = args.cloud_retention_days {
         cloud.retention_days = d;

@@ -38,9 +38,11 @@ pub struct CloudConfig {
     pub default_tier: String,
     /// A recording stops by itself after this many seconds.
     pub max_secs: u64,
-    /// A recording stops by itself at this size (the disk guard), and none
-    /// starts while the data folder's disk has less than this free.
+    /// A recording stops by itself at this size.
     pub max_bytes: u64,
+    /// The disk guard: no recording starts, and a running one stops, while
+    /// the data folder's disk has less than this free.
+    pub min_free_bytes: u64,
     /// Unpinned recordings are deleted this many days after they end (0: kept).
     pub retention_days: u64,
     /// Recorder workers authenticate with `Authorization: Bearer` this.
@@ -54,6 +56,7 @@ impl Default for CloudConfig {
             default_tier: "720p".into(),
             max_secs: 4 * 3600,
             max_bytes: 8 << 30,
+            min_free_bytes: 1 << 30,
             retention_days: 30,
             recorder_token: None,
         }
@@ -205,7 +208,7 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
         audit(format!("refused: {other} never agrees")).await;
         return Err(refused(ErrorCode::WrongState, format!("{other} does not agree to server recording")));
     }
-    if !free_space_ok(&cloud.dir, cloud.cfg.max_bytes) {
+    if !free_space_ok(&cloud.dir, cloud.cfg.min_free_bytes) {
         return Err(refused(ErrorCode::QuotaExceeded, "the relay's disk is too full to record"));
     }
     let tier = req.tier.unwrap_or(cloud.tier);
@@ -314,8 +317,12 @@ pub async fn append(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, data: &[u
         let w = a.writer.as_mut().ok_or_else(|| refused(ErrorCode::WrongState, "the recording has not started"))?;
         w.append(data).map_err(|e| refused(ErrorCode::Internal, format!("writing the recording: {e}")))?;
         let elapsed = (now_ms() - a.started_ms).max(0) as u64;
+        // The disk is checked once per 64 MiB written: statvfs is cheap, not free.
+        let crossed = w.len() / (64 << 20) != (w.len() - data.len() as u64) / (64 << 20);
         if w.len() > cloud.cfg.max_bytes {
             Some("size limit")
+        } else if crossed && !free_space_ok(&cloud.dir, cloud.cfg.min_free_bytes) {
+            Some("disk guard")
         } else if elapsed > cloud.cfg.max_secs * 1000 {
             Some("duration limit")
         } else {
@@ -444,7 +451,7 @@ fn free_space_ok(dir: &std::path::Path, need: u64) -> bool {
         if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
             return true;
         }
-        (st.f_bavail as u64).saturating_mul(st.f_frsize as u64) >= need.min(1 << 30)
+        (st.f_bavail as u64).saturating_mul(st.f_frsize as u64) >= need
     }
     #[cfg(not(unix))]
     {
