@@ -121,7 +121,10 @@ function preferH264(pc) {
 }
 
 async function startMedia() {
-  const local = await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
+  // ?size=640x360 asks the camera for another size (the network benchmark matches OnAir's preset).
+  const [w, h] = (params.get('size') || '1280x720').split('x').map((v) => Number(v) || 0);
+  const video = { width: w > 0 && w <= 3840 ? w : 1280, height: h > 0 && h <= 2160 ? h : 720 };
+  const local = await navigator.mediaDevices.getUserMedia({ video, audio: true });
   $('local').srcObject = local;
   return local;
 }
@@ -166,10 +169,17 @@ async function stats(c) {
   if (!c.pc) return;
   const r = await c.pc.getStats();
   let frames = 0, audio = 0, codec = '', sent = 0;
+  // For bench/call-network.sh: Chromium's own freeze count and time, what it sent and its target.
+  let freezes = 0, freezeMs = 0, bytesSent = 0, targetBps = 0, width = 0, height = 0;
   const codecs = new Map();
   r.forEach((s) => { if (s.type === 'codec') codecs.set(s.id, s.mimeType); });
   r.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') { frames += s.framesDecoded || 0; codec = codecs.get(s.codecId) || codec; }
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      frames += s.framesDecoded || 0; codec = codecs.get(s.codecId) || codec;
+      freezes += s.freezeCount || 0; freezeMs += Math.round((s.totalFreezesDuration || 0) * 1000);
+      width = s.frameWidth || width; height = s.frameHeight || height;
+    }
+    if (s.type === 'outbound-rtp') { bytesSent += (s.bytesSent || 0) + (s.headerBytesSent || 0); targetBps += s.targetBitrate || 0; }
     if (s.type === 'inbound-rtp' && s.kind === 'audio') audio += s.packetsReceived || 0;
     if (s.type === 'outbound-rtp' && s.kind === 'video') sent += s.framesSent || 0;
   });
@@ -183,7 +193,8 @@ async function stats(c) {
     }
   });
   $('stats').textContent = 'frames decoded ' + frames + ' · audio packets ' + audio + ' · ' + codec + ' · ' + pair;
-  log('stats frames_decoded=' + frames + ' audio_packets_received=' + audio + ' frames_sent=' + sent + ' codec=' + codec + ' pair=' + pair);
+  log('stats frames_decoded=' + frames + ' audio_packets_received=' + audio + ' frames_sent=' + sent + ' codec=' + codec + ' pair=' + pair +
+    ' freezes=' + freezes + ' freeze_ms=' + freezeMs + ' bytes_sent=' + bytesSent + ' target_bps=' + Math.round(targetBps) + ' size=' + width + 'x' + height);
   const hangAt = Number(params.get('hangup_after_frames') || 0);
   if (hangAt && frames >= hangAt && (!params.get('record') || c.recorder)) hangup();
 }
