@@ -7,9 +7,22 @@
 //! shot in English and Chinese to target/e2e-artifacts/.
 
 mod support;
+// The behaviour tests' nginx-rtmp (a second destination for Go live).
+#[path = "../../tests/support/nginx.rs"]
+#[allow(dead_code)]
+mod nginx;
 
 use serde_json::json;
-use support::{secs, App, Launch};
+use support::{free_port, secs, App, Launch};
+
+/// What the nginx helper waits with (as tests/support has it).
+fn wait_until(timeout: std::time::Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
 
 /// The status the Rust side reports (the same `live_status` the UI uses).
 fn status(app: &App) -> serde_json::Value {
@@ -128,8 +141,23 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.click("[data-testid=room-key-done]");
     assert_eq!(app.eval("return document.querySelector('[data-testid=room-key-once]').value"), json!(""));
     app.eval("const c = document.querySelector('[data-testid=record-toggle]'); if (c.checked) c.click(); return true");
+    // A second destination from the same encode: a preset fills the
+    // platform's ingest; here an nginx-rtmp stands in for it.
+    let ingest = nginx::Nginx::start();
+    app.click("[data-testid=dest-add]");
+    app.select("[data-testid=dest-preset]", "youtube");
+    assert_eq!(app.eval("return document.querySelector('[data-testid=dest-url]').value"), json!("rtmp://a.rtmp.youtube.com/live2"));
+    app.type_text("[data-testid=dest-url]", &ingest.url("e2e"));
     app.click("[data-testid=start-stop]");
     app.wait_text("[data-testid=state-badge]", "LIVE", secs(60));
+    // Each destination shows its own state and counters.
+    app.wait_js(
+        "const r = [...document.querySelectorAll('[data-testid=dest-state]')]; return r.length === 2 && r.every(e => e.dataset.state === 'live') && r[0].dataset.name.startsWith('relay://')",
+        secs(60),
+        "the room and the RTMP ingest each shown live",
+    );
+    support_wait(|| ingest.recordings().iter().any(|p| std::fs::metadata(p).map(|m| m.len() > 50_000).unwrap_or(false)), "nginx to receive the stream");
+    app.screenshot("live-two-destinations");
     // The room directory lists it as live (the Watch screen reads the same).
     support_wait(
         || {

@@ -125,7 +125,20 @@ export type Destination =
 export interface LiveRequest {
   sources: Sources;
   destination: Destination;
+  /** More destinations from the same encode (Go live's list). */
+  destinations?: Destination[];
   record: boolean;
+}
+
+/** One live destination's counters (`stats.destinations[i]`, in the request's order). */
+export interface DestinationStats {
+  name: string;
+  state: "live" | "reconnecting";
+  bytes_sent: number;
+  video_frames_dropped: number;
+  reconnects: number;
+  kbps: number;
+  bitrate_kbps: number;
 }
 
 export interface StatsSnapshot {

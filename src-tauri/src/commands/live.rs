@@ -90,7 +90,19 @@ pub enum Destination {
 pub struct LiveRequest {
     pub sources: Sources,
     pub destination: Destination,
+    /// More destinations fed by the same encode (Go live's list: another
+    /// RTMP(S) ingest such as Twitch, YouTube or Kick), each with its own
+    /// connection, state and counters.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
     pub record: bool,
+}
+
+impl LiveRequest {
+    /// Every destination, the main one first, "record only" left out.
+    fn all_destinations(&self) -> impl Iterator<Item = &Destination> {
+        std::iter::once(&self.destination).chain(&self.destinations).filter(|d| !matches!(d, Destination::None))
+    }
 }
 
 /// What the app is doing, as `live://stats` and `live_status` report it.
@@ -286,11 +298,20 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     if live.running() {
         return Err(AppError::State("already running: stop first".into()));
     }
-    if matches!(request.destination, Destination::None) && !request.record {
+    if request.all_destinations().next().is_none() && !request.record {
         return Err(AppError::Invalid("choose a destination or turn recording on".into()));
     }
     let mut cfg = parse_sources(&request.sources)?;
-    cfg.live = resolve_destination(&app, &request.destination).await?.map(onair_media::pipeline::Destination::new).into_iter().collect();
+    for d in request.all_destinations() {
+        if let Some(url) = resolve_destination(&app, d).await? {
+            let mut dest = onair_media::pipeline::Destination::new(url);
+            if let Destination::Room { room } = d {
+                // Named as `onair live --to relay://ROOM` names it.
+                dest.name = format!("relay://{room}");
+            }
+            cfg.live.push(dest);
+        }
+    }
     let library = app.state::<AppState>().library.clone();
     if request.record {
         // The controller's naming, the CLI's too.
@@ -435,9 +456,11 @@ pub async fn toggle_recording(app: AppHandle) -> AppResult<&'static str> {
     let mut req = live.last_request.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(LiveRequest {
         sources: Sources { video: "test".into(), overlay: None, overlay_corner: default_corner(), overlay_size: 25, audio: "test".into(), preset: default_preset(), smooth: 0, whiten: 0, looped: true },
         destination: Destination::None,
+        destinations: Vec::new(),
         record: true,
     });
     req.destination = Destination::None;
+    req.destinations.clear();
     req.record = true;
     live_start(app.clone(), live, req).await?;
     Ok("recording")

@@ -4,7 +4,8 @@
 // `live://stats` events twice a second.
 
 import { devices, micSource, type DevicesView } from "../lib/devices";
-import { ApiError, live, on, type Destination, type LiveRequest, type LiveStatus, type Sources } from "../api";
+import { ApiError, live, on, type Destination, type DestinationStats, type LiveRequest, type LiveStatus, type Sources } from "../api";
+import { PRESETS, destinationLine, presetOf, rtmpDestination } from "../lib/destinations";
 import { h, replace, toast } from "../lib/dom";
 import { formatDuration, formatStats, stateBadge } from "../lib/format";
 import { errorText, t, tn } from "../lib/i18n";
@@ -51,7 +52,12 @@ export function mount(root: HTMLElement): () => void {
   const videoFile = h("input", { type: "text", placeholder: t("live.file_placeholder"), "data-testid": "video-file", onchange: refreshPreview }) as HTMLInputElement;
   const overlay = select("overlay-source", [["none", t("live.src.no_overlay")], ...SOURCE_CHOICES().filter(([v]) => v !== "file")], "none", refreshPreview);
   const corner = select("overlay-corner", (["bottom-right", "bottom-left", "top-right", "top-left"] as const).map((c) => [c, t(`live.corner.${c}`)]), "bottom-right", refreshPreview);
-  const audio = select("audio-source", [["test", t("live.audio.test")], ["mic", t("live.audio.mic")], ["none", t("live.audio.none")]], "test", refreshPreview);
+  const audio = select(
+    "audio-source",
+    [["test", t("live.audio.test")], ["mic", t("live.audio.mic")], ["desktop", t("live.audio.desktop")], ["mic,desktop", t("live.audio.mic_desktop")], ["none", t("live.audio.none")]],
+    "test",
+    refreshPreview,
+  );
   const preset = select("preset", [["480p30", "480p 30"], ["720p30", "720p 30"], ["1080p30", "1080p 30"], ["1080p60", "1080p 60"]], "720p30", refreshPreview);
 
   // ---- beauty ----
@@ -92,6 +98,37 @@ export function mount(root: HTMLElement): () => void {
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
   const saveKey = h("button", { "data-testid": "save-key", onclick: () => void doSaveKey() }, t("live.save_key"));
   const rtmpBox = h("div.dest-rtmp", {}, rtmpUrl, h("div.row", {}, rtmpKey, saveKey), keyNote);
+  // More destinations from the same encode, each with its own key, state and counters.
+  interface Extra {
+    row: HTMLElement;
+    remove: HTMLButtonElement;
+    url: HTMLInputElement;
+    key: HTMLInputElement;
+    preset: HTMLSelectElement;
+  }
+  const extras: Extra[] = [];
+  const extraList = h("div.dest-extras", { "data-testid": "dest-extras" });
+  const addExtraBtn = h("button", { "data-testid": "dest-add", onclick: () => addExtra("") }, t("live.add_dest")) as HTMLButtonElement;
+  function addExtra(url: string): Extra {
+    const urlIn = h("input", { type: "text", placeholder: "rtmp://…/app", "data-testid": "dest-url", value: url }) as HTMLInputElement;
+    const keyIn = h("input", { type: "password", placeholder: t("live.rtmp_key"), autocomplete: "off", "data-testid": "dest-key" }) as HTMLInputElement;
+    const presetSel = select("dest-preset", [...PRESETS.map((p) => [p.id, p.label]), ["custom", t("live.preset.custom")]], url ? presetOf(url) : "custom", () => {
+      const p = PRESETS.find((x) => x.id === presetSel.value);
+      if (p) urlIn.value = p.url;
+    });
+    urlIn.addEventListener("change", () => (presetSel.value = presetOf(urlIn.value)));
+    const remove = h("button", { "data-testid": "dest-remove", onclick: () => removeExtra(e) }, t("live.remove_dest")) as HTMLButtonElement;
+    const e: Extra = { row: h("div.dest-extra", {}, h("div.row", {}, presetSel, remove), urlIn, keyIn), remove, url: urlIn, key: keyIn, preset: presetSel };
+    extras.push(e);
+    extraList.appendChild(e.row);
+    return e;
+  }
+  function removeExtra(e: Extra): void {
+    extras.splice(extras.indexOf(e), 1);
+    e.row.remove();
+  }
+  const destStates = h("ul.dest-states", { "data-testid": "dest-states" });
+
   const showDest = () => {
     roomBox.hidden = dest.value !== "room";
     rtmpBox.hidden = dest.value !== "rtmp";
@@ -118,7 +155,7 @@ export function mount(root: HTMLElement): () => void {
       overlay: overlay.value === "none" ? null : overlay.value,
       overlay_corner: corner.value,
       overlay_size: 25,
-      audio: audio.value === "mic" ? micSource(chosen) : audio.value,
+      audio: audio.value.split(",").map((a) => (a === "mic" ? micSource(chosen) : a)).join(","),
       preset: preset.value,
       smooth: Number(smooth.value),
       whiten: Number(whiten.value),
@@ -132,6 +169,10 @@ export function mount(root: HTMLElement): () => void {
     return { kind: "none" };
   }
 
+  function moreDestinations(): Destination[] {
+    return extras.map((e) => rtmpDestination(e.url.value, e.key.value)).filter((d): d is Destination => d !== null);
+  }
+
   /** A job started elsewhere (the hotkey, before a visit to another screen): show its own settings. */
   function adopt(r: LiveRequest | null): void {
     if (!r) return;
@@ -140,7 +181,10 @@ export function mount(root: HTMLElement): () => void {
     if (v === "file") videoFile.value = r.sources.video.slice(5);
     overlay.value = r.sources.overlay ?? "none";
     if (r.sources.overlay_corner) corner.value = r.sources.overlay_corner;
-    audio.value = r.sources.audio.split(":")[0];
+    audio.value = r.sources.audio
+      .split(",")
+      .map((a) => a.split(":")[0])
+      .join(",");
     if (r.sources.preset) preset.value = r.sources.preset;
     smooth.value = String(r.sources.smooth ?? 0);
     whiten.value = String(r.sources.whiten ?? 0);
@@ -151,6 +195,8 @@ export function mount(root: HTMLElement): () => void {
       if (![...roomSelect.options].some((o) => o.value === room)) roomSelect.appendChild(h("option", { value: room }, room));
       roomSelect.value = room;
     } else if (r.destination.kind === "rtmp") rtmpUrl.value = r.destination.url;
+    for (const e of [...extras]) removeExtra(e);
+    for (const d of r.destinations ?? []) if (d.kind === "rtmp") addExtra(d.url);
     showDest();
   }
 
@@ -162,7 +208,11 @@ export function mount(root: HTMLElement): () => void {
     replace(startStop, running ? icon("stop") : icon(dest.value === "none" ? "record" : "live"), running ? (busy ? t("live.finishing") : t("live.stop")) : dest.value === "none" ? t("live.start_recording") : t("live.go_live"));
     startStop.classList.toggle("danger", running);
     bookmark.disabled = !status.recording;
-    for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, roomRotate, rtmpUrl, rtmpKey]) el.disabled = running || busy;
+    for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, roomRotate, rtmpUrl, rtmpKey, addExtraBtn]) el.disabled = running || busy;
+    for (const e of extras) for (const el of [e.url, e.key, e.preset, e.remove]) el.disabled = running || busy;
+    // Each destination's own state and counters, in the request's order.
+    const ds = running ? ((status.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? []) : [];
+    replace(destStates, ...ds.map((d) => h(`li.dest-state.${d.state}`, { "data-testid": "dest-state", "data-state": d.state, "data-name": d.name }, h("strong", {}, d.name), " ", destinationLine(d))));
     startStop.disabled = busy;
     videoFile.hidden = video.value !== "file";
     // Figures only for a running job: a preview has no elapsed time, no
@@ -207,8 +257,8 @@ export function mount(root: HTMLElement): () => void {
         busy = false;
         await startPreview();
       } else {
-        if (dest.value === "none" && !record.checked) throw new ApiError({ code: "invalid", message: t("live.need_dest") });
-        status = await live.start({ sources: sources(), destination: destination(), record: record.checked });
+        if (dest.value === "none" && !record.checked && moreDestinations().length === 0) throw new ApiError({ code: "invalid", message: t("live.need_dest") });
+        status = await live.start({ sources: sources(), destination: destination(), destinations: moreDestinations(), record: record.checked });
       }
     } catch (e) {
       toast(errorText(e), "error");
@@ -341,7 +391,7 @@ export function mount(root: HTMLElement): () => void {
       h(
         "div.live-grid",
         {},
-        h("div.preview-box", {}, canvas, statsEl, h("div.row.controls", {}, startStop, bookmark, h("label.check", {}, record, t("live.record")))),
+        h("div.preview-box", {}, canvas, statsEl, destStates, h("div.row.controls", {}, startStop, bookmark, h("label.check", {}, record, t("live.record")))),
         h(
           "aside.panel",
           {},
@@ -360,6 +410,9 @@ export function mount(root: HTMLElement): () => void {
           dest,
           roomBox,
           rtmpBox,
+          h("h3", {}, t("live.more_dest")),
+          extraList,
+          addExtraBtn,
         ),
       ),
     ),
