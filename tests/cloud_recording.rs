@@ -53,6 +53,11 @@ fn list(p: &Person) -> Vec<Value> {
 /// layout at half size is not enough: the tier is 2560x720) as fragmented
 /// MP4 to the relay, in real time, for `secs` seconds.
 fn recorder(relay: &str, secs: u32) -> std::thread::JoinHandle<()> {
+    recorder_until(relay, secs, None)
+}
+
+/// [`recorder`], reporting the bytes the relay accepted so far in `sent`.
+fn recorder_until(relay: &str, secs: u32, sent: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>) -> std::thread::JoinHandle<()> {
     let relay = relay.to_string();
     std::thread::spawn(move || {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -92,6 +97,11 @@ fn recorder(relay: &str, secs: u32) -> std::thread::JoinHandle<()> {
             std::fs::write(&chunk, &buf[..n]).unwrap();
             let (code, body) = curl(&media, RECORDER_TOKEN, &["-X", "POST", "--data-binary", &format!("@{}", chunk.display())]);
             let _ = std::fs::remove_file(&chunk);
+            if code == 204 {
+                if let Some(s) = &sent {
+                    s.fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
             if code != 204 {
                 // Stopped by a participant: the job is gone.
                 eprintln!("recorder: media answered {code}: {}", String::from_utf8_lossy(&body));
@@ -235,4 +245,43 @@ fn both_agree_the_relay_records_encrypted_and_only_they_get_it() {
 
 fn relay_dir(r: &RelayProc) -> std::path::PathBuf {
     r.data_dir()
+}
+
+#[test]
+fn a_relay_killed_mid_recording_keeps_it_up_to_its_last_chunk_and_the_callers_are_told() {
+    let _g = serial();
+    let mut relay = RelayProc::start(&["--recorder-token", RECORDER_TOKEN, "--cloud-min-free-mb", "20"]);
+    let url = relay.url();
+    let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    cli_ok(&bob, &["recordings", "cloud", "consent", "allow"]);
+    let mut b = bob.call(&["--answer", "--from", "alice"]);
+    b.wait_said(60, "waiting for a call");
+    // --record-cloud: the relay records as soon as the call is answered.
+    let mut a = alice.call(&["bob", "--duration", "90", "--record-cloud"]);
+    a.wait_said(60, "Recorded by the server");
+    b.wait_said(20, "Recorded by the server");
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let worker = recorder_until(&url, 30, Some(sent.clone()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Past a few chunks of 64 KiB: then the crash.
+    while sent.load(std::sync::atomic::Ordering::SeqCst) < 600_000 {
+        assert!(Instant::now() < deadline, "the recorder sent too little");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    relay.restart();
+    worker.join().unwrap();
+    a.wait_said(60, "recording stopped");
+    b.wait_said(60, "recording stopped");
+    a.type_line("hangup");
+    let _ = a.finish(60);
+    let _ = b.finish(60);
+    let l = list(&bob);
+    assert_eq!(l.len(), 1, "{l:?}");
+    assert_eq!(l[0]["state"], "failed");
+    let id = l[0]["id"].as_str().unwrap();
+    let out = bob.path("crash.mp4");
+    cli_ok(&bob, &["recordings", "cloud", "download", id, "--out", out.to_str().unwrap()]);
+    let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"]).arg(&out).output().unwrap();
+    let dur: f64 = String::from_utf8_lossy(&probe.stdout).trim().parse().unwrap_or(0.0);
+    assert!(dur >= 1.0, "recovered {dur} s");
 }

@@ -268,7 +268,11 @@ async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now
                 }
             }
         }
-        let live = http.json::<Vec<CloudRecording>>(Method::GET, "/v1/cloud/live", t, &serde_json::json!({})).await.unwrap_or_default();
+        // Relay unreachable (restarting): nothing is known to have changed.
+        let (live, reached) = match http.json::<Vec<CloudRecording>>(Method::GET, "/v1/cloud/live", t, &serde_json::json!({})).await {
+            Ok(l) => (l, true),
+            Err(_) => (Vec::new(), false),
+        };
         match cmd {
             Some(CallCloud::Start) => match http.json::<CloudRecording>(Method::POST, "/v1/cloud/recordings", t, &StartCloudRecording { call_id: None, tier }).await {
                 Ok(r) => my_id = Some(r.id),
@@ -316,7 +320,7 @@ async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now
                 _ => {}
             }
         }
-        let gone: Vec<String> = seen.keys().filter(|id| !live.iter().any(|r| &r.id == *id)).cloned().collect();
+        let gone: Vec<String> = seen.keys().filter(|id| reached && !live.iter().any(|r| &r.id == *id)).cloned().collect();
         for id in gone {
             seen.remove(&id);
             // The final state says whether it stopped or failed.
@@ -327,7 +331,7 @@ async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now
                 _ => println!("server recording {id} stopped"),
             }
         }
-        if let Ok(mut g) = shown.lock() {
+        if let (true, Ok(mut g)) = (reached, shown.lock()) {
             *g = live.iter().find(|r| r.state == CloudState::Recording).map(|r| r.id.clone());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
