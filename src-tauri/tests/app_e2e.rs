@@ -147,7 +147,10 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.click("[data-testid=dest-add]");
     app.select("[data-testid=dest-preset]", "youtube");
     assert_eq!(app.eval("return document.querySelector('[data-testid=dest-url]').value"), json!("rtmp://a.rtmp.youtube.com/live2"));
-    app.type_text("[data-testid=dest-url]", &ingest.url("e2e"));
+    app.type_text("[data-testid=dest-url]", &format!("rtmp://127.0.0.1:{}/live", ingest.port));
+    // Its key goes to the keychain on Start (the file fallback here), not
+    // into the request, and shows nowhere.
+    app.type_text("[data-testid=dest-key]", "e2e-secret-key");
     app.click("[data-testid=start-stop]");
     app.wait_text("[data-testid=state-badge]", "LIVE", secs(60));
     // Each destination shows its own state and counters.
@@ -157,6 +160,9 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
         "the room and the RTMP ingest each shown live",
     );
     support_wait(|| ingest.recordings().iter().any(|p| std::fs::metadata(p).map(|m| m.len() > 50_000).unwrap_or(false)), "nginx to receive the stream");
+    assert_eq!(app.eval("return document.querySelector('[data-testid=dest-key]').value"), json!(""));
+    assert!(!app.text("[data-testid=screen-live]").contains("e2e-secret-key"), "the key shows on screen");
+    assert_eq!(app.invoke("live_has_key", json!({"url": format!("rtmp://127.0.0.1:{}/live", ingest.port)})).unwrap(), json!(true));
     app.screenshot("live-two-destinations");
     // The room directory lists it as live (the Watch screen reads the same).
     support_wait(

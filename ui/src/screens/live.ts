@@ -258,6 +258,15 @@ export function mount(root: HTMLElement): () => void {
         await startPreview();
       } else {
         if (dest.value === "none" && !record.checked && moreDestinations().length === 0) throw new ApiError({ code: "invalid", message: t("live.need_dest") });
+        // A key typed for an extra destination goes to the keychain (by its
+        // URL), not into the request: the next start finds it there.
+        for (const e of extras) {
+          if (e.url.value.trim() && e.key.value) {
+            await live.saveKey(e.url.value.trim(), e.key.value);
+            e.key.value = "";
+            e.key.placeholder = t("live.key_will_be_used");
+          }
+        }
         status = await live.start({ sources: sources(), destination: destination(), destinations: moreDestinations(), record: record.checked });
       }
     } catch (e) {
