@@ -255,7 +255,8 @@ fn malformed_rtmp_never_takes_the_relay_down() {
 fn a_live_becomes_a_replay_with_its_duration() {
     let relay = Relay::start();
     let dee = User::register(&relay, "dee");
-    let room = create_room(&dee, "Recorded");
+    // With a ladder: the replay gets its renditions too, once it is finished.
+    let room: Value = serde_json::from_str(dee.ok(&["room", "create", "Recorded", "--ladder", "source,360p,audio", "--json"]).trim()).unwrap();
     let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
     let (ok, err) = stderr_of(ffmpeg_publish(&rtmp, 6));
     assert!(ok, "publisher: {err}");
@@ -277,7 +278,27 @@ fn a_live_becomes_a_replay_with_its_duration() {
     let mut resp = Vec::new();
     s.read_to_end(&mut resp).unwrap();
     assert!(resp.starts_with(b"HTTP/1.1 206"), "{}", String::from_utf8_lossy(&resp[..resp.len().min(200)]));
+    // The renditions, made in the background from the finished replay.
+    let replay = wait_for(90, "the replay's 360p and audio renditions", || {
+        let r = dee.json_lines(&["room", "replays", &id, "--json"]).into_iter().next()?;
+        (r["renditions"].as_array()?.len() == 3).then_some(r)
+    });
+    let names: Vec<&str> = replay["renditions"].as_array().unwrap().iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names, ["source", "360p", "audio"]);
+    let probe = |path: &str| {
+        let o = Command::new("ffprobe").args(["-v", "error", "-show_entries", "format=duration:stream=codec_name,width,height", "-of", "json", &format!("{}{path}", relay.url())]).output().unwrap();
+        serde_json::from_slice::<Value>(&o.stdout).unwrap_or_default()
+    };
+    let small = probe(replay["renditions"][1]["path"].as_str().unwrap());
+    let v = small["streams"].as_array().unwrap().iter().find(|s| s["codec_name"] == "h264").cloned().unwrap_or_default();
+    assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(640), Some(360)), "{small}");
+    let d: f64 = small["format"]["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    assert!((dur - d).abs() < 0.6, "the 360p replay lasts {d}s, the source {dur}s");
+    let sound = probe(replay["renditions"][2]["path"].as_str().unwrap());
+    let codecs: Vec<&str> = sound["streams"].as_array().unwrap().iter().filter_map(|s| s["codec_name"].as_str()).collect();
+    assert_eq!(codecs, ["aac"], "{sound}");
 }
+
 
 /// Headless Chromium with a fresh profile, its stderr (where `console.log`
 /// lands with `--enable-logging=stderr`) collected line by line.

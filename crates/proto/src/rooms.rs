@@ -148,6 +148,18 @@ pub struct ReplayInfo {
     #[cfg_attr(test, ts(type = "number"))]
     pub bytes: u64,
     pub path: String,
+    /// The renditions made so far, `source` (at `path`) first, then the
+    /// room's rungs below it (made in the background after the live).
+    #[serde(default)]
+    pub renditions: Vec<Rendition>,
+}
+
+/// One rendition of a replay: `source`, `480p`, `audio`, … and its path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Rendition {
+    pub name: String,
+    pub path: String,
 }
 
 /// `GET /v1/rooms?live=&q=&category=`: the directory's filters.
@@ -195,6 +207,7 @@ pub fn typescript() -> String {
         PublishTicket::decl(),
         WatchTicket::decl(),
         ReplayInfo::decl(),
+        Rendition::decl(),
         RoomQuery::decl(),
         RoomStopped::decl(),
         RoomMembers::decl(),

@@ -79,7 +79,14 @@ expires_at: number, };
 
 export type WatchTicket = { room: string, ticket: string, expires_at: number, };
 
-export type ReplayInfo = { id: string, started_at: number, bytes: number, path: string, };
+export type ReplayInfo = { id: string, started_at: number, bytes: number, path: string, 
+/**
+ * The renditions made so far, `source` (at `path`) first, then the
+ * room's rungs below it (made in the background after the live).
+ */
+renditions: Array<Rendition>, };
+
+export type Rendition = { name: string, path: string, };
 
 export type RoomQuery = { 
 /**

@@ -195,7 +195,9 @@ pub fn run(cmd: RoomCommand) -> anyhow::Result<i32> {
                     v["url"] = Value::String(url);
                     json_line(&v);
                 } else {
-                    println!("{}  {}  {} bytes  {url}", r.id, super::chat_common::fmt_time(r.started_at), r.bytes);
+                    let also: Vec<&str> = r.renditions.iter().map(|x| x.name.as_str()).filter(|n| *n != "source").collect();
+                    let also = if also.is_empty() { String::new() } else { format!("  (also {})", also.join(", ")) };
+                    println!("{}  {}  {} bytes  {url}{also}", r.id, super::chat_common::fmt_time(r.started_at), r.bytes);
                 }
             }
             if list.is_empty() && !json {

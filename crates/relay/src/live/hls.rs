@@ -39,8 +39,9 @@ pub struct Writer {
 
 impl Writer {
     /// Clears `dir` and starts the writer thread for `room`.
-    /// `replay`: where to record this live and its start time (ms), if at all.
-    pub fn start(room: &str, dir: PathBuf, replay: Option<(PathBuf, i64, usize)>) -> Result<Writer, HlsError> {
+    /// `replay`: where to record this live, its start time (ms), how many
+    /// replays to keep, and the rungs to make of it once it is finished.
+    pub fn start(room: &str, dir: PathBuf, replay: Option<(PathBuf, i64, usize, Vec<super::ladder::Rung>)>) -> Result<Writer, HlsError> {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(|source| HlsError::Io { dir: dir.clone(), source })?;
         }
@@ -102,8 +103,8 @@ struct Tracks {
     audio: Option<usize>,
 }
 
-fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -> Result<(), HlsError> {
-    let kept = replay.as_ref().map(|r| (r.0.clone(), r.2));
+fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize, Vec<super::ladder::Rung>)>) -> Result<(), HlsError> {
+    let kept = replay.as_ref().map(|r| (r.0.clone(), r.2, r.3.clone()));
     let fe = |what: &'static str| move |source| HlsError::Ffmpeg { dir: dir.to_path_buf(), what, source };
     // Wait for the sequence headers (they come first from every encoder we
     // know), keeping early packets.
@@ -155,7 +156,7 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -
     opts.set("hls_segment_filename", &dir.join("seg%05d.ts").to_string_lossy());
     octx.write_header_with(opts).map_err(fe("writing the header"))?;
     let tbs: Vec<Rational> = octx.streams().map(|s| s.time_base()).collect();
-    let mut rec = replay.and_then(|(rdir, at, _)| {
+    let mut rec = replay.and_then(|(rdir, at, _, _)| {
         let asc = acfg.as_ref().map(|a| {
             let (rate, ch) = asc_params(a);
             (a.as_slice(), rate, ch)
@@ -208,8 +209,9 @@ fn run(dir: &Path, rx: Receiver<Media>, replay: Option<(PathBuf, i64, usize)>) -
         match r.finish() {
             Ok(p) => {
                 tracing::info!(replay = %p.display(), "replay recorded");
-                if let Some((rdir, n)) = &kept {
-                    super::replay::prune(rdir, *n);
+                if let Some((rdir, n, rungs)) = kept {
+                    super::replay::prune(&rdir, n);
+                    super::replay_ladder::spawn(p, rungs);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "finishing the replay"),

@@ -233,6 +233,13 @@ pub fn scaled(w: u32, h: u32, height: u32) -> (u32, u32) {
 }
 
 fn open_encoder(rung: Rung, src: &frame::Video) -> Result<Encoding, String> {
+    let (enc, scaler) = rung_encoder(rung, src)?;
+    Ok(Encoding { enc, scaler, waiting: false, sent_config: false })
+}
+
+/// x264 and a scaler for `rung` below pictures like `src`: the settings
+/// every rung has, live or for a replay (keyframes only where forced).
+pub(super) fn rung_encoder(rung: Rung, src: &frame::Video) -> Result<(encoder::Video, scaling::Context), String> {
     let (w, h) = scaled(src.width(), src.height(), rung.height);
     let codec = encoder::find_by_name("libx264").ok_or("no libx264 in this FFmpeg")?;
     let mut enc = codec::context::Context::new_with_codec(codec).encoder().video().map_err(|e| e.to_string())?;
@@ -251,7 +258,7 @@ fn open_encoder(rung: Rung, src: &frame::Video) -> Result<Encoding, String> {
     opts.set("x264-params", "scenecut=0:forced-idr=1");
     let enc = enc.open_with(opts).map_err(|e| format!("opening libx264 for {}: {e}", rung.name))?;
     let scaler = scaling::Context::get(src.format(), src.width(), src.height(), Pixel::YUV420P, w, h, scaling::Flags::BILINEAR).map_err(|e| e.to_string())?;
-    Ok(Encoding { enc, scaler, waiting: false, sent_config: false })
+    Ok((enc, scaler))
 }
 
 fn encode(e: &mut Encoding, src: &frame::Video, key: bool, fan: &Fanout, acfg: Option<&Media>) -> Result<(), String> {

@@ -21,6 +21,7 @@ pub mod ladder;
 pub mod llhls;
 pub mod player;
 pub mod replay;
+pub mod replay_ladder;
 pub mod routes;
 pub mod rtmp;
 pub mod ticket;

@@ -6,7 +6,7 @@
 
 use super::hls::HlsError;
 use ffmpeg_next::{codec, encoder, ffi, format, media, Dictionary, Rational};
-use onair_proto::ReplayInfo;
+use onair_proto::{Rendition, ReplayInfo};
 use std::path::{Path, PathBuf};
 
 pub struct Recorder {
@@ -147,6 +147,10 @@ pub fn prune(room_dir: &Path, keep: usize) {
     let Some(room) = room_dir.file_name().map(|n| n.to_string_lossy().to_string()) else { return };
     let Some(root) = room_dir.parent() else { return };
     for old in list(root, &room).into_iter().skip(keep) {
+        // Its renditions first: a source without them is still a replay.
+        for r in old.renditions.iter().filter(|r| r.name != "source") {
+            let _ = std::fs::remove_file(room_dir.join(format!("{}.{}.mp4", old.id, r.name)));
+        }
         let p = room_dir.join(format!("{}.mp4", old.id));
         if let Err(e) = std::fs::remove_file(&p) {
             tracing::warn!(replay = %p.display(), error = %e, "could not delete an old replay");
@@ -157,13 +161,20 @@ pub fn prune(room_dir: &Path, keep: usize) {
 /// Finished replays of `room`, newest first.
 pub fn list(root: &Path, room: &str) -> Vec<ReplayInfo> {
     let Ok(files) = std::fs::read_dir(root.join(room)) else { return Vec::new() };
-    let mut v: Vec<ReplayInfo> = files
-        .flatten()
-        .filter_map(|f| {
-            let name = f.file_name().to_string_lossy().to_string();
+    let names: Vec<(String, u64)> = files.flatten().filter_map(|f| Some((f.file_name().to_string_lossy().to_string(), f.metadata().ok()?.len()))).collect();
+    let mut v: Vec<ReplayInfo> = names
+        .iter()
+        .filter_map(|(name, bytes)| {
             let id = name.strip_suffix(".mp4")?.to_string();
             let started_at = id.parse().ok()?;
-            Some(ReplayInfo { path: format!("/replays/{room}/{name}"), bytes: f.metadata().ok()?.len(), started_at, id })
+            let path = format!("/replays/{room}/{name}");
+            // `ID.RUNG.mp4` beside it: its renditions (replay_ladder), tallest first.
+            let mut rungs: Vec<&super::ladder::Rung> = super::ladder::RUNGS.iter().filter(|r| names.iter().any(|(n, _)| *n == format!("{id}.{}.mp4", r.name))).collect();
+            rungs.sort_by_key(|r| std::cmp::Reverse(r.height));
+            let renditions = std::iter::once(Rendition { name: "source".into(), path: path.clone() })
+                .chain(rungs.iter().map(|r| Rendition { name: r.name.into(), path: format!("/replays/{room}/{id}.{}.mp4", r.name) }))
+                .collect();
+            Some(ReplayInfo { path, bytes: *bytes, started_at, id, renditions })
         })
         .collect();
     v.sort_by(|a, b| b.started_at.cmp(&a.started_at));
@@ -180,10 +191,16 @@ mod tests {
         for t in [100, 300, 200] {
             std::fs::write(room.join(format!("{t}.mp4")), b"x").unwrap();
         }
+        std::fs::write(room.join("100.360p.mp4"), b"x").unwrap();
+        std::fs::write(room.join("300.audio.mp4"), b"x").unwrap();
+        std::fs::write(room.join("300.720p.mp4"), b"x").unwrap();
+        let names: Vec<String> = super::list(d.path(), "r")[0].renditions.iter().map(|r| r.name.clone()).collect();
+        assert_eq!(names, ["source", "720p", "audio"], "a replay's renditions, tallest first");
         std::fs::write(room.join("400.mp4.part"), b"x").unwrap();
         super::prune(&room, 2);
         let ids: Vec<String> = super::list(d.path(), "r").into_iter().map(|r| r.id).collect();
         assert_eq!(ids, vec!["300", "200"]);
         assert!(room.join("400.mp4.part").exists(), "a replay being written is not pruned");
+        assert!(!room.join("100.360p.mp4").exists(), "a pruned replay's renditions go with it");
     }
 }

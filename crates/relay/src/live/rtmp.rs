@@ -149,7 +149,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                         Ok(row) => {
                             let (rungs, room) = (live.ladder_for(&row), row.id);
                             tracing::info!(%peer, room = %room, "publisher on air");
-                            let replay = (live.replays_kept > 0).then(|| (live.replays_dir().join(&room), now_ms(), live.replays_kept));
+                            let replay = (live.replays_kept > 0).then(|| (live.replays_dir().join(&room), now_ms(), live.replays_kept, rungs.clone()));
                             match Writer::start(&room, live.dir.join(&room), replay) {
                                 Ok(writer) => {
                                     let fan = live.fanout_start(&room);
