@@ -161,6 +161,21 @@ fn both_agree_the_relay_records_encrypted_and_only_they_get_it() {
     a.wait_said(20, "Recorded by the server");
     b.wait_said(20, "Recorded by the server");
     let worker = recorder(&url, 6);
+    // While it runs: mallory can neither stop nor bookmark it, bob cannot
+    // "answer" a request that was never made, a forged job id gets nothing.
+    let (_, live) = curl(&format!("{url}/v1/cloud/live"), &token(&alice), &[]);
+    let live: Value = serde_json::from_slice(&live).unwrap();
+    let rid = live[0]["id"].as_str().unwrap().to_string();
+    for path in ["stop", "bookmarks"] {
+        let (code, _) = curl(&format!("{url}/v1/cloud/recordings/{rid}/{path}"), &token(&mallory), &["-X", "POST", "--data", "{}"]);
+        assert_eq!(code, 404, "mallory's {path}");
+    }
+    let (code, _) = curl(&format!("{url}/v1/cloud/recordings/{rid}/consent"), &token(&bob), &["-X", "POST", "--data", "{\"accept\":true}"]);
+    assert_eq!(code, 409);
+    let (code, _) = curl(&format!("{url}/v1/recorder/jobs/r0000000000000000/media"), RECORDER_TOKEN, &["-X", "POST", "--data", "x"]);
+    assert_eq!(code, 404);
+    let (code, _) = curl(&format!("{url}/v1/recorder/jobs/{rid}/media"), &token(&alice), &["-X", "POST", "--data", "x"]);
+    assert_eq!(code, 401, "a participant is no recorder");
     std::thread::sleep(Duration::from_secs(2));
     a.type_line("b the intro");
     a.wait_said(20, "server bookmark \"the intro\" added");

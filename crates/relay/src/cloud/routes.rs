@@ -291,3 +291,34 @@ async fn fail(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>) -> R<S
     super::finish(&c.app, &c.cloud, &id, "failed", "recorder", "the recorder failed").await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::RANGE, v.parse().unwrap());
+        m
+    }
+
+    #[test]
+    fn ranges_parse_and_bad_ones_are_refused() {
+        assert_eq!(range(&HeaderMap::new(), 100), Ok(None));
+        assert_eq!(range(&h("bytes=0-9"), 100), Ok(Some((0, 10))));
+        assert_eq!(range(&h("bytes=90-"), 100), Ok(Some((90, 100))));
+        assert_eq!(range(&h("bytes=-10"), 100), Ok(Some((90, 100))));
+        assert_eq!(range(&h("bytes=50-1000"), 100), Ok(Some((50, 100))));
+        for bad in ["bytes=100-", "bytes=5-1", "bytes=0-1,5-6", "items=0-1", "bytes=x-1", "bytes=-0", "bytes=18446744073709551615-"] {
+            assert_eq!(range(&h(bad), 100), Err(()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_checked_before_any_store_work() {
+        assert!(valid_id("r0123456789abcdef"));
+        for bad in ["r0123", "x0123456789abcdef", "r0123456789abcdeg", "../../relay.db", "r0123456789abcdef0"] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+}
