@@ -301,6 +301,8 @@ export function mount(root: HTMLElement): () => void {
                   (st) => {
                     if (replay !== me) return;
                     info.dataset.replay = st;
+                    // Where it will resume (for tests and support: currentTime reads 0 while reloading).
+                    info.dataset.resumeAt = me.position().toFixed(2);
                     info.textContent = st === "reconnecting" ? t("watch.reconnecting") : label;
                   },
                 );
