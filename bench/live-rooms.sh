@@ -94,6 +94,7 @@ while time.time() < end and closed < n:
     for key, _ in sel.select(timeout=0.5):
         try: d = key.fileobj.recv(262144)
         except BlockingIOError: continue
+        except OSError: d = b""
         if not d: sel.unregister(key.fileobj); closed += 1
         total += len(d)
 print(f"{n} raw viewers: {total/secs/1e6:.1f} MB/s served, {closed} cut off", flush=True)
