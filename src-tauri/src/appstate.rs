@@ -172,6 +172,7 @@ pub fn refresh(app: &AppHandle) {
     *last = Some(now.clone());
     drop(last);
     let _ = app.emit(EVENT, &now);
+    crate::tray::show(app, &now);
 }
 
 /// The state now, for a page that just loaded.

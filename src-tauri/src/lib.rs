@@ -152,6 +152,9 @@ pub fn run() {
             commands::settings::settings_set_relay,
             commands::settings::settings_set_hotkeys,
             commands::settings::settings_set_audio_processing,
+            tray::tray_words,
+            tray::tray_view,
+            tray::tray_menu,
         ])
         .build(tauri::generate_context!())
         .map(|app| {

@@ -9,6 +9,7 @@
 
 import { appInfo, live as liveApi } from "./api";
 import { stripView } from "./lib/appState";
+import { sendTrayWords } from "./lib/tray";
 import { h, replace, toast } from "./lib/dom";
 import { currentLang, errorText, setLanguage, languageChoice, t, type Key } from "./lib/i18n";
 import { icon, type IconName } from "./lib/icons";
@@ -154,12 +155,14 @@ function renderStrip(): void {
 /** Redraws everything in the language now chosen (Settings calls this). */
 export function relabel(): void {
   setLanguage(languageChoice());
+  sendTrayWords();
   renderNav();
   show(current, true);
 }
 
 function boot(): void {
   setLanguage(languageChoice());
+  sendTrayWords();
   renderNav();
   followAppState();
   onAppState(() => renderStrip());

@@ -46,6 +46,9 @@ mod tests {
             chat::To::decl(),
             // Watch: a room's chat on joining.
             watch::RoomJoined::decl(),
+            // The tray, in the UI's words.
+            crate::tray::TrayWords::decl(),
+            crate::tray::TrayView::decl(),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",

@@ -165,6 +165,9 @@ impl App {
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             .env("ONAIR_HOME", &l.home)
             .env("ONAIR_KEYCHAIN", "off")
+            // The webview's storage (the language chosen, in localStorage)
+            // per app home: another test's Chinese must not leak into this one.
+            .env("XDG_DATA_HOME", l.home.join("xdg-data"))
             .env_remove("ONAIR_RELAY_URL")
             // WebKit's DMA-BUF renderer needs a GPU; Xvfb has none.
             .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")

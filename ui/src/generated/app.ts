@@ -200,3 +200,31 @@ viewers: Array<string>,
  * The latest comments, oldest first.
  */
 recent: Array<RoomComment>, };
+
+export type TrayWords = { idle: string, live: string, rec: string, in_call: string, calling: string, ringing: string, show: string, start_rec: string, stop_live: string, stop_rec: string, hang_up: string, quit: string, rec_started: string, rec_saved: string, rec_failed: string, bookmark_at: string, no_bookmark: string, };
+
+export type TrayView = { 
+/**
+ * Beside the icon where the desktop shows a label: `LIVE · REC`, `REC`, or nothing.
+ */
+title: string, 
+/**
+ * The icon's tooltip, and the menu's first (greyed) line without "OnAir — ".
+ */
+tooltip: string, status: string, 
+/**
+ * The job item: start recording, or stop what runs.
+ */
+job: string, 
+/**
+ * False while a stop is finishing.
+ */
+job_enabled: boolean, 
+/**
+ * Hang up is offered while a call rings out or runs.
+ */
+hang_up: boolean, 
+/**
+ * Whether this desktop has a tray at all.
+ */
+installed: boolean, };

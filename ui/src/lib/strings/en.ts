@@ -33,6 +33,14 @@ export const en = {
   "strip.signed_out": "Not signed in",
   "strip.saved": "Saved {name}",
   "strip.idle": "Nothing live or recording",
+  "tray.show": "Show OnAir",
+  "tray.start_rec": "Start recording",
+  "tray.quit": "Quit OnAir",
+  "tray.rec_started": "Recording started",
+  "tray.rec_saved": "Recording stopped and saved",
+  "tray.rec_failed": "Could not start or stop recording",
+  "tray.bookmark_at": "Bookmark at {time}",
+  "tray.no_bookmark": "No bookmark: nothing is recording",
 
   // ---- dialogs and common words ----
   "common.ok": "OK",
