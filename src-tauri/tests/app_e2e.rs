@@ -106,6 +106,9 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     let gray = std::process::Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&thumb).args(["-f", "rawvideo", "-pix_fmt", "gray", "-"]).output().expect("ffmpeg");
     let (lo, hi) = gray.stdout.iter().fold((255u8, 0u8), |(lo, hi), &v| (lo.min(v), hi.max(v)));
     assert!(hi - lo > 60, "a uniform thumbnail (luma {lo}..{hi})");
+    // Not the flash with its frame-number stripe either (that passed the range test).
+    let white = gray.stdout.iter().filter(|&&v| v > 220).count();
+    assert!(white * 2 < gray.stdout.len(), "a white thumbnail: {white} of {} pixels near white", gray.stdout.len());
 
     // A start that fails (nothing listens at that RTMP address) says so and
     // the preview runs on.
