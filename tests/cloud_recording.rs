@@ -250,6 +250,14 @@ fn both_agree_the_relay_records_encrypted_and_only_they_get_it() {
     assert!(e > 7.99, "entropy {e} bits per byte");
     assert!(disk.len() as u64 >= plain.len() as u64);
 
+    // The call's audit shows each step, in order.
+    let (code, body) = curl(&format!("{url}/v1/calls/{call_id}/audit"), &token(&alice), &[]);
+    assert_eq!(code, 200);
+    let a: Value = serde_json::from_slice(&body).unwrap();
+    let steps: Vec<String> = a["events"].as_array().unwrap().iter().map(|e| format!("{} {}", e["event"].as_str().unwrap(), e["by"].as_str().unwrap())).collect();
+    let want = ["cloud_requested alice", "cloud_declined bob", "cloud_refused alice", "cloud_refused alice", "cloud_start alice", "cloud_stop alice"];
+    assert_eq!(steps, want, "the call's audit");
+
     // Pin and delete, by a participant.
     cli_ok(&alice, &["recordings", "cloud", "pin", &id]);
     assert_eq!(list(&alice).iter().find(|r| r["id"] == id.as_str()).unwrap()["pinned"], true);

@@ -104,6 +104,18 @@ pub enum AuditEvent {
     Stop,
     /// The other participant declined a recording request (`by` = who declined).
     Declined,
+    /// Server-side recording (issue 16): asked for, waiting for the other's answer.
+    CloudRequested,
+    /// The relay started recording (`by` = who started it, or who agreed).
+    CloudStart,
+    /// It ended (`by` = who stopped it, or `relay` at a limit).
+    CloudStop,
+    /// The other participant said no (`by` = who declined).
+    CloudDeclined,
+    /// Refused by a standing "never" (`by` = who tried).
+    CloudRefused,
+    /// The recorder failed or the relay restarted mid-recording.
+    CloudFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,7 +19,7 @@ use crate::error::{ApiError, StoreError};
 use crate::state::{now_ms, AppState};
 use crate::store::{CloudMark, CloudRow};
 use onair_proto::cloud::*;
-use onair_proto::ErrorCode;
+use onair_proto::{AuditEvent, ErrorCode};
 use onair_vault::{FileKey, Writer};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -190,22 +190,15 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
     let (mine, theirs) = app.store_call(move |s| Ok((s.recording_consent(&u)?, s.recording_consent(&o)?))).await?;
     let answer = |a: &Option<String>| a.as_deref().and_then(|a| a.parse::<ConsentAnswer>().ok()).unwrap_or_default();
     let (mine, theirs) = (answer(&mine), answer(&theirs));
-    let audit = |action: String| {
-        let (app, id, by) = (app.clone(), call_id.clone(), user.to_string());
-        async move {
-            let at = now_ms();
-            let _ = app.store_call(move |s| s.cloud_access(&format!("call:{id}"), &by, &action, at)).await;
-        }
-    };
     if mine == ConsentAnswer::Never {
-        audit("refused: own answer is never".into()).await;
+        call_step(app, &call_id, AuditEvent::CloudRefused, user).await;
         return Err(refused(
             ErrorCode::WrongState,
             "your standing answer to server recording is \"never\": change it with `onair recordings cloud consent allow` first",
         ));
     }
     if theirs == ConsentAnswer::Never {
-        audit(format!("refused: {other} never agrees")).await;
+        call_step(app, &call_id, AuditEvent::CloudRefused, user).await;
         return Err(refused(ErrorCode::WrongState, format!("{other} does not agree to server recording")));
     }
     if !free_space_ok(&cloud.dir, cloud.cfg.min_free_bytes) {
@@ -258,8 +251,18 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
             writer,
         },
     );
+    call_step(app, &row.call_id, if pending { AuditEvent::CloudRequested } else { AuditEvent::CloudStart }, user).await;
     tracing::info!(recording = %row.id, call = %row.call_id, tier = tier.name(), pending, "cloud recording requested");
     Ok(wire(&row, Vec::new()))
+}
+
+/// Writes a step to the call's audit (`GET /v1/calls/<id>/audit`); a
+/// failure is logged, never a reason to refuse the request.
+async fn call_step(app: &Arc<AppState>, call_id: &str, event: AuditEvent, by: &str) {
+    let (id, who, at) = (call_id.to_string(), by.to_string(), now_ms());
+    if let Err(e) = app.store_call(move |s| s.call_event(&id, event, &who, at)).await {
+        tracing::warn!(call = %call_id, error = %e, "writing a call audit step failed");
+    }
 }
 
 fn open_writer(cloud: &Cloud, id: &str, key: &FileKey) -> Result<Writer<File>, ApiError> {
@@ -269,17 +272,18 @@ fn open_writer(cloud: &Cloud, id: &str, key: &FileKey) -> Result<Writer<File>, A
 
 /// The other participant's answer to a pending recording.
 pub async fn answer(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, id: &str, accept: bool) -> Result<(), ApiError> {
-    let key = {
+    let (key, call_id, starter) = {
         let live = cloud.lock();
         let a = live.get(id).filter(|a| a.row.caller == user || a.row.callee == user).ok_or_else(not_found)?;
         if a.row.state != "pending" || a.row.started_by == user {
             return Err(refused(ErrorCode::WrongState, "no server recording is waiting for your answer"));
         }
-        cloud.key(&a.row)?
+        (cloud.key(&a.row)?, a.row.call_id.clone(), a.row.started_by.clone())
     };
     let (by, rid, now) = (user.to_string(), id.to_string(), now_ms());
     if !accept {
         cloud.lock().remove(id);
+        call_step(app, &call_id, AuditEvent::CloudDeclined, user).await;
         app.store_call(move |s| {
             s.cloud_access(&rid, &by, "declined", now)?;
             s.cloud_finish(&rid, "declined", Some(now), 0, 0)
@@ -288,6 +292,7 @@ pub async fn answer(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, id: &st
         return Ok(());
     }
     let w = open_writer(cloud, id, &key)?;
+    call_step(app, &call_id, AuditEvent::CloudStart, &starter).await;
     if let Some(a) = cloud.lock().get_mut(id) {
         a.row.state = "recording".into();
         a.started_ms = now;
@@ -366,6 +371,8 @@ pub async fn finish(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, state: &s
     })
     .await?;
     tracing::info!(recording = %id, state = %state, duration_ms = duration, why, "cloud recording ended");
+    let step = if state == "done" { AuditEvent::CloudStop } else { AuditEvent::CloudFailed };
+    call_step(app, &a.row.call_id, step, by).await;
     let mut row = a.row;
     (row.state, row.ended_at, row.duration_ms, row.bytes) = (state, Some(now), duration, bytes);
     Ok(wire(&row, marks))
