@@ -119,11 +119,16 @@ cpu() { python3 -c 'import sys; f=open(f"/proc/{sys.argv[1]}/stat").read().rspli
 for _ in $(seq 100); do curl -sf "http://$HP/live/$LID/ll.m3u8" >/dev/null && break; sleep 0.2; done
 sleep 1
 c0=$(cpu "$RPID"); sleep "$LSECS"; c1=$(cpu "$RPID")
-for r in $LRUNGS; do
+TOP=${LRUNGS%% *}
+for r in ${LRUNGS#"$TOP"}; do
   python3 "$W/viewers.py" 127.0.0.1 "${HP##*:}" "/live/$LID/${r}p/live.mp4" 1 $((LSECS + 4)) >/dev/null & pids+=($!)
 done
+# The top rung is decoded, so a relay that fell behind (and dropped) shows.
+"$B" watch "$LID" --quality "${TOP}p" --low-latency --duration $((LSECS + 3)) --stats-json "$W/rung.json" >/dev/null 2>&1 & rp=$!
 sleep 3   # each rung starts at the source's next keyframe
 c2=$(cpu "$RPID"); sleep "$LSECS"; c3=$(cpu "$RPID")
+wait $rp || true
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"the {sys.argv[2]}p rung decoded {d["video_frames_decoded"]} frames in {d["seconds"]:.1f} s ({d["video_frames_decoded"]/max(d["seconds"],1):.1f} fps; the source is 30)")' "$W/rung.json" "$TOP" 2>/dev/null || echo "(the ${TOP}p rung's viewer reported nothing)"
 # The same ladder with the FFmpeg CLI: one decode, the same scaler, x264
 # settings and bitrates as the relay's rungs (crates/relay/src/live/ladder.rs).
 declare -A KBPS=([1080]=4500 [720]=2500 [480]=1200 [360]=700)

@@ -213,8 +213,12 @@ impl LlHls {
         }
     }
 
+    /// RFC 8216bis 4.4.3.1: each EXTINF *rounded to the nearest integer*
+    /// is at most the target. Rounding up instead made a source with 1 s
+    /// GOPs and a 1.1 s segment announce 2 s, which doubles hls.js's
+    /// latency allowance after a stall and the HOLD-BACK.
     fn target_secs(&self) -> u64 {
-        (self.max_seg_ms.max(1000) as u64).div_ceil(1000)
+        ((self.max_seg_ms.max(1000) as u64) + 500) / 1000
     }
 
     /// The media playlist; `query` is appended to every URI (a private
