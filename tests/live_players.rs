@@ -1,13 +1,18 @@
 //! The relay's own player page (`/watch/ROOM`, with `/static/live-player.js`)
 //! in headless Chromium against a real `onair relay` with a quality ladder,
-//! the FFmpeg CLI publishing: a viewer's quality choice plays that rung.
+//! the FFmpeg CLI publishing: a viewer's quality choice plays that rung, and
+//! the live's replay resumes where it was after the relay was away for 5 s.
 
 mod chat_support;
 
 use chat_support::{wait_for, Relay, User};
 use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 struct Kill(Child);
 impl Drop for Kill {
@@ -67,9 +72,82 @@ fn last_field(lines: &Mutex<Vec<String>>, key: &str) -> Option<String> {
         })
 }
 
+/// A userspace TCP forwarder to `to` that sends what comes back at most
+/// `rate` bytes/s (the kernel here has no netem), so the browser reads only
+/// a few seconds of a replay ahead; while `cut` is set the network is down:
+/// open connections drop what they hold and close, new ones are closed.
+fn throttle(to: String, rate: f64, cut: Arc<AtomicBool>) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let next = Arc::new(Mutex::new(Instant::now()));
+    std::thread::spawn(move || {
+        for down in l.incoming().map_while(Result::ok) {
+            if cut.load(Ordering::SeqCst) {
+                continue;
+            }
+            let Ok(up) = TcpStream::connect(&to) else {
+                continue;
+            };
+            let cut = cut.clone();
+            let (mut d2, mut u2) = (down.try_clone().unwrap(), up.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut d2, &mut u2);
+                let _ = u2.shutdown(Shutdown::Write);
+            });
+            let next = next.clone();
+            std::thread::spawn(move || {
+                let (mut from, mut to) = (up, down);
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n @ 1..) = from.read(&mut buf) {
+                    let at = {
+                        let mut g = next.lock().unwrap();
+                        let at = (*g).max(Instant::now());
+                        *g = at + Duration::from_secs_f64(n as f64 / rate);
+                        at
+                    };
+                    std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                    if cut.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to.shutdown(Shutdown::Both);
+                let _ = from.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+/// `at=` of the page's first `ONAIR replay STATE` line.
+fn replay_at(lines: &Mutex<Vec<String>>, state: &str) -> Option<f64> {
+    let needle = format!("ONAIR replay {state} at=");
+    let lines = lines.lock().unwrap();
+    lines.iter().find_map(|l| {
+        l.split(&needle)
+            .nth(1)?
+            .split(|c: char| c == '"' || c.is_whitespace())
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// The newest `currentTime=` the page logged.
+fn last_progress(lines: &Mutex<Vec<String>>) -> Option<f64> {
+    let lines = lines.lock().unwrap();
+    lines.iter().rev().find_map(|l| {
+        l.split("ONAIR replay progress currentTime=")
+            .nth(1)?
+            .split(|c: char| c == '"' || c.is_whitespace())
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
 #[test]
 fn the_watch_page_plays_the_quality_a_viewer_picks() {
-    let relay = Relay::start_with(&["--ladder", "360p,audio"], false);
+    let mut relay = Relay::start_with(&["--ladder", "360p,audio"], false);
     let uma = User::register(&relay, "uma");
     let room: Value =
         serde_json::from_str(uma.ok(&["room", "create", "Quality", "--json"]).trim()).unwrap();
@@ -77,7 +155,8 @@ fn the_watch_page_plays_the_quality_a_viewer_picks() {
         room["id"].as_str().unwrap().to_string(),
         room["rtmp_url"].as_str().unwrap().to_string(),
     );
-    let _publisher = Kill(
+    // 15 s at a constant 1.5 Mbit/s: a replay whose rate is known.
+    let mut publisher = Kill(
         Command::new("ffmpeg")
             .args([
                 "-nostdin",
@@ -94,8 +173,27 @@ fn the_watch_page_plays_the_quality_a_viewer_picks() {
                 "sine=frequency=440",
             ])
             .args([
-                "-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-c:a", "aac", "-t", "120",
-                "-f", "flv", &rtmp,
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-g",
+                "30",
+                "-b:v",
+                "1500k",
+                "-maxrate",
+                "1500k",
+                "-bufsize",
+                "1M",
+                "-x264-params",
+                "nal-hrd=cbr",
+                "-c:a",
+                "aac",
+                "-t",
+                "15",
+                "-f",
+                "flv",
+                &rtmp,
             ])
             .stdout(Stdio::null())
             .spawn()
@@ -129,4 +227,40 @@ fn the_watch_page_plays_the_quality_a_viewer_picks() {
         .unwrap();
     eprintln!("the /watch page at 360p: {behind:.2} s behind the newest media received");
     assert!(behind < 5.0, "{behind}");
+
+    drop(_browser);
+
+    // The live ends; its replay plays on the page through a link of 1.5
+    // times its rate, and the relay goes away for 5 s.
+    let _ = publisher.0.wait();
+    wait_for(60, "the replay listed", || {
+        uma.json_lines(&["room", "replays", &id, "--json"])
+            .first()
+            .cloned()
+    });
+    let cut = Arc::new(AtomicBool::new(false));
+    let port = throttle(relay.addr.clone(), 300_000.0, cut.clone());
+    let profile = tempfile::tempdir().unwrap();
+    let (_browser, lines) = chromium(
+        &format!("http://127.0.0.1:{port}/watch/{id}?replay=latest"),
+        profile.path(),
+    );
+    wait_for(60, "the replay playing 3 s", || {
+        (last_progress(&lines)? > 3.0).then_some(())
+    });
+    cut.store(true, Ordering::SeqCst);
+    relay.kill9();
+    let away = Instant::now();
+    let stopped = wait_for(30, "the page reconnecting", || {
+        replay_at(&lines, "reconnecting")
+    });
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(away.elapsed()));
+    relay.start_again();
+    cut.store(false, Ordering::SeqCst);
+    let resumed = wait_for(60, "the replay resuming", || replay_at(&lines, "playing"));
+    eprintln!("the /watch page's replay stalled at {stopped:.1} s and resumed at {resumed:.1} s");
+    assert!(
+        (resumed - stopped).abs() <= 2.0 && stopped > 2.0,
+        "stalled at {stopped:.1} s, resumed at {resumed:.1} s"
+    );
 }

@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{secs, App, Launch};
@@ -86,16 +86,23 @@ fn relay(dir: &Path, port: u16) -> Kill {
 struct Throttle {
     port: u16,
     rate: Arc<AtomicU64>,
+    /// The network is down: open connections drop what they hold and close, new ones are closed.
+    cut: Arc<AtomicBool>,
 }
 
 fn throttle(to: u16) -> Throttle {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let rate = Arc::new(AtomicU64::new(0));
+    let cut = Arc::new(AtomicBool::new(false));
+    let c = cut.clone();
     let next = Arc::new(Mutex::new(Instant::now()));
     let r = rate.clone();
     std::thread::spawn(move || {
         for down in l.incoming().map_while(Result::ok) {
+            if c.load(Ordering::SeqCst) {
+                continue;
+            }
             let Ok(up) = TcpStream::connect(("127.0.0.1", to)) else {
                 continue;
             };
@@ -104,15 +111,21 @@ fn throttle(to: u16) -> Throttle {
                 let _ = std::io::copy(&mut d2, &mut u2);
                 let _ = u2.shutdown(Shutdown::Write);
             });
-            let (rate, next) = (r.clone(), next.clone());
-            std::thread::spawn(move || pace(up, down, &rate, &next));
+            let (rate, next, cut) = (r.clone(), next.clone(), c.clone());
+            std::thread::spawn(move || pace(up, down, &rate, &next, &cut));
         }
     });
-    Throttle { port, rate }
+    Throttle { port, rate, cut }
 }
 
 /// Copies `from` to `to`, in 16 KiB pieces spaced to the current rate.
-fn pace(mut from: TcpStream, mut to: TcpStream, rate: &AtomicU64, next: &Mutex<Instant>) {
+fn pace(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    rate: &AtomicU64,
+    next: &Mutex<Instant>,
+    cut: &AtomicBool,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf) {
@@ -129,7 +142,7 @@ fn pace(mut from: TcpStream, mut to: TcpStream, rate: &AtomicU64, next: &Mutex<I
             };
             std::thread::sleep(at.saturating_duration_since(Instant::now()));
         }
-        if to.write_all(&buf[..n]).is_err() {
+        if cut.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
             break;
         }
     }
@@ -287,6 +300,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
 
     // The relay goes away for 5 s: the screen says it is reconnecting.
     let playing_at = at(&app);
+    net.cut.store(true, Ordering::SeqCst);
     drop(server);
     let cut = Instant::now();
     app.wait_js("return document.querySelector('[data-testid=watch-status]').dataset.replay === 'reconnecting'", secs(30), "\"Reconnecting…\" while the relay is away");
@@ -305,6 +319,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     // Away for 5 s in all (a scenario, not a wait for a condition).
     std::thread::sleep(secs(5).saturating_sub(cut.elapsed()));
     server = relay(dir.path(), port);
+    net.cut.store(false, Ordering::SeqCst);
     // Back: playing again from where it was (±2 s), not from the start.
     app.wait_js(
         "return document.querySelector('[data-testid=watch-status]').dataset.replay === 'playing'",
