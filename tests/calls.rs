@@ -358,3 +358,74 @@ fn the_other_side_is_heard_on_the_speaker_and_mute_silences_it() {
     assert_eq!(a.finish(60), 0, "alice's call failed");
     assert_eq!(b.finish(60), 0, "bob's call failed");
 }
+
+/// What alice hears of bob's microphone while she talks: bob's speaker is
+/// a private PulseAudio null sink, and a loopback module (100 ms late,
+/// attenuated) carries what it plays into a second null sink whose monitor
+/// is bob's microphone: the echo of alice's test tone. Levels are sampled
+/// at alice (the loudest packet of each half second) after 3 s of
+/// convergence. Then bob "speaks" (espeak-ng speech played into the room):
+/// the microphone is live and near-end speech goes through. Returns the
+/// median level of the echo and the loudest level during bob's speech, in dBFS.
+fn echo_heard_by_alice(relay: &RelayProc, (an, bn): (&str, &str), speech: &std::path::Path, bob_extra: &[&str]) -> (f64, f64) {
+    let pulse = Pulse::start();
+    let pactl = |args: &[&str]| {
+        let out = std::process::Command::new("pactl").args(["--server", &pulse.server]).args(args).output().expect("pactl");
+        assert!(out.status.success(), "pactl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    pactl(&["load-module", "module-null-sink", "sink_name=room", "rate=48000"]);
+    pactl(&["load-module", "module-loopback", "source=speaker.monitor", "sink=room", "latency_msec=100"]);
+    pactl(&["set-sink-volume", "room", "60%"]);
+    pactl(&["set-default-sink", "speaker"]);
+    pactl(&["set-default-source", "room.monitor"]);
+    let (alice, bob) = (Person::register(relay, an), Person::register(relay, bn));
+    let (sa, sb) = (alice.path("a.json"), bob.path("b.json"));
+    let mut b_args = vec!["--answer", "--from", an, "--stats-json", sb.to_str().unwrap()];
+    b_args.extend_from_slice(bob_extra);
+    let mut b = bob.call_with(&["--video", "none", "--audio", "mic"], &b_args, &[("PULSE_SERVER", pulse.server.as_str())]);
+    b.wait_said(60, "waiting for a call");
+    let mut a = alice.call_with(&["--video", "none"], &[bn, "--no-speaker", "--stats-json", sa.to_str().unwrap()], &[]);
+    wait_stats(&sa, 60, "alice to hear bob's microphone", |s| num(s, "audio_packets_received") > 50.0);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut levels: Vec<f64> = (0..16)
+        .map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            stats(&sa)["audio_level_dbfs"].as_f64().unwrap_or(-100.0)
+        })
+        .collect();
+    let mut talk = std::process::Command::new("paplay").args(["--server", &pulse.server, "--device=room"]).arg(speech).spawn().expect("paplay (pulseaudio-utils)");
+    let mut near = -100.0f64;
+    while talk.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        near = near.max(stats(&sa)["audio_level_dbfs"].as_f64().unwrap_or(-100.0));
+    }
+    a.type_line("hangup");
+    assert_eq!(a.finish(60), 0);
+    assert_eq!(b.finish(60), 0);
+    let sbv = stats(&sb);
+    assert!(!sbv["notices"].to_string().contains("no speaker"), "bob's speaker did not open: {sbv}");
+    levels.sort_by(f64::total_cmp);
+    eprintln!("alice heard (dBFS, sorted): {levels:?}; bob's speech at most {near:.1} dBFS");
+    (levels[levels.len() / 2], near)
+}
+
+/// Echo end to end (issue 15): alice's sound played on bob's speaker comes
+/// back through his microphone; with audio processing on (AEC3, then
+/// RNNoise and AGC2) alice hears it attenuated while bob's own speech still
+/// reaches her; with `--no-audio-processing` she hears the echo as the room
+/// returned it.
+#[test]
+fn a_real_call_cancels_the_echo_of_the_far_end() {
+    let _g = serial();
+    let relay = RelayProc::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let speech = dir.path().join("bob.wav");
+    let out = std::process::Command::new("espeak-ng").args(["-v", "en-us", "-s", "160", "-w"]).arg(&speech).arg("Hello Alice, can you hear me well today?").output().expect("espeak-ng (scripts/deps.sh test)");
+    assert!(out.status.success());
+    let (off, near_off) = echo_heard_by_alice(&relay, ("alice", "bob"), &speech, &["--no-audio-processing"]);
+    let (on, near_on) = echo_heard_by_alice(&relay, ("carol", "dave"), &speech, &[]);
+    eprintln!("echo heard by alice: {off:.1} dBFS unprocessed, {on:.1} dBFS processed: {:.1} dB less; bob's speech {near_off:.1} / {near_on:.1} dBFS", off - on);
+    assert!(off > -45.0, "without processing alice hears her echo: {off:.1} dBFS");
+    assert!(off - on >= 25.0, "processing took only {:.1} dB of echo off ({off:.1} → {on:.1} dBFS)", off - on);
+    assert!(near_on > -45.0, "with processing bob's own speech must still reach alice: {near_on:.1} dBFS");
+}

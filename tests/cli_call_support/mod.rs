@@ -133,11 +133,14 @@ impl Person {
     }
 
     /// `onair call` with the test audio on loopback, `video` (source, size,
-    /// bitrate options) in place of the small test picture.
+    /// bitrate options; an `--audio` there replaces the test audio) in place
+    /// of the small test picture.
     pub fn call_with(&self, video: &[&str], args: &[&str], env: &[(&str, &str)]) -> CallProc {
+        let audio: &[&str] = if video.contains(&"--audio") { &[] } else { &["--audio", "test"] };
         let mut child = Command::new(BIN)
             .arg("call")
-            .args(["--audio", "test", "--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast"])
+            .args(audio)
+            .args(["--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast"])
             .args(video)
             .args(args)
             .env("ONAIR_HOME", self.home.path())
