@@ -44,6 +44,8 @@ ID=$("$B" room create Bench --json | python3 -c 'import json,sys; print(json.loa
 # its figure is the live edge of the playlist minus the playhead.
 HLSJS=$PWD/ui/node_modules/hls.js/dist/hls.min.js
 if [ -f "$HLSJS" ] && command -v chromium >/dev/null; then
+  # A player opened on a room not yet live starts far behind and stays there.
+  for _ in $(seq 150); do curl -sf "http://$HP/live/$ID/ll.m3u8" >/dev/null && break; sleep 0.2; done
   cat > "$W/ll.html" <<EOF
 <!doctype html><video id=v muted autoplay playsinline></video><script src="file://$HLSJS"></script><script>
 const v = document.getElementById('v');
@@ -124,11 +126,19 @@ for r in ${LRUNGS#"$TOP"}; do
   python3 "$W/viewers.py" 127.0.0.1 "${HP##*:}" "/live/$LID/${r}p/live.mp4" 1 $((LSECS + 4)) >/dev/null & pids+=($!)
 done
 # The top rung is decoded, so a relay that fell behind (and dropped) shows.
-"$B" watch "$LID" --quality "${TOP}p" --low-latency --duration $((LSECS + 3)) --stats-json "$W/rung.json" >/dev/null 2>&1 & rp=$!
+"$B" watch "$LID" --quality "${TOP}p" --low-latency --duration $((LSECS + 3)) --stats-json "$W/rung.json" >/dev/null 2>"$W/rung.log" & rp=$!
 sleep 3   # each rung starts at the source's next keyframe
 c2=$(cpu "$RPID"); sleep "$LSECS"; c3=$(cpu "$RPID")
 wait $rp || true
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(f"the {sys.argv[2]}p rung decoded {d["video_frames_decoded"]} frames in {d["seconds"]:.1f} s ({d["video_frames_decoded"]/max(d["seconds"],1):.1f} fps; the source is 30)")' "$W/rung.json" "$TOP" 2>/dev/null || echo "(the ${TOP}p rung's viewer reported nothing)"
+python3 - "$W/rung.json" "$TOP" "$W/rung.log" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    n, t = d["video_frames_decoded"], d["seconds"]
+    print(f"the {sys.argv[2]}p rung decoded {n} frames in {t:.1f} s ({n / max(t, 1):.1f} fps; the source is 30)")
+except (OSError, ValueError, KeyError):
+    print(f"(the {sys.argv[2]}p rung's viewer reported nothing:)", *open(sys.argv[3]).readlines()[-3:], sep="\n")
+PY
 # The same ladder with the FFmpeg CLI: one decode, the same scaler, x264
 # settings and bitrates as the relay's rungs (crates/relay/src/live/ladder.rs).
 declare -A KBPS=([1080]=4500 [720]=2500 [480]=1200 [360]=700)
