@@ -381,10 +381,29 @@ function wire() {
   };
 }
 
+// Server-side recording (issue 16): the relay's list of running recordings
+// of this user's calls, polled each second; the banner says so while one runs.
+function watchCloud(token) {
+  let running = null;
+  setInterval(async () => {
+    try {
+      const r = await fetch('/v1/cloud/live', { headers: { Authorization: 'Bearer ' + token } });
+      if (!r.ok) return;
+      const live = (await r.json()).find((x) => x.state === 'recording');
+      const id = live ? live.id : null;
+      if (id === running) return;
+      if (id) { $('banner-text').textContent = 'Recorded by the server'; show('banner', true); log('cloud recording=start id=' + id); }
+      else { show('banner', false); log('cloud recording=stop id=' + running); }
+      running = id;
+    } catch (e) { /* the relay is restarting: nothing is known to have changed */ }
+  }, 1000);
+}
+
 async function signIn(user, password) {
   try {
     const s = await login(user, password);
     await connect(s.token);
+    watchCloud(s.token);
     show('login', false); show('dial', true);
     setState('signed_in', 'user=' + me);
     const peer = params.get('call');
