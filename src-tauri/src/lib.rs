@@ -99,6 +99,7 @@ pub fn run() {
             commands::live::live_stop,
             commands::live::live_bookmark,
             commands::live::live_set_beauty,
+            commands::live::live_set_fader,
             commands::live::live_status,
             commands::live::live_devices,
             commands::live::live_save_key,

@@ -42,6 +42,16 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     assert!(app.eval("return !document.querySelector('[data-testid=stat-elapsed]') && !document.querySelector('[data-testid=strip-rec]')") == json!(true));
     app.screenshot("live-preview");
 
+    // The mixer: the test tone moves its meter; Mute silences it at once.
+    app.wait_js("const m = document.querySelector('[data-testid=mixer-level]'); return !!m && Number(m.dataset.dbfs) > -40", secs(30), "the test tone on the mixer's meter");
+    app.click("[data-testid=mixer-mute]");
+    let muted = || status(&app)["mixer"][0]["muted"] == json!(true) && status(&app)["mixer"][0]["level_dbfs"].as_f64().unwrap_or(0.0) <= -99.0;
+    if !(0..100).any(|_| muted() || { std::thread::sleep(std::time::Duration::from_millis(200)); false }) {
+        panic!("not muted: status {} checkbox {} last error {}", status(&app)["mixer"], app.eval("return document.querySelector('[data-testid=mixer-mute]').checked"), app.eval("return String(window.__onairLastError)"));
+    }
+    app.click("[data-testid=mixer-mute]");
+    support_wait(|| status(&app)["mixer"][0]["level_dbfs"].as_f64().unwrap_or(-100.0) > -40.0, "the source heard again");
+
     // Record 5 s with a bookmark at about 2 s.
     app.select("[data-testid=destination]", "none");
     app.eval("const c = document.querySelector('[data-testid=record-toggle]'); if (!c.checked) c.click(); return true");
@@ -343,6 +353,15 @@ for (const el of document.querySelectorAll('body *')) {
   const cut = [...el.querySelectorAll('*')].filter((c) => { const cr = c.getBoundingClientRect(); return cr.width > 0 && cr.right > edge + 1 && !c.closest('[hidden]'); }).map(name);
   if (['auto', 'scroll'].includes(st.overflowX)) bad.push('scrolls sideways: ' + name(el) + ' ' + el.scrollWidth + '>' + el.clientWidth + ' ' + cut.slice(-3).join(', '));
   else if (cut.length) bad.push('cut off in ' + name(el) + ': ' + cut.slice(-3).join(', '));
+}
+// An empty field's placeholder is its label: it must show whole.
+const ctx = document.createElement('canvas').getContext('2d');
+for (const el of document.querySelectorAll('input[placeholder]')) {
+  if (el.value || el.getBoundingClientRect().width === 0 || el.closest('[hidden]')) continue;
+  const st = getComputedStyle(el);
+  ctx.font = `${st.fontStyle} ${st.fontWeight} ${st.fontSize} ${st.fontFamily}`;
+  const room = el.clientWidth - parseFloat(st.paddingLeft) - parseFloat(st.paddingRight);
+  if (ctx.measureText(el.placeholder).width > room + 1) bad.push('placeholder cut: ' + name(el) + ' "' + el.placeholder + '"');
 }
 return bad.slice(0, 12);
 "#;

@@ -167,6 +167,15 @@ export interface LiveStatus {
   started_ms: number | null;
   /** What the running job was started with (restored when the screen opens again). */
   request: LiveRequest | null;
+  /** The audio mixer: each source's volume (1 = unity, up to 2), mute and level. */
+  mixer?: FaderView[];
+}
+
+export interface FaderView {
+  name: string;
+  volume: number;
+  muted: boolean;
+  level_dbfs: number;
 }
 
 export interface RecordingResult {
@@ -203,6 +212,7 @@ export const live = {
   stop: () => call<StopResult>("live_stop"),
   bookmark: (label?: string) => call<Bookmark>("live_bookmark", { label: label ?? null }),
   setBeauty: (smooth: number, whiten: number) => call<boolean>("live_set_beauty", { smooth, whiten }),
+  setFader: (index: number, volume: number, muted: boolean) => call<void>("live_set_fader", { index, volume, muted }),
   status: () => call<LiveStatus>("live_status"),
   devices: () => call<DeviceList>("live_devices"),
   saveKey: (url: string, key: string) => call<Stored>("live_save_key", { url, key }),

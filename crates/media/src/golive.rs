@@ -73,6 +73,8 @@ pub struct Status {
     pub sources: Vec<String>,
     pub encoder: Option<String>,
     pub stats: Option<StatsSnapshot>,
+    /// The audio mixer: each source's volume, mute and level.
+    pub mixer: Vec<crate::source::fader::FaderView>,
 }
 
 struct Job {
@@ -91,6 +93,8 @@ pub struct GoLive {
     /// auto-stop) cannot interleave; reads take only `job`.
     ops: Mutex<()>,
     stopping: AtomicBool,
+    /// Volume and mute per audio source name (see [`GoLive::set_fader`]).
+    faders: Mutex<Vec<(String, f32, bool)>>,
 }
 
 fn busy(m: &str) -> MediaError {
@@ -144,6 +148,7 @@ impl GoLive {
             sources: j.map(|j| j.pipeline.sources().to_vec()).unwrap_or_default(),
             encoder: j.and_then(|j| j.pipeline.encoder_name().map(str::to_string)),
             stats: j.map(|j| j.pipeline.stats()),
+            mixer: j.map(|j| j.pipeline.mixer()).unwrap_or_default(),
         }
     }
 
@@ -158,6 +163,7 @@ impl GoLive {
         cfg.live.clear();
         cfg.record = None;
         let pipeline = Pipeline::start_with_preview(cfg, None, Some(tap))?;
+        self.restore_faders(&pipeline);
         *self.job() = Some(Job {
             pipeline,
             preview: true,
@@ -202,6 +208,7 @@ impl GoLive {
         let destinations = cfg.live.iter().map(|d| d.name.clone()).collect();
         let recording = cfg.record.clone();
         let pipeline = Pipeline::start_with_preview(cfg, library, tap)?;
+        self.restore_faders(&pipeline);
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
@@ -267,6 +274,30 @@ impl GoLive {
         let g = self.job();
         let j = g.as_ref().ok_or_else(|| busy("nothing is running"))?;
         Ok(j.pipeline.set_beauty(p))
+    }
+
+    /// Sets an audio source's volume and mute on the preview or the job.
+    /// Kept by the source's name, so what was set on the preview holds when
+    /// Start opens the sources again.
+    pub fn set_fader(&self, index: usize, volume: f32, muted: bool) -> Result<()> {
+        let g = self.job();
+        let j = g.as_ref().ok_or_else(|| busy("nothing is running"))?;
+        j.pipeline.set_fader(index, volume, muted)?;
+        let name = j.pipeline.mixer()[index].name.clone();
+        let mut kept = self.faders.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|(n, _, _)| *n != name);
+        kept.push((name, volume, muted));
+        Ok(())
+    }
+
+    /// Applies the kept fader settings to a new pipeline's sources.
+    fn restore_faders(&self, p: &Pipeline) {
+        let kept = self.faders.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, f) in p.mixer().iter().enumerate() {
+            if let Some((_, v, m)) = kept.iter().find(|(n, _, _)| *n == f.name) {
+                let _ = p.set_fader(i, *v, *m);
+            }
+        }
     }
 
     /// On exit: stops whatever runs, so a recording is finalised.

@@ -36,6 +36,7 @@ use crate::source::mic::MicAudio;
 use crate::source::screen::ScreenVideo;
 use crate::source::test::{TestAudio, TestVideo};
 use crate::source::desktop::DesktopAudio;
+use crate::source::fader::{Fader, FaderHandle};
 use crate::source::mix::MixedAudio;
 use crate::source::{audio_inputs, AudioInput, AudioSource, AudioSpec, VideoSource, VideoSpec};
 use crate::stats::{add, DestinationSnapshot, Stats, StatsSnapshot};
@@ -169,6 +170,8 @@ pub struct Pipeline {
     encoder_name: Option<String>,
     describe: Vec<String>,
     beauty: Vec<ParamsHandle>,
+    /// One per audio source, in the order given.
+    faders: Vec<FaderHandle>,
 }
 
 /// Whether a layer counts as "the camera" for the beauty filter. A file
@@ -209,11 +212,16 @@ fn open_audio_input(input: &AudioInput, cfg: &PipelineConfig, clock: &Clock, sto
     })
 }
 
-/// The job's audio: nothing, its one source, or the mix of several.
-fn open_audio(inputs: &[AudioInput], cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
-    let mut sources = Vec::new();
+/// The job's audio: nothing, its one source, or the mix of several; each
+/// source through a fader (volume, mute, meter) whose handle goes in `faders`.
+fn open_audio(inputs: &[AudioInput], cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>, faders: &mut Vec<FaderHandle>) -> Result<Option<Box<dyn AudioSource>>> {
+    let mut sources: Vec<Box<dyn AudioSource>> = Vec::new();
     for input in audio_inputs(inputs)? {
-        sources.extend(open_audio_input(&input, cfg, clock, stop)?);
+        if let Some(src) = open_audio_input(&input, cfg, clock, stop)? {
+            let (f, h) = Fader::new(src);
+            faders.push(h);
+            sources.push(Box::new(f));
+        }
     }
     Ok(match sources.len() {
         0 => None,
@@ -310,7 +318,8 @@ impl Pipeline {
             (Some(_), None) => return Err(MediaError::Invalid("--overlay needs a base --video".into())),
             _ => None,
         };
-        let audio = open_audio(&cfg.audio, &cfg, &clock, &stop)?;
+        let mut faders = Vec::new();
+        let audio = open_audio(&cfg.audio, &cfg, &clock, &stop, &mut faders)?;
         for d in video.iter().map(|v| v.describe()).chain(overlay_src.iter().map(|o| format!("overlay {}", o.0.describe()))).chain(audio.iter().map(|a| a.describe())) {
             describe.push(d);
         }
@@ -547,6 +556,7 @@ impl Pipeline {
             encoder_name,
             describe,
             beauty: beauty_handles,
+            faders,
         })
     }
 
@@ -560,6 +570,18 @@ impl Pipeline {
     pub fn set_beauty(&self, p: BeautyParams) -> bool {
         self.beauty.iter().for_each(|h| h.set(p));
         !self.beauty.is_empty()
+    }
+
+    /// The audio mixer: each source's volume, mute and level.
+    pub fn mixer(&self) -> Vec<crate::source::fader::FaderView> {
+        self.faders.iter().map(FaderHandle::view).collect()
+    }
+
+    /// Sets audio source `index`'s volume (1.0 = unity, up to 2.0) and mute.
+    pub fn set_fader(&self, index: usize, volume: f32, muted: bool) -> Result<()> {
+        let f = self.faders.get(index).ok_or_else(|| MediaError::Invalid(format!("there is no audio source {index}")))?;
+        f.set(volume, muted);
+        Ok(())
     }
 
     /// What is being captured, one line per source.

@@ -122,6 +122,8 @@ pub struct LiveStatus {
     /// What the running job was started with, so a screen opened later
     /// shows the job's own sources and destination, not its defaults.
     pub request: Option<LiveRequest>,
+    /// The audio mixer: each source's volume, mute and level (preview or job).
+    pub mixer: Vec<onair_media::source::fader::FaderView>,
 }
 
 /// What Stop reports (also the `live://stopped` payload).
@@ -167,6 +169,7 @@ impl LiveState {
             sources: st.sources,
             started_ms: st.started_unix_ms,
             request: if running { self.running.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { None },
+            mixer: st.mixer,
         }
     }
 
@@ -363,6 +366,13 @@ pub fn live_bookmark(live: State<'_, LiveState>, label: Option<String>) -> AppRe
 #[tauri::command]
 pub fn live_set_beauty(live: State<'_, LiveState>, smooth: u8, whiten: u8) -> AppResult<bool> {
     live.ctl.set_beauty(BeautyParams::new(smooth.min(100), whiten.min(100))).map_err(media)
+}
+
+/// The mixer: audio source `index`'s volume (1.0 = unity, up to 2.0) and
+/// mute, on the preview or the running job at once.
+#[tauri::command]
+pub fn live_set_fader(live: State<'_, LiveState>, index: usize, volume: f32, muted: bool) -> AppResult<()> {
+    live.ctl.set_fader(index, volume, muted).map_err(media)
 }
 
 #[tauri::command]

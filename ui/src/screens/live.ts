@@ -3,7 +3,7 @@
 // loopback WebSocket (`/preview`), drawn on a canvas; stats arrive as
 // `live://stats` events twice a second.
 
-import { devices, micSource, type DevicesView } from "../lib/devices";
+import { devices, meterPercent, micSource, type DevicesView } from "../lib/devices";
 import { ApiError, live, on, type Destination, type DestinationStats, type LiveRequest, type LiveStatus, type Sources } from "../api";
 import { PRESETS, destinationLine, presetOf, rtmpDestination } from "../lib/destinations";
 import { h, replace, toast } from "../lib/dom";
@@ -129,6 +129,39 @@ export function mount(root: HTMLElement): () => void {
   }
   const destStates = h("ul.dest-states", { "data-testid": "dest-states" });
 
+  // ---- audio mixer: a meter, volume and mute per source (mic, desktop…) ----
+  const mixerEl = h("div.mixer", { "data-testid": "mixer" });
+  let mixerKey = "";
+  let mixerRows: { bar: HTMLElement; meter: HTMLElement; vol: HTMLInputElement; mute: HTMLInputElement }[] = [];
+  function renderMixer(): void {
+    const m = status.mixer ?? [];
+    const key = m.map((f) => f.name).join("\n");
+    if (key !== mixerKey) {
+      mixerKey = key;
+      const rows: HTMLElement[] = [];
+      mixerRows = m.map((f, i) => {
+        const bar = h("div.level-fill");
+        const meter = h("div.level", { "data-testid": "mixer-level", role: "meter", "aria-label": f.name }, bar);
+        const vol = h("input", { type: "range", min: 0, max: 200, value: Math.round(f.volume * 100), "data-testid": "mixer-volume", "aria-label": f.name }) as HTMLInputElement;
+        const mute = h("input", { type: "checkbox", "data-testid": "mixer-mute" }) as HTMLInputElement;
+        mute.checked = f.muted;
+        const send = () => void live.setFader(i, Number(vol.value) / 100, mute.checked).catch((e) => toast(errorText(e), "error"));
+        vol.addEventListener("input", send);
+        mute.addEventListener("change", send);
+        rows.push(h("div.mixer-row", {}, h("span.small", {}, f.name), meter, h("div.row", {}, vol, h("label.inline", {}, mute, t("live.mute")))));
+        return { bar, meter, vol, mute };
+      });
+      replace(mixerEl, ...rows);
+    }
+    m.forEach((f, i) => {
+      const r = mixerRows[i];
+      r.bar.style.width = `${meterPercent(f.level_dbfs)}%`;
+      r.meter.dataset.dbfs = String(Math.round(f.level_dbfs));
+      if (document.activeElement !== r.vol) r.vol.value = String(Math.round(f.volume * 100));
+      r.mute.checked = f.muted;
+    });
+  }
+
   const showDest = () => {
     roomBox.hidden = dest.value !== "room";
     rtmpBox.hidden = dest.value !== "rtmp";
@@ -214,6 +247,7 @@ export function mount(root: HTMLElement): () => void {
     const ds = running ? ((status.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? []) : [];
     replace(destStates, ...ds.map((d) => h(`li.dest-state.${d.state}`, { "data-testid": "dest-state", "data-state": d.state, "data-name": d.name }, h("strong", {}, d.name), " ", destinationLine(d))));
     startStop.disabled = busy;
+    renderMixer();
     videoFile.hidden = video.value !== "file";
     // Figures only for a running job: a preview has no elapsed time, no
     // encoder rate and nothing to be connected to.
@@ -411,6 +445,8 @@ export function mount(root: HTMLElement): () => void {
           h("label", {}, t("live.overlay_corner"), corner),
           h("label", {}, t("live.audio"), audio),
           h("label", {}, t("live.quality"), preset),
+          h("h3", {}, t("live.mixer")),
+          mixerEl,
           h("h2", {}, t("live.beauty")),
           h("label", {}, t("live.smooth"), smooth),
           h("label", {}, t("live.brighten"), whiten),

@@ -15,6 +15,7 @@
 
 pub mod camera;
 pub mod desktop;
+pub mod fader;
 pub mod file;
 pub mod mic;
 pub mod mix;

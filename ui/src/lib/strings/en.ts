@@ -113,6 +113,8 @@ export const en = {
   "live.audio.mic": "Microphone",
   "live.audio.desktop": "Desktop sound",
   "live.audio.mic_desktop": "Microphone + desktop sound",
+  "live.mixer": "Audio mixer",
+  "live.mute": "Mute",
   "live.audio.none": "No audio",
   "live.file_placeholder": "/path/to/video.mp4",
   "live.dest.none": "Record only",

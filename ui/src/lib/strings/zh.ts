@@ -108,6 +108,8 @@ export const zh: Record<Key, string> = {
   "live.audio.mic": "麦克风",
   "live.audio.desktop": "电脑声音",
   "live.audio.mic_desktop": "麦克风 + 电脑声音",
+  "live.mixer": "混音",
+  "live.mute": "静音",
   "live.audio.none": "无音频",
   "live.file_placeholder": "/path/to/video.mp4",
   "live.dest.none": "仅录制",
