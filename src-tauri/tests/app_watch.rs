@@ -195,7 +195,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     l.relay_url = Some(format!("http://127.0.0.1:{}", net.port));
     let app = App::launch(l);
 
-    // 30 s of 854×480 at a constant 1.5 Mbit/s (about 200 KB/s with audio):
+    // 20 s of 854×480 at a constant 1.5 Mbit/s (about 200 KB/s with audio):
     // the replay's size is known, so the throttle can keep the player's
     // read-ahead short and stopping the relay really cuts it off.
     let publisher = Kill(
@@ -230,7 +230,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
                 "-x264-params",
                 "nal-hrd=cbr",
             ])
-            .args(["-c:a", "aac", "-t", "30", "-f", "flv", &rtmp])
+            .args(["-c:a", "aac", "-t", "20", "-f", "flv", &rtmp])
             .stdout(Stdio::null())
             .spawn()
             .expect("ffmpeg is installed"),
@@ -269,7 +269,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     app.wait_text("[data-testid=watch-status]", "360p ·", secs(30));
     app.screenshot("watch-quality-360p");
 
-    // The live runs its 30 s and ends; its replay plays.
+    // The live runs its 20 s and ends; its replay plays.
     let mut publisher = publisher;
     let _ = publisher.0.wait();
     app.wait_js(

@@ -31,9 +31,6 @@
 
 const DEFAULTS = { maxLagS: 1.0, targetLagS: 0.15, keepS: 10, statsEveryMs: 500 };
 
-/** The rungs' nominal bitrates (kbit/s), as the relay's ladder encodes them. */
-export const RUNG_KBPS = { "1080p": 4500, "720p": 2500, "480p": 1200, "360p": 700, audio: 128 };
-
 /** A rung's low-latency stream: the source at /live/ROOM/live.mp4, a rung at /live/ROOM/RUNG/live.mp4. */
 export function rungPath(room, rung) {
   const r = encodeURIComponent(room);

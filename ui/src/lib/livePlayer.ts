@@ -3,7 +3,9 @@
 // moof+mdat per frame from the latest keyframe). A TypeScript port of the
 // relay's own `/static/live-player.js` (same repo): the app's CSP loads
 // scripts from the app only, so the logic lives here, with the decisions
-// (codec string, when to jump, what to trim) as pure functions under test.
+// (codec string, when to jump, what to trim, which rung Auto plays) as pure
+// functions under test. `playReplay` plays a finished replay and resumes it
+// where it was after the network drops.
 
 export interface PlayerOptions {
   /** Jump when playback falls this far behind the newest frame (s). */
