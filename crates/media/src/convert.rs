@@ -141,11 +141,24 @@ impl Resampler {
         let cap = input.samples() * SAMPLE_RATE as usize / input.rate().max(1) as usize + 256;
         let mut converted = frame::Audio::new(Sample::F32(SampleType::Packed), cap, ChannelLayout::STEREO);
         converted.set_rate(SAMPLE_RATE);
-        // A decoder may hand over a frame whose layout field is unset.
+        // A decoder may hand over a frame whose layout field is unset (WAV's
+        // PCM). Not `input.clone()`: that allocates for the empty layout (no
+        // channels), so the copy fails and the resampler read absent planes
+        // (a segfault on every `--audio file:X.wav`); av_frame_copy refuses
+        // the two layouts. A frame of the right layout gets the samples.
         let mut fixed;
         let input = if input.channel_layout().is_empty() {
-            fixed = input.clone();
-            fixed.set_channel_layout(layout);
+            fixed = frame::Audio::new(input.format(), input.samples(), layout);
+            fixed.set_rate(input.rate());
+            fixed.set_pts(input.pts());
+            let planar = input.is_planar();
+            let channels = usize::from(input.channels());
+            let bytes = input.samples() * input.format().bytes() * if planar { 1 } else { channels };
+            for plane in 0..if planar { channels } else { 1 } {
+                let (src, dst) = (input.data(plane), fixed.data_mut(plane));
+                let n = bytes.min(src.len()).min(dst.len());
+                dst[..n].copy_from_slice(&src[..n]);
+            }
             &fixed
         } else {
             input
@@ -161,6 +174,46 @@ impl Resampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A WAV's PCM frames come from the decoder with no channel layout set;
+    /// they used to crash the resampler (every `--audio file:X.wav`).
+    #[test]
+    fn pcm_without_a_channel_layout_resamples() {
+        use crate::source::AudioSource;
+        let dir = tempfile::tempdir().unwrap();
+        let wav = dir.path().join("tone.wav");
+        let (rate, n) = (22_050u32, 22_050u32);
+        let mut b = Vec::new();
+        b.extend(b"RIFF");
+        b.extend((36 + n * 2).to_le_bytes());
+        b.extend(b"WAVEfmt ");
+        b.extend(16u32.to_le_bytes());
+        b.extend(1u16.to_le_bytes()); // PCM
+        b.extend(1u16.to_le_bytes()); // mono
+        b.extend(rate.to_le_bytes());
+        b.extend((rate * 2).to_le_bytes());
+        b.extend(2u16.to_le_bytes());
+        b.extend(16u16.to_le_bytes());
+        b.extend(b"data");
+        b.extend((n * 2).to_le_bytes());
+        for i in 0..n {
+            let v = (f64::from(i) * 440.0 * std::f64::consts::TAU / f64::from(rate)).sin() * 8000.0;
+            b.extend((v as i16).to_le_bytes());
+        }
+        std::fs::write(&wav, b).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut src = crate::source::file::FileAudio::open(&wav, false, crate::frame::Clock::start_now(), stop).unwrap().unpaced();
+        let mut samples = Vec::new();
+        while let Some(c) = src.next_chunk().unwrap() {
+            samples.extend(c.samples);
+        }
+        // One second at 48 kHz, stereo, the tone (0.24 peak) on both channels
+        // 3 dB down (swresample's mono-to-stereo).
+        let frames = samples.len() / CHANNELS;
+        assert!((46_000..=48_500).contains(&frames), "{frames} frames");
+        let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
+        assert!((0.15..0.26).contains(&peak), "peak {peak}");
+    }
 
     #[test]
     fn fit_rect_letterboxes() {
