@@ -479,31 +479,41 @@ fn cpu_over(pid: u32, secs: u64) -> f64 {
     cpu_secs(pid) - c0
 }
 
-/// A relay with a ladder (`--ladder 360p`) under an 854×480 source: the
-/// multivariant playlist lists both; the rung plays at 640×360 over
-/// low-latency HLS and fMP4; it costs nothing while nobody watches it.
+/// A relay with a ladder under a 1280×720 source from `onair live`: the
+/// multivariant playlist lists the source, 480p, 360p and audio (not 720p:
+/// no rung at the source's height); `onair watch --quality 480p` decodes
+/// 854×480, ffprobe reads 360p at 640×360; a rung costs nothing while
+/// nobody watches it.
 #[test]
 fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
-    let relay = Relay::start_with(&["--ladder", "360p,720p,audio"], false);
+    let relay = Relay::start_with(&["--ladder", "360p,720p,480p,audio"], false);
     let lee = User::register(&relay, "lee");
     let room = create_room(&lee, "Ladder");
-    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
-    let _publisher = KillOnDrop(ffmpeg_publish(&rtmp, 120));
+    let id = room["id"].as_str().unwrap().to_string();
+    let _publisher = KillOnDrop(
+        lee.cmd(&["live", "--to", &format!("relay://{id}"), "--video", "test", "--audio", "test", "--preset", "720p30", "--duration", "120"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_for(60, "the source's first segment", || (get(&relay, &format!("/live/{id}/ll.m3u8")).0 == 200).then_some(()));
     let mv = wait_for(30, "the source's size in the multivariant playlist", || {
         let mv = String::from_utf8_lossy(&get(&relay, &format!("/live/{id}/index.m3u8")).1).to_string();
-        mv.contains("RESOLUTION=854x480").then_some(mv)
+        mv.contains("RESOLUTION=1280x720").then_some(mv)
     });
     assert!(mv.contains("RESOLUTION=640x360") && mv.contains("\n360p/ll.m3u8"), "{mv}");
-    assert!(!mv.contains("720p"), "no rung above the source: {mv}");
+    assert!(mv.contains("RESOLUTION=854x480") && mv.contains("\n480p/ll.m3u8"), "{mv}");
+    assert!(!mv.contains("720p/"), "no rung at or above the source: {mv}");
     assert!(mv.contains("CODECS=\"mp4a.40.2\",NAME=\"audio\"\naudio/ll.m3u8"), "the audio-only rung: {mv}");
     // Nobody has asked for the rung yet: the relay only passes through.
     let idle = cpu_over(relay.pid().unwrap(), 4);
 
     let out_ts = lee.home.path().join("rung.ts");
     let stats = lee.home.path().join("rung.json");
-    let w = lee.run(&["watch", &id, "--quality", "360p", "--duration", "6", "--out", out_ts.to_str().unwrap(), "--stats-json", stats.to_str().unwrap()]);
-    assert!(w.status.success(), "watch --quality 360p: {}", String::from_utf8_lossy(&w.stderr));
+    let w = lee.run(&["watch", &id, "--quality", "480p", "--duration", "6", "--out", out_ts.to_str().unwrap(), "--stats-json", stats.to_str().unwrap()]);
+    assert!(w.status.success(), "watch --quality 480p: {}", String::from_utf8_lossy(&w.stderr));
     let v: Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert!(v["video_frames_decoded"].as_u64().unwrap_or(0) >= 60, "{v}");
     let probe = |url: &str| {
@@ -511,7 +521,7 @@ fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
         // One line per program and per stream: the first says it.
         String::from_utf8_lossy(&o.stdout).lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
     };
-    assert_eq!(probe(out_ts.to_str().unwrap()), "640,360", "what onair watch --quality 360p saved");
+    assert_eq!(probe(out_ts.to_str().unwrap()), "854,480", "what onair watch --quality 480p saved");
     // The same rung as the low-latency fMP4 stream, while it is being made.
     let busy = std::thread::scope(|s| {
         let cpu = s.spawn(|| cpu_over(relay.pid().unwrap(), 4));
@@ -526,7 +536,7 @@ fn a_ladder_rung_plays_at_its_size_and_costs_nothing_unwatched() {
     // Everyone left: after the idle time the rung is not encoded any more.
     std::thread::sleep(Duration::from_secs(10));
     let after = cpu_over(relay.pid().unwrap(), 4);
-    eprintln!("relay CPU over 4 s: before any rung viewer {idle:.2} s, while 360p is watched {busy:.2} s, after they left {after:.2} s");
+    eprintln!("relay CPU over 4 s: before any rung viewer {idle:.2} s, while 480p and 360p are watched {busy:.2} s, after they left {after:.2} s");
     assert!(after <= idle * 1.5 + 0.3, "an unwatched rung costs nothing: idle {idle:.2}, after {after:.2} (busy {busy:.2})");
 }
 
