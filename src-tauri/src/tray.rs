@@ -41,6 +41,10 @@ pub struct TrayWords {
     pub rec_failed: String,
     pub bookmark_at: String,
     pub no_bookmark: String,
+    pub incoming_call: String,
+    /// A group message's notification title (`{from}`).
+    pub group_from: String,
+    pub sent_file: String,
 }
 
 impl Default for TrayWords {
@@ -65,6 +69,9 @@ impl Default for TrayWords {
             rec_failed: s("Could not start or stop recording"),
             bookmark_at: s("Bookmark at {time}"),
             no_bookmark: s("No bookmark: nothing is recording"),
+            incoming_call: s("Incoming call"),
+            group_from: s("{from} (group)"),
+            sent_file: s("sent a file"),
         }
     }
 }
@@ -270,7 +277,8 @@ pub fn notify(app: &AppHandle, title: &str, body: &str) {
     }
 }
 
-fn words(app: &AppHandle) -> TrayWords {
+/// The tray's and notifications' words now (English before the UI sent its own).
+pub fn words(app: &AppHandle) -> TrayWords {
     app.try_state::<TrayState>().map(|st| lock(&st.words).clone()).unwrap_or_default()
 }
 

@@ -70,7 +70,8 @@ pub fn translate(ev: &Event, now_ms: i64) -> Option<CallPush> {
 pub fn on_event(app: &AppHandle, ev: &Event) {
     if let Some(p) = translate(ev, onair_chat::now_ms()) {
         if let CallPush::Ringing { peer, .. } = &p {
-            crate::tray::notify(app, "Incoming call", &format!("{peer} is calling"));
+            let w = crate::tray::words(app);
+            crate::tray::notify(app, &w.incoming_call, &w.ringing.replace("{peer}", peer));
         }
         let _ = app.emit(EVENT, p);
     }

@@ -256,8 +256,9 @@ fn notify_message(app: &AppHandle, conv: &str, from: &str, text: &str) {
     if focused {
         return;
     }
-    let title = if onair_proto::is_group_conv(conv) { format!("{from} (group)") } else { from.to_string() };
-    let body: String = if text.is_empty() { "sent a file".into() } else { text.chars().take(120).collect() };
+    let w = crate::tray::words(app);
+    let title = if onair_proto::is_group_conv(conv) { w.group_from.replace("{from}", from) } else { from.to_string() };
+    let body: String = if text.is_empty() { w.sent_file } else { text.chars().take(120).collect() };
     crate::tray::notify(app, &title, &body);
 }
 

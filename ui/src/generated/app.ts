@@ -201,7 +201,11 @@ viewers: Array<string>,
  */
 recent: Array<RoomComment>, };
 
-export type TrayWords = { idle: string, live: string, rec: string, in_call: string, calling: string, ringing: string, show: string, start_rec: string, stop_live: string, stop_rec: string, hang_up: string, quit: string, rec_started: string, rec_saved: string, rec_failed: string, bookmark_at: string, no_bookmark: string, };
+export type TrayWords = { idle: string, live: string, rec: string, in_call: string, calling: string, ringing: string, show: string, start_rec: string, stop_live: string, stop_rec: string, hang_up: string, quit: string, rec_started: string, rec_saved: string, rec_failed: string, bookmark_at: string, no_bookmark: string, incoming_call: string, 
+/**
+ * A group message's notification title (`{from}`).
+ */
+group_from: string, sent_file: string, };
 
 export type TrayView = { 
 /**

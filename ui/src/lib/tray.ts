@@ -26,6 +26,9 @@ export function trayWords(): TrayWords {
     rec_failed: t("tray.rec_failed"),
     bookmark_at: t("tray.bookmark_at", { time: "{time}" }),
     no_bookmark: t("tray.no_bookmark"),
+    incoming_call: t("tray.incoming_call"),
+    group_from: t("tray.group_from", { from: "{from}" }),
+    sent_file: t("tray.sent_file"),
   };
 }
 

@@ -41,6 +41,9 @@ export const en = {
   "tray.rec_failed": "Could not start or stop recording",
   "tray.bookmark_at": "Bookmark at {time}",
   "tray.no_bookmark": "No bookmark: nothing is recording",
+  "tray.incoming_call": "Incoming call",
+  "tray.group_from": "{from} (group)",
+  "tray.sent_file": "sent a file",
 
   // ---- dialogs and common words ----
   "common.ok": "OK",
@@ -457,7 +460,7 @@ export const en = {
   "watch.title": "Watch",
   "watch.ended": "Stream ended",
   "watch.ended_replay": "Watch the replay",
-  "watch.search": "Search rooms, streamers, categories",
+  "watch.search": "Search rooms",
   "watch.include_offline": "Include offline rooms",
   "watch.refresh": "Refresh",
   "watch.no_match": "No room matches.",

@@ -39,6 +39,9 @@ export const zh: Record<Key, string> = {
   "tray.rec_failed": "无法开始或停止录制",
   "tray.bookmark_at": "已在 {time} 添加书签",
   "tray.no_bookmark": "未添加书签：当前没有在录制",
+  "tray.incoming_call": "来电",
+  "tray.group_from": "{from}（群组）",
+  "tray.sent_file": "发送了一个文件",
 
   "common.ok": "确定",
   "common.cancel": "取消",
@@ -446,7 +449,7 @@ export const zh: Record<Key, string> = {
   "watch.title": "观看",
   "watch.ended": "直播已结束",
   "watch.ended_replay": "观看回放",
-  "watch.search": "搜索房间、主播、分类",
+  "watch.search": "搜索房间",
   "watch.include_offline": "包括未在直播的房间",
   "watch.refresh": "刷新",
   "watch.no_match": "没有匹配的房间。",
