@@ -108,6 +108,10 @@ pub struct RelayArgs {
     /// less than this many MB free where the data directory is (default 1024).
     #[arg(long, value_name = "MB")]
     cloud_min_free_mb: Option<u64>,
+    /// A server recording that no recorder worker takes within this many seconds
+    /// fails, and both sides are told (default 30).
+    #[arg(long, value_name = "SECS")]
+    cloud_claim_secs: Option<u64>,
     /// Unpinned server recordings are deleted this many days after they end (0: kept; default 30).
     #[arg(long, value_name = "DAYS")]
     cloud_retention_days: Option<u64>,
@@ -220,6 +224,9 @@ pub fn run(args: RelayArgs) -> anyhow::Result<i32> {
     }
     if let Some(m) = args.cloud_min_free_mb {
         cloud.min_free_bytes = m << 20;
+    }
+    if let Some(s) = args.cloud_claim_secs {
+        cloud.claim_secs = s.max(1);
     }
     if let Some(d) = args.cloud_retention_days {
         cloud.retention_days = d;

@@ -45,6 +45,10 @@ pub struct CloudConfig {
     pub min_free_bytes: u64,
     /// Unpinned recordings are deleted this many days after they end (0: kept).
     pub retention_days: u64,
+    /// A running recording that no recorder worker took within this many
+    /// seconds fails, so both sides hear of it instead of believing they
+    /// are recorded.
+    pub claim_secs: u64,
     /// Recorder workers authenticate with `Authorization: Bearer` this.
     pub recorder_token: Option<crate::config::Secret>,
 }
@@ -57,6 +61,7 @@ impl Default for CloudConfig {
             max_secs: 4 * 3600,
             max_bytes: 8 << 30,
             min_free_bytes: 1 << 30,
+            claim_secs: 30,
             retention_days: 30,
             recorder_token: None,
         }
@@ -252,8 +257,23 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
         },
     );
     call_step(app, &row.call_id, if pending { AuditEvent::CloudRequested } else { AuditEvent::CloudStart }, user).await;
+    if !pending {
+        claim_deadline(app, cloud, &row.id);
+    }
     tracing::info!(recording = %row.id, call = %row.call_id, tier = tier.name(), pending, "cloud recording requested");
     Ok(wire(&row, Vec::new()))
+}
+
+fn claim_deadline(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str) {
+    let (app, cloud, id) = (app.clone(), cloud.clone(), id.to_string());
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(cloud.cfg.claim_secs)).await;
+        let unclaimed = cloud.lock().get(&id).is_some_and(|a| !a.claimed);
+        if unclaimed {
+            tracing::warn!(recording = %id, "no recorder worker took the job: is one running with the relay's --recorder-token?");
+            let _ = finish(&app, &cloud, &id, "failed", "relay", "no recorder worker").await;
+        }
+    });
 }
 
 /// Writes a step to the call's audit (`GET /v1/calls/<id>/audit`); a
@@ -293,6 +313,7 @@ pub async fn answer(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, id: &st
     }
     let w = open_writer(cloud, id, &key)?;
     call_step(app, &call_id, AuditEvent::CloudStart, &starter).await;
+    claim_deadline(app, cloud, id);
     if let Some(a) = cloud.lock().get_mut(id) {
         a.row.state = "recording".into();
         a.started_ms = now;
