@@ -303,7 +303,11 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     net.cut.store(true, Ordering::SeqCst);
     drop(server);
     let cut = Instant::now();
-    app.wait_js("return document.querySelector('[data-testid=watch-status]').dataset.replay === 'reconnecting'", secs(30), "\"Reconnecting…\" while the relay is away");
+    let start = Instant::now();
+    while app.eval("return document.querySelector('[data-testid=watch-status]').dataset.replay === 'reconnecting'") != json!(true) {
+        assert!(start.elapsed() < secs(30), "\"Reconnecting…\" while the relay is away: {}", app.eval(diag));
+        std::thread::sleep(Duration::from_millis(250));
+    }
     app.wait_text("[data-testid=watch-status]", "Reconnecting", secs(5));
     // Where the player stopped (it plays on what it had read, then stalls).
     let before: f64 = app

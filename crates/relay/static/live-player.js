@@ -364,8 +364,13 @@ export function playReplay(video, url, opts = {}) {
     // Back once playback moves on from where it was.
     if (video.currentTime > pos + 0.2) { reconnecting = false; attempt = 0; state("playing"); }
   });
+  // A connection cut mid-file can look like the end to the media stack:
+  // an "end" well before the duration is a drop too.
+  const cutShort = () => video.ended && Number.isFinite(video.duration) && video.currentTime < video.duration - 1;
+  on("ended", () => { if (cutShort()) retry(); });
   const watch = setInterval(() => {
     const t = video.currentTime;
+    if (cutShort()) return retry();
     const waiting = !video.ended && (!video.paused || reconnecting);
     still = waiting && t === last ? still + 1 : 0;
     last = t;

@@ -492,8 +492,13 @@ export function playReplay(video: HTMLVideoElement, url: () => Promise<string>, 
     },
     { signal: off.signal },
   );
+  // A connection cut mid-file can look like the end to the media stack:
+  // an "end" well before the duration is a drop too.
+  const cutShort = () => video.ended && Number.isFinite(video.duration) && video.currentTime < video.duration - 1;
+  video.addEventListener("ended", () => cutShort() && retry(), { signal: off.signal });
   const watch = window.setInterval(() => {
     const t = video.currentTime;
+    if (cutShort()) return retry();
     const waiting = !video.ended && (!video.paused || reconnecting);
     still = waiting && t === last ? still + 1 : 0;
     last = t;

@@ -373,7 +373,10 @@ export function mount(root: HTMLElement): () => void {
 
   /** The live is over: say so (not a frozen last frame), and offer its replay once the relay lists it. */
   function showEnded(room: string) {
-    stopPlayer();
+    // Only the live stops: a replay the viewer already started plays on.
+    player?.stop();
+    player = null;
+    if (replay) return void load();
     const replayBtn = h("button.small", { "data-testid": "watch-ended-replay", hidden: true, onclick: () => replaysEl.querySelector<HTMLButtonElement>("button.replay")?.click() }, icon("play"), t("watch.ended_replay"));
     replace(info, h("strong", { "data-testid": "watch-ended" }, t("watch.ended")), " ", replayBtn);
     // The replay is finalised just after the live ends: ask again a few times.
