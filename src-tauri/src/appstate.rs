@@ -26,34 +26,42 @@ pub const EVENT: &str = "app://state";
 
 /// What the whole app is doing, as every screen shows it.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppStatus {
     /// The Go live job: `idle`, `preview`, `running` or `stopping`.
+    #[cfg_attr(test, ts(type = "\"idle\" | \"preview\" | \"running\" | \"stopping\""))]
     pub job: &'static str,
     pub live: bool,
     pub recording: bool,
     /// When the running job started (Unix ms): the strip counts from it.
+    #[cfg_attr(test, ts(as = "Option<f64>"))]
     pub job_started_ms: Option<u64>,
     /// Where the live goes, any key masked.
     pub target: Option<String>,
     pub call: Option<CallStatus>,
     pub chat: ChatConn,
     /// Unread messages over every conversation.
+    #[cfg_attr(test, ts(as = "f64"))]
     pub unread: u64,
 }
 
 /// The call in progress (or ringing).
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CallStatus {
     pub call_id: Option<String>,
     pub peer: String,
     /// `outgoing`, `incoming` or `active`.
+    #[cfg_attr(test, ts(type = "\"outgoing\" | \"incoming\" | \"active\""))]
     pub phase: &'static str,
     /// When it connected (Unix ms), for the pill's clock.
+    #[cfg_attr(test, ts(as = "Option<f64>"))]
     pub since_ms: Option<i64>,
 }
 
 /// The relay connection as the chat listener sees it.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ChatConn {
     pub signed_in: bool,
     pub user: Option<String>,

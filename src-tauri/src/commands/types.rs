@@ -49,6 +49,10 @@ mod tests {
             // The tray, in the UI's words.
             crate::tray::TrayWords::decl(),
             crate::tray::TrayView::decl(),
+            // The one app state every screen renders (app://state, app_state).
+            crate::appstate::ChatConn::decl(),
+            crate::appstate::CallStatus::decl(),
+            crate::appstate::AppStatus::decl(),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",

@@ -232,3 +232,33 @@ hang_up: boolean,
  * Whether this desktop has a tray at all.
  */
 installed: boolean, };
+
+export type ChatConn = { signed_in: boolean, user: string | null, online: boolean, };
+
+export type CallStatus = { call_id: string | null, peer: string, 
+/**
+ * `outgoing`, `incoming` or `active`.
+ */
+phase: "outgoing" | "incoming" | "active", 
+/**
+ * When it connected (Unix ms), for the pill's clock.
+ */
+since_ms: number | null, };
+
+export type AppStatus = { 
+/**
+ * The Go live job: `idle`, `preview`, `running` or `stopping`.
+ */
+job: "idle" | "preview" | "running" | "stopping", live: boolean, recording: boolean, 
+/**
+ * When the running job started (Unix ms): the strip counts from it.
+ */
+job_started_ms: number | null, 
+/**
+ * Where the live goes, any key masked.
+ */
+target: string | null, call: CallStatus | null, chat: ChatConn, 
+/**
+ * Unread messages over every conversation.
+ */
+unread: number, };

@@ -4,24 +4,10 @@
 
 import { formatDuration } from "./format";
 import { t, tn } from "./i18n";
+import type { AppStatus, CallStatus } from "../generated/app";
 
-export interface CallStatus {
-  call_id: string | null;
-  peer: string;
-  phase: "outgoing" | "incoming" | "active";
-  since_ms: number | null;
-}
-
-export interface AppStatus {
-  job: "idle" | "preview" | "running" | "stopping";
-  live: boolean;
-  recording: boolean;
-  job_started_ms: number | null;
-  target: string | null;
-  call: CallStatus | null;
-  chat: { signed_in: boolean; user: string | null; online: boolean };
-  unread: number;
-}
+// Generated from src-tauri appstate.rs (ui_types_are_current).
+export type { AppStatus, CallStatus };
 
 export const NO_STATE: AppStatus = {
   job: "idle",
