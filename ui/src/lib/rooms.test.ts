@@ -17,6 +17,7 @@ const room = (over: Partial<RoomInfo>): RoomInfo => ({
   viewers: 0,
   stream_viewers: 0,
   chat_viewers: 0,
+  ladder: ["source"],
   ...over,
 });
 
@@ -51,7 +52,7 @@ describe("room directory", () => {
     expect(roomRow(room({ title: "", viewers: 1 }), 0)).toMatchObject({ title: "r1", streamer: "alice", viewers: "1 viewer" });
     expect(relayUrl("http://127.0.0.1:7380/", "/live/r1/live.flv")).toBe("http://127.0.0.1:7380/live/r1/live.flv");
     expect(relayUrl("http://h:1", "x")).toBe("http://h:1/x");
-    expect(replayLabel({ id: "1", started_at: new Date(2026, 0, 2, 3, 4).getTime(), bytes: 5 * 1024 * 1024, path: "/replays/r/1.mp4" })).toBe("2026-01-02 03:04 · 5.0 MB");
+    expect(replayLabel({ id: "1", started_at: new Date(2026, 0, 2, 3, 4).getTime(), bytes: 5 * 1024 * 1024, path: "/replays/r/1.mp4", renditions: [] })).toBe("2026-01-02 03:04 · 5.0 MB");
   });
 });
 
