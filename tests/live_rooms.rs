@@ -176,10 +176,15 @@ fn onair_live_to_a_room_and_watch_decodes_it_with_latency() {
     // A low-latency (HTTP-FLV) viewer at the same time as the HLS one.
     let ll_stats = bob.home.path().join("watch-ll.json");
     let ll = bob.cmd(&["watch", &id, "--low-latency", "--duration", "10", "--stats-json", ll_stats.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    // And a part-aware low-latency HLS viewer.
+    let parts_stats = bob.home.path().join("watch-parts.json");
+    let parts = bob.cmd(&["watch", &id, "--ll-hls", "--duration", "10", "--stats-json", parts_stats.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let out = bob.run(&["watch", &id, "--duration", "10", "--stats-json", s, "--out", saved.to_str().unwrap()]);
     assert!(out.status.success(), "watch: {}", String::from_utf8_lossy(&out.stderr));
     let (ok, err) = stderr_of(ll);
     assert!(ok, "low-latency watch: {err}");
+    let (ok, err) = stderr_of(parts);
+    assert!(ok, "watch --ll-hls: {err}");
     // SIGTERM: the publisher stops cleanly and writes its counters.
     unsafe { libc::kill(live.0.id() as i32, libc::SIGTERM) };
     let _ = live.0.wait();
@@ -202,6 +207,13 @@ fn onair_live_to_a_room_and_watch_decodes_it_with_latency() {
     assert!(m("video_frames_stamped") as f64 >= 0.9 * sent_ratio * m("video_frames_expected") as f64, "low latency {l}\npublisher {pv}");
     let ll50 = l["latency_ms_p50"].as_i64().expect("low-latency p50");
     assert!(ll50 > 0 && ll50 < 15_000, "{l}");
+    // Low-latency HLS part by part: every frame, sooner than whole segments.
+    let h: Value = serde_json::from_slice(&std::fs::read(&parts_stats).unwrap()).unwrap();
+    let k = |key: &str| h[key].as_u64().unwrap_or_else(|| panic!("{key} missing: {h}"));
+    assert!(k("video_frames_expected") >= 150 && k("video_frames_stamped") as f64 >= 0.9 * sent_ratio * k("video_frames_expected") as f64, "--ll-hls {h}\npublisher {pv}");
+    let parts50 = h["latency_ms_p50"].as_i64().expect("--ll-hls p50");
+    eprintln!("latency p50: HTTP-FLV {ll50} ms, LL-HLS parts {parts50} ms, HLS segments {p50} ms");
+    assert!(parts50 > 0 && parts50 < p50, "LL-HLS by parts ({parts50} ms) is sooner than by whole segments ({p50} ms): {h}");
     let probe = Command::new("ffprobe").args(["-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0"]).arg(&saved).output().unwrap();
     let codecs = String::from_utf8_lossy(&probe.stdout);
     assert!(codecs.contains("h264") && codecs.contains("aac"), "--out saved {codecs}");

@@ -7,6 +7,7 @@ pub mod call;
 pub mod cloud;
 pub mod devices;
 pub mod live;
+mod llhls_client;
 pub mod netem;
 pub mod recordings;
 pub mod account;

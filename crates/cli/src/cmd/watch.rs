@@ -10,7 +10,7 @@
 //! demux → decode, plus whatever capture+encode+push took beyond the fastest
 //! frame's. Publisher and viewer share this machine's clock (loopback).
 
-use super::chat_common::{home, runtime};
+use super::chat_common::home;
 use super::room::get;
 use anyhow::{bail, Context};
 use ffmpeg_next::{codec, format, media, Dictionary, Rational};
@@ -41,6 +41,10 @@ pub struct WatchArgs {
     /// the app plays with Media Source Extensions) instead of HLS.
     #[arg(long)]
     low_latency: bool,
+    /// Low-latency HLS as a part-aware player plays it: each ~200 ms part
+    /// as soon as the relay has it (FFmpeg alone waits for whole segments).
+    #[arg(long, conflicts_with = "low_latency")]
+    ll_hls: bool,
     /// With --low-latency: the HTTP-FLV stream instead of fragmented MP4.
     #[arg(long, requires = "low_latency")]
     flv: bool,
@@ -72,7 +76,9 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     // The account's token goes only to its own relay: a private room needs it.
     let token = account.filter(|c| c.relay.trim_end_matches('/') == relay.trim_end_matches('/')).map(|c| c.token);
     let http = Http::new(RelayUrl::parse(&relay)?);
-    let rt = runtime()?;
+    // A worker thread keeps the HTTP client's pooled connections going while
+    // this thread sits in FFmpeg (--ll-hls fetches parts meanwhile).
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().context("starting the async runtime")?;
     let info_path = format!("/v1/rooms/{}", a.room);
     let started = Instant::now();
     let wait_until = started + Duration::from_secs_f64(a.wait);
@@ -119,8 +125,16 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     loop {
         let rung = ladder[cur].as_str();
         let path = media_path(&info, rung, a.low_latency, a.flv);
-        let url = format!("{}{}", http.url.http(), onair_chat::rooms::with_ticket(&path, ticket.as_ref()));
-        let Some(mut ictx) = open(&url, &a, &stop, end, wait_until).with_context(|| format!("opening {}{path}", http.url.http()))? else { break };
+        // --ll-hls: the parts come down a pipe FFmpeg reads.
+        let (url, feeder) = if a.ll_hls {
+            let dir = if rung == "source" { format!("/live/{}", info.id) } else { format!("/live/{}/{rung}", info.id) };
+            let (url, feeder) = ll_hls_feed(rt.handle().clone(), &http.url, dir, onair_chat::rooms::with_ticket("", ticket.as_ref()))?;
+            (url, Some(feeder))
+        } else {
+            (format!("{}{}", http.url.http(), onair_chat::rooms::with_ticket(&path, ticket.as_ref())), None)
+        };
+        let opened = open(&url, &a, &stop, end, wait_until).with_context(|| format!("opening {}{path}", http.url.http()));
+        let Some(mut ictx) = opened? else { break };
         s.rendition = rung.to_string();
         if out.is_none() {
             out = match &a.out {
@@ -129,6 +143,10 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
             };
         }
         let next = play(&mut ictx, &mut s, &mut samples, out.as_mut(), &mut abr, started, &|| stop.load(Ordering::Relaxed) || past_end())?;
+        drop(ictx);
+        if let Some(f) = feeder {
+            f.stop();
+        }
         match next {
             Some((step, why)) => {
                 let to = (cur as i64 + step).clamp(0, ladder.len() as i64 - 1) as usize;
@@ -170,6 +188,46 @@ pub fn run(a: WatchArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// The thread that fetches low-latency HLS parts into a pipe, and the
+/// pipe's read end, which FFmpeg opens as `/dev/fd/N`.
+struct Feeder {
+    stop: Arc<AtomicBool>,
+    _reader: std::io::PipeReader,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Feeder {
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // The pipe's read end closes first, so a write in progress fails.
+        drop(self._reader);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn ll_hls_feed(_: tokio::runtime::Handle, _: &RelayUrl, _: String, _: String) -> anyhow::Result<(String, Feeder)> {
+    bail!("--ll-hls is not built for this system yet: use --low-latency (the fragmented MP4 stream) or plain HLS")
+}
+
+#[cfg(unix)]
+fn ll_hls_feed(rt: tokio::runtime::Handle, url: &RelayUrl, dir: String, query: String) -> anyhow::Result<(String, Feeder)> {
+    use std::os::fd::AsRawFd;
+    let (reader, writer) = std::io::pipe().context("a pipe for the low-latency HLS parts")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (http, s) = (Http::new(url.clone()), stop.clone());
+    let thread = std::thread::Builder::new().name("ll-hls".into()).spawn(move || {
+        if let Err(e) = super::llhls_client::run(&rt, &http, &dir, &query, writer, s) {
+            eprintln!("low-latency HLS: {e}");
+        }
+    })?;
+    // FFmpeg opens its own descriptor of the pipe (and closes it); ours
+    // stays open for as long as the feeder lives.
+    Ok((format!("file:/dev/fd/{}", reader.as_raw_fd()), Feeder { stop, _reader: reader, thread: Some(thread) }))
+}
+
 /// The URL path of `rung` in the chosen transport.
 fn media_path(info: &RoomInfo, rung: &str, low_latency: bool, flv: bool) -> String {
     match (rung, low_latency, flv) {
@@ -199,7 +257,7 @@ fn open(url: &str, a: &WatchArgs, stop: &Arc<AtomicBool>, end: Option<Instant>, 
                 opts.set("ca_file", &ca);
             }
         }
-        if a.low_latency {
+        if a.low_latency || a.ll_hls {
             // The relay starts us at a keyframe with the headers: a short
             // probe is enough, and buffering would only add delay.
             opts.set("analyzeduration", "500000");
