@@ -60,17 +60,18 @@ else
   echo "(hls.js line skipped: needs chromium and ui/node_modules: cd ui && npm install)"
 fi
 
-echo "== one 720p30 room, ${SECS}s, three viewers at once (latency = decode time - capture stamp) =="
+echo "== one 720p30 room, ${SECS}s, four viewers at once (latency = decode time - capture stamp) =="
 "$B" watch "$ID" --low-latency --duration "$SECS" --stats-json "$W/mp4.json" 2>&1 | sed 's/^/fMP4 (MSE path): /' | grep watched & llp=$!
 "$B" watch "$ID" --low-latency --flv --duration "$SECS" --stats-json "$W/flv.json" 2>&1 | sed 's/^/HTTP-FLV:        /' | grep watched & flp=$!
+"$B" watch "$ID" --ll-hls --duration "$SECS" --stats-json "$W/llhls.json" 2>&1 | sed 's/^/LL-HLS (parts):  /' | grep watched & lhp=$!
 "$B" watch "$ID" --duration "$SECS" --stats-json "$W/hls.json" 2>&1 | sed 's/^/HLS:             /' | grep watched
-wait $llp $flp || true
+wait $llp $flp $lhp || true
 python3 - "$W" <<'PY'
 import json, sys
-d = {k: json.load(open(f"{sys.argv[1]}/{k}.json")) for k in ("mp4", "flv", "hls")}
+d = {k: json.load(open(f"{sys.argv[1]}/{k}.json")) for k in ("mp4", "flv", "hls", "llhls")}
 p = {k: v["latency_ms_p50"] for k, v in d.items()}
 if all(p.values()):
-    print(f"p50 ratio fMP4 / HTTP-FLV: {p['mp4'] / p['flv']:.2f}   HLS / fMP4: {p['hls'] / p['mp4']:.1f}")
+    print(f"p50 ratio fMP4 / HTTP-FLV: {p['mp4'] / p['flv']:.2f}   HLS / fMP4: {p['hls'] / p['mp4']:.1f}   LL-HLS by parts / whole segments: {p['llhls'] / p['hls']:.2f} (LL-HLS goal p50 <= 1000 ms)")
 PY
 if [ -f "$W/ll.html" ]; then
   sleep 3
