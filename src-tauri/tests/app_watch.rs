@@ -346,6 +346,31 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     eprintln!(
         "replay: the relay went away at {before:.1} s into it, playback resumed at {resumed:.1} s"
     );
+
+    // The replay's renditions (made by the relay after the live): the menu
+    // offers them, and 360p plays the same moment at 640×360.
+    net.rate.store(0, Ordering::Relaxed);
+    app.wait_js(
+        "return !!document.querySelector('[data-testid=watch-replays] button.replay[data-renditions=\"3\"]')",
+        secs(90),
+        "the replay listed with its 360p and audio renditions",
+    );
+    app.click("[data-testid=watch-replays] button.replay");
+    app.wait_js(
+        "const s = document.querySelector('[data-testid=watch-quality]'); return !s.hidden && [...s.options].map(o => o.value).join() === 'source,360p,audio'",
+        secs(30),
+        "the replay's quality menu",
+    );
+    app.wait_js("return document.querySelector('[data-testid=watch-video]').currentTime > 2", secs(60), "the replay to play 2 s");
+    let was = at(&app);
+    app.select("[data-testid=watch-quality]", "360p");
+    app.wait_js(
+        "const v = document.querySelector('[data-testid=watch-video]'); return v.videoHeight === 360 && v.currentSrc.includes('.360p.mp4')",
+        secs(60),
+        "the 360p rendition of the replay",
+    );
+    let now = at(&app);
+    assert!(now >= was - 1.0, "the 360p rendition went on from {was:.1} s, not from the start ({now:.1} s)");
     drop(server);
 }
 

@@ -423,6 +423,8 @@ export interface ReplayPlayer {
   stop(): void;
   /** Where the replay is (while reconnecting: where it will resume). */
   position(): number;
+  /** Loads the URL again (another rendition, say) at the same position. */
+  reload(): void;
 }
 
 /**
@@ -507,6 +509,10 @@ export function playReplay(video: HTMLVideoElement, url: () => Promise<string>, 
   void load();
   return {
     position: () => (reconnecting ? pos : video.currentTime),
+    reload() {
+      if (!reconnecting) pos = video.currentTime || pos;
+      void load();
+    },
     stop() {
       off.abort();
       window.clearInterval(watch);

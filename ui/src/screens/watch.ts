@@ -22,6 +22,8 @@ export function mount(root: HTMLElement): () => void {
   let current: WatchRoom | null = null;
   let player: LivePlayer | null = null;
   let replay: ReplayPlayer | null = null;
+  /** The rendition a replay plays (its `renditions`; `source` by default). */
+  let replayRendition = "source";
   // The viewer's quality choice ("auto" or a rung), kept from room to room.
   let quality = "auto";
   let abr: Abr | null = null;
@@ -94,9 +96,15 @@ export function mount(root: HTMLElement): () => void {
   const info = h("div.player-info.muted", { "data-testid": "watch-status" });
   const qualitySel = h("select", { "data-testid": "watch-quality", title: t("watch.quality"), "aria-label": t("watch.quality") }) as HTMLSelectElement;
   qualitySel.onchange = () => {
+    if (replay) {
+      // A replay's rendition: the same moment in the other file.
+      replayRendition = qualitySel.value;
+      replay.reload();
+      return;
+    }
     quality = qualitySel.value;
     const r = current;
-    if (!r?.live || replay) return;
+    if (!r?.live) return;
     stopPlayer();
     void startLive(r);
   };
@@ -148,6 +156,8 @@ export function mount(root: HTMLElement): () => void {
 
   /** The quality menu: what the open room offers (its ladder), Auto when there is a choice. */
   function renderQuality() {
+    // While a replay plays the menu holds its renditions (set when it starts).
+    if (replay) return;
     const choices = qualityChoices(current?.ladder ?? []);
     const have = [...qualitySel.options].map((o) => o.value).join();
     if (have !== choices.join()) {
@@ -160,7 +170,7 @@ export function mount(root: HTMLElement): () => void {
       );
     }
     qualitySel.value = choices.includes(quality) ? quality : choices[0];
-    qualitySel.hidden = choices.length < 2 || replay !== null;
+    qualitySel.hidden = choices.length < 2;
   }
 
   function renderComments() {
@@ -277,7 +287,8 @@ export function mount(root: HTMLElement): () => void {
       const list = await watch.replays(room);
       if (current?.id !== room) return;
       // Redrawn only when the list changed, so a periodic check never swaps a button under the cursor.
-      const ids = list.map((r) => r.path).join("|");
+      // (A replay's renditions come a little after it: they count as a change.)
+      const ids = list.map((r) => `${r.path}:${r.renditions?.length ?? 0}`).join("|");
       if (ids === replayIds && replaysEl.childElementCount) return;
       replayIds = ids;
       replace(
@@ -286,6 +297,7 @@ export function mount(root: HTMLElement): () => void {
           h(
             "button.replay",
             {
+              "data-renditions": String(rp.renditions?.length ?? 1),
               onclick: async () => {
                 stopPlayer();
                 const r = current;
@@ -293,11 +305,22 @@ export function mount(root: HTMLElement): () => void {
                 const label = t("watch.replay_of", { label: replayLabel(rp) });
                 info.textContent = label;
                 info.dataset.replay = "playing";
-                // Replays have one rendition (the source): the quality menu is for the live.
-                qualitySel.hidden = true;
+                // A replay made with the room's ladder has renditions: the menu offers them.
+                const names = (rp.renditions ?? []).map((x) => x.name);
+                replayRendition = "source";
+                replace(
+                  qualitySel,
+                  ...names.map((q) => {
+                    const n = qualityName(q);
+                    return h("option", { value: q }, t(n.key, { p: n.p }));
+                  }),
+                );
+                qualitySel.value = "source";
+                qualitySel.hidden = names.length < 2;
+                const pathOf = () => rp.renditions?.find((x) => x.name === replayRendition)?.path ?? rp.path;
                 const me = playReplay(
                   video,
-                  () => mediaUrl(r, rp.path),
+                  () => mediaUrl(r, pathOf()),
                   (st) => {
                     if (replay !== me) return;
                     info.dataset.replay = st;
