@@ -8,6 +8,7 @@
 //! and lets the controller stop a job that ended by itself (source ended,
 //! disk full, failure), emitting `live://stopped`.
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,9 +26,12 @@ use onair_media::stats::StatsSnapshot;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
 
+use crate::commands::chat::ChatState;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::video::encode_preview;
+use onair_chat::net::{Http, RelayUrl};
+use onair_proto::Request;
 
 /// Widest preview frame sent to the page (pixels), and its frame-rate cap.
 const PREVIEW_MAX_W: u32 = 640;
@@ -124,7 +128,30 @@ pub struct LiveStatus {
     pub request: Option<LiveRequest>,
     /// The audio mixer: each source's volume, mute and level (preview or job).
     pub mixer: Vec<onair_media::source::fader::FaderView>,
+    /// Live into a room: its audience now and at its peak (the cockpit).
+    pub audience: Option<Audience>,
 }
+
+/// The cockpit's audience figures for the room being streamed to, asked of
+/// the relay every [`AUDIENCE_EVERY`] while the job runs.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Audience {
+    pub room: String,
+    /// People watching now: the larger of open streams and the room's chat,
+    /// the streamer's own place in the chat not counted.
+    pub viewers: u32,
+    /// The most `viewers` seen during this live.
+    pub peak: u32,
+    pub stream_viewers: u32,
+    pub chat_viewers: u32,
+    /// When the relay last answered (Unix ms); None before its first answer.
+    pub updated_ms: Option<u64>,
+    /// The last failure to ask, in words (kept until an answer comes).
+    pub error: Option<String>,
+}
+
+/// How often the cockpit's viewer count is refreshed.
+const AUDIENCE_EVERY: Duration = Duration::from_secs(2);
 
 /// What Stop reports (also the `live://stopped` payload).
 #[derive(Clone, Debug, Serialize)]
@@ -148,6 +175,13 @@ pub struct LiveState {
     /// Serialises start (which asks the relay for a room's ingest first)
     /// and stop, so two clicks cannot race.
     ops: tokio::sync::Mutex<()>,
+    /// The cockpit's audience of the running live into a room.
+    audience: Mutex<Option<Audience>>,
+    /// Bumped on each start and stop: an audience poller of an older live ends.
+    audience_gen: AtomicU64,
+    /// Whether the cockpit joined the room's chat (the streamer is then one
+    /// of its `chat_viewers`, but no viewer).
+    owner_in_chat: AtomicBool,
 }
 
 impl LiveState {
@@ -170,6 +204,7 @@ impl LiveState {
             started_ms: st.started_unix_ms,
             request: if running { self.running.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { None },
             mixer: st.mixer,
+            audience: if running { self.audience.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { None },
         }
     }
 
@@ -334,6 +369,15 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
         return Err(e);
     }
     spawn_preview_pump(&app, rx);
+    let gen = live.audience_gen.fetch_add(1, Ordering::SeqCst) + 1;
+    let room = request.all_destinations().find_map(|d| match d {
+        Destination::Room { room } => Some(room.clone()),
+        _ => None,
+    });
+    *live.audience.lock().unwrap_or_else(|p| p.into_inner()) = room.clone().map(|room| Audience { room, ..Default::default() });
+    if let Some(room) = room {
+        spawn_audience(app.clone(), gen, room);
+    }
     *live.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.clone());
     *live.last_request.lock().unwrap_or_else(|p| p.into_inner()) = Some(request);
     let status = live.status();
@@ -350,6 +394,7 @@ pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<
     let r = blocking(move || ctl.stop()).await.map(|s| stop_result(None, s));
     if r.is_ok() {
         *live.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        live.audience_gen.fetch_add(1, Ordering::SeqCst);
     }
     crate::tray::update(&app, &live.status());
     crate::appstate::refresh(&app);
@@ -419,6 +464,78 @@ pub async fn live_room_rotate(state: State<'_, AppState>, room: String) -> AppRe
     crate::rooms::rotate(&state.home, &state.relay.url, &room).await
 }
 
+/// Asks the relay for the room's viewer counts every [`AUDIENCE_EVERY`]
+/// until this live ends (a newer start or a stop bumps the generation),
+/// keeping the peak of this live.
+fn spawn_audience(app: AppHandle, gen: u64, room: String) {
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let live = app.state::<LiveState>();
+            if live.audience_gen.load(Ordering::SeqCst) != gen || !live.running() {
+                return;
+            }
+            let answer = {
+                let st = app.state::<AppState>();
+                let token = onair_chat::account::load(&st.home).ok().map(|c| c.token);
+                match RelayUrl::parse(&st.relay.url) {
+                    Ok(url) => onair_chat::rooms::room(&Http::new(url), token.as_deref(), &room).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            if live.audience_gen.load(Ordering::SeqCst) != gen {
+                return;
+            }
+            let owner_in_chat = live.owner_in_chat.load(Ordering::Relaxed);
+            if let Some(a) = live.audience.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                match answer {
+                    Ok(info) => count_audience(a, &info, owner_in_chat, std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)),
+                    Err(e) => a.error = Some(e),
+                }
+            }
+            tokio::time::sleep(AUDIENCE_EVERY).await;
+        }
+    });
+}
+
+/// Folds one answer of the relay into the cockpit's figures.
+fn count_audience(a: &mut Audience, info: &onair_chat::rooms::RoomInfo, owner_in_chat: bool, now_ms: u64) {
+    let chat = info.chat_viewers.saturating_sub(u32::from(owner_in_chat));
+    a.stream_viewers = info.stream_viewers;
+    a.chat_viewers = chat;
+    a.viewers = info.stream_viewers.max(chat);
+    a.peak = a.peak.max(a.viewers);
+    a.updated_ms = Some(now_ms);
+    a.error = None;
+}
+
+/// The cockpit joins the chat of the room it streams to (the Watch
+/// screen's join, on the chat listener's socket); comments then arrive as
+/// `chat://event`.
+#[tauri::command]
+pub async fn live_chat_join(app: AppHandle, live: State<'_, LiveState>, room: String) -> AppResult<crate::commands::watch::RoomJoined> {
+    if app.state::<ChatState>().me().is_err() && !crate::commands::chat::resume(&app)? {
+        return Err(AppError::NotSignedIn);
+    }
+    let chat = app.state::<ChatState>();
+    let joined = crate::commands::watch::watch_join(chat, room).await?;
+    live.owner_in_chat.store(true, Ordering::Relaxed);
+    Ok(joined)
+}
+
+/// The room's owner silences (`muted`) or lets speak again a user in its chat.
+#[tauri::command]
+pub async fn live_chat_mute(chat: State<'_, ChatState>, room: String, user: String, muted: bool) -> AppResult<()> {
+    let req = if muted { Request::RoomMute { room, user } } else { Request::RoomUnmute { room, user } };
+    chat.request(req).await.map(|_| ())
+}
+
+/// The room's owner removes a user from its chat for `secs` (the relay's
+/// default when absent; at most a day: the relay has no lasting ban).
+#[tauri::command]
+pub async fn live_chat_kick(chat: State<'_, ChatState>, room: String, user: String, secs: Option<u32>) -> AppResult<()> {
+    chat.request(Request::RoomKick { room, user, secs }).await.map(|_| ())
+}
+
 /// `PREFIX-YYYY-MM-DD_HH-MM-SS.mp4` (UTC), the controller's naming, for
 /// recordings the app starts outside Go live (calls).
 pub(crate) fn recording_file_name(prefix: &str) -> String {
@@ -434,6 +551,7 @@ pub fn spawn_ticker(app: AppHandle) {
         // The controller skips a beat while a start or stop is under way.
         if let Some((reason, res)) = live.ctl.finish_if_ended() {
             *live.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            live.audience_gen.fetch_add(1, Ordering::SeqCst);
             match res {
                 Ok(s) => {
                     let _ = app.emit("live://stopped", &stop_result(Some(reason.to_string()), s));
@@ -503,5 +621,27 @@ mod tests {
         assert!(cfg.overlay.is_some());
         assert_eq!(cfg.encoding.preset.name, "720p30");
         assert!(parse_sources(&Sources { video: "bogus".into(), ..r.sources }).is_err());
+    }
+
+    #[test]
+    fn the_audience_leaves_the_streamer_out_and_keeps_the_peak() {
+        let info = |streams: u32, chat: u32| {
+            serde_json::from_value::<onair_chat::rooms::RoomInfo>(serde_json::json!({
+                "id": "r", "title": "t", "category": "", "owner": "alice", "live": true, "started_at": 1,
+                "clock_anchor_ms": null, "hls_path": "", "flv_path": "", "mp4_path": "",
+                "viewers": streams.max(chat), "stream_viewers": streams, "chat_viewers": chat
+            }))
+            .unwrap()
+        };
+        let mut a = Audience { room: "r".into(), ..Default::default() };
+        // The streamer alone in the chat is nobody watching.
+        count_audience(&mut a, &info(0, 1), true, 1);
+        assert_eq!((a.viewers, a.peak), (0, 0));
+        count_audience(&mut a, &info(2, 2), true, 2);
+        assert_eq!((a.viewers, a.peak, a.chat_viewers), (2, 2, 1));
+        count_audience(&mut a, &info(0, 2), true, 3);
+        assert_eq!((a.viewers, a.peak), (1, 2));
+        count_audience(&mut a, &info(0, 2), false, 4);
+        assert_eq!((a.viewers, a.peak, a.updated_ms), (2, 2, Some(4)));
     }
 }
