@@ -18,6 +18,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use onair_call::driver::{self, CallOptions, CallReport, Command, Role};
+use onair_call::presets::CallPreset;
 use onair_call::send::SendConfig;
 use onair_call::tap::TapItem;
 use onair_chat::net::{RelayLink, Subscription, Topic};
@@ -43,6 +44,9 @@ pub struct CallSources {
     pub smooth: u8,
     #[serde(default)]
     pub whiten: u8,
+    /// `360p`, `720p` (the default) or `1080p`.
+    #[serde(default)]
+    pub preset: Option<String>,
 }
 
 impl CallSources {
@@ -50,7 +54,16 @@ impl CallSources {
         let v: VideoSpec = if video { self.video.parse().map_err(|e| AppError::Invalid(format!("video source: {e}")))? } else { VideoSpec::None };
         let a: AudioSpec = self.audio.parse().map_err(|e| AppError::Invalid(format!("audio source: {e}")))?;
         let beauty = (self.smooth > 0 || self.whiten > 0).then(|| onair_beauty::BeautyParams::new(self.smooth, self.whiten));
-        Ok(SendConfig { video: v, audio: a, beauty, ..SendConfig::default() })
+        let mut cfg = SendConfig { video: v, audio: a, beauty, ..SendConfig::default() };
+        self.preset()?.apply(&mut cfg);
+        Ok(cfg)
+    }
+
+    pub fn preset(&self) -> AppResult<CallPreset> {
+        match self.preset.as_deref().map(str::trim) {
+            None | Some("") => Ok(CallPreset::default()),
+            Some(p) => CallPreset::ALL.into_iter().find(|c| c.name() == p).ok_or_else(|| AppError::Invalid(format!("quality {p:?}: choose 360p, 720p or 1080p"))),
+        }
     }
 }
 
@@ -149,11 +162,12 @@ pub struct Launch {
     /// The device's relay link (the chat listener's).
     pub link: RelayLink,
     pub send: SendConfig,
+    pub preset: CallPreset,
 }
 
 /// Starts the driver for a registered call; returns at once.
 pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
-    let Launch { pending, call_id, peer, role, me, link, mut send } = l;
+    let Launch { pending, call_id, peer, role, me, link, mut send, preset } = l;
     let Pending { gen, commands, events } = pending;
     let state = app.state::<AppState>();
     // Settings: audio processing is on unless turned off there.
@@ -182,6 +196,7 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         app.state::<CallMedia>().release(gen);
         return Err(e);
     }
+    let _ = app.emit(EVENT, CallPush::Started { call_id: call_id.clone(), preset: preset.name().into() });
     let (a, id) = (app.clone(), call_id.clone());
     tauri::async_runtime::spawn(async move {
         while let Some(text) = ui_rx.recv().await {

@@ -18,6 +18,7 @@
 
 pub mod appstate;
 pub mod calls;
+pub mod callview;
 pub mod commands;
 pub mod error;
 pub mod heap;
@@ -80,6 +81,7 @@ pub fn run() {
             app.manage(state);
             let handle = app.handle().clone();
             appstate::install(&handle);
+            callview::install(&handle);
             tray::install(&handle);
             tray::register_hotkeys(&handle);
             // Chat: start the relay listener if an account is signed in.
@@ -93,6 +95,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             appstate::app_state,
+            callview::call_view,
             commands::live::live_preview,
             commands::live::live_preview_stop,
             commands::live::live_start,

@@ -327,6 +327,8 @@ export interface CallStats {
 export interface CallSources {
   video: string;
   audio: string;
+  /** `360p`, `720p` (default) or `1080p`. */
+  preset?: string;
   smooth?: number;
   whiten?: number;
 }
@@ -347,6 +349,8 @@ export const calls = {
   decline: (callId: string) => call<void>("call_decline", { callId }),
   hangup: (callId: string) => call<void>("call_hangup", { callId }),
   consent: (callId: string, accept: boolean) => call<void>("call_consent", { callId, accept }),
+  /** The one call state (src-tauri callview.rs); `call://view` pushes it when it changes. */
+  view: () => call<import("./generated/app").CallView>("call_view"),
 };
 
 // ---- Settings (src-tauri/src/commands/settings.rs) ----

@@ -174,6 +174,8 @@ pub struct CallReport {
     /// Our own controls: muted, camera off, and what video we send.
     pub muted: bool,
     pub camera_off: bool,
+    /// Why our camera did not open (the call joined with video off).
+    pub camera_error: Option<String>,
     /// The other side's microphone and camera as it last told us (None: not told yet).
     pub peer_muted: Option<bool>,
     pub peer_camera_off: Option<bool>,
@@ -672,6 +674,7 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.audio_level_dbfs = rx.audio_level_dbfs().map(|d| (d * 10.0).round() / 10.0);
     report.muted = tx.muted.load(Ordering::Relaxed);
     report.camera_off = tx.camera_off.load(Ordering::Relaxed);
+    report.camera_error = tx.camera_error.lock().map(|e| e.clone()).unwrap_or_else(|p| p.into_inner().clone());
     report.video_source = s.local.current_video.lock().map(|v| spec_name(&v)).unwrap_or_default();
     if let Some((p50, p95)) = rx.latency_percentiles() {
         report.latency_ms_p50 = Some((p50 * 10.0).round() / 10.0);

@@ -122,6 +122,8 @@ pub struct SendStats {
     pub send_height: AtomicU32,
     pub muted: AtomicBool,
     pub camera_off: AtomicBool,
+    /// Why the camera asked for did not open (the call joined with video off).
+    pub camera_error: Mutex<Option<String>>,
 }
 
 /// The running send path.
@@ -229,6 +231,7 @@ impl LocalMedia {
                     tracing::warn!("{m}");
                     notices.lock().unwrap_or_else(|p| p.into_inner()).push(m);
                     stats.camera_off.store(true, Ordering::Relaxed);
+                    *stats.camera_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                     None
                 }
             },

@@ -46,6 +46,8 @@ pub enum CallPush {
     Notice { call_id: String, text: String },
     /// The call's figures, about once a second (and once at the end).
     Media { call_id: String, stats: serde_json::Value },
+    /// The call's media started sending at this quality preset.
+    Started { call_id: String, preset: String },
 }
 
 /// The relay's call events as screen state; None for other events.
@@ -90,6 +92,7 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
         return Err(AppError::Invalid(format!("{peer:?} is not a user name")));
     }
     let send = sources.send_config(video)?;
+    let preset = sources.preset()?;
     let me = chat.me()?;
     let link = chat.link()?;
     let kinds = if video { vec![MediaKind::Audio, MediaKind::Video] } else { vec![MediaKind::Audio] };
@@ -111,7 +114,7 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
     media.set_call_id(&pending, &call_id);
     let _ = app.emit(EVENT, CallPush::Dialing { call_id: Some(call_id.clone()), peer: peer.clone() });
     let role = Role::Invited { call_id: call_id.clone(), to: peer.clone() };
-    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send })?;
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send, preset })?;
     Ok(call_id)
 }
 
@@ -119,11 +122,12 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
 #[tauri::command]
 pub async fn call_accept(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String, peer: String, sources: CallSources) -> AppResult<()> {
     let send = sources.send_config(true)?;
+    let preset = sources.preset()?;
     let me = chat.me()?;
     let link = chat.link()?;
     let pending = media.begin(&link, Some(call_id.clone()))?;
     let role = Role::Accept { call_id: call_id.clone(), from: peer.clone() };
-    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send })?;
+    crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send, preset })?;
     let _ = app.emit(EVENT, CallPush::Connected { call_id, at: onair_chat::now_ms() });
     Ok(())
 }

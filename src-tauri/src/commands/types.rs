@@ -53,6 +53,11 @@ mod tests {
             crate::appstate::ChatConn::decl(),
             crate::appstate::CallStatus::decl(),
             crate::appstate::AppStatus::decl(),
+            // The Calls screen's one call state (call://view, call_view).
+            crate::callview::SideMedia::decl(),
+            crate::callview::CallFigures::decl(),
+            crate::callview::CallRecording::decl(),
+            crate::callview::CallView::decl(),
         ];
         let mut out = String::from(
             "// Generated from src-tauri/src/commands by the test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-app --lib ui_types_are_current\n",

@@ -262,3 +262,67 @@ target: string | null, call: CallStatus | null, chat: ChatConn,
  * Unread messages over every conversation.
  */
 unread: number, };
+
+export type SideMedia = { muted: boolean | null, camera_off: boolean | null, 
+/**
+ * Why the camera did not open (the call joined with video off).
+ */
+camera_error: string | null, 
+/**
+ * Sending the screen instead of a camera.
+ */
+sharing: boolean, };
+
+export type CallFigures = { 
+/**
+ * Whether media flows.
+ */
+connected: boolean, 
+/**
+ * The picture size we send now (it steps down and up with the network).
+ */
+send_width: number, send_height: number, 
+/**
+ * The size of the other side's picture as decoded here.
+ */
+recv_width: number, recv_height: number, frames_decoded: number, send_kbps: number, target_kbps: number, rtt_ms: number | null, loss: number, quality_score: number, relay_connected: boolean, };
+
+export type CallRecording = { 
+/**
+ * Our own recorder writes now.
+ */
+local: boolean, 
+/**
+ * The other side records.
+ */
+peer: boolean, 
+/**
+ * The relay records the call ("Recorded by the server").
+ */
+server: boolean, };
+
+export type CallView = { phase: "idle" | "outgoing" | "incoming" | "connecting" | "active" | "ended", call_id: string | null, peer: string | null, 
+/**
+ * When the call was answered (Unix ms), for the call timer.
+ */
+since_ms: number | null, 
+/**
+ * Why the last call ended.
+ */
+end_reason: string | null, 
+/**
+ * The quality preset this side sends (`360p`, `720p`, `1080p`).
+ */
+preset: string | null, 
+/**
+ * My microphone and camera as the engine applies them.
+ */
+me: SideMedia, 
+/**
+ * The other side's, as it signalled them (None: not told yet).
+ */
+peer_media: SideMedia, 
+/**
+ * The other side's relay connection dropped (it may come back).
+ */
+peer_away: boolean, figures: CallFigures | null, recording: CallRecording, };

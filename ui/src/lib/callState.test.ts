@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controls, duration, endReasonText, IDLE, isBlack, mediaLine, noticeText, peerMarks, reduceCall, statusLine, type CallEvent } from "./callState";
+import { controls, duration, endReasonText, IDLE, mediaLine, noticeText, reduceCall, statusLine, type CallEvent } from "./callState";
 
 const run = (evs: CallEvent[]) => evs.reduce(reduceCall, IDLE);
 
@@ -51,8 +51,9 @@ describe("call state", () => {
 describe("call media view", () => {
   it("says what the link does in one line", () => {
     expect(mediaLine(null)).toBe("");
-    expect(mediaLine({ video_width: 640, video_height: 360, send_kbps: 1180.4, rtt_ms: 2.6, loss: 0, relay_connected: true })).toBe("640×360 · 1180 kbps out · 3 ms · 0% loss");
-    expect(mediaLine({ video_width: 0, video_height: 0, send_kbps: 90, rtt_ms: null, loss: 0.004, relay_connected: false })).toBe("90 kbps out · 0.4% loss · relay reconnecting…");
+    const f = { send_width: 1280, send_height: 720, recv_width: 640, recv_height: 360, send_kbps: 1180.4, rtt_ms: 2.6, loss: 0, relay_connected: true };
+    expect(mediaLine(f, "720p")).toBe("Sending 1280×720 (720p) · receiving 640×360 · 1180 kbps out · 3 ms · 0% loss");
+    expect(mediaLine({ ...f, send_width: 0, send_height: 0, recv_width: 0, recv_height: 0, send_kbps: 90, rtt_ms: null, loss: 0.004, relay_connected: false })).toBe("90 kbps out · 0.4% loss · relay reconnecting…");
   });
 
 });
@@ -65,18 +66,5 @@ describe("the engine's lines on screen", () => {
     expect(noticeText("camera off (sending black)")).toBeNull();
     expect(noticeText("connected")).toBeNull();
     expect(noticeText("could not start recording: disk full")).toBe("could not start recording: disk full");
-  });
-});
-
-describe("the other side's marks", () => {
-  it("shows camera off and muted once they hold", () => {
-    expect(peerMarks(null, null, 5000)).toEqual({ cameraOff: false, muted: false });
-    expect(peerMarks(4000, 4000, 5000)).toEqual({ cameraOff: false, muted: false });
-    expect(peerMarks(3000, 1000, 5000)).toEqual({ cameraOff: true, muted: true });
-  });
-  it("tells a black frame from a picture", () => {
-    expect(isBlack([0, 0, 0, 255, 10, 12, 8, 255])).toBe(true);
-    expect(isBlack([0, 0, 0, 255, 200, 30, 30, 255])).toBe(false);
-    expect(isBlack([])).toBe(false);
   });
 });

@@ -110,11 +110,15 @@ export function endReasonText(r: string): string {
   return has(`call.end.${r}`) ? t(`call.end.${r}` as Key) : r;
 }
 
-/** The figures line under the call's video. */
-export function mediaLine(s: { video_width: number; video_height: number; send_kbps: number; rtt_ms: number | null; loss: number; relay_connected: boolean } | null): string {
+/** The figures line under the call's video (the engine's, from the call view). */
+export function mediaLine(
+  s: { send_width: number; send_height: number; recv_width: number; recv_height: number; send_kbps: number; rtt_ms: number | null; loss: number; relay_connected: boolean } | null,
+  preset: string | null = null,
+): string {
   if (!s) return "";
   const parts: string[] = [];
-  if (s.video_width && s.video_height) parts.push(`${s.video_width}×${s.video_height}`);
+  if (s.send_width && s.send_height) parts.push(t("call.media.sending", { size: `${s.send_width}×${s.send_height}` }) + (preset ? ` (${preset})` : ""));
+  if (s.recv_width && s.recv_height) parts.push(t("call.media.receiving", { size: `${s.recv_width}×${s.recv_height}` }));
   parts.push(t("call.media.out", { kbps: Math.round(s.send_kbps) }));
   if (s.rtt_ms != null) parts.push(`${Math.round(s.rtt_ms)} ms`);
   parts.push(t("call.media.loss", { pct: (s.loss * 100).toFixed(s.loss > 0 && s.loss < 0.01 ? 1 : 0) }));
@@ -136,27 +140,8 @@ export function noticeText(line: string): string | null {
   if (line.startsWith("recording stopped")) return t("call.notice.rec_stopped");
   if ((m = /^(\S+) is recording this call$/.exec(line))) return t("call.notice.recording_by", { user: m[1] });
   if (line.startsWith("connection lost")) return t("call.notice.reconnecting");
+  // The call view says this one beside the video (camera_error).
+  if (line.startsWith("the camera could not open")) return null;
   if (/(failed|could not|refused)/.test(line)) return line;
   return null;
-}
-
-/** How long a sign must hold before the screen shows it (black frames, silence). */
-export const MARK_AFTER_MS = 1500;
-
-/**
- * The other side's "camera off" and "muted" marks: its picture has been
- * uniformly black, or its sound silent (about -100 dBFS), for a moment.
- * `blackSince`/`silentSince` are when that began (null: not now).
- */
-export function peerMarks(blackSince: number | null, silentSince: number | null, now: number): { cameraOff: boolean; muted: boolean } {
-  return {
-    cameraOff: blackSince !== null && now - blackSince >= MARK_AFTER_MS,
-    muted: silentSince !== null && now - silentSince >= MARK_AFTER_MS,
-  };
-}
-
-/** Whether a frame's sampled RGBA pixels are all (near) black. */
-export function isBlack(rgba: Uint8ClampedArray | readonly number[]): boolean {
-  for (let i = 0; i < rgba.length; i += 4) if (rgba[i] > 24 || rgba[i + 1] > 24 || rgba[i + 2] > 24) return false;
-  return rgba.length > 0;
 }

@@ -6,10 +6,11 @@
 // loopback feeds `/call/remote` and `/call/local`; buttons call call_*.
 
 import { on } from "../api";
-import { calls, type CallControl, type CallPush, type CallSources, type CallStats } from "../api";
+import { calls, type CallControl, type CallPush, type CallSources } from "../api";
 import { chat, type ChatPush } from "../api";
-import { callDefaults, callSourceOptions, devices, pickCallSource, type DevicesView } from "../lib/devices";
-import { controls, IDLE, isBlack, mediaLine, noticeText, peerMarks, reduceCall, statusLine, type CallEvent, type CallState } from "../lib/callState";
+import { audioOptions, callDefaults, callSourceOptions, devices, pickCallSource, type DevicesView } from "../lib/devices";
+import { controls, IDLE, mediaLine, noticeText, statusLine, type CallState } from "../lib/callState";
+import type { CallView } from "../generated/app";
 import { openFeed } from "../lib/videoFeed";
 import { h, replace, toast } from "../lib/dom";
 import { errorText, t } from "../lib/i18n";
@@ -20,38 +21,53 @@ import { consentPrompt, NO_RECORDING, recordButton, recordingBanner, reduceRecor
 import "./app2.css";
 
 const BEAUTY = { smooth: 50, whiten: 30 };
+const PRESETS = ["360p", "720p", "1080p"];
+const PRESET_LABEL: Record<string, "call.preset.360p" | "call.preset.720p" | "call.preset.1080p"> = { "360p": "call.preset.360p", "720p": "call.preset.720p", "1080p": "call.preset.1080p" };
+const PRESET_KEY = "onair.call.preset";
 
 // Call state lives at module scope, fed from app start: a call may ring
 // while another screen is shown (the ring takes the user to this screen).
 let me = "";
+/** The engine's one call state (src-tauri callview.rs, `call://view`): phase, both sides' media, figures, recording. */
+let view: CallView | null = null;
+/** The screen's state: the view's, but idle once the user dismissed an ended call. */
 let st: CallState = IDLE;
+let dismissed: string | null | undefined = undefined;
+/** Consent prompts and the banner's names (lib/recording.ts), fed by the relay's recording events. */
 let rec: RecordingState = NO_RECORDING;
-let peerAway = false;
-/** The engine's latest figures and line for this call. */
-let stats: CallStats | null = null;
 /** The engine's last few lines, as sentences ("Recording saved in Recordings"). */
 let notices: string[] = [];
-/** Since when the other side's picture is black / its sound silent (null: not now). */
-let blackSince: number | null = null;
-let silentSince: number | null = null;
-/** When a button last changed a local flag (mute, camera, share, beauty). */
-let localChangeAt = 0;
+/** Beauty is a setting we sent, not a figure the engine reports. */
+let beauty = false;
 let redraw: (() => void) | null = null;
 let subscribed = false;
 
-function apply(ev: CallEvent) {
+function onView(v: CallView) {
   const before = st.phase;
-  st = reduceCall(st, ev);
+  view = v;
+  const gone = v.phase === "ended" && dismissed !== undefined && dismissed === v.call_id;
+  st = gone
+    ? IDLE
+    : {
+        phase: v.phase,
+        callId: v.call_id,
+        peer: v.peer,
+        since: v.since_ms,
+        endReason: v.end_reason,
+        muted: v.me.muted ?? false,
+        cameraOff: v.me.camera_off ?? false,
+        sharing: v.me.sharing,
+        beauty,
+        quality: v.figures?.connected ? v.figures.quality_score : null,
+      };
   if (st.phase !== before && (st.phase === "idle" || st.phase === "ended")) {
     rec = reduceRecording(rec, { type: "reset" });
-    peerAway = false;
-    blackSince = null;
-    silentSince = null;
+    beauty = false;
   }
-  if (st.phase !== before && (st.phase === "outgoing" || st.phase === "incoming")) {
-    stats = null;
-    notices = [];
-  }
+  if (st.phase !== before && (st.phase === "outgoing" || st.phase === "incoming")) notices = [];
+  if (st.phase === "incoming" && before !== "incoming" && !redraw) location.hash = "#/call";
+  // My own recording: the engine says whether its recorder writes.
+  if (me && st.phase === "active" && v.recording.local !== rec.recording.includes(me)) rec = reduceRecording(rec, { type: v.recording.local ? "started" : "stopped", by: me });
   redraw?.();
 }
 
@@ -60,34 +76,10 @@ function applyRec(ev: RecordingEvent) {
   redraw?.();
 }
 
+/** What only the relay's events and the engine's lines say: consent prompts and notices. The phase comes from the view. */
 function onPush(p: CallPush) {
+  if (st.callId !== null && "call_id" in p && p.call_id !== null && p.call_id !== st.callId) return;
   switch (p.type) {
-    case "dialing":
-      if (p.call_id && st.phase === "outgoing") st = { ...st, callId: p.call_id };
-      else apply({ type: "dialing", call_id: p.call_id, peer: p.peer });
-      break;
-    case "ringing":
-      apply({ type: "ringing", call_id: p.call_id, peer: p.peer });
-      if (!redraw && st.phase === "incoming") location.hash = "#/call";
-      break;
-    case "peer_ringing":
-      break;
-    case "accepted":
-      apply({ type: "accepted", call_id: p.call_id });
-      break;
-    case "connected":
-      if (st.phase === "incoming" || st.phase === "outgoing") apply({ type: "accepted", call_id: p.call_id });
-      apply({ type: "connected", call_id: p.call_id, at: p.at });
-      break;
-    case "ended":
-      apply({ type: "ended", call_id: p.call_id, reason: p.reason });
-      break;
-    case "quality":
-      apply({ type: "quality", call_id: p.call_id, score: p.score });
-      break;
-    case "peer_connection":
-      peerAway = !p.connected;
-      break;
     case "recording":
       applyRec({ type: p.action, by: p.by });
       break;
@@ -97,28 +89,13 @@ function onPush(p: CallPush) {
     case "consent_result":
       applyRec(p.accepted ? { type: "started", by: me } : { type: "declined", by: p.by });
       break;
-    case "notice":
-      if (st.callId === null || st.callId === p.call_id) {
-        const text = noticeText(p.text);
-        if (text) notices = [...notices, text].slice(-3);
-      }
+    case "notice": {
+      const text = noticeText(p.text);
+      if (text) notices = [...notices, text].slice(-3);
+      redraw?.();
       break;
-    case "media":
-      if (st.callId !== null && st.callId !== p.call_id) break;
-      stats = p.stats;
-      // The other side muted (or silent): its sound sits at the floor.
-      if (p.stats.connected && p.stats.audio_packets_received > 0 && (p.stats.audio_level_dbfs ?? -100) <= -90) silentSince ??= Date.now();
-      else silentSince = null;
-      if (p.stats.connected) apply({ type: "quality", call_id: p.call_id, score: p.stats.quality_score });
-      // The engine's flags win, except just after a button press: a figure
-      // taken before the engine applied it must not flip the button back.
-      if (Date.now() - localChangeAt > 2500) apply({ type: "local", muted: p.stats.muted, camera_off: p.stats.camera_off, sharing: p.stats.video_source.startsWith("screen") });
-      // My own recording: the relay answers my request to the engine, which
-      // says here whether its recorder writes (the other side gets an event).
-      if (me && p.stats.recording_now !== rec.recording.includes(me)) applyRec({ type: p.stats.recording_now ? "started" : "stopped", by: me });
-      break;
+    }
   }
-  redraw?.();
 }
 
 let pendingPeer: string | null = null;
@@ -134,6 +111,8 @@ export function follow(): void {
   if (subscribed) return;
   subscribed = true;
   on<CallPush>("call://state", onPush);
+  on<CallView>("call://view", onView);
+  calls.view().then((v) => view ?? onView(v), () => {});
   chat.status().then((s) => (me = s.user ?? me), () => {});
 }
 
@@ -168,24 +147,28 @@ export function mount(root: HTMLElement): () => void {
     fill(videoSel, o.video, def.video);
     fill(audioSel, o.audio, def.audio);
   };
+  // The quality the call sends at (the engine's preset; 720p unless picked).
+  const presetSel = h("select", { "data-testid": "call-preset", title: t("call.quality_title") }, ...PRESETS.map((p) => h("option", { value: p }, t(PRESET_LABEL[p])))) as HTMLSelectElement;
+  presetSel.value = PRESETS.includes(localStorage.getItem(PRESET_KEY) ?? "") ? localStorage.getItem(PRESET_KEY)! : "720p";
+  presetSel.onchange = () => localStorage.setItem(PRESET_KEY, presetSel.value);
+  // The speaker: the Settings → Devices list and choice (saved there too).
+  const speakerSel = h("select", { "data-testid": "call-speaker", title: t("call.speaker") }) as HTMLSelectElement;
+  const fillSpeaker = (d: DevicesView | null) => {
+    replace(speakerSel, ...audioOptions(d?.speakers ?? []).map((o) => h("option", { value: o.value }, o.label)));
+    speakerSel.value = d?.chosen.speaker ?? "";
+    speakerSel.onchange = () => {
+      if (!d) return;
+      devices.set({ ...d.chosen, speaker: speakerSel.value || null }).then(fillSpeaker, fail);
+    };
+  };
   fillPickers(null);
-  devices.get().then(fillPickers, () => {});
-  const sources = (): CallSources => ({ video: videoSel.value || "none", audio: audioSel.value || "none", ...(st.beauty ? BEAUTY : {}) });
+  fillSpeaker(null);
+  devices.get().then((d) => (fillPickers(d), fillSpeaker(d)), () => {});
+  const sources = (): CallSources => ({ video: videoSel.value || "none", audio: audioSel.value || "none", preset: presetSel.value || "720p", ...(beauty ? BEAUTY : {}) });
   // The pictures: created once, fed for as long as the screen is open.
-  const remoteCanvas = h("canvas.remote-video", { width: 640, height: 360, "data-testid": "call-remote" }) as HTMLCanvasElement;
+  const remoteCanvas = h("canvas.remote-video", { width: 1280, height: 720, "data-testid": "call-remote" }) as HTMLCanvasElement;
   const localCanvas = h("canvas.local-video", { width: 320, height: 180, "data-testid": "call-local" }) as HTMLCanvasElement;
   const feeds = [openFeed("/call/remote", remoteCanvas), openFeed("/call/local", localCanvas)];
-  // Camera off sends black frames: watch a small copy of the picture for it.
-  const probe = document.createElement("canvas");
-  probe.width = 32;
-  probe.height = 18;
-  const probeCtx = probe.getContext("2d", { willReadFrequently: true });
-  const sampleRemote = () => {
-    if (!probeCtx || !(st.phase === "active") || !Number(remoteCanvas.dataset.frames ?? 0)) return void (blackSince = null);
-    probeCtx.drawImage(remoteCanvas, 0, 0, probe.width, probe.height);
-    if (isBlack(probeCtx.getImageData(0, 0, probe.width, probe.height).data)) blackSince ??= Date.now();
-    else blackSince = null;
-  };
   replace(
     screen,
     h(
@@ -193,7 +176,8 @@ export function mount(root: HTMLElement): () => void {
       {},
       h("h1", {}, t("call.title")),
       h("div.row", {}, dial, h("button.primary", { onclick: () => start(dial.value.trim().toLowerCase(), true) }, icon("phone"), t("call.call"))),
-      h("div.row.sources", {}, h("label", {}, t("call.video"), videoSel), h("label", {}, t("call.sound"), audioSel)),
+      h("div.row.sources", {}, h("label", {}, t("call.video"), videoSel), h("label", {}, t("call.quality"), presetSel)),
+      h("div.row.sources", {}, h("label", {}, t("call.microphone"), audioSel), h("label", {}, t("call.speaker"), speakerSel)),
       contacts,
     ),
     stage,
@@ -235,7 +219,10 @@ export function mount(root: HTMLElement): () => void {
     const now = Date.now();
     const inCallView = st.phase === "active" || st.phase === "connecting";
     const recordingMine = rec.recording.includes(me);
-    const marks = peerMarks(blackSince, silentSince, now);
+    // The other side's marks come from what it signalled, never from a black picture or silence.
+    const them = view?.peer_media;
+    const fig = view?.figures ?? null;
+    const cameraError = view?.me.camera_error ?? null;
     replace(
       stage,
       banner.visible ? h(`div.rec-banner.${banner.tone}`, { role: "alert", "data-testid": "call-rec-banner" }, banner.tone === "recording" ? icon("record") : null, banner.text) : null,
@@ -248,23 +235,31 @@ export function mount(root: HTMLElement): () => void {
             h("button", { onclick: () => answerConsent(false) }, t("call.refuse")),
           )
         : null,
+      view?.recording.server && inCallView ? h("div.rec-banner.recording", { role: "alert", "data-testid": "call-server-rec" }, icon("record"), t("call.rec.server")) : null,
       h("div.call-status", { "data-testid": "call-status", "data-phase": st.phase }, statusLine(st, now)),
       st.phase === "active"
         ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", { "aria-hidden": "true" }, ...[1, 2, 3, 4].map((i) => h(`i${i <= q.bars ? ".on" : ""}`, { style: `height:${3 + i * 3}px` }))), q.text)
         : null,
-      peerAway ? h("div.muted", {}, t("call.peer_away")) : null,
+      view?.peer_away && inCallView ? h("div.muted", {}, t("call.peer_away")) : null,
+      cameraError && inCallView ? h("div.call-warning", { role: "status", "data-testid": "call-camera-error" }, icon("videoOff"), t("call.camera_failed", { why: cameraError })) : null,
       inCallView
         ? h(
             "div.video-area",
             {},
             remoteCanvas,
             localCanvas,
-            marks.cameraOff ? h("div.camera-off-card", { "data-testid": "call-peer-camera-off" }, icon("videoOff"), t("call.camera_off_mark", { peer: st.peer ?? "" })) : null,
-            marks.muted ? h("div.peer-marks", {}, h("span.peer-mark", { "data-testid": "call-peer-muted" }, icon("micOff"), t("call.muted_mark", { peer: st.peer ?? "" }))) : null,
-            stats && !stats.video_frames_decoded ? h("div.video-note.muted", {}, t("call.waiting_video")) : null,
+            them?.camera_off ? h("div.camera-off-card", { "data-testid": "call-peer-camera-off" }, icon("videoOff"), t("call.camera_off_mark", { peer: st.peer ?? "" })) : null,
+            them?.muted ? h("div.peer-marks", {}, h("span.peer-mark", { "data-testid": "call-peer-muted" }, icon("micOff"), t("call.muted_mark", { peer: st.peer ?? "" }))) : null,
+            fig && !fig.frames_decoded && !them?.camera_off ? h("div.video-note.muted", {}, t("call.waiting_video")) : null,
           )
         : null,
-      inCallView ? h("div.media-line.muted.small", { "data-testid": "call-media-line" }, mediaLine(stats)) : null,
+      inCallView
+        ? h(
+            "div.media-line.muted.small",
+            { "data-testid": "call-media-line", "data-preset": view?.preset ?? "", "data-send-size": fig ? `${fig.send_width}x${fig.send_height}` : "", "data-recv-size": fig ? `${fig.recv_width}x${fig.recv_height}` : "" },
+            mediaLine(fig, view?.preset ?? null),
+          )
+        : null,
       notices.length ? h("div.call-notice.muted.small", { "data-testid": "call-notice" }, ...notices.map((n) => h("div", {}, n))) : null,
       st.phase === "incoming"
         ? h(
@@ -290,16 +285,16 @@ export function mount(root: HTMLElement): () => void {
             ),
             h(
               "button",
-              { onclick: () => control(st.beauty ? { type: "beauty", smooth: 0, whiten: 0 } : { type: "beauty", ...BEAUTY }, { beauty: !st.beauty }), "data-testid": "call-beauty", title: t("call.beauty_title") },
+              { onclick: () => control(beauty ? { type: "beauty", smooth: 0, whiten: 0 } : { type: "beauty", ...BEAUTY }, { beauty: !beauty }), "data-testid": "call-beauty", title: t("call.beauty_title") },
               icon("sparkle"),
-              st.beauty ? t("call.beauty_off") : t("call.beauty"),
+              beauty ? t("call.beauty_off") : t("call.beauty"),
             ),
             h("button", { disabled: rb.disabled, onclick: record, "data-testid": "call-record" }, icon(rb.action === "stop" ? "stop" : "record"), rb.label),
             h("button", { disabled: !recordingMine, onclick: () => control({ type: "bookmark", label: null }, {}), "data-testid": "call-bookmark", title: t("call.bookmark_title") }, icon("bookmark"), t("call.bookmark")),
             h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, icon("hangup"), t("call.hangup")),
           )
         : null,
-      st.phase === "ended" ? h("button", { onclick: () => apply({ type: "dismiss" }) }, t("common.ok")) : null,
+      st.phase === "ended" ? h("button", { onclick: dismiss }, t("common.ok")) : null,
     );
   }
 
@@ -309,11 +304,17 @@ export function mount(root: HTMLElement): () => void {
   async function control(c: CallControl, local: { muted?: boolean; camera_off?: boolean; sharing?: boolean; beauty?: boolean }) {
     try {
       await calls.control(c);
-      localChangeAt = Date.now();
-      apply({ type: "local", ...local });
+      // The button follows the engine's state (call://view); only beauty is ours to remember.
+      if (local.beauty !== undefined) beauty = local.beauty;
+      redraw?.();
     } catch (e) {
       fail(e);
     }
+  }
+
+  function dismiss() {
+    dismissed = view?.call_id ?? null;
+    if (view) onView(view);
   }
 
   async function record() {
@@ -362,7 +363,7 @@ export function mount(root: HTMLElement): () => void {
   }
 
   async function hangup() {
-    if (!st.callId) return apply({ type: "ended", call_id: null, reason: "cancelled" });
+    if (!st.callId) return;
     try {
       await calls.hangup(st.callId);
     } catch (e) {
@@ -418,7 +419,6 @@ export function mount(root: HTMLElement): () => void {
 
   const tick = window.setInterval(() => {
     if (st.phase !== "active") return;
-    sampleRemote();
     renderStage();
   }, 500);
 
