@@ -263,4 +263,17 @@ fn the_watch_page_plays_the_quality_a_viewer_picks() {
         (resumed - stopped).abs() <= 2.0 && stopped > 2.0,
         "stalled at {stopped:.1} s, resumed at {resumed:.1} s"
     );
+    drop(_browser);
+
+    // The replay's renditions, made after the live (again after the relay's
+    // restart, if it cut them short): a `?quality=360p` link plays 640×360.
+    wait_for(120, "the replay's 360p and audio renditions", || {
+        let r = uma.json_lines(&["room", "replays", &id, "--json"]).into_iter().next()?;
+        (r["renditions"].as_array()?.len() == 3).then_some(())
+    });
+    let profile = tempfile::tempdir().unwrap();
+    let (_browser, lines) = chromium(&format!("{}/watch/{id}?replay=latest&quality=360p", relay.url()), profile.path());
+    wait_for(60, "the replay's 360p rendition playing", || {
+        lines.lock().unwrap().iter().any(|l| l.contains("ONAIR replay progress") && l.contains("size=640x360 rendition=360p")).then_some(())
+    });
 }

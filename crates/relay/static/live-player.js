@@ -349,7 +349,8 @@ export function playReplay(video, url, opts = {}) {
   const state = (s) => opts.onState && opts.onState(s);
   const load = () => {
     const at = pos;
-    video.src = url;
+    // `url`: a string, or a function (a replay's rendition chosen meanwhile).
+    video.src = typeof url === "function" ? url() : url;
     video.addEventListener("loadedmetadata", () => { if (at > 0) video.currentTime = at; video.play().catch(() => {}); }, { once: true, signal: off.signal });
   };
   const retry = () => {
@@ -380,6 +381,8 @@ export function playReplay(video, url, opts = {}) {
   video.play().catch(() => {});
   return {
     position: () => (reconnecting ? pos : video.currentTime),
+    /** Loads the URL again (another rendition) at the same position. */
+    reload() { if (!reconnecting) pos = video.currentTime || pos; load(); video.play().catch(() => {}); },
     stop() { off.abort(); clearInterval(watch); if (timer) clearTimeout(timer); },
   };
 }

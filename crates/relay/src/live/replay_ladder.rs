@@ -21,22 +21,62 @@ pub fn rendition_path(replay: &Path, rung: &str) -> PathBuf {
 
 /// Makes `replay`'s renditions on a background thread of low priority.
 pub fn spawn(replay: PathBuf, rungs: Vec<Rung>) {
-    if rungs.is_empty() {
+    spawn_all(vec![(replay, rungs)]);
+}
+
+/// Makes each replay's missing renditions, one after another, on one
+/// background thread of low priority.
+pub fn spawn_all(jobs: Vec<(PathBuf, Vec<Rung>)>) {
+    let jobs: Vec<(PathBuf, Vec<Rung>)> = jobs
+        .into_iter()
+        .map(|(p, rungs)| {
+            let missing = rungs.into_iter().filter(|r| !rendition_path(&p, r.name).exists()).collect::<Vec<_>>();
+            (p, missing)
+        })
+        .filter(|(_, r)| !r.is_empty())
+        .collect();
+    if jobs.is_empty() {
         return;
     }
     let spawned = std::thread::Builder::new().name("replay-ladder".into()).spawn(move || {
         lower_priority();
-        for rung in rungs {
-            match make(&replay, rung) {
-                Ok(Some(p)) => tracing::info!(replay = %p.display(), "replay rendition made"),
-                Ok(None) => {}
-                Err(e) => tracing::warn!(replay = %replay.display(), rung = rung.name, "replay rendition not made: {e}"),
+        for (replay, rungs) in jobs {
+            for rung in rungs {
+                match make(&replay, rung) {
+                    Ok(Some(p)) => tracing::info!(replay = %p.display(), "replay rendition made"),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(replay = %replay.display(), rung = rung.name, "replay rendition not made: {e}"),
+                }
             }
         }
     });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "replay renditions: no thread");
     }
+}
+
+/// At start-up: the renditions a restart interrupted (or never began) are
+/// made for every replay of a room that has a ladder, and half-written
+/// ones are removed.
+pub fn resume(root: &Path, ladder_of: &dyn Fn(&str) -> Vec<Rung>) {
+    let Ok(rooms) = std::fs::read_dir(root) else { return };
+    let mut jobs = Vec::new();
+    for room in rooms.flatten() {
+        let name = room.file_name().to_string_lossy().to_string();
+        if let Ok(files) = std::fs::read_dir(room.path()) {
+            for f in files.flatten().filter(|f| f.file_name().to_string_lossy().contains(".mp4.tmp-")) {
+                let _ = std::fs::remove_file(f.path());
+            }
+        }
+        let rungs = ladder_of(&name);
+        if rungs.is_empty() {
+            continue;
+        }
+        for r in super::replay::list(root, &name) {
+            jobs.push((room.path().join(format!("{}.mp4", r.id)), rungs.clone()));
+        }
+    }
+    spawn_all(jobs);
 }
 
 /// The replay's renditions yield to live work: this thread only.
@@ -58,7 +98,8 @@ struct VideoOut {
 /// One rendition of `replay`; None when the rung is not below the source.
 fn make(replay: &Path, rung: Rung) -> Result<Option<PathBuf>, String> {
     let out = rendition_path(replay, rung.name);
-    let tmp = out.with_extension("mp4.tmp");
+    // Of this process only: nodes sharing a replays folder never write one file.
+    let tmp = out.with_extension(format!("mp4.tmp-{}", std::process::id()));
     let mut ictx = format::input(replay).map_err(|e| format!("opening the replay: {e}"))?;
     let vin = ictx.streams().best(media::Type::Video).map(|s| (s.index(), s.time_base(), s.parameters()));
     let ain = ictx.streams().best(media::Type::Audio).map(|s| (s.index(), s.time_base(), s.parameters()));

@@ -32,7 +32,14 @@ fn ffmpeg_init() {
 pub async fn run(listener: TcpListener, app: Arc<AppState>, live: Arc<Live>) {
     // Before any publisher is accepted: replays a crash left unfinished.
     let root = live.replays_dir();
-    let _ = tokio::task::spawn_blocking(move || super::replay::recover(&root)).await;
+    let (a, l) = (app.clone(), live.clone());
+    let _ = tokio::task::spawn_blocking(move || {
+        super::replay::recover(&root);
+        // Then, in the background, renditions a restart interrupted.
+        let ladder_of = |room: &str| a.store.room(room).ok().flatten().map(|r| l.ladder_for(&r)).unwrap_or_default();
+        super::replay_ladder::resume(&root, &ladder_of);
+    })
+    .await;
     accept_loop("RTMP", listener, app, live, |tcp, peer, app, live| async move {
         let hello_by = hello_deadline(&app);
         connection(tcp, peer, hello_by, app, live).await
