@@ -169,6 +169,21 @@ export interface LiveStatus {
   request: LiveRequest | null;
   /** The audio mixer: each source's volume (1 = unity, up to 2), mute and level. */
   mixer?: FaderView[];
+  /** Live into a room: its audience now and at its peak (the cockpit). */
+  audience?: Audience | null;
+}
+
+/** The cockpit's audience (src-tauri commands/live.rs `Audience`). */
+export interface Audience {
+  room: string;
+  /** Watching now, the streamer not counted. */
+  viewers: number;
+  /** The most watching at once during this live. */
+  peak: number;
+  stream_viewers: number;
+  chat_viewers: number;
+  updated_ms: number | null;
+  error: string | null;
 }
 
 export interface FaderView {
@@ -222,6 +237,11 @@ export const live = {
   createRoom: (title: string, category?: string, isPrivate = false) => call<RoomKey>("live_room_create", { title, category: category ?? null, private: isPrivate }),
   /** A new stream key, shown this once; a live on the old key ends. */
   rotateRoomKey: (room: string) => call<RoomKey>("live_room_rotate", { room }),
+  /** The cockpit joins the chat of the room it streams to (comments then come as `chat://event`). */
+  chatJoin: (room: string) => call<RoomJoined>("live_chat_join", { room }),
+  chatMute: (room: string, user: string, muted: boolean) => call<void>("live_chat_mute", { room, user, muted }),
+  /** Out of the chat for `secs` (the relay has no lasting ban). */
+  chatKick: (room: string, user: string, secs: number) => call<void>("live_chat_kick", { room, user, secs }),
 };
 
 // ---- Recordings ----

@@ -370,6 +370,8 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     }
     spawn_preview_pump(&app, rx);
     let gen = live.audience_gen.fetch_add(1, Ordering::SeqCst) + 1;
+    // The cockpit joins this live's chat anew.
+    live.owner_in_chat.store(false, Ordering::Relaxed);
     let room = request.all_destinations().find_map(|d| match d {
         Destination::Room { room } => Some(room.clone()),
         _ => None,

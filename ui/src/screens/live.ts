@@ -4,7 +4,9 @@
 // `live://stats` events twice a second.
 
 import { devices, meterPercent, micSource, type DevicesView } from "../lib/devices";
-import { ApiError, live, on, type Destination, type DestinationStats, type LiveRequest, type LiveStatus, type Sources } from "../api";
+import { ApiError, live, on, watch, type ChatPush, type Destination, type DestinationStats, type LiveRequest, type LiveStatus, type Sources } from "../api";
+import { StatsHistory, audienceLine, bitratePath, dropMarks, scaleKbps } from "../lib/cockpit";
+import { addComments, sayError, type RoomComment } from "../lib/roomChat";
 import { PRESETS, destinationLine, presetOf, rtmpDestination } from "../lib/destinations";
 import { h, replace, toast } from "../lib/dom";
 import { formatDuration, formatStats, stateBadge } from "../lib/format";
@@ -162,6 +164,199 @@ export function mount(root: HTMLElement): () => void {
     });
   }
 
+  // ---- the live cockpit: audience, encoder lag, a graph per destination, the room's chat ----
+  const history = new StatsHistory();
+  let historyOf: number | null = null;
+  const audienceEl = h("p.cockpit-audience", { "data-testid": "cockpit-viewers" }, "");
+  const lagEl = h("p.small", { "data-testid": "cockpit-encoder" }, "");
+  const graphsEl = h("div.cockpit-graphs", { "data-testid": "cockpit-graphs" });
+  const commentsEl = h("div.cockpit-comments", { "data-testid": "cockpit-comments" });
+  const chatNote = h("p.muted.small", { "data-testid": "cockpit-chat-note" }, "");
+  const chatSay = h("input", { type: "text", maxlength: 500, placeholder: t("live.cockpit.say"), "data-testid": "cockpit-say" }) as HTMLInputElement;
+  chatSay.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key === "Enter") void say();
+  });
+  const chatBox = h(
+    "div.cockpit-chat",
+    { hidden: true },
+    h("h3", {}, t("live.cockpit.chat")),
+    commentsEl,
+    chatNote,
+    h("div.row", {}, chatSay, h("button", { "data-testid": "cockpit-send", onclick: () => void say() }, t("live.cockpit.send"))),
+  );
+  const cockpit = h(
+    "section.cockpit",
+    { "data-testid": "cockpit", hidden: true },
+    h("h2", {}, t("live.cockpit.title")),
+    audienceEl,
+    lagEl,
+    h("h3", {}, t("live.cockpit.graph")),
+    graphsEl,
+    chatBox,
+  );
+  let chatRoom: string | null = null;
+  let chatOwner = "";
+  let joining = false;
+  let lastJoinTry = 0;
+  let comments: RoomComment[] = [];
+  const mutedUsers = new Set<string>();
+
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag: string, attrs: Record<string, string | number>): SVGElement {
+    const el = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    return el;
+  }
+
+  /** One destination's last minute: bitrate as a line, drops as red ticks. */
+  function graph(d: DestinationStats): HTMLElement {
+    const W = 240;
+    const H = 48;
+    const pts = history.of(d.name);
+    const now = pts.length ? pts[pts.length - 1].at : Date.now();
+    const max = scaleKbps(pts);
+    const g = svg("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", class: "cockpit-graph", role: "img", "aria-label": d.name });
+    g.appendChild(svg("line", { x1: 0, y1: H / 2, x2: W, y2: H / 2, class: "grid" }));
+    for (const x of dropMarks(pts, now, W)) g.appendChild(svg("line", { x1: x, y1: H, x2: x, y2: H * 0.55, class: "drop" }));
+    g.appendChild(svg("path", { d: bitratePath(pts, now, W, H, max), class: "rate" }));
+    const drops = pts.reduce((n, p) => n + p.drops, 0);
+    return h(
+      "div.cockpit-dest",
+      { "data-testid": "cockpit-graph", "data-name": d.name, "data-points": pts.length, "data-drops": drops },
+      h("div.row.small", {}, h("strong", {}, d.name), h("span.spacer"), h("span.muted", {}, t("live.cockpit.graph_max", { max }))),
+      g as unknown as HTMLElement,
+      h("p.small", {}, destinationLine(d)),
+    );
+  }
+
+  function renderComments(): void {
+    const atBottom = commentsEl.scrollHeight - commentsEl.scrollTop - commentsEl.clientHeight < 40;
+    replace(
+      commentsEl,
+      ...comments.map((c) => {
+        const own = c.from === chatOwner;
+        const muted = mutedUsers.has(c.from);
+        return h(
+          "div.comment",
+          { "data-testid": "cockpit-comment", "data-from": c.from },
+          h("div.comment-text", {}, h("b", {}, c.from), " ", c.text),
+          own
+            ? null
+            : h(
+                "div.row.mod",
+                {},
+                h("button.small", { "data-testid": "cockpit-mute", "data-user": c.from, "data-muted": muted, onclick: () => void mute(c.from, !mutedUsers.has(c.from)) }, muted ? t("live.cockpit.unmute") : t("live.cockpit.mute")),
+                h("button.small", { "data-testid": "cockpit-kick", "data-user": c.from, title: t("live.cockpit.kick_title"), onclick: () => void kick(c.from) }, t("live.cockpit.kick")),
+              ),
+        );
+      }),
+      comments.length ? null : h("p.muted.small", {}, t("live.cockpit.no_comments")),
+    );
+    if (atBottom) commentsEl.scrollTop = commentsEl.scrollHeight;
+  }
+
+  function renderCockpit(running: boolean): void {
+    cockpit.hidden = !running;
+    if (!running) return;
+    const a = status.audience ?? null;
+    audienceEl.hidden = !a;
+    if (a) {
+      audienceEl.dataset.viewers = String(a.viewers);
+      audienceEl.dataset.peak = String(a.peak);
+      audienceEl.textContent = a.updated_ms === null ? t("live.cockpit.viewers_wait") : audienceLine(a.viewers, a.peak);
+    }
+    const lag = Number(status.stats?.video_frames_dropped_capture ?? 0);
+    lagEl.dataset.skipped = String(lag);
+    lagEl.className = lag > 0 ? "small warn" : "small muted";
+    lagEl.textContent = lag > 0 ? t("live.cockpit.encoder_lag", { n: lag }) : t("live.cockpit.encoder_ok");
+    const ds = (status.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? [];
+    replace(graphsEl, ...ds.map(graph));
+    chatBox.hidden = !a;
+    if (a) void ensureChat(a.room);
+  }
+
+  /** Joins the room's chat once per visit (again after the chat's socket comes back). */
+  async function ensureChat(room: string): Promise<void> {
+    if (chatRoom === room || joining || Date.now() - lastJoinTry < 5000) return;
+    joining = true;
+    lastJoinTry = Date.now();
+    try {
+      const j = await live.chatJoin(room);
+      chatRoom = room;
+      chatOwner = j.owner;
+      comments = addComments([], j.recent);
+      chatNote.textContent = "";
+      renderComments();
+    } catch (e) {
+      chatNote.textContent = e instanceof ApiError && e.code === "not_signed_in" ? t("live.cockpit.chat_sign_in") : errorText(e);
+    } finally {
+      joining = false;
+    }
+  }
+
+  function leaveChat(): void {
+    if (chatRoom) void watch.leave(chatRoom).catch(() => {});
+    chatRoom = null;
+    comments = [];
+    mutedUsers.clear();
+    renderComments();
+  }
+
+  async function say(): Promise<void> {
+    const text = chatSay.value;
+    if (!chatRoom || !text.trim()) return;
+    chatSay.value = "";
+    try {
+      await watch.say(chatRoom, text);
+    } catch (e) {
+      chatSay.value = text;
+      toast(e instanceof ApiError ? sayError(e.code, e.message) : String(e), "error");
+    }
+  }
+
+  async function mute(user: string, muted: boolean): Promise<void> {
+    if (!chatRoom) return;
+    try {
+      await live.chatMute(chatRoom, user, muted);
+      if (muted) mutedUsers.add(user);
+      else mutedUsers.delete(user);
+      renderComments();
+      toast(muted ? t("live.cockpit.muted_user", { user }) : t("live.cockpit.unmuted_user", { user }));
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  }
+
+  async function kick(user: string): Promise<void> {
+    if (!chatRoom) return;
+    try {
+      await live.chatKick(chatRoom, user, 600);
+      toast(t("live.cockpit.kicked_user", { user }));
+    } catch (e) {
+      toast(errorText(e), "error");
+    }
+  }
+
+  const unlistenChat = on<ChatPush>("chat://event", (p) => {
+    if (p.kind === "online" && chatRoom) {
+      // A new socket is in no room: join again.
+      chatRoom = null;
+      lastJoinTry = 0;
+      if (status.audience) void ensureChat(status.audience.room);
+    }
+    if (p.kind !== "event" || !chatRoom) return;
+    const ev = p.ev as unknown as Record<string, unknown>;
+    if (ev.room !== chatRoom) return;
+    if (ev.ev === "room_comment") {
+      comments = addComments(comments, [ev.comment as RoomComment]);
+      renderComments();
+    } else if (ev.ev === "room_muted") {
+      if (ev.muted) mutedUsers.add(String(ev.user));
+      else mutedUsers.delete(String(ev.user));
+      renderComments();
+    }
+  });
+
   const showDest = () => {
     roomBox.hidden = dest.value !== "room";
     rtmpBox.hidden = dest.value !== "rtmp";
@@ -248,6 +443,7 @@ export function mount(root: HTMLElement): () => void {
     replace(destStates, ...ds.map((d) => h(`li.dest-state.${d.state}`, { "data-testid": "dest-state", "data-state": d.state, "data-name": d.name }, h("strong", {}, d.name), " ", destinationLine(d))));
     startStop.disabled = busy;
     renderMixer();
+    renderCockpit(running);
     videoFile.hidden = video.value !== "file";
     // Figures only for a running job: a preview has no elapsed time, no
     // encoder rate and nothing to be connected to.
@@ -413,6 +609,14 @@ export function mount(root: HTMLElement): () => void {
   const unlistenStats = on<LiveStatus>("live://stats", (s) => {
     const wasRunning = status.state === "running";
     status = s;
+    if (s.state === "running") {
+      // A new job's counters start from zero: so does its graph.
+      if (historyOf !== s.started_ms) {
+        history.clear();
+        historyOf = s.started_ms;
+      }
+      history.push(Date.now(), (s.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? []);
+    } else if (chatRoom) leaveChat();
     if (busy) return;
     // Started elsewhere (the hotkey, the tray): show the job's own settings.
     if (!wasRunning && s.state === "running") adopt(s.request);
@@ -434,7 +638,7 @@ export function mount(root: HTMLElement): () => void {
       h(
         "div.live-grid",
         {},
-        h("div.preview-box", {}, canvas, statsEl, destStates, h("div.row.controls", {}, startStop, bookmark, h("label.check", {}, record, t("live.record")))),
+        h("div.preview-box", {}, canvas, statsEl, destStates, h("div.row.controls", {}, startStop, bookmark, h("label.check", {}, record, t("live.record"))), cockpit),
         h(
           "aside.panel",
           {},
@@ -480,6 +684,7 @@ export function mount(root: HTMLElement): () => void {
     feed?.close();
     unlistenStats();
     unlistenStopped();
+    unlistenChat();
     window.clearTimeout(beautyTimer);
     void live.previewStop().catch(() => {});
   };
