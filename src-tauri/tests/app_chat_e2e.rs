@@ -129,7 +129,12 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
         app.click("[data-testid=nav-call]");
         app.select("[data-testid=call-video-source]", "test");
         app.select("[data-testid=call-audio-source]", "test");
+        // 720p HD unless picked; the speaker list is Settings → Devices'.
+        assert_eq!(app.eval("return document.querySelector('[data-testid=call-preset]').value"), json!("720p"));
+        app.find("[data-testid=call-speaker] option");
     }
+    // alice sends at 360p, bob at the default 720p: each engine gets its preset.
+    alice.select("[data-testid=call-preset]", "360p");
     alice.type_text("[data-testid=call-to]", "bob\u{E007}");
     alice.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'outgoing'", secs(30), "alice's call to ring out");
     bob.click("[data-testid=call-answer]");
@@ -142,6 +147,11 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
         app.wait_js("return document.querySelector('[data-testid=call-local]')?.dataset.frames > 5", secs(30), &format!("{who}'s self-view"));
         app.wait_text("[data-testid=call-media-line]", "kbps out", secs(30));
     }
+    // The presets reached the engines: each side decodes the size the other chose.
+    let media_line = |size: &str, value: &str| format!("return document.querySelector('[data-testid=call-media-line]')?.dataset.{size} === '{value}'");
+    alice.wait_js(&media_line("preset", "360p"), secs(30), "alice's call state to name her 360p preset");
+    bob.wait_js(&media_line("recvSize", "640x360"), secs(60), "bob to decode alice's 360p picture at 640×360");
+    alice.wait_js(&media_line("recvSize", "1280x720"), secs(60), "alice to decode bob's 720p picture at 1280×720");
     alice.screenshot("call-a-active");
     bob.screenshot("call-b-active");
 
@@ -192,6 +202,35 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
         app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'ended'", secs(30), &format!("the call ended for {who}"));
     }
     bob.screenshot("call-b-ended");
+
+    // bob calls back with a camera that cannot open (no camera 7 here): the
+    // call still connects, with his video off and the reason on his screen,
+    // and alice sees his camera-off mark from what his engine signalled.
+    for app in [&alice, &bob] {
+        app.click("[data-testid=call-dismiss]");
+        app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'idle'", secs(10), "the ended call dismissed");
+    }
+    bob.eval("const s = document.querySelector('[data-testid=call-video-source]'); s.add(new Option('Camera 8', 'camera:7')); return true");
+    bob.select("[data-testid=call-video-source]", "camera:7");
+    bob.type_text("[data-testid=call-to]", "alice\u{E007}");
+    alice.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'incoming'", secs(30), "bob's call to ring at alice");
+    alice.click("[data-testid=call-answer]");
+    bob.wait_text("[data-testid=call-camera-error]", "Your camera could not open, so you joined with video off", secs(60));
+    alice.wait_text("[data-testid=call-peer-camera-off]", "bob: camera off", secs(60));
+    for (who, app) in [("bob", &bob), ("alice", &alice)] {
+        app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'active'", secs(30), &format!("{who} in the second call"));
+    }
+    bob.wait_js(REMOTE_FRAMES_30, secs(90), "bob to draw alice's picture while his camera failed");
+    bob.screenshot("call-b-camera-failed");
+    alice.screenshot("call-a-peer-camera-failed");
+    bob.eval("localStorage.setItem('onair.lang', 'zh'); window.dispatchEvent(new CustomEvent('onair:language')); return true");
+    bob.wait_text("[data-testid=call-camera-error]", "摄像头无法打开", secs(30));
+    bob.screenshot("call-b-camera-failed-zh");
+    bob.eval("localStorage.setItem('onair.lang', 'en'); window.dispatchEvent(new CustomEvent('onair:language')); return true");
+    bob.click("[data-testid=call-hangup]");
+    for (who, app) in [("bob", &bob), ("alice", &alice)] {
+        app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'ended'", secs(30), &format!("the second call ended for {who}"));
+    }
 
     // The other screens render (screenshots for the record).
     for s in ["watch", "call", "settings"] {

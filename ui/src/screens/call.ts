@@ -294,7 +294,7 @@ export function mount(root: HTMLElement): () => void {
             h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, icon("hangup"), t("call.hangup")),
           )
         : null,
-      st.phase === "ended" ? h("button", { onclick: dismiss }, t("common.ok")) : null,
+      st.phase === "ended" ? h("button", { onclick: dismiss, "data-testid": "call-dismiss" }, t("common.ok")) : null,
     );
   }
 
