@@ -188,6 +188,50 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     support_wait(|| status(&app)["stats"]["bytes_sent"].as_u64().unwrap_or(0) > 50_000, "bytes sent to the relay");
     app.screenshot("live-room");
 
+    // The live cockpit: a last-minute graph per destination, the encoder's
+    // lag, the audience (nobody yet: the streamer in her own chat is no
+    // viewer), then a viewer's stream and another user's chat.
+    app.invoke("chat_status", json!({})).expect("chat session resumes from the saved account");
+    app.wait_js(
+        "const g = [...document.querySelectorAll('[data-testid=cockpit-graph]')]; return g.length === 2 && g.every(e => Number(e.dataset.points) >= 4) && !!document.querySelector('[data-testid=cockpit-graph] svg path.rate').getAttribute('d')",
+        secs(60),
+        "a bitrate graph per destination",
+    );
+    app.find("[data-testid=cockpit-encoder][data-skipped]");
+    app.wait_js("return document.querySelector('[data-testid=cockpit-viewers]').dataset.viewers === '0'", secs(60), "the cockpit counting no viewers yet");
+    let bob = tempfile::tempdir().unwrap();
+    support::sign_up(bob.path(), &app.relay_url(), "bob");
+    let onair = |args: &[&str]| {
+        let mut c = std::process::Command::new(onair_bin());
+        c.args(args).env("ONAIR_HOME", bob.path()).env_remove("RUST_LOG").stdin(std::process::Stdio::null());
+        c
+    };
+    // A viewer watches: the count rises by itself, and the peak with it.
+    let watcher = Kill(onair(&["watch", &room, "--low-latency", "--duration", "120"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("onair watch"));
+    app.wait_js(
+        "const e = document.querySelector('[data-testid=cockpit-viewers]'); return Number(e.dataset.viewers) >= 1 && Number(e.dataset.peak) >= 1",
+        secs(90),
+        "the cockpit's viewer count to rise as `onair watch` plays the room",
+    );
+    drop(watcher);
+    // Another user's comment appears in the cockpit; the streamer mutes
+    // them from there, and the relay refuses their next comment.
+    let listener = Kill(onair(&["room", "chat", &room, "--send", "hello from bob", "--listen", "--duration", "300"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("onair room chat"));
+    app.wait_js(
+        "return [...document.querySelectorAll('[data-testid=cockpit-comment]')].some(e => e.dataset.from === 'bob' && e.textContent.includes('hello from bob'))",
+        secs(60),
+        "bob's comment in the cockpit",
+    );
+    app.screenshot("live-cockpit");
+    app.click("[data-testid=cockpit-mute][data-user=bob]");
+    app.wait_js("return document.querySelector('[data-testid=cockpit-mute][data-user=bob]').hasAttribute('data-muted')", secs(30), "bob shown muted");
+    let refused = onair(&["room", "chat", &room, "--send", "can you hear me"]).output().expect("onair room chat");
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && err.contains("muted"), "a muted user's comment was not refused: {err}");
+    assert!(!app.text("[data-testid=cockpit-comments]").contains("can you hear me"), "a muted comment reached the chat");
+    app.screenshot("live-cockpit-muted");
+    drop(listener);
+
     // Watch: the room is in the directory, its low-latency player (MSE)
     // plays it, and a comment said in its live chat comes back.
     app.invoke("chat_status", json!({})).expect("chat session resumes from the saved account");
@@ -293,6 +337,23 @@ fn open_room(app: &App, room: &str) {
         }
     }
     app.screenshot("watch-not-opened");
+}
+
+/// The `onair` binary this workspace built (`cargo build --bin onair`).
+fn onair_bin() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let p = target.join("debug").join("onair");
+    assert!(p.exists(), "{} is missing: build it with `cargo build --bin onair`", p.display());
+    p
+}
+
+/// A child process ended when the test is done with it (or fails).
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn support_wait(mut cond: impl FnMut() -> bool, what: &str) {
