@@ -215,7 +215,8 @@ fn a_chat_message_goes_from_one_app_window_to_another() {
     bob.type_text("[data-testid=call-to]", "alice\u{E007}");
     alice.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'incoming'", secs(30), "bob's call to ring at alice");
     alice.click("[data-testid=call-answer]");
-    bob.wait_text("[data-testid=call-camera-error]", "Your camera could not open, so you joined with video off", secs(60));
+    bob.wait_text("[data-testid=call-camera-error]", "Your camera could not open, so you joined with video off: no camera is connected here", secs(60));
+    bob.find("[data-testid=call-self-camera-off]");
     alice.wait_text("[data-testid=call-peer-camera-off]", "bob: camera off", secs(60));
     for (who, app) in [("bob", &bob), ("alice", &alice)] {
         app.wait_js("return document.querySelector('[data-testid=call-status]')?.dataset.phase === 'active'", secs(30), &format!("{who} in the second call"));

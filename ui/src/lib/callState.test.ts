@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controls, duration, endReasonText, IDLE, mediaLine, noticeText, reduceCall, statusLine, type CallEvent } from "./callState";
+import { cameraWhy, controls, duration, endReasonText, IDLE, mediaLine, noticeText, reduceCall, statusLine, type CallEvent } from "./callState";
 
 const run = (evs: CallEvent[]) => evs.reduce(reduceCall, IDLE);
 
@@ -56,6 +56,13 @@ describe("call media view", () => {
     expect(mediaLine({ ...f, send_width: 0, send_height: 0, recv_width: 0, recv_height: 0, send_kbps: 90, rtt_ms: null, loss: 0.004, relay_connected: false })).toBe("90 kbps out · 0.4% loss · relay reconnecting…");
   });
 
+});
+
+describe("a camera that did not open", () => {
+  it("says why in the user's words", () => {
+    expect(cameraWhy("no camera found at camera:7 (V4L2 error): connect one, or pick another video source (--video test|file:PATH|screen)")).toBe("no camera is connected here; pick another video source");
+    expect(cameraWhy("the camera is busy")).toBe("the camera is busy");
+  });
 });
 
 describe("the engine's lines on screen", () => {

@@ -126,6 +126,12 @@ export function mediaLine(
   return parts.join(" · ");
 }
 
+/** Why our camera did not open, in the user's words where the engine's error is a known one (the rest keep their own). */
+export function cameraWhy(err: string): string {
+  if (err.startsWith("no camera found")) return t("call.camera_why.none");
+  return err;
+}
+
 /**
  * The engine's lines ("recording saved: /path (…)", "bookmark \"x\" at 15306 ms")
  * as sentences for the screen; null for lines the screen shows otherwise

@@ -9,7 +9,7 @@ import { on } from "../api";
 import { calls, type CallControl, type CallPush, type CallSources } from "../api";
 import { chat, type ChatPush } from "../api";
 import { audioOptions, callDefaults, callSourceOptions, devices, pickCallSource, type DevicesView } from "../lib/devices";
-import { controls, IDLE, mediaLine, noticeText, statusLine, type CallState } from "../lib/callState";
+import { cameraWhy, controls, IDLE, mediaLine, noticeText, statusLine, type CallState } from "../lib/callState";
 import type { CallView } from "../generated/app";
 import { openFeed } from "../lib/videoFeed";
 import { h, replace, toast } from "../lib/dom";
@@ -241,13 +241,14 @@ export function mount(root: HTMLElement): () => void {
         ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", { "aria-hidden": "true" }, ...[1, 2, 3, 4].map((i) => h(`i${i <= q.bars ? ".on" : ""}`, { style: `height:${3 + i * 3}px` }))), q.text)
         : null,
       view?.peer_away && inCallView ? h("div.muted", {}, t("call.peer_away")) : null,
-      cameraError && inCallView ? h("div.call-warning", { role: "status", "data-testid": "call-camera-error" }, icon("videoOff"), t("call.camera_failed", { why: cameraError })) : null,
+      cameraError && inCallView ? h("div.call-warning", { role: "status", "data-testid": "call-camera-error" }, icon("videoOff"), t("call.camera_failed", { why: cameraWhy(cameraError) })) : null,
       inCallView
         ? h(
             "div.video-area",
             {},
             remoteCanvas,
             localCanvas,
+            view?.me.camera_off ? h("div.self-off", { "data-testid": "call-self-camera-off", title: t("call.camera_off") }, icon("videoOff")) : null,
             them?.camera_off ? h("div.camera-off-card", { "data-testid": "call-peer-camera-off" }, icon("videoOff"), t("call.camera_off_mark", { peer: st.peer ?? "" })) : null,
             them?.muted ? h("div.peer-marks", {}, h("span.peer-mark", { "data-testid": "call-peer-muted" }, icon("micOff"), t("call.muted_mark", { peer: st.peer ?? "" }))) : null,
             fig && !fig.frames_decoded && !them?.camera_off ? h("div.video-note.muted", {}, t("call.waiting_video")) : null,

@@ -167,7 +167,7 @@ export function mount(root: HTMLElement): () => void {
   // ---- the live cockpit: audience, encoder lag, a graph per destination, the room's chat ----
   const history = new StatsHistory();
   let historyOf: number | null = null;
-  const audienceEl = h("p.cockpit-audience", { "data-testid": "cockpit-viewers" }, "");
+  const audienceEl = h("span.cockpit-audience", { "data-testid": "cockpit-viewers", hidden: true }, "");
   const lagEl = h("p.small", { "data-testid": "cockpit-encoder" }, "");
   const graphsEl = h("div.cockpit-graphs", { "data-testid": "cockpit-graphs" });
   const commentsEl = h("div.cockpit-comments", { "data-testid": "cockpit-comments" });
@@ -184,15 +184,12 @@ export function mount(root: HTMLElement): () => void {
     chatNote,
     h("div.row", {}, chatSay, h("button", { "data-testid": "cockpit-send", onclick: () => void say() }, t("live.cockpit.send"))),
   );
+  // The audience sits in the screen's header (seen at a glance); the rest below the controls.
   const cockpit = h(
     "section.cockpit",
     { "data-testid": "cockpit", hidden: true },
     h("h2", {}, t("live.cockpit.title")),
-    audienceEl,
-    lagEl,
-    h("h3", {}, t("live.cockpit.graph")),
-    graphsEl,
-    chatBox,
+    h("div.cockpit-body", {}, h("div.cockpit-figures", {}, lagEl, h("h3", {}, t("live.cockpit.graph")), graphsEl), chatBox),
   );
   let chatRoom: string | null = null;
   let chatOwner = "";
@@ -225,7 +222,6 @@ export function mount(root: HTMLElement): () => void {
       { "data-testid": "cockpit-graph", "data-name": d.name, "data-points": pts.length, "data-drops": drops },
       h("div.row.small", {}, h("strong", {}, d.name), h("span.spacer"), h("span.muted", {}, t("live.cockpit.graph_max", { max }))),
       g as unknown as HTMLElement,
-      h("p.small", {}, destinationLine(d)),
     );
   }
 
@@ -257,9 +253,12 @@ export function mount(root: HTMLElement): () => void {
 
   function renderCockpit(running: boolean): void {
     cockpit.hidden = !running;
-    if (!running) return;
+    if (!running) {
+      audienceEl.hidden = true;
+      return;
+    }
     const a = status.audience ?? null;
-    audienceEl.hidden = !a;
+    audienceEl.hidden = !running || !a;
     if (a) {
       audienceEl.dataset.viewers = String(a.viewers);
       audienceEl.dataset.peak = String(a.peak);
@@ -634,7 +633,7 @@ export function mount(root: HTMLElement): () => void {
     h(
       "section.screen.live",
       { "data-testid": "screen-live" },
-      h("header.row", {}, h("h1", {}, t("live.title")), badge, h("div.spacer"), latencyEl),
+      h("header.row", {}, h("h1", {}, t("live.title")), badge, audienceEl, h("div.spacer"), latencyEl),
       h(
         "div.live-grid",
         {},

@@ -458,6 +458,7 @@ export const en = {
   "call.microphone": "Microphone",
   "call.speaker": "Speaker",
   "call.camera_failed": "Your camera could not open, so you joined with video off: {why}",
+  "call.camera_why.none": "no camera is connected here; pick another video source",
   "call.rec.server": "Recorded by the server",
   "call.media.sending": "Sending {size}",
   "call.media.receiving": "receiving {size}",

@@ -448,6 +448,7 @@ export const zh: Record<Key, string> = {
   "call.microphone": "麦克风",
   "call.speaker": "扬声器",
   "call.camera_failed": "摄像头无法打开，已以关闭视频的方式加入通话：{why}",
+  "call.camera_why.none": "本机没有连接摄像头，请选择其他视频源",
   "call.rec.server": "服务器正在录制",
   "call.media.sending": "发送 {size}",
   "call.media.receiving": "接收 {size}",
