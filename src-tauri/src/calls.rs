@@ -35,17 +35,21 @@ use crate::video::encode_preview;
 
 /// What a call sends: the Calls screen's source pickers.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct CallSources {
     /// `camera[:N]`, `screen`, `file:PATH`, `test` or `none` (black).
     pub video: String,
     /// `mic[:N]`, `file:PATH`, `test` or `none`.
     pub audio: String,
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<u8>", optional))]
     pub smooth: u8,
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<u8>", optional))]
     pub whiten: u8,
     /// `360p`, `720p` (the default) or `1080p`.
     #[serde(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub preset: Option<String>,
 }
 

@@ -10,8 +10,10 @@ use crate::error::{AppError, AppResult};
 
 /// Where a key was stored, for the UI's message.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Stored {
     /// `keychain` or `file`.
+    #[cfg_attr(test, ts(type = "\"keychain\" | \"file\""))]
     pub store: &'static str,
     /// Shown to the user when the keychain was not used.
     pub note: Option<String>,

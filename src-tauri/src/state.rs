@@ -80,6 +80,7 @@ pub struct AppState {
 
 /// What the UI learns at start (`app_info`).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppInfo {
     pub home: PathBuf,
     pub relay: RelayInfo,

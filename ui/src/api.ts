@@ -11,8 +11,70 @@ import type { ConvSummary } from "./lib/conversations";
 import type { FriendInfo } from "./lib/friends";
 import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
 // The commands' types generated from the Rust ones (src-tauri/src/commands/types.rs).
-import type { Bookmark, ChatPush, ChatStatus, ConvInfo, Event as RelayEvent, Hotkeys, RecordingItem, RelayInfo, RoomJoined, SettingsView, To } from "./generated/app";
-export type { Bookmark, ChatPush, ChatStatus, ConvInfo, Hotkeys, RecordingItem, RelayEvent, RelayInfo, RoomJoined, SettingsView, To };
+import type {
+  AppInfo,
+  Audience,
+  Bookmark,
+  CallControl,
+  CallPush,
+  CallReport,
+  CallSources,
+  CallView,
+  ChatPush,
+  ChatStatus,
+  ConvInfo,
+  Destination,
+  DestinationSnapshot,
+  DeviceList,
+  Event as RelayEvent,
+  FaderView,
+  Hotkeys,
+  LiveRequest,
+  LiveStatus,
+  RecordingItem,
+  RecordingResult,
+  RelayInfo,
+  RoomJoined,
+  SettingsView,
+  Sources,
+  StatsSnapshot,
+  StopResult,
+  Stored,
+  To,
+} from "./generated/app";
+export type {
+  AppInfo,
+  Audience,
+  Bookmark,
+  CallControl,
+  CallPush,
+  CallSources,
+  CallView,
+  ChatPush,
+  ChatStatus,
+  ConvInfo,
+  Destination,
+  DeviceList,
+  FaderView,
+  Hotkeys,
+  LiveRequest,
+  LiveStatus,
+  RecordingItem,
+  RecordingResult,
+  RelayEvent,
+  RelayInfo,
+  RoomJoined,
+  SettingsView,
+  Sources,
+  StatsSnapshot,
+  StopResult,
+  Stored,
+  To,
+};
+/** One live destination's counters (`stats.destinations[i]`, in the request's order). */
+export type DestinationStats = DestinationSnapshot;
+/** The call engine's figures (onair_call::driver::CallReport), once a second in `call://state`. */
+export type CallStats = CallReport;
 
 /** The serialised form of `src-tauri/src/error.rs::AppError`. */
 export interface AppErrorBody {
@@ -72,17 +134,6 @@ export function on<T>(event: string, handler: (payload: T) => void): () => void 
 
 // ---- app ----
 
-
-export interface AppInfo {
-  home: string;
-  relay: RelayInfo;
-  video_port: number;
-  video_token: string;
-  version: string;
-  pid: number;
-  started_ms: number;
-}
-
 let info: Promise<AppInfo> | null = null;
 
 /** Data folder, relay, loopback media server port and token (cached). */
@@ -103,122 +154,7 @@ export async function wsUrl(path: string): Promise<string> {
   return `ws://127.0.0.1:${i.video_port}${path}?token=${encodeURIComponent(i.video_token)}`;
 }
 
-// ---- Go live ----
-
-export interface Sources {
-  video: string;
-  overlay?: string | null;
-  overlay_corner?: string;
-  overlay_size?: number;
-  audio: string;
-  preset?: string;
-  smooth?: number;
-  whiten?: number;
-  looped?: boolean;
-}
-
-export type Destination =
-  | { kind: "none" }
-  | { kind: "room"; room: string }
-  | { kind: "rtmp"; url: string; key?: string | null };
-
-export interface LiveRequest {
-  sources: Sources;
-  destination: Destination;
-  /** More destinations from the same encode (Go live's list). */
-  destinations?: Destination[];
-  record: boolean;
-}
-
-/** One live destination's counters (`stats.destinations[i]`, in the request's order). */
-export interface DestinationStats {
-  name: string;
-  state: "live" | "reconnecting";
-  bytes_sent: number;
-  video_frames_dropped: number;
-  reconnects: number;
-  kbps: number;
-  bitrate_kbps: number;
-}
-
-export interface StatsSnapshot {
-  video_frames_captured: number;
-  video_frames_encoded: number;
-  video_frames_dropped: number;
-  bytes_sent: number;
-  bytes_recorded: number;
-  reconnects: number;
-  reconnecting: boolean;
-  bookmarks: number;
-  elapsed_s: number;
-  video_kbps: number;
-  fps: number;
-  [k: string]: number | boolean;
-}
-
-export interface LiveStatus {
-  state: "idle" | "preview" | "running" | "stopping";
-  live: boolean;
-  recording: boolean;
-  target: string | null;
-  stats: StatsSnapshot | null;
-  sources: string[];
-  /** When the running job started (Unix ms); null for a preview. */
-  started_ms: number | null;
-  /** What the running job was started with (restored when the screen opens again). */
-  request: LiveRequest | null;
-  /** The audio mixer: each source's volume (1 = unity, up to 2), mute and level. */
-  mixer?: FaderView[];
-  /** Live into a room: its audience now and at its peak (the cockpit). */
-  audience?: Audience | null;
-}
-
-/** The cockpit's audience (src-tauri commands/live.rs `Audience`). */
-export interface Audience {
-  room: string;
-  /** Watching now, the streamer not counted. */
-  viewers: number;
-  /** The most watching at once during this live. */
-  peak: number;
-  stream_viewers: number;
-  chat_viewers: number;
-  updated_ms: number | null;
-  error: string | null;
-}
-
-export interface FaderView {
-  name: string;
-  volume: number;
-  muted: boolean;
-  level_dbfs: number;
-}
-
-export interface RecordingResult {
-  id: number;
-  path: string;
-  duration_ms: number;
-  size_bytes: number;
-  bookmarks: Bookmark[];
-}
-
-export interface StopResult {
-  reason: string | null;
-  recording: RecordingResult | null;
-  stats: StatsSnapshot;
-  errors: string[];
-}
-
-export interface DeviceList {
-  cameras: { Ok?: string[]; Err?: string };
-  microphones: { Ok?: string[]; Err?: string };
-  screens: string[];
-  video_encoders: string[];
-}
-
-export interface Stored {
-  store: "keychain" | "file";
-  note: string | null;
-}
+// ---- Go live (src-tauri/src/commands/live.rs; the types are generated) ----
 
 export const live = {
   preview: (sources: Sources) => call<LiveStatus>("live_preview", { sources }),
@@ -297,70 +233,7 @@ export const watch = {
   say: (room: string, text: string) => call<void>("watch_say", { room, text }),
 };
 
-// ---- Calls (src-tauri/src/commands/call.rs) ----
-
-
-/** `call://state` payloads (src-tauri CallPush). */
-export type CallPush =
-  | { type: "dialing"; call_id: string | null; peer: string }
-  | { type: "ringing"; call_id: string; peer: string }
-  | { type: "peer_ringing"; call_id: string }
-  | { type: "accepted"; call_id: string }
-  | { type: "connected"; call_id: string; at: number }
-  | { type: "ended"; call_id: string | null; reason: string }
-  | { type: "quality"; call_id: string; score: number }
-  | { type: "peer_connection"; call_id: string; connected: boolean }
-  | { type: "recording"; call_id: string; by: string; action: "started" | "stopped" }
-  | { type: "consent_request"; call_id: string; by: string }
-  | { type: "consent_result"; call_id: string; by: string; accepted: boolean }
-  | { type: "notice"; call_id: string; text: string }
-  | { type: "media"; call_id: string; stats: CallStats };
-
-/** The call engine's figures (onair_call::driver::CallReport), once a second. */
-export interface CallStats {
-  connected: boolean;
-  ended: string;
-  video_frames_sent: number;
-  video_frames_decoded: number;
-  video_width: number;
-  video_height: number;
-  audio_packets_received: number;
-  audio_level_dbfs: number | null;
-  muted: boolean;
-  camera_off: boolean;
-  /** The other side's microphone and camera as it signalled them (null: not told yet). */
-  peer_muted?: boolean | null;
-  peer_camera_off?: boolean | null;
-  video_source: string;
-  relay_connected: boolean;
-  recording_now: boolean;
-  rtt_ms: number | null;
-  loss: number;
-  quality_score: number;
-  send_kbps: number;
-  target_kbps: number;
-  notices: string[];
-  recording: { path: string; duration_ms: number } | null;
-}
-
-/** What a call sends (the Calls screen's pickers). */
-export interface CallSources {
-  video: string;
-  audio: string;
-  /** `360p`, `720p` (default) or `1080p`. */
-  preset?: string;
-  smooth?: number;
-  whiten?: number;
-}
-
-/** In-call controls (src-tauri CallControl). */
-export type CallControl =
-  | { type: "mute"; on: boolean }
-  | { type: "camera"; on: boolean }
-  | { type: "share"; source: string }
-  | { type: "beauty"; smooth: number; whiten: number }
-  | { type: "record"; on: boolean }
-  | { type: "bookmark"; label: string | null };
+// ---- Calls (src-tauri/src/commands/call.rs; the types are generated) ----
 
 export const calls = {
   invite: (peer: string, video: boolean, sources: CallSources) => call<string>("call_invite", { peer, video, sources }),
@@ -370,7 +243,7 @@ export const calls = {
   hangup: (callId: string) => call<void>("call_hangup", { callId }),
   consent: (callId: string, accept: boolean) => call<void>("call_consent", { callId, accept }),
   /** The one call state (src-tauri callview.rs); `call://view` pushes it when it changes. */
-  view: () => call<import("./generated/app").CallView>("call_view"),
+  view: () => call<CallView>("call_view"),
 };
 
 // ---- Settings (src-tauri/src/commands/settings.rs) ----

@@ -143,26 +143,36 @@ impl std::str::FromStr for Command {
 
 /// One entry of `recording_events`.
 #[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(ts_rs::TS)]
 pub struct RecordingEvent {
+    #[ts(type = "\"start\" | \"stop\" | \"declined\"")]
     pub event: &'static str,
     pub by: String,
     /// Unix milliseconds (the relay's clock when it says).
+    #[ts(as = "f64")]
     pub at: i64,
 }
 
 /// What a finished call reports (`--stats-json`).
 #[derive(Clone, Debug, Default, Serialize)]
+#[derive(ts_rs::TS)]
 pub struct CallReport {
     pub peer: Option<String>,
     pub call_id: Option<String>,
     pub ended: String,
     pub connected: bool,
     pub duration_s: f64,
+    #[ts(as = "f64")]
     pub video_frames_sent: u64,
+    #[ts(as = "f64")]
     pub video_frames_encoded: u64,
+    #[ts(as = "f64")]
     pub video_frames_dropped: u64,
+    #[ts(as = "f64")]
     pub video_frames_received: u64,
+    #[ts(as = "f64")]
     pub video_frames_decoded: u64,
+    #[ts(as = "f64")]
     pub video_frames_broken: u64,
     pub video_width: u32,
     pub video_height: u32,
@@ -184,8 +194,11 @@ pub struct CallReport {
     pub relay_connected: bool,
     /// Whether our recorder is writing now.
     pub recording_now: bool,
+    #[ts(as = "f64")]
     pub audio_packets_sent: u64,
+    #[ts(as = "f64")]
     pub audio_packets_received: u64,
+    #[ts(as = "f64")]
     pub audio_samples_decoded: u64,
     pub rtt_ms: Option<f64>,
     pub loss: f64,
@@ -211,14 +224,18 @@ pub struct CallReport {
     pub relay_reconnects: u32,
     pub recording_events: Vec<RecordingEvent>,
     /// The other side's picture: freezes (a picture > 3× the frame interval late), time frozen, longest gap.
+    #[ts(as = "f64")]
     pub freezes: u64,
     pub freeze_ms: f64,
     pub longest_gap_ms: f64,
     /// Their PLI/FIR, and how many came too soon after the last to make another keyframe.
+    #[ts(as = "f64")]
     pub keyframe_requests: u64,
+    #[ts(as = "f64")]
     pub keyframe_requests_ignored: u64,
     /// Retransmissions: sent within their budget, and dropped over it.
     pub resent_kbytes: f64,
+    #[ts(as = "f64")]
     pub resends_dropped: u64,
     pub recording: Option<onair_media::pipeline::RecordingResult>,
     pub notices: Vec<String>,

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 /// A named band of the score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     Excellent,

@@ -31,6 +31,7 @@ pub const UP_MARGIN: f64 = 1.25;
 
 /// One change of picture size, as `--stats-json` reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(ts_rs::TS)]
 pub struct Step {
     /// Seconds since the ladder started (the send started).
     pub at_s: f64,

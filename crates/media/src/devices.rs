@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
+#[derive(ts_rs::TS)]
 pub struct DeviceList {
     pub cameras: Result<Vec<String>, String>,
     pub microphones: Result<Vec<String>, String>,

@@ -133,10 +133,14 @@ impl std::fmt::Display for StopReason {
 
 /// The recording a job produced.
 #[derive(Clone, Debug, serde::Serialize)]
+#[derive(ts_rs::TS)]
 pub struct RecordingResult {
+    #[ts(as = "f64")]
     pub id: i64,
     pub path: PathBuf,
+    #[ts(as = "f64")]
     pub duration_ms: i64,
+    #[ts(as = "f64")]
     pub size_bytes: u64,
     pub bookmarks: Vec<Bookmark>,
 }

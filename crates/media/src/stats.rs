@@ -32,20 +32,27 @@ pub struct Stats {
 /// One live destination's counters at one moment (its own [`Stats`], of
 /// which a destination uses the sending fields).
 #[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(ts_rs::TS)]
 pub struct DestinationSnapshot {
     /// What the user named (`relay://ROOM`, or the URL with its key hidden).
     pub name: String,
     /// `live` or `reconnecting`.
+    #[ts(type = "\"live\" | \"reconnecting\"")]
     pub state: &'static str,
+    #[ts(as = "f64")]
     pub bytes_sent: u64,
     /// Video frames this destination did not send (down, or too slow).
+    #[ts(as = "f64")]
     pub video_frames_dropped: u64,
+    #[ts(as = "f64")]
     pub reconnects: u64,
     /// Bytes sent per second over the whole run, as kbit/s.
     pub kbps: f64,
     /// Its dynamic-bitrate rung now (kbit/s; 0 with --fixed-bitrate).
+    #[ts(as = "f64")]
     pub bitrate_kbps: u64,
     /// How many times its rung changed.
+    #[ts(as = "f64")]
     pub bitrate_changes: u64,
 }
 
@@ -68,21 +75,34 @@ impl DestinationSnapshot {
 
 /// A copy of [`Stats`] at one moment, as written by `--stats-json`.
 #[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(ts_rs::TS)]
 pub struct StatsSnapshot {
+    #[ts(as = "f64")]
     pub video_frames_captured: u64,
+    #[ts(as = "f64")]
     pub video_frames_encoded: u64,
     /// All video frames that did not reach every output: dropped before
     /// encoding plus dropped by the live output.
+    #[ts(as = "f64")]
     pub video_frames_dropped: u64,
+    #[ts(as = "f64")]
     pub video_frames_dropped_capture: u64,
+    #[ts(as = "f64")]
     pub video_frames_dropped_live: u64,
+    #[ts(as = "f64")]
     pub audio_chunks_captured: u64,
+    #[ts(as = "f64")]
     pub audio_packets_encoded: u64,
+    #[ts(as = "f64")]
     pub bytes_encoded: u64,
+    #[ts(as = "f64")]
     pub bytes_sent: u64,
+    #[ts(as = "f64")]
     pub bytes_recorded: u64,
+    #[ts(as = "f64")]
     pub reconnects: u64,
     pub reconnecting: bool,
+    #[ts(as = "f64")]
     pub bookmarks: u64,
     pub elapsed_s: f64,
     /// Encoded video bitrate over the whole run, kbit/s.
@@ -91,6 +111,7 @@ pub struct StatsSnapshot {
     pub fps: f64,
     /// The video encoder's target bitrate now (kbit/s): the highest rung of
     /// the live destinations when they adapt.
+    #[ts(as = "f64")]
     pub encoder_kbps: u64,
     /// Each live destination on its own; the totals above sum them
     /// (`reconnecting` is true while any one is).

@@ -24,6 +24,7 @@ pub const EVENT: &str = "call://state";
 /// `call://state` payloads; the UI's `lib/callState.ts` and
 /// `lib/recording.ts` reduce them.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallPush {
     Dialing { call_id: Option<String>, peer: String },
@@ -31,13 +32,22 @@ pub enum CallPush {
     /// The callee's device is ringing (to the caller).
     PeerRinging { call_id: String },
     Accepted { call_id: String },
-    Connected { call_id: String, at: i64 },
+    Connected {
+        call_id: String,
+        #[cfg_attr(test, ts(as = "f64"))]
+        at: i64,
+    },
     Ended { call_id: Option<String>, reason: String },
     Quality { call_id: String, score: u8 },
     /// The other side's relay connection dropped or came back.
     PeerConnection { call_id: String, connected: bool },
     /// Someone started or stopped recording (`started` | `stopped`).
-    Recording { call_id: String, by: String, action: String },
+    Recording {
+        call_id: String,
+        by: String,
+        #[cfg_attr(test, ts(type = "\"started\" | \"stopped\""))]
+        action: String,
+    },
     /// The other side asks to record; answer with `call_consent`.
     ConsentRequest { call_id: String, by: String },
     /// My request to record was answered.
@@ -45,7 +55,11 @@ pub enum CallPush {
     /// A line from the call's media engine ("connected", "recording saved: …").
     Notice { call_id: String, text: String },
     /// The call's figures, about once a second (and once at the end).
-    Media { call_id: String, stats: serde_json::Value },
+    Media {
+        call_id: String,
+        #[cfg_attr(test, ts(as = "onair_call::driver::CallReport"))]
+        stats: serde_json::Value,
+    },
     /// The call's media started sending at this quality preset.
     Started { call_id: String, preset: String },
 }
@@ -160,6 +174,7 @@ pub async fn call_hangup(app: AppHandle, chat: State<'_, ChatState>, media: Stat
 
 /// An in-call control from the Calls screen.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallControl {
     Mute { on: bool },

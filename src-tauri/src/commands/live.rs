@@ -39,27 +39,35 @@ const PREVIEW_FPS: u32 = 30;
 
 /// What to capture (the sources part of a Go live request).
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Sources {
     /// `test`, `camera[:N]`, `screen[:DISPLAY]`, `file:PATH` or `none`.
     pub video: String,
     /// A second video layer in a corner (picture-in-picture).
     #[serde(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
     pub overlay: Option<String>,
     #[serde(default = "default_corner")]
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
     pub overlay_corner: String,
     #[serde(default = "default_overlay_size")]
+    #[cfg_attr(test, ts(as = "Option<u32>", optional))]
     pub overlay_size: u32,
     /// `test`, `mic[:N]`, `file:PATH` or `none`.
     pub audio: String,
     /// `480p30`, `720p30`, `1080p30`, `1080p60`.
     #[serde(default = "default_preset")]
+    #[cfg_attr(test, ts(as = "Option<String>", optional))]
     pub preset: String,
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<u8>", optional))]
     pub smooth: u8,
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<u8>", optional))]
     pub whiten: u8,
     /// Loop file sources.
     #[serde(default = "yes")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub looped: bool,
 }
 
@@ -78,6 +86,7 @@ fn yes() -> bool {
 
 /// Where the stream goes.
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Destination {
     /// Record only.
@@ -86,11 +95,17 @@ pub enum Destination {
     Room { room: String },
     /// Any RTMP(S) ingest; the key comes from the keychain (saved with
     /// `live_save_key`) unless given here.
-    Rtmp { url: String, #[serde(default)] key: Option<String> },
+    Rtmp {
+        url: String,
+        #[serde(default)]
+        #[cfg_attr(test, ts(optional = nullable))]
+        key: Option<String>,
+    },
 }
 
 /// A Go live request.
 #[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LiveRequest {
     pub sources: Sources,
     pub destination: Destination,
@@ -98,6 +113,7 @@ pub struct LiveRequest {
     /// RTMP(S) ingest such as Twitch, YouTube or Kick), each with its own
     /// connection, state and counters.
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<Vec<Destination>>", optional))]
     pub destinations: Vec<Destination>,
     pub record: bool,
 }
@@ -111,9 +127,11 @@ impl LiveRequest {
 
 /// What the app is doing, as `live://stats` and `live_status` report it.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct LiveStatus {
     /// `idle`, `preview`, `running`, or `stopping` while Stop finalises the
     /// recording.
+    #[cfg_attr(test, ts(type = "\"idle\" | \"preview\" | \"running\" | \"stopping\""))]
     pub state: &'static str,
     pub live: bool,
     pub recording: bool,
@@ -122,6 +140,7 @@ pub struct LiveStatus {
     pub stats: Option<StatsSnapshot>,
     pub sources: Vec<String>,
     /// When the running job started (Unix ms); None for a preview.
+    #[cfg_attr(test, ts(as = "Option<f64>"))]
     pub started_ms: Option<u64>,
     /// What the running job was started with, so a screen opened later
     /// shows the job's own sources and destination, not its defaults.
@@ -135,6 +154,7 @@ pub struct LiveStatus {
 /// The cockpit's audience figures for the room being streamed to, asked of
 /// the relay every [`AUDIENCE_EVERY`] while the job runs.
 #[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Audience {
     pub room: String,
     /// People watching now: the larger of open streams and the room's chat,
@@ -145,6 +165,7 @@ pub struct Audience {
     pub stream_viewers: u32,
     pub chat_viewers: u32,
     /// When the relay last answered (Unix ms); None before its first answer.
+    #[cfg_attr(test, ts(as = "Option<f64>"))]
     pub updated_ms: Option<u64>,
     /// The last failure to ask, in words (kept until an answer comes).
     pub error: Option<String>,
@@ -155,6 +176,7 @@ const AUDIENCE_EVERY: Duration = Duration::from_secs(2);
 
 /// What Stop reports (also the `live://stopped` payload).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StopResult {
     /// Why it stopped when it stopped by itself.
     pub reason: Option<String>,

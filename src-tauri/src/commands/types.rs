@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{attach, chat, devices, recordings, settings, watch};
+    use crate::commands::{attach, call, chat, devices, live, recordings, settings, watch};
     use ts_rs::TS;
 
     fn typescript() -> String {
@@ -17,6 +17,7 @@ mod tests {
             devices::Level::decl(),
             attach::UploadProgress::decl(),
             crate::state::RelayInfo::decl(),
+            crate::state::AppInfo::decl(),
             chat::ChatStatus::decl(),
             settings::Hotkeys::decl(),
             settings::SettingsView::decl(),
@@ -44,6 +45,27 @@ mod tests {
             onair_proto::Event::decl(),
             chat::ChatPush::decl(),
             chat::To::decl(),
+            // Go live: the request, its status and figures, the stop report (onair-media's).
+            live::Sources::decl(),
+            live::Destination::decl(),
+            live::LiveRequest::decl(),
+            onair_media::stats::DestinationSnapshot::decl(),
+            onair_media::stats::StatsSnapshot::decl(),
+            onair_media::source::fader::FaderView::decl(),
+            live::Audience::decl(),
+            live::LiveStatus::decl(),
+            onair_media::pipeline::RecordingResult::decl(),
+            live::StopResult::decl(),
+            onair_media::devices::DeviceList::decl(),
+            crate::secrets::Stored::decl(),
+            // Calls: what a call sends, its controls, `call://state` and the engine's figures (onair-call).
+            crate::calls::CallSources::decl(),
+            call::CallControl::decl(),
+            onair_call::quality::Band::decl(),
+            onair_call::rungs::Step::decl(),
+            onair_call::driver::RecordingEvent::decl(),
+            onair_call::driver::CallReport::decl(),
+            call::CallPush::decl(),
             // Watch: a room's chat on joining.
             watch::RoomJoined::decl(),
             // The tray, in the UI's words.

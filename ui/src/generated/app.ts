@@ -45,6 +45,18 @@ url: string,
  */
 embedded: boolean, };
 
+export type AppInfo = { home: string, relay: RelayInfo, 
+/**
+ * Loopback port of the video/media server, and the per-launch token
+ * the page passes as `?token=` (the CSP allows ws://127.0.0.1:*).
+ */
+video_port: number, video_token: string, version: string, 
+/**
+ * This process, and when it started (Unix ms): the benchmark measures
+ * cold start and the memory of the app's process tree from them.
+ */
+pid: number, started_ms: number, };
+
 export type ChatStatus = { signed_in: boolean, user: string | null, relay: string, online: boolean, 
 /**
  * The app's relay is the one it runs itself.
@@ -190,6 +202,257 @@ export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "
 export type ChatPush = { "kind": "online" } | { "kind": "offline", error: string, retry_in_ms: number, } | { "kind": "delivered", sent: number, failed: number, } | { "kind": "burned" } | { "kind": "event", ev: Event, } | { "kind": "signed_out", reason: string, };
 
 export type To = { "user": string } | { "conv": string };
+
+export type Sources = { 
+/**
+ * `test`, `camera[:N]`, `screen[:DISPLAY]`, `file:PATH` or `none`.
+ */
+video: string, 
+/**
+ * A second video layer in a corner (picture-in-picture).
+ */
+overlay?: string | null, overlay_corner?: string, overlay_size?: number, 
+/**
+ * `test`, `mic[:N]`, `file:PATH` or `none`.
+ */
+audio: string, 
+/**
+ * `480p30`, `720p30`, `1080p30`, `1080p60`.
+ */
+preset?: string, smooth?: number, whiten?: number, 
+/**
+ * Loop file sources.
+ */
+looped?: boolean, };
+
+export type Destination = { "kind": "none" } | { "kind": "room", room: string, } | { "kind": "rtmp", url: string, key?: string | null, };
+
+export type LiveRequest = { sources: Sources, destination: Destination, 
+/**
+ * More destinations fed by the same encode (Go live's list: another
+ * RTMP(S) ingest such as Twitch, YouTube or Kick), each with its own
+ * connection, state and counters.
+ */
+destinations?: Array<Destination>, record: boolean, };
+
+export type DestinationSnapshot = { 
+/**
+ * What the user named (`relay://ROOM`, or the URL with its key hidden).
+ */
+name: string, 
+/**
+ * `live` or `reconnecting`.
+ */
+state: "live" | "reconnecting", bytes_sent: number, 
+/**
+ * Video frames this destination did not send (down, or too slow).
+ */
+video_frames_dropped: number, reconnects: number, 
+/**
+ * Bytes sent per second over the whole run, as kbit/s.
+ */
+kbps: number, 
+/**
+ * Its dynamic-bitrate rung now (kbit/s; 0 with --fixed-bitrate).
+ */
+bitrate_kbps: number, 
+/**
+ * How many times its rung changed.
+ */
+bitrate_changes: number, };
+
+export type StatsSnapshot = { video_frames_captured: number, video_frames_encoded: number, 
+/**
+ * All video frames that did not reach every output: dropped before
+ * encoding plus dropped by the live output.
+ */
+video_frames_dropped: number, video_frames_dropped_capture: number, video_frames_dropped_live: number, audio_chunks_captured: number, audio_packets_encoded: number, bytes_encoded: number, bytes_sent: number, bytes_recorded: number, reconnects: number, reconnecting: boolean, bookmarks: number, elapsed_s: number, 
+/**
+ * Encoded video bitrate over the whole run, kbit/s.
+ */
+video_kbps: number, 
+/**
+ * Frames encoded per second over the whole run.
+ */
+fps: number, 
+/**
+ * The video encoder's target bitrate now (kbit/s): the highest rung of
+ * the live destinations when they adapt.
+ */
+encoder_kbps: number, 
+/**
+ * Each live destination on its own; the totals above sum them
+ * (`reconnecting` is true while any one is).
+ */
+destinations: Array<DestinationSnapshot>, };
+
+export type FaderView = { name: string, volume: number, muted: boolean, 
+/**
+ * The last 20 ms's peak in dBFS (-100 for silence).
+ */
+level_dbfs: number, };
+
+export type Audience = { room: string, 
+/**
+ * People watching now: the larger of open streams and the room's chat,
+ * the streamer's own place in the chat not counted.
+ */
+viewers: number, 
+/**
+ * The most `viewers` seen during this live.
+ */
+peak: number, stream_viewers: number, chat_viewers: number, 
+/**
+ * When the relay last answered (Unix ms); None before its first answer.
+ */
+updated_ms: number | null, 
+/**
+ * The last failure to ask, in words (kept until an answer comes).
+ */
+error: string | null, };
+
+export type LiveStatus = { 
+/**
+ * `idle`, `preview`, `running`, or `stopping` while Stop finalises the
+ * recording.
+ */
+state: "idle" | "preview" | "running" | "stopping", live: boolean, recording: boolean, 
+/**
+ * The ingest, with any key masked.
+ */
+target: string | null, stats: StatsSnapshot | null, sources: Array<string>, 
+/**
+ * When the running job started (Unix ms); None for a preview.
+ */
+started_ms: number | null, 
+/**
+ * What the running job was started with, so a screen opened later
+ * shows the job's own sources and destination, not its defaults.
+ */
+request: LiveRequest | null, 
+/**
+ * The audio mixer: each source's volume, mute and level (preview or job).
+ */
+mixer: Array<FaderView>, 
+/**
+ * Live into a room: its audience now and at its peak (the cockpit).
+ */
+audience: Audience | null, };
+
+export type RecordingResult = { id: number, path: string, duration_ms: number, size_bytes: number, bookmarks: Array<Bookmark>, };
+
+export type StopResult = { 
+/**
+ * Why it stopped when it stopped by itself.
+ */
+reason: string | null, recording: RecordingResult | null, stats: StatsSnapshot, errors: Array<string>, };
+
+export type DeviceList = { cameras: { Ok : Array<string> } | { Err : string }, microphones: { Ok : Array<string> } | { Err : string }, screens: Array<string>, video_encoders: Array<string>, };
+
+export type Stored = { 
+/**
+ * `keychain` or `file`.
+ */
+store: "keychain" | "file", 
+/**
+ * Shown to the user when the keychain was not used.
+ */
+note: string | null, };
+
+export type CallSources = { 
+/**
+ * `camera[:N]`, `screen`, `file:PATH`, `test` or `none` (black).
+ */
+video: string, 
+/**
+ * `mic[:N]`, `file:PATH`, `test` or `none`.
+ */
+audio: string, smooth?: number, whiten?: number, 
+/**
+ * `360p`, `720p` (the default) or `1080p`.
+ */
+preset?: string | null, };
+
+export type CallControl = { "type": "mute", on: boolean, } | { "type": "camera", on: boolean, } | { "type": "share", source: string, } | { "type": "beauty", smooth: number, whiten: number, } | { "type": "record", on: boolean, } | { "type": "bookmark", label: string | null, };
+
+export type Band = "excellent" | "good" | "poor" | "bad";
+
+export type Step = { 
+/**
+ * Seconds since the ladder started (the send started).
+ */
+at_s: number, width: number, height: number, 
+/**
+ * The target that made the step.
+ */
+target_kbps: number, };
+
+export type RecordingEvent = { event: "start" | "stop" | "declined", by: string, 
+/**
+ * Unix milliseconds (the relay's clock when it says).
+ */
+at: number, };
+
+export type CallReport = { peer: string | null, call_id: string | null, ended: string, connected: boolean, duration_s: number, video_frames_sent: number, video_frames_encoded: number, video_frames_dropped: number, video_frames_received: number, video_frames_decoded: number, video_frames_broken: number, video_width: number, video_height: number, 
+/**
+ * Mean colour (Y, U, V, 0-255) of the last picture decoded from the
+ * other side: black (16, 128, 128) while their camera is off.
+ */
+picture_yuv: [number, number, number] | null, 
+/**
+ * Loudness of the other side's last ~0.5 s of audio (dBFS; about -100 while they are muted).
+ */
+audio_level_dbfs: number | null, 
+/**
+ * Our own controls: muted, camera off, and what video we send.
+ */
+muted: boolean, camera_off: boolean, 
+/**
+ * Why our camera did not open (the call joined with video off).
+ */
+camera_error: string | null, 
+/**
+ * The other side's microphone and camera as it last told us (None: not told yet).
+ */
+peer_muted: boolean | null, peer_camera_off: boolean | null, video_source: string, 
+/**
+ * Whether our relay connection is up (false while reconnecting).
+ */
+relay_connected: boolean, 
+/**
+ * Whether our recorder is writing now.
+ */
+recording_now: boolean, audio_packets_sent: number, audio_packets_received: number, audio_samples_decoded: number, rtt_ms: number | null, loss: number, jitter_ms: number, quality_score: number, quality: Band | null, send_kbps: number, target_kbps: number, 
+/**
+ * GCC's estimate from TWCC feedback (kbit/s); the encoder's target stays at or below it.
+ */
+gcc_kbps: number | null, 
+/**
+ * The picture size we send now, and each step it took with the network.
+ */
+send_width: number, send_height: number, size_steps: Array<Step>, latency_ms_p50: number | null, latency_ms_p95: number | null, latency_samples: number, 
+/**
+ * Our side of the selected ICE pair (`relay` when through TURN), when the stats name it.
+ */
+candidate_type: string | null, ice_restarts: number, 
+/**
+ * First connections that did not come up and were started again afresh.
+ */
+connect_retries: number, relay_reconnects: number, recording_events: Array<RecordingEvent>, 
+/**
+ * The other side's picture: freezes (a picture > 3× the frame interval late), time frozen, longest gap.
+ */
+freezes: number, freeze_ms: number, longest_gap_ms: number, 
+/**
+ * Their PLI/FIR, and how many came too soon after the last to make another keyframe.
+ */
+keyframe_requests: number, keyframe_requests_ignored: number, 
+/**
+ * Retransmissions: sent within their budget, and dropped over it.
+ */
+resent_kbytes: number, resends_dropped: number, recording: RecordingResult | null, notices: Array<string>, };
+
+export type CallPush = { "type": "dialing", call_id: string | null, peer: string, } | { "type": "ringing", call_id: string, peer: string, } | { "type": "peer_ringing", call_id: string, } | { "type": "accepted", call_id: string, } | { "type": "connected", call_id: string, at: number, } | { "type": "ended", call_id: string | null, reason: string, } | { "type": "quality", call_id: string, score: number, } | { "type": "peer_connection", call_id: string, connected: boolean, } | { "type": "recording", call_id: string, by: string, action: "started" | "stopped", } | { "type": "consent_request", call_id: string, by: string, } | { "type": "consent_result", call_id: string, by: string, accepted: boolean, } | { "type": "notice", call_id: string, text: string, } | { "type": "media", call_id: string, stats: CallReport, } | { "type": "started", call_id: string, preset: string, };
 
 export type RoomJoined = { room: string, owner: string, 
 /**

@@ -15,7 +15,7 @@ describe("destinations", () => {
   });
 
   it("says each destination's state and counters", () => {
-    const line = destinationLine({ name: "rtmp://h/app", state: "reconnecting", bytes_sent: 1, video_frames_dropped: 3, reconnects: 2, kbps: 2479.6, bitrate_kbps: 0 });
+    const line = destinationLine({ name: "rtmp://h/app", state: "reconnecting", bytes_sent: 1, video_frames_dropped: 3, reconnects: 2, kbps: 2479.6, bitrate_kbps: 0, bitrate_changes: 0 });
     expect(line).toContain("reconnecting");
     expect(line).toContain("2480 kbps");
     expect(line).toContain("3 dropped");

@@ -42,7 +42,7 @@ function select(testid: string, options: string[][], value: string, onchange: ()
 }
 
 export function mount(root: HTMLElement): () => void {
-  let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [], started_ms: null, request: null };
+  let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [], started_ms: null, request: null, mixer: [], audience: null };
   let feed: Feed | null = null;
   let busy = false;
   const lat = new LatencyWindow(300);
@@ -268,7 +268,7 @@ export function mount(root: HTMLElement): () => void {
     lagEl.dataset.skipped = String(lag);
     lagEl.className = lag > 0 ? "small warn" : "small muted";
     lagEl.textContent = lag > 0 ? t("live.cockpit.encoder_lag", { n: lag }) : t("live.cockpit.encoder_ok");
-    const ds = (status.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? [];
+    const ds = status.stats?.destinations ?? [];
     replace(graphsEl, ...ds.map(graph));
     chatBox.hidden = !a;
     if (a) void ensureChat(a.room);
@@ -438,7 +438,7 @@ export function mount(root: HTMLElement): () => void {
     for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, roomRotate, rtmpUrl, rtmpKey, addExtraBtn]) el.disabled = running || busy;
     for (const e of extras) for (const el of [e.url, e.key, e.preset, e.remove]) el.disabled = running || busy;
     // Each destination's own state and counters, in the request's order.
-    const ds = running ? ((status.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? []) : [];
+    const ds = running ? (status.stats?.destinations ?? []) : [];
     replace(destStates, ...ds.map((d) => h(`li.dest-state.${d.state}`, { "data-testid": "dest-state", "data-state": d.state, "data-name": d.name }, h("strong", {}, d.name), " ", destinationLine(d))));
     startStop.disabled = busy;
     renderMixer();
@@ -614,7 +614,7 @@ export function mount(root: HTMLElement): () => void {
         history.clear();
         historyOf = s.started_ms;
       }
-      history.push(Date.now(), (s.stats as unknown as { destinations?: DestinationStats[] } | null)?.destinations ?? []);
+      history.push(Date.now(), s.stats?.destinations ?? []);
     } else if (chatRoom) leaveChat();
     if (busy) return;
     // Started elsewhere (the hotkey, the tray): show the job's own settings.

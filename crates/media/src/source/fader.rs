@@ -29,6 +29,7 @@ pub struct FaderHandle(Arc<State>);
 
 /// A fader as a screen shows it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(ts_rs::TS)]
 pub struct FaderView {
     pub name: String,
     pub volume: f32,
