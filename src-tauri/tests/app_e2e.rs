@@ -143,7 +143,8 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.click("[data-testid=nav-live]");
     app.wait_js("return window.__onairPreview && window.__onairPreview.frames >= 5", secs(60), "preview again");
     app.select("[data-testid=destination]", "room");
-    app.type_text("[data-testid=room-title]", "Local show");
+    // A long title (the layout checks below see it cut with an ellipsis, not overflowing).
+    app.type_text("[data-testid=room-title]", LONG_TITLE);
     app.click("[data-testid=room-create]");
     app.wait_text("[data-testid=room-select]", "Local show", secs(30));
     let room = app.eval("return document.querySelector('[data-testid=room-select]').value").as_str().unwrap().to_string();
@@ -293,6 +294,20 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
             app.find(&format!("[data-testid=screen-{s}]"));
             std::thread::sleep(std::time::Duration::from_millis(800));
             let bad = app.eval(OVERFLOW_JS);
+            if s == "watch" {
+                // The room's long title: one line, cut with an ellipsis, whole on hover.
+                // (The directory's row is narrow enough to cut it for sure; the
+                // open room's heading, when there is one, cuts it where it must.)
+                let cut = app.eval(&format!(
+                    "const one = (e) => {{ const st = getComputedStyle(e); return e.title === {LONG_TITLE:?} && st.textOverflow === 'ellipsis' && st.whiteSpace === 'nowrap' && st.overflowX === 'hidden'; }}; const row = document.querySelector('[data-room=\"{room}\"] .room-title .clip'); const head = document.querySelector('[data-testid=watch-title]'); return [!!row && one(row) && row.scrollWidth > row.clientWidth, !head || one(head)]"
+                ));
+                assert_eq!(cut, json!([true, true]), "the long room title cut on one line, whole in its title{}", if big { " (200% text)" } else { "" });
+            }
+            if s == "settings" {
+                // Cards side by side are of one height (their tops and bottoms line up).
+                let ragged = app.eval("const r = [...document.querySelectorAll('.cards > .card')].map(c => c.getBoundingClientRect()); return r.filter(a => r.some(b => Math.abs(a.top - b.top) < 1 && Math.abs(a.bottom - b.bottom) > 1)).length");
+                assert_eq!(ragged, json!(0), "settings cards of unequal height in a row{}", if big { " (200% text)" } else { "" });
+            }
             if big {
                 app.screenshot(&format!("{s}-text200"));
             }
@@ -320,6 +335,9 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.screenshot("watch-ended");
     assert!(r["stats"]["reconnects"] == json!(0), "{r}");
 }
+
+/// A room title of 60+ characters: lists and headings must cut it, not overflow.
+const LONG_TITLE: &str = "Local show: an evening of music, stories and questions from the audience";
 
 /// Opens a room from the Watch directory. It redraws itself every 10 s; a
 /// click that lands as its row is replaced opens nothing, and a viewer

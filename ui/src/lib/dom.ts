@@ -23,6 +23,15 @@ export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLEle
   return el;
 }
 
+/**
+ * A name the user chose (a room title, a conversation, a recording, a
+ * destination) where its width is fixed: one line, cut with an ellipsis
+ * (the `.clip` class), the whole name in its `title`.
+ */
+export function nameEl(tag: string, name: string, attrs: Attrs = {}): HTMLElement {
+  return h(`${tag}.clip`, { title: name, ...attrs }, name);
+}
+
 export function append(el: Node, ...children: Child[]): void {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

@@ -11,7 +11,7 @@ import { chat, type ChatPush, type ChatStatus, type To } from "../api";
 import { burnView, BURN_CHOICES, formatSecs, nextTick } from "../lib/burn";
 import { applyIncoming, convTitle, dmConvId, filterConversations, orderConversations, preview, totalUnread, unreadBadge, type ConvSummary } from "../lib/conversations";
 import { confirmDialog, formDialog } from "../lib/dialog";
-import { h, replace, toast } from "../lib/dom";
+import { h, nameEl, replace, toast } from "../lib/dom";
 import { friendActions, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon, type IconName } from "../lib/icons";
@@ -73,7 +73,7 @@ export function mount(root: HTMLElement): () => void {
 
   // ---- layout ----
   const onlineDot = h("span.online-dot", { "data-testid": "chat-online" });
-  const who = h("span.who");
+  const who = h("span.who.clip");
   const tabs = h("div.tabs");
   const side = h("div.side-list", { "data-testid": "chat-list" });
   const pane = h("div.pane", { "data-testid": "chat-pane" });
@@ -124,6 +124,7 @@ export function mount(root: HTMLElement): () => void {
     onlineDot.textContent = online ? t("chat.online") : t("chat.offline");
     onlineDot.title = online ? t("chat.online_title", { url: status?.relay ?? "" }) : t("chat.offline_title");
     who.textContent = me();
+    who.title = me();
   }
 
   function renderTabs() {
@@ -158,7 +159,7 @@ export function mount(root: HTMLElement): () => void {
         h(
           `li.conv${open?.conv === c.id ? ".active" : ""}`,
           { onclick: () => openConv(c.id, c.kind === "dm" ? { user: convTitle(c, me()) } : { conv: c.id }), "data-conv": c.id },
-          h("div.conv-top", {}, h("span.conv-title", {}, c.kind === "group" ? h("span", { title: t("chat.group") }, icon("group")) : null, convTitle(c, me())), unreadBadge(c.unread) ? h("span.badge", { "data-testid": "unread" }, unreadBadge(c.unread)) : null),
+          h("div.conv-top", {}, h("span.conv-title", {}, c.kind === "group" ? h("span", { title: t("chat.group") }, icon("group")) : null, nameEl("span", convTitle(c, me()))), unreadBadge(c.unread) ? h("span.badge", { "data-testid": "unread" }, unreadBadge(c.unread)) : null),
           h("div.conv-preview.muted", {}, preview(c, me()), c.pending ? ` · ${t("chat.queued", { n: c.pending })}` : ""),
         ),
       ),
@@ -286,7 +287,7 @@ export function mount(root: HTMLElement): () => void {
       h(
         "header.pane-head",
         {},
-        h("h2", { "data-testid": "chat-title" }, c?.kind === "group" ? icon("group") : null, " ", title),
+        h("h2.clip", { "data-testid": "chat-title", title }, c?.kind === "group" ? icon("group") : null, " ", title),
         c?.kind === "group" ? h("span.muted", {}, tn("chat.members", c.members.length)) : null,
         h(
           "span.actions",
@@ -328,7 +329,7 @@ export function mount(root: HTMLElement): () => void {
         return h(
           `div.msg${m.from === me() ? ".mine" : ""}.state-${m.state}`,
           { "data-id": m.id, "data-state": m.state },
-          m.from !== me() && open && !open.conv.startsWith("dm:") ? h("div.from", {}, m.from) : null,
+          m.from !== me() && open && !open.conv.startsWith("dm:") ? nameEl("div.from", m.from) : null,
           m.attachment && m.state !== "recalled" ? attachmentView(m.attachment) : null,
           // A file alone has no text line (its name is on the file's row).
           h("div.msg-text", {}, m.attachment && !m.text && m.state !== "recalled" ? "" : displayText(m)),
@@ -554,7 +555,7 @@ export function mount(root: HTMLElement): () => void {
             return h(
               "li.conv",
               { onclick: () => openConv(m.conv, c?.kind === "group" || m.conv.startsWith("g:") ? { conv: m.conv } : { user: title }) },
-              h("div.conv-top", {}, h("span.conv-title", {}, title), h("span.muted", {}, clockTime(m.sent_at))),
+              h("div.conv-top", {}, h("span.conv-title", {}, nameEl("span", title)), h("span.muted", {}, clockTime(m.sent_at))),
               h("div.conv-preview", {}, `${m.from}: ${displayText(m)}`),
             );
           }),

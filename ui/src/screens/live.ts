@@ -8,7 +8,7 @@ import { ApiError, live, on, watch, type ChatPush, type Destination, type Destin
 import { StatsHistory, audienceLine, bitratePath, dropMarks, scaleKbps } from "../lib/cockpit";
 import { addComments, sayError, type RoomComment } from "../lib/roomChat";
 import { PRESETS, destinationLine, presetOf, rtmpDestination } from "../lib/destinations";
-import { h, replace, toast } from "../lib/dom";
+import { h, nameEl, replace, toast } from "../lib/dom";
 import { formatDuration, formatStats, stateBadge } from "../lib/format";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon } from "../lib/icons";
@@ -82,6 +82,9 @@ export function mount(root: HTMLElement): () => void {
   // ---- destination ----
   const dest = select("destination", [["none", t("live.dest.none")], ["room", t("live.dest.room")], ["rtmp", t("live.dest.rtmp")]], "none", () => showDest());
   const roomSelect = h("select", { "data-testid": "room-select" }) as HTMLSelectElement;
+  // A long room title is cut in the box: the whole of it on hover.
+  const titleRoom = () => (roomSelect.title = roomSelect.selectedOptions[0]?.textContent ?? "");
+  roomSelect.addEventListener("change", titleRoom);
   const roomTitle = h("input", { type: "text", placeholder: t("live.room_title"), "data-testid": "room-title" }) as HTMLInputElement;
   const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, t("live.room_create"));
   const roomPrivate = h("input", { type: "checkbox", "data-testid": "room-private" }) as HTMLInputElement;
@@ -150,7 +153,7 @@ export function mount(root: HTMLElement): () => void {
         const send = () => void live.setFader(i, Number(vol.value) / 100, mute.checked).catch((e) => toast(errorText(e), "error"));
         vol.addEventListener("input", send);
         mute.addEventListener("change", send);
-        rows.push(h("div.mixer-row", {}, h("span.small", {}, f.name), meter, h("div.row", {}, vol, h("label.inline", {}, mute, t("live.mute")))));
+        rows.push(h("div.mixer-row", {}, nameEl("span.small", f.name), meter, h("div.row", {}, vol, h("label.inline", {}, mute, t("live.mute")))));
         return { bar, meter, vol, mute };
       });
       replace(mixerEl, ...rows);
@@ -220,7 +223,7 @@ export function mount(root: HTMLElement): () => void {
     return h(
       "div.cockpit-dest",
       { "data-testid": "cockpit-graph", "data-name": d.name, "data-points": pts.length, "data-drops": drops },
-      h("div.row.small", {}, h("strong", {}, d.name), h("span.spacer"), h("span.muted", {}, t("live.cockpit.graph_max", { max }))),
+      h("div.row.small", {}, nameEl("strong", d.name), h("span.spacer"), h("span.muted", {}, t("live.cockpit.graph_max", { max }))),
       g as unknown as HTMLElement,
     );
   }
@@ -421,6 +424,7 @@ export function mount(root: HTMLElement): () => void {
       const room = r.destination.room;
       if (![...roomSelect.options].some((o) => o.value === room)) roomSelect.appendChild(h("option", { value: room }, room));
       roomSelect.value = room;
+      titleRoom();
     } else if (r.destination.kind === "rtmp") rtmpUrl.value = r.destination.url;
     for (const e of [...extras]) removeExtra(e);
     for (const d of r.destinations ?? []) if (d.kind === "rtmp") addExtra(d.url);
@@ -439,7 +443,7 @@ export function mount(root: HTMLElement): () => void {
     for (const e of extras) for (const el of [e.url, e.key, e.preset, e.remove]) el.disabled = running || busy;
     // Each destination's own state and counters, in the request's order.
     const ds = running ? (status.stats?.destinations ?? []) : [];
-    replace(destStates, ...ds.map((d) => h(`li.dest-state.${d.state}`, { "data-testid": "dest-state", "data-state": d.state, "data-name": d.name }, h("strong", {}, d.name), " ", destinationLine(d))));
+    replace(destStates, ...ds.map((d) => h(`li.dest-state.${d.state}`, { "data-testid": "dest-state", "data-state": d.state, "data-name": d.name }, nameEl("strong", d.name), " ", destinationLine(d))));
     startStop.disabled = busy;
     renderMixer();
     renderCockpit(running);
@@ -521,8 +525,9 @@ export function mount(root: HTMLElement): () => void {
     try {
       const rooms = await live.rooms(true);
       const keep = roomSelect.value;
-      replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id) }, `${r.title} (${r.id})`)));
+      replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id), title: r.title }, `${r.title} (${r.id})`)));
       if (keep) roomSelect.value = keep;
+      titleRoom();
     } catch (e) {
       toast(errorText(e), "error");
     }
@@ -535,6 +540,7 @@ export function mount(root: HTMLElement): () => void {
       roomPrivate.checked = false;
       await loadRooms();
       roomSelect.value = r.id;
+      titleRoom();
       showKey(r.stream_key);
       toast(t("live.room_created", { title: r.title }));
     } catch (e) {

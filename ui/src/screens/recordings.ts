@@ -5,7 +5,7 @@
 
 import { mediaUrl, on, recordings, type RecordingItem } from "../api";
 import { confirmDialog } from "../lib/dialog";
-import { h, replace, toast } from "../lib/dom";
+import { h, nameEl, replace, toast } from "../lib/dom";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import { formatBytes, formatDate, formatDuration } from "../lib/format";
@@ -62,7 +62,7 @@ export function mount(root: HTMLElement): () => void {
           h(
             "div.meta",
             {},
-            h("div.name", { title: r.name }, r.pinned ? h("span", { title: t("rec.pinned"), "aria-label": t("rec.pinned") }, icon("pin")) : null, r.name),
+            h("div.name", { title: r.name }, r.pinned ? h("span", { title: t("rec.pinned"), "aria-label": t("rec.pinned") }, icon("pin")) : null, nameEl("span", r.name)),
             h("div.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)}${r.bookmarks.length ? ` · ${tn("rec.bookmarks_count", r.bookmarks.length)}` : ""}`),
             r.error ? h("div.error.small", {}, r.error) : null,
           ),
@@ -121,7 +121,7 @@ export function mount(root: HTMLElement): () => void {
     const del = h("button.danger", { "data-testid": "delete", onclick: () => void remove(r) }, icon("trash"), t("common.delete"));
     replace(
       playerBox,
-      h("h2", {}, r.name),
+      nameEl("h2", r.name),
       h("p.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)} · ${r.path}`),
       videoEl,
       h("div.row", {}, play, bar, time),

@@ -6,7 +6,7 @@
 import { ApiError, on } from "../api";
 import type { ChatPush } from "../api";
 import { watch, type WatchRoom } from "../api";
-import { h, replace, toast } from "../lib/dom";
+import { h, nameEl, replace, toast } from "../lib/dom";
 import { Abr, playLive, playReplay, qualityChoices, qualityName, rungPath, rungShown, type LivePlayer, type ReplayPlayer } from "../lib/livePlayer";
 import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
 import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket } from "../lib/rooms";
@@ -66,8 +66,8 @@ export function mount(root: HTMLElement): () => void {
         return h(
           `div.room${current?.id === r.id ? ".active" : ""}`,
           { onclick: () => openRoom(r), "data-room": r.id },
-          h("div.room-title", {}, r.live ? h("span.live-dot", {}, t("strip.live")) : null, row.title),
-          h("div.muted", {}, `${row.streamer}${row.category ? ` · ${row.category}` : ""}`),
+          h("div.room-title", {}, r.live ? h("span.live-dot", {}, t("strip.live")) : null, nameEl("span", row.title)),
+          nameEl("div.muted", `${row.streamer}${row.category ? ` · ${row.category}` : ""}`),
           h("div.muted", {}, `${row.since} · ${row.viewers}`),
         );
       }),
@@ -140,7 +140,7 @@ export function mount(root: HTMLElement): () => void {
       h(
         "div.watch-main",
         {},
-        h("header.pane-head", {}, h("h3", { "data-testid": "watch-title" }, current.title || current.id), roomLine),
+        h("header.pane-head", {}, nameEl("h3", current.title || current.id, { "data-testid": "watch-title" }), roomLine),
         playerBox,
         playerBar,
         h("h4", {}, t("watch.replays")),
