@@ -45,6 +45,25 @@ pub struct TrayWords {
     /// A group message's notification title (`{from}`).
     pub group_from: String,
     pub sent_file: String,
+    /// Error sentences by code (`relay.bad_credentials`, `app.media`, …),
+    /// `{detail}` filled here: a failed hotkey's notification says what
+    /// happened in the UI's language, as its toasts do (lib/i18n.ts `errorText`).
+    #[serde(default)]
+    pub errors: std::collections::HashMap<String, String>,
+}
+
+impl TrayWords {
+    /// An error in these words: the relay's refusal code first, then the
+    /// app's code, else the error's own (English) sentence.
+    pub fn error(&self, e: &crate::error::AppError) -> String {
+        let detail = e.to_string();
+        let relay = e.relay_code();
+        let words = match &relay {
+            Some(code) => self.errors.get(&format!("relay.{code}")).or_else(|| self.errors.get("relay.refused")),
+            None => self.errors.get(&format!("app.{}", e.code())),
+        };
+        words.map(|w| w.replace("{detail}", &detail)).unwrap_or(detail)
+    }
 }
 
 impl Default for TrayWords {
@@ -72,6 +91,7 @@ impl Default for TrayWords {
             incoming_call: s("Incoming call"),
             group_from: s("{from} (group)"),
             sent_file: s("sent a file"),
+            errors: Default::default(),
         }
     }
 }
@@ -288,7 +308,7 @@ fn hotkey_record(app: AppHandle) {
         match crate::commands::live::toggle_recording(app.clone()).await {
             Ok("recording") => notify(&app, "OnAir", &w.rec_started),
             Ok(_) => notify(&app, "OnAir", &w.rec_saved),
-            Err(e) => notify(&app, &w.rec_failed, &e.to_string()),
+            Err(e) => notify(&app, &w.rec_failed, &w.error(&e)),
         }
     });
 }
@@ -301,7 +321,7 @@ fn hotkey_bookmark(app: AppHandle) {
             let secs = (b.t_ms.max(0) / 1000) as u64;
             notify(&app, "OnAir", &w.bookmark_at.replace("{time}", &format!("{}:{:02}", secs / 60, secs % 60)));
         }
-        Err(e) => notify(&app, &w.no_bookmark, &e.to_string()),
+        Err(e) => notify(&app, &w.no_bookmark, &w.error(&e)),
     }
 }
 
@@ -370,5 +390,23 @@ mod tests {
         assert!(v.hang_up);
         s.call = Some(CallStatus { call_id: Some("c2".into()), peer: "carol".into(), phase: "incoming", since_ms: None });
         assert!(!view(&s, &w).hang_up, "a ringing call is answered or declined in the window");
+    }
+
+    #[test]
+    fn a_notification_words_an_error_in_the_uis_language() {
+        use crate::error::AppError;
+        let mut w = TrayWords::default();
+        let refused = || AppError::Net(onair_chat::NetError::Refused { code: onair_proto::ErrorCode::NotOwner, message: "only the owner may".into() });
+        let media = AppError::State("nothing is recording".into());
+        // Before the UI sent its words: the error's own sentence.
+        assert_eq!(w.error(&media), "nothing is recording");
+        w.errors.insert("relay.not_owner".into(), "只有所有者可以这样做。".into());
+        w.errors.insert("relay.refused".into(), "中继拒绝了请求。（{detail}）".into());
+        w.errors.insert("app.state".into(), "现在无法这样做。（{detail}）".into());
+        assert_eq!(w.error(&refused()), "只有所有者可以这样做。");
+        assert_eq!(w.error(&media), "现在无法这样做。（nothing is recording）");
+        // A refusal without its own sentence is still worded as a refusal.
+        w.errors.remove("relay.not_owner");
+        assert!(w.error(&refused()).starts_with("中继拒绝了请求。"));
     }
 }

@@ -26,6 +26,7 @@ import type {
   Destination,
   DestinationSnapshot,
   DeviceList,
+  ErrorCode,
   Event as RelayEvent,
   FaderView,
   Hotkeys,
@@ -55,6 +56,7 @@ export type {
   ConvInfo,
   Destination,
   DeviceList,
+  ErrorCode,
   FaderView,
   Hotkeys,
   LiveRequest,
@@ -80,7 +82,7 @@ export type CallStats = CallReport;
 export interface AppErrorBody {
   code: string;
   message: string;
-  /** The relay's refusal code (`bad_credentials`, …), worded by lib/i18n.ts. */
+  /** The relay's refusal code (`bad_credentials`, …, an `ErrorCode`), worded by lib/i18n.ts. */
   relay_code?: string;
 }
 

@@ -97,7 +97,7 @@ async function stopJob(): Promise<void> {
   try {
     const r = await liveApi.stop();
     if (r.recording) toast(t("strip.saved", { name: r.recording.path.split("/").pop() ?? "" }));
-    if (r.errors.length) toast(r.errors.join("; "), "error");
+    if (r.errors.length) toast(t("error.stopped_with", { detail: r.errors.join("; ") }), "error");
   } catch (e) {
     toast(errorText(e), "error");
   } finally {

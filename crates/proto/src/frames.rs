@@ -350,6 +350,7 @@ pub struct ErrorBody {
 
 /// Every error the relay can answer with; `docs/protocol.md` lists when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not JSON, or JSON that is not a valid frame.

@@ -121,7 +121,8 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
                 Ok(r) => AppError::Internal(format!("unexpected answer to call_invite: {r:?}")),
                 Err(e) => e,
             };
-            let _ = app.emit(EVENT, CallPush::Ended { call_id: None, reason: e.to_string() });
+            // A refusal travels as its code (`offline`, `busy`…) for the screen to word.
+            let _ = app.emit(EVENT, CallPush::Ended { call_id: None, reason: e.relay_code().unwrap_or_else(|| e.to_string()) });
             return Err(e);
         }
     };

@@ -43,6 +43,8 @@ mod tests {
             onair_proto::EndReason::decl(),
             onair_proto::RecordAction::decl(),
             onair_proto::Event::decl(),
+            // The relay's refusal codes (an error's `relay_code`, worded by ui/src/lib/i18n.ts).
+            onair_proto::ErrorCode::decl(),
             chat::ChatPush::decl(),
             chat::To::decl(),
             // Go live: the request, its status and figures, the stop report (onair-media's).

@@ -199,6 +199,8 @@ export type RecordAction = "start" | "stop";
 
 export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "read", conv: string, user: string, seq: number, } | { "ev": "presence", user: string, online: boolean, last_seen: number | null, } | { "ev": "friend", user: string, state: FriendState | null, } | { "ev": "conv_changed", conv: string, } | { "ev": "call_incoming", call_id: string, from: string, media: Array<MediaKind>, } | { "ev": "call_ringing", call_id: string, } | { "ev": "call_accepted", call_id: string, } | { "ev": "call_ended", call_id: string, reason: EndReason, by?: string | null, } | { "ev": "call_sdp", call_id: string, from: string, kind: SdpKind, sdp: string, } | { "ev": "call_ice", call_id: string, from: string, candidate: IceCandidate | null, } | { "ev": "call_peer", call_id: string, connected: boolean, } | { "ev": "call_recording", call_id: string, by: string, action: RecordAction, } | { "ev": "call_consent_request", call_id: string, by: string, } | { "ev": "call_consent_result", call_id: string, by: string, accepted: boolean, } | { "ev": "call_media", call_id: string, from: string, muted: boolean, camera_off: boolean, } | { "ev": "room_comment", room: string, comment: RoomComment, } | { "ev": "room_viewer", room: string, user: string, joined: boolean, viewers: number, } | { "ev": "room_muted", room: string, user: string, muted: boolean, } | { "ev": "room_kicked", room: string, user: string, until: number, };
 
+export type ErrorCode = "bad_frame" | "too_large" | "unknown_type" | "unsupported_version" | "unauthorized" | "rate_limited" | "invalid" | "not_found" | "not_member" | "not_owner" | "blocked" | "stranger_refused" | "too_late" | "taken" | "bad_credentials" | "busy" | "offline" | "no_such_call" | "not_participant" | "wrong_state" | "bad_sdp" | "internal" | "banned_word" | "muted" | "kicked" | "quota_exceeded";
+
 export type ChatPush = { "kind": "online" } | { "kind": "offline", error: string, retry_in_ms: number, } | { "kind": "delivered", sent: number, failed: number, } | { "kind": "burned" } | { "kind": "event", ev: Event, } | { "kind": "signed_out", reason: string, };
 
 export type To = { "user": string } | { "conv": string };
@@ -468,7 +470,13 @@ export type TrayWords = { idle: string, live: string, rec: string, in_call: stri
 /**
  * A group message's notification title (`{from}`).
  */
-group_from: string, sent_file: string, };
+group_from: string, sent_file: string, 
+/**
+ * Error sentences by code (`relay.bad_credentials`, `app.media`, …),
+ * `{detail}` filled here: a failed hotkey's notification says what
+ * happened in the UI's language, as its toasts do (lib/i18n.ts `errorText`).
+ */
+errors: { [key in string]?: string }, };
 
 export type TrayView = { 
 /**

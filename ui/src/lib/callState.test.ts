@@ -44,7 +44,8 @@ describe("call state", () => {
     expect(duration(3_723_000)).toBe("1:02:03");
     expect(duration(-5)).toBe("0:00");
     expect(endReasonText("timeout")).toBe("no answer");
-    expect(endReasonText("weird")).toBe("weird");
+    expect(endReasonText("weird")).toBe("an error (weird)");
+    expect(endReasonText("offline")).toMatch(/^The other side is not online/);
   });
 });
 

@@ -3,7 +3,7 @@
 // the user's buttons. Pure: (state, event) -> state.
 
 import { formatDuration } from "./format";
-import { has, t, type Key } from "./i18n";
+import { CATALOGUE, has, placeholders, t, type Key } from "./i18n";
 
 export type CallPhase = "idle" | "outgoing" | "incoming" | "connecting" | "active" | "ended";
 
@@ -105,9 +105,12 @@ export function duration(ms: number): string {
   return formatDuration(Math.max(0, ms));
 }
 
-/** The relay's end reasons in words. */
+/** The relay's end reasons in words; a refusal by its code; anything else as an error with its detail. */
 export function endReasonText(r: string): string {
-  return has(`call.end.${r}`) ? t(`call.end.${r}` as Key) : r;
+  if (has(`call.end.${r}`)) return t(`call.end.${r}` as Key);
+  const refusal = `error.relay.${r}`;
+  if (has(refusal) && !placeholders(CATALOGUE.en[refusal]).length) return t(refusal);
+  return t("call.end.error", { detail: r });
 }
 
 /** The figures line under the call's video (the engine's, from the call view). */

@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import type { ErrorCode } from "../generated/app";
 import { CATALOGUE, errorText, placeholders, setLanguage, systemLang, t, tn } from "./i18n";
 
 describe("the string catalogue", () => {
@@ -59,5 +60,67 @@ describe("errors in words", () => {
     expect(errorText({ code: "state", message: "stop first" })).toBe("stop first");
     expect(errorText({ code: "not_signed_in", message: "x" })).toMatch(/^Sign in first/);
     expect(errorText("boom")).toBe("boom");
+  });
+});
+
+// Every refusal code the relay has (tsc holds this to the generated Rust enum).
+const RELAY_CODES: Record<ErrorCode, true> = {
+  bad_frame: true, too_large: true, unknown_type: true, unsupported_version: true, unauthorized: true, rate_limited: true,
+  invalid: true, not_found: true, not_member: true, not_owner: true, blocked: true, stranger_refused: true, too_late: true,
+  taken: true, bad_credentials: true, busy: true, offline: true, no_such_call: true, not_participant: true, wrong_state: true,
+  bad_sdp: true, internal: true, banned_word: true, muted: true, kicked: true, quota_exceeded: true,
+};
+// `AppError::code()` in src-tauri/src/error.rs.
+const APP_CODES = ["invalid", "not_found", "state", "media", "not_signed_in", "chat", "network", "cache", "keychain", "io", "internal"];
+const CJK = /[\u4e00-\u9fff]/;
+
+describe("error notifications in the user's language", () => {
+  afterEach(() => setLanguage("en"));
+
+  it("has a sentence for every relay refusal and app error code", () => {
+    for (const code of Object.keys(RELAY_CODES)) expect(CATALOGUE.en, code).toHaveProperty([`error.relay.${code}`]);
+    for (const code of APP_CODES) expect(CATALOGUE.en, code).toHaveProperty([`error.app.${code}`]);
+  });
+
+  it("words every refusal in Chinese: the relay's English only as a detail where the sentence names it", () => {
+    setLanguage("zh");
+    const english = "the relay's own English";
+    for (const code of Object.keys(RELAY_CODES)) {
+      const s = errorText({ code: "network", relay_code: code, message: english });
+      expect(s, code).toMatch(CJK);
+      // Most codes say it all; the rest (invalid, not_found…) carry the relay's words as their detail.
+      if (!placeholders(CATALOGUE.zh[`error.relay.${code}` as keyof typeof CATALOGUE.zh]).includes("detail")) expect(s, code).not.toContain(english);
+    }
+    for (const code of APP_CODES) expect(errorText({ code, message: "engine words" }), code).toMatch(CJK);
+  });
+
+  it("takes a refusal it has no sentence for as a refusal, not as the network failing", () => {
+    const e = { code: "network", relay_code: "some_new_code", message: "a newer relay's words" };
+    expect(errorText(e)).toBe("The relay refused. (a newer relay's words)");
+    setLanguage("zh");
+    expect(errorText(e)).toMatch(/^中继拒绝了请求/);
+  });
+
+  it("says how long a kick lasts in words", () => {
+    const e = { code: "network", relay_code: "kicked", message: "kicked from this room's chat for 301 more seconds" };
+    expect(errorText(e)).toBe("The room's owner removed you from this chat for about 6 min.");
+    setLanguage("zh");
+    expect(errorText(e)).toBe("房主将你移出了此聊天，约 6 分钟。");
+  });
+
+  it("sends every error toast through the catalogue (errorText, sayError or t)", () => {
+    // A toast of kind "error" whose text is not worded here would show the
+    // engine's or relay's English in the Chinese UI.
+    const files = import.meta.glob(["../main.ts", "../screens/*.ts"], { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+    expect(Object.keys(files).length).toBeGreaterThan(5);
+    const raw: string[] = [];
+    for (const [f, text] of Object.entries(files)) {
+      for (const m of text.matchAll(/toast\(([^;]*), "error"\)/g)) {
+        const arg = m[1].trim();
+        const worded = /^(errorText|sayError|t|tn)\(/.test(arg) || /^`\$\{t\(/.test(arg) || /^err$/.test(arg);
+        if (!worded) raw.push(`${f}: toast(${arg})`);
+      }
+    }
+    expect(raw).toEqual([]);
   });
 });

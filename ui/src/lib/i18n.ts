@@ -90,9 +90,18 @@ export interface ErrorLike {
 export function errorText(e: unknown): string {
   const x: ErrorLike = e && typeof e === "object" ? (e as ErrorLike) : { message: String(e) };
   const detail = (x.message ?? "").trim();
+  if (x.relay_code === "kicked") return t("error.relay.kicked", { detail: kickedFor(detail) });
   if (x.relay_code && has(`error.relay.${x.relay_code}`)) {
     return t(`error.relay.${x.relay_code}` as Key, { detail });
   }
+  // A refusal this OnAir has no sentence for yet: still a refusal, not a network failure.
+  if (x.relay_code) return t("error.relay.refused", { detail });
   if (x.code && has(`error.app.${x.code}`)) return t(`error.app.${x.code}` as Key, { detail });
   return detail || t("error.unknown");
+}
+
+/** How long a kick lasts, in words, from the relay's "… for N more seconds". */
+export function kickedFor(message: string): string {
+  const m = /(\d+) more seconds/.exec(message);
+  return m ? t("error.kicked_for", { min: Math.max(1, Math.ceil(Number(m[1]) / 60)) }) : t("error.kicked_while");
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { setLanguage } from "./i18n";
 import { addComments, chatCount, sayError, type RoomComment } from "./roomChat";
 
 const c = (seq: number, text = `c${seq}`): RoomComment => ({ seq, from: "bob", text, sent_at: seq });
@@ -15,7 +16,23 @@ describe("room chat", () => {
   it("words counts and refusals", () => {
     expect(chatCount(1)).toBe("1 in chat");
     expect(chatCount(5)).toBe("5 in chat");
-    expect(sayError("muted", "x")).toContain("muted");
-    expect(sayError("other", "as the relay said")).toBe("as the relay said");
+    // The relay's refusal arrives as `relay_code` (the app's `code` is "network").
+    expect(sayError({ code: "network", relay_code: "muted", message: "x" })).toContain("muted");
+    expect(sayError({ code: "network", relay_code: "kicked", message: "kicked from this room's chat for 590 more seconds" })).toBe("You were removed from this chat for about 10 min.");
+    expect(sayError({ code: "state", message: "as the app said" })).toBe("as the app said");
+  });
+  it("words a refused comment in Chinese, not in the relay's English", () => {
+    setLanguage("zh");
+    try {
+      const kicked = sayError({ code: "network", relay_code: "kicked", message: "kicked from this room's chat for 59 more seconds" });
+      expect(kicked).toBe("你已被移出本聊天，约 1 分钟。");
+      for (const code of ["banned_word", "muted", "rate_limited", "not_member", "unauthorized"]) {
+        const s = sayError({ code: "network", relay_code: code, message: "the relay's English" });
+        expect(s, code).toMatch(/[\u4e00-\u9fff]/);
+        expect(s, code).not.toContain("English");
+      }
+    } finally {
+      setLanguage("en");
+    }
   });
 });

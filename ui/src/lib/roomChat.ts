@@ -2,7 +2,7 @@
 // duplicates (the join answer's `recent` and pushed comments overlap),
 // bounded so a busy room never grows the page without end.
 
-import { t, tn } from "./i18n";
+import { errorText, kickedFor, t, tn, type ErrorLike } from "./i18n";
 import type { RoomComment } from "../generated/app";
 
 // Generated from the relay's Rust type (onair_proto::RoomComment).
@@ -24,18 +24,22 @@ export function chatCount(n: number): string {
   return tn("watch.in_chat", Math.max(0, n));
 }
 
-/** Relay refusals of a comment in words (codes from docs/protocol.md). */
-export function sayError(code: string, message: string): string {
-  switch (code) {
+/**
+ * A comment's refusal in words (the relay's codes, docs/protocol.md); any
+ * other error as `errorText` words it, never the relay's own English.
+ */
+export function sayError(e: unknown): string {
+  const x: ErrorLike = e && typeof e === "object" ? (e as ErrorLike) : { message: String(e) };
+  switch (x.relay_code ?? x.code) {
     case "banned_word":
       return t("watch.err.banned_word");
     case "muted":
       return t("watch.err.muted");
     case "kicked":
-      return t("watch.err.kicked", { detail: message });
+      return t("watch.err.kicked", { detail: kickedFor(x.message ?? "") });
     case "rate_limited":
       return t("watch.err.rate_limited");
     default:
-      return message;
+      return errorText(e);
   }
 }

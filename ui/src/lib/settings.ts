@@ -16,18 +16,18 @@ function isLoopback(host: string): boolean {
 export function validRelayUrl(url: string, allowInsecure = false): string | null {
   const u = url.trim();
   const m = /^(https|wss|http|ws):\/\/([^/\s?#@]+)\/?$/.exec(u);
-  if (!m) return "Use https://relay.example.org (or http://127.0.0.1:PORT for a relay on this computer)";
+  if (!m) return t("settings.relay_err.form");
   const tls = m[1] === "https" || m[1] === "wss";
   const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(m[2]);
-  if (!hp) return "Use https://relay.example.org";
+  if (!hp) return t("settings.relay_err.host");
   const [, host, portText] = hp;
   if (portText !== undefined) {
     const port = Number(portText);
-    if (port < 1 || port > 65535) return "The port must be 1–65535";
+    if (port < 1 || port > 65535) return t("settings.relay_err.port");
   }
   if (!tls) {
-    if (!isLoopback(host) && !allowInsecure) return "Use https:// for a relay on another computer: plain http:// would send your password unencrypted";
-    if (portText === undefined) return "The URL needs a port, e.g. http://127.0.0.1:7380";
+    if (!isLoopback(host) && !allowInsecure) return t("settings.relay_err.insecure");
+    if (portText === undefined) return t("settings.relay_err.no_port");
   }
   return null;
 }
@@ -41,14 +41,14 @@ const MODS = ["CommandOrControl", "Control", "Ctrl", "Command", "Cmd", "Super", 
  */
 export function parseHotkey(s: string): { ok: true; value: string } | { ok: false; error: string } {
   const parts = s.split("+").map((p) => p.trim()).filter(Boolean);
-  if (!parts.length) return { ok: false, error: "Empty shortcut" };
+  if (!parts.length) return { ok: false, error: t("settings.hk_err.empty") };
   const mods = parts.filter((p) => MODS.some((m) => m.toLowerCase() === p.toLowerCase()));
   const keys = parts.filter((p) => !MODS.some((m) => m.toLowerCase() === p.toLowerCase()));
-  if (!mods.length) return { ok: false, error: "Add a modifier (Ctrl, Alt, Shift…) so typing never triggers it" };
-  if (keys.length !== 1) return { ok: false, error: "Use exactly one key besides the modifiers" };
+  if (!mods.length) return { ok: false, error: t("settings.hk_err.modifier") };
+  if (keys.length !== 1) return { ok: false, error: t("settings.hk_err.one_key") };
   const key = keys[0].length === 1 ? keys[0].toUpperCase() : keys[0][0].toUpperCase() + keys[0].slice(1);
   if (!/^([A-Z0-9]|F([1-9]|1[0-9]|2[0-4])|Space|Enter|Tab|Home|End|PageUp|PageDown|Insert|Delete|Up|Down|Left|Right)$/.test(key))
-    return { ok: false, error: `Unknown key ${keys[0]}` };
+    return { ok: false, error: t("settings.hk_err.unknown_key", { key: keys[0] }) };
   const canon = (m: string) => MODS.find((x) => x.toLowerCase() === m.toLowerCase()) as string;
   const order = (m: string) => MODS.indexOf(canon(m));
   const normMods = [...new Set(mods.map(canon))].sort((a, b) => order(a) - order(b));

@@ -16,4 +16,12 @@ describe("tray words", () => {
     expect(zh.in_call).toContain("{peer}");
     for (const [k, v] of Object.entries(zh)) expect(v, k).not.toBe(en[k as keyof typeof en]);
   });
+
+  it("word a failed hotkey's notification as the toasts do", () => {
+    setLanguage("zh");
+    const w = trayWords();
+    expect(w.errors["relay.not_owner"]).toBe("只有所有者可以这样做。");
+    expect(w.errors["app.media"]).toContain("{detail}");
+    expect(w.errors["relay.refused"]).toContain("{detail}");
+  });
 });

@@ -4,7 +4,7 @@
 
 import { call } from "../api";
 import type { TrayWords } from "../generated/app";
-import { t } from "./i18n";
+import { CATALOGUE, t, type Key } from "./i18n";
 
 /** The tray's words in the language now chosen (`{peer}`, `{time}` stay for Rust to fill). */
 export function trayWords(): TrayWords {
@@ -29,7 +29,20 @@ export function trayWords(): TrayWords {
     incoming_call: t("tray.incoming_call"),
     group_from: t("tray.group_from", { from: "{from}" }),
     sent_file: t("tray.sent_file"),
+    errors: errorWords(),
   };
+}
+
+/**
+ * The error sentences (`relay.<code>`, `app.<code>`, `{detail}` kept) for
+ * a failed hotkey's notification, worded as `errorText` words a toast.
+ */
+export function errorWords(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(CATALOGUE.en) as Key[]) {
+    if (k.startsWith("error.relay.") || k.startsWith("error.app.")) out[k.slice("error.".length)] = t(k, { detail: "{detail}" });
+  }
+  return out;
 }
 
 /** Tells the tray the words; a failure only leaves it in English. */

@@ -312,7 +312,7 @@ export function mount(root: HTMLElement): () => void {
       await watch.say(chatRoom, text);
     } catch (e) {
       chatSay.value = text;
-      toast(e instanceof ApiError ? sayError(e.code, e.message) : String(e), "error");
+      toast(sayError(e), "error");
     }
   }
 
@@ -486,7 +486,7 @@ export function mount(root: HTMLElement): () => void {
         const r = await live.stop();
         status = await live.status();
         if (r.recording) toast(`${t("live.saved", { name: r.recording.path.split("/").pop() ?? "" })} (${tn("live.stat.bookmarks", r.recording.bookmarks.length)})`);
-        if (r.errors.length) toast(r.errors.join("; "), "error");
+        if (r.errors.length) toast(t("error.stopped_with", { detail: r.errors.join("; ") }), "error");
         busy = false;
         await startPreview();
       } else {

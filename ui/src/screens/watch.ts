@@ -218,7 +218,7 @@ export function mount(root: HTMLElement): () => void {
     try {
       url = await mediaUrl(r, path);
     } catch (e) {
-      info.textContent = t("watch.cannot_watch", { detail: (e as Error).message });
+      info.textContent = t("watch.cannot_watch", { detail: errorText(e) });
       return;
     }
     if (disposed || current?.id !== r.id) return;
@@ -372,7 +372,7 @@ export function mount(root: HTMLElement): () => void {
       await watch.say(current.id, text);
     } catch (e) {
       sayInput.value = text;
-      toast(e instanceof ApiError ? sayError(e.code, e.message) : String(e), "error");
+      toast(sayError(e), "error");
     }
   }
 
