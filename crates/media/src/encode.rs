@@ -189,8 +189,11 @@ impl VideoEncoder {
         if name == "libx264" {
             opts.set("preset", &cfg.x264_preset);
             opts.set("forced-idr", "1");
-            // Fixed GOPs keep segment boundaries predictable for ingests and HLS.
-            opts.set("x264-params", "scenecut=0");
+            // Fixed, closed GOPs: segment boundaries are predictable, and
+            // every keyframe is an IDR a player can start at (this FFmpeg's
+            // libx264 otherwise made open GOPs: non-IDR I-frames that a
+            // browser joining there fails to decode).
+            opts.set("x264-params", "scenecut=0:open-gop=0");
         }
         enc.open_with(opts).map_err(|e| err(e.to_string()))
     }
@@ -336,5 +339,58 @@ impl AudioEncoder {
             out(EncodedPacket { kind: StreamKind::Audio, packet, seq: self.seq, key: true });
             self.seq += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// NAL unit types in one AVCC packet (4-byte lengths).
+    fn nal_types(mut d: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        while d.len() > 4 {
+            let n = u32::from_be_bytes([d[0], d[1], d[2], d[3]]) as usize;
+            if n == 0 || 4 + n > d.len() {
+                break;
+            }
+            out.push(d[4] & 0x1f);
+            d = &d[4 + n..];
+        }
+        out
+    }
+
+    /// Every keyframe of a live encode (B-frames on) is an IDR: a viewer
+    /// who joins at any segment can start decoding there.
+    #[test]
+    fn live_keyframes_are_idr() {
+        let cfg = EncodingConfig { preset: "480p30".parse().unwrap(), keyint_secs: 1.0, encoder: "x264".into(), ..Default::default() };
+        let mut enc = VideoEncoder::open(&cfg, Arc::new(AtomicBool::new(false))).unwrap();
+        let mut keys = Vec::new();
+        for i in 0..100u32 {
+            let mut f = VideoFrame::black(854, 480);
+            // Something moving, so that P- and B-frames carry data.
+            let w = 854usize;
+            for y in 100..200usize {
+                for x in 0..60usize {
+                    f.data[y * w + (x + i as usize * 7) % w] = 235;
+                }
+            }
+            f.pts = Duration::from_millis(u64::from(i) * 1000 / 30);
+            enc.encode(&f, &mut |p| {
+                if p.key {
+                    keys.push(nal_types(p.packet.data().unwrap_or(&[])));
+                }
+            })
+            .unwrap();
+        }
+        enc.finish(&mut |p| {
+            if p.key {
+                keys.push(nal_types(p.packet.data().unwrap_or(&[])));
+            }
+        });
+        assert!(keys.len() >= 3, "a keyframe every second: {keys:?}");
+        assert!(keys.iter().all(|k| k.contains(&5)), "every keyframe an IDR (NAL type 5): {keys:?}");
     }
 }

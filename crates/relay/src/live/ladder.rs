@@ -255,7 +255,7 @@ pub(super) fn rung_encoder(rung: Rung, src: &frame::Video) -> Result<(encoder::V
     let mut opts = Dictionary::new();
     opts.set("preset", "veryfast");
     opts.set("tune", "zerolatency");
-    opts.set("x264-params", "scenecut=0:forced-idr=1");
+    opts.set("x264-params", "scenecut=0:forced-idr=1:open-gop=0");
     let enc = enc.open_with(opts).map_err(|e| format!("opening libx264 for {}: {e}", rung.name))?;
     let scaler = scaling::Context::get(src.format(), src.width(), src.height(), Pixel::YUV420P, w, h, scaling::Flags::BILINEAR).map_err(|e| e.to_string())?;
     Ok((enc, scaler))
