@@ -105,6 +105,12 @@ impl LlHls {
             self.open.extend_from_slice(frag);
             return;
         };
+        // An audio sample may have opened the first segment; video before
+        // the first keyframe cannot be decoded (a player given it fails
+        // with a decode error), so it is left out.
+        if video && !keyframe && !self.seen_video {
+            return;
+        }
         self.seen_video |= video;
         let new_segment = if video { keyframe } else { !self.seen_video && t_ms - start >= AUDIO_SEGMENT_MS };
         if new_segment && !self.open.is_empty() {
@@ -369,6 +375,27 @@ mod tests {
         assert!(h.has(99, Some(0)), "an ended live blocks nobody");
         let mv = multivariant(&[Variant { uri: "ll.m3u8".into(), name: "source".into(), bandwidth: h.bandwidth(), size: Some((854, 480)), mime: Some("video/mp4; codecs=\"avc1.42c01e,mp4a.40.2\"".into()) }], "");
         assert!(mv.contains("RESOLUTION=854x480,CODECS=\"avc1.42c01e,mp4a.40.2\"") && mv.contains("BANDWIDTH="), "{mv}");
+    }
+
+    #[test]
+    fn video_before_the_first_keyframe_is_left_out_after_audio_opened_the_segment() {
+        let mut h = LlHls::default();
+        h.init(Bytes::from_static(b"init"));
+        // Joined mid-GOP: audio first, then inter frames, then a keyframe.
+        h.push(b"A", 0, false, false);
+        h.push(b"P", 10, false, true);
+        h.push(b"P", 43, false, true);
+        h.push(b"A", 21, false, false);
+        frames(&mut h, 3, 60, 30);
+        let mut first = Vec::new();
+        let mut n = 0;
+        while let Lookup::Ready(p) = h.part(0, n) {
+            first.extend_from_slice(&p);
+            n += 1;
+        }
+        assert!(first.len() >= 2 && first.iter().all(|&b| b == b'A' || b == 0xaa), "the audio-only lead segment holds no undecodable video: {first:?}");
+        let Lookup::Ready(seg) = h.segment(1) else { panic!("segment 1") };
+        assert_eq!(seg[0], 30, "the next segment starts at the keyframe");
     }
 
     #[test]
