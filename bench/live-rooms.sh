@@ -51,7 +51,7 @@ if [ -f "$HLSJS" ] && command -v chromium >/dev/null; then
   cat > "$W/ll.html" <<EOF
 <!doctype html><video id=v muted autoplay playsinline></video><script src="file://$HLSJS"></script><script>
 const v = document.getElementById('v');
-const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: 0.6, maxLiveSyncPlaybackRate: 1.5 });
+const hls = new Hls({ lowLatencyMode: true, liveSyncDuration: 0.6, liveMaxLatencyDuration: 1.0, maxLiveSyncPlaybackRate: 1.5 });
 hls.loadSource('http://$HP/live/$ID/index.m3u8'); hls.attachMedia(v);
 setInterval(() => { if (hls.latency > 0 && v.currentTime > 3) console.log('ONAIR latency=' + hls.latency.toFixed(3)); }, 500);
 </script>
