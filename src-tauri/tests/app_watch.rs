@@ -195,7 +195,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     l.relay_url = Some(format!("http://127.0.0.1:{}", net.port));
     let app = App::launch(l);
 
-    // 20 s of 854×480 at a constant 1.5 Mbit/s (about 200 KB/s with audio):
+    // 30 s of 854×480 at a constant 1.5 Mbit/s (about 200 KB/s with audio):
     // the replay's size is known, so the throttle can keep the player's
     // read-ahead short and stopping the relay really cuts it off.
     let publisher = Kill(
@@ -230,7 +230,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
                 "-x264-params",
                 "nal-hrd=cbr",
             ])
-            .args(["-c:a", "aac", "-t", "20", "-f", "flv", &rtmp])
+            .args(["-c:a", "aac", "-t", "30", "-f", "flv", &rtmp])
             .stdout(Stdio::null())
             .spawn()
             .expect("ffmpeg is installed"),
@@ -260,6 +260,25 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
         json!(["Auto", "Source", "Smooth 360p", "Audio only"]),
         "the menu offers what the room has"
     );
+    // Auto (the default) on a link that cannot carry the source (1 Mbit/s
+    // against its 1.5): the player falls behind and steps down to 360p.
+    assert_eq!(
+        app.eval("return document.querySelector('[data-testid=watch-quality]').value"),
+        json!("auto")
+    );
+    net.rate.store(125_000, Ordering::Relaxed);
+    let throttled = Instant::now();
+    app.wait_js(
+        "const v = document.querySelector('[data-testid=watch-video]'); return document.querySelector('[data-testid=watch-status]').dataset.rung === '360p' && v.videoHeight === 360",
+        secs(90),
+        "Auto to step down to 360p on a 1 Mbit/s link",
+    );
+    eprintln!(
+        "Auto stepped down to 360p {:.1} s after the link dropped to 1 Mbit/s",
+        throttled.elapsed().as_secs_f64()
+    );
+    app.screenshot("watch-auto-stepped-down");
+    net.rate.store(0, Ordering::Relaxed);
     app.select("[data-testid=watch-quality]", "360p");
     app.wait_js(
         "const v = document.querySelector('[data-testid=watch-video]'); return v.videoWidth === 640 && v.videoHeight === 360 && document.querySelector('[data-testid=watch-status]').dataset.rung === '360p'",
@@ -269,7 +288,7 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
     app.wait_text("[data-testid=watch-status]", "360p ·", secs(30));
     app.screenshot("watch-quality-360p");
 
-    // The live runs its 20 s and ends; its replay plays.
+    // The live runs its 30 s and ends; its replay plays.
     let mut publisher = publisher;
     let _ = publisher.0.wait();
     app.wait_js(
