@@ -277,6 +277,12 @@ fn the_watch_screen_picks_a_quality_and_a_replay_survives_the_relay_stopping() {
         "Auto stepped down to 360p {:.1} s after the link dropped to 1 Mbit/s",
         throttled.elapsed().as_secs_f64()
     );
+    // The directory's row and the room's own line tell the same audience.
+    app.wait_js(
+        "const row = document.querySelector('[data-testid=watch-rooms] .room.active .room-when'); const line = document.querySelector('[data-testid=watch-room-line]'); return !!row && !!line && /viewer/.test(line.textContent) && line.textContent.endsWith(row.textContent.split(' · ').pop())",
+        secs(30),
+        "the directory's row and the room's line to agree on the viewer count",
+    );
     app.screenshot("watch-auto-stepped-down");
     net.rate.store(0, Ordering::Relaxed);
     app.select("[data-testid=watch-quality]", "360p");

@@ -68,7 +68,7 @@ export function mount(root: HTMLElement): () => void {
           { onclick: () => openRoom(r), "data-room": r.id },
           h("div.room-title", {}, r.live ? h("span.live-dot", {}, t("strip.live")) : null, nameEl("span", row.title)),
           nameEl("div.muted", `${row.streamer}${row.category ? ` · ${row.category}` : ""}`),
-          h("div.muted", {}, `${row.since} · ${row.viewers}`),
+          h("div.muted.room-when", {}, `${row.since} · ${row.viewers}`),
         );
       }),
       list.length ? null : h("p.muted", {}, rooms.length ? t("watch.no_match") : t("watch.none_live")),
@@ -425,6 +425,16 @@ export function mount(root: HTMLElement): () => void {
         // The ladder settles once the source's size is known (rungs above it drop out).
         current = { ...current, viewers: now.viewers, started_at: now.started_at, ladder: now.ladder };
         renderQuality();
+        // The directory's row says the same count as the room's line (its
+        // text in place: the list itself redraws every 10 s, so a click is
+        // not lost to a row replaced under it).
+        rooms = rooms.map((x) => (x.id === r.id ? { ...x, viewers: now.viewers, started_at: now.started_at } : x));
+        const dirRow = rooms.find((x) => x.id === r.id);
+        const when = dir.querySelector<HTMLElement>(`[data-room="${CSS.escape(r.id)}"] .room-when`);
+        if (dirRow && when) {
+          const row = roomRow(dirRow, Date.now());
+          when.textContent = `${row.since} · ${row.viewers}`;
+        }
         return renderRoomLine();
       }
       current = now;
