@@ -72,7 +72,7 @@ export function mount(root: HTMLElement): () => void {
         s.signed_in ? h("p", {}, t("settings.signed_in_as", { user: s.user ?? "" })) : h("p.muted", {}, t("settings.not_signed_in")),
         s.signed_in
           ? h(
-              "div.row",
+              "div.row.bottom",
               {},
               h("button", { onclick: async () => ((await chat.signOut().catch(fail)), renderAccount()) }, t("settings.sign_out")),
               h("label", {}, t("settings.messages_from"), privacySelect()),
