@@ -54,6 +54,7 @@ describe("call media view", () => {
     expect(mediaLine(null)).toBe("");
     const f = { send_width: 1280, send_height: 720, recv_width: 640, recv_height: 360, send_kbps: 1180.4, rtt_ms: 2.6, loss: 0, relay_connected: true };
     expect(mediaLine(f, "720p")).toBe("Sending 1280×720 (720p) · receiving 640×360 · 1180 kbps out · 3 ms · 0% loss");
+    expect(mediaLine(f, "720p", true)).toBe("receiving 640×360 · 1180 kbps out · 3 ms · 0% loss");
     expect(mediaLine({ ...f, send_width: 0, send_height: 0, recv_width: 0, recv_height: 0, send_kbps: 90, rtt_ms: null, loss: 0.004, relay_connected: false })).toBe("90 kbps out · 0.4% loss · relay reconnecting…");
   });
 

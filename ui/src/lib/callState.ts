@@ -117,10 +117,12 @@ export function endReasonText(r: string): string {
 export function mediaLine(
   s: { send_width: number; send_height: number; recv_width: number; recv_height: number; send_kbps: number; rtt_ms: number | null; loss: number; relay_connected: boolean } | null,
   preset: string | null = null,
+  /** Our camera is off (or did not open): the black frames sent are not "a picture" to name. */
+  cameraOff = false,
 ): string {
   if (!s) return "";
   const parts: string[] = [];
-  if (s.send_width && s.send_height) parts.push(t("call.media.sending", { size: `${s.send_width}×${s.send_height}` }) + (preset ? ` (${preset})` : ""));
+  if (s.send_width && s.send_height && !cameraOff) parts.push(t("call.media.sending", { size: `${s.send_width}×${s.send_height}` }) + (preset ? ` (${preset})` : ""));
   if (s.recv_width && s.recv_height) parts.push(t("call.media.receiving", { size: `${s.recv_width}×${s.recv_height}` }));
   parts.push(t("call.media.out", { kbps: Math.round(s.send_kbps) }));
   if (s.rtt_ms != null) parts.push(`${Math.round(s.rtt_ms)} ms`);

@@ -258,7 +258,7 @@ export function mount(root: HTMLElement): () => void {
         ? h(
             "div.media-line.muted.small",
             { "data-testid": "call-media-line", "data-preset": view?.preset ?? "", "data-send-size": fig ? `${fig.send_width}x${fig.send_height}` : "", "data-recv-size": fig ? `${fig.recv_width}x${fig.recv_height}` : "" },
-            mediaLine(fig, view?.preset ?? null),
+            mediaLine(fig, view?.preset ?? null, !!view?.me.camera_off),
           )
         : null,
       notices.length ? h("div.call-notice.muted.small", { "data-testid": "call-notice" }, ...notices.map((n) => h("div", {}, n))) : null,
