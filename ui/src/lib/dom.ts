@@ -58,3 +58,42 @@ export function toast(message: string, kind: "info" | "error" = "info"): void {
   window.clearTimeout(toastTimer);
   toastTimer = window.setTimeout(() => (t.className = ""), kind === "error" ? 8000 : 3000);
 }
+
+/**
+ * A redraw that waits while a mouse button is held down inside `el`: a
+ * screen that redraws every second otherwise replaces the button between
+ * its press and its release, and the click is lost (the browser fires
+ * `click` only on the element that was pressed). The redraw asked for
+ * meanwhile runs just after the release (after the click), or after 2 s
+ * if the release never comes (dragged off the window). Returns the redraw
+ * and a cleanup for the screen's unmount.
+ */
+export function pressSafe(el: HTMLElement, draw: () => void): { redraw: () => void; dispose: () => void } {
+  let pressedAt: number | null = null;
+  let pending = false;
+  const press = () => (pressedAt = Date.now());
+  const release = () => {
+    if (pressedAt === null) return;
+    pressedAt = null;
+    if (pending) {
+      pending = false;
+      setTimeout(draw, 0);
+    }
+  };
+  el.addEventListener("pointerdown", press, true);
+  el.addEventListener("mousedown", press, true);
+  for (const ev of ["pointerup", "mouseup", "pointercancel"]) window.addEventListener(ev, release, true);
+  return {
+    redraw: () => {
+      if (pressedAt !== null && Date.now() - pressedAt < 2000) {
+        pending = true;
+        return;
+      }
+      pressedAt = null;
+      draw();
+    },
+    dispose: () => {
+      for (const ev of ["pointerup", "mouseup", "pointercancel"]) window.removeEventListener(ev, release, true);
+    },
+  };
+}

@@ -12,7 +12,7 @@ import { audioOptions, callDefaults, callSourceOptions, devices, pickCallSource,
 import { cameraWhy, controls, IDLE, mediaLine, noticeText, statusLine, type CallState } from "../lib/callState";
 import type { CallView } from "../generated/app";
 import { openFeed } from "../lib/videoFeed";
-import { h, replace, toast } from "../lib/dom";
+import { h, pressSafe, replace, toast } from "../lib/dom";
 import { errorText, t } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import { applyPresence, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
@@ -125,6 +125,9 @@ export function mount(root: HTMLElement): () => void {
   const screen = h("section.app2.call-screen", { "data-testid": "screen-call" });
   const contacts = h("div.contacts", { "data-testid": "call-contacts" });
   const stage = h("div.call-stage");
+  // The stage redraws every second: never between a button's press and release.
+  const stageDraw = pressSafe(stage, () => drawStage());
+  const renderStage = stageDraw.redraw;
   root.appendChild(screen);
   const dial = h("input", { type: "text", placeholder: t("call.to"), "data-testid": "call-to" }) as HTMLInputElement;
   dial.onkeydown = (e) => {
@@ -210,7 +213,7 @@ export function mount(root: HTMLElement): () => void {
     );
   }
 
-  function renderStage() {
+  function drawStage() {
     const c = controls(st);
     const banner = recordingBanner(rec, me);
     const consent = consentPrompt(rec, me);
@@ -428,6 +431,7 @@ export function mount(root: HTMLElement): () => void {
     window.clearInterval(tick);
     for (const f of feeds) f.close();
     redraw = null;
+    stageDraw.dispose();
     unChat();
     screen.remove();
   };
