@@ -341,6 +341,11 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
     let mut recordings = 0u32;
     // Our mute / camera state as last told to the other side (None: not yet).
     let mut told: Option<(bool, bool)> = None;
+    // When it was last told unasked: the state is told again every few
+    // seconds, so one lost or overtaken note (a relay refusing it under
+    // load, a tell racing the send thread's own change) is put right
+    // within that time instead of leaving "camera off" on the other screen.
+    let mut retold = Instant::now();
 
     loop {
         // Do what the state machine asked for.
@@ -597,12 +602,23 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
             },
             cmd = commands.recv() => match cmd {
                 Some(c) => {
+                    let muting = matches!(c, Command::Mute(_));
                     let media = match (&c, session.as_ref()) {
                         (Command::Mute(m), Some(s)) => Some((*m, local_media(s).1)),
                         (Command::Camera(false), Some(s)) => Some((local_media(s).0, true)),
                         _ => None,
                     };
                     apply(c, &mut call, session.as_ref(), recorder.as_ref(), &say);
+                    // The send thread marks it too when it gets there; marked
+                    // now, the next tick does not tell the state from before.
+                    // Only the one that changed: the other may be on its way.
+                    if let (Some((muted, camera_off)), Some(s)) = (media, session.as_ref()) {
+                        if muting {
+                            s.send_stats().muted.store(muted, Ordering::Relaxed);
+                        } else {
+                            s.send_stats().camera_off.store(camera_off, Ordering::Relaxed);
+                        }
+                    }
                     // Told at once; a camera turned on is told by the next
                     // tick, once it did open (it may not).
                     if let (Some(m), true) = (media, connected_at.is_some()) {
@@ -621,6 +637,10 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                     let q: NetQuality = s.tick().await.clone();
                     tracing::debug!(?q, "network");
                     if connected_at.is_some() && up {
+                        if retold.elapsed() >= MEDIA_RETELL {
+                            told = None;
+                            retold = Instant::now();
+                        }
                         tell_media(&link, call.call_id(), local_media(s), &mut told);
                     }
                 }
@@ -721,6 +741,9 @@ fn fill(report: &mut CallReport, s: &MediaSession) {
     report.candidate_type = n.candidate_type.clone();
     report.notices = s.local.notices.lock().map(|v| v.clone()).unwrap_or_default();
 }
+
+/// How often our mute / camera state is told again though unchanged.
+const MEDIA_RETELL: Duration = Duration::from_secs(5);
 
 /// Our microphone and camera as the send path has them: (muted, camera off).
 fn local_media(s: &MediaSession) -> (bool, bool) {
