@@ -188,14 +188,14 @@ fn notifications_and_the_tray_follow_calls_and_recording() {
 
     // The record hotkey (pressed on bob's display) says what it did, and the
     // tray shows REC while it records.
-    desktop.wait_tray("", "Offline", secs(30));
+    desktop.wait_tray("", "Nothing live or recording", secs(30));
     bob.press_keys("ctrl+shift+r");
     desktop.wait_notify(&["OnAir", "Recording started"], secs(60));
-    desktop.wait_tray("REC", "recording", secs(30));
+    desktop.wait_tray("REC", "REC", secs(30));
     step("recording");
     bob.press_keys("ctrl+shift+r");
     desktop.wait_notify(&["OnAir", "Recording stopped and saved"], secs(90));
-    desktop.wait_tray("", "offline", secs(30));
+    desktop.wait_tray("", "Nothing live or recording", secs(30));
     step("stopped");
     let seen = desktop.seen.lock().unwrap().clone();
     eprintln!("notifications sent: {}", seen.matches("member=Notify").count());
