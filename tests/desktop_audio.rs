@@ -202,12 +202,15 @@ fn desktop_audio_is_recorded_at_its_level_and_mixes_with_the_microphone() {
         "mic + desktop: {:.2} dBFS; 660 Hz x{tone:.0}, 440 Hz x{mic:.0} over the floor",
         dbfs(&mixed)
     );
+    // A tone that is absent measures about x1; present, the mix of two live
+    // captures on a loaded 2-core machine measured x460 to x12,000 (its
+    // glitches raise the floor), so x100 (20 dB over the floor) says present.
     assert!(
-        tone > 1_000.0,
+        tone > 100.0,
         "the desktop's 660 Hz tone is missing from the mix (x{tone:.1})"
     );
     assert!(
-        mic > 1_000.0,
+        mic > 100.0,
         "the microphone's 440 Hz tone is missing from the mix (x{mic:.1})"
     );
     // The desktop keeps its level in the mix: its tone's power is as before.
