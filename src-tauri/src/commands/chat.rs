@@ -100,7 +100,7 @@ impl ChatState {
         match self.link()?.request(req).await {
             Ok(r) => Ok(r),
             Err(e @ onair_chat::NetError::Refused { .. }) => Err(e.into()),
-            Err(e) => Err(AppError::Net(e)),
+            Err(_) => Err(AppError::State("offline: the relay cannot be reached right now".into())),
         }
     }
 

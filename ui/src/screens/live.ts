@@ -290,15 +290,7 @@ export function mount(root: HTMLElement): () => void {
       chatNote.textContent = "";
       renderComments();
     } catch (e) {
-      // The chat's socket still connecting (or back from a drop) is not an
-      // error to show: the join is tried again every 5 s, and the status
-      // strip says whether the relay is reachable.
-      chatNote.textContent =
-        e instanceof ApiError && e.code === "not_signed_in"
-          ? t("live.cockpit.chat_sign_in")
-          : e instanceof ApiError && e.code === "network" && !e.relay_code
-            ? t("live.cockpit.chat_connecting")
-            : errorText(e);
+      chatNote.textContent = e instanceof ApiError && e.code === "not_signed_in" ? t("live.cockpit.chat_sign_in") : errorText(e);
     } finally {
       joining = false;
     }
