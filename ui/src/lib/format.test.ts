@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBitrate, formatBytes, formatDuration, formatStats, stateBadge } from "./format";
+import { clipText, formatBitrate, formatBytes, formatDuration, formatStats, stateBadge } from "./format";
 
 describe("formatDuration", () => {
   it("shows m:ss under an hour and h:mm:ss above", () => {
@@ -44,5 +44,21 @@ describe("formatStats", () => {
     expect(stateBadge(true, true).text).toBe("LIVE · REC");
     expect(stateBadge(false, true).cls).toBe("rec");
     expect(stateBadge(false, false).text).toBe("OFFLINE");
+  });
+});
+
+describe("clipText", () => {
+  it("keeps short names and cuts long ones with a visible ellipsis", () => {
+    expect(clipText("Friday stream", 40)).toBe("Friday stream");
+    const long = "A very long room title that goes on and on well past what a dropdown shows";
+    const c = clipText(long, 40);
+    expect([...c].length).toBe(40);
+    expect(c.endsWith("…")).toBe(true);
+    expect(long.startsWith(c.slice(0, -1))).toBe(true);
+  });
+  it("never splits a character made of two UTF-16 units", () => {
+    const c = clipText("🎮".repeat(50), 10);
+    expect([...c].length).toBe(10);
+    expect(c).toBe("🎮".repeat(9) + "…");
   });
 });

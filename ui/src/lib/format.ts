@@ -87,3 +87,13 @@ export function stateBadge(live: boolean, recording: boolean): { text: string; c
   if (recording) return { text: t("live.badge.rec"), cls: "rec" };
   return { text: t("live.badge.off"), cls: "off" };
 }
+
+/**
+ * A user's name cut to `max` characters with a visible "…", for places CSS
+ * cannot ellipsise (a `<select>`'s options in WebKitGTK). Counts characters,
+ * not UTF-16 units, so a CJK or emoji name is never split in half.
+ */
+export function clipText(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length <= max ? s : chars.slice(0, Math.max(1, max - 1)).join("").trimEnd() + "…";
+}

@@ -9,7 +9,7 @@ import { StatsHistory, audienceLine, bitratePath, dropMarks, scaleKbps } from ".
 import { addComments, sayError, type RoomComment } from "../lib/roomChat";
 import { PRESETS, destinationLine, presetOf, rtmpDestination } from "../lib/destinations";
 import { h, nameEl, replace, toast } from "../lib/dom";
-import { formatDuration, formatStats, stateBadge } from "../lib/format";
+import { clipText, formatDuration, formatStats, stateBadge } from "../lib/format";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import { LatencyWindow, type PreviewHeader } from "../lib/preview";
@@ -290,7 +290,13 @@ export function mount(root: HTMLElement): () => void {
       chatNote.textContent = "";
       renderComments();
     } catch (e) {
-      chatNote.textContent = e instanceof ApiError && e.code === "not_signed_in" ? t("live.cockpit.chat_sign_in") : errorText(e);
+      // The chat's socket still connecting (or back from a drop) is not an
+      // error to show: the join is tried again every 5 s, and the status
+      // strip says whether the relay can be reached. A refusal (relay_code)
+      // is shown as it is.
+      const connecting = e instanceof ApiError && !e.relay_code && (e.code === "state" || e.code === "network");
+      chatNote.textContent =
+        e instanceof ApiError && e.code === "not_signed_in" ? t("live.cockpit.chat_sign_in") : connecting ? t("live.cockpit.chat_connecting") : errorText(e);
     } finally {
       joining = false;
     }
@@ -525,7 +531,7 @@ export function mount(root: HTMLElement): () => void {
     try {
       const rooms = await live.rooms(true);
       const keep = roomSelect.value;
-      replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id), title: r.title }, `${r.title} (${r.id})`)));
+      replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id), title: r.title }, `${clipText(r.title, 40)} (${r.id})`)));
       if (keep) roomSelect.value = keep;
       titleRoom();
     } catch (e) {

@@ -190,6 +190,7 @@ export const en = {
   "live.cockpit.graph": "Bitrate and dropped frames, last minute",
   "live.cockpit.graph_max": "{max} kbps",
   "live.cockpit.chat": "Room chat",
+  "live.cockpit.chat_connecting": "Connecting to your room's chat…",
   "live.cockpit.chat_sign_in": "Sign in on the Chat screen to read and answer your room's chat.",
   "live.cockpit.no_comments": "No comments yet.",
   "live.cockpit.say": "Answer your viewers",

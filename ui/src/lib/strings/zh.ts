@@ -185,6 +185,7 @@ export const zh: Record<Key, string> = {
   "live.cockpit.graph": "最近一分钟的码率与丢帧",
   "live.cockpit.graph_max": "{max} kbps",
   "live.cockpit.chat": "房间聊天",
+  "live.cockpit.chat_connecting": "正在连接房间聊天…",
   "live.cockpit.chat_sign_in": "在“聊天”页登录后，即可查看并回复房间聊天。",
   "live.cockpit.no_comments": "还没有评论。",
   "live.cockpit.say": "回复观众",
