@@ -56,9 +56,9 @@ describe("clipText", () => {
     expect(c.endsWith("…")).toBe(true);
     expect(long.startsWith(c.slice(0, -1))).toBe(true);
   });
-  it("never splits a character made of two UTF-16 units", () => {
-    const c = clipText("🎮".repeat(50), 10);
-    expect([...c].length).toBe(10);
-    expect(c).toBe("🎮".repeat(9) + "…");
+  it("never splits a character made of two UTF-16 units, and counts wide ones as two columns", () => {
+    expect(clipText("🎮".repeat(50), 10)).toBe("🎮".repeat(4) + "…");
+    expect(clipText("周五晚上的直播间欢迎大家来玩", 10)).toBe("周五晚上…");
+    expect(clipText("周五", 10)).toBe("周五");
   });
 });

@@ -88,12 +88,28 @@ export function stateBadge(live: boolean, recording: boolean): { text: string; c
   return { text: t("live.badge.off"), cls: "off" };
 }
 
+/** Wide characters (CJK, Hangul, full-width forms, emoji) take about two columns. */
+const WIDE = /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{1f300}-\u{1faff}\u{20000}-\u{3fffd}]/u;
+
 /**
- * A user's name cut to `max` characters with a visible "…", for places CSS
- * cannot ellipsise (a `<select>`'s options in WebKitGTK). Counts characters,
- * not UTF-16 units, so a CJK or emoji name is never split in half.
+ * A user's name cut to about `cols` columns with a visible "…", for places
+ * CSS cannot ellipsise (a `<select>`'s options in WebKitGTK). Counts
+ * characters, not UTF-16 units, so an emoji is never split in half, and a
+ * wide (CJK) character as two columns.
  */
-export function clipText(s: string, max: number): string {
+export function clipText(s: string, cols: number): string {
+  let used = 0;
+  const out: string[] = [];
   const chars = [...s];
-  return chars.length <= max ? s : chars.slice(0, Math.max(1, max - 1)).join("").trimEnd() + "…";
+  for (let i = 0; i < chars.length; i++) {
+    const w = WIDE.test(chars[i]) ? 2 : 1;
+    if (used + w > cols) {
+      // Room for the "…": drop characters until it fits in `cols`.
+      while (out.length > 1 && used + 1 > cols) used -= WIDE.test(out.pop() as string) ? 2 : 1;
+      return out.join("").trimEnd() + "…";
+    }
+    used += w;
+    out.push(chars[i]);
+  }
+  return s;
 }

@@ -83,7 +83,7 @@ export function mount(root: HTMLElement): () => void {
   const dest = select("destination", [["none", t("live.dest.none")], ["room", t("live.dest.room")], ["rtmp", t("live.dest.rtmp")]], "none", () => showDest());
   const roomSelect = h("select", { "data-testid": "room-select" }) as HTMLSelectElement;
   // A long room title is cut in the box: the whole of it on hover.
-  const titleRoom = () => (roomSelect.title = roomSelect.selectedOptions[0]?.textContent ?? "");
+  const titleRoom = () => (roomSelect.title = roomSelect.selectedOptions[0]?.title || roomSelect.selectedOptions[0]?.textContent || "");
   roomSelect.addEventListener("change", titleRoom);
   const roomTitle = h("input", { type: "text", placeholder: t("live.room_title"), "data-testid": "room-title" }) as HTMLInputElement;
   const roomCreate = h("button", { "data-testid": "room-create", onclick: () => void createRoom() }, t("live.room_create"));
@@ -97,7 +97,7 @@ export function mount(root: HTMLElement): () => void {
     h("p.small", {}, t("live.room_key_once")),
     h("div.row", {}, keyOnce, h("button", { "data-testid": "room-key-copy", onclick: () => void copyKey() }, t("live.room_key_copy")), h("button", { "data-testid": "room-key-done", onclick: () => hideKey() }, t("live.room_key_done"))),
   );
-  const roomBox = h("div.dest-room", {}, h("div.row", {}, roomSelect, roomRotate), h("div.row.room-new", {}, roomTitle, h("label.inline", { title: t("live.room_private_title") }, roomPrivate, t("live.room_private")), roomCreate), keyOnceBox);
+  const roomBox = h("div.dest-room", {}, h("div.row.room-pick", {}, roomSelect, roomRotate), h("div.row.room-new", {}, roomTitle, h("label.inline", { title: t("live.room_private_title") }, roomPrivate, t("live.room_private")), roomCreate), keyOnceBox);
   const rtmpUrl = h("input", { type: "text", placeholder: "rtmp://live.twitch.tv/app", "data-testid": "rtmp-url", onchange: () => void checkKey() }) as HTMLInputElement;
   const rtmpKey = h("input", { type: "password", placeholder: t("live.rtmp_key"), autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
@@ -531,7 +531,7 @@ export function mount(root: HTMLElement): () => void {
     try {
       const rooms = await live.rooms(true);
       const keep = roomSelect.value;
-      replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id), title: r.title }, `${clipText(r.title, 40)} (${r.id})`)));
+      replace(roomSelect, ...rooms.map((r) => h("option", { value: String(r.id), title: `${r.title} (${r.id})` }, clipText(r.title, 26))));
       if (keep) roomSelect.value = keep;
       titleRoom();
     } catch (e) {
