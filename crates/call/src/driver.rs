@@ -807,6 +807,7 @@ fn apply(c: Command, call: &mut Call, s: Option<&MediaSession>, rec: Option<&Cal
             say(if m { "muted".into() } else { "unmuted".into() });
         }
         Command::Camera(on) => {
+        VideoSpec::Window { target } => format!("window:{target}"),
             ctl(Control::Camera(on));
             say(format!("camera {}", if on { "on" } else { "off (sending black)" }));
         }

@@ -27,12 +27,8 @@ use onair_media::audio_processing::{AudioProcessor, EchoReference, Settings};
 use onair_media::convert::{to_ffmpeg, Fitter};
 use onair_media::encode::{EncodedPacket, EncodingConfig, Preset, VideoEncoder};
 use onair_media::frame::{AudioFrame, Clock, VideoFrame, CHANNELS};
-use onair_media::source::camera::CameraVideo;
-use onair_media::source::file::{FileAudio, FileVideo};
-use onair_media::source::mic::MicAudio;
-use onair_media::source::screen::ScreenVideo;
-use onair_media::source::test::{read_stamp, write_stamp, TestAudio, TestVideo};
-use onair_media::source::{AudioSource, AudioSpec, VideoSource, VideoSpec};
+use onair_media::source::test::{read_stamp, write_stamp};
+use onair_media::source::{is_camera_layer, AudioSource, AudioSpec, VideoOpen, VideoSource, VideoSpec};
 use tokio::sync::mpsc;
 
 use crate::error::{CallError, Result};
@@ -146,33 +142,17 @@ pub struct LocalMedia {
     pub echo_reference: Option<EchoReference>,
 }
 
-fn is_camera_layer(spec: &VideoSpec) -> bool {
-    matches!(spec, VideoSpec::Camera { .. } | VideoSpec::File { .. })
-}
-
-/// Opens a video source at the call's size. Each source gets its own clock:
-/// its frames are re-timed on the call's clock as they arrive, so a source
-/// opened mid-call starts at its own zero instead of racing to catch up.
+/// Opens a video source at the call's size, through the same factory as
+/// go-live and recording jobs. Each source gets its own clock: its frames
+/// are re-timed on the call's clock as they arrive, so a source opened
+/// mid-call starts at its own zero instead of racing to catch up.
 fn open_video(spec: &VideoSpec, cfg: &SendConfig, stop: &Arc<AtomicBool>) -> Result<Box<dyn VideoSource>> {
-    let clock = Clock::start_now();
-    let (w, h, fps) = (cfg.width, cfg.height, cfg.fps);
-    Ok(match spec {
-        VideoSpec::None => return Err(CallError::Invalid("no video source".into())),
-        VideoSpec::Test => Box::new(TestVideo::new(w, h, fps, clock, stop.clone())),
-        VideoSpec::File { path } => Box::new(FileVideo::open(path, cfg.looped, w, h, clock, stop.clone())?),
-        VideoSpec::Screen { display } => Box::new(ScreenVideo::open(display.as_deref(), w, h, fps, clock, stop.clone())?),
-        VideoSpec::Camera { index } => Box::new(CameraVideo::open(*index, None, w, h, clock, stop.clone())?),
-    })
+    let o = VideoOpen { width: cfg.width, height: cfg.height, fps: cfg.fps, looped: cfg.looped, camera_mode: None };
+    Ok(onair_media::source::open_video(spec, o, Clock::start_now(), stop.clone())?)
 }
 
 fn open_audio(spec: &AudioSpec, cfg: &SendConfig, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
-    let clock = Clock::start_now();
-    Ok(match spec {
-        AudioSpec::None => None,
-        AudioSpec::Test => Some(Box::new(TestAudio::new(clock, stop.clone()))),
-        AudioSpec::File { path } => Some(Box::new(FileAudio::open(path, cfg.looped, clock, stop.clone())?)),
-        AudioSpec::Mic { index } => Some(Box::new(MicAudio::open(*index, clock, stop.clone())?)),
-    })
+    Ok(onair_media::source::open_audio(spec, cfg.looped, Clock::start_now(), stop.clone())?)
 }
 
 /// A video source with its own stop flag and beauty filter.

@@ -8,6 +8,9 @@ pub struct DeviceList {
     pub cameras: Result<Vec<String>, String>,
     pub microphones: Result<Vec<String>, String>,
     pub screens: Vec<String>,
+    /// Application windows that `window:` can capture (X11; none where the
+    /// window system cannot be asked).
+    pub windows: Vec<crate::source::window::WindowInfo>,
     pub video_encoders: Vec<String>,
 }
 
@@ -28,6 +31,7 @@ pub fn list() -> DeviceList {
         cameras: crate::source::camera::list().map_err(|e| e.to_string()),
         microphones: crate::source::mic::list().map_err(|e| e.to_string()),
         screens,
+        windows: crate::source::window::list_or_empty(),
         video_encoders,
     }
 }

@@ -30,15 +30,11 @@ use crate::output::recorder::Recorder;
 use crate::output::rtmp::RtmpOutput;
 use crate::output::url::IngestUrl;
 use crate::preview::PreviewTap;
-use crate::source::camera::{CameraMode, CameraVideo};
-use crate::source::file::{FileAudio, FileVideo};
-use crate::source::mic::MicAudio;
-use crate::source::screen::ScreenVideo;
-use crate::source::test::{TestAudio, TestVideo};
+use crate::source::camera::CameraMode;
 use crate::source::desktop::DesktopAudio;
 use crate::source::fader::{Fader, FaderHandle};
 use crate::source::mix::MixedAudio;
-use crate::source::{audio_inputs, AudioInput, AudioSource, AudioSpec, VideoSource, VideoSpec};
+use crate::source::{audio_inputs, is_camera_layer, AudioInput, AudioSource, VideoOpen, VideoSource, VideoSpec};
 use crate::stats::{add, DestinationSnapshot, Stats, StatsSnapshot};
 use onair_beauty::{BeautyFilter, BeautyParams, ParamsHandle, PlanesMut};
 use crate::{MediaError, Result};
@@ -178,13 +174,6 @@ pub struct Pipeline {
     faders: Vec<FaderHandle>,
 }
 
-/// Whether a layer counts as "the camera" for the beauty filter. A file
-/// stands in for a camera in tests and demos; screens and the test pattern
-/// are never retouched.
-fn is_camera_layer(spec: &VideoSpec) -> bool {
-    matches!(spec, VideoSpec::Camera { .. } | VideoSpec::File { .. })
-}
-
 /// Applies the beauty filter to a frame in place.
 fn retouch(filter: &mut BeautyFilter, f: &mut VideoFrame) {
     let (w, h) = (f.width as usize, f.height as usize);
@@ -196,23 +185,14 @@ fn retouch(filter: &mut BeautyFilter, f: &mut VideoFrame) {
 }
 
 fn open_video(spec: &VideoSpec, cfg: &PipelineConfig, w: u32, h: u32, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Box<dyn VideoSource>> {
-    let fps = cfg.encoding.preset.fps;
-    Ok(match spec {
-        VideoSpec::None => return Err(MediaError::Invalid("no video source".into())),
-        VideoSpec::Test => Box::new(TestVideo::new(w, h, fps, clock.clone(), stop.clone())),
-        VideoSpec::File { path } => Box::new(FileVideo::open(path, cfg.looped, w, h, clock.clone(), stop.clone())?),
-        VideoSpec::Screen { display } => Box::new(ScreenVideo::open(display.as_deref(), w, h, fps, clock.clone(), stop.clone())?),
-        VideoSpec::Camera { index } => Box::new(CameraVideo::open(*index, cfg.camera_mode, w, h, clock.clone(), stop.clone())?),
-    })
+    let o = VideoOpen { width: w, height: h, fps: cfg.encoding.preset.fps, looped: cfg.looped, camera_mode: cfg.camera_mode };
+    crate::source::open_video(spec, o, clock.clone(), stop.clone())
 }
 
 fn open_audio_input(input: &AudioInput, cfg: &PipelineConfig, clock: &Clock, stop: &Arc<AtomicBool>) -> Result<Option<Box<dyn AudioSource>>> {
     Ok(match input {
         AudioInput::Desktop => Some(Box::new(DesktopAudio::open(clock.clone(), stop.clone())?)),
-        AudioInput::Source(AudioSpec::None) => None,
-        AudioInput::Source(AudioSpec::Test) => Some(Box::new(TestAudio::new(clock.clone(), stop.clone()))),
-        AudioInput::Source(AudioSpec::File { path }) => Some(Box::new(FileAudio::open(path, cfg.looped, clock.clone(), stop.clone())?)),
-        AudioInput::Source(AudioSpec::Mic { index }) => Some(Box::new(MicAudio::open(*index, clock.clone(), stop.clone())?)),
+        AudioInput::Source(spec) => crate::source::open_audio(spec, cfg.looped, clock.clone(), stop.clone())?,
     })
 }
 

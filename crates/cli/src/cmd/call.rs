@@ -31,7 +31,7 @@ pub struct CallArgs {
     /// With --answer: only answer this user (others are declined).
     #[arg(long, requires = "answer", value_name = "USER")]
     from: Option<String>,
-    /// Video: test | file:PATH | screen[:N] | camera[:N] | none
+    /// Video: test | file:PATH | screen[:N] | window:TITLE|0xID | camera[:N] | none
     #[arg(long, default_value = "camera", value_name = "SOURCE")]
     video: VideoSpec,
     /// Audio: test | file:PATH | mic[:N] | none

@@ -1,4 +1,4 @@
-//! `onair devices`: cameras, microphones, screens and encoders.
+//! `onair devices`: cameras, microphones, screens, windows and encoders.
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,6 +24,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     section("Cameras", &d.cameras, "— use --video test|file:PATH|screen instead");
     section("Microphones", &d.microphones, "— use --audio test|file:PATH|none instead");
     section("Screens", &Ok(d.screens.clone()), "— no X11 display ($DISPLAY is not set)");
+    let windows: Vec<String> = d.windows.iter().map(|w| format!("{:<13} {} ({}x{})", w.spec(), w.title, w.width, w.height)).collect();
+    section("Windows", &Ok(windows), "— no X11 windows to capture");
     section("H.264 encoders", &Ok(d.video_encoders.clone()), "");
     println!("Test sources: --video test, --audio test (always available)");
     Ok(0)

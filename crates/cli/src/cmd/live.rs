@@ -22,10 +22,10 @@ use onair_media::source::{AudioInput, VideoSpec};
 /// What to capture.
 #[derive(Debug, clap::Args)]
 pub struct SourceArgs {
-    /// Video: test | file:PATH | screen[:N] | camera[:N] | none
+    /// Video: test | file:PATH | screen[:N] | window:TITLE|0xID | camera[:N] | none
     #[arg(long, default_value = "camera", value_name = "SOURCE")]
     video: VideoSpec,
-    /// Picture-in-picture layer over --video (e.g. camera over screen): test | file:PATH | screen[:N] | camera[:N]
+    /// Picture-in-picture layer over --video (e.g. camera over screen): test | file:PATH | screen[:N] | window:TITLE | camera[:N]
     #[arg(long, value_name = "SOURCE")]
     overlay: Option<VideoSpec>,
     /// Corner for --overlay: top-left | top-right | bottom-left | bottom-right

@@ -75,7 +75,38 @@ impl ScreenVideo {
     pub fn open(display: Option<&str>, width: u32, height: u32, fps: u32, clock: Clock, stop: Arc<AtomicBool>) -> Result<Self> {
         crate::init();
         let url = device_url(display)?;
-        let fail = |reason: String| MediaError::Screen { display: url.clone(), reason };
+        Self::open_device(url.clone(), url, Dictionary::new(), width, height, fps, clock, stop)
+    }
+
+    /// `window:TITLE|0xID`: one application window (see [`super::window`]).
+    pub fn open_window(target: &str, width: u32, height: u32, fps: u32, clock: Clock, stop: Arc<AtomicBool>) -> Result<Self> {
+        crate::init();
+        #[cfg(target_os = "linux")]
+        {
+            let w = super::window::pick(&super::window::list()?, target)?;
+            let url = device_url(None)?;
+            let mut opts = Dictionary::new();
+            opts.set("window_id", &w.id.to_string());
+            Self::open_device(url, format!("window {:?} ({})", w.title, w.spec()), opts, width, height, fps, clock, stop)
+        }
+        #[cfg(target_os = "windows")]
+        {
+            // gdigrab opens a window by its title.
+            Self::open_device(format!("title={target}"), format!("window {target:?}"), Dictionary::new(), width, height, fps, clock, stop)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "windows")))]
+        {
+            let _ = (width, height, fps, clock, stop);
+            Err(MediaError::Screen {
+                display: format!("window {target:?}"),
+                reason: "window capture is built for Linux (X11) and Windows only: share the whole screen with --video screen".into(),
+            })
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_device(url: String, what: String, mut opts: Dictionary, width: u32, height: u32, fps: u32, clock: Clock, stop: Arc<AtomicBool>) -> Result<Self> {
+        let fail = |reason: String| MediaError::Screen { display: what.clone(), reason };
         let name = std::ffi::CString::new(DEVICE).expect("device names have no NUL");
         // SAFETY: av_find_input_format only reads the NUL-terminated name and
         // returns a pointer to a static format description (or null).
@@ -85,7 +116,6 @@ impl ScreenVideo {
         }
         // SAFETY: `fmt` is a valid, static AVInputFormat checked non-null above.
         let format = ffmpeg_next::Format::Input(unsafe { ffmpeg_next::format::Input::wrap(fmt as *mut _) });
-        let mut opts = Dictionary::new();
         opts.set("framerate", &fps.to_string());
         opts.set("draw_mouse", "1");
         let ctx = ffmpeg_next::format::open_with(&url, &format, opts).map_err(|e| fail(e.to_string()))?;
@@ -96,7 +126,7 @@ impl ScreenVideo {
             .and_then(|c| c.decoder().video())
             .map_err(|e| fail(e.to_string()))?;
         Ok(ScreenVideo {
-            display: url,
+            display: what,
             input,
             stream,
             decoder,
@@ -111,7 +141,11 @@ impl ScreenVideo {
 
 impl VideoSource for ScreenVideo {
     fn describe(&self) -> String {
-        format!("screen {} ({DEVICE})", self.display)
+        if self.display.starts_with("window") {
+            format!("{} ({DEVICE})", self.display)
+        } else {
+            format!("screen {} ({DEVICE})", self.display)
+        }
     }
 
     fn next_frame(&mut self) -> Result<Option<VideoFrame>> {
@@ -135,7 +169,8 @@ impl VideoSource for ScreenVideo {
                 }
                 Some(_) => {}
                 None => {
-                    return Err(MediaError::Screen { display: self.display.clone(), reason: "capture ended".into() })
+                    let reason = if self.display.starts_with("window") { "the window closed" } else { "capture ended" };
+                    return Err(MediaError::Screen { display: self.display.clone(), reason: reason.into() });
                 }
             }
         }

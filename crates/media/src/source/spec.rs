@@ -11,6 +11,8 @@ pub enum VideoSpec {
     Test,
     File { path: PathBuf },
     Screen { display: Option<String> },
+    /// One application window, by title or id (`window:0x3a00004`).
+    Window { target: String },
     Camera { index: u32 },
 }
 
@@ -40,13 +42,14 @@ impl std::str::FromStr for VideoSpec {
             ("file", Some(p)) if !p.is_empty() => Ok(VideoSpec::File { path: p.into() }),
             ("screen", None) => Ok(VideoSpec::Screen { display: None }),
             ("screen", Some(n)) if !n.is_empty() => Ok(VideoSpec::Screen { display: Some(n.into()) }),
+            ("window", Some(t)) if !t.trim().is_empty() => Ok(VideoSpec::Window { target: t.trim().into() }),
             ("camera", None) => Ok(VideoSpec::Camera { index: 0 }),
             ("camera", Some(n)) => n
                 .parse()
                 .map(|index| VideoSpec::Camera { index })
                 .map_err(|_| MediaError::Invalid(format!("camera index must be a number, got {n:?}"))),
             _ => Err(MediaError::Invalid(format!(
-                "unknown video source {s:?}: use test, file:PATH, screen[:N], camera[:N] or none"
+                "unknown video source {s:?}: use test, file:PATH, screen[:N], window:TITLE, camera[:N] or none"
             ))),
         }
     }
@@ -125,6 +128,8 @@ mod tests {
             VideoSpec::File { path: "/a:b.mp4".into() }
         );
         assert_eq!("screen:1".parse::<VideoSpec>().unwrap(), VideoSpec::Screen { display: Some("1".into()) });
+        assert_eq!("window:Slides: Q3".parse::<VideoSpec>().unwrap(), VideoSpec::Window { target: "Slides: Q3".into() });
+        assert!("window:".parse::<VideoSpec>().is_err());
         assert_eq!("mic".parse::<AudioSpec>().unwrap(), AudioSpec::Mic { index: None });
         assert!("camera:x".parse::<VideoSpec>().is_err());
         assert!("bogus".parse::<AudioSpec>().is_err());
