@@ -13,6 +13,7 @@
 
 use std::sync::Mutex;
 
+use onair_proto::cloud::CloudState;
 use serde::Serialize;
 use serde_json::Value;
 use tauri::{AppHandle, Emitter, Listener, Manager};
@@ -42,6 +43,20 @@ pub struct CallView {
     pub peer_away: bool,
     pub figures: Option<CallFigures>,
     pub recording: CallRecording,
+    /// The server recording of this call, where it stands (None: none asked for).
+    pub cloud: Option<CloudCall>,
+}
+
+/// A server recording of the call in progress, as the relay last told it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CloudCall {
+    pub id: String,
+    /// pending (asking the other side), recording, done (stopped), failed, declined.
+    pub state: onair_proto::cloud::CloudState,
+    pub started_by: String,
+    /// Why it stopped or failed ("no recorder worker", "the recorder stopped sending"…).
+    pub reason: Option<String>,
 }
 
 impl Default for CallView {
@@ -58,6 +73,7 @@ impl Default for CallView {
             peer_away: false,
             figures: None,
             recording: CallRecording::default(),
+            cloud: None,
         }
     }
 }
@@ -141,6 +157,15 @@ pub fn reduce(cur: &CallView, push: &Value) -> CallView {
             v.peer_away = false;
         }
         "started" if same => v.preset = s("preset"),
+        "cloud" if same && open => {
+            let state = serde_json::from_value(push["state"].clone()).unwrap_or(onair_proto::cloud::CloudState::Failed);
+            let id = s("id").unwrap_or_default();
+            // A later push about an older recording (a stop that crossed a new start) is stale.
+            if cur.cloud.as_ref().is_none_or(|c| c.id == id || matches!(state, CloudState::Pending | CloudState::Recording)) {
+                v.recording.server = state == CloudState::Recording;
+                v.cloud = Some(CloudCall { id, state, started_by: s("started_by").unwrap_or_default(), reason: s("reason") });
+            }
+        }
         "peer_connection" if same => v.peer_away = push["connected"].as_bool() == Some(false),
         "recording" if same => {
             let on = push["action"].as_str() == Some("started");
@@ -237,6 +262,24 @@ mod tests {
         assert_eq!((v.phase, v.end_reason.as_deref()), ("ended", Some("hangup")));
         let v = reduce(&v, &json!({"type": "ringing", "call_id": "c3", "peer": "carol"}));
         assert_eq!((v.phase, v.peer.as_deref(), v.figures.is_none()), ("incoming", Some("carol"), true));
+    }
+
+    #[test]
+    fn the_server_recording_follows_the_relays_pushes() {
+        let v = run(&[json!({"type": "ringing", "call_id": "c1", "peer": "alice"}), json!({"type": "connected", "call_id": "c1", "at": 1})]);
+        let cloud = |id: &str, state: &str, reason: Option<&str>| json!({"type": "cloud", "call_id": "c1", "id": id, "state": state, "started_by": "alice", "reason": reason});
+        let v = reduce(&v, &cloud("r1", "pending", None));
+        assert_eq!((v.cloud.as_ref().unwrap().state, v.recording.server), (CloudState::Pending, false));
+        let v = reduce(&v, &cloud("r1", "recording", None));
+        assert!(v.recording.server);
+        let v = reduce(&v, &cloud("r1", "failed", Some("no recorder worker")));
+        assert_eq!((v.cloud.as_ref().unwrap().reason.as_deref(), v.recording.server), (Some("no recorder worker"), false));
+        // A new one starts; a late stop of the old one does not hide it.
+        let v = reduce(&v, &cloud("r2", "recording", None));
+        assert_eq!(reduce(&v, &cloud("r1", "done", None)), v);
+        // Another call's push, or a nonsense state, never panics or leaks in.
+        assert_eq!(reduce(&v, &json!({"type": "cloud", "call_id": "c9", "id": "r3", "state": "recording"})), v);
+        assert_eq!(reduce(&v, &json!({"type": "cloud", "call_id": "c1", "id": "r2", "state": 7})).cloud.unwrap().state, CloudState::Failed);
     }
 
     #[test]

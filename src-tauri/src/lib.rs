@@ -78,6 +78,7 @@ pub fn run() {
         .setup(|app| {
             let state = build_state().map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
             tracing::info!(relay = %state.relay.url, embedded = state.relay.embedded, video_port = state.video.port, "OnAir app ready");
+            let _ = state.video.app.set(app.handle().clone());
             app.manage(state);
             let handle = app.handle().clone();
             appstate::install(&handle);
@@ -119,6 +120,12 @@ pub fn run() {
             commands::recordings::recordings_pin,
             commands::recordings::recordings_retention,
             commands::recordings::recordings_set_retention,
+            commands::cloud::cloud_list,
+            commands::cloud::cloud_get,
+            commands::cloud::cloud_pin,
+            commands::cloud::cloud_delete,
+            commands::cloud::cloud_download,
+            commands::cloud::cloud_record,
             commands::chat::chat_status,
             commands::chat::chat_sign_in,
             commands::chat::chat_sign_out,

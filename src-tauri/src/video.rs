@@ -12,6 +12,9 @@
 //! - `GET /media/recordings/{id}`: a finished recording with Range support,
 //!   for the `<video>` player (WebKitGTK plays H.264 MP4 via GStreamer).
 //! - `GET /media/thumbs/{id}`: the recording's thumbnail (JPEG).
+//! - `GET /media/cloud/{id}`: a server recording, streamed from the relay
+//!   (Range passed through) with the signed-in user's bearer token, which
+//!   so never appears in a URL the page holds or a log.
 //!
 //! Measured on this machine (GUIDE.md): a loopback WebSocket moves 180–200
 //! MB/s into WebKitGTK, IPC channels 46–60 MB/s.
@@ -44,6 +47,9 @@ pub struct VideoServer {
     /// The call's pictures: the other side's, and our self-view.
     pub call_remote: watch::Sender<Option<PreviewMsg>>,
     pub call_local: watch::Sender<Option<PreviewMsg>>,
+    /// Set once the app is up: `/media/cloud` asks its chat session for
+    /// the relay and token.
+    pub app: Arc<std::sync::OnceLock<tauri::AppHandle>>,
 }
 
 #[derive(Clone)]
@@ -54,6 +60,7 @@ struct Ctx {
     call_local: watch::Receiver<Option<PreviewMsg>>,
     library: Arc<Library>,
     thumbs: Arc<std::path::PathBuf>,
+    app: Arc<std::sync::OnceLock<tauri::AppHandle>>,
 }
 
 #[derive(Deserialize)]
@@ -85,12 +92,14 @@ pub fn start(library: Arc<Library>, thumbs: std::path::PathBuf) -> AppResult<Vid
     let (tx, rx) = watch::channel(None);
     let (remote_tx, remote_rx) = watch::channel(None);
     let (local_tx, local_rx) = watch::channel(None);
-    let ctx = Ctx { token: token.clone().into(), preview: rx, call_remote: remote_rx, call_local: local_rx, library, thumbs: Arc::new(thumbs) };
+    let app = Arc::new(std::sync::OnceLock::new());
+    let ctx = Ctx { token: token.clone().into(), preview: rx, call_remote: remote_rx, call_local: local_rx, library, thumbs: Arc::new(thumbs), app: app.clone() };
     let router = Router::new()
         .route("/preview", get(preview_ws))
         .route("/call/{side}", get(call_ws))
         .route("/media/recordings/{id}", get(recording_file))
         .route("/media/thumbs/{id}", get(thumb_file))
+        .route("/media/cloud/{id}", get(cloud_file))
         .with_state(ctx);
     tauri::async_runtime::spawn(async move {
         let listener = match tokio::net::TcpListener::from_std(std_listener) {
@@ -101,7 +110,7 @@ pub fn start(library: Arc<Library>, thumbs: std::path::PathBuf) -> AppResult<Vid
             tracing::error!("video server: {e}");
         }
     });
-    Ok(VideoServer { port, token, preview: tx, call_remote: remote_tx, call_local: local_tx })
+    Ok(VideoServer { port, token, preview: tx, call_remote: remote_tx, call_local: local_tx, app })
 }
 
 async fn preview_ws(State(ctx): State<Ctx>, Query(q): Query<TokenQuery>, ws: WebSocketUpgrade) -> Response {
@@ -230,6 +239,34 @@ async fn thumb_file(State(ctx): State<Ctx>, UrlPath(id): UrlPath<i64>, Query(q):
         return StatusCode::FORBIDDEN.into_response();
     }
     serve_file(ctx.thumbs.join(format!("{id}.jpg")), "image/jpeg", &headers).await
+}
+
+/// A server recording from the relay, the page's Range passed through.
+async fn cloud_file(State(ctx): State<Ctx>, UrlPath(id): UrlPath<String>, Query(q): Query<TokenQuery>, headers: HeaderMap) -> Response {
+    use tauri::Manager;
+    if !token_ok(&ctx.token, q.token.as_deref()) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let Some(app) = ctx.app.get() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+    let Ok(api) = crate::commands::cloud::api(&app.state::<crate::commands::chat::ChatState>()) else {
+        return StatusCode::FORBIDDEN.into_response();
+    };
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let res = match api.stream(&id, range).await {
+        Ok(r) => r,
+        Err(onair_chat::NetError::Refused { code: onair_proto::ErrorCode::NotFound, .. }) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!(recording = %id, error = %e, "streaming a server recording");
+            return StatusCode::BAD_GATEWAY.into_response();
+        }
+    };
+    let mut b = Response::builder().status(res.status().as_u16()).header(header::CACHE_CONTROL, "no-store");
+    for h in [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::CONTENT_RANGE, header::ACCEPT_RANGES] {
+        if let Some(v) = res.headers().get(h.as_str()).and_then(|v| header::HeaderValue::from_bytes(v.as_bytes()).ok()) {
+            b = b.header(h, v);
+        }
+    }
+    b.body(Body::from_stream(res.bytes_stream())).unwrap_or_default()
 }
 
 #[cfg(test)]

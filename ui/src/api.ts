@@ -21,6 +21,9 @@ import type {
   CallSources,
   CallView,
   ChatPush,
+  CloudDownload,
+  CloudRecord,
+  CloudRecording,
   ChatStatus,
   ConvInfo,
   Destination,
@@ -192,6 +195,20 @@ export const recordings = {
   retention: () => call<number | null>("recordings_retention"),
   setRetention: (days: number | null) => call<number>("recordings_set_retention", { days }),
 };
+
+// ---- Recordings → On the server (src-tauri/src/commands/cloud.rs) ----
+
+export const cloud = {
+  list: () => call<CloudRecording[]>("cloud_list"),
+  get: (id: string) => call<CloudRecording>("cloud_get", { id }),
+  pin: (id: string, pinned: boolean) => call<void>("cloud_pin", { id, pinned }),
+  remove: (id: string) => call<void>("cloud_delete", { id }),
+  /** Into the local library; progress comes as `recordings://cloud-download` ({@link CloudDownload}). Resolves to the local id. */
+  download: (id: string) => call<number>("cloud_download", { id }),
+  /** Start, stop or answer the server recording of the call in progress (its state comes in `call://view`). */
+  record: (action: CloudRecord) => call<CloudRecording | null>("cloud_record", { action }),
+};
+export type { CloudDownload, CloudRecording };
 
 // ===== app2: Chat, Watch, Calls, Settings =====
 

@@ -68,6 +68,11 @@ impl Remote {
         Http::new(self.url.clone()).json(Method::POST, "/v1/rpc", Some(&self.token), &req).await
     }
 
+    /// The relay's server recordings of this user's calls.
+    pub fn cloud(&self) -> crate::cloud::CloudApi {
+        crate::cloud::CloudApi::new(self.url.clone(), self.token.clone())
+    }
+
     /// The relay's base URL, `http://host:port`.
     pub fn base(&self) -> String {
         self.url.http()

@@ -22,6 +22,7 @@
 pub mod account;
 pub mod cache;
 mod client;
+pub mod cloud;
 pub mod error;
 pub mod net;
 pub mod rooms;

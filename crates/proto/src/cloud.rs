@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Picture size of a cloud recording, chosen when it starts (each side's
 /// picture is this tall; the two sit side by side), or sound only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub enum Tier {
     #[serde(rename = "360p")]
     P360,
@@ -89,7 +89,7 @@ pub struct StartCloudRecording {
 }
 
 /// Where a recording stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum CloudState {
     /// Waiting for the other participant's answer.
@@ -103,23 +103,25 @@ pub enum CloudState {
     Declined,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CloudBookmark {
     /// Milliseconds from the start of the recording.
+    #[ts(as = "f64")]
     pub t_ms: i64,
     pub by: String,
     pub label: String,
 }
 
 /// One audited step or access.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CloudAccess {
     pub user: String,
     pub action: String,
+    #[ts(as = "f64")]
     pub at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct CloudRecording {
     pub id: String,
     pub call_id: String,
@@ -128,17 +130,22 @@ pub struct CloudRecording {
     pub started_by: String,
     pub tier: Tier,
     pub state: CloudState,
+    #[ts(as = "f64")]
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(as = "Option<f64>", optional)]
     pub ended_at: Option<i64>,
+    #[ts(as = "f64")]
     pub duration_ms: i64,
     /// Size of the (plain) MP4.
+    #[ts(as = "f64")]
     pub bytes: i64,
     pub pinned: bool,
     #[serde(default)]
     pub bookmarks: Vec<CloudBookmark>,
     /// `show` only: every step and access, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[ts(as = "Option<Vec<CloudAccess>>", optional)]
     pub audit: Vec<CloudAccess>,
 }
 

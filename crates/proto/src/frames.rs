@@ -340,6 +340,19 @@ pub enum Event {
     RoomMuted { room: String, user: String, muted: bool },
     /// `user` was removed from the room's chat until `until` (ms since the epoch).
     RoomKicked { room: String, user: String, #[ts(as = "f64")] until: i64 },
+    /// To both participants: a server recording of their call changed
+    /// state (asked, recording, done, failed with `reason`, declined).
+    /// Clients need not poll `GET /v1/cloud/live` (kept for old clients).
+    CloudRecording {
+        id: String,
+        call_id: String,
+        state: crate::cloud::CloudState,
+        started_by: String,
+        tier: crate::cloud::Tier,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,6 +48,15 @@ pub enum CallPush {
         #[cfg_attr(test, ts(type = "\"started\" | \"stopped\""))]
         action: String,
     },
+    /// A server recording of the call changed state (the relay's push):
+    /// asking the other side, recording, done, failed (with the reason), declined.
+    Cloud {
+        call_id: String,
+        id: String,
+        state: onair_proto::cloud::CloudState,
+        started_by: String,
+        reason: Option<String>,
+    },
     /// The other side asks to record; answer with `call_consent`.
     ConsentRequest { call_id: String, by: String },
     /// My request to record was answered.
@@ -77,6 +86,9 @@ pub fn translate(ev: &Event, now_ms: i64) -> Option<CallPush> {
         Event::CallPeer { call_id, connected } => CallPush::PeerConnection { call_id: call_id.clone(), connected: *connected },
         Event::CallRecording { call_id, by, action } => CallPush::Recording { call_id: call_id.clone(), by: by.clone(), action: rec(action) },
         Event::CallConsentRequest { call_id, by } => CallPush::ConsentRequest { call_id: call_id.clone(), by: by.clone() },
+        Event::CloudRecording { id, call_id, state, started_by, reason, .. } => {
+            CallPush::Cloud { call_id: call_id.clone(), id: id.clone(), state: *state, started_by: started_by.clone(), reason: reason.clone() }
+        }
         Event::CallConsentResult { call_id, by, accepted } => CallPush::ConsentResult { call_id: call_id.clone(), by: by.clone(), accepted: *accepted },
         _ => return None,
     })

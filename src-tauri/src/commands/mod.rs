@@ -6,6 +6,7 @@ pub mod app;
 pub mod attach;
 pub mod call;
 pub mod chat;
+pub mod cloud;
 pub mod devices;
 pub mod live;
 pub mod recordings;

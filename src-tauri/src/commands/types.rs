@@ -5,7 +5,7 @@
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::{attach, call, chat, devices, live, recordings, settings, watch};
+    use crate::commands::{attach, call, chat, cloud, devices, live, recordings, settings, watch};
     use ts_rs::TS;
 
     fn typescript() -> String {
@@ -25,6 +25,14 @@ mod tests {
             onair_media::library::Bookmark::decl(),
             onair_media::library::Recording::decl(),
             recordings::RecordingItem::decl(),
+            // Recordings → Cloud: the relay's recordings of the user's calls (onair-proto).
+            onair_proto::cloud::Tier::decl(),
+            onair_proto::cloud::CloudState::decl(),
+            onair_proto::cloud::CloudBookmark::decl(),
+            onair_proto::cloud::CloudAccess::decl(),
+            onair_proto::cloud::CloudRecording::decl(),
+            cloud::CloudDownload::decl(),
+            cloud::CloudRecord::decl(),
             // Chat: the cache's rows and the relay's events (onair-chat, onair-proto).
             onair_proto::Attachment::decl(),
             onair_chat::Message::decl(),
@@ -59,6 +67,7 @@ mod tests {
             onair_media::pipeline::RecordingResult::decl(),
             live::StopResult::decl(),
             onair_media::devices::DeviceList::decl(),
+            onair_media::source::window::WindowInfo::decl(),
             crate::secrets::Stored::decl(),
             // Calls: what a call sends, its controls, `call://state` and the engine's figures (onair-call).
             crate::calls::CallSources::decl(),
@@ -81,6 +90,7 @@ mod tests {
             crate::callview::SideMedia::decl(),
             crate::callview::CallFigures::decl(),
             crate::callview::CallRecording::decl(),
+            crate::callview::CloudCall::decl(),
             crate::callview::CallView::decl(),
         ];
         let mut out = String::from(

@@ -105,6 +105,32 @@ name: string,
  */
 thumb: boolean, id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, };
 
+export type Tier = "360p" | "720p" | "1080p" | "audio";
+
+export type CloudState = "pending" | "recording" | "done" | "failed" | "declined";
+
+export type CloudBookmark = { 
+/**
+ * Milliseconds from the start of the recording.
+ */
+t_ms: number, by: string, label: string, };
+
+export type CloudAccess = { user: string, action: string, at: number, };
+
+export type CloudRecording = { id: string, call_id: string, caller: string, callee: string, started_by: string, tier: Tier, state: CloudState, created_at: number, ended_at?: number, duration_ms: number, 
+/**
+ * Size of the (plain) MP4.
+ */
+bytes: number, pinned: boolean, bookmarks: Array<CloudBookmark>, 
+/**
+ * `show` only: every step and access, oldest first.
+ */
+audit?: Array<CloudAccess>, };
+
+export type CloudDownload = { id: string, done: number, total: number | null, };
+
+export type CloudRecord = { "action": "start", tier?: Tier, } | { "action": "stop", id: string, } | { "action": "answer", id: string, accept: boolean, } | { "action": "bookmark", id: string, label: string, };
+
 export type Attachment = { id: string, name: string, size: number, mime: string, };
 
 export type Message = { id: string, conv: string, seq: number | null, from: string, text: string, 
@@ -197,7 +223,7 @@ export type EndReason = "declined" | "cancelled" | "timeout" | "hangup" | "answe
 
 export type RecordAction = "start" | "stop";
 
-export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "read", conv: string, user: string, seq: number, } | { "ev": "presence", user: string, online: boolean, last_seen: number | null, } | { "ev": "friend", user: string, state: FriendState | null, } | { "ev": "conv_changed", conv: string, } | { "ev": "call_incoming", call_id: string, from: string, media: Array<MediaKind>, } | { "ev": "call_ringing", call_id: string, } | { "ev": "call_accepted", call_id: string, } | { "ev": "call_ended", call_id: string, reason: EndReason, by?: string | null, } | { "ev": "call_sdp", call_id: string, from: string, kind: SdpKind, sdp: string, } | { "ev": "call_ice", call_id: string, from: string, candidate: IceCandidate | null, } | { "ev": "call_peer", call_id: string, connected: boolean, } | { "ev": "call_recording", call_id: string, by: string, action: RecordAction, } | { "ev": "call_consent_request", call_id: string, by: string, } | { "ev": "call_consent_result", call_id: string, by: string, accepted: boolean, } | { "ev": "call_media", call_id: string, from: string, muted: boolean, camera_off: boolean, } | { "ev": "room_comment", room: string, comment: RoomComment, } | { "ev": "room_viewer", room: string, user: string, joined: boolean, viewers: number, } | { "ev": "room_muted", room: string, user: string, muted: boolean, } | { "ev": "room_kicked", room: string, user: string, until: number, };
+export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "read", conv: string, user: string, seq: number, } | { "ev": "presence", user: string, online: boolean, last_seen: number | null, } | { "ev": "friend", user: string, state: FriendState | null, } | { "ev": "conv_changed", conv: string, } | { "ev": "call_incoming", call_id: string, from: string, media: Array<MediaKind>, } | { "ev": "call_ringing", call_id: string, } | { "ev": "call_accepted", call_id: string, } | { "ev": "call_ended", call_id: string, reason: EndReason, by?: string | null, } | { "ev": "call_sdp", call_id: string, from: string, kind: SdpKind, sdp: string, } | { "ev": "call_ice", call_id: string, from: string, candidate: IceCandidate | null, } | { "ev": "call_peer", call_id: string, connected: boolean, } | { "ev": "call_recording", call_id: string, by: string, action: RecordAction, } | { "ev": "call_consent_request", call_id: string, by: string, } | { "ev": "call_consent_result", call_id: string, by: string, accepted: boolean, } | { "ev": "call_media", call_id: string, from: string, muted: boolean, camera_off: boolean, } | { "ev": "room_comment", room: string, comment: RoomComment, } | { "ev": "room_viewer", room: string, user: string, joined: boolean, viewers: number, } | { "ev": "room_muted", room: string, user: string, muted: boolean, } | { "ev": "room_kicked", room: string, user: string, until: number, } | { "ev": "cloud_recording", id: string, call_id: string, state: CloudState, started_by: string, tier: Tier, reason?: string, };
 
 export type ErrorCode = "bad_frame" | "too_large" | "unknown_type" | "unsupported_version" | "unauthorized" | "rate_limited" | "invalid" | "not_found" | "not_member" | "not_owner" | "blocked" | "stranger_refused" | "too_late" | "taken" | "bad_credentials" | "busy" | "offline" | "no_such_call" | "not_participant" | "wrong_state" | "bad_sdp" | "internal" | "banned_word" | "muted" | "kicked" | "quota_exceeded";
 
@@ -349,7 +375,18 @@ export type StopResult = {
  */
 reason: string | null, recording: RecordingResult | null, stats: StatsSnapshot, errors: Array<string>, };
 
-export type DeviceList = { cameras: { Ok : Array<string> } | { Err : string }, microphones: { Ok : Array<string> } | { Err : string }, screens: Array<string>, video_encoders: Array<string>, };
+export type DeviceList = { cameras: { Ok : Array<string> } | { Err : string }, microphones: { Ok : Array<string> } | { Err : string }, screens: Array<string>, 
+/**
+ * Application windows that `window:` can capture (X11; none where the
+ * window system cannot be asked).
+ */
+windows: Array<WindowInfo>, video_encoders: Array<string>, };
+
+export type WindowInfo = { 
+/**
+ * The system's id (X11: the window's XID); `window:0x…` names it.
+ */
+id: number, title: string, width: number, height: number, };
 
 export type Stored = { 
 /**
@@ -454,7 +491,7 @@ keyframe_requests: number, keyframe_requests_ignored: number,
  */
 resent_kbytes: number, resends_dropped: number, recording: RecordingResult | null, notices: Array<string>, };
 
-export type CallPush = { "type": "dialing", call_id: string | null, peer: string, } | { "type": "ringing", call_id: string, peer: string, } | { "type": "peer_ringing", call_id: string, } | { "type": "accepted", call_id: string, } | { "type": "connected", call_id: string, at: number, } | { "type": "ended", call_id: string | null, reason: string, } | { "type": "quality", call_id: string, score: number, } | { "type": "peer_connection", call_id: string, connected: boolean, } | { "type": "recording", call_id: string, by: string, action: "started" | "stopped", } | { "type": "consent_request", call_id: string, by: string, } | { "type": "consent_result", call_id: string, by: string, accepted: boolean, } | { "type": "notice", call_id: string, text: string, } | { "type": "media", call_id: string, stats: CallReport, } | { "type": "started", call_id: string, preset: string, };
+export type CallPush = { "type": "dialing", call_id: string | null, peer: string, } | { "type": "ringing", call_id: string, peer: string, } | { "type": "peer_ringing", call_id: string, } | { "type": "accepted", call_id: string, } | { "type": "connected", call_id: string, at: number, } | { "type": "ended", call_id: string | null, reason: string, } | { "type": "quality", call_id: string, score: number, } | { "type": "peer_connection", call_id: string, connected: boolean, } | { "type": "recording", call_id: string, by: string, action: "started" | "stopped", } | { "type": "cloud", call_id: string, id: string, state: CloudState, started_by: string, reason: string | null, } | { "type": "consent_request", call_id: string, by: string, } | { "type": "consent_result", call_id: string, by: string, accepted: boolean, } | { "type": "notice", call_id: string, text: string, } | { "type": "media", call_id: string, stats: CallReport, } | { "type": "started", call_id: string, preset: string, };
 
 export type RoomJoined = { room: string, owner: string, 
 /**
@@ -572,6 +609,16 @@ peer: boolean,
  */
 server: boolean, };
 
+export type CloudCall = { id: string, 
+/**
+ * pending (asking the other side), recording, done (stopped), failed, declined.
+ */
+state: CloudState, started_by: string, 
+/**
+ * Why it stopped or failed ("no recorder worker", "the recorder stopped sending"…).
+ */
+reason: string | null, };
+
 export type CallView = { phase: "idle" | "outgoing" | "incoming" | "connecting" | "active" | "ended", call_id: string | null, peer: string | null, 
 /**
  * When the call was answered (Unix ms), for the call timer.
@@ -596,4 +643,8 @@ peer_media: SideMedia,
 /**
  * The other side's relay connection dropped (it may come back).
  */
-peer_away: boolean, figures: CallFigures | null, recording: CallRecording, };
+peer_away: boolean, figures: CallFigures | null, recording: CallRecording, 
+/**
+ * The server recording of this call, where it stands (None: none asked for).
+ */
+cloud: CloudCall | null, };

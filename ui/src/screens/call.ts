@@ -5,7 +5,7 @@
 // (reduced by lib/callState.ts and lib/recording.ts); pictures from the
 // loopback feeds `/call/remote` and `/call/local`; buttons call call_*.
 
-import { on } from "../api";
+import { cloud, on } from "../api";
 import { calls, type CallControl, type CallPush, type CallSources } from "../api";
 import { chat, type ChatPush } from "../api";
 import { audioOptions, callDefaults, callSourceOptions, devices, pickCallSource, type DevicesView } from "../lib/devices";
@@ -17,6 +17,7 @@ import { errorText, t } from "../lib/i18n";
 import { icon } from "../lib/icons";
 import { applyPresence, friendSections, presenceText, validUsername, type FriendInfo } from "../lib/friends";
 import { qualityView } from "../lib/quality";
+import { cloudRecView } from "../lib/cloudRec";
 import { consentPrompt, NO_RECORDING, recordButton, recordingBanner, reduceRecording, type RecordingEvent, type RecordingState } from "../lib/recording";
 import "./app2.css";
 
@@ -222,6 +223,7 @@ export function mount(root: HTMLElement): () => void {
     const now = Date.now();
     const inCallView = st.phase === "active" || st.phase === "connecting";
     const recordingMine = rec.recording.includes(me);
+    const cloudRec = cloudRecView(view?.cloud, me, st.peer ?? "");
     // The other side's marks come from what it signalled, never from a black picture or silence.
     const them = view?.peer_media;
     const fig = view?.figures ?? null;
@@ -238,7 +240,18 @@ export function mount(root: HTMLElement): () => void {
             h("button", { onclick: () => answerConsent(false) }, t("call.refuse")),
           )
         : null,
-      view?.recording.server && inCallView ? h("div.rec-banner.recording", { role: "alert", "data-testid": "call-server-rec" }, icon("record"), t("call.rec.server")) : null,
+      inCallView && cloudRec.line
+        ? h(`div.rec-banner.${cloudRec.line.tone === "error" || cloudRec.line.tone === "info" ? "declined" : cloudRec.line.tone}`, { role: "alert", "data-testid": "call-server-rec", "data-state": view?.cloud?.state ?? "" }, cloudRec.line.tone === "recording" ? icon("record") : null, cloudRec.line.text)
+        : null,
+      inCallView && cloudRec.ask
+        ? h(
+            "div.consent",
+            { role: "alertdialog", "data-testid": "call-cloud-consent" },
+            h("p", {}, cloudRec.ask),
+            h("button.primary", { onclick: () => void cloudAction(true), "data-testid": "call-cloud-allow" }, t("call.allow")),
+            h("button", { onclick: () => void cloudAction(false), "data-testid": "call-cloud-refuse" }, t("call.refuse")),
+          )
+        : null,
       h("div.call-status", { "data-testid": "call-status", "data-phase": st.phase }, statusLine(st, now)),
       st.phase === "active"
         ? h(`div.quality.q-${q.label}`, { title: q.text, "data-testid": "call-quality" }, h("span.bars", { "aria-hidden": "true" }, ...[1, 2, 3, 4].map((i) => h(`i${i <= q.bars ? ".on" : ""}`, { style: `height:${3 + i * 3}px` }))), q.text)
@@ -294,7 +307,8 @@ export function mount(root: HTMLElement): () => void {
               beauty ? t("call.beauty_off") : t("call.beauty"),
             ),
             h("button", { disabled: rb.disabled, onclick: record, "data-testid": "call-record" }, icon(rb.action === "stop" ? "stop" : "record"), rb.label),
-            h("button", { disabled: !recordingMine, onclick: () => control({ type: "bookmark", label: null }, {}), "data-testid": "call-bookmark", title: t("call.bookmark_title") }, icon("bookmark"), t("call.bookmark")),
+            h("button", { disabled: cloudRec.action === "none", onclick: () => void cloudAction(), "data-testid": "call-cloud-record" }, icon(cloudRec.action === "stop" ? "stop" : "record"), cloudRec.label),
+            h("button", { disabled: !recordingMine && cloudRec.action !== "stop", onclick: () => void bookmark(recordingMine), "data-testid": "call-bookmark", title: t("call.bookmark_title") }, icon("bookmark"), t("call.bookmark")),
             h("button.danger", { onclick: hangup, "data-testid": "call-hangup" }, icon("hangup"), t("call.hangup")),
           )
         : null,
@@ -327,6 +341,32 @@ export function mount(root: HTMLElement): () => void {
     try {
       await calls.control({ type: "record", on: rb.action === "start" });
       if (rb.action === "start") applyRec({ type: "requested", by: me });
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  /** A bookmark in every recording of mine that runs: the local one and the server's (a chapter in its file). */
+  async function bookmark(local: boolean) {
+    if (local) await control({ type: "bookmark", label: null }, {});
+    const c = view?.cloud;
+    if (c?.state !== "recording") return;
+    try {
+      await cloud.record({ action: "bookmark", id: c.id, label: "" });
+      notices = [...notices.slice(-3), t("call.cloud.bookmarked")];
+      redraw?.();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  /** Record on server: start, stop, or (with `accept`) answer the other side's request. */
+  async function cloudAction(accept?: boolean) {
+    const c = view?.cloud;
+    try {
+      if (accept !== undefined && c) await cloud.record({ action: "answer", id: c.id, accept });
+      else if (cloudRecView(c, me, st.peer ?? "").action === "stop" && c) await cloud.record({ action: "stop", id: c.id });
+      else await cloud.record({ action: "start" });
     } catch (e) {
       fail(e);
     }

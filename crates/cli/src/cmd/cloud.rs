@@ -8,7 +8,6 @@ use clap::Subcommand;
 use onair_chat::account;
 use onair_chat::net::{Http, Method, RelayUrl};
 use onair_proto::cloud::*;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -84,12 +83,11 @@ fn line(r: &CloudRecording) -> String {
 pub fn run(cmd: CloudCommand) -> anyhow::Result<i32> {
     let rt = runtime()?;
     let (token, http) = creds()?;
-    let t = Some(token.as_str());
-    let empty = serde_json::json!({});
+    let api = onair_chat::cloud::CloudApi::new(http.url.clone(), token);
     rt.block_on(async {
         match cmd {
             CloudCommand::List { json } => {
-                let v: Vec<CloudRecording> = http.json(Method::GET, "/v1/cloud/recordings", t, &empty).await?;
+                let v = api.list().await?;
                 if json {
                     json_line(&v);
                 } else if v.is_empty() {
@@ -100,7 +98,7 @@ pub fn run(cmd: CloudCommand) -> anyhow::Result<i32> {
             }
             CloudCommand::Show { id, json } => {
                 check_id(&id)?;
-                let r: CloudRecording = http.json(Method::GET, &format!("/v1/cloud/recordings/{id}"), t, &empty).await?;
+                let r = api.show(&id).await?;
                 if json {
                     json_line(&r);
                 } else {
@@ -115,25 +113,28 @@ pub fn run(cmd: CloudCommand) -> anyhow::Result<i32> {
             }
             CloudCommand::Download { id, out } => {
                 check_id(&id)?;
-                let n = download(&http, &token, &id, &out).await?;
+                let n = api.download(&id, &out, |_, _| {}).await.map_err(|e| anyhow::anyhow!("downloading {id}: {e}"))?;
                 println!("downloaded {id} to {} ({:.1} MB)", out.display(), n as f64 / 1e6);
             }
-            CloudCommand::Pin { id } => pin(&http, t, &id, true).await?,
-            CloudCommand::Unpin { id } => pin(&http, t, &id, false).await?,
+            CloudCommand::Pin { id } => {
+                check_id(&id)?;
+                api.pin(&id, true).await.map_err(refusal)?;
+                println!("pinned {id}");
+            }
+            CloudCommand::Unpin { id } => {
+                check_id(&id)?;
+                api.pin(&id, false).await.map_err(refusal)?;
+                println!("unpinned {id}");
+            }
             CloudCommand::Delete { id } => {
                 check_id(&id)?;
-                let (s, b) = http.call(Method::DELETE, &format!("/v1/cloud/recordings/{id}"), t, "application/json", Vec::new()).await?;
-                ok_or_refused(s, &b)?;
+                api.delete(&id).await.map_err(refusal)?;
                 println!("deleted {id}");
             }
-            CloudCommand::Consent { answer: None } => {
-                let c: ConsentSetting = http.json(Method::GET, "/v1/cloud/consent", t, &empty).await?;
-                println!("{}", name(c.answer));
-            }
+            CloudCommand::Consent { answer: None } => println!("{}", name(api.consent().await?)),
             CloudCommand::Consent { answer: Some(a) } => {
                 let answer: ConsentAnswer = a.parse().map_err(anyhow::Error::msg)?;
-                let c: ConsentSetting = http.json(Method::PUT, "/v1/cloud/consent", t, &ConsentSetting { answer }).await?;
-                println!("server recording: {}", name(c.answer));
+                println!("server recording: {}", name(api.set_consent(answer).await?));
             }
             CloudCommand::Answer { id, answer } => {
                 check_id(&id)?;
@@ -142,11 +143,20 @@ pub fn run(cmd: CloudCommand) -> anyhow::Result<i32> {
                     "no" => false,
                     _ => anyhow::bail!("answer yes or no"),
                 };
-                answer_request(&http, t, &id, accept).await?;
+                api.answer(&id, accept).await.map_err(refusal)?;
+                println!("server recording {id}: {}", if accept { "accepted" } else { "declined" });
             }
         }
         Ok(0)
     })
+}
+
+/// The relay's refusal in the words the CLI has always printed.
+fn refusal(e: onair_chat::NetError) -> anyhow::Error {
+    match e {
+        onair_chat::NetError::Refused { message, .. } => anyhow::anyhow!("the relay refused: {message}"),
+        e => e.into(),
+    }
 }
 
 fn name(a: ConsentAnswer) -> String {
@@ -169,40 +179,10 @@ async fn post(http: &Http, t: Option<&str>, path: &str, body: Vec<u8>) -> anyhow
     ok_or_refused(s, &b)
 }
 
-async fn pin(http: &Http, t: Option<&str>, id: &str, pinned: bool) -> anyhow::Result<()> {
-    check_id(id)?;
-    post(http, t, &format!("/v1/cloud/recordings/{id}/pin"), serde_json::to_vec(&CloudPin { pinned })?).await?;
-    println!("{} {id}", if pinned { "pinned" } else { "unpinned" });
-    Ok(())
-}
-
 async fn answer_request(http: &Http, t: Option<&str>, id: &str, accept: bool) -> anyhow::Result<()> {
     post(http, t, &format!("/v1/cloud/recordings/{id}/consent"), serde_json::to_vec(&CloudConsent { accept })?).await?;
     println!("server recording {id}: {}", if accept { "accepted" } else { "declined" });
     Ok(())
-}
-
-/// Streams the recording into `out` (through `out.part`, renamed at the end).
-async fn download(http: &Http, token: &str, id: &str, out: &std::path::Path) -> anyhow::Result<u64> {
-    let mut req = http.request(Method::GET, &format!("/v1/cloud/recordings/{id}/file"), Some(token))?;
-    req = req.timeout(Duration::from_secs(3600));
-    let mut res = req.send().await.map_err(|e| anyhow::anyhow!("downloading {id}: {}", e.without_url()))?;
-    if !res.status().is_success() {
-        let s = res.status();
-        let b = res.bytes().await.unwrap_or_default();
-        ok_or_refused(s, &b)?;
-        anyhow::bail!("the relay answered HTTP {s}");
-    }
-    let part = out.with_extension("part");
-    let mut f = std::fs::File::create(&part).with_context(|| format!("writing {}", part.display()))?;
-    let mut n = 0u64;
-    while let Some(chunk) = res.chunk().await.map_err(|e| anyhow::anyhow!("downloading {id}: {}", e.without_url()))? {
-        f.write_all(&chunk)?;
-        n += chunk.len() as u64;
-    }
-    f.sync_all()?;
-    std::fs::rename(&part, out).with_context(|| format!("writing {}", out.display()))?;
-    Ok(n)
 }
 
 /// What `onair call`'s stdin asks of the server recording.

@@ -257,6 +257,7 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
         },
     );
     call_step(app, &row.call_id, if pending { AuditEvent::CloudRequested } else { AuditEvent::CloudStart }, user).await;
+    tell(app, &row, if pending { CloudState::Pending } else { CloudState::Recording }, None);
     if !pending {
         claim_deadline(app, cloud, &row.id);
     }
@@ -276,6 +277,21 @@ fn claim_deadline(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str) {
     });
 }
 
+/// Tells both participants, on every device and relay node, where the
+/// recording stands (`Event::CloudRecording`), so no client has to poll
+/// `GET /v1/cloud/live` (kept for old clients).
+fn tell(app: &AppState, row: &CloudRow, state: CloudState, reason: Option<&str>) {
+    let ev = onair_proto::Event::CloudRecording {
+        id: row.id.clone(),
+        call_id: row.call_id.clone(),
+        state,
+        started_by: row.started_by.clone(),
+        tier: row.tier.parse().unwrap_or(Tier::P720),
+        reason: reason.map(str::to_string),
+    };
+    crate::ws::publish(app, &[row.caller.clone(), row.callee.clone()], ev);
+}
+
 /// Writes a step to the call's audit (`GET /v1/calls/<id>/audit`); a
 /// failure is logged, never a reason to refuse the request.
 async fn call_step(app: &Arc<AppState>, call_id: &str, event: AuditEvent, by: &str) {
@@ -292,18 +308,19 @@ fn open_writer(cloud: &Cloud, id: &str, key: &FileKey) -> Result<Writer<File>, A
 
 /// The other participant's answer to a pending recording.
 pub async fn answer(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, id: &str, accept: bool) -> Result<(), ApiError> {
-    let (key, call_id, starter) = {
+    let (key, call_id, starter, row) = {
         let live = cloud.lock();
         let a = live.get(id).filter(|a| a.row.caller == user || a.row.callee == user).ok_or_else(not_found)?;
         if a.row.state != "pending" || a.row.started_by == user {
             return Err(refused(ErrorCode::WrongState, "no server recording is waiting for your answer"));
         }
-        (cloud.key(&a.row)?, a.row.call_id.clone(), a.row.started_by.clone())
+        (cloud.key(&a.row)?, a.row.call_id.clone(), a.row.started_by.clone(), a.row.clone())
     };
     let (by, rid, now) = (user.to_string(), id.to_string(), now_ms());
     if !accept {
         cloud.lock().remove(id);
         call_step(app, &call_id, AuditEvent::CloudDeclined, user).await;
+        tell(app, &row, CloudState::Declined, None);
         app.store_call(move |s| {
             s.cloud_access(&rid, &by, "declined", now)?;
             s.cloud_finish(&rid, "declined", Some(now), 0, 0)
@@ -324,6 +341,7 @@ pub async fn answer(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, id: &st
         s.cloud_finish(&rid, "recording", None, 0, 0)
     })
     .await?;
+    tell(app, &row, CloudState::Recording, None);
     Ok(())
 }
 
@@ -396,6 +414,7 @@ pub async fn finish(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, state: &s
     call_step(app, &a.row.call_id, step, by).await;
     let mut row = a.row;
     (row.state, row.ended_at, row.duration_ms, row.bytes) = (state, Some(now), duration, bytes);
+    tell(app, &row, row_state(&row.state), Some(why));
     Ok(wire(&row, marks))
 }
 
