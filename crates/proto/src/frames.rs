@@ -304,6 +304,9 @@ pub enum Event {
     Friend { user: String, state: Option<FriendState> },
     /// Membership or name changed, or the caller was added or removed.
     ConvChanged { conv: String },
+    /// A streamer or room the caller follows went live (once per go-live,
+    /// to followers who may watch the room).
+    RoomLive { room: String, owner: String, title: String, category: String },
     // ---- 1:1 calls (issue 5)
     /// To every free device of the callee.
     CallIncoming { call_id: String, from: String, media: Vec<MediaKind> },

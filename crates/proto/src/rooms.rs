@@ -66,6 +66,50 @@ pub struct RoomInfo {
     /// `480p`, `audio`); each below the source at `/live/ROOM/RUNG/`.
     #[serde(default)]
     pub ladder: Vec<String>,
+    /// People following the room or its owner.
+    #[serde(default)]
+    pub followers: u32,
+    /// The room's cover image (a default picture when the owner set none);
+    /// `?v=` changes when the cover does.
+    #[serde(default)]
+    pub cover_path: String,
+    /// The owner set a cover (false: `cover_path` gives the default).
+    #[serde(default)]
+    pub has_cover: bool,
+}
+
+/// `PATCH /v1/rooms/{id}` (owner): change the room's title or category.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RoomUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub category: Option<String>,
+}
+
+/// `GET /v1/follows` (bearer): what the caller follows (`user:NAME`,
+/// `room:ID`) and the rooms among them on air now that the caller may
+/// watch (the app's "Live now from people you follow").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Following {
+    pub follows: Vec<String>,
+    pub live: Vec<RoomInfo>,
+}
+
+/// The answer to `PUT`/`DELETE /v1/follows/users/{name}` and
+/// `…/rooms/{id}`: whether the caller follows the target now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct FollowState {
+    /// `user:NAME` or `room:ID`.
+    pub target: String,
+    pub following: bool,
+    /// The target's followers now.
+    pub followers: u32,
 }
 
 /// The answer to room create and key rotate: the only time the stream key
@@ -211,6 +255,9 @@ pub fn typescript() -> String {
         RoomQuery::decl(),
         RoomStopped::decl(),
         RoomMembers::decl(),
+        RoomUpdate::decl(),
+        Following::decl(),
+        FollowState::decl(),
     ];
     let mut out = String::from("// Generated from crates/proto/src/rooms.rs by its test `ui_types_are_current`; do not edit.\n// Regenerate: ONAIR_BLESS_TS=1 cargo test -p onair-proto ui_types_are_current\n");
     for d in decls {

@@ -57,6 +57,11 @@ pub struct Limits {
     pub publish_ticket_secs: i64,
     /// Seconds a watch ticket for a private room's media lasts.
     pub watch_ticket_secs: i64,
+    /// A room back on air within this many seconds of its live ending is
+    /// the ingest reconnecting: followers get no second go-live notice.
+    pub live_notice_grace_secs: i64,
+    /// Largest room cover image accepted, in bytes.
+    pub max_cover_bytes: usize,
 }
 
 impl Default for Limits {
@@ -87,6 +92,8 @@ impl Default for Limits {
             rtmp_handshake_ms: 10_000,
             publish_ticket_secs: 300,
             watch_ticket_secs: 600,
+            live_notice_grace_secs: 120,
+            max_cover_bytes: 2 * 1024 * 1024,
         }
     }
 }

@@ -168,6 +168,8 @@ pub fn begin(ctx: &Ctx, me: &str, now: i64, req: Request) -> R<Step> {
             check_user(ctx, &user)?;
             ctx.store.set_block(me, &user, true)?;
             ctx.store.set_friend_pair(me, &user, None, None)?;
+            // Blocked users neither follow each other nor hear of each other's lives.
+            ctx.store.unfollow_between(me, &user)?;
             Ok(Handled::only(Response::Done))
         }
         Request::Unblock { user } => {

@@ -39,7 +39,7 @@ fn postgres_store_conforms_and_orders_concurrent_appends() {
         "the data survives reopening"
     );
     let o = pg.psql("conformance", "SELECT count(*) FROM schema_migrations");
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "3");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "4");
 
     concurrent_appends(&pg.fresh_db("concurrent"));
     nodes_starting_together(&pg.fresh_db("together"));

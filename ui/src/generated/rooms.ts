@@ -55,7 +55,20 @@ chat_viewers: number,
  * The renditions a viewer may choose, `source` first (e.g. `source`,
  * `480p`, `audio`); each below the source at `/live/ROOM/RUNG/`.
  */
-ladder: Array<string>, };
+ladder: Array<string>, 
+/**
+ * People following the room or its owner.
+ */
+followers: number, 
+/**
+ * The room's cover image (a default picture when the owner set none);
+ * `?v=` changes when the cover does.
+ */
+cover_path: string, 
+/**
+ * The owner set a cover (false: `cover_path` gives the default).
+ */
+has_cover: boolean, };
 
 export type RoomKey = { id: string, title: string, category: string, private: boolean, stream_key: string, 
 /**
@@ -105,3 +118,17 @@ export type RoomStopped = { room: string,
 stopped: boolean, };
 
 export type RoomMembers = { room: string, members: Array<string>, };
+
+export type RoomUpdate = { title?: string, category?: string, };
+
+export type Following = { follows: Array<string>, live: Array<RoomInfo>, };
+
+export type FollowState = { 
+/**
+ * `user:NAME` or `room:ID`.
+ */
+target: string, following: boolean, 
+/**
+ * The target's followers now.
+ */
+followers: number, };

@@ -14,6 +14,7 @@ pub mod chat;
 pub mod edge;
 pub mod fanout;
 pub mod fmp4;
+pub mod follows;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod hls;

@@ -28,7 +28,7 @@ pub struct LiveCtx {
 pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
     Router::new()
         .route("/v1/rooms", post(create).get(list))
-        .route("/v1/rooms/{id}", get(one))
+        .route("/v1/rooms/{id}", get(one).patch(update))
         .route("/v1/rooms/{id}/key", get(key).post(rotate))
         .route("/v1/rooms/{id}/stop", post(stop))
         .route("/v1/rooms/{id}/publish", post(publish_ticket))
@@ -39,10 +39,11 @@ pub fn routes(app: Arc<AppState>, live: Arc<Live>) -> Router {
         .route("/watch/{id}", get(super::player::page))
         .route("/static/live-player.js", get(super::player::script))
         .merge(super::access::routes())
+        .merge(super::follows::routes(app.limits.max_cover_bytes))
         .with_state(LiveCtx { app, live })
 }
 
-pub struct LiveError(ErrorCode, String);
+pub struct LiveError(pub ErrorCode, pub String);
 
 impl IntoResponse for LiveError {
     fn into_response(self) -> Response {
@@ -70,7 +71,7 @@ pub(super) fn bearer_user(app: &AppState, headers: &HeaderMap) -> Result<String,
     app.store.token_user(&auth::token_hash(token.trim()), now_ms())?.ok_or_else(|| err(ErrorCode::Unauthorized, "invalid or expired token"))
 }
 
-fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
+pub(super) fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
     let on = live.on_air(&r.id);
     let fan = live.fanout(&r.id);
     // On air at another node: live here too, through an edge pull.
@@ -100,6 +101,9 @@ fn info(app: &AppState, live: &Live, r: &RoomRow) -> RoomInfo {
             .chain(live.ladder_for(r).iter().filter(|g| g.height == 0 || source_size.is_none_or(|(_, h)| g.height < h)).map(|g| g.name))
             .map(String::from)
             .collect(),
+        followers: 0,
+        cover_path: format!("/v1/rooms/{}/cover", r.id),
+        has_cover: false,
     }
 }
 
@@ -167,23 +171,58 @@ async fn list(State(cx): State<LiveCtx>, headers: HeaderMap, Query(q): Query<Roo
 fn directory(cx: &LiveCtx, headers: &HeaderMap, q: RoomQuery) -> Result<Vec<RoomInfo>, LiveError> {
     let needle = q.q.map(|s| s.to_lowercase());
     let me = super::access::optional_user(cx, headers);
-    let rooms: Vec<RoomInfo> = cx
-        .app
-        .store
-        .rooms()?
-        .iter()
-        .filter(|r| super::access::listed_for(cx, r, me.as_deref()))
-        .map(|r| info(&cx.app, &cx.live, r))
-        .filter(|r| q.live != Some(true) || r.live)
-        .filter(|r| needle.as_ref().is_none_or(|n| r.title.to_lowercase().contains(n)))
-        .filter(|r| q.category.as_ref().is_none_or(|c| r.category.eq_ignore_ascii_case(c)))
-        .collect();
+    let stamps = super::follows::stamps(cx.app.store.as_ref())?;
+    let mut rooms = Vec::new();
+    for r in cx.app.store.rooms()?.iter().filter(|r| super::access::listed_for(cx, r, me.as_deref())) {
+        let mut i = info(&cx.app, &cx.live, r);
+        let wanted = (q.live != Some(true) || i.live)
+            && needle.as_ref().is_none_or(|n| i.title.to_lowercase().contains(n))
+            && q.category.as_ref().is_none_or(|c| i.category.eq_ignore_ascii_case(c));
+        if wanted {
+            super::follows::decorate(cx.app.store.as_ref(), &mut i, r, stamps.get(&r.id).copied())?;
+            rooms.push(i);
+        }
+    }
     Ok(rooms)
 }
 
 async fn one(State(cx): State<LiveCtx>, headers: HeaderMap, Query(t): Query<TicketQuery>, Path(id): Path<String>) -> Result<impl IntoResponse, LiveError> {
-    let r = off(&cx, move |cx| watchable(cx, &headers, t.ticket.as_deref(), &id, "no such room")).await?;
-    Ok(axum::Json(info(&cx.app, &cx.live, &r)))
+    let i = off(&cx, move |cx| {
+        let r = watchable(cx, &headers, t.ticket.as_deref(), &id, "no such room")?;
+        let mut i = info(&cx.app, &cx.live, &r);
+        let stamp = cx.app.store.room_cover(&r.id)?.map(|c| c.updated_at);
+        super::follows::decorate(cx.app.store.as_ref(), &mut i, &r, stamp)?;
+        Ok(i)
+    })
+    .await?;
+    Ok(axum::Json(i))
+}
+
+/// The owner changes the room's title or category (`onair live --category`,
+/// the app's Go live).
+async fn update(State(cx): State<LiveCtx>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Result<impl IntoResponse, LiveError> {
+    let i = off(&cx, move |cx| {
+        let u: onair_proto::RoomUpdate = serde_json::from_slice(&body).map_err(|_| err(ErrorCode::BadFrame, "body must be {\"title\": …, \"category\": …}"))?;
+        let mut r = owned_room(cx, &headers, &id)?;
+        if let Some(c) = &u.category {
+            r.category = clean(c, 64);
+            cx.app.store.set_room_category(&r.id, &r.category)?;
+        }
+        if let Some(t) = &u.title {
+            let t = clean(t, 200);
+            if t.is_empty() {
+                return Err(err(ErrorCode::Invalid, "a room needs a title"));
+            }
+            cx.app.store.set_room_title(&r.id, &t)?;
+            r.title = t;
+        }
+        let mut i = info(&cx.app, &cx.live, &r);
+        let stamp = cx.app.store.room_cover(&r.id)?.map(|c| c.updated_at);
+        super::follows::decorate(cx.app.store.as_ref(), &mut i, &r, stamp)?;
+        Ok(i)
+    })
+    .await?;
+    Ok(axum::Json(i))
 }
 
 /// The room `id`, if this request may watch it ([`super::access::may_watch`]).

@@ -154,7 +154,10 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
                     }
                     match verdict {
                         Ok(row) => {
-                            let (rungs, room) = (live.ladder_for(&row), row.id);
+                            let rungs = live.ladder_for(&row);
+                            // Followers hear of it (once per go-live, not per reconnect).
+                            super::follows::went_live(app.clone(), row.clone());
+                            let room = row.id;
                             tracing::info!(%peer, room = %room, "publisher on air");
                             let replay = (live.replays_kept > 0).then(|| (live.replays_dir().join(&room), now_ms(), live.replays_kept, rungs.clone()));
                             match Writer::start(&room, live.dir.join(&room), replay) {
@@ -206,6 +209,7 @@ async fn connection<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut
         if live.on_air(&p.room).is_none_or(|o| o.conn == conn) {
             app.bus.originate(&p.room, false);
             live.ladder_end(&p.room);
+            super::follows::live_ended(app.clone(), p.room.clone());
         }
     }
     match publishing {

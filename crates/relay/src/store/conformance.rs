@@ -17,6 +17,7 @@ pub fn run_all(s: &dyn Store) {
     deleting_an_account(s);
     upload_usage(s);
     super::rooms::conformance(s);
+    super::follows::conformance(s);
     super::calls::conformance(s);
     super::cloud::conformance(s);
 }

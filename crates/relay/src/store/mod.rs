@@ -12,12 +12,14 @@
 pub mod calls;
 pub mod cloud;
 pub mod conformance;
+pub mod follows;
 mod postgres;
 pub mod rooms;
 mod sqlite;
 
 pub use calls::CallStore;
 pub use cloud::{CloudMark, CloudRow, CloudStore};
+pub use follows::FollowStore;
 pub use rooms::{RoomRow, RoomStore};
 pub use postgres::{redact as redact_store_url, PostgresStore};
 pub use sqlite::SqliteStore;
@@ -123,7 +125,7 @@ pub fn append_one_by_one(s: &dyn Store, items: &[(&str, &NewEntry)]) -> Result<V
     Ok(items.iter().map(|(conv, e)| s.append(conv, e)).collect())
 }
 
-pub trait Store: RoomStore + CallStore + CloudStore + Send + Sync + 'static {
+pub trait Store: RoomStore + CallStore + CloudStore + FollowStore + Send + Sync + 'static {
     // Accounts.
     fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> Result<()>;
     fn user(&self, name: &str) -> Result<Option<UserRow>>;

@@ -21,6 +21,7 @@ use onair_proto::ConvKind;
 
 mod calls;
 mod cloud;
+mod follows;
 mod pool;
 mod rooms;
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/postgres/0001_init.sql")),
     ("0002_room_ladder", include_str!("../../migrations/postgres/0002_room_ladder.sql")),
     ("0003_cloud_recordings", include_str!("../../migrations/postgres/0003_cloud_recordings.sql")),
+    ("0004_follows", include_str!("../../migrations/postgres/0004_follows.sql")),
 ];
 
 /// Connections per relay node: the session work of a node runs on a

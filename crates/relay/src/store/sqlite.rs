@@ -20,10 +20,12 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0008_private_rooms", include_str!("../../migrations/0008_private_rooms.sql")),
     ("0009_room_ladder", include_str!("../../migrations/0009_room_ladder.sql")),
     ("0010_cloud_recordings", include_str!("../../migrations/0010_cloud_recordings.sql")),
+    ("0011_follows", include_str!("../../migrations/0011_follows.sql")),
 ];
 
 mod calls;
 mod cloud;
+mod follows;
 mod rooms;
 
 /// Read-only connections beside the writer (a database on disk).
