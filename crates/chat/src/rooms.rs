@@ -4,7 +4,7 @@
 //! by `onair room …`/`onair live --to relay://ROOM` and the desktop app.
 
 use crate::net::Method;
-pub use onair_proto::{NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomMembers, RoomQuery, RoomStopped, WatchTicket};
+pub use onair_proto::{FollowState, Following, NewRoom, PublishTicket, ReplayInfo, RoomInfo, RoomKey, RoomMembers, RoomQuery, RoomStopped, RoomUpdate, WatchTicket};
 
 use crate::net::{http_decode, Http};
 use crate::NetError;
@@ -76,6 +76,42 @@ pub async fn members(http: &Http, token: &str, room: &str) -> Result<RoomMembers
 pub async fn set_member(http: &Http, token: &str, room: &str, user: &str, add: bool) -> Result<RoomMembers, NetError> {
     let m = if add { Method::PUT } else { Method::DELETE };
     http.json(m, &format!("/v1/rooms/{}/members/{}", pct(room), pct(user)), Some(token), &serde_json::json!({})).await
+}
+
+/// What the user follows, and the followed rooms on air now.
+pub async fn following(http: &Http, token: &str) -> Result<Following, NetError> {
+    get(http, "/v1/follows", Some(token)).await
+}
+
+/// Follows (`on`) or unfollows a streamer, or with `room` one room.
+pub async fn follow(http: &Http, token: &str, target: &str, room: bool, on: bool) -> Result<FollowState, NetError> {
+    let m = if on { Method::PUT } else { Method::DELETE };
+    let kind = if room { "rooms" } else { "users" };
+    http.json(m, &format!("/v1/follows/{kind}/{}", pct(target)), Some(token), &serde_json::json!({})).await
+}
+
+/// Changes a room's title or category (owner only).
+pub async fn update(http: &Http, token: &str, room: &str, u: &RoomUpdate) -> Result<RoomInfo, NetError> {
+    http.json(Method::PATCH, &format!("/v1/rooms/{}", pct(room)), Some(token), u).await
+}
+
+/// Sets a room's cover picture (owner only; PNG, JPEG or WebP, checked by the relay).
+pub async fn set_cover(http: &Http, token: &str, room: &str, bytes: Vec<u8>) -> Result<RoomInfo, NetError> {
+    let (status, body) = http.call(Method::PUT, &format!("/v1/rooms/{}/cover", pct(room)), Some(token), "application/octet-stream", bytes).await?;
+    http_decode(status, &body)
+}
+
+/// A room's cover picture and its type (the relay's default when it has none).
+pub async fn cover(http: &Http, token: Option<&str>, room: &str) -> Result<(String, Vec<u8>), NetError> {
+    let req = http.request(Method::GET, &format!("/v1/rooms/{}/cover", pct(room)), token)?;
+    let res = req.send().await.map_err(|e| NetError::Protocol(format!("the room's cover: {e}")))?;
+    let status = res.status();
+    let mime = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let bytes = res.bytes().await.map_err(|e| NetError::Protocol(format!("the room's cover: {e}")))?;
+    if !status.is_success() {
+        return Err(http_decode::<serde_json::Value>(status, &bytes).err().unwrap_or_else(|| NetError::Protocol(format!("the room's cover: {status}"))));
+    }
+    Ok((mime, bytes.to_vec()))
 }
 
 /// Ends the room's live now (owner only).

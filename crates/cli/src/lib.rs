@@ -47,6 +47,12 @@ enum Command {
     /// Friends, friend requests and the blacklist.
     #[command(subcommand)]
     Friends(cmd::friends::FriendsCommand),
+    /// Follow a streamer (or with --room one room): hear when they go live.
+    Follow(cmd::follow::FollowArgs),
+    /// Stop following a streamer (or with --room a room).
+    Unfollow(cmd::follow::FollowArgs),
+    /// Who you follow; --notices prints each go-live of theirs as it comes.
+    Following(cmd::follow::FollowingArgs),
     /// Group conversations: create, add, remove, leave, members.
     #[command(subcommand)]
     Group(cmd::group::GroupCommand),
@@ -88,6 +94,9 @@ pub fn main() -> i32 {
         Command::Relay(args) => cmd::relay::run(args),
         Command::Account(c) => cmd::account::run(c),
         Command::Friends(c) => cmd::friends::run(c),
+        Command::Follow(a) => cmd::follow::follow(a, true),
+        Command::Unfollow(a) => cmd::follow::follow(a, false),
+        Command::Following(a) => cmd::follow::following(a),
         Command::Group(c) => cmd::group::run(c),
         Command::Chat(c) => cmd::chat::run(c),
         Command::Room(c) => cmd::room::run(c),

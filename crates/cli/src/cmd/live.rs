@@ -110,6 +110,13 @@ pub struct LiveArgs {
     /// back up when the queue drains (each change is reported).
     #[arg(long)]
     fixed_bitrate: bool,
+    /// With --to relay://ROOM: the room's cover picture (PNG, JPEG or WebP),
+    /// shown in the directory.
+    #[arg(long, value_name = "FILE")]
+    cover: Option<PathBuf>,
+    /// With --to relay://ROOM: the room's category (e.g. games, music, talk).
+    #[arg(long, value_name = "NAME")]
+    category: Option<String>,
     #[command(flatten)]
     sources: SourceArgs,
     #[command(flatten)]
@@ -175,12 +182,18 @@ pub fn run_live(mut a: LiveArgs) -> anyhow::Result<i32> {
         a.encoding.keyint = Some(1.0);
     }
     let mut cfg = config(&a.sources, &a.encoding, &a.limits)?;
+    if (a.cover.is_some() || a.category.is_some()) && !a.to.iter().any(|t| t.starts_with("relay://")) {
+        anyhow::bail!("--cover and --category set a room on your relay: use them with --to relay://ROOM");
+    }
     if a.to.len() > 1 && a.key.is_some() {
         anyhow::bail!("--key (or ONAIR_STREAM_KEY) names one stream key, but there are {} destinations: put each key at the end of its own --to URL", a.to.len());
     }
     for (i, to) in a.to.iter().enumerate() {
         if a.to[..i].contains(to) {
             anyhow::bail!("destination {} is given twice", IngestUrl::parse(to, None).map(|u| u.to_string()).unwrap_or_else(|_| "--to".into()));
+        }
+        if let Some(room) = to.strip_prefix("relay://") {
+            super::follow::studio(room.trim_end_matches('/'), a.category.as_deref(), a.cover.as_deref())?;
         }
         // relay://ROOM: the room's RTMP URL and key, asked of the relay.
         let (url, key) = super::room::resolve_ingest(to, a.key.clone())?;

@@ -15,6 +15,7 @@ pub mod bench_chat;
 pub mod bench_relay;
 pub mod chat;
 mod chat_common;
+pub mod follow;
 pub mod friends;
 pub mod group;
 pub mod relay;
