@@ -10,8 +10,11 @@
 # congestion-control target (goal <= 1.3x) and the link, glass-to-glass
 # p50/p95 where measurable (OnAir's test pattern carries a stamp; Chromium's
 # fake camera does not), then the ratios (goal: OnAir's freeze time <=
-# Chromium's). Freezes: OnAir counts a picture more than 3x the frame
-# interval late; Chromium's own freezeCount uses max(3x the average, +150 ms).
+# Chromium's). Freezes are counted alike on both sides, as WebRTC's stats
+# define freezeCount/totalFreezesDuration: a gap between rendered pictures of
+# at least max(3x the average of the last 30 gaps, that average + 150 ms),
+# the whole gap frozen (Chromium's own figures; OnAir's receiver counts the
+# same way in --stats-json freezes/freeze_ms).
 # SECS per condition and side (default 30); QUICK=1: the debug build, one
 # condition of 4 s, to prove the benchmark still runs (its figures mean nothing).
 set -euo pipefail

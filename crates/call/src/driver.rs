@@ -223,7 +223,7 @@ pub struct CallReport {
     pub connect_retries: u32,
     pub relay_reconnects: u32,
     pub recording_events: Vec<RecordingEvent>,
-    /// The other side's picture: freezes (a picture > 3× the frame interval late), time frozen, longest gap.
+    /// The other side's picture: freezes as WebRTC's stats count them (a gap ≥ max(3× the average, average + 150 ms)), time frozen, longest gap.
     #[ts(as = "f64")]
     pub freezes: u64,
     pub freeze_ms: f64,

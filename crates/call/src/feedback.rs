@@ -53,7 +53,7 @@ pub struct Feedback {
     pub keyframe_requests_ignored: std::sync::atomic::AtomicU64,
     last_keyframe: Mutex<Option<Instant>>,
     /// What the whole send should stay near (bit/s): congestion control's
-    /// video target plus audio. Resends get a share of it.
+    /// video target plus audio. Resends get what the media leaves of 1.2× it.
     pub target_bps: std::sync::atomic::AtomicU64,
     resend: Mutex<ResendCap>,
     pub resends_dropped: std::sync::atomic::AtomicU64,
@@ -96,6 +96,9 @@ impl Feedback {
             })
             .flatten()
             .and_then(|sent| now.saturating_duration_since(sent).checked_sub(Duration::from_secs_f64(r.delay as f64 / 65536.0)));
+        if rtt.is_some() {
+            self.resend.lock().unwrap_or_else(|p| p.into_inner()).set_rtt(rtt);
+        }
         let report = StreamReport { fraction_lost: r.fraction_lost as f64 / 256.0, rtt, at: now };
         self.reports.lock().unwrap_or_else(|p| p.into_inner()).insert(r.ssrc, report);
     }

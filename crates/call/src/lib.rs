@@ -7,7 +7,7 @@
 //!   reception reports; PLI/FIR → keyframe), read by our own interceptor.
 //! - [`send`]: sources → beauty → real-time H.264/Opus → track samples, with
 //!   live controls (mute, camera off, switch source).
-//! - [`recv`]: RTP → access units → FFmpeg → engine frames; latency from stamps.
+//! - [`recv`]: RTP → jitter buffer ([`jitter`]) → access units → FFmpeg → engine frames; latency from stamps.
 //! - [`presets`]: 360p / 720p (default) / 1080p: size, rate, bitrate range.
 //! - [`quality`]: the 0–100 score and the AIMD bitrate controller (pure).
 //! - [`session`]: the media side of a call, tying the above together.
@@ -43,6 +43,7 @@ mod error;
 pub mod feedback;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod jitter;
 pub mod opus;
 pub mod peer;
 pub mod presets;

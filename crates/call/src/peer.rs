@@ -146,7 +146,7 @@ fn interceptors(engine: &mut MediaEngine, start_bps: u64) -> Result<Registry> {
     // The codecs carry the nack / nack pli feedback lines themselves (codecs.rs).
     let registry = Registry::new()
         .with(Slot::NackResponder, NackResponderBuilder::new().build())
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_max_nacks_per_packet(MAX_NACKS_PER_PACKET).build());
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_interval(crate::jitter::NACK_INTERVAL).with_max_nacks_per_packet(MAX_NACKS_PER_PACKET).build());
     configure_simulcast_extension_headers(engine).map_err(rtc_err("setting up interceptors"))?;
     let registry = configure_twcc_receiver_only(registry, engine).map_err(rtc_err("setting up interceptors"))?;
     let gcc = Gcc::new(start_bps as f64, 100_000.0, 20_000_000.0);

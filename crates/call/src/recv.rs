@@ -1,23 +1,25 @@
-//! The receive path: RTP from a remote track → access units → FFmpeg
-//! decoder → engine frames (and PCM for audio).
+//! The receive path: RTP from a remote track → jitter buffer → access
+//! units → FFmpeg decoder → engine frames (and PCM for audio).
 //!
 //! ```text
-//!  track task (tokio): poll RTP ─▶ [512, try_send] ─▶ decode thread: reassemble AU (marker bit) ─▶ H.264 decoder ─▶ stamp latency, recorder tap
-//!                      ◀── PLI when an access unit arrives broken
+//!  track task (tokio): poll RTP ─▶ [512, try_send] ─▶ decode thread: jitter buffer (10 ms tick) ─▶ depacketize ─▶ H.264 decoder ─▶ stamp latency, recorder tap
+//!                      ◀── PLI when the buffer gives a frame up (rate-limited)
 //! ```
 //!
-//! An access unit is complete at the packet with the marker bit, so a frame
-//! is decoded the moment its last packet arrives (a sample builder that
-//! waits for the next frame's timestamp would add a frame period of delay).
-//! A sequence gap inside an access unit drops that unit and asks the sender
-//! for a keyframe (RTCP PLI); FFmpeg conceals the rest until it arrives.
+//! The jitter buffer ([`crate::jitter`]) releases a frame the moment its
+//! last packet arrives, in decode order; a missing packet is waited for
+//! (webrtc-rs's NACK generator asks for it again) up to a deadline that
+//! follows the measured RTT. Only a packet that never comes loses its frame:
+//! then nothing is decoded until the next whole keyframe, which a PLI asks
+//! for (every P-frame references the one before, so decoding past the hole
+//! would smear the picture until then).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use crossbeam_channel::{bounded, Receiver, TrySendError};
+use crossbeam_channel::{bounded, Receiver, RecvTimeoutError};
 use ffmpeg_next::{codec, decoder, frame, Packet};
 use onair_media::convert::Fitter;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -26,9 +28,13 @@ use rtc::rtp::packetizer::Depacketizer;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
 use crate::error::{CallError, Result};
+use crate::jitter::{JitterBuffer, Output};
 use crate::opus::OpusDecoder;
 use crate::stamp;
 use crate::tap::{Tap, TapItem};
+
+/// How often the decode thread polls the jitter buffer when no packet comes (deadlines).
+const TICK: Duration = Duration::from_millis(10);
 
 /// Counters of the receive path.
 #[derive(Default, Debug)]
@@ -37,6 +43,7 @@ pub struct RecvStats {
     /// Complete access units reassembled.
     pub video_frames_received: AtomicU64,
     pub video_frames_decoded: AtomicU64,
+    /// Frames given up: a packet never came before its deadline, or they did not depacketize or decode.
     pub video_frames_broken: AtomicU64,
     pub keyframe_requests: AtomicU64,
     pub audio_packets_received: AtomicU64,
@@ -55,40 +62,67 @@ pub struct RecvStats {
     audio_level: AtomicU32,
     /// Pictures that came late (freezes), from decoded-frame arrival times.
     pub freezes: Mutex<FreezeMeter>,
+    /// The connection's round trip (µs; 0 unknown), set by the session: how long the jitter buffer waits for a retransmission.
+    rtt_us: AtomicU64,
+    /// Frames released by the jitter buffer after waiting for a retransmission.
+    pub video_frames_recovered: AtomicU64,
 }
 
-/// Counts freezes: a picture more than 3× the frame interval after the one
-/// before (the interval a running mean of the gaps, at least 1/30 s).
+/// Counts freezes as Chromium does (WebRTC stats `freezeCount`,
+/// `totalFreezesDuration`; libwebrtc's VideoQualityObserver): a gap between
+/// rendered pictures of at least max(3× the average, the average + 150 ms),
+/// the average over the last 30 gaps including this one, once 5 are known.
+/// The whole gap counts as frozen time.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct FreezeMeter {
     #[serde(skip)]
     last: Option<std::time::Instant>,
     #[serde(skip)]
-    mean_gap_s: f64,
+    gaps_ms: std::collections::VecDeque<f64>,
     pub freezes: u64,
     /// Time spent frozen (the gaps that counted, whole), ms.
     pub freeze_ms: f64,
     pub longest_gap_ms: f64,
 }
 
+/// Chromium's window and thresholds (video_quality_observer2.cc).
+const FREEZE_WINDOW: usize = 30;
+const FREEZE_MIN_SAMPLES: usize = 5;
+const FREEZE_MIN_INCREASE_MS: f64 = 150.0;
+
 impl FreezeMeter {
     pub fn frame(&mut self, now: std::time::Instant) {
         if let Some(last) = self.last.replace(now) {
-            let gap = now.saturating_duration_since(last).as_secs_f64();
-            let interval = self.mean_gap_s.max(1.0 / 30.0);
-            if gap > 3.0 * interval {
-                self.freezes += 1;
-                self.freeze_ms += gap * 1000.0;
-            } else {
-                // Only ordinary gaps move the mean (a freeze must not hide the next).
-                self.mean_gap_s = if self.mean_gap_s == 0.0 { gap } else { 0.95 * self.mean_gap_s + 0.05 * gap };
+            let gap = now.saturating_duration_since(last).as_secs_f64() * 1000.0;
+            if self.gaps_ms.len() == FREEZE_WINDOW {
+                self.gaps_ms.pop_front();
             }
-            self.longest_gap_ms = self.longest_gap_ms.max(gap * 1000.0);
+            self.gaps_ms.push_back(gap);
+            if self.gaps_ms.len() >= FREEZE_MIN_SAMPLES {
+                // Chromium rounds the average down to whole ms.
+                let avg = (self.gaps_ms.iter().sum::<f64>() / self.gaps_ms.len() as f64).floor();
+                if gap >= (3.0 * avg).max(avg + FREEZE_MIN_INCREASE_MS) {
+                    self.freezes += 1;
+                    self.freeze_ms += gap;
+                }
+            }
+            self.longest_gap_ms = self.longest_gap_ms.max(gap);
         }
     }
 }
 
 impl RecvStats {
+    /// The connection's round trip, when measured (the session sets it each second).
+    pub fn set_rtt(&self, rtt: Option<Duration>) {
+        let us = rtt.map_or(0, |r| r.as_micros().clamp(1, u128::from(u32::MAX)) as u64);
+        self.rtt_us.store(us, Ordering::Relaxed);
+    }
+
+    pub fn rtt(&self) -> Option<Duration> {
+        let us = self.rtt_us.load(Ordering::Relaxed);
+        (us > 0).then(|| Duration::from_micros(us))
+    }
+
     /// The mean colour (Y, U, V) of the last decoded picture, if any.
     pub fn picture_yuv(&self) -> Option<[f64; 3]> {
         if !self.first_frame.load(Ordering::Acquire) {
@@ -142,63 +176,18 @@ impl RecvStats {
     }
 }
 
-/// Reassembles H.264 access units from RTP packets in arrival order.
-#[derive(Default)]
-pub struct Reassembler {
-    depack: H264Packet,
-    ts: Option<u32>,
-    next_seq: Option<u16>,
-    buf: BytesMut,
-    broken: bool,
-}
-
-/// What a packet completed.
-#[derive(Debug, PartialEq)]
-pub enum Unit {
-    /// A whole access unit in Annex B.
-    Complete(Bytes),
-    /// An access unit that lost packets: dropped.
-    Broken,
-}
-
-impl Reassembler {
-    pub fn push(&mut self, seq: u16, ts: u32, marker: bool, payload: &Bytes) -> Option<Unit> {
-        let mut out = None;
-        if self.ts != Some(ts) {
-            // A new access unit; the previous one never saw its marker.
-            if self.ts.is_some() && (!self.buf.is_empty() || self.broken) {
-                out = Some(Unit::Broken);
-            }
-            self.ts = Some(ts);
-            self.buf.clear();
-            self.depack = H264Packet::default();
-            self.broken = self.next_seq.is_some_and(|n| n != seq) && !self.depack.is_partition_head(payload);
-        } else if self.next_seq.is_some_and(|n| n != seq) {
-            self.broken = true;
+/// One frame's RTP payloads (in sequence order, from the jitter buffer)
+/// as an Annex B access unit; None when they do not depacketize.
+pub fn depacketize(payloads: &[Bytes]) -> Option<Bytes> {
+    let mut depack = H264Packet::default();
+    let mut buf = BytesMut::new();
+    for p in payloads.iter().filter(|p| !p.is_empty()) {
+        if !stap_a_lengths_fit(p) {
+            return None;
         }
-        self.next_seq = Some(seq.wrapping_add(1));
-        if payload.is_empty() {
-            return out;
-        }
-        if !self.broken && !stap_a_lengths_fit(payload) {
-            self.broken = true;
-        }
-        if !self.broken {
-            match self.depack.depacketize(payload) {
-                Ok(b) => self.buf.extend_from_slice(&b),
-                Err(_) => self.broken = true,
-            }
-        }
-        if marker {
-            let unit = if self.broken || self.buf.is_empty() { Unit::Broken } else { Unit::Complete(self.buf.split().freeze()) };
-            self.buf.clear();
-            self.broken = false;
-            // The next packet (next timestamp) starts afresh.
-            self.ts = None;
-            return Some(unit);
-        }
-        out
+        buf.extend_from_slice(&depack.depacketize(p).ok()?);
     }
+    (!buf.is_empty()).then(|| buf.freeze())
 }
 
 /// Whether a STAP-A payload (NAL type 24) is a whole number of 2-byte
@@ -234,9 +223,8 @@ pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap)
             if let TrackRemoteEvent::OnRtpPacket(p) = ev {
                 stats.video_packets_received.fetch_add(1, Ordering::Relaxed);
                 let h = &p.header;
-                if let Err(TrySendError::Full(_)) = tx.try_send((h.sequence_number, h.timestamp, h.marker, p.payload.clone())) {
-                    need_key.store(true, Ordering::Release);
-                }
+                // Full: the decoder is behind; the jitter buffer sees the hole and gives its frame up.
+                let _ = tx.try_send((h.sequence_number, h.timestamp, h.marker, p.payload.clone()));
                 if need_key.load(Ordering::Acquire) && last_pli.elapsed() > Duration::from_millis(300) {
                     need_key.store(false, Ordering::Release);
                     last_pli = Instant::now();
@@ -280,27 +268,43 @@ fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, ta
             return;
         }
     };
-    let mut re = Reassembler::default();
-    for (seq, ts, marker, payload) in rx {
-        match re.push(seq, ts, marker, &payload) {
-            None => continue,
-            Some(Unit::Broken) => {
-                stats.video_frames_broken.fetch_add(1, Ordering::Relaxed);
-                need_key.store(true, Ordering::Release);
-            }
-            Some(Unit::Complete(au)) => {
-                stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
-                let pkt = Packet::copy(&au);
-                if dec.dec.send_packet(&pkt).is_err() {
+    let mut jb = JitterBuffer::default();
+    loop {
+        match rx.recv_timeout(TICK) {
+            Ok((seq, ts, marker, payload)) => jb.push(Instant::now(), seq, ts, marker, payload),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        jb.set_rtt(stats.rtt());
+        let now = Instant::now();
+        while let Some(out) = jb.poll(now) {
+            let f = match out {
+                Output::RequestKeyframe => {
                     need_key.store(true, Ordering::Release);
                     continue;
                 }
-                while dec.dec.receive_frame(&mut dec.frame).is_ok() {
-                    on_decoded(&mut dec, &stats, &tap);
-                }
+                Output::Frame(f) => f,
+            };
+            let Some(au) = depacketize(&f.payloads) else {
+                jb.frame_broken(now);
+                continue;
+            };
+            stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+            if f.recovered {
+                stats.video_frames_recovered.fetch_add(1, Ordering::Relaxed);
+            }
+            let pkt = Packet::copy(&au);
+            if dec.dec.send_packet(&pkt).is_err() {
+                jb.frame_broken(now);
+                continue;
+            }
+            while dec.dec.receive_frame(&mut dec.frame).is_ok() {
+                on_decoded(&mut dec, &stats, &tap);
             }
         }
+        stats.video_frames_broken.store(jb.stats.frames_lost, Ordering::Relaxed);
     }
+    tracing::debug!("video jitter buffer: {:?}", jb.stats);
 }
 
 fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
@@ -418,26 +422,48 @@ mod tests {
     }
 
     #[test]
-    fn reassembles_on_marker_and_drops_gaps() {
-        let mut r = Reassembler::default();
-        // One frame: SPS-like NAL and a slice NAL, marker on the second.
-        assert_eq!(r.push(10, 1000, false, &single(&[0x67, 1, 2, 3])), None);
-        let u = r.push(11, 1000, true, &single(&[0x65, 9, 9, 9])).unwrap();
-        assert_eq!(u, Unit::Complete(Bytes::from_static(&[0, 0, 0, 1, 0x67, 1, 2, 3, 0, 0, 0, 1, 0x65, 9, 9, 9])));
-        // Next frame loses its middle packet (FU-A start, [lost], end).
-        assert_eq!(r.push(12, 4000, false, &single(&[0x7c, 0x85, 1, 1])), None);
-        assert_eq!(r.push(14, 4000, true, &single(&[0x7c, 0x45, 2, 2])), Some(Unit::Broken));
-        // The one after is whole again.
-        assert!(matches!(r.push(15, 7000, true, &single(&[0x41, 5, 5])), Some(Unit::Complete(_))));
+    fn depacketizes_a_frame_and_refuses_bad_payloads() {
+        // SPS-like NAL and a slice NAL.
+        let au = depacketize(&[single(&[0x67, 1, 2, 3]), single(&[0x65, 9, 9, 9])]).unwrap();
+        assert_eq!(au, Bytes::from_static(&[0, 0, 0, 1, 0x67, 1, 2, 3, 0, 0, 0, 1, 0x65, 9, 9, 9]));
+        // FU-A start + end: one NAL.
+        let au = depacketize(&[single(&[0x7c, 0x85, 1, 1]), single(&[0x7c, 0x45, 2, 2])]).unwrap();
+        assert_eq!(au, Bytes::from_static(&[0, 0, 0, 1, 0x65, 1, 1, 2, 2]));
         // A STAP-A with one byte after its last unit (rtc-rtp 0.21 indexed
         // past it: found by the fuzz target) and one whose length overruns.
         let sps_pps = [0x78, 0, 2, 0x67, 1, 0, 1, 0x68];
-        assert!(matches!(r.push(17, 10_000, true, &single(&sps_pps)), Some(Unit::Complete(_))));
-        assert_eq!(r.push(18, 11_000, true, &single(&[0x78, 0, 2, 0x67, 1, 0])), Some(Unit::Broken));
-        assert_eq!(r.push(19, 12_000, true, &single(&[0x78, 0, 9, 0x67, 1])), Some(Unit::Broken));
+        assert!(depacketize(&[single(&sps_pps)]).is_some());
+        assert_eq!(depacketize(&[single(&[0x78, 0, 2, 0x67, 1, 0])]), None);
+        assert_eq!(depacketize(&[single(&[0x78, 0, 9, 0x67, 1])]), None);
+        assert_eq!(depacketize(&[]), None);
         // Garbage never panics.
         for b in [&[0u8][..], &[0x7c][..], &[0x78, 0, 200][..], &[0x1f, 1, 2][..]] {
-            let _ = r.push(16, 9000, true, &single(b));
+            let _ = depacketize(&[single(b)]);
         }
+    }
+
+    #[test]
+    fn freezes_are_counted_as_chromium_counts_them() {
+        let t0 = Instant::now();
+        let mut m = FreezeMeter::default();
+        let mut t = 0u64;
+        let mut at = |m: &mut FreezeMeter, gap: u64| {
+            t += gap;
+            m.frame(t0 + Duration::from_millis(t));
+        };
+        at(&mut m, 0);
+        // 30 fps, then a 150 ms gap: over 3× the average but under average + 150 ms.
+        (0..40).for_each(|_| at(&mut m, 33));
+        at(&mut m, 150);
+        assert_eq!(m.freezes, 0);
+        (0..40).for_each(|_| at(&mut m, 33));
+        // A 400 ms gap is a freeze, all of it frozen time.
+        at(&mut m, 400);
+        assert_eq!((m.freezes, m.freeze_ms, m.longest_gap_ms), (1, 400.0, 400.0));
+        // At 5 fps (200 ms apart) a 500 ms gap is not (3× 210 = 630 ms).
+        let mut m = FreezeMeter::default();
+        (0..40).for_each(|_| at(&mut m, 200));
+        at(&mut m, 500);
+        assert_eq!(m.freezes, 0);
     }
 }

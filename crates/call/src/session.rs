@@ -158,6 +158,8 @@ impl MediaSession {
         let i = self.meter.update(self.started.elapsed(), r.bytes_sent, r.bytes_received, r.packets_received, r.packets_lost);
         let rtt_ms = r.rtt_s.or(r.pair_rtt_s).map(|s| s * 1000.0);
         let loss = r.loss.max(i.recv_loss);
+        // The jitter buffer waits for retransmissions by it.
+        self.recv.set_rtt(rtt_ms.filter(|ms| ms.is_finite() && *ms > 0.0).map(|ms| Duration::from_secs_f64(ms.min(10_000.0) / 1000.0)));
         // Loss and RTT (AIMD) and GCC's delay-based estimate from TWCC
         // feedback: the lower wins (GCC sees a queue build before any loss).
         let mut target = self.controller.update(r.loss, rtt_ms);

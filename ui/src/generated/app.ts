@@ -479,7 +479,7 @@ candidate_type: string | null, ice_restarts: number,
  */
 connect_retries: number, relay_reconnects: number, recording_events: Array<RecordingEvent>, 
 /**
- * The other side's picture: freezes (a picture > 3× the frame interval late), time frozen, longest gap.
+ * The other side's picture: freezes as WebRTC's stats count them (a gap ≥ max(3× the average, average + 150 ms)), time frozen, longest gap.
  */
 freezes: number, freeze_ms: number, longest_gap_ms: number, 
 /**
