@@ -106,6 +106,7 @@ pub fn run() {
             commands::live::live_set_fader,
             commands::live::live_status,
             commands::live::live_devices,
+            commands::live::live_remembered,
             commands::live::live_save_key,
             commands::live::live_has_key,
             commands::live::live_rooms,

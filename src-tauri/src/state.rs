@@ -33,6 +33,10 @@ pub struct AppSettings {
     /// This machine's camera, microphone and speaker (Settings → Devices).
     #[serde(default)]
     pub devices: Option<crate::commands::devices::DeviceChoice>,
+    /// The sources Go live last started with on this machine: the screen
+    /// puts them back on the next visit (a window by its title).
+    #[serde(default)]
+    pub golive_sources: Option<crate::commands::live::Sources>,
 }
 
 impl AppSettings {

@@ -154,6 +154,12 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     assert!(key.as_str().is_some_and(|k| k.starts_with("live_")), "the key shown once: {key}");
     app.click("[data-testid=room-key-done]");
     assert_eq!(app.eval("return document.querySelector('[data-testid=room-key-once]').value"), json!(""));
+    // The app's own window is among the video sources (a window by its
+    // title); as the picture-in-picture it goes live with the room, and Go
+    // live chooses it again on the next visit (remembered on this machine).
+    let win = app.eval("const o = [...document.querySelectorAll('[data-testid=overlay-source] option')].find(o => o.value.startsWith('window:')); return o ? o.value : null");
+    let win = win.as_str().map(str::to_string).unwrap_or_else(|| panic!("no window offered as a source: {}", app.eval("return [...document.querySelectorAll('[data-testid=overlay-source] option')].map(o => o.value)")));
+    app.select("[data-testid=overlay-source]", &win);
     app.eval("const c = document.querySelector('[data-testid=record-toggle]'); if (c.checked) c.click(); return true");
     // A second destination from the same encode: a preset fills the
     // platform's ingest; here an nginx-rtmp stands in for it.
@@ -334,6 +340,10 @@ fn record_bookmark_library_play_jump_then_go_live_into_a_local_room() {
     app.wait_js("return document.querySelector('[data-testid=watch-ended-replay]')?.hidden === false", secs(30), "the replay offered");
     app.screenshot("watch-ended");
     assert!(r["stats"]["reconnects"] == json!(0), "{r}");
+    // Back on Go live with nothing running: the last live's sources are chosen again.
+    app.click("[data-testid=nav-live]");
+    app.wait_js(&format!("return document.querySelector('[data-testid=overlay-source]').value === {win:?}"), secs(30), "the remembered window overlay");
+    assert_eq!(app.invoke("live_remembered", json!({})).unwrap()["overlay"], json!(win));
 }
 
 /// A room title of 60+ characters: lists and headings must cut it, not overflow.

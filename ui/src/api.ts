@@ -171,6 +171,8 @@ export const live = {
   setFader: (index: number, volume: number, muted: boolean) => call<void>("live_set_fader", { index, volume, muted }),
   status: () => call<LiveStatus>("live_status"),
   devices: () => call<DeviceList>("live_devices"),
+  /** The sources last started on this machine (null before the first). */
+  remembered: () => call<Sources | null>("live_remembered"),
   saveKey: (url: string, key: string) => call<Stored>("live_save_key", { url, key }),
   hasKey: (url: string) => call<boolean>("live_has_key", { url }),
   rooms: (all: boolean) => call<DirectoryRoom[]>("live_rooms", { all }),

@@ -404,6 +404,7 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     }
     *live.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.clone());
     *live.last_request.lock().unwrap_or_else(|p| p.into_inner()) = Some(request);
+    remember_sources(&app, &request.sources);
     let status = live.status();
     crate::tray::update(&app, &status);
     crate::appstate::refresh(&app);
@@ -412,6 +413,26 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
 
 /// Stops the running job (finalising the recording) and returns what it made.
 #[tauri::command]
+/// Keeps the sources a job started with in `app.json` (this machine's),
+/// for the next visit to Go live. A file that cannot be written costs
+/// only the memory, never the live.
+fn remember_sources(app: &AppHandle, sources: &Sources) {
+    let home = app.state::<AppState>().home.clone();
+    let r = crate::state::AppSettings::load(&home).and_then(|mut s| {
+        s.golive_sources = Some(sources.clone());
+        s.save(&home)
+    });
+    if let Err(e) = r {
+        tracing::warn!("remembering Go live's sources: {e}");
+    }
+}
+
+/// The sources Go live last started with on this machine, if any.
+#[tauri::command]
+pub fn live_remembered(state: State<'_, AppState>) -> AppResult<Option<Sources>> {
+    Ok(crate::state::AppSettings::load(&state.home)?.golive_sources)
+}
+
 pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<StopResult> {
     let _op = live.ops.lock().await;
     let ctl = live.ctl.clone();

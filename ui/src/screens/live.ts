@@ -12,6 +12,8 @@ import { h, nameEl, replace, toast } from "../lib/dom";
 import { clipText, formatDuration, formatStats, stateBadge } from "../lib/format";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon } from "../lib/icons";
+import { audioValue, videoChoices, videoValue } from "../lib/sources";
+import type { WindowInfo } from "../generated/app";
 import { LatencyWindow, type PreviewHeader } from "../lib/preview";
 import { openFeed, type Feed } from "../lib/videoFeed";
 
@@ -409,18 +411,54 @@ export function mount(root: HTMLElement): () => void {
     return extras.map((e) => rtmpDestination(e.url.value, e.key.value)).filter((d): d is Destination => d !== null);
   }
 
+  /** The windows open now join the video pickers (what is chosen stays chosen). */
+  function setVideoChoices(windows: WindowInfo[]): void {
+    const cs = videoChoices(windows);
+    const [keepV, keepO] = [video.value, overlay.value];
+    const opt = ([v, l]: [string, string]) => h("option", { value: v, title: v.startsWith("window:") ? v.slice(7) : l }, l);
+    replace(video, ...cs.map(opt));
+    replace(overlay, h("option", { value: "none" }, t("live.src.no_overlay")), ...cs.filter(([v]) => v !== "file").map(opt));
+    video.value = keepV;
+    if (video.value !== keepV) video.value = "test";
+    overlay.value = keepO;
+    if (overlay.value !== keepO) overlay.value = "none";
+  }
+
+  /** Selects a job's video source in a picker, adding a window the picker does not list (yet). */
+  function pick(sel: HTMLSelectElement, spec: string): void {
+    const v = videoValue(spec, [...sel.options].map((o) => o.value));
+    if (v) sel.value = v;
+    else if (spec.startsWith("window:")) {
+      sel.appendChild(h("option", { value: spec, title: spec.slice(7) }, t("live.src.window", { title: clipText(spec.slice(7), 34) })));
+      sel.value = spec;
+    }
+  }
+
+  /** The sources last started on this machine, where this machine still has them. */
+  function restore(src: Sources): void {
+    const values = [...video.options].map((o) => o.value);
+    const v = videoValue(src.video, values);
+    if (v) video.value = v;
+    if (v === "file") videoFile.value = src.video.slice(5);
+    const o = src.overlay ? videoValue(src.overlay, values) : "none";
+    if (o && o !== "file") overlay.value = o;
+    if (src.overlay_corner) corner.value = src.overlay_corner;
+    const a = audioValue(src.audio);
+    if ([...audio.options].some((x) => x.value === a)) audio.value = a;
+    if (src.preset && [...preset.options].some((x) => x.value === src.preset)) preset.value = src.preset;
+    smooth.value = String(src.smooth ?? 0);
+    whiten.value = String(src.whiten ?? 0);
+  }
+
   /** A job started elsewhere (the hotkey, before a visit to another screen): show its own settings. */
   function adopt(r: LiveRequest | null): void {
     if (!r) return;
-    const v = r.sources.video.startsWith("file:") ? "file" : r.sources.video.split(":")[0];
-    video.value = v;
-    if (v === "file") videoFile.value = r.sources.video.slice(5);
-    overlay.value = r.sources.overlay ?? "none";
+    pick(video, r.sources.video);
+    if (video.value === "file") videoFile.value = r.sources.video.slice(5);
+    if (r.sources.overlay) pick(overlay, r.sources.overlay);
+    else overlay.value = "none";
     if (r.sources.overlay_corner) corner.value = r.sources.overlay_corner;
-    audio.value = r.sources.audio
-      .split(",")
-      .map((a) => a.split(":")[0])
-      .join(",");
+    audio.value = audioValue(r.sources.audio);
     if (r.sources.preset) preset.value = r.sources.preset;
     smooth.value = String(r.sources.smooth ?? 0);
     whiten.value = String(r.sources.whiten ?? 0);
@@ -680,11 +718,23 @@ export function mount(root: HTMLElement): () => void {
   showDest();
   render();
   feed = openFeed("/preview", canvas, measure);
+  // The open windows join the pickers before anything is chosen in them.
+  const windowsListed = live.devices().then(
+    (d) => setVideoChoices(d.windows ?? []),
+    () => {},
+  );
   live
     .status()
-    .then((s) => {
+    .then(async (s) => {
       status = s;
-      if (s.state === "idle") return startPreview();
+      await windowsListed;
+      if (s.state === "idle") {
+        // What was last started on this machine, where it is still here.
+        const saved = await live.remembered().catch(() => null);
+        if (saved && status.state === "idle") restore(saved);
+        render();
+        return startPreview();
+      }
       // Back on the screen while a job runs: it shows the job as it is.
       adopt(s.request);
       render();
