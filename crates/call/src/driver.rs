@@ -104,6 +104,9 @@ pub enum Command {
     RecordStop,
     Bookmark(Option<String>),
     Consent(bool),
+    /// A server recording of this call runs (Some): publish our media to
+    /// its recorder over a second connection; None: stop doing so.
+    CloudLeg(Option<crate::cloud::LegTarget>),
     Hangup,
 }
 
@@ -346,6 +349,8 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
     // load, a tell racing the send thread's own change) is put right
     // within that time instead of leaving "camera off" on the other screen.
     let mut retold = Instant::now();
+    // The server recording's leg we should publish (kept across a fresh peer connection).
+    let mut cloud_leg: Option<crate::cloud::LegTarget> = None;
 
     loop {
         // Do what the state machine asked for.
@@ -381,6 +386,9 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                     // A camera that would not open: the call goes on, and the user hears why.
                     for n in s.local.notices.lock().map(|v| v.clone()).unwrap_or_default() {
                         say(n);
+                    }
+                    if cloud_leg.is_some() {
+                        s.set_cloud_leg(cloud_leg.clone());
                     }
                     session = Some(s);
                     peer_events = Some(ev);
@@ -454,6 +462,9 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                         height: opts.send.height,
                         fps: opts.send.fps,
                         video_kbps: opts.send.video_kbps * 2,
+                        audio_only: false,
+                        x264_preset: None,
+                        align_audio: false,
                     };
                     match CallRecorder::start(cfg, lib, s.tap.clone()) {
                         Ok(r) => {
@@ -601,6 +612,15 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                 None => peer_events = None,
             },
             cmd = commands.recv() => match cmd {
+                Some(Command::CloudLeg(t)) => {
+                    if t != cloud_leg {
+                        say(if t.is_some() { "sending our media to the server's recorder".into() } else { "stopped sending media to the server's recorder".into() });
+                        cloud_leg = t.clone();
+                        if let Some(s) = session.as_mut() {
+                            s.set_cloud_leg(t);
+                        }
+                    }
+                }
                 Some(c) => {
                     let muting = matches!(c, Command::Mute(_));
                     let media = match (&c, session.as_ref()) {
@@ -832,6 +852,7 @@ fn apply(c: Command, call: &mut Call, s: Option<&MediaSession>, rec: Option<&Cal
             None => say("bookmarks need a running recording (record start)".into()),
         },
         Command::Consent(v) => call.handle(now, Input::Consent(v)),
+        Command::CloudLeg(_) => {}
         Command::Hangup => call.handle(now, Input::Hangup),
     }
 }

@@ -11,6 +11,8 @@
 //! - [`presets`]: 360p / 720p (default) / 1080p: size, rate, bitrate range.
 //! - [`quality`]: the 0–100 score and the AIMD bitrate controller (pure).
 //! - [`session`]: the media side of a call, tying the above together.
+//! - [`cloud`]: server-side recording: each caller's media leg to the
+//!   recorder, and the recorder worker (`onair recorder`) that composites them.
 //!
 //! The in-process run loop (the call driver does the same with the relay
 //! carrying the SDP and candidates):
@@ -37,6 +39,7 @@
 //! # }
 //! ```
 
+pub mod cloud;
 pub mod codecs;
 pub mod congestion;
 mod error;

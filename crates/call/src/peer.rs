@@ -159,6 +159,16 @@ fn interceptors(engine: &mut MediaEngine, start_bps: u64) -> Result<Registry> {
 impl Peer {
     /// Builds the connection (inside a tokio runtime) with both send tracks.
     pub async fn new(opts: &PeerOptions) -> Result<(Peer, mpsc::Receiver<PeerEvent>)> {
+        Self::build(opts, true).await
+    }
+
+    /// A connection that only receives (a cloud recorder's end of a media
+    /// leg): it answers what it is offered as recvonly.
+    pub async fn receive_only(opts: &PeerOptions) -> Result<(Peer, mpsc::Receiver<PeerEvent>)> {
+        Self::build(opts, false).await
+    }
+
+    async fn build(opts: &PeerOptions, send: bool) -> Result<(Peer, mpsc::Receiver<PeerEvent>)> {
         let mut engine = codecs::media_engine()?;
         let feedback = Arc::new(Feedback::default());
         // Wire-most (slot 500 < every default's), so it reads all inbound
@@ -195,8 +205,10 @@ impl Peer {
         let (video_ssrc, audio_ssrc) = (random_u32(), random_u32().wrapping_add(7919));
         let video = track(RtpCodecKind::Video, video_ssrc, codecs::send_video_codec())?;
         let audio = track(RtpCodecKind::Audio, audio_ssrc, codecs::send_audio_codec())?;
-        pc.add_track(video.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err("adding the video track"))?;
-        pc.add_track(audio.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err("adding the audio track"))?;
+        if send {
+            pc.add_track(video.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err("adding the video track"))?;
+            pc.add_track(audio.clone() as Arc<dyn TrackLocal>).await.map_err(rtc_err("adding the audio track"))?;
+        }
         Ok((Peer { pc, video, audio, video_ssrc, audio_ssrc, feedback }, rx))
     }
 
@@ -226,6 +238,12 @@ impl Peer {
     pub async fn accept_answer(&self, answer_sdp: &str) -> Result<()> {
         let answer = RTCSessionDescription::answer(answer_sdp.to_string()).map_err(|e| CallError::Peer(format!("answer: {e}")))?;
         self.pc.set_remote_description(answer).await.map_err(|e| CallError::Peer(format!("answer refused: {e}")))
+    }
+
+    /// The local description as it stands now (after ICE gathering: with
+    /// every candidate, as a non-trickle offer or answer needs).
+    pub async fn local_sdp(&self) -> Option<String> {
+        self.pc.local_description().await.map(|d| d.sdp)
     }
 
     pub async fn add_candidate(&self, c: &IceCandidate) -> Result<()> {

@@ -41,6 +41,14 @@ pub struct RecordConfig {
     pub height: u32,
     pub fps: u32,
     pub video_kbps: u32,
+    /// Voices only: no picture track (a cloud recording's `audio` tier).
+    pub audio_only: bool,
+    /// libx264's speed preset (None: the encoder's default, veryfast).
+    pub x264_preset: Option<String>,
+    /// Hold each side's sound 100 ms (the mix's delay) in a buffer that
+    /// is filled again after it runs dry, so sound lands in the file at
+    /// its arrival time, as pictures do (a cloud recorder's A/V sync).
+    pub align_audio: bool,
 }
 
 /// A running call recording.
@@ -60,15 +68,18 @@ impl CallRecorder {
     pub fn start(cfg: RecordConfig, library: Arc<Library>, tap: Tap) -> Result<CallRecorder> {
         onair_media::init();
         let (w, h) = (cfg.width & !1, cfg.height & !1);
-        let enc_cfg = EncodingConfig {
+        let mut enc_cfg = EncodingConfig {
             preset: Preset { name: "call-recording", width: 2 * w, height: h, fps: cfg.fps, video_kbps: cfg.video_kbps, audio_kbps: 128 },
             encoder: "x264".into(),
             keyint_secs: 1.0,
             ..EncodingConfig::default()
         };
-        let venc = VideoEncoder::open(&enc_cfg, Arc::new(AtomicBool::new(false)))?;
+        if let Some(p) = &cfg.x264_preset {
+            enc_cfg.x264_preset = p.clone();
+        }
+        let venc = if cfg.audio_only { None } else { Some(VideoEncoder::open(&enc_cfg, Arc::new(AtomicBool::new(false)))?) };
         let aenc = AudioEncoder::open(128)?;
-        let streams = StreamSet { video: Some(venc.stream_info()), audio: Some(aenc.stream_info()) };
+        let streams = StreamSet { video: venc.as_ref().map(|v| v.stream_info()), audio: Some(aenc.stream_info()) };
         let part = part_path_for(&cfg.path);
         let id = library.begin(&cfg.path, &part)?;
         let lib = library.clone();
@@ -92,6 +103,9 @@ impl CallRecorder {
             .name("call-record".into())
             .spawn(move || {
                 let mut m = Mixer::new(w, h, cfg.fps, venc, aenc, pkt_tx);
+                if cfg.align_audio {
+                    m.dry = Some([true, true]);
+                }
                 m.run(rx, &st);
             })
             .map_err(|e| CallError::Io { what: "starting the call recorder".into(), source: e })?;
@@ -138,14 +152,19 @@ struct Mixer {
     w: u32,
     h: u32,
     fps: u32,
-    venc: VideoEncoder,
+    venc: Option<VideoEncoder>,
     aenc: AudioEncoder,
     out: crossbeam_channel::Sender<Arc<EncodedPacket>>,
     local: Option<VideoFrame>,
     remote: Option<VideoFrame>,
     remote_fitter: Fitter,
+    /// The local side's scaler, kept while the size stays (a recorder's
+    /// left side comes from a decoder, at any size).
+    local_fitter: Option<((u32, u32), Fitter)>,
     local_pcm: Vec<f32>,
     remote_pcm: Vec<f32>,
+    /// `align_audio`: which side's buffer ran dry (it is primed again).
+    dry: Option<[bool; 2]>,
     frames_out: u64,
     samples_out: u64,
 }
@@ -156,7 +175,7 @@ const AUDIO_DELAY: Duration = Duration::from_millis(100);
 const MAX_PCM: usize = SAMPLE_RATE as usize / 2 * CHANNELS;
 
 impl Mixer {
-    fn new(w: u32, h: u32, fps: u32, venc: VideoEncoder, aenc: AudioEncoder, out: crossbeam_channel::Sender<Arc<EncodedPacket>>) -> Self {
+    fn new(w: u32, h: u32, fps: u32, venc: Option<VideoEncoder>, aenc: AudioEncoder, out: crossbeam_channel::Sender<Arc<EncodedPacket>>) -> Self {
         Mixer {
             w,
             h,
@@ -167,8 +186,10 @@ impl Mixer {
             local: None,
             remote: None,
             remote_fitter: Fitter::new(w, h),
+            local_fitter: None,
             local_pcm: Vec::new(),
             remote_pcm: Vec::new(),
+            dry: None,
             frames_out: 0,
             samples_out: 0,
         }
@@ -178,11 +199,16 @@ impl Mixer {
         if f.width == self.w && f.height == self.h {
             return Some(f);
         }
-        let mut fitter = if remote { std::mem::replace(&mut self.remote_fitter, Fitter::new(1, 1)) } else { Fitter::new(self.w, self.h) };
-        let r = fitter.fit(&to_ffmpeg(&f)).ok();
-        if remote {
-            self.remote_fitter = fitter;
+        if !remote {
+            let size = (f.width, f.height);
+            if self.local_fitter.as_ref().is_none_or(|(s, _)| *s != size) {
+                self.local_fitter = Some((size, Fitter::new(self.w, self.h)));
+            }
+            return self.local_fitter.as_mut().and_then(|(_, ft)| ft.fit(&to_ffmpeg(&f)).ok());
         }
+        let mut fitter = std::mem::replace(&mut self.remote_fitter, Fitter::new(1, 1));
+        let r = fitter.fit(&to_ffmpeg(&f)).ok();
+        self.remote_fitter = fitter;
         r
     }
 
@@ -193,13 +219,19 @@ impl Mixer {
             match rx.recv_timeout(Duration::from_millis(5)) {
                 Ok(TapItem::LocalVideo(f)) => self.local = self.fit(f, false),
                 Ok(TapItem::RemoteVideo(f)) => self.remote = self.fit(f, true),
-                Ok(TapItem::LocalAudio(a)) => push_pcm(&mut self.local_pcm, a),
-                Ok(TapItem::RemoteAudio(a)) => push_pcm(&mut self.remote_pcm, a),
+                Ok(TapItem::LocalAudio(a)) => {
+                    self.prime(0);
+                    push_pcm(&mut self.local_pcm, a)
+                }
+                Ok(TapItem::RemoteAudio(a)) => {
+                    self.prime(1);
+                    push_pcm(&mut self.remote_pcm, a)
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             let now = start.elapsed();
-            while period * self.frames_out as u32 <= now {
+            while self.venc.is_some() && period * self.frames_out as u32 <= now {
                 self.video_frame(period * self.frames_out as u32);
             }
             let due = now.saturating_sub(AUDIO_DELAY).as_secs_f64() * SAMPLE_RATE as f64;
@@ -210,7 +242,9 @@ impl Mixer {
         let mut out = |p: EncodedPacket| {
             let _ = self.out.send(Arc::new(p));
         };
-        self.venc.finish(&mut out);
+        if let Some(v) = self.venc.as_mut() {
+            v.finish(&mut out);
+        }
         self.aenc.finish(&mut out);
     }
 
@@ -237,9 +271,22 @@ impl Mixer {
         canvas.pts = pts;
         self.frames_out += 1;
         let out = &self.out;
-        let _ = self.venc.encode(&canvas, &mut |p| {
-            let _ = out.send(Arc::new(p));
-        });
+        if let Some(v) = self.venc.as_mut() {
+            let _ = v.encode(&canvas, &mut |p| {
+                let _ = out.send(Arc::new(p));
+            });
+        }
+    }
+
+    /// Before sound that follows a dry spell: the mix's delay in silence,
+    /// so the sound is mixed at the time it arrived.
+    fn prime(&mut self, side: usize) {
+        let Some(dry) = self.dry.as_mut() else { return };
+        if std::mem::take(&mut dry[side]) {
+            let buf = if side == 0 { &mut self.local_pcm } else { &mut self.remote_pcm };
+            let zeros = (AUDIO_DELAY.as_secs_f64() * SAMPLE_RATE as f64) as usize * CHANNELS;
+            buf.extend(std::iter::repeat_n(0.0, zeros));
+        }
     }
 
     fn audio_chunk(&mut self, n: usize) {
@@ -249,6 +296,10 @@ impl Mixer {
             v.resize(n * CHANNELS, 0.0);
             v
         };
+        if let Some(dry) = self.dry.as_mut() {
+            dry[0] |= self.local_pcm.len() < n * CHANNELS;
+            dry[1] |= self.remote_pcm.len() < n * CHANNELS;
+        }
         let a = take(&mut self.local_pcm);
         let b = take(&mut self.remote_pcm);
         let samples: Vec<f32> = a.iter().zip(&b).map(|(x, y)| (x + y).clamp(-1.0, 1.0)).collect();

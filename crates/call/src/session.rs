@@ -58,6 +58,12 @@ pub struct MediaSession {
     /// Play the other side's sound on the speaker (set before tracks arrive).
     pub play_audio: bool,
     audio_kbps: u32,
+    /// The cloud recorder's media leg, while the server records: the
+    /// writer sends each encoded sample to it too (no second encode).
+    pub leg: crate::cloud::LegSlot,
+    /// The leg's publisher (None: no server recording).
+    leg_task: Option<JoinHandle<()>>,
+    peer_opts: PeerOptions,
 }
 
 impl MediaSession {
@@ -71,6 +77,7 @@ impl MediaSession {
         let local = LocalMedia::start(send, out_tx, tap.clone())?;
         let peer_opts = PeerOptions { start_bps, ..peer_opts.clone() };
         let (peer, events) = Peer::new(&peer_opts).await?;
+        let leg_opts = peer_opts.clone();
         // The peer's PLI/FIR make our next frame a keyframe at once.
         peer.feedback.on_keyframe_request(local.keyframe_flag());
         peer.feedback.target_bps.store(start_bps, Ordering::Relaxed);
@@ -91,6 +98,9 @@ impl MediaSession {
             got_audio: false,
             play_audio: false,
             audio_kbps,
+            leg: Default::default(),
+            leg_task: None,
+            peer_opts: leg_opts,
         };
         Ok((s, events))
     }
@@ -126,6 +136,7 @@ impl MediaSession {
         let (vpt, apt) = self.peer.send_payload_types().await?;
         let peer = self.peer.clone();
         let stats: Arc<SendStats> = self.local.stats.clone().into();
+        let leg = self.leg.clone();
         // What queued before the connection is stale: start at a keyframe.
         while rx.try_recv().is_ok() {}
         self.local.request_keyframe();
@@ -145,6 +156,13 @@ impl MediaSession {
                         stats.audio_packets_sent.fetch_add(1, Ordering::Relaxed);
                     }
                     Err(e) => tracing::debug!("writing a sample: {e}"),
+                }
+                // The same encoded sample to the recorder's leg, if one is up.
+                if let Some(l) = crate::cloud::leg_of(&leg) {
+                    let (t, ssrc, pt) = if video { (&l.peer.video, l.peer.video_ssrc, l.vpt) } else { (&l.peer.audio, l.peer.audio_ssrc, l.apt) };
+                    if let Err(e) = t.sample_writer(ssrc, pt).write_sample(&sample).await {
+                        tracing::debug!("writing a sample to the recorder's leg: {e}");
+                    }
                 }
             }
         }));
@@ -194,8 +212,23 @@ impl MediaSession {
         &self.net
     }
 
+    /// Publishes our media to the cloud recorder (Some) or stops doing so
+    /// (None). The leg is a second, send-only peer connection signalled
+    /// through the relay; it retries until stopped.
+    pub fn set_cloud_leg(&mut self, target: Option<crate::cloud::LegTarget>) {
+        if let Some(t) = self.leg_task.take() {
+            t.abort();
+        }
+        crate::cloud::drop_leg(&self.leg);
+        if let Some(target) = target {
+            let (slot, key, opts) = (self.leg.clone(), self.local.keyframe_flag(), self.peer_opts.clone());
+            self.leg_task = Some(tokio::spawn(crate::cloud::publish(target, opts, slot, key)));
+        }
+    }
+
     /// Stops media and closes the connection.
-    pub async fn close(self) {
+    pub async fn close(mut self) {
+        self.set_cloud_leg(None);
         self.peer.close().await;
         if let Some(w) = self.writer {
             w.abort();

@@ -41,6 +41,8 @@ enum Command {
     Beauty(cmd::beauty::Args),
     /// Run the relay server (accounts, presence, friends, chat store-and-forward).
     Relay(cmd::relay::RelayArgs),
+    /// A cloud recording worker: takes jobs from a relay, joins each call as a receive-only third participant.
+    Recorder(cmd::recorder::RecorderArgs),
     /// Register, log in or out of a relay account.
     #[command(subcommand)]
     Account(cmd::account::AccountCommand),
@@ -92,6 +94,7 @@ pub fn main() -> i32 {
         Command::Recordings(c) => cmd::recordings::run(c),
         Command::Beauty(args) => cmd::beauty::run(args),
         Command::Relay(args) => cmd::relay::run(args),
+        Command::Recorder(args) => cmd::recorder::run(args),
         Command::Account(c) => cmd::account::run(c),
         Command::Friends(c) => cmd::friends::run(c),
         Command::Follow(a) => cmd::follow::follow(a, true),

@@ -23,6 +23,7 @@
 mod account;
 mod calls;
 pub mod cloud;
+pub mod recorder;
 mod decode;
 mod frames;
 mod ids;

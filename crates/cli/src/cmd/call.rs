@@ -210,7 +210,26 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
     let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
-    let cloud = super::cloud::watch(&relay, creds.token.clone(), a.cloud_tier, a.record_cloud)?;
+    let cloud = std::sync::Arc::new(super::cloud::watch(&relay, creds.token.clone(), a.cloud_tier, a.record_cloud)?);
+    // While the server records this call, our media also goes to its
+    // recorder (a second connection the driver opens); stopped when it ends.
+    {
+        let (cloud, tx, token, relay) = (cloud.clone(), cmd_tx.clone(), creds.token.clone(), relay.clone());
+        let _ = std::thread::Builder::new().name("cloud-leg".into()).spawn(move || {
+            let mut last: Option<String> = None;
+            loop {
+                let now = cloud.running();
+                if now != last {
+                    let target = now.clone().map(|recording| onair_call::cloud::LegTarget { relay: relay.clone(), token: token.clone(), recording });
+                    if tx.blocking_send(Command::CloudLeg(target)).is_err() {
+                        break;
+                    }
+                    last = now;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
+    }
     let (ui_tx, mut ui_rx) = mpsc::unbounded_channel::<String>();
     // stdin commands on a thread (EOF is normal for scripts: the call goes on).
     let _ = std::thread::Builder::new().name("stdin".into()).spawn(move || {

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod live;
 mod llhls_client;
 pub mod netem;
+pub mod recorder;
 pub mod recordings;
 pub mod account;
 pub mod bench_chat;

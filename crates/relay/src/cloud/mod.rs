@@ -12,6 +12,7 @@
 //! remux (a temporary file in the relay's private folder, removed at once).
 //! Every step and every access is written to the recording's audit.
 
+pub mod legs;
 pub mod remux;
 pub mod routes;
 
@@ -74,6 +75,8 @@ struct Active {
     started_ms: i64,
     /// Claimed by a recorder worker.
     claimed: bool,
+    /// When the worker last sent media (or claimed the job).
+    last_media_ms: i64,
     writer: Option<Writer<File>>,
 }
 
@@ -83,7 +86,13 @@ pub struct Cloud {
     dir: PathBuf,
     master: FileKey,
     active: Mutex<HashMap<String, Active>>,
+    /// Participants' media legs on their way to the recording's worker.
+    pub legs: legs::Legs,
 }
+
+/// A claimed job whose worker sends nothing for this long fails (the
+/// worker crashed or lost the relay): both callers are told at once.
+pub const WORKER_SILENT_MS: i64 = 10_000;
 
 fn refused(code: ErrorCode, m: impl Into<String>) -> ApiError {
     ApiError::new(code, m)
@@ -145,6 +154,7 @@ impl Cloud {
             dir,
             master,
             active: Mutex::new(HashMap::new()),
+            legs: legs::Legs::default(),
         })
     }
 
@@ -253,6 +263,7 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
             row: row.clone(),
             started_ms: now,
             claimed: false,
+            last_media_ms: now,
             writer,
         },
     );
@@ -263,6 +274,26 @@ pub async fn start(app: &Arc<AppState>, cloud: &Arc<Cloud>, user: &str, req: Sta
     }
     tracing::info!(recording = %row.id, call = %row.call_id, tier = tier.name(), pending, "cloud recording requested");
     Ok(wire(&row, Vec::new()))
+}
+
+/// Fails the claimed job `id` once its worker goes silent for
+/// [`WORKER_SILENT_MS`] (a `kill -9`, a lost network): what it sent is kept.
+pub fn watch_worker(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str) {
+    let (app, cloud, id) = (app.clone(), cloud.clone(), id.to_string());
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            match cloud.worker_silent_ms(&id) {
+                None => return,
+                Some(ms) if ms > WORKER_SILENT_MS => {
+                    tracing::warn!(recording = %id, "the recorder worker stopped sending; the recording fails with what it sent");
+                    let _ = finish(&app, &cloud, &id, "failed", "relay", "the recorder stopped sending").await;
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+    });
 }
 
 fn claim_deadline(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str) {
@@ -360,6 +391,7 @@ pub async fn append(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, data: &[u
             .ok_or_else(|| refused(ErrorCode::NotFound, "no such job (it ended, or was not claimed)"))?;
         let w = a.writer.as_mut().ok_or_else(|| refused(ErrorCode::WrongState, "the recording has not started"))?;
         w.append(data).map_err(|e| refused(ErrorCode::Internal, format!("writing the recording: {e}")))?;
+        a.last_media_ms = now_ms();
         let elapsed = (now_ms() - a.started_ms).max(0) as u64;
         // The disk is checked once per 64 MiB written: statvfs is cheap, not free.
         let crossed = w.len() / (64 << 20) != (w.len() - data.len() as u64) / (64 << 20);
@@ -384,6 +416,7 @@ pub async fn append(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, data: &[u
 /// records the end. `state`: done or failed.
 pub async fn finish(app: &Arc<AppState>, cloud: &Arc<Cloud>, id: &str, state: &str, by: &str, why: &str) -> Result<CloudRecording, ApiError> {
     let a = cloud.lock().remove(id).ok_or_else(not_found)?;
+    cloud.legs.end(id);
     let key = cloud.key(&a.row)?;
     let rid = id.to_string();
     let marks = app.store_call(move |s| s.cloud_bookmarks(&rid)).await?;
@@ -520,6 +553,7 @@ pub async fn recover(app: &Arc<AppState>, cloud: &Arc<Cloud>) -> Result<(), Stor
                 row: row.clone(),
                 started_ms: row.created_at,
                 claimed: false,
+                last_media_ms: row.created_at,
                 writer: None,
             },
         );
@@ -561,6 +595,7 @@ impl Cloud {
         let mut live = self.lock();
         let a = live.values_mut().filter(|a| !a.claimed && a.writer.is_some()).min_by_key(|a| a.started_ms)?;
         a.claimed = true;
+        a.last_media_ms = now_ms();
         Some(RecorderJob {
             id: a.row.id.clone(),
             call_id: a.row.call_id.clone(),
@@ -586,6 +621,28 @@ impl Cloud {
         let mut v: Vec<_> = live.values().filter(|a| a.row.caller == user || a.row.callee == user).map(|a| wire(&a.row, Vec::new())).collect();
         v.sort_by_key(|r| r.created_at);
         v
+    }
+
+    /// Which side `user` is of the running, claimed recording `id`
+    /// (`caller` or `callee`): what a media leg needs.
+    pub fn leg_side(&self, id: &str, user: &str) -> Result<&'static str, ApiError> {
+        let live = self.lock();
+        let a = live.get(id).filter(|a| a.row.caller == user || a.row.callee == user).ok_or_else(not_found)?;
+        if a.writer.is_none() {
+            return Err(refused(ErrorCode::WrongState, "the recording is not running"));
+        }
+        Ok(if a.row.caller == user { "caller" } else { "callee" })
+    }
+
+    /// Milliseconds since the claimed job `id`'s worker last sent media
+    /// (None: the job ended).
+    pub fn worker_silent_ms(&self, id: &str) -> Option<i64> {
+        self.lock().get(id).filter(|a| a.claimed).map(|a| now_ms() - a.last_media_ms)
+    }
+
+    /// Whether `id` is a running job a worker claimed.
+    pub fn claimed(&self, id: &str) -> bool {
+        self.lock().get(id).is_some_and(|a| a.claimed)
     }
 
     /// Whether `user` may act on the running recording `id`.

@@ -35,11 +35,14 @@ pub fn routes(app: Arc<AppState>, cloud: Arc<Cloud>) -> Router {
         .route("/v1/cloud/recordings/{id}/bookmarks", post(bookmark))
         .route("/v1/cloud/recordings/{id}/consent", post(consent))
         .route("/v1/cloud/recordings/{id}/pin", post(pin))
+        .route("/v1/cloud/recordings/{id}/leg", post(leg))
         .route("/v1/cloud/consent", get(get_consent).put(set_consent))
         .route("/v1/cloud/live", get(live))
         .route("/v1/recorder/claim", post(claim))
         .route("/v1/recorder/jobs/{id}/media", post(media).layer(axum::extract::DefaultBodyLimit::max(MEDIA_MAX)))
         .route("/v1/recorder/jobs/{id}/fail", post(fail))
+        .route("/v1/recorder/jobs/{id}/legs", get(next_leg))
+        .route("/v1/recorder/jobs/{id}/legs/{leg}", post(answer_leg))
         .with_state(Ctx { app, cloud })
 }
 
@@ -275,7 +278,10 @@ async fn claim(State(c): State<Ctx>, h: HeaderMap) -> Response {
         return e.into_response();
     }
     match c.cloud.claim() {
-        Some(job) => Json(job).into_response(),
+        Some(job) => {
+            super::watch_worker(&c.app, &c.cloud, &job.id);
+            Json(job).into_response()
+        }
         None => StatusCode::NO_CONTENT.into_response(),
     }
 }
@@ -286,10 +292,78 @@ async fn media(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>, body:
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn fail(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>) -> R<StatusCode> {
+/// The worker gives up on a job; the body, if any, is its reason (plain
+/// text, cut to 200 characters) for the audit.
+async fn fail(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> R<StatusCode> {
     recorder(&c, &h)?;
-    super::finish(&c.app, &c.cloud, &id, "failed", "recorder", "the recorder failed").await?;
+    let reason: String = String::from_utf8_lossy(&body).chars().filter(|c| !c.is_control()).take(200).collect();
+    let why = if reason.is_empty() { "the recorder failed".to_string() } else { format!("the recorder failed: {reason}") };
+    super::finish(&c.app, &c.cloud, &id, "failed", "recorder", &why).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A participant's media leg to the recorder, WHIP-style: the body is a
+/// complete SDP offer (ICE gathering finished), the answer comes back as
+/// `201 application/sdp` once the job's worker made it, or 504.
+async fn leg(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+    let user = match bearer_user(&c.app, &h).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    if !valid_id(&id) {
+        return err(ErrorCode::NotFound, "no such recording").into_response();
+    }
+    let side = match c.cloud.leg_side(&id, &user) {
+        Ok(s) => s,
+        Err(e) => return HttpError::from(e).into_response(),
+    };
+    let Ok(sdp) = String::from_utf8(body.to_vec()) else {
+        return err(ErrorCode::BadSdp, "the offer is not UTF-8 text").into_response();
+    };
+    if !sdp.starts_with("v=0") || !sdp.contains("m=") {
+        return err(ErrorCode::BadSdp, "the body must be an SDP offer").into_response();
+    }
+    let Some((leg_id, rx)) = c.cloud.legs.offer(&id, side, &user, sdp) else {
+        return err(ErrorCode::RateLimited, "too many media legs waiting for this recording").into_response();
+    };
+    tracing::info!(recording = %id, side, leg = %leg_id, "a media leg for the recorder");
+    match tokio::time::timeout(super::legs::ANSWER_WITHIN, rx).await {
+        Ok(Ok(answer)) => (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/sdp")], answer).into_response(),
+        _ => {
+            c.cloud.legs.forget(&leg_id);
+            (StatusCode::GATEWAY_TIMEOUT, Json(onair_proto::ErrorBody { code: ErrorCode::Offline, message: "no recorder answered the media leg in time".into() })).into_response()
+        }
+    }
+}
+
+/// A worker's long poll for the next leg of a job it claimed: 200 with
+/// the leg, or 204 after a while without one, or 404 once the job ended.
+async fn next_leg(State(c): State<Ctx>, h: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(e) = recorder(&c, &h) {
+        return e.into_response();
+    }
+    if !valid_id(&id) || !c.cloud.claimed(&id) {
+        return err(ErrorCode::NotFound, "no such job (it ended, or was not claimed)").into_response();
+    }
+    match c.cloud.legs.next(&id).await {
+        Some(l) => Json(l).into_response(),
+        None if c.cloud.claimed(&id) => StatusCode::NO_CONTENT.into_response(),
+        None => err(ErrorCode::NotFound, "the job ended").into_response(),
+    }
+}
+
+/// The worker's answer SDP to a leg.
+async fn answer_leg(State(c): State<Ctx>, h: HeaderMap, Path((id, leg)): Path<(String, String)>, body: Bytes) -> R<StatusCode> {
+    recorder(&c, &h)?;
+    if !valid_id(&id) || !c.cloud.claimed(&id) {
+        return Err(err(ErrorCode::NotFound, "no such job (it ended, or was not claimed)"));
+    }
+    let sdp = String::from_utf8(body.to_vec()).map_err(|_| err(ErrorCode::BadSdp, "the answer is not UTF-8 text"))?;
+    if c.cloud.legs.answer(&leg, sdp) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(err(ErrorCode::NotFound, "nobody waits for that leg any more"))
+    }
 }
 
 #[cfg(test)]
