@@ -28,12 +28,26 @@ pub fn list() -> DeviceList {
         .map(|n| n.to_string())
         .collect();
     DeviceList {
-        cameras: crate::source::camera::list().map_err(|e| e.to_string()),
+        cameras: crate::source::camera::list().map(with_modes).map_err(|e| e.to_string()),
         microphones: crate::source::mic::list().map_err(|e| e.to_string()),
         screens,
         windows: crate::source::window::list_or_empty(),
         video_encoders,
     }
+}
+
+/// `camera:N  Name` lines with each camera's modes after the name.
+fn with_modes(lines: Vec<String>) -> Vec<String> {
+    lines
+        .into_iter()
+        .map(|l| {
+            let index = l.strip_prefix("camera:").and_then(|r| r.split_whitespace().next()).and_then(|i| i.parse::<u32>().ok());
+            match index.map(crate::source::camera::modes) {
+                Some(Ok(m)) if !m.is_empty() => format!("{l}  ({})", m.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ")),
+                _ => l,
+            }
+        })
+        .collect()
 }
 
 /// A microphone or speaker the pickers offer: `index` is what `mic:N` (and

@@ -32,6 +32,10 @@ pub struct DeviceChoice {
     pub microphone: Option<String>,
     #[serde(default)]
     pub speaker: Option<String>,
+    /// The camera's mode (`1280x720@30`); None: the one closest to the job's size.
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
+    pub camera_mode: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -39,6 +43,8 @@ pub struct DeviceChoice {
 pub struct Camera {
     pub index: usize,
     pub name: String,
+    /// Its modes (`1920x1080@30`, …), largest first; empty when it cannot say.
+    pub modes: Vec<String>,
 }
 
 /// The pickers' contents: only devices that can be used, and the choice.
@@ -56,6 +62,9 @@ pub struct DevicesView {
     /// there is no such device (then calls send the test pattern).
     pub camera_source: Option<String>,
     pub microphone_source: Option<String>,
+    /// The chosen camera's mode when that camera offers it (else None: the
+    /// mode closest to the job's size).
+    pub camera_mode: Option<String>,
 }
 
 /// `onair_media::devices::AudioDevice` as the UI sees it (the media crate
@@ -81,8 +90,11 @@ fn cameras() -> Vec<Camera> {
         .filter_map(|l| {
             let rest = l.strip_prefix("camera:")?;
             let (i, name) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let index: usize = i.parse().ok()?;
+            let modes = onair_media::source::camera::modes(index as u32).unwrap_or_default().iter().map(|m| m.to_string()).collect();
             Some(Camera {
-                index: i.parse().ok()?,
+                index,
+                modes,
                 name: name.trim().to_string(),
             })
         })
@@ -92,11 +104,12 @@ fn cameras() -> Vec<Camera> {
 fn view(chosen: DeviceChoice) -> DevicesView {
     let audio = onair_media::devices::audio();
     let cams = cameras();
-    let camera_source = match &chosen.camera {
+    let camera = match &chosen.camera {
         Some(n) => cams.iter().find(|c| &c.name == n).or(cams.first()),
         None => cams.first(),
-    }
-    .map(|c| format!("camera:{}", c.index));
+    };
+    let camera_source = camera.map(|c| format!("camera:{}", c.index));
+    let camera_mode = camera.and_then(|c| chosen.camera_mode.as_ref().filter(|m| c.modes.contains(m)).cloned());
     let pick = |list: &[AudioDevice], want: &Option<String>| want.as_ref().and_then(|w| list.iter().find(|d| &d.id == w)).map(|d| d.index);
     let microphone_source = match pick(&audio.inputs, &chosen.microphone) {
         Some(i) => Some(format!("mic:{i}")),
@@ -111,6 +124,7 @@ fn view(chosen: DeviceChoice) -> DevicesView {
         chosen,
         camera_source,
         microphone_source,
+        camera_mode,
     }
 }
 
@@ -130,7 +144,11 @@ pub async fn devices_set(state: State<'_, AppState>, chosen: DeviceChoice) -> Ap
         camera: clean(chosen.camera),
         microphone: clean(chosen.microphone),
         speaker: clean(chosen.speaker),
+        camera_mode: clean(chosen.camera_mode),
     };
+    if let Some(m) = &chosen.camera_mode {
+        m.parse::<onair_media::source::camera::CameraMode>().map_err(|e| AppError::Invalid(e.to_string()))?;
+    }
     s.devices = Some(chosen.clone());
     s.save(&state.home)?;
     tauri::async_runtime::spawn_blocking(move || view(chosen)).await.map_err(|e| AppError::Internal(e.to_string()))

@@ -69,6 +69,11 @@ pub struct Sources {
     #[serde(default = "yes")]
     #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub looped: bool,
+    /// The camera's mode (`1280x720@30`, Settings → Devices); None: the
+    /// mode closest to the preset.
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional = nullable))]
+    pub camera_mode: Option<String>,
 }
 
 fn default_corner() -> String {
@@ -278,7 +283,7 @@ fn parse_sources(s: &Sources) -> AppResult<PipelineConfig> {
         overlay,
         audio,
         looped: s.looped,
-        camera_mode: None,
+        camera_mode: s.camera_mode.as_deref().map(str::parse).transpose().map_err(|e: MediaError| AppError::Invalid(format!("camera mode: {e}")))?,
         encoding: EncodingConfig { preset, ..Default::default() },
         live: Vec::new(),
         record: None,
@@ -627,7 +632,7 @@ pub async fn toggle_recording(app: AppHandle) -> AppResult<&'static str> {
         return Ok("stopped");
     }
     let mut req = live.last_request.lock().unwrap_or_else(|p| p.into_inner()).clone().unwrap_or(LiveRequest {
-        sources: Sources { video: "test".into(), overlay: None, overlay_corner: default_corner(), overlay_size: 25, audio: "test".into(), preset: default_preset(), smooth: 0, whiten: 0, looped: true },
+        sources: Sources { video: "test".into(), overlay: None, overlay_corner: default_corner(), overlay_size: 25, audio: "test".into(), preset: default_preset(), smooth: 0, whiten: 0, looped: true, camera_mode: None },
         destination: Destination::None,
         destinations: Vec::new(),
         record: true,

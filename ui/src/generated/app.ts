@@ -15,9 +15,17 @@ id: string, name: string,
  */
 default: boolean, };
 
-export type Camera = { index: number, name: string, };
+export type Camera = { index: number, name: string, 
+/**
+ * Its modes (`1920x1080@30`, …), largest first; empty when it cannot say.
+ */
+modes: Array<string>, };
 
-export type DeviceChoice = { camera: string | null, microphone: string | null, speaker: string | null, };
+export type DeviceChoice = { camera: string | null, microphone: string | null, speaker: string | null, 
+/**
+ * The camera's mode (`1280x720@30`); None: the one closest to the job's size.
+ */
+camera_mode?: string | null, };
 
 export type DevicesView = { cameras: Array<Camera>, microphones: Array<AudioDevice>, speakers: Array<AudioDevice>, chosen: DeviceChoice, 
 /**
@@ -25,7 +33,12 @@ export type DevicesView = { cameras: Array<Camera>, microphones: Array<AudioDevi
  * (`camera:N`, `mic:N`; `mic` is the system's default), or None when
  * there is no such device (then calls send the test pattern).
  */
-camera_source: string | null, microphone_source: string | null, };
+camera_source: string | null, microphone_source: string | null, 
+/**
+ * The chosen camera's mode when that camera offers it (else None: the
+ * mode closest to the job's size).
+ */
+camera_mode: string | null, };
 
 export type Level = { 
 /**
@@ -251,7 +264,12 @@ preset?: string, smooth?: number, whiten?: number,
 /**
  * Loop file sources.
  */
-looped?: boolean, };
+looped?: boolean, 
+/**
+ * The camera's mode (`1280x720@30`, Settings → Devices); None: the
+ * mode closest to the preset.
+ */
+camera_mode?: string | null, };
 
 export type Destination = { "kind": "none" } | { "kind": "room", room: string, } | { "kind": "rtmp", url: string, key?: string | null, };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audioOptions, callDefaults, meterPercent, type DevicesView } from "./devices";
+import { audioOptions, callDefaults, cameraModeOptions, meterPercent, type DevicesView } from "./devices";
 
 const view = (over: Partial<DevicesView> = {}): DevicesView => ({
   cameras: [],
@@ -11,6 +11,7 @@ const view = (over: Partial<DevicesView> = {}): DevicesView => ({
   chosen: { camera: null, microphone: null, speaker: null },
   camera_source: null,
   microphone_source: "mic",
+  camera_mode: null,
   ...over,
 });
 
@@ -44,5 +45,24 @@ describe("call pickers", () => {
     expect(pickCallSource(o.video, "camera:0", "test")).toBe("test");
     expect(pickCallSource(o.audio, "mic:7", "mic")).toBe("mic:7");
     expect(pickCallSource(o.audio, "mic:0", "mic")).toBe("mic");
+  });
+});
+
+describe("camera modes", () => {
+  it("offers the chosen camera's modes after 'closest to the quality chosen'", () => {
+    const v = view({
+      cameras: [
+        { index: 0, name: "Integrated", modes: ["1280x720@30"] },
+        { index: 2, name: "USB Cam", modes: ["1920x1080@30", "1280x720@60"] },
+      ],
+      camera_source: "camera:2",
+    });
+    const o = cameraModeOptions(v);
+    expect(o.map((x) => x.value)).toEqual(["", "1920x1080@30", "1280x720@60"]);
+    expect(o[1].label).toBe("1920×1080 · 30 fps");
+  });
+  it("offers only the automatic choice for a camera that lists no modes, or none", () => {
+    expect(cameraModeOptions(view()).length).toBe(1);
+    expect(cameraModeOptions(view({ cameras: [{ index: 0, name: "Cam", modes: [] }], camera_source: "camera:0" })).length).toBe(1);
   });
 });

@@ -31,6 +31,12 @@ export function cameraOptions(v: DevicesView): Option[] {
   return [{ value: "", label: v.cameras.length ? t("settings.dev.default_named", { name: v.cameras[0].name }) : t("settings.dev.no_camera") }, ...v.cameras.slice(1).map((c) => ({ value: c.name, label: c.name }))];
 }
 
+/** The chosen camera's modes: "the one closest to the quality chosen" first, then what the camera offers. */
+export function cameraModeOptions(v: DevicesView): Option[] {
+  const cam = v.cameras.find((c) => `camera:${c.index}` === v.camera_source) ?? v.cameras[0];
+  return [{ value: "", label: t("settings.dev.mode_auto") }, ...(cam?.modes ?? []).map((m) => ({ value: m, label: m.replace("x", "×").replace("@", " · ") + " fps" }))];
+}
+
 /** The microphone source a job opens for "microphone": the chosen one, else the system's default. */
 export function micSource(v: DevicesView | null): string {
   return v?.microphone_source ?? "mic";

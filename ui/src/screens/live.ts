@@ -403,6 +403,8 @@ export function mount(root: HTMLElement): () => void {
 
   function destination(): Destination {
     if (dest.value === "room") return { kind: "room", room: roomSelect.value };
+      // Settings → Devices' camera mode, for a camera layer.
+      camera_mode: chosen?.camera_mode ?? null,
     if (dest.value === "rtmp") return { kind: "rtmp", url: rtmpUrl.value.trim(), key: rtmpKey.value || null };
     return { kind: "none" };
   }

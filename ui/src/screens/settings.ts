@@ -2,7 +2,7 @@
 // and recording retention, global hotkeys (recorded from a key press).
 
 import { chat, live, on, recordings, settings, type SettingsView } from "../api";
-import { audioOptions, cameraOptions, devices, meterPercent, type DeviceChoice, type DevicesView } from "../lib/devices";
+import { audioOptions, cameraModeOptions, cameraOptions, devices, meterPercent, type DeviceChoice, type DevicesView } from "../lib/devices";
 import { h, replace, toast } from "../lib/dom";
 import { errorText, languageChoice, setLanguage, t, tn, type LangChoice } from "../lib/i18n";
 import { hotkeyClashes, hotkeyFromEvent, parseHotkey, RETENTION_CHOICES, retentionLabel, validRelayUrl } from "../lib/settings";
@@ -138,6 +138,8 @@ export function mount(root: HTMLElement): () => void {
         h("h3", {}, t("settings.devices")),
         h("p.muted", {}, t("settings.dev.note")),
         picker("dev-camera", t("settings.dev.camera"), cameraOptions(d), d.chosen.camera, "camera"),
+        // A camera that lists its modes offers them (picture size and rate).
+        cameraModeOptions(d).length > 1 ? picker("dev-camera-mode", t("settings.dev.camera_mode"), cameraModeOptions(d), d.chosen.camera_mode ?? null, "camera_mode") : null,
         picker("dev-microphone", t("settings.dev.microphone"), audioOptions(d.microphones), d.chosen.microphone, "microphone"),
         d.microphone_source ? h("div.level-row", {}, h("span.muted", {}, t("settings.dev.level")), meter) : h("p.muted", {}, t("settings.none_mics")),
         picker("dev-speaker", t("settings.dev.speaker"), audioOptions(d.speakers), d.chosen.speaker, "speaker"),

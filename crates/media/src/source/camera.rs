@@ -33,9 +33,30 @@ impl std::str::FromStr for CameraMode {
     }
 }
 
+impl std::fmt::Display for CameraMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}@{}", self.width, self.height, self.fps)
+    }
+}
+
 /// Describes the cameras present, for `onair devices`.
 pub fn list() -> Result<Vec<String>> {
     imp::list()
+}
+
+/// The modes camera `index` offers, for a picker: each size and rate once,
+/// the largest picture first, then the faster rate.
+pub fn modes(index: u32) -> Result<Vec<CameraMode>> {
+    imp::modes(index).map(tidy_modes)
+}
+
+/// Sorts and de-duplicates a camera's modes (a driver lists one mode per
+/// pixel format), dropping nonsense (a zero size or rate).
+pub fn tidy_modes(mut v: Vec<CameraMode>) -> Vec<CameraMode> {
+    v.retain(|m| m.width > 0 && m.height > 0 && m.fps > 0);
+    v.sort_by(|a, b| (u64::from(b.width) * u64::from(b.height), b.fps, b.width).cmp(&(u64::from(a.width) * u64::from(a.height), a.fps, a.width)));
+    v.dedup();
+    v
 }
 
 pub use imp::CameraVideo;
@@ -56,6 +77,13 @@ mod imp {
     pub fn list() -> Result<Vec<String>> {
         let cams = nokhwa::query(ApiBackend::Auto).map_err(|e| MediaError::NoCamera { detail: format!(" ({e})") })?;
         Ok(cams.iter().map(|c| format!("camera:{}  {}", c.index(), c.human_name())).collect())
+    }
+
+    pub fn modes(index: u32) -> Result<Vec<CameraMode>> {
+        let fail = |e: nokhwa::NokhwaError| MediaError::NoCamera { detail: format!(" at camera:{index} ({e})") };
+        let mut cam = Camera::new(CameraIndex::Index(index), RequestedFormat::new::<RgbFormat>(RequestedFormatType::None)).map_err(fail)?;
+        let formats = cam.compatible_camera_formats().map_err(fail)?;
+        Ok(formats.iter().map(|f| CameraMode { width: f.width(), height: f.height(), fps: f.frame_rate() }).collect())
     }
 
     /// One raw frame from the camera thread.
@@ -227,6 +255,10 @@ mod imp {
         Err(MediaError::NotBuilt { what: "camera", feature: "camera" })
     }
 
+    pub fn modes(_: u32) -> Result<Vec<CameraMode>> {
+        Err(MediaError::NotBuilt { what: "camera", feature: "camera" })
+    }
+
     pub struct CameraVideo;
 
     impl CameraVideo {
@@ -242,5 +274,22 @@ mod imp {
         fn next_frame(&mut self) -> Result<Option<VideoFrame>> {
             Err(MediaError::NotBuilt { what: "camera", feature: "camera" })
         }
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::*;
+
+    #[test]
+    fn modes_read_and_print_alike_and_are_tidied_for_a_picker() {
+        let m: CameraMode = "1280x720@30".parse().unwrap();
+        assert_eq!(m.to_string(), "1280x720@30");
+        assert_eq!("640x480".parse::<CameraMode>().unwrap().to_string(), "640x480@30");
+        assert!("wide".parse::<CameraMode>().is_err());
+        let raw = ["640x480@30", "1920x1080@5", "1280x720@30", "1920x1080@30", "1280x720@30", "1280x720@60", "0x0@30", "320x240@0"];
+        let tidy = tidy_modes(raw.iter().map(|s| s.parse().unwrap()).collect());
+        let shown: Vec<String> = tidy.iter().map(|m| m.to_string()).collect();
+        assert_eq!(shown, ["1920x1080@30", "1920x1080@5", "1280x720@60", "1280x720@30", "640x480@30"]);
     }
 }

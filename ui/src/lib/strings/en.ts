@@ -275,6 +275,8 @@ export const en = {
   "settings.none_screens": "None found — no display",
   "settings.unavailable": "Unavailable: {detail}",
   "settings.dev.camera": "Camera",
+  "settings.dev.camera_mode": "Camera mode",
+  "settings.dev.mode_auto": "Closest to the quality chosen",
   "settings.dev.microphone": "Microphone",
   "settings.dev.speaker": "Speaker",
   "settings.dev.default": "System default",

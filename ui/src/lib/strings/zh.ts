@@ -268,6 +268,8 @@ export const zh: Record<Key, string> = {
   "settings.none_screens": "未找到——没有显示器",
   "settings.unavailable": "不可用：{detail}",
   "settings.dev.camera": "摄像头",
+  "settings.dev.camera_mode": "摄像头模式",
+  "settings.dev.mode_auto": "最接近所选画质",
   "settings.dev.microphone": "麦克风",
   "settings.dev.speaker": "扬声器",
   "settings.dev.default": "系统默认",
