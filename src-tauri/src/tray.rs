@@ -45,6 +45,9 @@ pub struct TrayWords {
     /// A group message's notification title (`{from}`).
     pub group_from: String,
     pub sent_file: String,
+    /// A followed streamer went live: `{owner}`, `{title}`.
+    #[serde(default = "live_now_default")]
+    pub live_now: String,
     /// Error sentences by code (`relay.bad_credentials`, `app.media`, …),
     /// `{detail}` filled here: a failed hotkey's notification says what
     /// happened in the UI's language, as its toasts do (lib/i18n.ts `errorText`).
@@ -64,6 +67,10 @@ impl TrayWords {
         };
         words.map(|w| w.replace("{detail}", &detail)).unwrap_or(detail)
     }
+}
+
+fn live_now_default() -> String {
+    "{owner} is live: {title}".into()
 }
 
 impl Default for TrayWords {
@@ -91,6 +98,7 @@ impl Default for TrayWords {
             incoming_call: s("Incoming call"),
             group_from: s("{from} (group)"),
             sent_file: s("sent a file"),
+            live_now: live_now_default(),
             errors: Default::default(),
         }
     }

@@ -417,3 +417,65 @@ fn open_room(app: &App, room: &str) {
     }
     app.screenshot("watch-not-opened");
 }
+
+/// Followers (issue 17): a viewer follows a streamer from the Watch screen;
+/// when the streamer goes live (FFmpeg publishing into the room) the app
+/// shows "sam is live: TITLE" at once, and the followed room under "Live
+/// now from people you follow".
+#[test]
+fn following_a_streamer_in_watch_brings_a_go_live_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = support::free_port();
+    let _server = relay(dir.path(), port);
+    let url = format!("http://127.0.0.1:{port}");
+    let cli = |args: &[&str]| {
+        let o = Command::new(onair_bin())
+            .args(args)
+            .env("ONAIR_HOME", dir.path())
+            .env("ONAIR_PASSWORD", "correct horse battery")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "onair {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    cli(&["account", "register", "--relay", &url, "--user", "sam"]);
+    let room: Value = serde_json::from_str(cli(&["room", "create", "Sam's studio", "--category", "music", "--json"]).trim()).unwrap();
+    let (id, rtmp) = (room["id"].as_str().unwrap().to_string(), room["rtmp_url"].as_str().unwrap().to_string());
+
+    let home = tempfile::tempdir().unwrap();
+    let mut l = Launch::new(home.path());
+    l.relay_url = Some(url.clone());
+    let app = App::launch(l);
+    app.invoke("chat_sign_in", json!({"user": "viv", "password": "correct horse battery", "register": true})).expect("viv signs up");
+    wait(|| app.invoke("chat_status", json!({})).ok().is_some_and(|s| s["online"] == true), "the app's relay link");
+
+    // Watch, with offline rooms shown: open sam's room and follow him.
+    app.click("[data-testid=nav-watch]");
+    app.eval("document.querySelector('[data-testid=screen-watch] aside input[type=checkbox]').click()");
+    app.find(&format!("[data-room=\"{id}\"]"));
+    open_room(&app, &id);
+    app.wait_text("[data-testid=watch-follow]", "Follow sam", secs(30));
+    app.click("[data-testid=watch-follow]");
+    app.wait_js("return document.querySelector('[data-testid=watch-follow]')?.dataset.following === 'true'", secs(30), "the Follow button to say followed");
+    app.wait_text("[data-testid=watch-rooms]", "1 follower", secs(30));
+
+    // sam goes live: the notice comes once, in plain words.
+    let _publisher = Kill(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-t", "40", "-f", "flv", &rtmp])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg is installed"),
+    );
+    app.wait_text("[data-testid=live-notice]", "sam is live: Sam's studio", secs(30));
+    app.wait_text("[data-testid=watch-following]", "sam: Sam's studio", secs(30));
+    app.screenshot("watch-follow-notice");
+    let n = app.eval("return document.querySelectorAll('[data-testid=live-notice]').length");
+    assert_eq!(n, json!(1), "one notice for one go-live");
+    // Its Watch button opens the room.
+    app.click("[data-testid=live-notice-watch]");
+    app.wait_text("[data-testid=watch-title]", "Sam's studio", secs(30));
+}

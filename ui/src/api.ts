@@ -9,7 +9,7 @@ import { listen } from "@tauri-apps/api/event";
 import type { ChatMessage } from "./lib/messages";
 import type { ConvSummary } from "./lib/conversations";
 import type { FriendInfo } from "./lib/friends";
-import type { ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
+import type { FollowState, Following, ReplayInfo, RoomInfo as DirectoryRoom, RoomKey, WatchTicket } from "./generated/rooms";
 // The commands' types generated from the Rust ones (src-tauri/src/commands/types.rs).
 import type {
   AppInfo,
@@ -252,6 +252,12 @@ export const watch = {
   join: (room: string) => call<RoomJoined>("watch_join", { room }),
   leave: (room: string) => call<void>("watch_leave", { room }),
   say: (room: string, text: string) => call<void>("watch_say", { room, text }),
+  /** What the user follows and the followed rooms on air now. */
+  following: () => call<Following>("watch_following"),
+  /** Follow (`on`) or unfollow a streamer, or with `room` a room id. */
+  follow: (target: string, room: boolean, on: boolean) => call<FollowState>("watch_follow", { target, room, on }),
+  /** Go live's room details (owner): category and cover picture bytes. */
+  studio: (room: string, category: string | null, cover: number[] | null) => call<DirectoryRoom>("room_studio", { room, category, cover }),
 };
 
 // ---- Calls (src-tauri/src/commands/call.rs; the types are generated) ----

@@ -10,6 +10,7 @@
 import { appInfo, live as liveApi } from "./api";
 import { stripView } from "./lib/appState";
 import { sendTrayWords } from "./lib/tray";
+import { followLiveNotices } from "./lib/liveNotice";
 import { h, replace, toast } from "./lib/dom";
 import { currentLang, errorText, setLanguage, languageChoice, t, type Key } from "./lib/i18n";
 import { icon, type IconName } from "./lib/icons";
@@ -174,6 +175,8 @@ function boot(): void {
       renderNav();
     })
     .catch(() => toast(t("shell.backend_silent"), "error"));
+  // Go-live notices of followed streamers, on every screen.
+  followLiveNotices(() => show("watch", true));
   window.addEventListener("hashchange", () => show(location.hash.replace(/^#\//, "")));
   window.addEventListener("onair:language", relabel);
   show(location.hash.replace(/^#\//, "") || "live");

@@ -210,6 +210,9 @@ fn spawn_listener(
                             notify_message(&app, conv, &entry.from, &entry.text);
                         }
                     }
+                    // A followed streamer went live: a desktop notification
+                    // (the page shows its own notice from the same event).
+                    ChatPush::Event { ev: Event::RoomLive { owner, title, .. } } => notify_live(&app, owner, title),
                     // Call signaling arrives on this socket (the socket is the
                     // device): the Calls screen follows it as `call://state`
                     // (a running call hears it on the link itself).
@@ -260,6 +263,13 @@ fn notify_message(app: &AppHandle, conv: &str, from: &str, text: &str) {
     let title = if onair_proto::is_group_conv(conv) { w.group_from.replace("{from}", from) } else { from.to_string() };
     let body: String = if text.is_empty() { w.sent_file } else { text.chars().take(120).collect() };
     crate::tray::notify(app, &title, &body);
+}
+
+/// "alice is live: TITLE", once per go-live (the relay sends one).
+fn notify_live(app: &AppHandle, owner: &str, title: &str) {
+    let w = crate::tray::words(app);
+    let title: String = title.chars().take(120).collect();
+    crate::tray::notify(app, "OnAir", &w.live_now.replace("{owner}", owner).replace("{title}", &title));
 }
 
 fn status_of(state: &AppState, chat: &ChatState) -> ChatStatus {

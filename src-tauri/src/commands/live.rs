@@ -169,6 +169,8 @@ pub struct Audience {
     pub peak: u32,
     pub stream_viewers: u32,
     pub chat_viewers: u32,
+    /// People following the room or the streamer.
+    pub followers: u32,
     /// When the relay last answered (Unix ms); None before its first answer.
     #[cfg_attr(test, ts(as = "Option<f64>"))]
     pub updated_ms: Option<u64>,
@@ -554,6 +556,7 @@ fn count_audience(a: &mut Audience, info: &onair_chat::rooms::RoomInfo, owner_in
     a.chat_viewers = chat;
     a.viewers = info.stream_viewers.max(chat);
     a.peak = a.peak.max(a.viewers);
+    a.followers = info.followers;
     a.updated_ms = Some(now_ms);
     a.error = None;
 }

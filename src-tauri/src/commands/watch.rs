@@ -100,3 +100,39 @@ pub async fn watch_say(chat: State<'_, ChatState>, room: String, text: String) -
     }
     on_socket(&chat, Request::RoomSay { room, text }).await.map(|_| ())
 }
+
+/// What the user follows and the followed rooms on air now (Watch's
+/// "Live now from people you follow", also after signing in again).
+#[tauri::command]
+pub async fn watch_following(state: State<'_, AppState>) -> AppResult<onair_chat::rooms::Following> {
+    let http = http(&state)?;
+    let token = token(&state).ok_or(AppError::NotSignedIn)?;
+    Ok(onair_chat::rooms::following(&http, &token).await?)
+}
+
+/// Follows (`on`) or unfollows a streamer (`room`: a room id instead).
+#[tauri::command]
+pub async fn watch_follow(state: State<'_, AppState>, target: String, room: bool, on: bool) -> AppResult<onair_chat::rooms::FollowState> {
+    let http = http(&state)?;
+    let token = token(&state).ok_or(AppError::NotSignedIn)?;
+    Ok(onair_chat::rooms::follow(&http, &token, &target, room, on).await?)
+}
+
+/// Go live's room details: its category and cover picture (the relay
+/// checks the picture: PNG, JPEG or WebP, at most 2 MiB). Owner only.
+#[tauri::command]
+pub async fn room_studio(state: State<'_, AppState>, room: String, category: Option<String>, cover: Option<Vec<u8>>) -> AppResult<onair_chat::rooms::RoomInfo> {
+    let http = http(&state)?;
+    let token = token(&state).ok_or(AppError::NotSignedIn)?;
+    let mut info = None;
+    if let Some(c) = category {
+        info = Some(onair_chat::rooms::update(&http, &token, &room, &onair_chat::rooms::RoomUpdate { title: None, category: Some(c) }).await?);
+    }
+    if let Some(bytes) = cover.filter(|b| !b.is_empty()) {
+        info = Some(onair_chat::rooms::set_cover(&http, &token, &room, bytes).await?);
+    }
+    match info {
+        Some(i) => Ok(i),
+        None => Ok(onair_chat::rooms::room(&http, Some(&token), &room).await?),
+    }
+}

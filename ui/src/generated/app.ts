@@ -236,7 +236,7 @@ export type EndReason = "declined" | "cancelled" | "timeout" | "hangup" | "answe
 
 export type RecordAction = "start" | "stop";
 
-export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "read", conv: string, user: string, seq: number, } | { "ev": "presence", user: string, online: boolean, last_seen: number | null, } | { "ev": "friend", user: string, state: FriendState | null, } | { "ev": "conv_changed", conv: string, } | { "ev": "call_incoming", call_id: string, from: string, media: Array<MediaKind>, } | { "ev": "call_ringing", call_id: string, } | { "ev": "call_accepted", call_id: string, } | { "ev": "call_ended", call_id: string, reason: EndReason, by?: string | null, } | { "ev": "call_sdp", call_id: string, from: string, kind: SdpKind, sdp: string, } | { "ev": "call_ice", call_id: string, from: string, candidate: IceCandidate | null, } | { "ev": "call_peer", call_id: string, connected: boolean, } | { "ev": "call_recording", call_id: string, by: string, action: RecordAction, } | { "ev": "call_consent_request", call_id: string, by: string, } | { "ev": "call_consent_result", call_id: string, by: string, accepted: boolean, } | { "ev": "call_media", call_id: string, from: string, muted: boolean, camera_off: boolean, } | { "ev": "room_comment", room: string, comment: RoomComment, } | { "ev": "room_viewer", room: string, user: string, joined: boolean, viewers: number, } | { "ev": "room_muted", room: string, user: string, muted: boolean, } | { "ev": "room_kicked", room: string, user: string, until: number, } | { "ev": "cloud_recording", id: string, call_id: string, state: CloudState, started_by: string, tier: Tier, reason?: string, };
+export type Event = { "ev": "message", conv: string, entry: Entry, } | { "ev": "read", conv: string, user: string, seq: number, } | { "ev": "presence", user: string, online: boolean, last_seen: number | null, } | { "ev": "friend", user: string, state: FriendState | null, } | { "ev": "conv_changed", conv: string, } | { "ev": "room_live", room: string, owner: string, title: string, category: string, } | { "ev": "call_incoming", call_id: string, from: string, media: Array<MediaKind>, } | { "ev": "call_ringing", call_id: string, } | { "ev": "call_accepted", call_id: string, } | { "ev": "call_ended", call_id: string, reason: EndReason, by?: string | null, } | { "ev": "call_sdp", call_id: string, from: string, kind: SdpKind, sdp: string, } | { "ev": "call_ice", call_id: string, from: string, candidate: IceCandidate | null, } | { "ev": "call_peer", call_id: string, connected: boolean, } | { "ev": "call_recording", call_id: string, by: string, action: RecordAction, } | { "ev": "call_consent_request", call_id: string, by: string, } | { "ev": "call_consent_result", call_id: string, by: string, accepted: boolean, } | { "ev": "call_media", call_id: string, from: string, muted: boolean, camera_off: boolean, } | { "ev": "room_comment", room: string, comment: RoomComment, } | { "ev": "room_viewer", room: string, user: string, joined: boolean, viewers: number, } | { "ev": "room_muted", room: string, user: string, muted: boolean, } | { "ev": "room_kicked", room: string, user: string, until: number, } | { "ev": "cloud_recording", id: string, call_id: string, state: CloudState, started_by: string, tier: Tier, reason?: string, };
 
 export type ErrorCode = "bad_frame" | "too_large" | "unknown_type" | "unsupported_version" | "unauthorized" | "rate_limited" | "invalid" | "not_found" | "not_member" | "not_owner" | "blocked" | "stranger_refused" | "too_late" | "taken" | "bad_credentials" | "busy" | "offline" | "no_such_call" | "not_participant" | "wrong_state" | "bad_sdp" | "internal" | "banned_word" | "muted" | "kicked" | "quota_exceeded";
 
@@ -348,6 +348,10 @@ viewers: number,
  * The most `viewers` seen during this live.
  */
 peak: number, stream_viewers: number, chat_viewers: number, 
+/**
+ * People following the room or the streamer.
+ */
+followers: number, 
 /**
  * When the relay last answered (Unix ms); None before its first answer.
  */
@@ -526,6 +530,10 @@ export type TrayWords = { idle: string, live: string, rec: string, in_call: stri
  * A group message's notification title (`{from}`).
  */
 group_from: string, sent_file: string, 
+/**
+ * A followed streamer went live: `{owner}`, `{title}`.
+ */
+live_now: string, 
 /**
  * Error sentences by code (`relay.bad_credentials`, `app.media`, …),
  * `{detail}` filled here: a failed hotkey's notification says what

@@ -18,6 +18,9 @@ const room = (over: Partial<RoomInfo>): RoomInfo => ({
   stream_viewers: 0,
   chat_viewers: 0,
   ladder: ["source"],
+  followers: 0,
+  cover_path: "/v1/rooms/r1/cover",
+  has_cover: false,
   ...over,
 });
 

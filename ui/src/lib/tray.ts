@@ -29,6 +29,7 @@ export function trayWords(): TrayWords {
     incoming_call: t("tray.incoming_call"),
     group_from: t("tray.group_from", { from: "{from}" }),
     sent_file: t("tray.sent_file"),
+    live_now: t("notice.live", { owner: "{owner}", title: "{title}" }),
     errors: errorWords(),
   };
 }

@@ -99,7 +99,11 @@ export function mount(root: HTMLElement): () => void {
     h("p.small", {}, t("live.room_key_once")),
     h("div.row", {}, keyOnce, h("button", { "data-testid": "room-key-copy", onclick: () => void copyKey() }, t("live.room_key_copy")), h("button", { "data-testid": "room-key-done", onclick: () => hideKey() }, t("live.room_key_done"))),
   );
-  const roomBox = h("div.dest-room", {}, h("div.row.room-pick", {}, roomSelect, roomRotate), h("div.row.room-new", {}, roomTitle, h("label.inline", { title: t("live.room_private_title") }, roomPrivate, t("live.room_private")), roomCreate), keyOnceBox);
+  // The room's category and cover (issue 17), sent to the relay when going live into it.
+  const CATEGORIES = ["games", "music", "talk", "creative", "education", "sports", "other"] as const;
+  const roomCategory = h("select", { "data-testid": "room-category", title: t("live.category"), "aria-label": t("live.category") }, h("option", { value: "" }, t("live.cat.keep")), ...CATEGORIES.map((c) => h("option", { value: c }, t(c === "other" ? "live.cat.misc" : `live.cat.${c}`)))) as HTMLSelectElement;
+  const roomCover = h("input", { type: "file", accept: "image/png,image/jpeg,image/webp", "data-testid": "room-cover", title: t("live.cover_title"), "aria-label": t("live.cover") }) as HTMLInputElement;
+  const roomBox = h("div.dest-room", {}, h("div.row.room-pick", {}, roomSelect, roomRotate), h("div.row.room-studio", {}, roomCategory, h("label.inline.small", { title: t("live.cover_title") }, t("live.cover"), roomCover)), h("div.row.room-new", {}, roomTitle, h("label.inline", { title: t("live.room_private_title") }, roomPrivate, t("live.room_private")), roomCreate), keyOnceBox);
   const rtmpUrl = h("input", { type: "text", placeholder: "rtmp://live.twitch.tv/app", "data-testid": "rtmp-url", onchange: () => void checkKey() }) as HTMLInputElement;
   const rtmpKey = h("input", { type: "password", placeholder: t("live.rtmp_key"), autocomplete: "off", "data-testid": "rtmp-key" }) as HTMLInputElement;
   const keyNote = h("p.muted.small", { "data-testid": "key-note" }, "");
@@ -267,7 +271,8 @@ export function mount(root: HTMLElement): () => void {
     if (a) {
       audienceEl.dataset.viewers = String(a.viewers);
       audienceEl.dataset.peak = String(a.peak);
-      audienceEl.textContent = a.updated_ms === null ? t("live.cockpit.viewers_wait") : audienceLine(a.viewers, a.peak);
+      audienceEl.dataset.followers = String(a.followers ?? 0);
+      audienceEl.textContent = a.updated_ms === null ? t("live.cockpit.viewers_wait") : `${audienceLine(a.viewers, a.peak)} · ${tn("live.cockpit.followers", a.followers ?? 0)}`;
     }
     const lag = Number(status.stats?.video_frames_dropped_capture ?? 0);
     lagEl.dataset.skipped = String(lag);
@@ -545,6 +550,11 @@ export function mount(root: HTMLElement): () => void {
             e.key.value = "";
             e.key.placeholder = t("live.key_will_be_used");
           }
+        }
+        if (dest.value === "room" && roomSelect.value && (roomCategory.value || roomCover.files?.length)) {
+          const file = roomCover.files?.[0];
+          const bytes = file ? Array.from(new Uint8Array(await file.arrayBuffer())) : null;
+          await watch.studio(roomSelect.value, roomCategory.value || null, bytes);
         }
         status = await live.start({ sources: sources(), destination: destination(), destinations: moreDestinations(), record: record.checked });
       }

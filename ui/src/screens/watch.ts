@@ -10,8 +10,10 @@ import { h, nameEl, replace, toast } from "../lib/dom";
 import { Abr, playLive, playReplay, qualityChoices, qualityName, rungPath, rungShown, type LivePlayer, type ReplayPlayer } from "../lib/livePlayer";
 import { addComments, chatCount, sayError, type RoomComment } from "../lib/roomChat";
 import { orderRooms, relayUrl, replayLabel, roomRow, searchRooms, withTicket } from "../lib/rooms";
-import { errorText, t } from "../lib/i18n";
+import { errorText, t, tn } from "../lib/i18n";
 import { icon } from "../lib/icons";
+import { takeWantedRoom } from "../lib/liveNotice";
+import type { Following } from "../generated/rooms";
 import "./app2.css";
 
 export function mount(root: HTMLElement): () => void {
@@ -31,11 +33,14 @@ export function mount(root: HTMLElement): () => void {
   let inChat = 0;
   let joined: string | null = null;
   let disposed = false;
+  /** What the user follows (`user:NAME`, `room:ID`) and who of them is live. */
+  let following: Following = { follows: [], live: [] };
 
   const fail = (e: unknown) => toast(errorText(e), "error");
 
   const screen = h("section.app2.watch-screen", { "data-testid": "screen-watch" });
   const dir = h("div.directory", { "data-testid": "watch-rooms" });
+  const followedLive = h("div.followed-live", { "data-testid": "watch-following" });
   const stage = h("div.stage");
   root.appendChild(screen);
 
@@ -51,7 +56,7 @@ export function mount(root: HTMLElement): () => void {
   };
   replace(
     screen,
-    h("aside.side", {}, h("h1", {}, t("watch.title")), search, h("label.inline", {}, all, t("watch.include_offline")), h("button.small", { onclick: () => load() }, icon("refresh"), t("watch.refresh")), dir),
+    h("aside.side", {}, h("h1", {}, t("watch.title")), search, h("label.inline", {}, all, t("watch.include_offline")), h("button.small", { onclick: () => load() }, icon("refresh"), t("watch.refresh")), followedLive, dir),
     stage,
   );
   renderStage();
@@ -66,8 +71,10 @@ export function mount(root: HTMLElement): () => void {
         return h(
           `div.room${current?.id === r.id ? ".active" : ""}`,
           { onclick: () => openRoom(r), "data-room": r.id },
+          // A private room's cover needs a watch ticket: its row goes without.
+          r.private || !r.cover_path ? null : h("img.room-cover", { src: relayUrl(relay, r.cover_path), alt: "", loading: "lazy", "data-cover": r.has_cover ? "own" : "default" }),
           h("div.room-title", {}, r.live ? h("span.live-dot", {}, t("strip.live")) : null, nameEl("span", row.title)),
-          nameEl("div.muted", `${row.streamer}${row.category ? ` · ${row.category}` : ""}`),
+          nameEl("div.muted", `${row.streamer}${row.category ? ` · ${row.category}` : ""}${r.followers ? ` · ${tn("watch.followers", r.followers)}` : ""}`),
           h("div.muted.room-when", {}, `${row.since} · ${row.viewers}`),
         );
       }),
@@ -80,6 +87,10 @@ export function mount(root: HTMLElement): () => void {
       relay ||= await watch.relay();
       rooms = await watch.rooms(showAll);
       renderDir();
+      await loadFollowing();
+      const wantedRoom = takeWantedRoom();
+      const w = wantedRoom && rooms.find((r) => r.id === wantedRoom);
+      if (w) void openRoom(w);
       // The open room's own line (viewers, live for) follows the directory.
       const fresh = current && rooms.find((r) => r.id === current!.id);
       if (fresh && current) {
@@ -117,6 +128,51 @@ export function mount(root: HTMLElement): () => void {
   };
   const replaysEl = h("div.replays", { "data-testid": "watch-replays" });
   const roomLine = h("span.muted", { "data-testid": "watch-room-line" });
+  const followBtn = h("button.small", { "data-testid": "watch-follow", onclick: () => void toggleFollow() }) as HTMLButtonElement;
+
+  /** Follows the open room's streamer, or stops. */
+  async function toggleFollow() {
+    const r = current;
+    if (!r) return;
+    const on = !following.follows.includes(`user:${r.owner}`);
+    try {
+      const st = await watch.follow(r.owner, false, on);
+      following = { ...following, follows: on ? [...following.follows, st.target] : following.follows.filter((x) => x !== st.target) };
+      toast(on ? t("watch.followed", { user: r.owner }) : t("watch.unfollowed", { user: r.owner }));
+      load();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  function renderFollow() {
+    const r = current;
+    followBtn.hidden = !r;
+    if (!r) return;
+    const on = following.follows.includes(`user:${r.owner}`);
+    followBtn.dataset.following = String(on);
+    replace(followBtn, icon(on ? "check" : "plus"), on ? t("watch.unfollow", { user: r.owner }) : t("watch.follow", { user: r.owner }));
+  }
+
+  /** "Live now from people you follow": also what a follower offline at the go-live finds. */
+  async function loadFollowing() {
+    try {
+      following = await watch.following();
+    } catch {
+      following = { follows: [], live: [] };
+    }
+    if (disposed) return;
+    replace(
+      followedLive,
+      ...(following.live.length
+        ? [
+            h("h4", {}, t("watch.following_live")),
+            ...following.live.map((r) => h("button.small.followed-room", { "data-room": r.id, onclick: () => void openRoom(rooms.find((x) => x.id === r.id) ?? r) }, h("span.live-dot", {}, t("strip.live")), nameEl("span", `${r.owner}: ${r.title}`))),
+          ]
+        : []),
+    );
+    renderFollow();
+  }
   // Autoplay needs the sound off; a hint on the picture says how to hear it.
   const soundHint = h("button.sound-hint", { "data-testid": "watch-sound-hint", onclick: () => ((video.muted = false), video.play().catch(() => {})) }, icon("volume"), t("watch.click_sound"));
   const syncHint = () => (soundHint.hidden = !video.muted);
@@ -140,7 +196,7 @@ export function mount(root: HTMLElement): () => void {
       h(
         "div.watch-main",
         {},
-        h("header.pane-head", {}, nameEl("h3", current.title || current.id, { "data-testid": "watch-title" }), roomLine),
+        h("header.pane-head", {}, nameEl("h3", current.title || current.id, { "data-testid": "watch-title" }), roomLine, followBtn),
         playerBox,
         playerBar,
         h("h4", {}, t("watch.replays")),
@@ -149,6 +205,7 @@ export function mount(root: HTMLElement): () => void {
       h("aside.room-chat", {}, h("header.pane-head", {}, h("h4", {}, t("watch.live_chat")), countEl), commentsEl, h("div.row", {}, sayInput, h("button", { onclick: say }, t("watch.send")))),
     );
     renderRoomLine();
+    renderFollow();
     renderQuality();
     syncHint();
     renderComments();
