@@ -381,6 +381,36 @@ function wire() {
   };
 }
 
+// The media leg to the server's recorder (issue 16): a second, send-only
+// connection with the call's tracks, its complete offer posted to the
+// relay, which returns the recorder's answer. Tried again while it runs.
+let leg = null;
+async function openLeg(token, id) {
+  if (!call || !call.local) return;
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: params.get('relay_only') ? 'relay' : 'all' });
+  leg = { id, pc };
+  for (const t of call.local.getTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams: [call.local] });
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((ok) => {
+    if (pc.iceGatheringState === 'complete') return ok();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') ok(); };
+    setTimeout(ok, 10000);
+  });
+  const r = await fetch('/v1/cloud/recordings/' + id + '/leg', {
+    method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp,
+  });
+  if (!r.ok) throw new Error('the relay answered ' + r.status);
+  await pc.setRemoteDescription({ type: 'answer', sdp: await r.text() });
+  pc.onconnectionstatechange = () => {
+    log('cloud leg=' + pc.connectionState);
+    if (pc.connectionState === 'failed' && leg && leg.pc === pc) { closeLeg(); setTimeout(() => startLeg(token, id), 2000); }
+  };
+}
+function closeLeg() { if (leg) { leg.pc.close(); leg = null; } }
+function startLeg(token, id) {
+  openLeg(token, id).catch((e) => { log('cloud leg failed: ' + e.message); closeLeg(); });
+}
+
 // Server-side recording (issue 16): the relay's list of running recordings
 // of this user's calls, polled each second; the banner says so while one runs.
 function watchCloud(token) {
@@ -392,7 +422,8 @@ function watchCloud(token) {
       const live = (await r.json()).find((x) => x.state === 'recording');
       const id = live ? live.id : null;
       if (id === running) return;
-      if (id) { $('banner-text').textContent = 'Recorded by the server'; show('banner', true); log('cloud recording=start id=' + id); }
+      closeLeg();
+      if (id) { $('banner-text').textContent = 'Recorded by the server'; show('banner', true); log('cloud recording=start id=' + id); startLeg(token, id); }
       else { show('banner', false); log('cloud recording=stop id=' + running); }
       running = id;
     } catch (e) { /* the relay is restarting: nothing is known to have changed */ }
