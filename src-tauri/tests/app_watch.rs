@@ -472,6 +472,8 @@ fn following_a_streamer_in_watch_brings_a_go_live_notice() {
     );
     app.wait_text("[data-testid=live-notice]", "sam is live: Sam's studio", secs(30));
     app.wait_text("[data-testid=watch-following]", "sam: Sam's studio", secs(30));
+    // The room open while offline starts playing on the notice.
+    app.wait_js("return Number(document.querySelector('[data-testid=watch-status]')?.dataset.frames ?? 0) > 10", secs(40), "the open room to play once live");
     app.screenshot("watch-follow-notice");
     let n = app.eval("return document.querySelectorAll('[data-testid=live-notice]').length");
     assert_eq!(n, json!(1), "one notice for one go-live");

@@ -448,6 +448,19 @@ export function mount(root: HTMLElement): () => void {
       renderComments();
     } else if (ev.ev === "room_kicked" || ev.ev === "room_muted") {
       load();
+    } else if (ev.ev === "room_live" && !current.live) {
+      // The open room's streamer (followed) just went live: play it.
+      const r = current;
+      watch
+        .room(r.id)
+        .then((now) => {
+          if (disposed || current?.id !== r.id || !now.live) return;
+          current = now;
+          stopPlayer();
+          renderRoomLine();
+          void startLive(now);
+        })
+        .catch(() => {});
     }
   });
 
