@@ -15,7 +15,8 @@
 # at least max(3x the average of the last 30 gaps, that average + 150 ms),
 # the whole gap frozen (Chromium's own figures; OnAir's receiver counts the
 # same way in --stats-json freezes/freeze_ms).
-# SECS per condition and side (default 30); QUICK=1: the debug build, one
+# SECS per condition and side (default 30); ONLY='5% loss,10% loss' runs
+# just those conditions; QUICK=1: the debug build, one
 # condition of 4 s, to prove the benchmark still runs (its figures mean nothing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,12 @@ conditions=(
   "5% loss, 1 Mbit/s cap, 5 s outage|--loss 0.05 --rate-kbps 1000 --outage 12+5|1000"
 )
 [ -n "${QUICK:-}" ] && conditions=("5% loss, 1 Mbit/s cap, 1 s outage|--loss 0.05 --rate-kbps 1000 --outage 2+1|1000")
+# ONLY='10% loss': just the conditions whose name is exactly one of these (comma-separated).
+if [ -n "${ONLY:-}" ]; then
+  keep=(); IFS=',' read -ra only <<<"$ONLY"
+  for c in "${conditions[@]}"; do for o in "${only[@]}"; do [ "${c%%|*}" = "$o" ] && keep+=("$c"); done; done
+  conditions=("${keep[@]}")
+fi
 
 dir=$(mktemp -d)
 pids=()

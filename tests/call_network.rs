@@ -186,7 +186,8 @@ fn a_call_through_loss_a_cap_and_an_outage() {
     assert!(num(&fb, "longest_gap_ms") <= 7000.0, "video came back more than 2 s after the 5 s outage: {fb}");
     // Outside the outage the 5 % loss hardly freezes the picture: the jitter
     // buffer waits for resends (freezes counted as WebRTC's stats count them).
-    // Measured on the loaded 2-core machine: 1.4 s (3.4 s before the jitter buffer).
+    // Measured on the shared 2-core machine: 1.4–2.6 s (3–4 s before the jitter
+    // buffer); over 3 s once, at a load average of 23.
     let frozen_outside = num(&fb, "freeze_ms") - num(&fb, "longest_gap_ms");
     assert!(frozen_outside < 3000.0, "{frozen_outside} ms frozen besides the outage: {fb}");
 }

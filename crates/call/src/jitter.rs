@@ -97,6 +97,8 @@ pub struct JitterBuffer {
     /// Packets below this are released or given up.
     floor: u64,
     last_request: Option<Instant>,
+    /// When the last packet holding an SPS or IDR slice came (a keyframe on its way).
+    last_key_packet: Option<Instant>,
     rtt: Option<Duration>,
     out: VecDeque<Output>,
     pub stats: JitterStats,
@@ -104,7 +106,7 @@ pub struct JitterBuffer {
 
 impl Default for JitterBuffer {
     fn default() -> Self {
-        JitterBuffer { packets: BTreeMap::new(), highest: None, next: None, floor: 0, last_request: None, rtt: None, out: VecDeque::new(), stats: JitterStats::default() }
+        JitterBuffer { packets: BTreeMap::new(), highest: None, next: None, floor: 0, last_request: None, last_key_packet: None, rtt: None, out: VecDeque::new(), stats: JitterStats::default() }
     }
 }
 
@@ -155,6 +157,9 @@ impl JitterBuffer {
             return;
         }
         let (key, sps) = h264_key(&payload);
+        if key {
+            self.last_key_packet = Some(now);
+        }
         self.packets.insert(ext, Entry { ts, marker, payload, arrived: now, key, sps });
         self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
         if self.last_request.is_none() {
@@ -193,7 +198,11 @@ impl JitterBuffer {
                     }
                     None => {
                         self.prune_search(now);
-                        if self.last_request.is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_RETRY) {
+                        // A keyframe that started coming since the last request
+                        // gets its resends' time before another is asked for
+                        // (at a low bitrate a keyframe is most of a second's budget).
+                        let coming = self.last_key_packet.zip(self.last_request).is_some_and(|(k, r)| k >= r && now.saturating_duration_since(k) < wait_for(self.rtt) + KEYFRAME_RETRY);
+                        if !coming && self.last_request.is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_RETRY) {
                             self.request(now);
                         }
                         return;
@@ -312,11 +321,16 @@ impl JitterBuffer {
 
     /// While waiting for a keyframe: what is too old to be part of one that will still come goes.
     fn prune_search(&mut self, now: Instant) {
-        let before = self.packets.len();
-        self.packets.retain(|_, e| now.saturating_duration_since(e.arrived) < SEARCH_HOLD);
-        if self.packets.len() != before {
-            if let Some((&first, _)) = self.packets.iter().next() {
-                self.floor = self.floor.max(first);
+        let old: Vec<u64> = self.packets.iter().filter(|(_, e)| now.saturating_duration_since(e.arrived) >= SEARCH_HOLD).map(|(&s, _)| s).collect();
+        let mut ts = None;
+        for s in old {
+            if let Some(e) = self.packets.remove(&s) {
+                if ts != Some(e.ts) {
+                    ts = Some(e.ts);
+                    self.stats.frames_skipped += 1;
+                }
+                // Only what went is behind us: a resend of a packet still missing may come.
+                self.floor = self.floor.max(s + 1);
             }
         }
     }
@@ -466,6 +480,8 @@ mod tests {
         j.push(t2, 9, 21_000, false, b(SPS_PPS));
         j.push(t2, 11, 21_000, true, b(IDR));
         assert_eq!(drain(&mut j, t2), vec![], "not whole yet");
+        // It is on its way: no new request while its resend may still come.
+        assert_eq!(drain(&mut j, t2 + KEYFRAME_RETRY), vec![]);
         j.push(t2, 12, 24_000, true, b(P));
         j.push(t2, 10, 21_000, false, b(IDR));
         let out = drain(&mut j, t2);
