@@ -696,5 +696,10 @@ mod tests {
         assert_eq!((a.viewers, a.peak), (1, 2));
         count_audience(&mut a, &info(0, 2), false, 4);
         assert_eq!((a.viewers, a.peak, a.updated_ms), (2, 2, Some(4)));
+        // Followers come from the room's directory entry (issue 17).
+        let mut v = serde_json::to_value(info(0, 0)).unwrap();
+        v["followers"] = 7.into();
+        count_audience(&mut a, &serde_json::from_value(v).unwrap(), false, 5);
+        assert_eq!(a.followers, 7);
     }
 }
