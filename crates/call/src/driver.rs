@@ -807,6 +807,7 @@ fn spec_name(v: &VideoSpec) -> String {
         VideoSpec::File { path } => format!("file:{}", path.display()),
         VideoSpec::Screen { display: None } => "screen".into(),
         VideoSpec::Screen { display: Some(d) } => format!("screen:{d}"),
+        VideoSpec::Window { target } => format!("window:{target}"),
         VideoSpec::Camera { index } => format!("camera:{index}"),
     }
 }
@@ -827,7 +828,6 @@ fn apply(c: Command, call: &mut Call, s: Option<&MediaSession>, rec: Option<&Cal
             say(if m { "muted".into() } else { "unmuted".into() });
         }
         Command::Camera(on) => {
-        VideoSpec::Window { target } => format!("window:{target}"),
             ctl(Control::Camera(on));
             say(format!("camera {}", if on { "on" } else { "off (sending black)" }));
         }

@@ -409,17 +409,15 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     if let Some(room) = room {
         spawn_audience(app.clone(), gen, room);
     }
+    remember_sources(&app, &request.sources);
     *live.running.lock().unwrap_or_else(|p| p.into_inner()) = Some(request.clone());
     *live.last_request.lock().unwrap_or_else(|p| p.into_inner()) = Some(request);
-    remember_sources(&app, &request.sources);
     let status = live.status();
     crate::tray::update(&app, &status);
     crate::appstate::refresh(&app);
     Ok(status)
 }
 
-/// Stops the running job (finalising the recording) and returns what it made.
-#[tauri::command]
 /// Keeps the sources a job started with in `app.json` (this machine's),
 /// for the next visit to Go live. A file that cannot be written costs
 /// only the memory, never the live.
@@ -440,6 +438,8 @@ pub fn live_remembered(state: State<'_, AppState>) -> AppResult<Option<Sources>>
     Ok(crate::state::AppSettings::load(&state.home)?.golive_sources)
 }
 
+/// Stops the running job (finalising the recording) and returns what it made.
+#[tauri::command]
 pub async fn live_stop(app: AppHandle, live: State<'_, LiveState>) -> AppResult<StopResult> {
     let _op = live.ops.lock().await;
     let ctl = live.ctl.clone();

@@ -403,13 +403,13 @@ export function mount(root: HTMLElement): () => void {
       smooth: Number(smooth.value),
       whiten: Number(whiten.value),
       looped: true,
+      // Settings → Devices' camera mode, for a camera layer.
+      camera_mode: chosen?.camera_mode ?? null,
     };
   }
 
   function destination(): Destination {
     if (dest.value === "room") return { kind: "room", room: roomSelect.value };
-      // Settings → Devices' camera mode, for a camera layer.
-      camera_mode: chosen?.camera_mode ?? null,
     if (dest.value === "rtmp") return { kind: "rtmp", url: rtmpUrl.value.trim(), key: rtmpKey.value || null };
     return { kind: "none" };
   }
