@@ -25,3 +25,8 @@ fn http_range() {
 fn room_body() {
     replay::run(DIR, "room_body", 1000, http_routes::room_body);
 }
+
+#[test]
+fn cover() {
+    replay::run(DIR, "cover", 3000, fuzzing::cover);
+}

@@ -357,5 +357,8 @@ mod tests {
         assert_eq!(check_cover(&w).unwrap(), ("image/webp", 320, 180));
         w.push(0);
         assert!(check_cover(&w).is_err(), "RIFF size must match");
+        // Real files from FFmpeg (libwebp's lossy VP8, mjpeg), the fuzz corpus' seeds.
+        assert_eq!(check_cover(include_bytes!("../../fuzz/corpus/cover/small.webp")).unwrap(), ("image/webp", 32, 18));
+        assert_eq!(check_cover(include_bytes!("../../fuzz/corpus/cover/small.jpg")).unwrap(), ("image/jpeg", 32, 18));
     }
 }

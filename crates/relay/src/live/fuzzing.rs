@@ -52,3 +52,12 @@ fn boxes(mut b: &[u8]) {
         b = &b[size..];
     }
 }
+
+/// An uploaded room cover (`PUT /v1/rooms/ID/cover`): a verdict, never a
+/// panic; an accepted one has the type its first bytes say and sane sides.
+pub fn cover(data: &[u8]) {
+    if let Ok((mime, w, h)) = super::follows::check_cover(data) {
+        assert!(["image/png", "image/jpeg", "image/webp"].contains(&mime));
+        assert!((16..=4096).contains(&w) && (16..=4096).contains(&h), "{w}x{h}");
+    }
+}
