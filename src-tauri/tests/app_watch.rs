@@ -480,4 +480,19 @@ fn following_a_streamer_in_watch_brings_a_go_live_notice() {
     // Its Watch button opens the room.
     app.click("[data-testid=live-notice-watch]");
     app.wait_text("[data-testid=watch-title]", "Sam's studio", secs(30));
+
+    // Go live's room details (room_studio): viv sets her own room's
+    // category and cover; sam's room is not hers to change.
+    let png = dir.path().join("cover.png");
+    let ok = Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=orange:s=320x180", "-frames:v", "1"]).arg(&png).status().unwrap();
+    assert!(ok.success());
+    let bytes: Vec<u8> = std::fs::read(&png).unwrap();
+    let mine = app.invoke("live_room_create", json!({"title": "Viv's corner", "category": null, "private": false})).expect("viv's room");
+    let mine = mine["id"].as_str().unwrap().to_string();
+    let info = app.invoke("room_studio", json!({"room": mine, "category": "talk", "cover": bytes})).expect("viv sets her room's cover");
+    assert_eq!((info["category"].as_str(), info["has_cover"].as_bool()), (Some("talk"), Some(true)), "{info}");
+    let refused = app.invoke("room_studio", json!({"room": id, "category": "spam", "cover": null})).expect_err("another user's room");
+    assert!(refused.to_string().contains("owner"), "{refused}");
+    let not_a_picture = app.invoke("room_studio", json!({"room": mine, "category": null, "cover": b"<svg onload=alert(1)>".to_vec()})).expect_err("not a picture");
+    assert!(not_a_picture.to_string().contains("PNG, JPEG or WebP"), "{not_a_picture}");
 }
