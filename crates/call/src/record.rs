@@ -45,9 +45,10 @@ pub struct RecordConfig {
     pub audio_only: bool,
     /// libx264's speed preset (None: the encoder's default, veryfast).
     pub x264_preset: Option<String>,
-    /// Hold each side's sound 100 ms (the mix's delay) in a buffer that
-    /// is filled again after it runs dry, so sound lands in the file at
-    /// its arrival time, as pictures do (a cloud recorder's A/V sync).
+    /// Place each side's sound at its arrival time, as pictures are
+    /// (within ±15 ms: silence added after a gap, the oldest sound cut
+    /// after a burst), instead of one after the other; a cloud
+    /// recorder's A/V sync.
     pub align_audio: bool,
 }
 
@@ -103,9 +104,7 @@ impl CallRecorder {
             .name("call-record".into())
             .spawn(move || {
                 let mut m = Mixer::new(w, h, cfg.fps, venc, aenc, pkt_tx);
-                if cfg.align_audio {
-                    m.dry = Some([true, true]);
-                }
+                m.align = cfg.align_audio;
                 m.run(rx, &st);
             })
             .map_err(|e| CallError::Io { what: "starting the call recorder".into(), source: e })?;
@@ -163,8 +162,8 @@ struct Mixer {
     local_fitter: Option<((u32, u32), Fitter)>,
     local_pcm: Vec<f32>,
     remote_pcm: Vec<f32>,
-    /// `align_audio`: which side's buffer ran dry (it is primed again).
-    dry: Option<[bool; 2]>,
+    /// `align_audio`: sound is placed at its arrival time.
+    align: bool,
     frames_out: u64,
     samples_out: u64,
 }
@@ -189,7 +188,7 @@ impl Mixer {
             local_fitter: None,
             local_pcm: Vec::new(),
             remote_pcm: Vec::new(),
-            dry: None,
+            align: false,
             frames_out: 0,
             samples_out: 0,
         }
@@ -220,11 +219,11 @@ impl Mixer {
                 Ok(TapItem::LocalVideo(f)) => self.local = self.fit(f, false),
                 Ok(TapItem::RemoteVideo(f)) => self.remote = self.fit(f, true),
                 Ok(TapItem::LocalAudio(a)) => {
-                    self.prime(0);
+                    self.place(0, start.elapsed(), a.samples.len() / CHANNELS);
                     push_pcm(&mut self.local_pcm, a)
                 }
                 Ok(TapItem::RemoteAudio(a)) => {
-                    self.prime(1);
+                    self.place(1, start.elapsed(), a.samples.len() / CHANNELS);
                     push_pcm(&mut self.remote_pcm, a)
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -278,14 +277,25 @@ impl Mixer {
         }
     }
 
-    /// Before sound that follows a dry spell: the mix's delay in silence,
-    /// so the sound is mixed at the time it arrived.
-    fn prime(&mut self, side: usize) {
-        let Some(dry) = self.dry.as_mut() else { return };
-        if std::mem::take(&mut dry[side]) {
-            let buf = if side == 0 { &mut self.local_pcm } else { &mut self.remote_pcm };
-            let zeros = (AUDIO_DELAY.as_secs_f64() * SAMPLE_RATE as f64) as usize * CHANNELS;
-            buf.extend(std::iter::repeat_n(0.0, zeros));
+    /// `align_audio`: before a side's packet of `n` frames that arrived
+    /// at `arrival`, moves where it lands so that it ends at its arrival
+    /// time (as a picture shows from its arrival), give or take 15 ms.
+    fn place(&mut self, side: usize, arrival: Duration, n: usize) {
+        if !self.align {
+            return;
+        }
+        let buf = if side == 0 { &mut self.local_pcm } else { &mut self.remote_pcm };
+        let landing = self.samples_out as i64 + (buf.len() / CHANNELS) as i64;
+        // The packet starts where it arrived: its sound ends n frames
+        // later, about the decode time a picture takes more than sound.
+        let _ = n;
+        let ideal = (arrival.as_secs_f64() * SAMPLE_RATE as f64) as i64;
+        let tol = SAMPLE_RATE as i64 * 15 / 1000;
+        if landing < ideal - tol {
+            buf.extend(std::iter::repeat_n(0.0, (ideal - landing) as usize * CHANNELS));
+        } else if landing > ideal + tol {
+            let cut = ((landing - ideal) as usize * CHANNELS).min(buf.len());
+            buf.drain(..cut);
         }
     }
 
@@ -296,10 +306,6 @@ impl Mixer {
             v.resize(n * CHANNELS, 0.0);
             v
         };
-        if let Some(dry) = self.dry.as_mut() {
-            dry[0] |= self.local_pcm.len() < n * CHANNELS;
-            dry[1] |= self.remote_pcm.len() < n * CHANNELS;
-        }
         let a = take(&mut self.local_pcm);
         let b = take(&mut self.remote_pcm);
         let samples: Vec<f32> = a.iter().zip(&b).map(|(x, y)| (x + y).clamp(-1.0, 1.0)).collect();
