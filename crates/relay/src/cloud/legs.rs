@@ -84,3 +84,36 @@ impl Legs {
         self.queues.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_offer_reaches_the_worker_and_its_answer_the_participant() {
+        let legs = Legs::default();
+        let (leg, rx) = legs.offer("r1", "callee", "bob", "v=0 offer".into()).unwrap();
+        let got = legs.next("r1").await.unwrap();
+        assert_eq!((got.leg.as_str(), got.side.as_str(), got.user.as_str(), got.offer.as_str()), (leg.as_str(), "callee", "bob", "v=0 offer"));
+        assert!(legs.answer(&leg, "v=0 answer".into()));
+        assert_eq!(rx.await.unwrap(), "v=0 answer");
+        // A leg answered twice, or one nobody waits for, is refused.
+        assert!(!legs.answer(&leg, "again".into()));
+        let (gone, _rx) = legs.offer("r1", "caller", "alice", "v=0".into()).unwrap();
+        legs.forget(&gone);
+        assert!(!legs.answer(&gone, "late".into()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_worker_waits_a_while_then_hears_nothing_and_queues_are_bounded() {
+        let legs = Legs::default();
+        assert!(legs.next("r2").await.is_none(), "the long poll ends empty");
+        let mut kept = Vec::new();
+        while let Some(x) = legs.offer("r2", "caller", "alice", "v=0".into()) {
+            kept.push(x);
+            assert!(kept.len() <= 8, "a recording's queue is bounded");
+        }
+        legs.end("r2");
+        assert!(legs.offer("r2", "caller", "alice", "v=0".into()).is_some(), "a fresh queue after the end");
+    }
+}
