@@ -303,8 +303,17 @@ async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now
         let gone: Vec<String> = seen.keys().filter(|id| reached && !live.iter().any(|r| &r.id == *id)).cloned().collect();
         for id in gone {
             seen.remove(&id);
-            // The final state says whether it stopped or failed.
-            let end = http.json::<CloudRecording>(Method::GET, &format!("/v1/cloud/recordings/{id}"), t, &serde_json::json!({})).await.ok();
+            // The final state says whether it stopped or failed. The relay
+            // drops it from the live list before its row has the final state
+            // (the remux runs in between): ask again until it has one.
+            let mut end = None;
+            for _ in 0..40 {
+                end = http.json::<CloudRecording>(Method::GET, &format!("/v1/cloud/recordings/{id}"), t, &serde_json::json!({})).await.ok();
+                if !end.as_ref().is_some_and(|r| matches!(r.state, CloudState::Recording | CloudState::Pending)) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
             match end.map(|r| r.state) {
                 Some(CloudState::Failed) => println!("server recording {id} failed: recording stopped (what was recorded is kept)"),
                 Some(CloudState::Declined) => println!("server recording {id} declined"),
