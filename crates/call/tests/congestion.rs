@@ -157,8 +157,15 @@ async fn loss_on_one_direction_lowers_that_senders_bitrate_only() {
     assert!((0.08..0.5).contains(&b.net.loss), "b's loss: {:?}", b.net);
     // … but its own sending is clean: a reported no loss, so b did not back off.
     assert!(b.net.target_kbps >= START_KBPS, "{:?}", b.net);
-    // Video still got through the lossy direction (keyframes on PLI, 1 s keyint).
-    assert!(b_decoded > 30, "b decoded {b_decoded} frames");
+    // Video still got through the lossy direction (keyframes on PLI, 1 s
+    // keyint). With the jitter buffer b shows only frames whose references
+    // all arrived: at about 20 % loss, with resends held to the send budget
+    // (1.3× the target in all), a frame that could not be repaired waits for
+    // the next keyframe, so fewer frames show than the old decode-anyway
+    // path made (measured 23 in ~10 s on the loaded 2-core machine): at
+    // least one picture a second gets through.
+    let secs = a_up.map_or(8.0, |t| t.elapsed().as_secs_f64());
+    assert!(b_decoded as f64 >= secs.floor().min(8.0), "b decoded {b_decoded} frames in {secs:.1} s");
     a.close().await;
     b.close().await;
 }
