@@ -73,6 +73,13 @@ impl Remote {
         crate::cloud::CloudApi::new(self.url.clone(), self.token.clone())
     }
 
+    /// The account token, to hand to another part that talks to this relay
+    /// for the user (the call engine's media leg to the server's recorder).
+    /// Never log or show it.
+    pub fn bearer(&self) -> &str {
+        &self.token
+    }
+
     /// The relay's base URL, `http://host:port`.
     pub fn base(&self) -> String {
         self.url.http()

@@ -13,7 +13,7 @@ use onair_call::driver::{Command as CallCommand, Role};
 use onair_media::source::VideoSpec;
 use onair_proto::{Event, MediaKind, RecordAction, Request, Response};
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, State};
+use tauri::{AppHandle, Emitter, Manager, State};
 
 use crate::calls::{CallMedia, CallSources, Launch};
 use crate::commands::chat::ChatState;
@@ -94,8 +94,33 @@ pub fn translate(ev: &Event, now_ms: i64) -> Option<CallPush> {
     })
 }
 
+/// While the server records our running call, our media also goes to its
+/// recorder over a second connection the engine opens (as `onair call`
+/// does); stopped when the recording ends or fails.
+fn cloud_leg(app: &AppHandle, call_id: &str, id: &str, state: onair_proto::cloud::CloudState) {
+    use onair_proto::cloud::CloudState;
+    let media = app.state::<CallMedia>();
+    if !media.runs(call_id) {
+        return;
+    }
+    let target = match state {
+        CloudState::Pending => return,
+        CloudState::Recording => match app.state::<ChatState>().remote() {
+            Ok((remote, _)) => Some(onair_call::cloud::LegTarget { relay: remote.base(), token: remote.bearer().to_string(), recording: id.to_string() }),
+            Err(_) => return,
+        },
+        CloudState::Done | CloudState::Failed | CloudState::Declined => None,
+    };
+    if let Err(e) = media.command(CallCommand::CloudLeg(target)) {
+        tracing::warn!("the server recording's media leg: {e}");
+    }
+}
+
 /// Called by the chat listener for every relay event.
 pub fn on_event(app: &AppHandle, ev: &Event) {
+    if let Event::CloudRecording { id, call_id, state, .. } = ev {
+        cloud_leg(app, call_id, id, *state);
+    }
     if let Some(p) = translate(ev, onair_chat::now_ms()) {
         if let CallPush::Ringing { peer, .. } = &p {
             let w = crate::tray::words(app);
