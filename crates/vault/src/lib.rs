@@ -254,6 +254,78 @@ impl<W: Write> Writer<W> {
     }
 }
 
+/// A [`Writer`] whose first chunk stays in memory until [`HeadWriter::finish`],
+/// so bytes in it can still change ([`HeadWriter::patch`]): an MP4 muxer goes
+/// back to write its `mdat` size last. Later chunks reach `out` as they fill;
+/// chunk 0's place holds zeros until the end (a crash leaves an unreadable
+/// file, never plaintext). For finishing files, not for crash-safe recording.
+pub struct HeadWriter<W: Write + Seek> {
+    w: Writer<W>,
+    /// Chunk 0's plaintext once it filled (its place in `out` is zeros).
+    head: Option<Vec<u8>>,
+}
+
+impl<W: Write + Seek> HeadWriter<W> {
+    pub fn new(out: W, key: &FileKey) -> Result<HeadWriter<W>> {
+        Ok(HeadWriter { w: Writer::new(out, key)?, head: None })
+    }
+
+    pub fn append(&mut self, mut data: &[u8]) -> Result<()> {
+        if self.head.is_none() {
+            let take = (CHUNK - self.w.pending.len()).min(data.len());
+            self.w.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.w.pending.len() < CHUNK {
+                return Ok(());
+            }
+            self.head = Some(std::mem::replace(&mut self.w.pending, Vec::with_capacity(CHUNK)));
+            self.w.out.write_all(&[0u8; SEALED as usize])?;
+            self.w.index = 1;
+        }
+        self.w.append(data)
+    }
+
+    /// Overwrites plaintext bytes `at..at + bytes.len()`, which must lie in
+    /// the first chunk and have been appended already.
+    pub fn patch(&mut self, at: u64, bytes: &[u8]) -> Result<()> {
+        let end = at + bytes.len() as u64;
+        let buf = match self.head.as_mut() {
+            Some(h) => h,
+            None => &mut self.w.pending,
+        };
+        if end > buf.len() as u64 || end > CHUNK as u64 {
+            return Err(VaultError::BadRange(at, end, buf.len() as u64));
+        }
+        buf[at as usize..end as usize].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Plaintext bytes appended so far.
+    pub fn len(&self) -> u64 {
+        self.w.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.w.is_empty()
+    }
+
+    /// Writes the last chunk, then chunk 0 in its place, and flushes.
+    pub fn finish(mut self) -> Result<W> {
+        let Some(head) = self.head.take() else { return self.w.finish() };
+        self.w.seal(true)?;
+        let ct = self
+            .w
+            .cipher
+            .encrypt(Nonce::from_slice(&self.w.header.nonce(0, false)), Payload { msg: &head, aad: &self.w.header.bytes })
+            .expect("AES-GCM encrypts a chunk");
+        self.w.out.seek(SeekFrom::Start(HEADER as u64))?;
+        self.w.out.write_all(&ct)?;
+        self.w.out.seek(SeekFrom::End(0))?;
+        self.w.out.flush()?;
+        Ok(self.w.out)
+    }
+}
+
 /// Makes a file whose writer died readable: drops a torn chunk at its end
 /// and appends an empty last chunk. Returns the plaintext bytes kept.
 /// A file that is already sealed is left as it is.

@@ -131,3 +131,20 @@ fn the_master_key_file_is_made_private_and_read_back() {
     std::fs::write(&p, b"short").unwrap();
     assert!(load_or_create_master(&p).is_err());
 }
+
+#[test]
+fn head_writer_patches_its_first_chunk_at_any_size() {
+    let key = FileKey::random();
+    for n in [10, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7] {
+        let mut plain = data(n);
+        let mut w = HeadWriter::new(std::io::Cursor::new(Vec::new()), &key).unwrap();
+        for p in plain.chunks(5000) {
+            w.append(p).unwrap();
+        }
+        w.patch(4, b"mdat").unwrap();
+        plain[4..8].copy_from_slice(b"mdat");
+        assert!(w.patch(CHUNK as u64 - 2, b"xyz").is_err(), "past the first chunk");
+        let file = w.finish().unwrap().into_inner();
+        assert_eq!(read_all(&key, &file).unwrap(), plain, "size {n}");
+    }
+}
