@@ -1,37 +1,102 @@
 #!/usr/bin/env bash
-# Server-side call recording (issue 16): CPU per concurrent 720p call.
-#   bash bench/cloud-record.sh        # SECS=20; QUICK=1: 3 s, 360p
-# The peer: FFmpeg's CLI compositing two 720p30 test streams side by side
-# (hstack) with both voices mixed (amix), x264 veryfast, fragmented MP4 —
-# the work a recorder worker does per call. Ours on the relay: sealing that
-# composite as it arrives (AES-256-GCM, 64 KiB chunks) and decrypting it for
-# a download, measured on the very file FFmpeg wrote in this run.
-# OnAir's own compositing worker (`onair recorder`) is not built yet: when it
-# is, it runs here on the same two streams.
+# Server-side call recording (issue 16): recorder CPU per concurrent 720p
+# call, and how many such recordings two cores hold.
+#   bash bench/cloud-record.sh        # SECS=20 CALLS=1; QUICK=1: 3 s at 360p, debug build; ONAIR_BIN=… measures that build
+# Ours: a real `onair recorder` worker (x264 veryfast, 30 fps, the 720p tier:
+# 2560x720) recording CALLS calls between `onair call`s with 1280x720 test
+# sources through a local relay; its CPU is read from /proc for SECS seconds
+# once both legs of every call reach it (the callers' own CPU is not counted).
+# The peer, in the same run: FFmpeg's CLI doing the same work on the same
+# kind of media — decoding two 1280x720 H.264 + Opus streams, side by side
+# (hstack), both voices mixed (amix), x264 veryfast at the same bitrate,
+# fragmented MP4. Also: the relay sealing the composite as it arrives
+# (AES-256-GCM, 64 KiB chunks) and a download decrypting it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-20}
-SIZE=1280x720
-PROFILE=--release
-if [ -n "${QUICK:-}" ]; then SECS=3; SIZE=640x360; PROFILE=; fi
+CALLS=${CALLS:-1}
+W=1280; H=720; TIER=720p
+if [ -n "${QUICK:-}" ]; then
+  SECS=3; W=640; H=360; TIER=360p
+  bin=${ONAIR_BIN:-$PWD/${CARGO_TARGET_DIR:-target}/debug/onair}
+  [ -x "$bin" ] || cargo build --bin onair
+  PROFILE=
+elif [ -n "${ONAIR_BIN:-}" ]; then
+  bin=$ONAIR_BIN
+  PROFILE=$(case "$bin" in */release/*) echo --release;; esac)
+else
+  cargo build --release --bin onair >/dev/null 2>&1 || cargo build --release --bin onair
+  bin=$PWD/${CARGO_TARGET_DIR:-target}/release/onair
+  PROFILE=--release
+fi
+# The worker's composite bitrate (crates/call/src/cloud.rs): 3 kbit/s per 1000 pixels of the composite.
+KBPS=$((2 * W * H / 1000 * 3))
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-/usr/bin/time -f "%U %S" -o "$tmp/time" ffmpeg -hide_banner -loglevel error -y \
-  -f lavfi -i "testsrc2=size=$SIZE:rate=30:duration=$SECS" \
-  -f lavfi -i "smptebars=size=$SIZE:rate=30:duration=$SECS" \
-  -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=$SECS" \
-  -f lavfi -i "sine=frequency=660:sample_rate=48000:duration=$SECS" \
-  -filter_complex "[0:v][1:v]hstack=inputs=2[v];[2:a][3:a]amix=inputs=2[a]" -map "[v]" -map "[a]" \
-  -c:v libx264 -preset veryfast -b:v 4000k -g 30 -c:a aac -b:a 96k \
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# ---- FFmpeg: two call-like streams (not timed), then the composite (timed).
+for i in 0 1; do
+  src=$([ $i = 0 ] && echo testsrc2 || echo smptebars)
+  ffmpeg -hide_banner -loglevel error -y -f lavfi -i "$src=size=${W}x${H}:rate=30:duration=$SECS" \
+    -f lavfi -i "sine=frequency=$((440 + 220 * i)):sample_rate=48000:duration=$SECS" \
+    -c:v libx264 -preset veryfast -tune zerolatency -b:v 2500k -g 60 -c:a libopus -b:a 48k "$tmp/in$i.mkv"
+done
+/usr/bin/time -f "%U %S" -o "$tmp/time" ffmpeg -hide_banner -loglevel error -y -i "$tmp/in0.mkv" -i "$tmp/in1.mkv" \
+  -filter_complex "[0:v][1:v]hstack=inputs=2[v];[0:a][1:a]amix=inputs=2[a]" -map "[v]" -map "[a]" \
+  -c:v libx264 -preset veryfast -b:v "${KBPS}k" -g 60 -c:a aac -b:a 96k \
   -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof "$tmp/composite.mp4"
 read -r fu fs < "$tmp/time"
+
+# ---- OnAir: relay + worker + CALLS calls.
+token=bench-recorder-token-0123456789
+"$bin" relay --listen 127.0.0.1:0 --rtmp 127.0.0.1:0 --data "$tmp/relay" --ready-file "$tmp/ready" \
+  --recorder-token "$token" --cloud-tier "$TIER" --cloud-min-free-mb 20 >"$tmp/relay.log" 2>&1 & pids+=($!)
+for _ in $(seq 200); do [ -s "$tmp/ready" ] && break; sleep 0.1; done
+relay="http://$(cat "$tmp/ready")"
+ONAIR_RECORDER_TOKEN=$token "$bin" recorder --relay "$relay" --ice-ip 127.0.0.1 --jobs "$CALLS" \
+  --work-dir "$tmp" >"$tmp/worker.log" 2>&1 & wpid=$!; pids+=($wpid)
+media=(--video test --audio test --size "${W}x${H}" --fps 30 --ice-ip 127.0.0.1 --video-bitrate 2500 --max-bitrate 2500)
+for i in $(seq "$CALLS"); do
+  for u in a$i b$i; do ONAIR_HOME=$tmp/$u ONAIR_PASSWORD=benchbench "$bin" account register --relay "$relay" --user "$u" >>"$tmp/accounts.log" 2>&1; done
+  ONAIR_HOME=$tmp/b$i "$bin" recordings cloud consent allow >>"$tmp/accounts.log" 2>&1
+  ( sleep $((SECS + 120)) ) | ONAIR_HOME=$tmp/b$i "$bin" call --answer --from "a$i" "${media[@]}" >"$tmp/b$i.log" 2>&1 & pids+=($!)
+  for _ in $(seq 600); do grep -q "waiting for a call" "$tmp/b$i.log" 2>/dev/null && break; sleep 0.1; done
+  ( sleep $((SECS + 120)) ) | ONAIR_HOME=$tmp/a$i "$bin" call "b$i" --record-cloud "${media[@]}" >"$tmp/a$i.log" 2>&1 & pids+=($!)
+done
+legs=$((2 * CALLS))
+for _ in $(seq 1200); do
+  [ "$(grep -c "media arrives" "$tmp/worker.log" 2>/dev/null || true)" -ge "$legs" ] && break; sleep 0.1
+done
+if [ "$(grep -c "media arrives" "$tmp/worker.log" || true)" -lt "$legs" ]; then
+  echo "the recorder did not get both legs of every call; its log:" >&2; cat "$tmp/worker.log" >&2; exit 1
+fi
+ticks() { awk '{print $14 + $15}' "/proc/$wpid/stat"; }
+hz=$(getconf CLK_TCK)
+sleep 2 # the composite settles (first keyframes, encoder start)
+t0=$(ticks); s0=$(date +%s.%N)
+if [ -n "${PERF:-}" ]; then # PERF=FILE: where the worker spends its time (perf report -i FILE)
+  perf record -q -F 499 -g -p "$wpid" -o "$PERF" -- sleep "$SECS" >/dev/null 2>&1
+else
+  sleep "$SECS"
+fi
+t1=$(ticks); s1=$(date +%s.%N)
+rss=$(awk '/VmHWM/ {print $2}' "/proc/$wpid/status")
+
+# ---- The relay's encryption at rest, on FFmpeg's composite of this run.
 cargo build $PROFILE -q -p onair-vault --example seal
-dir=target/$([ -n "$PROFILE" ] && echo release || echo debug)/examples
+dir=${CARGO_TARGET_DIR:-target}/$([ -n "$PROFILE" ] && echo release || echo debug)/examples
 read -r bytes seal open < <("$dir/seal" "$tmp/composite.mp4" "$tmp/composite.vault")
-awk -v s="$SECS" -v fu="$fu" -v fs="$fs" -v seal="$seal" -v open="$open" -v b="$bytes" -v size="$SIZE" 'BEGIN {
-  ff = (fu + fs) / s * 100; ours = seal / s * 100;
-  printf "composite %s x2 side by side, %d s, %.1f MB\n", size, s, b / 1e6;
-  printf "FFmpeg CLI composite (hstack + amix, x264 veryfast): %.1f %% of a core per call -> %d concurrent calls on 2 cores\n", ff, (ff > 0 ? int(200 / ff) : 0);
-  printf "relay sealing the composite as it arrives:           %.3f %% of a core per call (%.0f MB/s); a download decrypts at %.0f MB/s\n", ours, b / 1e6 / seal, b / 1e6 / open;
-  printf "ratio: sealing costs %.4f of compositing\n", (ff > 0 ? ours / ff : 0);
+
+awk -v s="$SECS" -v fu="$fu" -v fs="$fs" -v seal="$seal" -v open="$open" -v b="$bytes" -v w="$W" -v h="$H" \
+    -v calls="$CALLS" -v t0="$t0" -v t1="$t1" -v hz="$hz" -v s0="$s0" -v s1="$s1" -v rss="$rss" -v kbps="$KBPS" 'BEGIN {
+  ff = (fu + fs) / s * 100;
+  ours = (t1 - t0) / hz / (s1 - s0) * 100 / calls;
+  seal_pc = seal / s * 100;
+  printf "composite: two %dx%d@30 calls side by side (%dx%d, x264 veryfast, %d kbit/s), %d s\n", w, h, 2 * w, h, kbps, s;
+  printf "FFmpeg CLI (decode both, hstack + amix, encode): %5.1f %% of a core per call -> %d concurrent recordings on 2 cores\n", ff, (ff > 0 ? int(200 / ff) : 0);
+  printf "onair recorder (%d call(s) at once):              %5.1f %% of a core per call -> %d concurrent recordings on 2 cores (peak RSS %.0f MB)\n", calls, ours, (ours > 0 ? int(200 / ours) : 0), rss / 1024;
+  printf "relay sealing the composite as it arrives:       %.3f %% of a core per call (%.0f MB/s); a download decrypts at %.0f MB/s\n", seal_pc, b / 1e6 / seal, b / 1e6 / open;
+  printf "ratio: onair recorder / FFmpeg CLI = %.2f\n", (ff > 0 ? ours / ff : 0);
 }'
