@@ -41,6 +41,8 @@ pub enum MediaError {
     },
     #[error("recording {0} not found in the library (see `onair recordings list`)")]
     NoSuchRecording(i64),
+    #[error("recording {0} is encrypted and this computer has no key for it: this recording was encrypted on another computer or its key was removed from the keychain")]
+    NoKey(i64),
     #[error("{0}")]
     Invalid(String),
     /// The go-live controller is in the wrong state for the request

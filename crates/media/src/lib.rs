@@ -31,6 +31,7 @@ pub mod compose;
 pub mod convert;
 #[cfg(feature = "mic")]
 mod cpal_thread;
+pub mod crypt;
 pub mod devices;
 pub mod encode;
 mod error;

@@ -14,12 +14,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::output::finalize::finalize;
+use crate::output::finalize::finalize_with_key;
+use onair_vault::FileKey;
 use crate::{MediaError, Result};
 
 const MIGRATIONS: &[(&str, &str)] = &[
     ("001_recordings", include_str!("../migrations/001_recordings.sql")),
     ("002_track_starts", include_str!("../migrations/002_track_starts.sql")),
+    ("003_encrypted", include_str!("../migrations/003_encrypted.sql")),
 ];
 
 /// Where each track of a recording started on the pipeline's timeline, in
@@ -63,6 +65,13 @@ pub struct Recording {
     pub bookmarks: Vec<Bookmark>,
     #[serde(skip)]
     pub starts: TrackStarts,
+    /// Encrypted at rest: the file is an `onair-vault` file, readable with
+    /// this computer's recording key only.
+    pub encrypted: bool,
+    /// The recording's own key, wrapped by the master key.
+    #[serde(skip)]
+    #[ts(skip)]
+    pub wrapped_key: Option<Vec<u8>>,
 }
 
 /// What recovery did with one interrupted recording.
@@ -77,8 +86,11 @@ pub struct Recovered {
 
 pub struct Library {
     db_path: PathBuf,
+    home: PathBuf,
     dir: PathBuf,
     conn: Mutex<Connection>,
+    /// `onair record --encrypt`: encrypt whatever the setting says.
+    encrypt_all: std::sync::atomic::AtomicBool,
 }
 
 pub fn unix_now() -> i64 {
@@ -134,7 +146,7 @@ impl Library {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(dberr)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(dberr)?;
         migrate(&conn).map_err(dberr)?;
-        Ok(Library { db_path, dir, conn: Mutex::new(conn) })
+        Ok(Library { db_path, home: home.to_path_buf(), dir, conn: Mutex::new(conn), encrypt_all: Default::default() })
     }
 
     /// Where new recordings go by default.
@@ -156,6 +168,103 @@ impl Library {
             )?;
             Ok(c.last_insert_rowid())
         })
+    }
+
+    /// Registers a recording that is starting, encrypted when the setting
+    /// (or [`Library::force_encryption`]) says so: then it returns the
+    /// recording's new key, whose wrapped form is already saved (the master
+    /// key is made on first use).
+    pub fn begin_recording(&self, path: &Path, part_path: &Path) -> Result<(i64, Option<FileKey>)> {
+        let encrypt = self.encrypt_all.load(std::sync::atomic::Ordering::Relaxed) || self.encrypt_recordings()?;
+        let master = if encrypt {
+            Some(crate::crypt::master_key(&self.home, true)?.ok_or_else(|| MediaError::Invalid("no recording key could be made".into()))?)
+        } else {
+            None
+        };
+        let id = self.begin(path, part_path)?;
+        let Some(master) = master else { return Ok((id, None)) };
+        let key = FileKey::random();
+        let wrapped = key.wrap(&master, &crate::crypt::wrap_label(id));
+        self.with(|c| c.execute("UPDATE recordings SET wrapped_key = ?2 WHERE id = ?1", params![id, wrapped]).map(|_| ()))?;
+        Ok((id, Some(key)))
+    }
+
+    /// Encrypt every recording this process starts (`onair record --encrypt`).
+    pub fn force_encryption(&self) {
+        self.encrypt_all.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The setting "Encrypt recordings on this computer" (default off).
+    pub fn encrypt_recordings(&self) -> Result<bool> {
+        let v: Option<String> = self.with(|c| {
+            c.query_row("SELECT value FROM settings WHERE key = 'encrypt_recordings'", [], |r| r.get(0)).optional()
+        })?;
+        Ok(v.as_deref() == Some("on"))
+    }
+
+    pub fn set_encrypt_recordings(&self, on: bool) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES ('encrypt_recordings', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [if on { "on" } else { "off" }],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The key of an encrypted recording (`None` for a plain one); a clear
+    /// error when this computer's keychain cannot open it.
+    pub fn key(&self, r: &Recording) -> Result<Option<FileKey>> {
+        let Some(wrapped) = &r.wrapped_key else { return Ok(None) };
+        let master = crate::crypt::master_key(&self.home, false)?.ok_or(MediaError::NoKey(r.id))?;
+        FileKey::unwrap(&master, &crate::crypt::wrap_label(r.id), wrapped).map(Some).map_err(|_| MediaError::NoKey(r.id))
+    }
+
+    /// A finished recording's plain bytes, decrypted on the fly if need be.
+    pub fn open_plain(&self, id: i64) -> Result<PlainFile> {
+        let r = self.get(id)?;
+        if r.state == "recording" {
+            return Err(MediaError::Invalid(format!("recording {id} is still in progress")));
+        }
+        let ioerr = |e: std::io::Error| MediaError::Io { what: format!("opening {}", r.path.display()), source: e };
+        match self.key(&r)? {
+            None => {
+                let f = File::open(&r.path).map_err(ioerr)?;
+                let len = f.metadata().map_err(ioerr)?.len();
+                Ok(PlainFile::Plain(f, len))
+            }
+            Some(key) => Ok(PlainFile::Vault(crate::crypt::PlainReader::open(&r.path, &key)?)),
+        }
+    }
+
+    /// Writes a plain copy of a finished recording to `out` (decrypted if it
+    /// is encrypted). An existing `out` is refused unless `force`. Returns
+    /// the bytes written.
+    pub fn export(&self, id: i64, out: &Path, force: bool) -> Result<u64> {
+        use std::io::Write;
+        let r = self.get(id)?;
+        if out.exists() && !force {
+            return Err(MediaError::Invalid(format!("{} already exists; pass --force to replace it", out.display())));
+        }
+        if std::fs::canonicalize(out).ok().is_some_and(|o| std::fs::canonicalize(&r.path).ok() == Some(o)) {
+            return Err(MediaError::Invalid(format!("{} is the recording itself; choose another file", out.display())));
+        }
+        let mut src = self.open_plain(id)?;
+        let tmp = out.with_extension("onair-export.tmp");
+        let werr = |e: std::io::Error| MediaError::Write { path: out.to_owned(), reason: e.to_string() };
+        let result = (|| -> std::io::Result<u64> {
+            let mut w = std::io::BufWriter::new(File::create(&tmp)?);
+            let n = src.len();
+            src.range(0, n, |b| w.write_all(b))?;
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            std::fs::rename(&tmp, out)?;
+            Ok(n)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(werr)
     }
 
     /// Saves a bookmark at once (durable before this returns).
@@ -294,8 +403,16 @@ impl Library {
             if is_locked(&r.part_path) {
                 continue; // a live recorder owns it
             }
+            let key = match self.key(&r) {
+                Ok(k) => k,
+                Err(e) => {
+                    // Left as it is: it recovers once the key is back.
+                    out.push(Recovered { id: r.id, path: r.path, bookmarks: r.bookmarks.len(), duration_ms: None, error: Some(e.to_string()) });
+                    continue;
+                }
+            };
             let result = if r.part_path.exists() {
-                finalize(&r.part_path, &r.path, &r.bookmarks, r.starts)
+                finalize_with_key(&r.part_path, &r.path, &r.bookmarks, r.starts, key.as_ref())
             } else if r.path.exists() {
                 // The crash came after the final file was written.
                 let size = std::fs::metadata(&r.path).map(|m| m.len()).unwrap_or(0);
@@ -321,7 +438,7 @@ impl Library {
     }
 }
 
-const SELECT: &str = "SELECT id, path, part_path, started_at, ended_at, duration_ms, size_bytes, state, error, pinned, video_start_us, audio_start_us FROM recordings";
+const SELECT: &str = "SELECT id, path, part_path, started_at, ended_at, duration_ms, size_bytes, state, error, pinned, video_start_us, audio_start_us, wrapped_key FROM recordings";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Recording> {
     Ok(Recording {
@@ -337,7 +454,52 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Recording> {
         pinned: r.get::<_, i64>(9)? != 0,
         bookmarks: Vec::new(),
         starts: TrackStarts { video_us: r.get(10)?, audio_us: r.get(11)? },
+        encrypted: r.get::<_, Option<Vec<u8>>>(12)?.is_some(),
+        wrapped_key: r.get(12)?,
     })
+}
+
+/// A finished recording's plain bytes: the file itself, or a vault file
+/// decrypted chunk by chunk.
+pub enum PlainFile {
+    Plain(File, u64),
+    Vault(crate::crypt::PlainReader),
+}
+
+impl PlainFile {
+    pub fn len(&self) -> u64 {
+        match self {
+            PlainFile::Plain(_, n) => *n,
+            PlainFile::Vault(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes `start..end` to `sink`, in order.
+    pub fn range(&mut self, start: u64, end: u64, mut sink: impl FnMut(&[u8]) -> std::io::Result<()>) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        match self {
+            PlainFile::Vault(r) => r.range(start, end, sink),
+            PlainFile::Plain(f, _) => {
+                f.seek(SeekFrom::Start(start))?;
+                let mut left = end.saturating_sub(start);
+                let mut buf = vec![0u8; 256 * 1024];
+                while left > 0 {
+                    let want = left.min(buf.len() as u64) as usize;
+                    let n = f.read(&mut buf[..want])?;
+                    if n == 0 {
+                        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file is shorter than it was"));
+                    }
+                    sink(&buf[..n])?;
+                    left -= n as u64;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 fn bookmarks(c: &Connection, recording: i64) -> rusqlite::Result<Vec<Bookmark>> {

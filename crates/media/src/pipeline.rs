@@ -23,7 +23,7 @@ use crate::compose::{overlay, Placement};
 use crate::encode::{AudioEncoder, EncodedPacket, EncodingConfig, StreamKind, VideoEncoder};
 use crate::frame::{Clock, VideoFrame};
 use crate::library::{Bookmark, Library};
-use crate::output::finalize::finalize;
+use crate::output::finalize::finalize_with_key;
 use crate::output::mux::StreamSet;
 use crate::output::adapt::Adapter;
 use crate::output::recorder::Recorder;
@@ -157,6 +157,8 @@ pub struct Pipeline {
     stats: Arc<Stats>,
     library: Option<Arc<Library>>,
     recording_id: Option<i64>,
+    /// The recording's own key when it is encrypted at rest.
+    record_key: Option<onair_vault::FileKey>,
     record_path: Option<PathBuf>,
     recorder: Option<Recorder>,
     rtmp: Vec<RtmpOutput>,
@@ -341,12 +343,14 @@ impl Pipeline {
 
         // Outputs: the recording first (local, cannot hang), then the network.
         let record_failed = Arc::new(AtomicBool::new(false));
-        let (mut recorder, mut rec_tx, mut recording_id) = (None, None, None);
+        let (mut recorder, mut rec_tx, mut recording_id, mut record_key) = (None, None, None, None);
         if let Some(path) = &cfg.record {
             let (tx, rx) = bounded(1024);
             let part = crate::output::recorder::part_path_for(path);
             if let Some(lib) = &library {
-                recording_id = Some(lib.begin(path, &part)?);
+                let (id, key) = lib.begin_recording(path, &part)?;
+                recording_id = Some(id);
+                record_key = key;
             }
             let on_start: crate::output::recorder::OnTrackStart = match (&library, recording_id) {
                 (Some(lib), Some(id)) => {
@@ -359,7 +363,7 @@ impl Pipeline {
                 }
                 _ => Box::new(|_, _| {}),
             };
-            match Recorder::start(path, streams.clone(), rx, stats.clone(), record_failed.clone(), on_start) {
+            match Recorder::start_with_key(path, streams.clone(), rx, stats.clone(), record_failed.clone(), on_start, record_key.clone()) {
                 Ok(r) => recorder = Some(r),
                 Err(e) => {
                     if let (Some(lib), Some(id)) = (&library, recording_id) {
@@ -528,6 +532,7 @@ impl Pipeline {
             stats,
             library,
             recording_id,
+            record_key,
             record_path: cfg.record.clone(),
             recorder,
             rtmp,
@@ -651,7 +656,7 @@ impl Pipeline {
                 (Some(lib), Some(id)) => lib.bookmarks(id)?,
                 _ => Vec::new(),
             };
-            match finalize(&part, &path, &bookmarks, end.starts) {
+            match finalize_with_key(&part, &path, &bookmarks, end.starts, self.record_key.as_ref()) {
                 Ok(f) => {
                     let ms = f.duration.as_millis() as i64;
                     if let (Some(lib), Some(id)) = (&self.library, self.recording_id) {

@@ -46,9 +46,20 @@ pub fn is_uniform(f: &frame::Video) -> bool {
 
 /// Writes a `width`-wide JPEG of `video` to `out` (atomically).
 pub fn write_jpeg(video: &Path, out: &Path, width: u32) -> Result<()> {
+    let data = jpeg(video, None, width)?;
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| MediaError::Write { path: dir.into(), reason: e.to_string() })?;
+    }
+    let tmp = out.with_extension("jpg.tmp");
+    std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, out)).map_err(|e| MediaError::Write { path: out.into(), reason: e.to_string() })
+}
+
+/// A `width`-wide JPEG of `video` (an encrypted recording when `key` is
+/// given: its thumbnail is made in memory and never cached on disk).
+pub fn jpeg(video: &Path, key: Option<&onair_vault::FileKey>, width: u32) -> Result<Vec<u8>> {
     crate::init();
     let path = video.display().to_string();
-    let mut ictx = crate::source::file::open_input(video)?;
+    let mut ictx = crate::crypt::open_input(video, key)?;
     let stream = ictx.streams().best(media::Type::Video).ok_or(MediaError::NoStream { path: path.clone(), kind: "video" })?;
     let index = stream.index();
     let mut dec = codec::context::Context::from_parameters(stream.parameters())
@@ -109,12 +120,7 @@ pub fn write_jpeg(video: &Path, out: &Path, width: u32) -> Result<()> {
     enc.send_eof().ctx(|| "encoding the thumbnail".into())?;
     let mut packet = Packet::empty();
     enc.receive_packet(&mut packet).ctx(|| "encoding the thumbnail".into())?;
-    let data = packet.data().unwrap_or_default();
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| MediaError::Write { path: dir.into(), reason: e.to_string() })?;
-    }
-    let tmp = out.with_extension("jpg.tmp");
-    std::fs::write(&tmp, data).and_then(|_| std::fs::rename(&tmp, out)).map_err(|e| MediaError::Write { path: out.into(), reason: e.to_string() })
+    Ok(packet.data().unwrap_or_default().to_vec())
 }
 
 #[cfg(test)]

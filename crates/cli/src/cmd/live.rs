@@ -130,6 +130,11 @@ pub struct RecordArgs {
     /// Output MP4 (default: a new file in the library's folder).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Encrypt this recording at rest (AES-256-GCM, key in the OS keychain)
+    /// whatever the setting (`onair recordings encrypt on|off`) says; play
+    /// it in the app, or `onair recordings export ID --out FILE`.
+    #[arg(long)]
+    encrypt: bool,
     #[command(flatten)]
     sources: SourceArgs,
     #[command(flatten)]
@@ -206,7 +211,7 @@ pub fn run_live(mut a: LiveArgs) -> anyhow::Result<i32> {
         cfg.live.push(d);
     }
     cfg.record = a.record.map(absolute).transpose()?;
-    run(cfg, a.limits.stats_json)
+    run(cfg, a.limits.stats_json, false)
 }
 
 pub fn run_record(a: RecordArgs) -> anyhow::Result<i32> {
@@ -216,7 +221,7 @@ pub fn run_record(a: RecordArgs) -> anyhow::Result<i32> {
         // The controller's naming, the app's too.
         None => onair_media::golive::new_recording_path(&onair_media::home::data_dir().join("recordings"), "onair", onair_media::library::unix_now()),
     });
-    run(cfg, a.limits.stats_json)
+    run(cfg, a.limits.stats_json, a.encrypt)
 }
 
 fn absolute(p: PathBuf) -> anyhow::Result<PathBuf> {
@@ -256,7 +261,7 @@ fn spawn_stdin() -> crossbeam_channel::Receiver<Input> {
     rx
 }
 
-fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i32> {
+fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>, encrypt: bool) -> anyhow::Result<i32> {
     let recording = cfg.record.is_some();
     let library = if recording {
         if let Some(dir) = cfg.record.as_ref().and_then(|p| p.parent()) {
@@ -265,9 +270,17 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
                 let _ = std::fs::create_dir_all(dir);
             }
         }
-        Some(Arc::new(crate::cmd::recordings::open_library()?))
+        let lib = crate::cmd::recordings::open_library()?;
+        if encrypt {
+            lib.force_encryption();
+        }
+        Some(Arc::new(lib))
     } else {
         None
+    };
+    let encrypted = match &library {
+        Some(l) => encrypt || l.encrypt_recordings()?,
+        None => false,
     };
     let live_names: Vec<String> = cfg.live.iter().map(|d| d.name.clone()).collect();
     let record_path = cfg.record.clone();
@@ -296,7 +309,11 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
         }
     }
     if let Some(p) = &record_path {
-        eprintln!("recording to {}", p.display());
+        if encrypted {
+            eprintln!("recording to {} (encrypted at rest; `onair recordings export` writes a plain copy)", p.display());
+        } else {
+            eprintln!("recording to {}", p.display());
+        }
     }
     if recording {
         eprintln!("type `b [LABEL]` + Enter for a bookmark, `q` + Enter to stop");
@@ -376,7 +393,17 @@ fn run(mut cfg: PipelineConfig, stats_json: Option<PathBuf>) -> anyhow::Result<i
     for e in &summary.errors {
         eprintln!("error: {e}");
     }
-    if let Some(r) = &summary.recording {
+    if let Some(r) = summary.recording.as_ref().filter(|_| encrypted) {
+        eprintln!(
+            "saved {} ({:.1} s, {:.1} MB, {} bookmarks), encrypted — a plain copy: onair recordings export {} --out FILE   (library id {})",
+            r.path.display(),
+            r.duration_ms as f64 / 1000.0,
+            r.size_bytes as f64 / 1e6,
+            r.bookmarks.len(),
+            r.id,
+            r.id
+        );
+    } else if let Some(r) = &summary.recording {
         eprintln!(
             "saved {} ({:.1} s, {:.1} MB, {} bookmarks) — play it with: ffplay {:?}   (library id {})",
             r.path.display(),

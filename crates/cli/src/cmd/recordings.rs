@@ -34,6 +34,21 @@ pub enum RecordingsCommand {
     },
     /// Show or set the retention in days (`off` keeps everything).
     Retention { days: Option<String> },
+    /// Show or set "Encrypt recordings on this computer" (on | off; default
+    /// off), the setting the app's Settings screen shows too. Encrypted
+    /// recordings are readable only with this computer's key, kept in the
+    /// OS keychain.
+    Encrypt { state: Option<String> },
+    /// Write a plain MP4 copy of a recording (decrypted if it is encrypted).
+    Export {
+        id: i64,
+        /// Where to write the copy.
+        #[arg(long, value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
     /// Recordings the relay made of your calls (encrypted there; you and the
     /// other participant only).
     Cloud {
@@ -68,13 +83,14 @@ fn fmt_ms(ms: Option<i64>) -> String {
 
 fn line(r: &Recording) -> String {
     format!(
-        "{:>4}  {}  {:>11}  {:>8}  {:<9} {}{}  {}",
+        "{:>4}  {}  {:>11}  {:>8}  {:<9} {}{}{}  {}",
         r.id,
         crate::time::utc_stamp(r.started_at, " "),
         fmt_ms(r.duration_ms),
         r.size_bytes.map(|s| format!("{:.1} MB", s as f64 / 1e6)).unwrap_or_else(|| "-".into()),
         r.state,
         if r.pinned { "pinned " } else { "" },
+        if r.encrypted { "encrypted " } else { "" },
         if r.bookmarks.is_empty() { String::new() } else { format!("{} bookmarks", r.bookmarks.len()) },
         r.path.display()
     )
@@ -112,7 +128,11 @@ pub fn run(cmd: RecordingsCommand) -> anyhow::Result<i32> {
                 for b in &r.bookmarks {
                     println!("  {}  {}", fmt_ms(Some(b.t_ms)), b.label);
                 }
-                println!("  play: ffplay {:?}", r.path);
+                if r.encrypted {
+                    println!("  encrypted at rest: onair recordings export {id} --out FILE writes a plain copy");
+                } else {
+                    println!("  play: ffplay {:?}", r.path);
+                }
             }
         }
         RecordingsCommand::Delete { id } => {
@@ -140,6 +160,18 @@ pub fn run(cmd: RecordingsCommand) -> anyhow::Result<i32> {
         }
         RecordingsCommand::Recover { json } => return recover(json),
         RecordingsCommand::Cloud { cmd } => return super::cloud::run(cmd),
+        RecordingsCommand::Encrypt { state } => match state.as_deref() {
+            None => println!("encrypt recordings on this computer: {}", if lib.encrypt_recordings()? { "on" } else { "off" }),
+            Some(v @ ("on" | "off")) => {
+                lib.set_encrypt_recordings(v == "on")?;
+                println!("encrypt recordings on this computer: {v} (from the next recording)");
+            }
+            Some(v) => anyhow::bail!("say `on` or `off`, not {v:?}"),
+        },
+        RecordingsCommand::Export { id, out, force } => {
+            let n = lib.export(id, &out, force)?;
+            println!("exported recording {id} to {} ({:.1} MB)", out.display(), n as f64 / 1e6);
+        }
         RecordingsCommand::Retention { days } => match days.as_deref() {
             None => match lib.retention_days()? {
                 Some(d) => println!("retention: {d} day(s)"),

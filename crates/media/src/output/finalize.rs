@@ -6,10 +6,14 @@
 //! finalises a recording at stop and recovers one that a crash interrupted: a
 //! truncated last fragment just ends the copy.
 
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ffmpeg_next::format::context::StreamIo;
 use ffmpeg_next::{codec, encoder, media, Rational};
+use onair_vault::FileKey;
 
 use crate::library::{Bookmark, TrackStarts};
 use crate::{MediaError, Result};
@@ -29,15 +33,38 @@ pub const START_CHAPTER: &str = "Start";
 /// `starts` restores each track's start offset, which fragmented MP4 lost.
 /// The final file appears atomically (written beside it, then renamed).
 pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackStarts) -> Result<Finalized> {
+    finalize_with_key(part, out, bookmarks, starts, None)
+}
+
+/// [`finalize`] for a recording encrypted with `key` (both files are vault
+/// files): the part is sealed up to its last complete chunk if its writer
+/// died, read through a decrypting reader, and the final MP4 streams into a
+/// new vault file, so no plaintext reaches the disk. Its `moov` stays at the
+/// end (`+faststart` rewrites the file through its path, which custom I/O
+/// has not); players find it with a Range request.
+pub fn finalize_with_key(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackStarts, key: Option<&FileKey>) -> Result<Finalized> {
     crate::init();
     let werr = |path: &Path, reason: String| MediaError::Write { path: path.to_owned(), reason };
-    let mut ictx = crate::source::file::open_input(part)?;
+    if let Some(key) = key {
+        onair_vault::seal_recovered(part, key).map_err(|e| crate::crypt::verr(part, e))?;
+    }
+    let mut ictx = crate::crypt::open_input(part, key)?;
     let tmp: PathBuf = {
         let mut s = out.as_os_str().to_owned();
         s.push(".finalizing");
         s.into()
     };
-    let mut octx = ffmpeg_next::format::output_as(&tmp, "mp4").map_err(|e| werr(&tmp, e.to_string()))?;
+    let mut sink = None;
+    let mut octx = match key {
+        None => ffmpeg_next::format::output_as(&tmp, "mp4").map_err(|e| werr(&tmp, e.to_string()))?,
+        Some(key) => {
+            let file = crate::crypt::private_file(&tmp).map_err(|e| werr(&tmp, e.to_string()))?;
+            let shared = Arc::new(Mutex::new(crate::crypt::FinalSink::new(file, key)?));
+            sink = Some(shared.clone());
+            let io = StreamIo::from_write_seek(SinkRef(shared)).map_err(|e| werr(&tmp, e.to_string()))?;
+            ffmpeg_next::format::output_to_stream(io, None, Some("mp4")).map_err(|e| werr(&tmp, e.to_string()))?
+        }
+    };
     let mut map = vec![None; ictx.nb_streams() as usize];
     let mut in_tbs = vec![Rational(1, 1); ictx.nb_streams() as usize];
     // Per input stream: the offset to add, in that stream's time base.
@@ -66,7 +93,7 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackSt
     if next == 0 {
         return Err(MediaError::NoStream { path: part.display().to_string(), kind: "audio or video" });
     }
-    let end_ms = media_end_ms(part)?;
+    let end_ms = media_end_ms(part, key)?;
     let duration = Duration::from_millis(end_ms as u64);
     let mut marks: Vec<(i64, &str)> = bookmarks.iter().map(|b| (b.t_ms.clamp(0, end_ms.max(0)), b.label.as_str())).collect();
     if marks.first().is_some_and(|m| m.0 > 0) {
@@ -78,12 +105,26 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackSt
             .map_err(|e| werr(&tmp, format!("adding chapter {label:?}: {e}")))?;
     }
     let mut opts = ffmpeg_next::Dictionary::new();
-    opts.set("movflags", "+faststart");
+    if key.is_none() {
+        opts.set("movflags", "+faststart");
+    }
     octx.write_header_with(opts).map_err(|e| werr(&tmp, e.to_string()))?;
     let mut copied = 0u64;
     // A crash leaves a truncated fragment at the end: reading stops there.
+    // An encrypted part a crash cut is cut at a chunk boundary, likely inside
+    // a sample: a packet that runs to the very end was cut short (a whole
+    // file ends with the fragment index, never with sample data).
+    let cut_at = match key {
+        Some(k) => onair_vault::open(part, k).map(|r| r.len()).ok(),
+        None => None,
+    };
     for (st, mut pkt) in ictx.packets() {
         let Some(o) = map[st.index()] else { continue };
+        if let (Some(end), Ok(pos)) = (cut_at, u64::try_from(pkt.position())) {
+            if pos + pkt.size() as u64 >= end {
+                continue;
+            }
+        }
         let out_tb = octx.stream(o).map(|s| s.time_base()).unwrap_or(in_tbs[st.index()]);
         let d = shift[st.index()];
         if d != 0 {
@@ -101,12 +142,20 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackSt
         return Err(MediaError::Invalid(format!("{} holds no media to recover", part.display())));
     }
     octx.write_trailer().map_err(|e| werr(&tmp, e.to_string()))?;
+    // Dropping the context flushes FFmpeg's buffer into the sink.
     drop(octx);
+    if let Some(s) = sink {
+        let sealed = s.lock().unwrap_or_else(|p| p.into_inner()).finish();
+        if let Err(e) = sealed {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(werr(&tmp, e.to_string()));
+        }
+    }
     std::fs::rename(&tmp, out).map_err(|e| werr(out, e.to_string()))?;
     let _ = std::fs::remove_file(part);
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     // Re-read the duration from the final file: the part's may be unknown.
-    let duration = crate::source::file::open_input(out)
+    let duration = crate::crypt::open_input(out, key)
         .ok()
         .map(|i| Duration::from_micros(i.duration().max(0) as u64))
         .unwrap_or(duration);
@@ -116,8 +165,8 @@ pub fn finalize(part: &Path, out: &Path, bookmarks: &[Bookmark], starts: TrackSt
 /// The end of the last packet in `path`, in milliseconds. The container's own
 /// duration is unreliable for a fragmented file a crash cut short, so this
 /// reads the packets (cheap: no decoding).
-fn media_end_ms(path: &Path) -> Result<i64> {
-    let mut ictx = crate::source::file::open_input(path)?;
+fn media_end_ms(path: &Path, key: Option<&FileKey>) -> Result<i64> {
+    let mut ictx = crate::crypt::open_input(path, key)?;
     let mut end = 0i64;
     for (st, pkt) in ictx.packets() {
         let tb = st.time_base();
@@ -127,4 +176,23 @@ fn media_end_ms(path: &Path) -> Result<i64> {
         }
     }
     Ok(end)
+}
+
+/// FFmpeg owns its stream; the finaliser keeps a handle to seal the file
+/// after the trailer.
+struct SinkRef(Arc<Mutex<crate::crypt::FinalSink>>);
+
+impl Write for SinkRef {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Seek for SinkRef {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).seek(to)
+    }
 }

@@ -110,6 +110,14 @@ impl Muxer {
         Ok(Muxer { octx, _interrupt: None, video: None, audio: None, interrupt_ptr: std::ptr::null() })
     }
 
+    /// Opens an output that writes through `io` (an encrypted recording).
+    pub fn open_stream(io: ffmpeg_next::format::context::StreamIo, format: &str) -> Result<Self> {
+        crate::init();
+        let octx = ffmpeg_next::format::output_to_stream(io, None, Some(format))
+            .map_err(|e| MediaError::Ffmpeg { what: format!("creating a {format} muxer"), source: e })?;
+        Ok(Muxer { octx, _interrupt: None, video: None, audio: None, interrupt_ptr: std::ptr::null() })
+    }
+
     /// Arms or clears the deadline for the next blocking calls.
     pub fn set_deadline(&self, timeout: Option<Duration>) {
         set_deadline(self.interrupt_ptr, timeout);

@@ -6,12 +6,16 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Receiver;
 
+use ffmpeg_next::format::context::StreamIo;
+use onair_vault::FileKey;
+
 use super::mux::{Muxer, StreamSet};
+use crate::crypt::SharedWriter;
 use crate::encode::{EncodedPacket, StreamKind};
 use crate::library::TrackStarts;
 use crate::stats::{add, Stats};
@@ -60,7 +64,22 @@ impl Recorder {
         rx: Receiver<Arc<EncodedPacket>>,
         stats: Arc<Stats>,
         failed: Arc<AtomicBool>,
+        on_start: OnTrackStart,
+    ) -> Result<Self> {
+        Self::start_with_key(final_path, streams, rx, stats, failed, on_start, None)
+    }
+
+    /// [`Recorder::start`], encrypting at rest with `key` when given: the
+    /// fragments go through `onair_vault::Writer`, so each full 64 KiB chunk
+    /// reaches the disk sealed and no plaintext ever does.
+    pub fn start_with_key(
+        final_path: &Path,
+        streams: StreamSet,
+        rx: Receiver<Arc<EncodedPacket>>,
+        stats: Arc<Stats>,
+        failed: Arc<AtomicBool>,
         mut on_start: OnTrackStart,
+        key: Option<FileKey>,
     ) -> Result<Self> {
         let part_path = part_path_for(final_path);
         if let Some(dir) = final_path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -68,8 +87,21 @@ impl Recorder {
                 return Err(MediaError::Write { path: final_path.to_owned(), reason: format!("folder {} does not exist", dir.display()) });
             }
         }
-        let mut muxer = Muxer::open_file(&part_path, "mp4")
-            .map_err(|e| MediaError::Write { path: final_path.to_owned(), reason: reason(&e) })?;
+        let werr = |e: std::io::Error| MediaError::Write { path: part_path.clone(), reason: e.to_string() };
+        let (mut muxer, sealer) = match &key {
+            None => (
+                Muxer::open_file(&part_path, "mp4").map_err(|e| MediaError::Write { path: final_path.to_owned(), reason: reason(&e) })?,
+                None,
+            ),
+            Some(key) => {
+                let file = crate::crypt::private_file(&part_path).map_err(werr)?;
+                let w = onair_vault::Writer::new(file, key).map_err(|e| MediaError::Write { path: part_path.clone(), reason: e.to_string() })?;
+                let shared = SharedWriter(Arc::new(Mutex::new(Some(w))));
+                let io = StreamIo::from_write(shared.clone())
+                    .map_err(|e| MediaError::Ffmpeg { what: "opening the encrypted recording".into(), source: e })?;
+                (Muxer::open_stream(io, "mp4")?, Some(shared))
+            }
+        };
         muxer.start(&streams, FRAGMENTED)?;
         let lock = File::open(&part_path)
             .and_then(|f| f.try_lock().map(|_| f).map_err(std::io::Error::other))
@@ -114,6 +146,13 @@ impl Recorder {
                 }
                 if let Err(e) = muxer.finish() {
                     end.error.get_or_insert(reason(&e));
+                }
+                if let Some(SharedWriter(w)) = sealer {
+                    // The trailer is out; what is pending becomes the last chunk.
+                    let w = w.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let Some(Err(e)) = w.map(|w| w.finish().and_then(|f| f.sync_all().map_err(Into::into))) {
+                        end.error.get_or_insert(format!("sealing the encrypted recording: {e}"));
+                    }
                 }
                 drop(lock);
                 end
