@@ -121,6 +121,8 @@ pub fn run() {
             commands::recordings::recordings_pin,
             commands::recordings::recordings_retention,
             commands::recordings::recordings_set_retention,
+            commands::recordings::recordings_encryption,
+            commands::recordings::recordings_set_encryption,
             commands::cloud::cloud_list,
             commands::cloud::cloud_get,
             commands::cloud::cloud_pin,

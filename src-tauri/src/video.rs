@@ -10,8 +10,11 @@
 //! - `GET /call/remote`, `GET /call/local` (WebSocket): the other side's
 //!   picture and our self-view during a call, in the preview's format.
 //! - `GET /media/recordings/{id}`: a finished recording with Range support,
-//!   for the `<video>` player (WebKitGTK plays H.264 MP4 via GStreamer).
-//! - `GET /media/thumbs/{id}`: the recording's thumbnail (JPEG).
+//!   for the `<video>` player (WebKitGTK plays H.264 MP4 via GStreamer). An
+//!   encrypted one is decrypted on the fly, only the 64 KiB chunks a Range
+//!   covers (`Library::open_plain`); nothing plain is written to disk.
+//! - `GET /media/thumbs/{id}`: the recording's thumbnail (JPEG; made in
+//!   memory for an encrypted recording).
 //! - `GET /media/cloud/{id}`: a server recording, streamed from the relay
 //!   (Range passed through) with the signed-in user's bearer token, which
 //!   so never appears in a URL the page holds or a log.
@@ -229,14 +232,79 @@ async fn recording_file(State(ctx): State<Ctx>, UrlPath(id): UrlPath<i64>, Query
     let lib = ctx.library.clone();
     let rec = tokio::task::spawn_blocking(move || lib.get(id)).await;
     match rec {
+        Ok(Ok(r)) if r.state != "recording" && r.encrypted => serve_plain(ctx.library.clone(), id, &headers).await,
         Ok(Ok(r)) if r.state != "recording" => serve_file(r.path, "video/mp4", &headers).await,
         _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// An encrypted recording's plain bytes for one Range (at most
+/// [`MAX_CHUNK`]), decrypting only the chunks it covers.
+async fn serve_plain(lib: Arc<Library>, id: i64, headers: &HeaderMap) -> Response {
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let res = tokio::task::spawn_blocking(move || -> Result<Response, onair_media::MediaError> {
+        let mut f = lib.open_plain(id)?;
+        let len = f.len();
+        let (status, start, end) = match range.as_deref() {
+            None => (StatusCode::OK, 0, len.saturating_sub(1).min(MAX_CHUNK - 1)),
+            Some(r) => match parse_range(r, len) {
+                Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e.min(s + MAX_CHUNK - 1)),
+                None => {
+                    return Ok(Response::builder()
+                        .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                        .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                        .body(Body::empty())
+                        .unwrap_or_default())
+                }
+            },
+        };
+        let mut buf = Vec::with_capacity((end + 1 - start) as usize);
+        if len > 0 {
+            f.range(start, end + 1, |b| {
+                buf.extend_from_slice(b);
+                Ok(())
+            })
+            .map_err(|e| onair_media::MediaError::Io { what: format!("reading recording {id}"), source: e })?;
+        }
+        // Without a Range the whole file would not fit one answer: say 206
+        // with where this part sits, as players expect.
+        let status = if status == StatusCode::OK && (buf.len() as u64) < len { StatusCode::PARTIAL_CONTENT } else { status };
+        let mut b = Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, "video/mp4")
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CACHE_CONTROL, "no-store");
+        if status == StatusCode::PARTIAL_CONTENT {
+            b = b.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+        }
+        Ok(b.body(Body::from(buf)).unwrap_or_default())
+    })
+    .await;
+    match res {
+        Ok(Ok(r)) => r,
+        Ok(Err(e @ onair_media::MediaError::NoKey(_))) => (StatusCode::FORBIDDEN, e.to_string()).into_response(),
+        Ok(Err(e)) => {
+            tracing::warn!(recording = id, error = %e, "serving an encrypted recording");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
 async fn thumb_file(State(ctx): State<Ctx>, UrlPath(id): UrlPath<i64>, Query(q): Query<TokenQuery>, headers: HeaderMap) -> Response {
     if !token_ok(&ctx.token, q.token.as_deref()) {
         return StatusCode::FORBIDDEN.into_response();
+    }
+    let lib = ctx.library.clone();
+    let made = tokio::task::spawn_blocking(move || -> Option<onair_media::Result<Vec<u8>>> {
+        let r = lib.get(id).ok().filter(|r| r.encrypted && r.state != "recording")?;
+        Some(lib.key(&r).and_then(|k| onair_media::thumb::jpeg(&r.path, k.as_ref(), 320)))
+    })
+    .await;
+    match made {
+        Ok(Some(Ok(jpeg))) => return ([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], jpeg).into_response(),
+        Ok(Some(Err(_))) => return StatusCode::NOT_FOUND.into_response(),
+        _ => {}
     }
     serve_file(ctx.thumbs.join(format!("{id}.jpg")), "image/jpeg", &headers).await
 }
@@ -292,6 +360,84 @@ mod tests {
         assert!(!token_ok("abcd", Some("abce")));
         assert!(!token_ok("abcd", Some("abc")));
         assert!(!token_ok("abcd", None));
+    }
+
+    /// One HTTP/1.1 GET over a plain socket: (status, headers, body).
+    fn get(port: u16, path: &str, range: Option<&str>) -> (u16, String, Vec<u8>) {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let range = range.map(|r| format!("Range: {r}\r\n")).unwrap_or_default();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{range}Connection: close\r\n\r\n").unwrap();
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        let at = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a header");
+        let head = String::from_utf8_lossy(&all[..at]).into_owned();
+        let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap();
+        (status, head.to_lowercase(), all[at + 4..].to_vec())
+    }
+
+    /// An encrypted recording made by the real pipeline plays through the
+    /// server: each Range equals the same bytes of the plain export, and the
+    /// thumbnail is made without a file in the thumbnail folder.
+    #[test]
+    fn an_encrypted_recording_is_served_decrypted_by_range() {
+        use onair_media::golive::GoLive;
+        use onair_media::pipeline::{Limits, PipelineConfig};
+        use onair_media::source::{AudioSpec, VideoSpec};
+        use std::time::Duration;
+        // The master key goes to the 0600 secrets file, not a developer's keychain.
+        std::env::set_var("ONAIR_KEYCHAIN", "off");
+        let home = tempfile::tempdir().unwrap();
+        let (lib, _) = Library::open(home.path()).unwrap();
+        lib.set_encrypt_recordings(true).unwrap();
+        let lib = Arc::new(lib);
+        let cfg = PipelineConfig {
+            video: VideoSpec::Test,
+            overlay: None,
+            audio: vec![AudioSpec::Test.into()],
+            looped: false,
+            camera_mode: None,
+            encoding: onair_media::encode::EncodingConfig { preset: "480p30".parse().unwrap(), ..Default::default() },
+            live: vec![],
+            record: Some(home.path().join("enc.mp4")),
+            limits: Limits { duration: Some(Duration::from_secs(2)), ..Default::default() },
+            beauty: None,
+        };
+        let ctl = GoLive::new();
+        ctl.start(cfg, Some(lib.clone()), None).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let rec = loop {
+            if let Some((_, s)) = ctl.finish_if_ended() {
+                break s.unwrap().recording.expect("a recording");
+            }
+            assert!(std::time::Instant::now() < deadline, "the 2 s recording did not stop");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        let raw = std::fs::read(&rec.path).unwrap();
+        assert_eq!(&raw[..8], b"ONAIRVLT", "the file on disk is encrypted");
+        let plain = home.path().join("plain.mp4");
+        let n = lib.export(rec.id, &plain, false).unwrap();
+        let plain = std::fs::read(&plain).unwrap();
+        assert_eq!(plain.len() as u64, n);
+
+        let thumbs = home.path().join("thumbs");
+        let server = tauri::async_runtime::block_on(async { start(lib.clone(), thumbs.clone()) }).unwrap();
+        let url = |what: &str| format!("/media/{what}/{}?token={}", rec.id, server.token);
+        for (a, b) in [(0u64, 99u64), (70_000, 200_000), (n - 1000, n - 1)] {
+            let (status, head, body) = get(server.port, &url("recordings"), Some(&format!("bytes={a}-{b}")));
+            assert_eq!(status, 206, "{head}");
+            assert!(head.contains(&format!("content-range: bytes {a}-{b}/{n}")), "{head}");
+            assert_eq!(body, plain[a as usize..=b as usize], "bytes {a}-{b}");
+        }
+        let (status, _, body) = get(server.port, &url("recordings"), None);
+        assert_eq!(status, 200);
+        assert_eq!(body, plain);
+        let (status, _, _) = get(server.port, &format!("/media/recordings/{}?token=wrong", rec.id), Some("bytes=0-9"));
+        assert_eq!(status, 403);
+        let (status, head, jpeg) = get(server.port, &url("thumbs"), None);
+        assert_eq!(status, 200, "{head}");
+        assert_eq!(&jpeg[..2], &[0xff, 0xd8]);
+        assert!(!thumbs.join(format!("{}.jpg", rec.id)).exists(), "no picture of an encrypted recording on disk");
     }
 
     #[test]

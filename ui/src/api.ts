@@ -196,6 +196,9 @@ export const recordings = {
   pin: (id: number, pinned: boolean) => call<void>("recordings_pin", { id, pinned }),
   retention: () => call<number | null>("recordings_retention"),
   setRetention: (days: number | null) => call<number>("recordings_set_retention", { days }),
+  /** "Encrypt recordings on this computer" (the same setting as `onair recordings encrypt`). */
+  encryption: () => call<boolean>("recordings_encryption"),
+  setEncryption: (on: boolean) => call<boolean>("recordings_set_encryption", { on }),
 };
 
 // ---- Recordings → On the server (src-tauri/src/commands/cloud.rs) ----

@@ -27,6 +27,11 @@ fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + 'static
 
 /// Makes the thumbnail of a finished recording if it has none yet.
 fn ensure_thumb(thumbs: &std::path::Path, r: &Recording) -> bool {
+    if r.encrypted {
+        // Made in memory when asked for (`/media/thumbs/{id}`): a picture of
+        // an encrypted recording is never cached on disk.
+        return r.state != "recording" && r.path.exists();
+    }
     let out = thumbs.join(format!("{}.jpg", r.id));
     if out.exists() {
         return true;
@@ -77,6 +82,26 @@ pub async fn recordings_delete(state: State<'_, AppState>, id: i64) -> AppResult
 pub async fn recordings_pin(state: State<'_, AppState>, id: i64, pinned: bool) -> AppResult<()> {
     let lib = state.library.clone();
     blocking(move || Ok(lib.set_pinned(id, pinned)?)).await
+}
+
+/// "Encrypt recordings on this computer" (library.db; `onair recordings
+/// encrypt` reads and sets the same).
+#[tauri::command]
+pub async fn recordings_encryption(state: State<'_, AppState>) -> AppResult<bool> {
+    let lib = state.library.clone();
+    blocking(move || Ok(lib.encrypt_recordings()?)).await
+}
+
+/// Applies from the next recording; the master key is made in the OS
+/// keychain when the first encrypted recording starts.
+#[tauri::command]
+pub async fn recordings_set_encryption(state: State<'_, AppState>, on: bool) -> AppResult<bool> {
+    let lib = state.library.clone();
+    blocking(move || {
+        lib.set_encrypt_recordings(on)?;
+        Ok(on)
+    })
+    .await
 }
 
 /// Retention in days (`null`: keep forever).

@@ -106,7 +106,12 @@ audio_processing: boolean, version: string, };
 
 export type Bookmark = { id: number, t_ms: number, label: string, };
 
-export type Recording = { id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, };
+export type Recording = { id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, 
+/**
+ * Encrypted at rest: the file is an `onair-vault` file, readable with
+ * this computer's recording key only.
+ */
+encrypted: boolean, };
 
 export type RecordingItem = { 
 /**
@@ -116,7 +121,12 @@ name: string,
 /**
  * Whether a thumbnail exists (`/media/thumbs/{id}`).
  */
-thumb: boolean, id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, };
+thumb: boolean, id: number, path: string, started_at: number, ended_at: number | null, duration_ms: number | null, size_bytes: number | null, state: string, error: string | null, pinned: boolean, bookmarks: Array<Bookmark>, 
+/**
+ * Encrypted at rest: the file is an `onair-vault` file, readable with
+ * this computer's recording key only.
+ */
+encrypted: boolean, };
 
 export type Tier = "360p" | "720p" | "1080p" | "audio";
 

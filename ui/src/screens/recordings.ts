@@ -67,7 +67,7 @@ export function mount(root: HTMLElement): () => void {
             "div.meta",
             {},
             h("div.name", { title: r.name }, r.pinned ? h("span", { title: t("rec.pinned"), "aria-label": t("rec.pinned") }, icon("pin")) : null, nameEl("span", r.name)),
-            h("div.muted.small", {}, `${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)}${r.bookmarks.length ? ` · ${tn("rec.bookmarks_count", r.bookmarks.length)}` : ""}`),
+            h("div.muted.small", {}, `${r.encrypted ? `${t("rec.encrypted")} · ` : ""}${formatDate(r.started_at)} · ${formatDuration(r.duration_ms)} · ${formatBytes(r.size_bytes)}${r.bookmarks.length ? ` · ${tn("rec.bookmarks_count", r.bookmarks.length)}` : ""}`),
             r.error ? h("div.error.small", {}, r.error) : null,
           ),
         ),

@@ -161,12 +161,21 @@ export function mount(root: HTMLElement): () => void {
     const choices = RETENTION_CHOICES.includes(days) ? RETENTION_CHOICES : [...RETENTION_CHOICES, days];
     const sel = h("select", { "data-testid": "settings-retention" }, ...choices.map((d) => h("option", { value: d === null ? "" : String(d), selected: d === days }, retentionLabel(d)))) as HTMLSelectElement;
     sel.onchange = () => recordings.setRetention(sel.value ? Number(sel.value) : null).then((n) => toast(n ? tn("settings.deleted", n) : t("common.saved")), fail);
+    const encrypt = h("input", { type: "checkbox", "data-testid": "settings-encrypt" }) as HTMLInputElement;
+    encrypt.checked = await recordings.encryption().catch(() => false);
+    encrypt.onchange = () =>
+      recordings.setEncryption(encrypt.checked).then(
+        () => toast(t("common.saved")),
+        (e) => ((encrypt.checked = !encrypt.checked), fail(e)),
+      );
     replace(
       dataCard,
       h("h3", {}, t("settings.data")),
       h("p", {}, t("settings.data_folder"), " ", h("code", { "data-testid": "settings-home" }, v.home)),
       h("p.muted", {}, t("settings.data_note")),
       h("label", {}, t("settings.keep"), sel),
+      h("label.check", {}, encrypt, t("settings.encrypt")),
+      h("p.muted.small", {}, t("settings.encrypt_note")),
       h("p.muted", {}, t("settings.version", { version: v.version })),
     );
   }
