@@ -8,6 +8,8 @@ BUILD_PKGS=(
   build-essential pkg-config clang libclang-dev libssl-dev
   libavcodec-dev libavformat-dev libavutil-dev libavdevice-dev libavfilter-dev
   libswscale-dev libswresample-dev libasound2-dev libv4l-dev libudev-dev
+  # Wayland screen capture (the default `wayland` feature): PipeWire's headers for bindgen.
+  libpipewire-0.3-dev
   # The desktop app (Tauri 2 on WebKitGTK), its tray icon and global hotkeys.
   libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libxdo-dev libayatana-appindicator3-dev
   # Playback of recordings and WebCodecs/MSE H.264 in the webview.
@@ -32,6 +34,9 @@ TEST_PKGS=(
   # Several relay nodes (issue 14): the store on PostgreSQL 15 (tests run initdb/pg_ctl as the
   # `postgres` user in a temp folder; the cluster the package starts is not used) and the bus on Redis.
   postgresql redis-server
+  # Wayland screen capture (tests/wayland.rs): a headless sway (wlroots) with its background
+  # client, xdg-desktop-portal + its wlr backend, PipeWire and WirePlumber on a private bus.
+  sway swaybg xdg-desktop-portal xdg-desktop-portal-wlr pipewire wireplumber
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -17,11 +17,27 @@ pub struct DeviceList {
 /// Lists devices; a category that cannot be queried says why instead.
 pub fn list() -> DeviceList {
     crate::init();
-    let screens = match std::env::var("DISPLAY") {
+    let mut screens = match std::env::var("DISPLAY") {
+        Ok(d) if cfg!(target_os = "linux") && crate::source::portal::wayland_session() => {
+            vec![format!("screen:{}  XWayland display {d} (x11grab: X11 windows only)", d.trim_start_matches(':'))]
+        }
         Ok(d) if cfg!(target_os = "linux") => vec![format!("screen        X11 display {d} (x11grab)")],
         _ if cfg!(target_os = "linux") => vec![],
         _ => vec!["screen        main display".into()],
     };
+    // A Wayland session shares its screen through the desktop's portal:
+    // say whether one answers (and whether it offers single windows).
+    if cfg!(target_os = "linux") && crate::source::portal::wayland_session() {
+        match crate::source::portal::probe() {
+            Ok((version, windows)) => {
+                screens.insert(0, format!("screen        Wayland screen, picked in the desktop's sharing dialog (xdg-desktop-portal ScreenCast v{version})"));
+                if windows {
+                    screens.insert(1, "window:wayland  a window, picked in the desktop's sharing dialog".into());
+                }
+            }
+            Err(e) => screens.insert(0, format!("screen        Wayland screen: {e}")),
+        }
+    }
     let video_encoders = ["libx264", "h264_nvenc", "h264_videotoolbox", "h264_amf", "h264_mf", "h264_vaapi", "h264_qsv"]
         .iter()
         .filter(|n| ffmpeg_next::encoder::find_by_name(n).is_some())

@@ -5,8 +5,10 @@
 //! |---|---|---|
 //! | `test` | [`test::TestVideo`] | [`test::TestAudio`] |
 //! | `file:PATH` | [`file::FileVideo`] | [`file::FileAudio`] |
-//! | `screen[:N]` | [`screen::ScreenVideo`] | — |
+//! | `screen[:N]` | [`screen::ScreenVideo`] (X11; a Wayland session: [`portal`]) | — |
+//! | `screen:wayland` | [`portal`] (xdg-desktop-portal ScreenCast + PipeWire) | — |
 //! | `window:TITLE` | [`screen::ScreenVideo::open_window`] ([`window`]) | — |
+//! | `window:wayland` | [`portal`] (the window picked in the portal's dialog) | — |
 //! | `camera[:N]` | [`camera::CameraVideo`] | — |
 //! | `mic[:N]` | — | [`mic::MicAudio`] |
 //! | `desktop` | — | [`desktop::DesktopAudio`] |
@@ -20,6 +22,7 @@ pub mod fader;
 pub mod file;
 pub mod mic;
 pub mod mix;
+pub mod portal;
 pub mod screen;
 pub mod spec;
 pub mod test;
@@ -67,6 +70,8 @@ pub fn open_video(spec: &VideoSpec, o: VideoOpen, clock: Clock, stop: Arc<Atomic
         VideoSpec::None => return Err(MediaError::Invalid("no video source".into())),
         VideoSpec::Test => Box::new(test::TestVideo::new(w, h, fps, clock, stop)),
         VideoSpec::File { path } => Box::new(file::FileVideo::open(path, o.looped, w, h, clock, stop)?),
+        VideoSpec::Screen { display } if portal::wants_screen(display.as_deref()) => portal::open(portal::Pick::Monitor, w, h, fps, clock, stop)?,
+        VideoSpec::Window { target } if target == portal::SPEC_ARG => portal::open(portal::Pick::Window, w, h, fps, clock, stop)?,
         VideoSpec::Screen { display } => Box::new(screen::ScreenVideo::open(display.as_deref(), w, h, fps, clock, stop)?),
         VideoSpec::Window { target } => Box::new(screen::ScreenVideo::open_window(target, w, h, fps, clock, stop)?),
         VideoSpec::Camera { index } => Box::new(camera::CameraVideo::open(*index, o.camera_mode, w, h, clock, stop)?),

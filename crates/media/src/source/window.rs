@@ -7,7 +7,8 @@
 //! Windows: gdigrab's `title=` input names the window itself. macOS: not
 //! built (avfoundation captures whole screens only; ScreenCaptureKit would
 //! be needed), so it says so. Wayland has no window list for other
-//! programs: a Wayland-only session gets a message saying what to do.
+//! programs: `window:wayland` asks the desktop's portal instead (see
+//! [`super::portal`]), and a Wayland-only session's error says so.
 
 use serde::Serialize;
 
@@ -91,7 +92,7 @@ mod imp {
     fn unavailable(reason: String) -> MediaError {
         let wayland = std::env::var_os("WAYLAND_DISPLAY").is_some();
         let hint = if wayland {
-            " (a Wayland session shows only X11 (XWayland) windows here; share the screen instead)"
+            " (a Wayland session shows only X11 (XWayland) windows here: pick the window in the desktop's sharing dialog with --video window:wayland, or share the screen with --video screen)"
         } else {
             ""
         };
