@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { audioValue, videoChoices, videoValue } from "./sources";
+import { audioValue, portalOffer, videoChoices, videoValue } from "./sources";
 
 const win = (id: number, title: string) => ({ id, title, width: 800, height: 600 });
 
@@ -22,6 +22,20 @@ describe("Go live's video choices", () => {
     expect(videoValue("file:/tmp/a:b.mp4", values)).toBe("file");
     expect(videoValue("screen::0", values)).toBe("screen");
     expect(videoValue("test", values)).toBe("test");
+  });
+  it("offers the Wayland screen, and a window where the portal offers one, when a portal answers", () => {
+    const none = portalOffer(["screen        X11 display :0 (x11grab)"]);
+    expect(none).toEqual({ screen: false, window: false });
+    const wlr = portalOffer(["screen        Wayland screen, picked in the desktop's sharing dialog (xdg-desktop-portal ScreenCast v4)"]);
+    expect(videoChoices([], wlr).map(([v]) => v)).toEqual(["test", "camera", "screen", "file"]);
+    expect(videoChoices([], wlr)[2][1]).toContain("sharing dialog");
+    const gnome = portalOffer([
+      "screen        Wayland screen, picked in the desktop's sharing dialog (xdg-desktop-portal ScreenCast v5)",
+      "window:wayland  a window, picked in the desktop's sharing dialog",
+    ]);
+    const values = videoChoices([win(1, "Terminal")], gnome).map(([v]) => v);
+    expect(values).toEqual(["test", "camera", "screen", "window:wayland", "window:Terminal", "file"]);
+    expect(videoValue("window:wayland", values)).toBe("window:wayland");
   });
   it("maps a job's audio back to the audio picker", () => {
     expect(audioValue("mic:2,desktop")).toBe("mic,desktop");

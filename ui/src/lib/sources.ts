@@ -11,8 +11,26 @@ import { t } from "./i18n";
 /** A select's options, `[value, label]`. */
 export type Choice = [string, string];
 
-/** The video pickers' options: every open window by its title, between the screen and a file. */
-export function videoChoices(windows: WindowInfo[]): Choice[] {
+/** What a Wayland desktop's screen-sharing portal offers, read from `devices`' screen lines. */
+export interface Portal {
+  screen: boolean;
+  window: boolean;
+}
+
+/** The portal's offer in `devices`' `screens` lines (`screen … xdg-desktop-portal ScreenCast vN`, `window:wayland …`). */
+export function portalOffer(screens: string[]): Portal {
+  return {
+    screen: screens.some((l) => l.includes("xdg-desktop-portal ScreenCast")),
+    window: screens.some((l) => l.startsWith("window:wayland")),
+  };
+}
+
+/**
+ * The video pickers' options: every open window by its title, between the
+ * screen and a file. On Wayland the screen (and a window, where the portal
+ * offers one) is picked in the desktop's own sharing dialog.
+ */
+export function videoChoices(windows: WindowInfo[], portal: Portal = { screen: false, window: false }): Choice[] {
   const seen = new Set<string>();
   const wins: Choice[] = [];
   for (const w of windows) {
@@ -22,7 +40,9 @@ export function videoChoices(windows: WindowInfo[]): Choice[] {
     seen.add(w.title);
     wins.push([`window:${w.title}`, t("live.src.window", { title: clipText(w.title, 34) })]);
   }
-  return [["test", t("live.src.test")], ["camera", t("live.src.camera")], ["screen", t("live.src.screen")], ...wins, ["file", t("live.src.file")]];
+  const screen: Choice = ["screen", t(portal.screen ? "live.src.screen_portal" : "live.src.screen")];
+  const portalWindow: Choice[] = portal.window ? [["window:wayland", t("live.src.window_portal")]] : [];
+  return [["test", t("live.src.test")], ["camera", t("live.src.camera")], screen, ...portalWindow, ...wins, ["file", t("live.src.file")]];
 }
 
 /**

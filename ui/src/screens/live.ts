@@ -12,7 +12,7 @@ import { h, nameEl, replace, toast } from "../lib/dom";
 import { clipText, formatDuration, formatStats, stateBadge } from "../lib/format";
 import { errorText, t, tn } from "../lib/i18n";
 import { icon } from "../lib/icons";
-import { audioValue, videoChoices, videoValue } from "../lib/sources";
+import { audioValue, portalOffer, videoChoices, videoValue, type Portal } from "../lib/sources";
 import type { WindowInfo } from "../generated/app";
 import { LatencyWindow, type PreviewHeader } from "../lib/preview";
 import { openFeed, type Feed } from "../lib/videoFeed";
@@ -419,8 +419,8 @@ export function mount(root: HTMLElement): () => void {
   }
 
   /** The windows open now join the video pickers (what is chosen stays chosen). */
-  function setVideoChoices(windows: WindowInfo[]): void {
-    const cs = videoChoices(windows);
+  function setVideoChoices(windows: WindowInfo[], portal?: Portal): void {
+    const cs = videoChoices(windows, portal);
     const [keepV, keepO] = [video.value, overlay.value];
     const opt = ([v, l]: [string, string]) => h("option", { value: v, title: v.startsWith("window:") ? v.slice(7) : l }, l);
     replace(video, ...cs.map(opt));
@@ -732,7 +732,7 @@ export function mount(root: HTMLElement): () => void {
   feed = openFeed("/preview", canvas, measure);
   // The open windows join the pickers before anything is chosen in them.
   const windowsListed = live.devices().then(
-    (d) => setVideoChoices(d.windows ?? []),
+    (d) => setVideoChoices(d.windows ?? [], portalOffer(d.screens ?? [])),
     () => {},
   );
   live

@@ -124,6 +124,8 @@ export const en = {
   "live.src.test": "Test pattern",
   "live.src.camera": "Camera",
   "live.src.screen": "Whole screen",
+  "live.src.screen_portal": "Whole screen (picked in the desktop's sharing dialog)",
+  "live.src.window_portal": "A window (picked in the desktop's sharing dialog)",
   "live.src.window": "Window: {title}",
   "live.src.file": "File…",
   "live.src.no_overlay": "No overlay",

@@ -119,6 +119,8 @@ export const zh: Record<Key, string> = {
   "live.src.test": "测试图案",
   "live.src.camera": "摄像头",
   "live.src.screen": "整个屏幕",
+  "live.src.screen_portal": "整个屏幕（在桌面的共享对话框中选择）",
+  "live.src.window_portal": "一个窗口（在桌面的共享对话框中选择）",
   "live.src.window": "窗口：{title}",
   "live.src.file": "文件…",
   "live.src.no_overlay": "无叠加",
