@@ -758,3 +758,24 @@ mod imp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_specs_go_to_the_portal() {
+        assert!(wants_screen(Some("wayland")));
+        assert!(!wants_screen(Some("1")));
+        assert!(!wants_screen(Some(":0")));
+        // Plain `screen` depends on the session (WAYLAND_DISPLAY), which
+        // tests/wayland.rs and tests/screen.rs cover with real sessions.
+    }
+
+    #[test]
+    fn the_no_portal_message_says_what_to_install() {
+        for what in ["xdg-desktop-portal", "-gnome", "-kde", "-wlr", "X11"] {
+            assert!(NO_PORTAL.contains(what), "{what}");
+        }
+    }
+}

@@ -49,7 +49,7 @@ impl std::str::FromStr for VideoSpec {
                 .map(|index| VideoSpec::Camera { index })
                 .map_err(|_| MediaError::Invalid(format!("camera index must be a number, got {n:?}"))),
             _ => Err(MediaError::Invalid(format!(
-                "unknown video source {s:?}: use test, file:PATH, screen[:N], window:TITLE, camera[:N] or none"
+                "unknown video source {s:?}: use test, file:PATH, screen[:N], screen:wayland, window:TITLE, window:wayland, camera[:N] or none"
             ))),
         }
     }
@@ -128,6 +128,7 @@ mod tests {
             VideoSpec::File { path: "/a:b.mp4".into() }
         );
         assert_eq!("screen:1".parse::<VideoSpec>().unwrap(), VideoSpec::Screen { display: Some("1".into()) });
+        assert_eq!("screen:wayland".parse::<VideoSpec>().unwrap(), VideoSpec::Screen { display: Some("wayland".into()) });
         assert_eq!("window:Slides: Q3".parse::<VideoSpec>().unwrap(), VideoSpec::Window { target: "Slides: Q3".into() });
         assert!("window:".parse::<VideoSpec>().is_err());
         assert_eq!("mic".parse::<AudioSpec>().unwrap(), AudioSpec::Mic { index: None });
