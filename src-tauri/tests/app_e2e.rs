@@ -454,3 +454,49 @@ for (const el of document.querySelectorAll('input[placeholder]')) {
 }
 return bad.slice(0, 12);
 "#;
+
+/// A recording encrypted at rest (`onair record --encrypt`; the key in the
+/// 0600 file, as the app runs with ONAIR_KEYCHAIN=off here) plays in the
+/// library's player through the loopback server, which decrypts each Range:
+/// it loads, shows its thumbnail and its bookmark, and seeks to it. The
+/// Settings switch is the same setting `onair recordings encrypt` shows.
+#[test]
+fn an_encrypted_recording_plays_and_jumps_to_its_bookmark() {
+    let home = tempfile::tempdir().unwrap();
+    let rec = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"(sleep 1.5; echo "b intro"; sleep 4) | "$BIN" record --encrypt --video test --audio test --preset 480p30 --duration 4"#)
+        .env("BIN", onair_bin())
+        .env("ONAIR_HOME", home.path())
+        .env("ONAIR_KEYCHAIN", "off")
+        .output()
+        .unwrap();
+    assert!(rec.status.success(), "{}", String::from_utf8_lossy(&rec.stderr));
+    let app = App::launch(Launch::new(home.path()));
+
+    app.click("[data-testid=nav-settings]");
+    app.click("[data-testid=settings-encrypt]");
+    support_wait(|| app.invoke("recordings_encryption", json!({})).ok() == Some(json!(true)), "the setting saved");
+    app.screenshot("settings-encrypt");
+
+    let list = app.invoke("recordings_list", json!({})).unwrap();
+    let r = &list.as_array().expect("list")[0];
+    assert_eq!(r["encrypted"], json!(true), "{r}");
+    let id = r["id"].as_i64().unwrap();
+    let bm = &r["bookmarks"][0];
+    let want = bm["t_ms"].as_f64().expect("a bookmark") / 1000.0;
+    app.click("[data-testid=nav-recordings]");
+    app.wait_js(&format!("const i = document.querySelector('[data-testid=rec-{id}] img.thumb'); return !!i && i.complete && i.naturalWidth > 0"), secs(30), "the thumbnail");
+    app.click(&format!("[data-testid=rec-{id}]"));
+    app.wait_js("const v = document.querySelector('[data-testid=player]'); return v && v.readyState >= 1 && v.duration > 3", secs(60), "the player to load the encrypted recording");
+    assert_eq!(app.eval("return document.querySelectorAll('[data-testid=seekbar] .mark').length"), json!(1));
+    app.click(&format!("[data-testid=jump-{}]", bm["id"]));
+    app.eval("document.querySelector('[data-testid=player]').pause(); return true");
+    app.wait_js(
+        &format!("const v = document.querySelector('[data-testid=player]'); return !v.seeking && v.readyState >= 2 && Math.abs(v.currentTime - {want}) < 0.5"),
+        secs(30),
+        "the player at the bookmark",
+    );
+    app.screenshot("recordings-encrypted");
+    assert!(!home.path().join("thumbs").join(format!("{id}.jpg")).exists(), "no picture of an encrypted recording on disk");
+}
