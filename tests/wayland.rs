@@ -76,6 +76,16 @@ impl Procs {
         self.0.push((name, child));
     }
 
+    fn kill(&mut self, name: &str) {
+        for (n, c) in self.0.iter_mut() {
+            if *n == name {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        self.0.retain(|(n, _)| *n != name);
+    }
+
     /// Fails the test with the logs if a process died.
     fn alive(&mut self, logs: &Path) {
         for (name, c) in self.0.iter_mut() {
@@ -262,6 +272,20 @@ fn records_a_wayland_screen_through_the_portal() {
     // This portal (xdg-desktop-portal-wlr) offers whole outputs only: a window is refused in plain words.
     let w = onair(&["record", "--out", home.path().join("w.mp4").to_str().unwrap(), "--video", "window:wayland", "--audio", "none", "--duration", "1"]);
     assert_clean_failure(&w, "offers whole screens only");
+
+    // The user declines in the portal's chooser (a chooser that picks nothing).
+    procs.kill("xdpw");
+    std::fs::write(d.join("config/xdg-desktop-portal-wlr/config"), "[screencast]\nchooser_type=simple\nchooser_cmd=true\n").unwrap();
+    let mut xdpw = s.command(XDPW);
+    xdpw.args(["-l", "DEBUG"]).env("LD_PRELOAD", &shim);
+    procs.spawn("xdpw-chooser", &mut xdpw, &logs.join("xdpw-chooser.log"));
+    wait_until(Duration::from_secs(20), "the portal backend again", || {
+        procs.alive(&logs);
+        log("xdpw-chooser").contains("wayland: registry listeners run")
+    });
+    let c = onair(&["record", "--out", home.path().join("c.mp4").to_str().unwrap(), "--video", "screen", "--audio", "none", "--duration", "1"]);
+    assert_clean_failure(&c, "cancelled in the desktop's dialog");
+    assert!(!home.path().join("c.mp4").exists(), "nothing is recorded");
 }
 
 #[test]
