@@ -456,6 +456,7 @@ fn sync_for(secs: u64) {
         offsets.push(nearest);
     }
     eprintln!("server recording A/V sync over {secs} s: worst {:.1} ms over {} flashes; offsets (click - flash, ms): {:?}", worst * 1000.0, flashes.len(), offsets.iter().map(|o| (o * 1000.0).round()).collect::<Vec<_>>());
+    eprintln!("first flashes at {:?} s, first clicks at {:?} s", &flashes[..flashes.len().min(3)], &clicks[..clicks.len().min(3)]);
     assert!(worst <= frame + 1e-3, "a flash {:.1} ms from its click (one frame is {:.1} ms)", worst * 1000.0, frame * 1000.0);
 }
 

@@ -60,7 +60,13 @@ pub struct Feedback {
     pub resent_bytes: std::sync::atomic::AtomicU64,
     /// The GCC estimate from TWCC feedback (bit/s; 0 until the first).
     pub gcc_bps: std::sync::atomic::AtomicU64,
+    /// The other side's last sender reports per stream: its NTP wall
+    /// clock against its RTP clock (what lines its audio up with its video).
+    sender_clocks: Mutex<HashMap<u32, VecDeque<(u64, u32)>>>,
 }
+
+/// Sender reports kept per stream for its clock (about one a second).
+const SENDER_REPORTS_KEPT: usize = 10;
 
 /// At most one keyframe per this long for the other side's requests: a
 /// keyframe is several times a normal frame, and under loss the requests
@@ -135,6 +141,29 @@ impl Feedback {
         self.resend.lock().unwrap_or_else(|p| p.into_inner()).rtx_ssrc(ssrc);
     }
 
+    /// When the other side captured (sent) the RTP timestamp `rtp` of its
+    /// stream `ssrc`, in seconds of its NTP wall clock, from its last few
+    /// sender reports (RFC 3550 §6.4.1); None before the first report.
+    /// Audio and video of one sender share that clock, so this is what
+    /// keeps them in sync whatever the network does to each.
+    pub fn capture_time(&self, ssrc: u32, rtp: u32, clock_rate: u32) -> Option<f64> {
+        let clocks = self.sender_clocks.lock().unwrap_or_else(|p| p.into_inner());
+        // A sender maps its RTP clock to its wall clock as of when it sent
+        // a frame, so each report errs late by that frame's queueing and
+        // pacing (webrtc-rs: up to a frame interval). The earliest mapping
+        // of the last few reports is the truest; a window, not all of
+        // them, lets a sender whose sound card runs slow or fast be followed.
+        clocks
+            .get(&ssrc)?
+            .iter()
+            .map(|&(ntp, sr_rtp)| {
+                let secs = (ntp >> 32) as f64 + (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0;
+                // Signed: a packet a little older than the report is before it.
+                secs + rtp.wrapping_sub(sr_rtp) as i32 as f64 / clock_rate.max(1) as f64
+            })
+            .reduce(f64::min)
+    }
+
     /// Records what one batch of inbound RTCP says (pure: tests feed it parsed packets).
     pub fn read(&self, packets: &[Box<dyn rtc::rtcp::Packet>], now: Instant) {
         for p in packets {
@@ -143,6 +172,17 @@ impl Feedback {
                 rr.reports.iter().for_each(|r| self.reception(r, now));
             } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
                 sr.reports.iter().for_each(|r| self.reception(r, now));
+                if sr.ntp_time != 0 {
+                    let mut clocks = self.sender_clocks.lock().unwrap_or_else(|p| p.into_inner());
+                    // Streams are few; a crafted flood of SSRCs cannot grow this without bound.
+                    if clocks.len() < 64 || clocks.contains_key(&sr.ssrc) {
+                        let q = clocks.entry(sr.ssrc).or_default();
+                        if q.len() >= SENDER_REPORTS_KEPT {
+                            q.pop_front();
+                        }
+                        q.push_back((sr.ntp_time, sr.rtp_time));
+                    }
+                }
             } else if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
                 self.keyframe_request(now);
             }
@@ -246,5 +286,34 @@ mod tests {
         assert_eq!(f.keyframe_requests_ignored.load(Ordering::Relaxed), 1);
         f.read(&pli(), t0 + KEYFRAME_REQUEST_GAP);
         assert!(flag.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn sender_reports_map_rtp_timestamps_to_the_senders_clock() {
+        let f = Feedback::default();
+        assert_eq!(f.capture_time(9, 1000, 48_000), None, "no report yet");
+        // 1000.5 s on the sender's NTP clock is RTP 4_294_967_000 (about to wrap).
+        let ntp = (1000u64 << 32) | (1u64 << 31);
+        let sr = SenderReport { ssrc: 9, ntp_time: ntp, rtp_time: 4_294_967_000, ..Default::default() };
+        let mut bytes = rtc::rtcp::packet::marshal(&[Box::new(sr) as Box<dyn rtc::rtcp::Packet>]).unwrap();
+        f.read(&rtc::rtcp::packet::unmarshal(&mut bytes).unwrap(), Instant::now());
+        let t = |rtp: u32| f.capture_time(9, rtp, 48_000).unwrap();
+        assert!((t(4_294_967_000) - 1000.5).abs() < 1e-6);
+        // 48 000 ticks later (across the wrap) is one second later; 960 before, 20 ms before.
+        assert!((t(4_294_967_000u32.wrapping_add(48_000)) - 1001.5).abs() < 1e-6);
+        assert!((t(4_294_967_000 - 960) - 1000.48).abs() < 1e-6);
+        assert_eq!(f.capture_time(10, 0, 90_000), None, "another stream has its own report");
+        // A later report that maps 15 ms late (its frame waited in the pacer) changes nothing;
+        // one that maps 5 ms earlier is the truer one.
+        let at = |secs: f64| ((secs.floor() as u64) << 32) | ((secs.fract() * 4_294_967_296.0) as u64);
+        let report = |ntp: u64, rtp: u32| {
+            let sr = SenderReport { ssrc: 9, ntp_time: ntp, rtp_time: rtp, ..Default::default() };
+            let mut bytes = rtc::rtcp::packet::marshal(&[Box::new(sr) as Box<dyn rtc::rtcp::Packet>]).unwrap();
+            f.read(&rtc::rtcp::packet::unmarshal(&mut bytes).unwrap(), Instant::now());
+        };
+        report(at(1001.515), 4_294_967_000u32.wrapping_add(48_000));
+        assert!((t(4_294_967_000) - 1000.5).abs() < 1e-6);
+        report(at(1002.495), 4_294_967_000u32.wrapping_add(96_000));
+        assert!((t(4_294_967_000) - 1000.495).abs() < 1e-6);
     }
 }

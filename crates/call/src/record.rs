@@ -162,10 +162,62 @@ struct Mixer {
     local_fitter: Option<((u32, u32), Fitter)>,
     local_pcm: Vec<f32>,
     remote_pcm: Vec<f32>,
-    /// `align_audio`: sound is placed at its arrival time.
+    /// `align_audio`: sound is placed at its arrival time, or where its
+    /// sender's clock puts it when the item carries it.
     align: bool,
+    /// `align`: each side's pictures waiting for their tick, by when they show.
+    pending: [std::collections::VecDeque<(Duration, VideoFrame)>; 2],
+    /// `align`: each side's sender clock against ours.
+    clocks: [SideClock; 2],
+    /// `align`, before a side's sender reports: each stream's own RTP
+    /// clock against ours ([side][video, audio]).
+    own: [[SideClock; 2]; 2],
     frames_out: u64,
     samples_out: u64,
+}
+
+/// A cloud recorder composes this far behind real time, so a side's
+/// pictures and sound that the network or the decoder held back still
+/// land where their sender's clock puts them.
+const ALIGN_DELAY: Duration = Duration::from_millis(250);
+
+/// One side's sender clock against the recorder's (seconds): the least
+/// transit seen over the last 10–20 s, so an item shows at its capture
+/// time plus that least delay. Audio and video of one sender share it,
+/// which keeps them as in sync as the sender captured them; the window
+/// lets it follow a sender clock that runs a little fast or slow.
+#[derive(Clone, Copy)]
+struct SideClock {
+    cur: f64,
+    prev: f64,
+    since: Duration,
+}
+
+impl Default for SideClock {
+    fn default() -> Self {
+        SideClock { cur: f64::INFINITY, prev: f64::INFINITY, since: Duration::ZERO }
+    }
+}
+
+impl SideClock {
+    const WINDOW: Duration = Duration::from_secs(10);
+
+    /// When an item captured at `capture` (sender seconds) that arrived at
+    /// `arrival` (ours) shows: never after its arrival.
+    fn playout(&mut self, capture: f64, arrival: Duration) -> Duration {
+        if arrival.saturating_sub(self.since) >= Self::WINDOW {
+            self.prev = self.cur;
+            self.cur = f64::INFINITY;
+            self.since = arrival;
+        }
+        self.cur = self.cur.min(arrival.as_secs_f64() - capture);
+        let t = capture + self.cur.min(self.prev);
+        if t.is_finite() && t >= 0.0 {
+            Duration::from_secs_f64(t).min(arrival)
+        } else {
+            arrival
+        }
+    }
 }
 
 /// Audio is mixed this far behind real time, so both sides' packets have arrived.
@@ -189,6 +241,9 @@ impl Mixer {
             local_pcm: Vec::new(),
             remote_pcm: Vec::new(),
             align: false,
+            pending: Default::default(),
+            clocks: Default::default(),
+            own: Default::default(),
             frames_out: 0,
             samples_out: 0,
         }
@@ -216,24 +271,21 @@ impl Mixer {
         let period = Duration::from_nanos(1_000_000_000 / self.fps.max(1) as u64);
         while !stop.load(Ordering::Acquire) {
             match rx.recv_timeout(Duration::from_millis(5)) {
-                Ok(TapItem::LocalVideo(f)) => self.local = self.fit(f, false),
-                Ok(TapItem::RemoteVideo(f)) => self.remote = self.fit(f, true),
-                Ok(TapItem::LocalAudio(a)) => {
-                    self.place(0, start.elapsed(), a.samples.len() / CHANNELS);
-                    push_pcm(&mut self.local_pcm, a)
-                }
-                Ok(TapItem::RemoteAudio(a)) => {
-                    self.place(1, start.elapsed(), a.samples.len() / CHANNELS);
-                    push_pcm(&mut self.remote_pcm, a)
-                }
+                Ok(TapItem::LocalVideo(f)) => self.video_in(0, f, start.elapsed()),
+                Ok(TapItem::RemoteVideo(f)) => self.video_in(1, f, start.elapsed()),
+                Ok(TapItem::LocalAudio(a)) => self.audio_in(0, a, start.elapsed()),
+                Ok(TapItem::RemoteAudio(a)) => self.audio_in(1, a, start.elapsed()),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             let now = start.elapsed();
-            while self.venc.is_some() && period * self.frames_out as u32 <= now {
-                self.video_frame(period * self.frames_out as u32);
+            let (vnow, anow) = if self.align { (now.saturating_sub(ALIGN_DELAY), now.saturating_sub(ALIGN_DELAY)) } else { (now, now.saturating_sub(AUDIO_DELAY)) };
+            while self.venc.is_some() && period * self.frames_out as u32 <= vnow {
+                let t = period * self.frames_out as u32;
+                self.show_due(t);
+                self.video_frame(t);
             }
-            let due = now.saturating_sub(AUDIO_DELAY).as_secs_f64() * SAMPLE_RATE as f64;
+            let due = anow.as_secs_f64() * SAMPLE_RATE as f64;
             while (self.samples_out as f64) + 960.0 <= due {
                 self.audio_chunk(960);
             }
@@ -275,6 +327,82 @@ impl Mixer {
                 let _ = out.send(Arc::new(p));
             });
         }
+    }
+
+    fn video_in(&mut self, side: usize, f: VideoFrame, arrival: Duration) {
+        let capture = f.pts;
+        let Some(f) = self.fit(f, side == 1) else { return };
+        if !self.align {
+            *(if side == 0 { &mut self.local } else { &mut self.remote }) = Some(f);
+            return;
+        }
+        let at = self.playout(side, 0, capture, arrival);
+        tracing::trace!(side, capture = capture.as_secs_f64(), arrival = arrival.as_secs_f64(), at = at.as_secs_f64(), "picture");
+        let q = &mut self.pending[side];
+        // About a second of pictures at most: they show within ALIGN_DELAY.
+        if q.len() >= 64 {
+            q.pop_front();
+        }
+        q.push_back((at, f));
+    }
+
+    /// `align`: when an item of `side` (`kind` 0 video, 1 audio) captured
+    /// at `capture` (see [`TapItem`]) that arrived at `arrival` shows.
+    fn playout(&mut self, side: usize, kind: usize, capture: Duration, arrival: Duration) -> Duration {
+        let c = capture.as_secs_f64();
+        if capture.is_zero() {
+            arrival
+        } else if c >= crate::recv::NTP_CAPTURE {
+            self.clocks[side].playout(c, arrival)
+        } else {
+            self.own[side][kind].playout(c, arrival)
+        }
+    }
+
+    /// `align`: each side shows its latest picture due by `t`.
+    fn show_due(&mut self, t: Duration) {
+        for side in 0..2 {
+            while self.pending[side].front().is_some_and(|(at, _)| *at <= t) {
+                let f = self.pending[side].pop_front().map(|(_, f)| f);
+                *(if side == 0 { &mut self.local } else { &mut self.remote }) = f;
+            }
+        }
+    }
+
+    fn audio_in(&mut self, side: usize, a: AudioFrame, arrival: Duration) {
+        if self.align && !a.pts.is_zero() {
+            let at = self.playout(side, 1, a.pts, arrival);
+            let pos = (at.as_secs_f64() * SAMPLE_RATE as f64).round() as i64;
+            tracing::trace!(side, capture = a.pts.as_secs_f64(), arrival = arrival.as_secs_f64(), at = at.as_secs_f64(), out = self.samples_out, "sound");
+            self.write_at(side, pos, &a.samples);
+            return;
+        }
+        self.place(side, arrival, a.samples.len() / CHANNELS);
+        push_pcm(if side == 0 { &mut self.local_pcm } else { &mut self.remote_pcm }, a);
+    }
+
+    /// `align`: a side's sound placed at frame `pos` of the recording (its
+    /// sender's clock): what is already mixed out is dropped, a gap before
+    /// it is silence, a second copy overwrites the first.
+    fn write_at(&mut self, side: usize, pos: i64, samples: &[f32]) {
+        let buf = if side == 0 { &mut self.local_pcm } else { &mut self.remote_pcm };
+        let mut at = (pos - self.samples_out as i64) * CHANNELS as i64;
+        let mut samples = samples;
+        if at < 0 {
+            let late = ((-at) as usize).min(samples.len());
+            samples = &samples[late..];
+            at = 0;
+        }
+        let at = at as usize;
+        if samples.is_empty() || at + samples.len() > MAX_PCM {
+            return;
+        }
+        if buf.len() < at {
+            buf.resize(at, 0.0);
+        }
+        let overlap = (buf.len() - at).min(samples.len());
+        buf[at..at + overlap].copy_from_slice(&samples[..overlap]);
+        buf.extend_from_slice(&samples[overlap..]);
     }
 
     /// `align_audio`: before a side's packet of `n` frames that arrived
@@ -323,5 +451,52 @@ fn push_pcm(buf: &mut Vec<f32>, a: AudioFrame) {
     if buf.len() > MAX_PCM {
         let extra = buf.len() - MAX_PCM;
         buf.drain(..extra);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_senders_sound_and_pictures_show_at_their_capture_time_plus_the_least_delay() {
+        let ms = |v: u64| Duration::from_millis(v);
+        let mut c = SideClock::default();
+        // Sender clock 1000 s ahead of ours. Sound captured at 1000.000 s arrives after 5 ms,
+        // its picture (captured at the same moment) after 45 ms (encode, more packets, the jitter buffer).
+        assert_eq!(c.playout(1000.000, ms(5)), ms(5));
+        assert_eq!(c.playout(1000.000, ms(45)), ms(5), "the picture shows with its sound");
+        // A burst: sound held back 80 ms still lands where it was captured.
+        assert_eq!(c.playout(1000.100, ms(185)), ms(105));
+        // Never after an item's arrival, even when the least delay was lower before.
+        assert!(c.playout(1000.200, ms(203)) <= ms(203));
+        // The window forgets an old, lower delay: 20 s later everything takes 30 ms.
+        for i in 0..=2000u64 {
+            c.playout(1020.0 + i as f64 / 100.0, ms(20_030 + i * 10));
+        }
+        let t = c.playout(1040.01, ms(40_040));
+        assert!((t.as_secs_f64() - 40.040).abs() < 1e-6, "{t:?}");
+    }
+
+    #[test]
+    fn sound_is_written_where_its_clock_puts_it() {
+        let (tx, _rx) = crossbeam_channel::bounded(16);
+        let mut m = Mixer::new(16, 16, 30, None, AudioEncoder::open(128).unwrap(), tx);
+        m.align = true;
+        m.samples_out = 1000;
+        // Two frames late by 10 sample frames: the first 10 are dropped.
+        m.write_at(0, 990, &vec![0.5; 20 * CHANNELS]);
+        assert_eq!(m.local_pcm.len(), 10 * CHANNELS);
+        // A gap of 5 frames becomes silence, then the packet.
+        m.write_at(0, 1015, &vec![0.25; 4 * CHANNELS]);
+        assert_eq!(m.local_pcm.len(), 19 * CHANNELS);
+        assert_eq!(m.local_pcm[10 * CHANNELS..15 * CHANNELS], vec![0.0; 5 * CHANNELS][..]);
+        // A second copy of the same sound overwrites, never doubles it.
+        m.write_at(0, 1015, &vec![0.75; 4 * CHANNELS]);
+        assert_eq!(m.local_pcm.len(), 19 * CHANNELS);
+        assert_eq!(m.local_pcm[15 * CHANNELS], 0.75);
+        // Beyond what may wait: refused, nothing else changes.
+        m.write_at(0, 1000 + SAMPLE_RATE as i64, &[0.1; 2]);
+        assert_eq!(m.local_pcm.len(), 19 * CHANNELS);
     }
 }

@@ -208,17 +208,75 @@ fn stap_a_lengths_fit(payload: &[u8]) -> bool {
 
 /// Receives a remote video track until it ends.
 pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap) -> Result<()> {
+    spawn_video_clocked(track, stats, tap, None)
+}
+
+/// The sender's clock for a tap that keeps sides in sync (a cloud
+/// recorder): its sender reports, and the stream's SSRC once known.
+#[derive(Clone)]
+pub struct SenderClock {
+    pub feedback: Arc<crate::feedback::Feedback>,
+    ssrc: Arc<AtomicU32>,
+    known: Arc<AtomicBool>,
+    /// The stream's RTP timestamps unwrapped: (last seen, ticks since the first).
+    rtp: Arc<Mutex<Option<(u32, i64)>>>,
+}
+
+/// Capture times at or past this many seconds are on the sender's NTP wall
+/// clock (from 1968 on); below it, on the stream's own RTP clock.
+pub const NTP_CAPTURE: f64 = 2_147_483_648.0;
+
+impl SenderClock {
+    pub fn new(feedback: Arc<crate::feedback::Feedback>) -> SenderClock {
+        SenderClock { feedback, ssrc: Arc::default(), known: Arc::default(), rtp: Arc::default() }
+    }
+
+    fn set_ssrc(&self, ssrc: u32) {
+        self.ssrc.store(ssrc, Ordering::Relaxed);
+        self.known.store(true, Ordering::Release);
+    }
+
+    /// When `rtp` was captured, as a tap item's pts (see [`TapItem`]): on
+    /// the sender's NTP wall clock once a sender report came, shared by
+    /// its audio and video; before that, 1 s plus the stream's own RTP
+    /// clock since its first packet, so sound stays continuous.
+    fn pts(&self, rtp: u32, clock_rate: u32) -> Duration {
+        let ticks = {
+            let mut st = self.rtp.lock().unwrap_or_else(|p| p.into_inner());
+            let ticks = match *st {
+                None => 0,
+                Some((last, t)) => t + rtp.wrapping_sub(last) as i32 as i64,
+            };
+            *st = Some((rtp, ticks));
+            ticks
+        };
+        let ntp = self.known.load(Ordering::Acquire).then(|| self.feedback.capture_time(self.ssrc.load(Ordering::Relaxed), rtp, clock_rate)).flatten();
+        let secs = match ntp {
+            Some(t) if t.is_finite() && t >= NTP_CAPTURE => t,
+            _ => 1.0 + ticks as f64 / clock_rate.max(1) as f64,
+        };
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::ZERO)
+    }
+}
+
+/// [`spawn_video`] whose tapped pictures carry the sender's capture time
+/// (RTCP sender reports) in their pts.
+pub fn spawn_video_clocked(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap, clock: Option<SenderClock>) -> Result<()> {
     let (tx, rx) = bounded::<(u16, u32, bool, Bytes)>(512);
     let need_key = Arc::new(AtomicBool::new(false));
     let nk = need_key.clone();
     let st = stats.clone();
+    let clk = clock.clone();
     std::thread::Builder::new()
         .name("call-decode".into())
-        .spawn(move || decode_video(rx, st, tap, nk))
+        .spawn(move || decode_video(rx, st, tap, nk, clk))
         .map_err(|e| CallError::Io { what: "starting the video decoder thread".into(), source: e })?;
     tokio::spawn(async move {
         let mut last_pli = Instant::now() - Duration::from_secs(10);
         let ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
+        if let Some(c) = &clock {
+            c.set_ssrc(ssrc);
+        }
         while let Some(ev) = track.poll().await {
             if let TrackRemoteEvent::OnRtpPacket(p) = ev {
                 stats.video_packets_received.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +318,7 @@ impl H264Decoder {
     }
 }
 
-fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, tap: Tap, need_key: Arc<AtomicBool>) {
+fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, tap: Tap, need_key: Arc<AtomicBool>, clock: Option<SenderClock>) {
     let mut dec = match H264Decoder::open() {
         Ok(d) => d,
         Err(e) => {
@@ -298,8 +356,10 @@ fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, ta
                 jb.frame_broken(now);
                 continue;
             }
+            // Low delay, no B-frames: what comes out is this frame.
+            let pts = clock.as_ref().map(|c| c.pts(f.ts, 90_000)).unwrap_or_default();
             while dec.dec.receive_frame(&mut dec.frame).is_ok() {
-                on_decoded(&mut dec, &stats, &tap);
+                on_decoded(&mut dec, &stats, &tap, pts);
             }
         }
         stats.video_frames_broken.store(jb.stats.frames_lost, Ordering::Relaxed);
@@ -307,7 +367,7 @@ fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, ta
     tracing::debug!("video jitter buffer: {:?}", jb.stats);
 }
 
-fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
+fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap, pts: Duration) {
     let f = &dec.frame;
     let (w, h) = (f.width(), f.height());
     stats.video_frames_decoded.fetch_add(1, Ordering::Relaxed);
@@ -331,7 +391,8 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap) {
             dec.fitter = Some((w, h, Fitter::new(w & !1, h & !1)));
         }
         if let Some((_, _, fitter)) = dec.fitter.as_mut() {
-            if let Ok(vf) = fitter.fit(f) {
+            if let Ok(mut vf) = fitter.fit(f) {
+                vf.pts = pts;
                 tap.send(TapItem::RemoteVideo(vf));
             }
         }
@@ -350,8 +411,23 @@ pub fn spawn_audio(
     notices: Arc<Mutex<Vec<String>>>,
     reference: Option<onair_media::audio_processing::EchoReference>,
 ) -> Result<()> {
-    let (tx, rx) = bounded::<Bytes>(256);
+    spawn_audio_clocked(track, stats, tap, play, notices, reference, None)
+}
+
+/// [`spawn_audio`] whose tapped sound carries the sender's capture time
+/// (RTCP sender reports) in its pts.
+pub fn spawn_audio_clocked(
+    track: Arc<dyn TrackRemote>,
+    stats: Arc<RecvStats>,
+    tap: Tap,
+    play: bool,
+    notices: Arc<Mutex<Vec<String>>>,
+    reference: Option<onair_media::audio_processing::EchoReference>,
+    clock: Option<SenderClock>,
+) -> Result<()> {
+    let (tx, rx) = bounded::<(u32, Bytes)>(256);
     let st = stats.clone();
+    let clk = clock.clone();
     std::thread::Builder::new()
         .name("call-audio-decode".into())
         .spawn(move || {
@@ -380,7 +456,7 @@ pub fn spawn_audio(
             let mut pcm = Vec::new();
             // Per-packet levels of the last 25 packets (0.5 s of 20 ms packets).
             let mut recent = std::collections::VecDeque::with_capacity(25);
-            for p in rx {
+            for (ts, p) in rx {
                 pcm.clear();
                 if dec.decode(&p, &mut pcm).is_ok() {
                     if recent.len() == 25 {
@@ -394,18 +470,22 @@ pub fn spawn_audio(
                         sp.push(&pcm);
                     }
                     if tap.active() {
-                        tap.send(TapItem::RemoteAudio(crate::opus::chunk(pcm.clone(), Duration::ZERO)));
+                        let pts = clk.as_ref().map(|c| c.pts(ts, 48_000)).unwrap_or_default();
+                        tap.send(TapItem::RemoteAudio(crate::opus::chunk(pcm.clone(), pts)));
                     }
                 }
             }
         })
         .map_err(|e| CallError::Io { what: "starting the audio decoder thread".into(), source: e })?;
     tokio::spawn(async move {
+        if let Some(c) = &clock {
+            c.set_ssrc(track.ssrcs().await.first().copied().unwrap_or(0));
+        }
         while let Some(ev) = track.poll().await {
             if let TrackRemoteEvent::OnRtpPacket(p) = ev {
                 stats.audio_packets_received.fetch_add(1, Ordering::Relaxed);
                 if !p.payload.is_empty() {
-                    let _ = tx.try_send(p.payload.clone());
+                    let _ = tx.try_send((p.header.timestamp, p.payload.clone()));
                 }
             }
         }

@@ -8,7 +8,13 @@ use crossbeam_channel::{Sender, TrySendError};
 use onair_media::frame::{AudioFrame, VideoFrame};
 use std::sync::{Arc, Mutex};
 
-/// Raw media for the recorder or a viewer.
+/// Raw media for the recorder or a viewer. Where the receive path was
+/// given the sender's clock (a cloud recorder's legs), the other side's
+/// pictures and sound carry in `pts` when their sender captured them: on
+/// its NTP wall clock (from its RTCP sender reports; at least
+/// [`crate::recv::NTP_CAPTURE`] seconds, shared by its audio and video),
+/// or before its first report on the stream's own RTP clock (less); else
+/// zero. Our own carry their capture time since the pipeline's start.
 pub enum TapItem {
     LocalVideo(VideoFrame),
     RemoteVideo(VideoFrame),
