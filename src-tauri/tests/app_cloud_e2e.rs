@@ -1,10 +1,10 @@
 //! Server-side call recording in the app (issue 16), on two real app
 //! processes and a real `onair relay` with a recorder token: alice asks for
 //! "Record on server" during a call, bob is asked and allows, both windows
-//! show "Recorded by the server" from the relay's push (no polling), a
-//! recorder worker (FFmpeg's CLI compositing two test streams, posting
-//! fragmented MP4 to the relay's job API, as tests/cloud_recording.rs does)
-//! records, alice bookmarks and stops, both see it stopped. Then
+//! show "Recorded by the server" from the relay's push (no polling), a real
+//! `onair recorder` worker takes the job and both apps send it their media
+//! (each app's call engine opens its leg on the push), alice bookmarks and
+//! stops, both see it stopped. Then
 //! Recordings → On the server: the recording is listed, plays through the
 //! loopback server (which adds the token), seeks, and downloads into the
 //! local library, where ffprobe reads it (video, audio, the bookmark as a
@@ -13,10 +13,10 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::io::Read;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{secs, App, Launch};
 
@@ -72,55 +72,38 @@ fn curl(url: &str, token: &str, args: &[&str]) -> (u16, Vec<u8>) {
     (code, body)
 }
 
-/// The recorder worker's part: claims the job and streams a small
-/// side-by-side composite with mixed tones, in real time, until the relay
-/// ends the job (at most `secs` seconds); `first` is set at its first
-/// accepted bytes.
-fn recorder(relay: &str, secs: u32, first: Arc<OnceLock<Instant>>) -> std::thread::JoinHandle<()> {
-    let relay = relay.to_string();
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let job: Value = loop {
-            let (code, body) = curl(&format!("{relay}/v1/recorder/claim"), RECORDER_TOKEN, &["-X", "POST"]);
-            if code == 200 {
-                break serde_json::from_slice(&body).unwrap();
-            }
-            assert!(code == 204 && Instant::now() < deadline, "claim: {code} {}", String::from_utf8_lossy(&body));
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let id = job["id"].as_str().unwrap().to_string();
-        let t = secs.to_string();
-        let mut ff = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-re"])
-            .args(["-f", "lavfi", "-i", &format!("testsrc2=size=320x180:rate=15:duration={t}")])
-            .args(["-f", "lavfi", "-i", &format!("smptebars=size=320x180:rate=15:duration={t}")])
-            .args(["-f", "lavfi", "-i", &format!("sine=frequency=440:sample_rate=48000:duration={t}")])
-            .args(["-f", "lavfi", "-i", &format!("sine=frequency=660:sample_rate=48000:duration={t}")])
-            .args(["-filter_complex", "[0:v][1:v]hstack=inputs=2[v];[2:a][3:a]amix=inputs=2[a]", "-map", "[v]", "-map", "[a]"])
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "15", "-c:a", "aac", "-b:a", "64k"])
-            .args(["-f", "mp4", "-movflags", "frag_keyframe+empty_moov+default_base_moof", "pipe:1"])
+/// A real `onair recorder` worker (killed when dropped); what it prints is kept.
+struct Worker {
+    _kill: Kill,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    fn start(relay: &str) -> Worker {
+        let mut child = Command::new(onair_bin())
+            .args(["recorder", "--relay", relay, "--ice-ip", "127.0.0.1", "--x264-preset", "ultrafast", "--fps", "15"])
+            .env("ONAIR_RECORDER_TOKEN", RECORDER_TOKEN)
             .stdout(Stdio::piped())
             .spawn()
-            .expect("ffmpeg");
-        let mut out = ff.stdout.take().unwrap();
-        let mut buf = vec![0u8; 256 * 1024];
-        let chunk = std::env::temp_dir().join(format!("app-cloud-rec-{id}.bin"));
-        loop {
-            let n = out.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
+            .expect("spawn onair recorder");
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (out, l) = (child.stdout.take().unwrap(), lines.clone());
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                eprintln!("[recorder] {line}");
+                l.lock().unwrap().push(line);
             }
-            std::fs::write(&chunk, &buf[..n]).unwrap();
-            let (code, _) = curl(&format!("{relay}/v1/recorder/jobs/{id}/media"), RECORDER_TOKEN, &["-X", "POST", "--data-binary", &format!("@{}", chunk.display())]);
-            if code != 204 {
-                break;
-            }
-            let _ = first.set(Instant::now());
+        });
+        Worker { _kill: Kill(child), lines }
+    }
+
+    fn wait_said(&self, within: Duration, needle: &str) {
+        let start = Instant::now();
+        while !self.lines.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            assert!(start.elapsed() < within, "the recorder never said {needle:?}; it said {:?}", self.lines.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = std::fs::remove_file(&chunk);
-        let _ = ff.kill();
-        let _ = ff.wait();
-    })
+    }
 }
 
 fn register(app: &App, user: &str) {
@@ -180,21 +163,19 @@ fn a_call_recorded_on_the_server_plays_and_downloads_in_the_app() {
     alice.wait_text("[data-testid=call-server-rec]", "Asking bob", secs(10));
     bob.wait_text("[data-testid=call-cloud-consent]", "alice wants the server to record this call", secs(30));
     bob.screenshot("cloud-call-b-asked");
-    let first = Arc::new(OnceLock::new());
-    let worker = recorder(&url, 120, first.clone());
+    let worker = Worker::start(&url);
     press(&bob, "[data-testid=call-cloud-allow]");
     for (who, app) in [("bob", &bob), ("alice", &alice)] {
         server_state(app, "recording", who);
         app.wait_text("[data-testid=call-server-rec]", "Recorded by the server", secs(5));
     }
     bob.wait_text("[data-testid=call-cloud-record]", "Stop server recording", secs(5));
-    let recorded = |s: f64| {
-        let start = Instant::now();
-        while !first.get().is_some_and(|t| t.elapsed().as_secs_f64() >= s) {
-            assert!(start.elapsed() < secs(60), "the recorder worker sent no media");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
+    // Both apps' media reach the worker (each engine opened its leg on the push).
+    worker.wait_said(secs(60), "the caller's media arrives");
+    worker.wait_said(secs(60), "the callee's media arrives");
+    let legs = Instant::now();
+    // The recording's length is what this waits for: at least 5 s of both sides.
+    let recorded = |s: f64| std::thread::sleep(Duration::from_secs_f64((s - legs.elapsed().as_secs_f64()).max(0.0)));
     recorded(2.0);
     press(&alice, "[data-testid=call-bookmark]");
     alice.wait_text("[data-testid=call-notice]", "Bookmark added to the server recording", secs(60));
@@ -209,7 +190,7 @@ fn a_call_recorded_on_the_server_plays_and_downloads_in_the_app() {
         server_state(app, "done", who);
     }
     alice.wait_text("[data-testid=call-server-rec]", "Server recording stopped", secs(5));
-    worker.join().expect("the recorder worker ends with the job");
+    worker.wait_said(secs(60), ": stopped");
     press(&alice, "[data-testid=call-hangup]");
 
     // Recordings → On the server: listed with the other side, plays, seeks.
