@@ -117,6 +117,7 @@ impl Session {
         c.env_remove("DISPLAY")
             .env("XDG_RUNTIME_DIR", &self.run)
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("XDG_CURRENT_DESKTOP", "sway")
             .env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}/bus", self.run.display()));
         if let Some(w) = &self.wayland {
@@ -137,10 +138,11 @@ fn have(program: &str) -> bool {
 
 const XDP: &str = "/usr/libexec/xdg-desktop-portal";
 const XDPW: &str = "/usr/libexec/xdg-desktop-portal-wlr";
+const PERMISSION_STORE: &str = "/usr/libexec/xdg-permission-store";
 
 #[test]
 fn records_a_wayland_screen_through_the_portal() {
-    let missing: Vec<&str> = ["sway", "swaybg", "pipewire", "wireplumber", "dbus-daemon", "cc", XDP, XDPW]
+    let missing: Vec<&str> = ["sway", "swaybg", "pipewire", "wireplumber", "dbus-daemon", "cc", XDP, XDPW, PERMISSION_STORE]
         .into_iter()
         .filter(|p| if p.starts_with('/') { !Path::new(p).exists() } else { !have(p) })
         .collect();
@@ -179,6 +181,9 @@ fn records_a_wayland_screen_through_the_portal() {
     let conf = bus_config(&s.run);
     procs.spawn("dbus", Command::new("dbus-daemon").arg("--nofork").arg(format!("--config-file={}", conf.display())), &logs.join("dbus.log"));
     wait_until(Duration::from_secs(10), "the private bus", || s.run.join("bus").exists());
+    // The portal keeps remembered choices (restore tokens) in the permission
+    // store; started first, so it is on the bus before the portal asks for it.
+    procs.spawn("permission-store", s.command(PERMISSION_STORE).arg("--replace"), &logs.join("permission-store.log"));
 
     // sway will not run as root: there it runs in a user namespace of its own.
     let root = unsafe { libc::getuid() } == 0;
@@ -211,10 +216,15 @@ fn records_a_wayland_screen_through_the_portal() {
     xdp.arg("-v").env("XDG_DESKTOP_PORTAL_DIR", &portals);
     procs.spawn("xdp", &mut xdp, &logs.join("xdp.log"));
     let log = |name: &str| std::fs::read_to_string(logs.join(format!("{name}.log"))).unwrap_or_default();
-    wait_until(Duration::from_secs(20), "the portal on the bus", || {
+    let started = std::time::Instant::now();
+    while !(log("xdp").contains("org.freedesktop.portal.Desktop acquired") && log("xdpw").contains("wayland: registry listeners run")) {
         procs.alive(&logs);
-        log("xdp").contains("org.freedesktop.portal.Desktop acquired") && log("xdpw").contains("wayland: registry listeners run")
-    });
+        if started.elapsed() > Duration::from_secs(30) {
+            let all = ["sway", "pipewire", "wireplumber", "permission-store", "xdpw", "xdp"].map(|n| format!("--- {n}\n{}", log(n))).join("\n");
+            panic!("the portal did not come up in 30 s:\n{all}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     let home = Home::new();
     let onair = |args: &[&str]| -> Output {
@@ -239,12 +249,19 @@ fn records_a_wayland_screen_through_the_portal() {
         .expect("sway's IPC socket");
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let redraw = {
-        let (done, mut cmd) = (done.clone(), s.command("swaymsg"));
-        cmd.env("SWAYSOCK", &swaysock).args(["output", "HEADLESS-1", "bg", "#ff0000", "solid_color"]).stdout(Stdio::null()).stderr(Stdio::null());
+        let done = done.clone();
+        let cursor = |at: &str| {
+            let mut c = s.command("swaymsg");
+            c.env("SWAYSOCK", &swaysock).args(["seat", "-", "cursor", "set", at, at]).stdout(Stdio::null()).stderr(Stdio::null());
+            c
+        };
+        let mut moves = [cursor("10"), cursor("30")];
         std::thread::spawn(move || {
+            let mut i = 0;
             while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = cmd.status();
-                std::thread::sleep(Duration::from_millis(400));
+                let _ = moves[i % 2].status();
+                i += 1;
+                std::thread::sleep(Duration::from_millis(200));
             }
         })
     };
@@ -257,6 +274,7 @@ fn records_a_wayland_screen_through_the_portal() {
     assert!(r.status.success(), "{}\n{}", text(&r.stderr), all_logs());
     let err = text(&r.stderr);
     assert!(err.contains("ScreenCast"), "the source says it is the portal's: {err}");
+    assert!(!err.contains("starting black"), "the first picture came in time: {err}");
     let p = ffprobe(&out);
     let v = stream(&p, "video").expect("a video stream");
     assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(OUT_W as u64), Some(OUT_H as u64)));
@@ -264,8 +282,14 @@ fn records_a_wayland_screen_through_the_portal() {
     let frames = count_frames(&out);
     assert!(frames >= 45, "frames: {frames}");
     // The compositor's red (sampled at three times: a redraw may show a frame without it).
-    let red = [0.8, 1.6, 2.4].iter().map(|&t| middle_rgb(&out, t)).filter(|&(r, g, b)| r > 200.0 && g < 40.0 && b < 40.0).count();
-    assert!(red >= 2, "the picture is the compositor's red at {red} of 3 times");
+    let samples: Vec<(f64, f64, f64)> = [0.8, 1.6, 2.4].iter().map(|&t| middle_rgb(&out, t)).collect();
+    let red = samples.iter().filter(|&&(r, g, b)| r > 200.0 && g < 40.0 && b < 40.0).count();
+    assert!(red >= 2, "the picture is the compositor's red at {red} of 3 times: {samples:?}\n{err}");
+    // The portal handed back a restore token, kept for the next start (this user's only).
+    let token = home.path().join("portal-screen.token");
+    assert!(std::fs::read_to_string(&token).is_ok_and(|t| !t.trim().is_empty()), "a restore token is kept");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&token).unwrap().permissions().mode() & 0o777, 0o600);
     // The portal session was closed when the recording stopped.
     wait_until(Duration::from_secs(5), "the portal session to close", || log("xdpw").contains("dbus: session closed"));
 
@@ -283,6 +307,14 @@ fn records_a_wayland_screen_through_the_portal() {
         procs.alive(&logs);
         log("xdpw-chooser").contains("wayland: registry listeners run")
     });
+    // The remembered choice needs no chooser: the token restores it.
+    let again = home.path().join("again.mp4");
+    let a = onair(&["record", "--out", again.to_str().unwrap(), "--video", "screen", "--audio", "none", "--preset", "480p30", "--duration", "1"]);
+    assert!(a.status.success(), "restored without the chooser: {}\n{}", text(&a.stderr), log("xdpw-chooser"));
+    assert!(log("xdpw-chooser").contains("restore data"), "{}", log("xdpw-chooser"));
+    assert_eq!(stream(&ffprobe(&again), "video").unwrap()["width"].as_u64(), Some(OUT_W as u64));
+    // Without it, the chooser is asked, and picks nothing.
+    std::fs::remove_file(&token).unwrap();
     let c = onair(&["record", "--out", home.path().join("c.mp4").to_str().unwrap(), "--video", "screen", "--audio", "none", "--duration", "1"]);
     assert_clean_failure(&c, "cancelled in the desktop's dialog");
     assert!(!home.path().join("c.mp4").exists(), "nothing is recorded");

@@ -203,6 +203,45 @@ mod imp {
             .unwrap_or_else(|_| Err(NO_PORTAL.to_string()))
     }
 
+    /// Where the portal's restore token for `pick` is kept (this machine's
+    /// data folder): not a secret (it names a choice the portal keeps),
+    /// but only this user's.
+    fn token_path(pick: Pick) -> std::path::PathBuf {
+        crate::home::data_dir().join(match pick {
+            Pick::Monitor => "portal-screen.token",
+            Pick::Window => "portal-window.token",
+        })
+    }
+
+    fn read_token(pick: Pick) -> Option<String> {
+        let t = std::fs::read_to_string(token_path(pick)).ok()?;
+        let t = t.trim();
+        // The portal makes UUIDs; anything else in the file is not ours.
+        (!t.is_empty()
+            && t.len() <= 128
+            && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .then(|| t.to_string())
+    }
+
+    fn write_token(pick: Pick, token: &str) {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = token_path(pick);
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let r = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut f| f.write_all(token.as_bytes()));
+        if let Err(e) = r {
+            tracing::warn!(path = %path.display(), "cannot keep the screen-sharing portal's restore token: {e}");
+        }
+    }
+
     /// What the portal session hands over.
     struct Started {
         node: u32,
@@ -240,19 +279,23 @@ mod imp {
                     }
                     let session = sc.create_session(Default::default()).await?;
                     let cursor = sc.available_cursor_modes().await.ok().filter(|m| m.contains(CursorMode::Embedded)).map(|_| CursorMode::Embedded);
-                    sc.select_sources(
-                        &session,
-                        SelectSourcesOptions::default()
-                            .set_sources(Some(wanted.into()))
-                            .set_multiple(false)
-                            .set_cursor_mode(cursor)
-                            .set_persist_mode(PersistMode::DoNot),
-                    )
-                    .await?
-                    .response()?;
+                    // Version 4 remembers the user's choice: the token from
+                    // the last start skips the dialog (until revoked).
+                    let persist = sc.version() >= 4;
+                    let token = if persist { read_token(pick) } else { None };
+                    let mut opts = SelectSourcesOptions::default().set_sources(Some(wanted.into())).set_multiple(false).set_cursor_mode(cursor);
+                    if persist {
+                        opts = opts.set_persist_mode(PersistMode::ExplicitlyRevoked).set_restore_token(token.as_deref());
+                    }
+                    // A chooser may show from here on (xdg-desktop-portal-wlr's
+                    // at SelectSources, GNOME's and KDE's at Start).
                     let _ = step_tx.send("choose");
+                    sc.select_sources(&session, opts).await?.response()?;
                     let streams = sc.start(&session, None, Default::default()).await?.response()?;
                     let _ = step_tx.send("answered");
+                    if let Some(t) = streams.restore_token() {
+                        write_token(pick, t);
+                    }
                     let Some(stream) = streams.streams().first() else {
                         let _ = session.close().await;
                         return Ok(Err(failed(pick, "the screen-sharing portal started no stream")));
