@@ -21,8 +21,6 @@
 //! portal's dialog; the portal must offer windows: xdg-desktop-portal-wlr 0.7
 //! offers whole outputs only).
 
-use std::time::Duration;
-
 use crate::{MediaError, Result};
 
 /// What the portal is asked to let the user pick.
@@ -34,16 +32,6 @@ pub enum Pick {
 
 /// The spec argument (`screen:wayland`, `window:wayland`) that asks for the portal.
 pub const SPEC_ARG: &str = "wayland";
-
-/// How long the portal may take to answer a call that shows no dialog.
-const ANSWER: Duration = Duration::from_secs(10);
-/// How long the user may take in the portal's "share your screen" dialog.
-const CHOOSE: Duration = Duration::from_secs(180);
-/// How long to wait for the first picture once the stream is connected.
-/// xdg-desktop-portal-wlr copies only on damage, so a screen that does not
-/// change sends nothing: after this the source starts black and shows the
-/// screen as soon as anything on it changes.
-const FIRST_FRAME: Duration = Duration::from_secs(3);
 
 /// Whether this is a Wayland session, where plain `screen` goes through the
 /// portal (x11grab would capture only XWayland's windows).
@@ -143,6 +131,17 @@ pub fn open(
 #[cfg(all(target_os = "linux", feature = "wayland"))]
 mod imp {
     use super::*;
+    use std::time::Duration;
+
+    /// How long the portal may take to answer a call that shows no dialog.
+    const ANSWER: Duration = Duration::from_secs(10);
+    /// How long the user may take in the portal's "share your screen" dialog.
+    const CHOOSE: Duration = Duration::from_secs(180);
+    /// How long to wait for the first picture once the stream is connected.
+    /// xdg-desktop-portal-wlr copies only on damage, so a screen that does not
+    /// change sends nothing: after this the source starts black and shows the
+    /// screen as soon as anything on it changes.
+    const FIRST_FRAME: Duration = Duration::from_secs(3);
     use std::os::fd::OwnedFd;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Condvar, Mutex};
