@@ -10,6 +10,7 @@
 //! - [`recv`]: RTP → jitter buffer ([`jitter`]) → access units → FFmpeg → engine frames; latency from stamps.
 //! - [`presets`]: 360p / 720p (default) / 1080p: size, rate, bitrate range.
 //! - [`quality`]: the 0–100 score and the AIMD bitrate controller (pure).
+//! - [`bwe`]: the TWCC bandwidth estimate (GCC's delay half, a queue-delay half, a loss half that holds at 10 %).
 //! - [`session`]: the media side of a call, tying the above together.
 //! - [`cloud`]: server-side recording: each caller's media leg to the
 //!   recorder, and the recorder worker (`onair recorder`) that composites them.
@@ -39,6 +40,7 @@
 //! # }
 //! ```
 
+pub mod bwe;
 pub mod cloud;
 pub mod codecs;
 pub mod congestion;

@@ -131,28 +131,23 @@ fn random_u32() -> u32 {
     h.finish() as u32 | 1
 }
 
-/// NACKs for a missing packet, at most: webrtc-rs's default asks every
-/// 100 ms for as long as the packet is in its window (0 = no limit), which
-/// on a lossy link is a storm of requests and resends. libwebrtc gives up
-/// after a few round trips too; a keyframe (on PLI) heals what is left.
-const MAX_NACKS_PER_PACKET: u16 = 3;
-
 /// webrtc-rs's default interceptors (NACK, TWCC feedback, RTCP reports),
-/// with the NACK generator limited, plus the sender side of TWCC and GCC
-/// (its estimate reaches the session through `congestion::CongestionTap`).
+/// with the NACK generator limited, plus the sender side of TWCC and our
+/// estimator (`bwe.rs`; its estimate reaches the session through
+/// `congestion::CongestionTap`).
 fn interceptors(engine: &mut MediaEngine, start_bps: u64) -> Result<Registry> {
-    use rtc::interceptor::{CongestionControlBuilder, Gcc, NackGeneratorBuilder, NackResponderBuilder, Slot, TwccSenderBuilder};
+    use rtc::interceptor::{CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Slot, TwccSenderBuilder};
     use webrtc::peer_connection::{configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only};
     // The codecs carry the nack / nack pli feedback lines themselves (codecs.rs).
     let registry = Registry::new()
         .with(Slot::NackResponder, NackResponderBuilder::new().build())
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_interval(crate::jitter::NACK_INTERVAL).with_max_nacks_per_packet(MAX_NACKS_PER_PACKET).build());
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().with_interval(crate::jitter::NACK_INTERVAL).with_max_nacks_per_packet(crate::jitter::MAX_NACKS).build());
     configure_simulcast_extension_headers(engine).map_err(rtc_err("setting up interceptors"))?;
     let registry = configure_twcc_receiver_only(registry, engine).map_err(rtc_err("setting up interceptors"))?;
-    let gcc = Gcc::new(start_bps as f64, 100_000.0, 20_000_000.0);
+    let bwe = crate::bwe::Estimator::new(start_bps as f64, 100_000.0, 20_000_000.0);
     let registry = registry
         .with(Slot::TwccSender, TwccSenderBuilder::new().build())
-        .with(Slot::CongestionControl, CongestionControlBuilder::new(gcc).build());
+        .with(Slot::CongestionControl, CongestionControlBuilder::new(bwe).build());
     Ok(configure_rtcp_reports(registry))
 }
 

@@ -18,10 +18,12 @@
 //!
 //! **Congestion control** is the loss-based half of Google's GCC, plus an
 //! RTT guard: every reading (about once a second), with `loss` the fraction
-//! lost since the last one,
-//! - loss > 10 %: rate × (1 − loss/2) (multiplicative decrease);
+//! lost since the last one averaged over about three readings (as
+//! [`crate::bwe::LossHold`]: 10 % of random loss must hold the rate, and one
+//! second's reading of it swings between 5 and 15 %),
+//! - averaged loss > 12 %: rate × (1 − (loss − 10 %)) (multiplicative decrease);
 //! - RTT more than 150 ms above the lowest seen (queues are filling): rate × 0.85;
-//! - loss < 2 % and RTT near its floor: rate × 1.08 + 10 kbps (increase);
+//! - averaged loss < 2 % and RTT near its floor: rate × 1.08 + 10 kbps (increase);
 //! - otherwise hold; always within [min, max].
 
 use std::time::Duration;
@@ -61,12 +63,13 @@ pub struct BitrateController {
     min: f64,
     max: f64,
     rtt_floor_ms: Option<f64>,
+    loss_avg: Option<f64>,
 }
 
 impl BitrateController {
     pub fn new(start_kbps: u32, min_kbps: u32, max_kbps: u32) -> Self {
         let (min, max) = (min_kbps.min(max_kbps) as f64, max_kbps.max(min_kbps) as f64);
-        BitrateController { kbps: (start_kbps as f64).clamp(min, max), min, max, rtt_floor_ms: None }
+        BitrateController { kbps: (start_kbps as f64).clamp(min, max), min, max, rtt_floor_ms: None, loss_avg: None }
     }
 
     pub fn min_kbps(&self) -> u32 {
@@ -88,11 +91,13 @@ impl BitrateController {
             }
             None => 0.0,
         };
-        if loss > 0.10 {
-            self.kbps *= 1.0 - loss / 2.0;
+        let loss = self.loss_avg.map_or(loss, |a| a * 0.7 + loss * 0.3);
+        self.loss_avg = Some(loss);
+        if loss > crate::bwe::HIGH_LOSS {
+            self.kbps *= 1.0 - (loss - 0.10);
         } else if queueing > 150.0 {
             self.kbps *= 0.85;
-        } else if loss < 0.02 && queueing < 50.0 {
+        } else if loss < crate::bwe::LOW_LOSS && queueing < 50.0 {
             self.kbps = self.kbps * 1.08 + 10.0;
         }
         self.kbps = self.kbps.clamp(self.min, self.max);
@@ -160,8 +165,18 @@ mod tests {
         }
         let clean = c.kbps();
         assert!(clean > 1500, "clean network raises the rate: {clean}");
-        // 20 % loss for five seconds: the rate falls fast.
-        for _ in 0..5 {
+        // 10 % loss, one second's reading swinging 6–14 %: the rate holds
+        // (after the first reading, which the clean average still outweighs).
+        let swing = [0.06, 0.14, 0.10, 0.13, 0.07];
+        c.update(swing[0], Some(25.0));
+        let held = c.kbps();
+        assert!(held >= clean);
+        for i in 1..60 {
+            c.update(swing[i % 5], Some(25.0));
+        }
+        assert_eq!(c.kbps(), held, "10 % loss holds the rate");
+        // 20 % loss for ten seconds: the rate falls fast.
+        for _ in 0..10 {
             c.update(0.20, Some(25.0));
         }
         let lossy = c.kbps();

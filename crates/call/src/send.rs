@@ -56,7 +56,10 @@ pub struct SendConfig {
     /// `x264` (default), `auto` or an FFmpeg encoder name.
     pub encoder: String,
     pub x264_preset: String,
-    /// Seconds between periodic keyframes (a lost packet heals by then at the latest).
+    /// Seconds between periodic keyframes: a safety net only, since a lost
+    /// frame asks for a keyframe (PLI). Each is several frames' worth of
+    /// bits: one a second took much of a low target and, behind a capped
+    /// link, overflowed its queue (Chromium sends none unasked).
     pub keyint_secs: f32,
     /// Echo cancellation, noise suppression and gain control on a microphone
     /// (a test tone or a file never heard our speaker: they go as they are).
@@ -79,7 +82,7 @@ impl Default for SendConfig {
             looped: true,
             encoder: "x264".into(),
             x264_preset: "veryfast".into(),
-            keyint_secs: 1.0,
+            keyint_secs: 10.0,
             audio_processing: true,
         }
     }

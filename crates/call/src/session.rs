@@ -81,6 +81,9 @@ impl MediaSession {
         // The peer's PLI/FIR make our next frame a keyframe at once.
         peer.feedback.on_keyframe_request(local.keyframe_flag());
         peer.feedback.target_bps.store(start_bps, Ordering::Relaxed);
+        // The estimate starts where the send does; webrtc-rs announces it
+        // only when it changes (at 10 % loss it may hold there all call).
+        peer.feedback.gcc_bps.store(start_bps, Ordering::Relaxed);
         let s = MediaSession {
             peer: Arc::new(peer),
             local,

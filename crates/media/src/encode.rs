@@ -118,6 +118,12 @@ pub struct StreamInfo {
 /// Hardware H.264 encoders that take system-memory yuv420p frames, tried in order by `auto`.
 const HW_ENCODERS: &[&str] = &["h264_nvenc", "h264_videotoolbox", "h264_amf", "h264_mf"];
 
+/// A real-time encode's VBV buffer, in milliseconds of its bitrate: the
+/// most one frame (a keyframe) can be. 250 ms: a keyframe at a link's rate
+/// fits the ~200 ms of queue a capped link holds, where 500 ms overflowed it
+/// (calls behind a 1 Mbit/s cap lost every keyframe's tail).
+const REALTIME_VBV_MS: usize = 250;
+
 /// The H.264 encoder.
 pub struct VideoEncoder {
     enc: encoder::Video,
@@ -145,7 +151,7 @@ impl VideoEncoder {
             match Self::open_named(name, cfg) {
                 Ok(enc) => {
                     tracing::info!("video encoder: {name}");
-                    let vbv_ms = if cfg.realtime { 500 } else { 2_000 };
+                    let vbv_ms = if cfg.realtime { REALTIME_VBV_MS } else { 2_000 };
                     return Ok(VideoEncoder { enc, name: name.to_string(), seq: 0, last_pts: None, force_key, packet: Packet::empty(), vbv_ms });
                 }
                 Err(e) => {
@@ -174,7 +180,7 @@ impl VideoEncoder {
         let mut opts = Dictionary::new();
         if cfg.realtime {
             enc.set_max_b_frames(0);
-            opts.set("bufsize", &(kbps * 500).to_string());
+            opts.set("bufsize", &(kbps * REALTIME_VBV_MS).to_string());
             if name == "libx264" {
                 opts.set("preset", &cfg.x264_preset);
                 opts.set("tune", "zerolatency");
