@@ -336,6 +336,12 @@ fn no_portal_is_a_clear_error() {
     assert_clean_failure(&r, "no screen-sharing portal answered");
     assert!(text(&r.stderr).contains("xdg-desktop-portal"), "says what to install: {}", text(&r.stderr));
 
+    // A window by title needs X11: in a Wayland session the error points to the portal's picker.
+    let mut c = home.onair();
+    s.env(&mut c);
+    let r = c.env("WAYLAND_DISPLAY", "wayland-none").args(["record", "--video", "window:Terminal", "--audio", "none", "--duration", "2"]).output().unwrap();
+    assert_clean_failure(&r, "--video window:wayland");
+
     if !have("dbus-daemon") {
         eprintln!("\n\n*** SKIPPED half: no dbus-daemon for the bus-without-a-portal case ***\n\n");
         return;
