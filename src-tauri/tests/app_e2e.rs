@@ -478,6 +478,19 @@ fn an_encrypted_recording_plays_and_jumps_to_its_bookmark() {
     app.click("[data-testid=settings-encrypt]");
     support_wait(|| app.invoke("recordings_encryption", json!({})).ok() == Some(json!(true)), "the setting saved");
     app.screenshot("settings-encrypt");
+    // Its text in both languages: readable, and nothing runs off at 200% text.
+    for lang in ["zh", "en"] {
+        app.eval(&format!("localStorage.setItem('onair.lang', '{lang}'); window.dispatchEvent(new CustomEvent('onair:language')); return true"));
+        app.click("[data-testid=nav-recordings]");
+        app.click("[data-testid=nav-settings]");
+        app.wait_js("const b = document.querySelector('[data-testid=settings-encrypt]'); return !!b && b.checked", secs(10), "the switch shown on");
+        assert_eq!(app.eval(CONTRAST_JS), json!([]), "text below 4.5:1 contrast on settings ({lang})");
+        app.eval("document.querySelector('[data-testid=settings-encrypt]').scrollIntoView(); return true");
+        app.screenshot(&format!("settings-encrypt-{lang}"));
+    }
+    app.eval("const s = document.createElement('style'); s.id = 'text200'; s.textContent = ':root { --fs-xs: 24px; --fs-s: 26px; --fs-m: 28px; --fs-l: 32px; --fs-xl: 44px; } body, #nav button, #nav .brand { font-size: 28px; }'; document.head.appendChild(s); return true");
+    assert_eq!(app.eval(OVERFLOW_JS), json!([]), "settings overflow with 200% text");
+    app.eval("document.getElementById('text200').remove(); return true");
 
     let list = app.invoke("recordings_list", json!({})).unwrap();
     let r = &list.as_array().expect("list")[0];

@@ -312,7 +312,7 @@ export const en = {
   "settings.data_note": "Recordings, chat history and the built-in relay's rooms live here. Set ONAIR_HOME to use another folder.",
   "settings.keep": "Keep recordings (pinned ones are always kept)",
   "settings.encrypt": "Encrypt recordings on this computer",
-  "settings.encrypt_note": "New recordings are stored encrypted, with a key kept in this computer's keychain. They play here; to share one, export a plain copy with `onair recordings export`. Without this computer's key they cannot be opened.",
+  "settings.encrypt_note": "New recordings are stored encrypted, with a key kept in this computer's keychain. They play here; to share one, export a plain copy with the command onair recordings export. Without this computer's key they cannot be opened.",
   "settings.deleted.one": "Saved; 1 old recording deleted",
   "settings.deleted.other": "Saved; {n} old recordings deleted",
   "settings.version": "OnAir {version}",

@@ -305,7 +305,7 @@ export const zh: Record<Key, string> = {
   "settings.data_note": "录像、聊天记录和内置中继的房间都存放在这里。设置 ONAIR_HOME 可改用其他文件夹。",
   "settings.keep": "录像保留时间（置顶的始终保留）",
   "settings.encrypt": "在本机加密保存录像",
-  "settings.encrypt_note": "新的录像会加密保存，密钥存放在本机的钥匙串中。加密录像可以在这里播放；要分享时，用 `onair recordings export` 导出一份未加密的副本。没有本机的密钥就无法打开。",
+  "settings.encrypt_note": "新的录像会加密保存，密钥存放在本机的钥匙串中。加密录像可以在这里播放；要分享时，用命令 onair recordings export 导出一份未加密的副本。没有本机的密钥就无法打开。",
   "settings.deleted.one": "已保存；删除了 1 个旧录像",
   "settings.deleted.other": "已保存；删除了 {n} 个旧录像",
   "settings.version": "OnAir {version}",
