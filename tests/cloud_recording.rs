@@ -424,7 +424,8 @@ fn flashes_and_clicks(path: &std::path::Path) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Alice's flash (left picture) and click (the only sound) land within
-/// one composite frame of each other for `secs` of recording.
+/// one composite frame of each other for `secs` of recording (two in the
+/// first 2 s, before her first sender report).
 fn sync_for(secs: u64) {
     let _g = serial();
     let relay = RelayProc::start(&["--recorder-token", RECORDER_TOKEN, "--cloud-min-free-mb", "20", "--cloud-tier", "360p"]);
@@ -450,11 +451,21 @@ fn sync_for(secs: u64) {
     let frame = 1.0 / 30.0;
     let mut worst: f64 = 0.0;
     let mut offsets = Vec::new();
+    // Until a sender's first RTCP sender report (about a second in), each
+    // of its streams runs on its own RTP clock and the picture's extra
+    // encode/decode time shows (measured up to 32 ms): within two frames
+    // there, within one from then on.
+    let mut worst_start: f64 = 0.0;
     for f in &flashes {
         let nearest = clicks.iter().map(|c| c - f).min_by(|a, b| a.abs().total_cmp(&b.abs())).unwrap();
-        worst = worst.max(nearest.abs());
+        if *f < 2.0 {
+            worst_start = worst_start.max(nearest.abs());
+        } else {
+            worst = worst.max(nearest.abs());
+        }
         offsets.push(nearest);
     }
+    assert!(worst_start <= 2.0 * frame, "in the first 2 s a flash {:.1} ms from its click", worst_start * 1000.0);
     eprintln!("server recording A/V sync over {secs} s: worst {:.1} ms over {} flashes; offsets (click - flash, ms): {:?}", worst * 1000.0, flashes.len(), offsets.iter().map(|o| (o * 1000.0).round()).collect::<Vec<_>>());
     eprintln!("first flashes at {:?} s, first clicks at {:?} s", &flashes[..flashes.len().min(3)], &clicks[..clicks.len().min(3)]);
     assert!(worst <= frame + 1e-3, "a flash {:.1} ms from its click (one frame is {:.1} ms)", worst * 1000.0, frame * 1000.0);

@@ -148,20 +148,20 @@ impl Feedback {
     /// keeps them in sync whatever the network does to each.
     pub fn capture_time(&self, ssrc: u32, rtp: u32, clock_rate: u32) -> Option<f64> {
         let clocks = self.sender_clocks.lock().unwrap_or_else(|p| p.into_inner());
+        let reports = clocks.get(&ssrc)?;
+        let map = |&(ntp, sr_rtp): &(u64, u32)| {
+            let secs = (ntp >> 32) as f64 + (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0;
+            // Signed: a packet a little older than the report is before it.
+            secs + rtp.wrapping_sub(sr_rtp) as i32 as f64 / clock_rate.max(1) as f64
+        };
         // A sender maps its RTP clock to its wall clock as of when it sent
         // a frame, so each report errs late by that frame's queueing and
-        // pacing (webrtc-rs: up to a frame interval). The earliest mapping
-        // of the last few reports is the truest; a window, not all of
-        // them, lets a sender whose sound card runs slow or fast be followed.
-        clocks
-            .get(&ssrc)?
-            .iter()
-            .map(|&(ntp, sr_rtp)| {
-                let secs = (ntp >> 32) as f64 + (ntp & 0xffff_ffff) as f64 / 4_294_967_296.0;
-                // Signed: a packet a little older than the report is before it.
-                secs + rtp.wrapping_sub(sr_rtp) as i32 as f64 / clock_rate.max(1) as f64
-            })
-            .reduce(f64::min)
+        // pacing (webrtc-rs: up to a frame interval): the earliest mapping
+        // of the last few reports is the truest. One that maps more than
+        // 50 ms before the latest is from before a change of the sender's
+        // RTP timeline (a stall its RTP clock did not follow): left out.
+        let latest = map(reports.back()?);
+        reports.iter().map(map).filter(|t| *t >= latest - 0.05).reduce(f64::min)
     }
 
     /// Records what one batch of inbound RTCP says (pure: tests feed it parsed packets).
@@ -315,5 +315,9 @@ mod tests {
         assert!((t(4_294_967_000) - 1000.5).abs() < 1e-6);
         report(at(1002.495), 4_294_967_000u32.wrapping_add(96_000));
         assert!((t(4_294_967_000) - 1000.495).abs() < 1e-6);
+        // The sender stalled 300 ms and its RTP clock did not follow: from
+        // its next report on, the new timeline counts, not the older, earlier ones.
+        report(at(1003.795), 4_294_967_000u32.wrapping_add(144_000));
+        assert!((t(4_294_967_000) - 1000.795).abs() < 1e-6, "{}", t(4_294_967_000));
     }
 }

@@ -459,6 +459,7 @@ fn encode_video(
     force_key: Arc<AtomicBool>,
 ) {
     let duration = Duration::from_nanos(1_000_000_000 / enc_cfg.preset.fps.max(1) as u64);
+    let mut last_pts: Option<i64> = None;
     let mut current = bitrate.load(Ordering::Acquire);
     let mut sending = (enc_cfg.preset.width, enc_cfg.preset.height);
     let mut fitter: Option<Fitter> = None;
@@ -512,6 +513,18 @@ fn encode_video(
         let mut send = |p: EncodedPacket| {
             let Some(data) = p.packet.data() else { return };
             stats.video_frames_encoded.fetch_add(1, Ordering::Relaxed);
+            // RTP time follows capture time (as libwebrtc's does), so the
+            // sender reports keep mapping it to the wall clock the sound
+            // shares after a stall or a frame the capture skipped: the
+            // time since the last frame advances it (a fixed 1/fps would
+            // leave it behind for good, and the other side's A/V sync with it).
+            let duration = match (p.packet.pts(), last_pts) {
+                (Some(now), Some(before)) if now > before => Duration::from_micros(((now - before) as u64).min(60 * 90_000) * 100 / 9),
+                _ => duration,
+            };
+            if p.packet.pts().is_some() {
+                last_pts = p.packet.pts();
+            }
             let o = Outgoing::Video { data: Bytes::copy_from_slice(data), duration };
             if out.try_send(o).is_err() {
                 // The network side is behind: this frame is lost to the
