@@ -53,6 +53,9 @@ pub struct SendConfig {
     pub beauty: Option<BeautyParams>,
     /// Loop file sources.
     pub looped: bool,
+    /// A camera's mode (size and rate; the closest it offers), as Settings
+    /// or `--camera-mode` chose it; None: the camera's default.
+    pub camera_mode: Option<onair_media::source::camera::CameraMode>,
     /// `x264` (default), `auto` or an FFmpeg encoder name.
     pub encoder: String,
     pub x264_preset: String,
@@ -80,6 +83,7 @@ impl Default for SendConfig {
             audio_kbps: 48,
             beauty: None,
             looped: true,
+            camera_mode: None,
             encoder: "x264".into(),
             x264_preset: "veryfast".into(),
             keyint_secs: 10.0,
@@ -150,7 +154,7 @@ pub struct LocalMedia {
 /// are re-timed on the call's clock as they arrive, so a source opened
 /// mid-call starts at its own zero instead of racing to catch up.
 fn open_video(spec: &VideoSpec, cfg: &SendConfig, stop: &Arc<AtomicBool>) -> Result<Box<dyn VideoSource>> {
-    let o = VideoOpen { width: cfg.width, height: cfg.height, fps: cfg.fps, looped: cfg.looped, camera_mode: None };
+    let o = VideoOpen { width: cfg.width, height: cfg.height, fps: cfg.fps, looped: cfg.looped, camera_mode: cfg.camera_mode };
     Ok(onair_media::source::open_video(spec, o, Clock::start_now(), stop.clone())?)
 }
 

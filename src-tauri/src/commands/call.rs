@@ -18,6 +18,7 @@ use tauri::{AppHandle, Emitter, Manager, State};
 use crate::calls::{CallMedia, CallSources, Launch};
 use crate::commands::chat::ChatState;
 use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 pub const EVENT: &str = "call://state";
 
@@ -134,15 +135,23 @@ async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
     chat.request(req).await
 }
 
+/// The camera mode Settings → Devices chose on this machine (as Go live
+/// opens the camera): calls open the camera in it too.
+fn chosen_camera_mode(state: &AppState) -> Option<onair_media::source::camera::CameraMode> {
+    let s = crate::state::AppSettings::load(&state.home).ok()?;
+    s.devices?.camera_mode?.parse().ok()
+}
+
 /// Rings `peer` and starts the call's media; the call id comes back once
 /// the relay accepted the invite.
 #[tauri::command]
-pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, peer: String, video: bool, sources: CallSources) -> AppResult<String> {
+pub async fn call_invite(app: AppHandle, state: State<'_, AppState>, chat: State<'_, ChatState>, media: State<'_, CallMedia>, peer: String, video: bool, sources: CallSources) -> AppResult<String> {
     let peer = peer.trim().to_string();
     if !onair_proto::valid_username(&peer) {
         return Err(AppError::Invalid(format!("{peer:?} is not a user name")));
     }
-    let send = sources.send_config(video)?;
+    let mut send = sources.send_config(video)?;
+    send.camera_mode = chosen_camera_mode(&state);
     let preset = sources.preset()?;
     let me = chat.me()?;
     let link = chat.link()?;
@@ -172,8 +181,9 @@ pub async fn call_invite(app: AppHandle, chat: State<'_, ChatState>, media: Stat
 
 /// Answers a ringing call and starts its media.
 #[tauri::command]
-pub async fn call_accept(app: AppHandle, chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String, peer: String, sources: CallSources) -> AppResult<()> {
-    let send = sources.send_config(true)?;
+pub async fn call_accept(app: AppHandle, state: State<'_, AppState>, chat: State<'_, ChatState>, media: State<'_, CallMedia>, call_id: String, peer: String, sources: CallSources) -> AppResult<()> {
+    let mut send = sources.send_config(true)?;
+    send.camera_mode = chosen_camera_mode(&state);
     let preset = sources.preset()?;
     let me = chat.me()?;
     let link = chat.link()?;

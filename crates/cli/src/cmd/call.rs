@@ -40,6 +40,9 @@ pub struct CallArgs {
     /// Loop file sources.
     #[arg(long = "loop")]
     looped: bool,
+    /// Camera mode, e.g. 1280x720@30 (the closest the camera offers is used).
+    #[arg(long, value_name = "WxH@FPS")]
+    camera_mode: Option<onair_media::source::camera::CameraMode>,
     /// Beauty filter on the camera layer: SMOOTH[,WHITEN], each 0-100.
     #[arg(long, value_name = "SMOOTH[,WHITEN]")]
     beauty: Option<onair_beauty::BeautyParams>,
@@ -162,6 +165,7 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         max_video_kbps: max_kbps,
         beauty: a.beauty,
         looped: a.looped,
+        camera_mode: a.camera_mode,
         x264_preset: a.x264_preset.clone(),
         audio_processing: !a.no_audio_processing,
         ..SendConfig::default()
