@@ -190,6 +190,17 @@ fn an_encrypted_recording_killed_mid_way_is_recovered_and_a_wrong_key_is_a_clear
     assert!(duration_s(&p) >= 1.5, "{p}");
     assert_eq!(decode_errors(&plain), "", "the sample the crash cut is dropped");
 
+    // A file altered on disk is refused, not played or exported as garbage.
+    let good = std::fs::read(&out).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x40;
+    std::fs::write(&out, &bad).unwrap();
+    let altered = home.path().join("altered.mp4");
+    assert_clean_failure(&keyless(&home, &["recordings", "export", "1", "--out", altered.to_str().unwrap()]), "altered");
+    assert!(!altered.exists());
+    std::fs::write(&out, &good).unwrap();
+
     // Another computer's key (a different master key under the same name).
     let secrets = home.path().join("secrets.json");
     let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&secrets).unwrap()).unwrap();

@@ -252,7 +252,7 @@ impl Library {
         }
         let mut src = self.open_plain(id)?;
         let tmp = out.with_extension("onair-export.tmp");
-        let werr = |e: std::io::Error| MediaError::Write { path: out.to_owned(), reason: e.to_string() };
+        let werr = |e: std::io::Error| MediaError::Invalid(format!("exporting recording {id} to {}: {e}", out.display()));
         let result = (|| -> std::io::Result<u64> {
             let mut w = std::io::BufWriter::new(File::create(&tmp)?);
             let n = src.len();
