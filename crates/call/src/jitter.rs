@@ -108,13 +108,19 @@ pub struct JitterBuffer {
     /// When the last packet holding an SPS or IDR slice came (a keyframe on its way).
     last_key_packet: Option<Instant>,
     rtt: Option<Duration>,
+    /// When the last packet came.
+    last_push: Option<Instant>,
+    /// A packet missing below this went missing before a silence longer
+    /// than resends reach back ([`crate::resend::MAX_AGE`]: an outage), so it
+    /// is given up at once instead of waited for.
+    hopeless_below: u64,
     out: VecDeque<Output>,
     pub stats: JitterStats,
 }
 
 impl Default for JitterBuffer {
     fn default() -> Self {
-        JitterBuffer { packets: BTreeMap::new(), highest: None, next: None, floor: 0, last_request: None, last_key_packet: None, rtt: None, out: VecDeque::new(), stats: JitterStats::default() }
+        JitterBuffer { packets: BTreeMap::new(), highest: None, next: None, floor: 0, last_request: None, last_key_packet: None, rtt: None, last_push: None, hopeless_below: 0, out: VecDeque::new(), stats: JitterStats::default() }
     }
 }
 
@@ -164,6 +170,13 @@ impl JitterBuffer {
             self.stats.packets_duplicate += 1;
             return;
         }
+        // After an outage what was lost during it is older than any resend
+        // (and every later frame needs it): ask for a keyframe at once
+        // rather than wait out the deadline (up to 260 ms on a short round trip).
+        if self.last_push.is_some_and(|t| now.saturating_duration_since(t) >= crate::resend::MAX_AGE) {
+            self.hopeless_below = self.hopeless_below.max(ext);
+        }
+        self.last_push = Some(now);
         let (key, sps) = h264_key(&payload);
         if key {
             self.last_key_packet = Some(now);
@@ -247,7 +260,7 @@ impl JitterBuffer {
                         continue;
                     }
                     let since = self.packets.range(m + 1..).next().map_or(now, |(_, e)| e.arrived);
-                    if now.saturating_duration_since(since) < wait_for(self.rtt) {
+                    if m >= self.hopeless_below && now.saturating_duration_since(since) < wait_for(self.rtt) {
                         return;
                     }
                     self.stats.frames_lost += 1;
@@ -358,6 +371,7 @@ impl JitterBuffer {
         self.packets.clear();
         self.highest = None;
         self.floor = 0;
+        self.hopeless_below = 0;
         self.lose(now);
     }
 }
@@ -458,6 +472,34 @@ mod tests {
         j.push(t0 + Duration::from_millis(72), 101, 0, false, b(IDR));
         assert_eq!(j.poll(t0 + Duration::from_millis(72)), None);
         assert_eq!(j.stats.packets_late, 1);
+    }
+
+    #[test]
+    fn a_gap_across_an_outage_is_given_up_at_once() {
+        let t0 = Instant::now();
+        let mut j = JitterBuffer::default();
+        j.set_rtt(Some(Duration::from_millis(10)));
+        let s = stream(0, 8);
+        for (seq, ts, m, p) in s.iter().take(5).cloned() {
+            j.push(t0, seq, ts, m, p);
+        }
+        assert_eq!(frames(&drain(&mut j, t0)), vec![0, 3000, 6000]);
+        // Two seconds of nothing, then a packet from after the outage: the
+        // ones lost in it are past resending, so no deadline is waited out.
+        let t1 = t0 + Duration::from_secs(2);
+        let (seq, ts, m, p) = s[8].clone();
+        j.push(t1, seq, ts, m, p);
+        assert_eq!(drain(&mut j, t1), vec![Output::RequestKeyframe]);
+        assert_eq!(j.stats.frames_lost, 1);
+        // A gap after packets that keep coming is waited for as before.
+        let mut j = JitterBuffer::default();
+        for (seq, ts, m, p) in s.iter().take(5).cloned() {
+            j.push(t0, seq, ts, m, p);
+        }
+        drain(&mut j, t0);
+        let (seq, ts, m, p) = s[8].clone();
+        j.push(t0 + Duration::from_millis(100), seq, ts, m, p);
+        assert_eq!(drain(&mut j, t0 + Duration::from_millis(100)), vec![]);
     }
 
     #[test]
