@@ -80,10 +80,18 @@ fn recording_both_sides_know_and_the_file_has_both_pictures() {
     let _g = serial();
     let relay = RelayProc::start(&[]);
     let (alice, bob) = (Person::register(&relay, "alice"), Person::register(&relay, "bob"));
+    // Alice encrypts her recordings at rest (issue 16): her call recording too.
+    // ONAIR_KEYCHAIN=off: the master key in her 0600 secrets file (no keychain here).
+    let onair = |args: &[&str]| {
+        let out = std::process::Command::new(BIN).args(args).env("ONAIR_HOME", alice.home.path()).env("ONAIR_KEYCHAIN", "off").output().unwrap();
+        assert!(out.status.success(), "onair {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    onair(&["recordings", "encrypt", "on"]);
     let file = alice.path("call.mp4");
     let mut b = bob.call(&["--answer", "--stats-json", bob.path("b.json").to_str().unwrap()]);
     b.wait_said(60, "waiting for a call");
-    let mut a = alice.call(&["bob", "--duration", "12", "--stats-json", alice.path("a.json").to_str().unwrap(), "--record", file.to_str().unwrap()]);
+    let mut a = alice.call_env(&["bob", "--duration", "12", "--stats-json", alice.path("a.json").to_str().unwrap(), "--record", file.to_str().unwrap()], &[("ONAIR_KEYCHAIN", "off")]);
     a.wait_said(120, "connected");
     std::thread::sleep(std::time::Duration::from_secs(2));
     a.type_line("record start");
@@ -103,6 +111,15 @@ fn recording_both_sides_know_and_the_file_has_both_pictures() {
     assert_eq!(b_start.1, "alice");
     assert!((b_start.2 - a_start.2).abs() <= 1000, "bob learnt {} ms after alice started", b_start.2 - a_start.2);
     assert!(eb.iter().any(|e| e.0 == "stop" && e.1 == "alice"), "bob saw the stop: {eb:?}");
+    // On disk: no MP4 structure; the export is the plain file.
+    let disk = std::fs::read(&file).unwrap();
+    assert!(!disk.windows(4).any(|w| w == b"ftyp" || w == b"moov"), "the call recording is not encrypted at rest");
+    let list = onair(&["recordings", "list", "--json"]);
+    let rec: serde_json::Value = list.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|r| r["path"].as_str() == file.to_str()).unwrap_or_else(|| panic!("{list}"));
+    assert_eq!(rec["encrypted"], true, "{rec}");
+    let plain = alice.path("call-plain.mp4");
+    onair(&["recordings", "export", &rec["id"].to_string(), "--out", plain.to_str().unwrap()]);
+    let file = plain;
     let probe = support_probe(&file);
     let v = probe["streams"].as_array().unwrap().iter().find(|s| s["codec_type"] == "video").expect("video stream");
     assert_eq!(v["width"], 640, "both pictures side by side: {v}");

@@ -23,9 +23,10 @@ use onair_media::convert::{to_ffmpeg, Fitter};
 use onair_media::encode::{AudioEncoder, EncodedPacket, EncodingConfig, Preset, VideoEncoder};
 use onair_media::frame::{AudioFrame, VideoFrame, CHANNELS, SAMPLE_RATE};
 use onair_media::library::{Bookmark, Library};
-use onair_media::output::finalize::finalize;
+use onair_media::output::finalize::finalize_with_key;
 use onair_media::output::mux::StreamSet;
 use onair_media::output::recorder::{part_path_for, OnTrackStart, Recorder};
+use onair_vault::FileKey;
 use onair_media::pipeline::RecordingResult;
 use onair_media::stats::Stats;
 
@@ -62,6 +63,8 @@ pub struct CallRecorder {
     id: i64,
     path: PathBuf,
     started: Instant,
+    /// The recording's own key when the library encrypts at rest.
+    key: Option<FileKey>,
 }
 
 impl CallRecorder {
@@ -82,7 +85,8 @@ impl CallRecorder {
         let aenc = AudioEncoder::open(128)?;
         let streams = StreamSet { video: venc.as_ref().map(|v| v.stream_info()), audio: Some(aenc.stream_info()) };
         let part = part_path_for(&cfg.path);
-        let id = library.begin(&cfg.path, &part)?;
+        // Encrypted at rest when the library's setting says so, as every local recording.
+        let (id, key) = library.begin_recording(&cfg.path, &part)?;
         let lib = library.clone();
         let on_start: OnTrackStart = Box::new(move |kind, us| {
             if let Err(e) = lib.set_track_start(id, kind == onair_media::encode::StreamKind::Video, us) {
@@ -90,7 +94,7 @@ impl CallRecorder {
             }
         });
         let (pkt_tx, pkt_rx) = bounded::<Arc<EncodedPacket>>(1024);
-        let recorder = match Recorder::start(&cfg.path, streams, pkt_rx, Arc::new(Stats::default()), Arc::new(AtomicBool::new(false)), on_start) {
+        let recorder = match Recorder::start_with_key(&cfg.path, streams, pkt_rx, Arc::new(Stats::default()), Arc::new(AtomicBool::new(false)), on_start, key.clone()) {
             Ok(r) => r,
             Err(e) => {
                 let _ = library.delete(id);
@@ -109,7 +113,7 @@ impl CallRecorder {
             })
             .map_err(|e| CallError::Io { what: "starting the call recorder".into(), source: e })?;
         tap.set(Some(tx));
-        Ok(CallRecorder { tap, stop, thread: Some(thread), recorder: Some(recorder), library, id, path: cfg.path, started: Instant::now() })
+        Ok(CallRecorder { tap, stop, thread: Some(thread), recorder: Some(recorder), library, id, path: cfg.path, started: Instant::now(), key })
     }
 
     pub fn path(&self) -> &Path {
@@ -132,7 +136,7 @@ impl CallRecorder {
         let part = rec.part_path.clone();
         let end = rec.handle.join().unwrap_or_default();
         let bookmarks = self.library.bookmarks(self.id)?;
-        let f = finalize(&part, &self.path, &bookmarks, end.starts)?;
+        let f = finalize_with_key(&part, &self.path, &bookmarks, end.starts, self.key.as_ref())?;
         let ms = f.duration.as_millis() as i64;
         self.library.finish(self.id, "done", Some(ms), Some(f.size), end.error.as_deref())?;
         Ok(RecordingResult { id: self.id, path: self.path.clone(), duration_ms: ms, size_bytes: f.size, bookmarks })
