@@ -483,6 +483,38 @@ mod tests {
     }
 
     #[test]
+    fn two_hours_of_a_drifting_sender_clock_keep_sound_and_picture_within_a_few_milliseconds() {
+        // The sender's wall clock runs 100 ppm fast, then slow, against ours
+        // (two machines' clocks); sound arrives 30–50 ms after capture,
+        // pictures 60–100 ms (a pseudo-random jitter), for two hours each.
+        for ppm in [100.0, -100.0] {
+        let mut c = SideClock::default();
+        let mut seed = 7u64;
+        let mut jitter = |max_ms: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % (max_ms + 1)
+        };
+        let (mut worst_av, mut worst_wait): (f64, f64) = (0.0, 0.0);
+        let mut t_ms = 0u64;
+        while t_ms < 2 * 3600 * 1000 {
+            let sender = 5000.0 + t_ms as f64 / 1000.0 * (1.0 + ppm * 1e-6);
+            let a_arr = Duration::from_millis(t_ms + 30 + jitter(20));
+            let v_arr = Duration::from_millis(t_ms + 60 + jitter(40));
+            let a = c.playout(sender, a_arr);
+            let v = c.playout(sender, v_arr);
+            // Captured together: shown together, and neither waits past the compositor's delay.
+            worst_av = worst_av.max((a.as_secs_f64() - v.as_secs_f64()).abs());
+            worst_wait = worst_wait.max(v_arr.as_secs_f64() - v.as_secs_f64());
+            assert!(a <= a_arr && v <= v_arr);
+            t_ms += 100;
+        }
+        // The window follows a slow clock in steps of at most 20 s × 100 ppm = 2 ms.
+        assert!(worst_av < 0.005, "sound and picture {:.2} ms apart", worst_av * 1000.0);
+        assert!(worst_wait < ALIGN_DELAY.as_secs_f64(), "a picture {:.0} ms after its place", worst_wait * 1000.0);
+        }
+    }
+
+    #[test]
     fn sound_is_written_where_its_clock_puts_it() {
         let (tx, _rx) = crossbeam_channel::bounded(16);
         let mut m = Mixer::new(16, 16, 30, None, AudioEncoder::open(128).unwrap(), tx);
