@@ -459,6 +459,13 @@ fn following_a_streamer_in_watch_brings_a_go_live_notice() {
     app.click("[data-testid=watch-follow]");
     app.wait_js("return document.querySelector('[data-testid=watch-follow]')?.dataset.following === 'true'", secs(30), "the Follow button to say followed");
     app.wait_text("[data-testid=watch-rooms]", "1 follower", secs(30));
+    // The room itself too (issue 17: a streamer or a room): still one notice per go-live.
+    app.wait_text("[data-testid=watch-follow-room]", "Follow this room", secs(30));
+    app.click("[data-testid=watch-follow-room]");
+    app.wait_js("return document.querySelector('[data-testid=watch-follow-room]')?.dataset.following === 'true'", secs(30), "the room's Follow button to say followed");
+    let follows = app.invoke("watch_following", json!({})).expect("watch_following");
+    let follows = follows["follows"].to_string();
+    assert!(follows.contains(&format!("room:{id}")) && follows.contains("user:sam"), "{follows}");
 
     // sam goes live: the notice comes once, in plain words.
     let _publisher = Kill(

@@ -128,17 +128,21 @@ export function mount(root: HTMLElement): () => void {
   };
   const replaysEl = h("div.replays", { "data-testid": "watch-replays" });
   const roomLine = h("span.muted", { "data-testid": "watch-room-line" });
-  const followBtn = h("button.small", { "data-testid": "watch-follow", onclick: () => void toggleFollow() }) as HTMLButtonElement;
+  const followBtn = h("button.small", { "data-testid": "watch-follow", onclick: () => void toggleFollow(false) }) as HTMLButtonElement;
+  const followRoomBtn = h("button.small", { "data-testid": "watch-follow-room", onclick: () => void toggleFollow(true) }) as HTMLButtonElement;
 
-  /** Follows the open room's streamer, or stops. */
-  async function toggleFollow() {
+  /** Follows the open room's streamer (or, with `room`, the room itself), or stops. */
+  async function toggleFollow(room: boolean) {
     const r = current;
     if (!r) return;
-    const on = !following.follows.includes(`user:${r.owner}`);
+    const target = room ? `room:${r.id}` : `user:${r.owner}`;
+    const on = !following.follows.includes(target);
+    const title = r.title || r.id;
     try {
-      const st = await watch.follow(r.owner, false, on);
+      const st = await watch.follow(room ? r.id : r.owner, room, on);
       following = { ...following, follows: on ? [...following.follows, st.target] : following.follows.filter((x) => x !== st.target) };
-      toast(on ? t("watch.followed", { user: r.owner }) : t("watch.unfollowed", { user: r.owner }));
+      if (room) toast(on ? t("watch.followed_room", { room: title }) : t("watch.unfollowed_room", { room: title }));
+      else toast(on ? t("watch.followed", { user: r.owner }) : t("watch.unfollowed", { user: r.owner }));
       load();
     } catch (e) {
       fail(e);
@@ -148,10 +152,14 @@ export function mount(root: HTMLElement): () => void {
   function renderFollow() {
     const r = current;
     followBtn.hidden = !r;
+    followRoomBtn.hidden = !r;
     if (!r) return;
     const on = following.follows.includes(`user:${r.owner}`);
     followBtn.dataset.following = String(on);
     replace(followBtn, icon(on ? "check" : "plus"), on ? t("watch.unfollow", { user: r.owner }) : t("watch.follow", { user: r.owner }));
+    const onRoom = following.follows.includes(`room:${r.id}`);
+    followRoomBtn.dataset.following = String(onRoom);
+    replace(followRoomBtn, icon(onRoom ? "check" : "plus"), onRoom ? t("watch.unfollow_room") : t("watch.follow_room"));
   }
 
   /** "Live now from people you follow": also what a follower offline at the go-live finds. */
@@ -196,7 +204,7 @@ export function mount(root: HTMLElement): () => void {
       h(
         "div.watch-main",
         {},
-        h("header.pane-head", {}, nameEl("h3", current.title || current.id, { "data-testid": "watch-title" }), roomLine, followBtn),
+        h("header.pane-head", {}, nameEl("h3", current.title || current.id, { "data-testid": "watch-title" }), roomLine, h("span.actions", {}, followBtn, followRoomBtn)),
         playerBox,
         playerBar,
         h("h4", {}, t("watch.replays")),
