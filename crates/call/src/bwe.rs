@@ -113,6 +113,9 @@ pub const QUEUE_LOW: f64 = 25.0;
 pub const BACKOFF_EVERY: Duration = Duration::from_millis(500);
 /// The base delay is the lowest seen over this long (in one-second bins).
 const BASE_SECS: usize = 10;
+/// Arrivals kept for the received rate, at most (the arrival times are the
+/// peer's word: stuck or running backwards they must not grow this).
+const MAX_ARRIVALS: usize = 4_096;
 
 /// The queue-delay half (see the module doc).
 #[derive(Debug, Clone)]
@@ -171,6 +174,9 @@ impl QueueDelay {
             }
             owds.push(owd);
             self.arrivals.push_back((arr_ms, bytes));
+            if self.arrivals.len() > MAX_ARRIVALS {
+                self.arrivals.pop_front();
+            }
         }
         while let (Some(f), Some(b)) = (self.arrivals.front(), self.arrivals.back()) {
             if b.0 - f.0 <= 1000.0 {
@@ -371,6 +377,24 @@ mod tests {
         // 30 % loss: far down.
         let (est, _) = path(50_000_000.0, 0.30, 0.0, 20);
         assert!(est.last().is_some_and(|&b| b < 500_000.0), "{:?}", est.last());
+    }
+
+    #[test]
+    fn a_peer_s_odd_arrival_times_neither_panic_nor_grow_memory() {
+        let t0 = Instant::now();
+        let mut q = QueueDelay::new(1_000_000.0, 100_000.0, 5_000_000.0);
+        for i in 0..20_000u64 {
+            let now = t0 + Duration::from_millis(i);
+            // Stuck, then running backwards, then huge.
+            let arrival = match i % 3 {
+                0 => Duration::ZERO,
+                1 => Duration::from_millis(20_000 - i),
+                _ => Duration::from_secs(u32::MAX as u64),
+            };
+            let t = q.update(now, [(now, arrival, 1200)].into_iter());
+            assert!(t.is_finite() && (100_000.0..=5_000_000.0).contains(&t), "{t}");
+        }
+        assert!(q.arrivals.len() <= MAX_ARRIVALS && q.bins.len() <= BASE_SECS);
     }
 
     #[test]
