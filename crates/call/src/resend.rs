@@ -14,7 +14,7 @@
 //! it: one of a packet first sent more than [`MAX_AGE`] ago (the receiver's
 //! jitter buffer gives a gap up after at most 300 ms; after an outage the
 //! NACKs name hundreds of such packets), or of one already resent less than
-//! a round trip ago (the NACK generator asks every 40 ms, so on a long
+//! a round trip ago (the NACK generator asks every 25 ms, so on a long
 //! round trip it asks again before the first resend can have landed), does
 //! not go.
 //!
