@@ -195,6 +195,8 @@ pub fn launch(app: &AppHandle, l: Launch) -> AppResult<()> {
         duration: None,
         auto_consent: None,
         snapshots: Some(snap_tx),
+        // The app hears the same push on its own chat socket.
+        cloud_pushes: None,
     };
     if let Err(e) = spawn_pump(app.clone(), view_rx) {
         app.state::<CallMedia>().release(gen);

@@ -84,6 +84,9 @@ pub struct CallOptions {
     /// Gets the call's figures about once a second while it runs (the
     /// final report is [`run`]'s result). A full channel skips a snapshot.
     pub snapshots: Option<mpsc::Sender<CallReport>>,
+    /// Told of each `cloud_recording` push from the relay (a server
+    /// recording of our calls changed state), so a front door need not poll.
+    pub cloud_pushes: Option<std::sync::mpsc::Sender<Event>>,
 }
 
 impl std::fmt::Debug for CallOptions {
@@ -532,6 +535,12 @@ async fn drive(opts: CallOptions, link: RelayLink, sub: Subscription, me: String
                         for input in answer.into_iter().flat_map(|f| wire.decode_frame(f)) {
                             call.handle(Instant::now(), input);
                         }
+                    }
+                    if let Event::CloudRecording { .. } = &ev {
+                        if let Some(tx) = &opts.cloud_pushes {
+                            let _ = tx.send(ev);
+                        }
+                        continue;
                     }
                     if let Event::CallMedia { call_id, from, muted, camera_off } = &ev {
                         if call.call_id() == Some(call_id.as_str()) && *from != me {

@@ -192,6 +192,8 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         }
         None => (None, None),
     };
+    // The relay's cloud_recording pushes, from the call's connection to the watcher.
+    let (push_tx, push_rx) = std::sync::mpsc::channel();
     let opts = CallOptions {
         ws_url,
         token: creds.token.clone(),
@@ -210,11 +212,12 @@ pub fn run(a: CallArgs) -> anyhow::Result<i32> {
         duration: a.duration.map(Duration::from_secs_f64),
         auto_consent: a.accept_recording.map(|y| y.0),
         snapshots: snap_tx,
+        cloud_pushes: Some(push_tx),
     };
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the async runtime")?;
     let (cmd_tx, cmd_rx) = mpsc::channel::<Command>(16);
-    let cloud = std::sync::Arc::new(super::cloud::watch(&relay, creds.token.clone(), a.cloud_tier, a.record_cloud)?);
+    let cloud = std::sync::Arc::new(super::cloud::watch(&relay, creds.token.clone(), a.cloud_tier, a.record_cloud, push_rx)?);
     // While the server records this call, our media also goes to its
     // recorder (a second connection the driver opens); stopped when it ends.
     {

@@ -193,9 +193,11 @@ pub enum CallCloud {
     Answer(bool),
 }
 
-/// A thread beside `onair call`: runs `record cloud …` commands and polls
-/// the relay (twice a second) so this side prints when a server recording
-/// of its call starts, stops or fails — whoever started it.
+/// A thread beside `onair call`: runs `record cloud …` commands and reads
+/// the relay's running recordings whenever its `cloud_recording` push
+/// comes (the call's driver forwards it: `pushes`), and every 5 s in case
+/// one was missed (a reconnect), so this side prints when a server
+/// recording of its call starts, stops or fails — whoever started it.
 pub struct CloudWatcher {
     pub tx: mpsc::Sender<CallCloud>,
     running: std::sync::Arc<std::sync::Mutex<Option<String>>>,
@@ -208,25 +210,37 @@ impl CloudWatcher {
     }
 }
 
-pub fn watch(relay: &str, token: String, tier: Option<Tier>, start_now: bool) -> anyhow::Result<CloudWatcher> {
+pub fn watch(relay: &str, token: String, tier: Option<Tier>, start_now: bool, pushes: mpsc::Receiver<onair_proto::Event>) -> anyhow::Result<CloudWatcher> {
     let http = Http::new(RelayUrl::parse(relay)?);
     let (tx, rx) = mpsc::channel();
     let running = std::sync::Arc::new(std::sync::Mutex::new(None));
     let shown = running.clone();
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     std::thread::Builder::new().name("cloud-rec".into()).spawn(move || {
-        rt.block_on(watch_loop(http, token, tier, start_now, rx, shown));
+        rt.block_on(watch_loop(http, token, tier, start_now, rx, pushes, shown));
     })?;
     Ok(CloudWatcher { tx, running })
 }
 
-async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now: bool, rx: mpsc::Receiver<CallCloud>, shown: std::sync::Arc<std::sync::Mutex<Option<String>>>) {
+/// Without a push, the running recordings are read again this often.
+const FALLBACK_READ: Duration = Duration::from_secs(5);
+
+async fn watch_loop(
+    http: Http,
+    token: String,
+    tier: Option<Tier>,
+    mut start_now: bool,
+    rx: mpsc::Receiver<CallCloud>,
+    pushes: mpsc::Receiver<onair_proto::Event>,
+    shown: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+) {
     let t = Some(token.as_str());
     // What this side last printed per recording id: its state.
     let mut seen: std::collections::HashMap<String, CloudState> = Default::default();
     let mut my_id: Option<String> = None;
+    let mut pending: Option<CallCloud> = None;
     loop {
-        let cmd = match rx.try_recv() {
+        let cmd = match pending.take().map(Ok).unwrap_or_else(|| rx.try_recv()) {
             Ok(c) => Some(c),
             Err(mpsc::TryRecvError::Empty) => None,
             Err(mpsc::TryRecvError::Disconnected) => return,
@@ -323,6 +337,29 @@ async fn watch_loop(http: Http, token: String, tier: Option<Tier>, mut start_now
         if let (true, Ok(mut g)) = (reached, shown.lock()) {
             *g = live.iter().find(|r| r.state == CloudState::Recording).map(|r| r.id.clone());
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Until the next push, command or fallback read (sooner while
+        // --record-cloud waits for the call to be answered, or the relay is away).
+        let wait = if start_now || !reached { Duration::from_millis(500) } else { FALLBACK_READ };
+        let until = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < until {
+            match pushes.try_recv() {
+                Ok(_) => {
+                    while pushes.try_recv().is_ok() {}
+                    break;
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                // The call is over: the watcher reads as before.
+                Err(mpsc::TryRecvError::Disconnected) => {}
+            }
+            match rx.try_recv() {
+                Ok(c) => {
+                    pending = Some(c);
+                    break;
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => return,
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
