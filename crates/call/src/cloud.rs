@@ -450,14 +450,14 @@ async fn accept_leg(cfg: &WorkerConfig, leg: &RecorderLeg, side: usize, sides: A
                     // Pictures and sound carry the sender's capture time (its RTCP
                     // sender reports): the compositor keeps them in sync by it.
                     let clock = recv::SenderClock::new(p2.feedback.clone());
-                    if let Err(e) = recv::spawn_video_clocked(track, stats.clone(), tap.clone(), Some(clock)) {
+                    if let Err(e) = recv::spawn_video(track, stats.clone(), tap.clone(), Some(clock)) {
                         tracing::warn!("{e}");
                     }
                 }
                 PeerEvent::Track(track, RtpCodecKind::Audio) if !got_a => {
                     got_a = true;
                     let clock = recv::SenderClock::new(p2.feedback.clone());
-                    if let Err(e) = recv::spawn_audio_clocked(track, stats.clone(), tap.clone(), false, Arc::default(), None, Some(clock)) {
+                    if let Err(e) = recv::spawn_audio(track, stats.clone(), tap.clone(), false, Arc::default(), None, Some(clock)) {
                         tracing::warn!("{e}");
                     }
                 }

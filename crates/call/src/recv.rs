@@ -206,11 +206,6 @@ fn stap_a_lengths_fit(payload: &[u8]) -> bool {
     at == payload.len()
 }
 
-/// Receives a remote video track until it ends.
-pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap) -> Result<()> {
-    spawn_video_clocked(track, stats, tap, None)
-}
-
 /// The sender's clock for a tap that keeps sides in sync (a cloud
 /// recorder): its sender reports, and the stream's SSRC once known.
 #[derive(Clone)]
@@ -259,9 +254,9 @@ impl SenderClock {
     }
 }
 
-/// [`spawn_video`] whose tapped pictures carry the sender's capture time
-/// (RTCP sender reports) in their pts.
-pub fn spawn_video_clocked(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap, clock: Option<SenderClock>) -> Result<()> {
+/// Receives a remote video track until it ends; with `clock`, the tapped
+/// pictures carry their sender's capture time in their pts (see [`TapItem`]).
+pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap, clock: Option<SenderClock>) -> Result<()> {
     let (tx, rx) = bounded::<(u16, u32, bool, Bytes)>(512);
     let need_key = Arc::new(AtomicBool::new(false));
     let nk = need_key.clone();
@@ -403,20 +398,8 @@ fn on_decoded(dec: &mut H264Decoder, stats: &RecvStats, tap: &Tap, pts: Duration
 /// when `play` (a missing speaker is a notice, not a failure: the call and
 /// its recording go on).
 /// What the speaker plays also goes to `reference`, the echo canceller's far end.
+/// With `clock`, the tapped sound carries its sender's capture time in its pts.
 pub fn spawn_audio(
-    track: Arc<dyn TrackRemote>,
-    stats: Arc<RecvStats>,
-    tap: Tap,
-    play: bool,
-    notices: Arc<Mutex<Vec<String>>>,
-    reference: Option<onair_media::audio_processing::EchoReference>,
-) -> Result<()> {
-    spawn_audio_clocked(track, stats, tap, play, notices, reference, None)
-}
-
-/// [`spawn_audio`] whose tapped sound carries the sender's capture time
-/// (RTCP sender reports) in its pts.
-pub fn spawn_audio_clocked(
     track: Arc<dyn TrackRemote>,
     stats: Arc<RecvStats>,
     tap: Tap,

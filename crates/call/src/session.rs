@@ -119,12 +119,12 @@ impl MediaSession {
             match kind {
                 RtpCodecKind::Video if !self.got_video => {
                     self.got_video = true;
-                    recv::spawn_video(track, self.recv.clone(), self.tap.clone())?;
+                    recv::spawn_video(track, self.recv.clone(), self.tap.clone(), None)?;
                 }
                 RtpCodecKind::Audio if !self.got_audio => {
                     self.got_audio = true;
                     let reference = self.local.echo_reference.clone();
-                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone(), self.play_audio, self.local.notices.clone(), reference)?;
+                    recv::spawn_audio(track, self.recv.clone(), self.tap.clone(), self.play_audio, self.local.notices.clone(), reference, None)?;
                 }
                 _ => tracing::debug!("ignoring an extra remote {kind} track"),
             }
