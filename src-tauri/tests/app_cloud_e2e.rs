@@ -226,16 +226,30 @@ fn a_call_recorded_on_the_server_plays_and_downloads_in_the_app() {
     alice.click("[data-testid=rec-tab-cloud]");
     alice.click(&format!("[data-testid=cloud-{id}]"));
 
-    // Download into the library: progress, then it is in the local list.
+    // Download into the library, which alice encrypts at rest: progress,
+    // then it is in the local list, sealed as it arrived.
+    alice.invoke("recordings_set_encryption", json!({"on": true})).expect("encryption on");
     alice.click("[data-testid=cloud-download]");
     alice.wait_js("return document.querySelector('[data-testid=cloud-progress]')?.dataset.done === '1'", secs(60), "the download to finish");
     alice.click("[data-testid=rec-tab-local]");
     alice.wait_text("[data-testid=rec-list]", "cloud-bob-", secs(30));
     let local = alice.invoke("recordings_list", json!({})).expect("recordings_list");
     let rec = local.as_array().unwrap().iter().find(|r| r["name"].as_str().is_some_and(|n| n.starts_with("cloud-bob-"))).unwrap_or_else(|| panic!("{local}")).clone();
+    assert_eq!(rec["encrypted"], true, "{rec}");
+    let disk = std::fs::read(rec["path"].as_str().unwrap()).unwrap();
+    assert!(!disk.windows(4).any(|w| w == b"ftyp" || w == b"moov"), "the download is not encrypted at rest");
+    // Its plain copy (the key is in alice's secrets file: ONAIR_KEYCHAIN=off, as the app runs here).
+    let plain = home_a.path().join("plain.mp4");
+    let out = Command::new(onair_bin())
+        .args(["recordings", "export", &rec["id"].to_string(), "--out", plain.to_str().unwrap()])
+        .env("ONAIR_HOME", home_a.path())
+        .env("ONAIR_KEYCHAIN", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "export: {}", String::from_utf8_lossy(&out.stderr));
     let probe = Command::new("ffprobe")
         .args(["-v", "error", "-show_entries", "stream=codec_type:format=duration", "-show_chapters", "-of", "json"])
-        .arg(rec["path"].as_str().unwrap())
+        .arg(&plain)
         .output()
         .expect("ffprobe");
     assert!(probe.status.success(), "ffprobe: {}", String::from_utf8_lossy(&probe.stderr));

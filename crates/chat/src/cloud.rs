@@ -142,24 +142,37 @@ impl CloudApi {
     /// Downloads the recording into `out` (through `out.part`, renamed
     /// when complete, so a cut download never looks like a recording),
     /// reporting (bytes so far, total if known). Returns the bytes written.
-    pub async fn download(&self, id: &str, out: &Path, mut progress: impl FnMut(u64, Option<u64>)) -> Result<u64, DownloadError> {
-        use std::io::Write;
+    pub async fn download(&self, id: &str, out: &Path, progress: impl FnMut(u64, Option<u64>)) -> Result<u64, DownloadError> {
+        self.download_through(id, out, Ok, |f| f.sync_all(), progress).await
+    }
+
+    /// [`CloudApi::download`] through a writer `wrap` makes of the file
+    /// (e.g. one that encrypts), which `finish` completes before the rename.
+    pub async fn download_through<W: std::io::Write>(
+        &self,
+        id: &str,
+        out: &Path,
+        wrap: impl FnOnce(std::fs::File) -> std::io::Result<W>,
+        finish: impl FnOnce(W) -> std::io::Result<()>,
+        mut progress: impl FnMut(u64, Option<u64>),
+    ) -> Result<u64, DownloadError> {
         let mut res = self.stream(id, None).await?;
         let total = res.content_length();
         let part = out.with_extension("part");
         let io = |e: std::io::Error, p: &Path| DownloadError::Io { path: p.display().to_string(), source: e };
-        let mut f = std::fs::File::create(&part).map_err(|e| io(e, &part))?;
+        let f = std::fs::File::create(&part).map_err(|e| io(e, &part))?;
         let mut n = 0u64;
         let result = async {
+            let mut w = wrap(f).map_err(|e| io(e, &part))?;
             while let Some(chunk) = res.chunk().await.map_err(|e| NetError::Http(e.without_url().to_string()))? {
-                f.write_all(&chunk).map_err(|e| io(e, &part))?;
+                w.write_all(&chunk).map_err(|e| io(e, &part))?;
                 n += chunk.len() as u64;
                 progress(n, total);
             }
             if total.is_some_and(|t| t != n) {
                 return Err(NetError::Closed.into());
             }
-            f.sync_all().map_err(|e| io(e, &part))?;
+            finish(w).map_err(|e| io(e, &part))?;
             std::fs::rename(&part, out).map_err(|e| io(e, out))
         }
         .await;

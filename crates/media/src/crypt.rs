@@ -102,6 +102,35 @@ impl Write for SharedWriter {
     }
 }
 
+/// A plain byte stream sealed as it is written, for a file that arrives
+/// whole in order (a server recording downloaded into the library): no
+/// plaintext reaches the disk; what a crash leaves has no last chunk and
+/// does not open.
+pub struct SealingWriter(Writer<std::io::BufWriter<File>>);
+
+impl SealingWriter {
+    pub fn new(file: File, key: &FileKey) -> std::io::Result<SealingWriter> {
+        Writer::new(std::io::BufWriter::new(file), key).map(SealingWriter).map_err(std::io::Error::other)
+    }
+
+    /// Seals the last chunk and syncs the file.
+    pub fn finish(self) -> std::io::Result<()> {
+        let f = self.0.finish().map_err(std::io::Error::other)?.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()
+    }
+}
+
+impl Write for SealingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.append(buf).map_err(std::io::Error::other)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// How far back the finaliser's muxer may go to patch bytes past the first
 /// chunk: the `moov` box at the end fills in its sizes as it goes (about
 /// 1.5 MB for an hour at 30 fps).

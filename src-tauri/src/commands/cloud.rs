@@ -83,21 +83,38 @@ pub async fn cloud_download(app: AppHandle, chat: State<'_, ChatState>, id: Stri
     }
     let (tx, rid) = (app.clone(), id.clone());
     let mut last = 0u64;
-    let bytes = api
-        .download(&id, &path, move |done, total| {
-            // At most every 256 KiB (and the end): the page redraws a bar.
-            if done - last >= 256 << 10 || Some(done) == total {
-                last = done;
-                let _ = tx.emit(DOWNLOAD_EVENT, CloudDownload { id: rid.clone(), done, total });
+    let progress = move |done: u64, total: Option<u64>| {
+        // At most every 256 KiB (and the end): the page redraws a bar.
+        if done - last >= 256 << 10 || Some(done) == total {
+            last = done;
+            let _ = tx.emit(DOWNLOAD_EVENT, CloudDownload { id: rid.clone(), done, total });
+        }
+    };
+    // "Encrypt recordings on this computer": the download is sealed as it
+    // arrives, with a key of its own, as every local recording.
+    let sealed = if lib.encrypt_recordings()? { Some(lib.begin_recording(&path, &path.with_extension("part"))?) } else { None };
+    let key = sealed.as_ref().and_then(|(_, k)| k.clone());
+    let got = match &key {
+        Some(k) => api.download_through(&id, &path, |f| onair_media::crypt::SealingWriter::new(f, k), |w| w.finish(), progress).await,
+        None => api.download(&id, &path, progress).await,
+    };
+    let bytes = match got {
+        Ok(b) => b,
+        Err(e) => {
+            if let Some((lid, _)) = sealed {
+                let _ = lib.delete(lid);
             }
-        })
-        .await
-        .map_err(|e| match e {
-            onair_chat::cloud::DownloadError::Net(n) => AppError::Net(n),
-            onair_chat::cloud::DownloadError::Io { path, source } => AppError::io(format!("writing {path}"), source),
-        })?;
+            return Err(match e {
+                onair_chat::cloud::DownloadError::Net(n) => AppError::Net(n),
+                onair_chat::cloud::DownloadError::Io { path, source } => AppError::io(format!("writing {path}"), source),
+            });
+        }
+    };
     let local = tauri::async_runtime::spawn_blocking(move || -> AppResult<i64> {
-        let lid = lib.begin(&path, &path.with_extension("part"))?;
+        let lid = match sealed {
+            Some((lid, _)) => lid,
+            None => lib.begin(&path, &path.with_extension("part"))?,
+        };
         for b in &r.bookmarks {
             lib.add_bookmark(lid, b.t_ms, Some(&b.label))?;
         }
