@@ -176,6 +176,8 @@ struct Mixer {
     /// `align`, before a side's sender reports: each stream's own RTP
     /// clock against ours ([side][video, audio]).
     own: [[SideClock; 2]; 2],
+    /// The composite, reused from tick to tick.
+    canvas: Option<VideoFrame>,
     frames_out: u64,
     samples_out: u64,
 }
@@ -248,6 +250,7 @@ impl Mixer {
             pending: Default::default(),
             clocks: Default::default(),
             own: Default::default(),
+            canvas: None,
             frames_out: 0,
             samples_out: 0,
         }
@@ -305,12 +308,26 @@ impl Mixer {
 
     fn video_frame(&mut self, pts: Duration) {
         let (w, h) = (self.w as usize, self.h as usize);
-        let mut canvas = VideoFrame::black(self.w * 2, self.h);
+        // One canvas for the whole recording (a fresh 2-side frame each
+        // tick cost an allocation, page faults and a fill every time): each
+        // side is overwritten by its picture, or painted black without one.
+        let mut canvas = self.canvas.take().unwrap_or_else(|| VideoFrame::black(self.w * 2, self.h));
         let cw = 2 * w;
         {
             let (cy, cu, cv) = canvas.planes_mut();
             for (side, f) in [(0usize, &self.local), (1usize, &self.remote)] {
-                let Some(f) = f else { continue };
+                let Some(f) = f else {
+                    for r in 0..h {
+                        cy[r * cw + side * w..r * cw + side * w + w].fill(16);
+                    }
+                    let hw = w / 2;
+                    for r in 0..h / 2 {
+                        let d = r * (cw / 2) + side * hw;
+                        cu[d..d + hw].fill(128);
+                        cv[d..d + hw].fill(128);
+                    }
+                    continue;
+                };
                 let (y, u, v) = f.planes();
                 for r in 0..h {
                     cy[r * cw + side * w..r * cw + side * w + w].copy_from_slice(&y[r * w..r * w + w]);
@@ -331,6 +348,7 @@ impl Mixer {
                 let _ = out.send(Arc::new(p));
             });
         }
+        self.canvas = Some(canvas);
     }
 
     fn video_in(&mut self, side: usize, f: VideoFrame, arrival: Duration) {
