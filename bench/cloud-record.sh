@@ -7,10 +7,11 @@
 # sources through a local relay; its CPU is read from /proc for SECS seconds
 # once both legs of every call reach it (the callers' own CPU is not counted).
 # The peer, in the same run: FFmpeg's CLI doing the same work on the same
-# kind of media — decoding two 1280x720 H.264 + Opus streams, side by side
-# (hstack), both voices mixed (amix), x264 veryfast at the same bitrate,
-# fragmented MP4. Also: the relay sealing the composite as it arrives
-# (AES-256-GCM, 64 KiB chunks) and a download decrypting it.
+# media — decoding two 1280x720 H.264 + Opus streams of onair's test source,
+# side by side (hstack), both voices mixed (amix), x264 veryfast with the
+# worker's rate control (bitrate, 2 s VBV, a keyframe a second), fragmented
+# MP4. Also: the relay sealing the composite as it arrives (AES-256-GCM,
+# 64 KiB chunks) and a download decrypting it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${SECS:-20}
@@ -36,16 +37,16 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# ---- FFmpeg: two call-like streams (not timed), then the composite (timed).
-for i in 0 1; do
-  src=$([ $i = 0 ] && echo testsrc2 || echo smptebars)
-  ffmpeg -hide_banner -loglevel error -y -f lavfi -i "$src=size=${W}x${H}:rate=30:duration=$SECS" \
-    -f lavfi -i "sine=frequency=$((440 + 220 * i)):sample_rate=48000:duration=$SECS" \
-    -c:v libx264 -preset veryfast -tune zerolatency -b:v 2500k -g 60 -c:a libopus -b:a 48k "$tmp/in$i.mkv"
-done
-/usr/bin/time -f "%U %S" -o "$tmp/time" ffmpeg -hide_banner -loglevel error -y -i "$tmp/in0.mkv" -i "$tmp/in1.mkv" \
+# ---- FFmpeg: the same pictures and sound the callers send (onair's test
+# source, recorded, then encoded as a call sends it: H.264 at 2500 kbit/s,
+# Opus; not timed), twice side by side (timed). Moving pictures on both
+# sides: a still half (smptebars) made FFmpeg's encode look cheaper.
+"$bin" record --video test --audio test --preset 720p30 --duration "$SECS" --out "$tmp/src.mp4" >"$tmp/src.log" 2>&1
+ffmpeg -hide_banner -loglevel error -y -i "$tmp/src.mp4" -vf "scale=${W}:${H}" \
+  -c:v libx264 -preset veryfast -tune zerolatency -b:v 2500k -g 300 -c:a libopus -b:a 48k "$tmp/in0.mkv"
+/usr/bin/time -f "%U %S" -o "$tmp/time" ffmpeg -hide_banner -loglevel error -y -i "$tmp/in0.mkv" -i "$tmp/in0.mkv" \
   -filter_complex "[0:v][1:v]hstack=inputs=2[v];[0:a][1:a]amix=inputs=2[a]" -map "[v]" -map "[a]" \
-  -c:v libx264 -preset veryfast -b:v "${KBPS}k" -g 60 -c:a aac -b:a 96k \
+  -c:v libx264 -preset veryfast -b:v "${KBPS}k" -maxrate "${KBPS}k" -bufsize "$((KBPS * 2))k" -g 30 -c:a aac -b:a 128k \
   -f mp4 -movflags frag_keyframe+empty_moov+default_base_moof "$tmp/composite.mp4"
 read -r fu fs < "$tmp/time"
 
