@@ -41,7 +41,7 @@ trap cleanup EXIT
 # source, recorded, then encoded as a call sends it: H.264 at 2500 kbit/s,
 # Opus; not timed), twice side by side (timed). Moving pictures on both
 # sides: a still half (smptebars) made FFmpeg's encode look cheaper.
-"$bin" record --video test --audio test --preset 720p30 --duration "$SECS" --out "$tmp/src.mp4" >"$tmp/src.log" 2>&1
+ONAIR_HOME=$tmp/src-home "$bin" record --video test --audio test --preset 720p30 --duration "$SECS" --out "$tmp/src.mp4" >"$tmp/src.log" 2>&1
 ffmpeg -hide_banner -loglevel error -y -i "$tmp/src.mp4" -vf "scale=${W}:${H}" \
   -c:v libx264 -preset veryfast -tune zerolatency -b:v 2500k -g 300 -c:a libopus -b:a 48k "$tmp/in0.mkv"
 /usr/bin/time -f "%U %S" -o "$tmp/time" ffmpeg -hide_banner -loglevel error -y -i "$tmp/in0.mkv" -i "$tmp/in0.mkv" \
