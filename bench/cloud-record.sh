@@ -34,7 +34,7 @@ fi
 KBPS=$((2 * W * H / 1000 * 3))
 tmp=$(mktemp -d)
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { kill "${pids[@]}" $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # ---- FFmpeg: the same pictures and sound the callers send (onair's test
