@@ -212,6 +212,17 @@ fn records_a_wayland_screen_through_the_portal() {
     let mut xdpw = s.command(XDPW);
     xdpw.args(["-l", "DEBUG"]).env("LD_PRELOAD", &shim);
     procs.spawn("xdpw", &mut xdpw, &logs.join("xdpw.log"));
+    // xdg-desktop-portal reads its backend's source types when it starts: a
+    // backend not yet on the bus reads as "no screens" (seen once in a full
+    // suite run). So the backend holds its name first.
+    wait_until(Duration::from_secs(30), "xdg-desktop-portal-wlr on the bus", || {
+        procs.alive(&logs);
+        let o = s
+            .command("dbus-send")
+            .args(["--session", "--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.impl.portal.desktop.wlr"])
+            .output();
+        o.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"))
+    });
     let mut xdp = s.command(XDP);
     xdp.arg("-v").env("XDG_DESKTOP_PORTAL_DIR", &portals);
     procs.spawn("xdp", &mut xdp, &logs.join("xdp.log"));

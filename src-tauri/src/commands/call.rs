@@ -135,6 +135,20 @@ async fn on_socket(chat: &ChatState, req: Request) -> AppResult<Response> {
     chat.request(req).await
 }
 
+/// Takes the call slot. The last call's engine may still be closing its
+/// connection and devices for a moment after the screen shows it ended:
+/// a call placed or answered then waits for it (up to 8 s) instead of
+/// failing with "already in a call".
+async fn begin_when_free(media: &CallMedia, link: &onair_chat::net::RelayLink, call_id: Option<String>) -> AppResult<crate::calls::Pending> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    loop {
+        match media.begin(link, call_id.clone()) {
+            Err(AppError::State(_)) if std::time::Instant::now() < deadline => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            r => return r,
+        }
+    }
+}
+
 /// The camera mode Settings → Devices chose on this machine (as Go live
 /// opens the camera): calls open the camera in it too.
 fn chosen_camera_mode(state: &AppState) -> Option<onair_media::source::camera::CameraMode> {
@@ -157,7 +171,7 @@ pub async fn call_invite(app: AppHandle, state: State<'_, AppState>, chat: State
     let link = chat.link()?;
     let kinds = if video { vec![MediaKind::Audio, MediaKind::Video] } else { vec![MediaKind::Audio] };
     // Reserve the call first: its events queue from the moment it exists.
-    let pending = media.begin(&link, None)?;
+    let pending = begin_when_free(&media, &link, None).await?;
     let _ = app.emit(EVENT, CallPush::Dialing { call_id: None, peer: peer.clone() });
     let call_id = match on_socket(&chat, Request::CallInvite { to: peer.clone(), media: kinds }).await {
         Ok(Response::Call { call_id }) => call_id,
@@ -187,7 +201,7 @@ pub async fn call_accept(app: AppHandle, state: State<'_, AppState>, chat: State
     let preset = sources.preset()?;
     let me = chat.me()?;
     let link = chat.link()?;
-    let pending = media.begin(&link, Some(call_id.clone()))?;
+    let pending = begin_when_free(&media, &link, Some(call_id.clone())).await?;
     let role = Role::Accept { call_id: call_id.clone(), from: peer.clone() };
     crate::calls::launch(&app, Launch { pending, call_id: call_id.clone(), peer, role, me, link, send, preset })?;
     let _ = app.emit(EVENT, CallPush::Connected { call_id, at: onair_chat::now_ms() });
