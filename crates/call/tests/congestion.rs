@@ -157,15 +157,16 @@ async fn loss_on_one_direction_lowers_that_senders_bitrate_only() {
     assert!((0.08..0.5).contains(&b.net.loss), "b's loss: {:?}", b.net);
     // … but its own sending is clean: a reported no loss, so b did not back off.
     assert!(b.net.target_kbps >= START_KBPS, "{:?}", b.net);
-    // Video still got through the lossy direction (keyframes on PLI, 1 s
-    // keyint). With the jitter buffer b shows only frames whose references
-    // all arrived: at about 20 % loss, with resends held to the send budget
-    // (1.3× the target in all), a frame that could not be repaired waits for
-    // the next keyframe, so fewer frames show than the old decode-anyway
-    // path made (measured 23 in ~10 s on the loaded 2-core machine): at
-    // least one picture a second gets through.
+    // Video still got through the lossy direction. With the jitter buffer b
+    // shows only frames whose references all arrived: at about 20 % loss,
+    // with resends held to the send budget, a frame that could not be
+    // repaired waits for the next keyframe, which now comes on PLI only (at
+    // most one per 500 ms; the periodic one every 10 s, not 1 s, since the
+    // estimate that holds at 10 % loss). Measured 23 frames in ~10 s with 1 s
+    // keyframes, 6 in 8.6 s since: the picture is not frozen for good, and
+    // at least one gets through every 3 s.
     let secs = a_up.map_or(8.0, |t| t.elapsed().as_secs_f64());
-    assert!(b_decoded as f64 >= secs.floor().min(8.0), "b decoded {b_decoded} frames in {secs:.1} s");
+    assert!(b_decoded as f64 >= (secs / 3.0).floor().min(3.0), "b decoded {b_decoded} frames in {secs:.1} s");
     a.close().await;
     b.close().await;
 }
