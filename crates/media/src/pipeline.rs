@@ -638,7 +638,7 @@ impl Pipeline {
     pub fn stop(mut self) -> Result<Summary> {
         self.stop.store(true, Ordering::Release);
         for t in self.threads.drain(..) {
-            let _ = t.join();
+            join_logged(t);
         }
         for r in self.rtmp.drain(..) {
             let _ = r.handle.join();
@@ -678,6 +678,25 @@ impl Pipeline {
         }
         Ok(Summary { stats: self.stats(), recording, errors })
     }
+}
+
+/// Joins a pipeline thread; one that has not ended after 5 s is named in
+/// the log (every thread watches the stop flag, so that is a bug to see).
+fn join_logged(t: std::thread::JoinHandle<()>) {
+    let name = t.thread().name().unwrap_or("?").to_string();
+    let start = std::time::Instant::now();
+    let mut warned = false;
+    while !t.is_finished() {
+        if !warned && start.elapsed() > std::time::Duration::from_secs(5) {
+            tracing::warn!("stopping: the {name} thread has not ended after 5 s");
+            warned = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    if warned {
+        tracing::warn!("stopping: the {name} thread ended after {:.1} s", start.elapsed().as_secs_f64());
+    }
+    let _ = t.join();
 }
 
 type Started = (Vec<RtmpOutput>, Vec<(Sender<Arc<EncodedPacket>>, Arc<Stats>)>, Vec<(String, Arc<Stats>)>);

@@ -386,7 +386,10 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
     }
     let (tap, rx) = preview::channel(PREVIEW_FPS);
     let ctl = live.ctl.clone();
+    // What starts, never with a key or URL (either may hold a secret).
+    tracing::info!("go live: starting ({} destination(s), recording {})", cfg.live.len(), request.record);
     if let Err(e) = blocking(move || ctl.start(cfg, Some(library), Some(tap))).await {
+        tracing::warn!("go live: the start failed: {e}");
         // The preview was let go for the job: bring it back, so the
         // screen does not freeze on the failure (the error still shows).
         if let Ok(cfg) = parse_sources(&request.sources) {
@@ -397,6 +400,7 @@ pub async fn live_start(app: AppHandle, live: State<'_, LiveState>, request: Liv
         crate::appstate::refresh(&app);
         return Err(e);
     }
+    tracing::info!("go live: started");
     spawn_preview_pump(&app, rx);
     let gen = live.audience_gen.fetch_add(1, Ordering::SeqCst) + 1;
     // The cockpit joins this live's chat anew.

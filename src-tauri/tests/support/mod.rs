@@ -257,7 +257,12 @@ impl App {
             }
             if start.elapsed() > timeout {
                 self.screenshot(&format!("timeout-{}", what.replace(|c: char| !c.is_ascii_alphanumeric(), "-")));
-                panic!("timed out after {timeout:?} waiting for {what} (last: {v}; last script error: {last_err})\n--- app log (tail) ---\n{}", self.log_tail());
+                // What the screen said: the newest error toast and the main heading's badge.
+                let seen = self
+                    .wd
+                    .execute("const b = document.querySelector('[data-testid=state-badge]'); const s = document.querySelector('[data-testid=start-stop]'); return 'last error toast: ' + String(window.__onairLastError) + '; badge: ' + (b ? b.textContent : '-') + '; start-stop: ' + (s ? s.textContent + (s.disabled ? ' (disabled)' : '') : '-')", json!([]))
+                    .unwrap_or_default();
+                panic!("timed out after {timeout:?} waiting for {what} (last: {v}; last script error: {last_err}; {seen})\n--- app log (tail) ---\n{}", self.log_tail());
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -284,7 +289,9 @@ impl App {
     /// The last lines the driver and the app wrote to stderr.
     pub fn log_tail(&self) -> String {
         let log = std::fs::read_to_string(self.home.join("app.log")).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
+        // Without the sound libraries' noise about devices this machine lacks.
+        let noise = ["ALSA lib", "jack server", "JackShm", "Cannot connect to server"];
+        let lines: Vec<&str> = log.lines().filter(|l| !noise.iter().any(|n| l.contains(n))).collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
 

@@ -487,7 +487,13 @@ export function mount(root: HTMLElement): () => void {
     const b = stateBadge(status.live, status.recording);
     badge.textContent = b.text;
     badge.className = `badge ${b.cls}`;
-    replace(startStop, running ? icon("stop") : icon(dest.value === "none" ? "record" : "live"), running ? (busy ? t("live.finishing") : t("live.stop")) : dest.value === "none" ? t("live.start_recording") : t("live.go_live"));
+    // Redrawn only when it changes: a button rebuilt under the pointer
+    // between press and release loses the click.
+    const face = running ? (busy ? "finishing" : "stop") : dest.value === "none" ? "record" : "live";
+    if (startStop.dataset.face !== face) {
+      startStop.dataset.face = face;
+      replace(startStop, running ? icon("stop") : icon(dest.value === "none" ? "record" : "live"), running ? (busy ? t("live.finishing") : t("live.stop")) : dest.value === "none" ? t("live.start_recording") : t("live.go_live"));
+    }
     startStop.classList.toggle("danger", running);
     bookmark.disabled = !status.recording;
     for (const el of [video, videoFile, overlay, corner, audio, preset, dest, record, roomSelect, roomRotate, rtmpUrl, rtmpKey, addExtraBtn]) el.disabled = running || busy;
