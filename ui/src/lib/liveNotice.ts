@@ -40,7 +40,11 @@ export function takeWantedRoom(): string | null {
 /** Shows each notice as a banner until dismissed or a minute passes. */
 export function followLiveNotices(openWatch: () => void): () => void {
   const box = h("div.live-notices", { "data-testid": "live-notices" });
-  document.body.appendChild(box);
+  // A row under the status strip, in the flow: a notice pushes the screen
+  // down while it shows instead of covering the screen's own header.
+  const strip = document.getElementById("strip");
+  if (strip) strip.after(box);
+  else document.body.appendChild(box);
   const un = on<ChatPush>("chat://event", (p) => {
     const n = noticeOf(p);
     if (!n) return;
