@@ -231,13 +231,22 @@ impl MediaSession {
 
     /// Stops media and closes the connection.
     pub async fn close(mut self) {
+        let t0 = std::time::Instant::now();
         self.set_cloud_leg(None);
         self.peer.close().await;
+        let t1 = t0.elapsed();
         if let Some(w) = self.writer {
             w.abort();
         }
         let local = self.local;
         let _ = tokio::task::spawn_blocking(move || local.stop()).await;
+        // A close that keeps the devices for long delays the next call.
+        let (conn_ms, media_ms) = (t1.as_millis(), (t0.elapsed() - t1).as_millis());
+        if conn_ms + media_ms > 2000 {
+            tracing::warn!("closing the call took {conn_ms} ms for the connection and {media_ms} ms for devices and encoders");
+        } else {
+            tracing::debug!("call closed: connection in {conn_ms} ms, devices and encoders in {media_ms} ms");
+        }
     }
 
     /// How long the session has existed.
