@@ -179,6 +179,8 @@ export function mount(root: HTMLElement): () => void {
   const audienceEl = h("span.cockpit-audience", { "data-testid": "cockpit-viewers", hidden: true }, "");
   const lagEl = h("p.small", { "data-testid": "cockpit-encoder" }, "");
   const graphsEl = h("div.cockpit-graphs", { "data-testid": "cockpit-graphs" });
+  // Only over graphs: a job that only records has no destination to draw.
+  const graphTitle = h("h3", { hidden: true }, t("live.cockpit.graph"));
   const commentsEl = h("div.cockpit-comments", { "data-testid": "cockpit-comments" });
   const chatNote = h("p.muted.small", { "data-testid": "cockpit-chat-note" }, "");
   const chatSay = h("input", { type: "text", maxlength: 500, placeholder: t("live.cockpit.say"), "data-testid": "cockpit-say" }) as HTMLInputElement;
@@ -198,7 +200,7 @@ export function mount(root: HTMLElement): () => void {
     "section.cockpit",
     { "data-testid": "cockpit", hidden: true },
     h("h2", {}, t("live.cockpit.title")),
-    h("div.cockpit-body", {}, h("div.cockpit-figures", {}, lagEl, h("h3", {}, t("live.cockpit.graph")), graphsEl), chatBox),
+    h("div.cockpit-body", {}, h("div.cockpit-figures", {}, lagEl, graphTitle, graphsEl), chatBox),
   );
   let chatRoom: string | null = null;
   let chatOwner = "";
@@ -277,8 +279,9 @@ export function mount(root: HTMLElement): () => void {
     const lag = Number(status.stats?.video_frames_dropped_capture ?? 0);
     lagEl.dataset.skipped = String(lag);
     lagEl.className = lag > 0 ? "small warn" : "small muted";
-    lagEl.textContent = lag > 0 ? t("live.cockpit.encoder_lag", { n: lag }) : t("live.cockpit.encoder_ok");
+    lagEl.textContent = lag > 0 ? tn("live.cockpit.encoder_lag", lag) : t("live.cockpit.encoder_ok");
     const ds = status.stats?.destinations ?? [];
+    graphTitle.hidden = ds.length === 0;
     replace(graphsEl, ...ds.map(graph));
     chatBox.hidden = !a;
     if (a) void ensureChat(a.room);
