@@ -44,10 +44,13 @@ conditions=(
   "5% loss, 1 Mbit/s cap, 5 s outage|--loss 0.05 --rate-kbps 1000 --outage 12+5|1000"
 )
 [ -n "${QUICK:-}" ] && conditions=("5% loss, 1 Mbit/s cap, 1 s outage|--loss 0.05 --rate-kbps 1000 --outage 2+1|1000")
-# ONLY='10% loss': just the conditions whose name is exactly one of these (comma-separated).
+# ONLY='10% loss': just the conditions whose name is exactly one of these (comma-separated),
+# or the one named whole (ONLY='5% loss, 1 Mbit/s cap, 5 s outage').
 if [ -n "${ONLY:-}" ]; then
-  keep=(); IFS=',' read -ra only <<<"$ONLY"
-  for c in "${conditions[@]}"; do for o in "${only[@]}"; do [ "${c%%|*}" = "$o" ] && keep+=("$c"); done; done
+  # A whole name first (the outage's has commas in it).
+  keep=(); for c in "${conditions[@]}"; do [ "${c%%|*}" = "$ONLY" ] && keep+=("$c"); done
+  IFS=',' read -ra only <<<"$ONLY"
+  [ ${#keep[@]} -gt 0 ] || for c in "${conditions[@]}"; do for o in "${only[@]}"; do [ "${c%%|*}" = "$o" ] && keep+=("$c"); done; done
   conditions=("${keep[@]}")
 fi
 

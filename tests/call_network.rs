@@ -131,7 +131,7 @@ impl Drop for Netem {
 /// to coturn through it, then to bob): 5 % loss, a 1 Mbit/s cap with 200 ms
 /// of queue, and 5 s with nothing passing. What she sends stays within
 /// 1.3× her target (resends capped), bob's picture keeps coming (freezes
-/// counted), comes back within 2 s of the outage's end and, outside the
+/// counted), comes back within 1 s of the outage's end and, outside the
 /// outage, freezes for well under the seconds it did before the jitter buffer.
 #[test]
 fn a_call_through_loss_a_cap_and_an_outage() {
@@ -183,7 +183,12 @@ fn a_call_through_loss_a_cap_and_an_outage() {
     // The picture kept coming, with freezes counted, and came back after the outage.
     assert!(num(&fb, "video_frames_decoded") >= 150.0, "{fb}");
     assert!(num(&fb, "freezes") >= 1.0, "the outage is a freeze: {fb}");
-    assert!(num(&fb, "longest_gap_ms") <= 7000.0, "video came back more than 2 s after the 5 s outage: {fb}");
+    // The first packet after the outage asks for a keyframe at once, and
+    // nothing sent before that request is resent ahead of it: measured, the
+    // picture back 90–150 ms after the link (longest gap 5.11–5.21 s; it was
+    // 0.5–1.4 s, 6.2 s once, while resends of the outage's last 600 ms
+    // filled the capped link's queue ahead of the keyframe).
+    assert!(num(&fb, "longest_gap_ms") <= 6000.0, "video came back more than 1 s after the 5 s outage: {fb}");
     // Outside the outage the 5 % loss hardly freezes the picture: the jitter
     // buffer waits for resends (freezes counted as WebRTC's stats count them).
     // Measured on the shared 2-core machine: 1.4–2.6 s (3–4 s before the jitter

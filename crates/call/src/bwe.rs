@@ -238,6 +238,9 @@ impl BandwidthEstimator for Estimator {
         self.queue.update(now, reports.iter().filter_map(|r| Some((r.departure, r.arrival.filter(|_| r.arrived)?, r.size))));
         let lead = reports.iter().take_while(|r| !r.arrived).count();
         let counted = if lead >= LOST_FEEDBACK_RUN { &reports[lead..] } else { reports };
+        if lead >= 20 {
+            tracing::debug!("estimate: {lead} packets lost in a row head a feedback batch of {} (an outage)", reports.len());
+        }
         let lost = counted.iter().filter(|r| !r.arrived).count();
         let current = self.target_bitrate();
         self.loss.update(now, lost, counted.len(), current);

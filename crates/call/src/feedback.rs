@@ -114,11 +114,14 @@ impl Feedback {
         {
             let mut last = self.last_keyframe.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|l| now.saturating_duration_since(l) < KEYFRAME_REQUEST_GAP) {
+                tracing::debug!("keyframe request ignored ({:?} after the last)", last.map(|l| now.saturating_duration_since(l)));
                 self.keyframe_requests_ignored.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             *last = Some(now);
         }
+        tracing::debug!("keyframe request honoured");
+        self.resend.lock().unwrap_or_else(|p| p.into_inner()).keyframe_requested(now);
         if let Some(f) = self.keyframe.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             f.store(true, Ordering::Release);
         }

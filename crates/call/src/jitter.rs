@@ -226,7 +226,12 @@ impl JitterBuffer {
                         // gets its resends' time before another is asked for
                         // (at a low bitrate a keyframe is most of a second's budget).
                         let coming = self.last_key_packet.zip(self.last_request).is_some_and(|(k, r)| k >= r && now.saturating_duration_since(k) < wait_for(self.rtt) + KEYFRAME_RETRY);
-                        if !coming && self.last_request.is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_RETRY) {
+                        // Asked again only once packets came since the last
+                        // request: into a silence (an outage) a request makes
+                        // keyframes that are lost in it, and the request the
+                        // first packet after it needs would be held back.
+                        let heard = self.last_push.zip(self.last_request).is_some_and(|(p, r)| p > r);
+                        if !coming && heard && self.last_request.is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_RETRY) {
                             self.request(now);
                         }
                         return;
@@ -503,6 +508,22 @@ mod tests {
         let (seq, ts, m, p) = s[8].clone();
         j.push(t0 + Duration::from_millis(100), seq, ts, m, p);
         assert_eq!(drain(&mut j, t0 + Duration::from_millis(100)), vec![]);
+        // Waiting for a keyframe when the outage starts: no request goes into
+        // the silence, and the first packet after it asks at once.
+        let mut j = JitterBuffer::default();
+        for (seq, ts, m, p) in s.iter().take(3).cloned() {
+            j.push(t0, seq, ts, m, p);
+        }
+        assert_eq!(frames(&drain(&mut j, t0)), vec![0]);
+        j.frame_broken(t0);
+        assert_eq!(drain(&mut j, t0), vec![Output::RequestKeyframe]);
+        for ms in (10..5000).step_by(10) {
+            assert_eq!(drain(&mut j, t0 + Duration::from_millis(ms)), vec![], "asked at {ms} ms, in the silence");
+        }
+        let t1 = t0 + Duration::from_secs(5);
+        let (seq, ts, m, p) = s[8].clone();
+        j.push(t1, seq, ts, m, p);
+        assert_eq!(drain(&mut j, t1), vec![Output::RequestKeyframe]);
     }
 
     #[test]

@@ -259,12 +259,16 @@ impl SenderClock {
 pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap, clock: Option<SenderClock>) -> Result<()> {
     let (tx, rx) = bounded::<(u16, u32, bool, Bytes)>(512);
     let need_key = Arc::new(AtomicBool::new(false));
-    let nk = need_key.clone();
+    // The decode thread wakes the task below to send its PLI at once: after
+    // an outage it must reach the sender before the NACK generator's next
+    // tick names the outage's packets (see `resend.rs`), not with the next packet.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let (nk, wk) = (need_key.clone(), wake.clone());
     let st = stats.clone();
     let clk = clock.clone();
     std::thread::Builder::new()
         .name("call-decode".into())
-        .spawn(move || decode_video(rx, st, tap, nk, clk))
+        .spawn(move || decode_video(rx, st, tap, (nk, wk), clk))
         .map_err(|e| CallError::Io { what: "starting the video decoder thread".into(), source: e })?;
     tokio::spawn(async move {
         let mut last_pli = Instant::now() - Duration::from_secs(10);
@@ -272,19 +276,33 @@ pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap,
         if let Some(c) = &clock {
             c.set_ssrc(ssrc);
         }
-        while let Some(ev) = track.poll().await {
-            if let TrackRemoteEvent::OnRtpPacket(p) = ev {
+        let mut last_packet: Option<Instant> = None;
+        loop {
+            // Both cancel-safe (an mpsc receive behind a lock; a Notify).
+            let ev = tokio::select! {
+                ev = track.poll() => match ev {
+                    Some(ev) => Some(ev),
+                    None => break,
+                },
+                _ = wake.notified() => None,
+            };
+            if let Some(TrackRemoteEvent::OnRtpPacket(p)) = ev {
                 stats.video_packets_received.fetch_add(1, Ordering::Relaxed);
                 let h = &p.header;
+                if let Some(gap) = last_packet.map(|t| t.elapsed()).filter(|g| *g >= crate::resend::MAX_AGE) {
+                    tracing::debug!("video: packets again after {} ms without (seq {})", gap.as_millis(), h.sequence_number);
+                }
+                last_packet = Some(Instant::now());
                 // Full: the decoder is behind; the jitter buffer sees the hole and gives its frame up.
                 let _ = tx.try_send((h.sequence_number, h.timestamp, h.marker, p.payload.clone()));
-                if need_key.load(Ordering::Acquire) && last_pli.elapsed() > Duration::from_millis(300) {
-                    need_key.store(false, Ordering::Release);
-                    last_pli = Instant::now();
-                    stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
-                    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
-                    let _ = track.write_rtcp(vec![Box::new(pli)]).await;
-                }
+            }
+            if need_key.load(Ordering::Acquire) && last_pli.elapsed() > Duration::from_millis(300) {
+                need_key.store(false, Ordering::Release);
+                last_pli = Instant::now();
+                stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("video: PLI sent");
+                let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: ssrc };
+                let _ = track.write_rtcp(vec![Box::new(pli)]).await;
             }
         }
     });
@@ -313,7 +331,7 @@ impl H264Decoder {
     }
 }
 
-fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, tap: Tap, need_key: Arc<AtomicBool>, clock: Option<SenderClock>) {
+fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, tap: Tap, (need_key, wake): (Arc<AtomicBool>, Arc<tokio::sync::Notify>), clock: Option<SenderClock>) {
     let mut dec = match H264Decoder::open() {
         Ok(d) => d,
         Err(e) => {
@@ -322,6 +340,8 @@ fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, ta
         }
     };
     let mut jb = JitterBuffer::default();
+    // Since when a keyframe is waited for (for the debug log of a recovery).
+    let mut wanted: Option<Instant> = None;
     loop {
         match rx.recv_timeout(TICK) {
             Ok((seq, ts, marker, payload)) => jb.push(Instant::now(), seq, ts, marker, payload),
@@ -333,7 +353,10 @@ fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, ta
         while let Some(out) = jb.poll(now) {
             let f = match out {
                 Output::RequestKeyframe => {
+                    tracing::debug!(held = jb.held(), lost = jb.stats.frames_lost, "video: keyframe wanted");
+                    wanted.get_or_insert(now);
                     need_key.store(true, Ordering::Release);
+                    wake.notify_one();
                     continue;
                 }
                 Output::Frame(f) => f,
@@ -343,6 +366,10 @@ fn decode_video(rx: Receiver<(u16, u32, bool, Bytes)>, stats: Arc<RecvStats>, ta
                 continue;
             };
             stats.video_frames_received.fetch_add(1, Ordering::Relaxed);
+            if f.keyframe {
+                let since = wanted.take().map(|t| now.saturating_duration_since(t).as_millis());
+                tracing::debug!(packets = f.payloads.len(), bytes = au.len(), recovered = f.recovered, "video: keyframe released, {since:?} ms after it was wanted");
+            }
             if f.recovered {
                 stats.video_frames_recovered.fetch_add(1, Ordering::Relaxed);
             }

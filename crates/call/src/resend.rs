@@ -16,7 +16,13 @@
 //! NACKs name hundreds of such packets), or of one already resent less than
 //! a round trip ago (the NACK generator asks every 25 ms, so on a long
 //! round trip it asks again before the first resend can have landed), does
-//! not go.
+//! not go. Nor does one of a packet first sent before the other side's last
+//! honoured keyframe request ([`ResendCap::keyframe_requested`]): a receiver
+//! that asks for a keyframe has given up what came before it and waits for
+//! the keyframe. After a 5 s outage the NACKs named every packet of its
+//! last 600 ms (about 45 KB at 600 kbit/s), each asked every 25 ms: their
+//! resends filled a 1 Mbit/s link's queue ahead of the keyframe, which then
+//! lost packets to that queue and came whole only a second later.
 //!
 //! A resend is told from a first send by its sequence number: the
 //! responder resends packets as they were (no RTX negotiated), so a packet
@@ -60,6 +66,8 @@ pub struct ResendCap {
     /// Resends' own small allowance.
     floor: f64,
     last: Option<Instant>,
+    /// Packets first sent before this are not resent (a keyframe was asked for since).
+    cutoff: Option<Instant>,
     pub resent_bytes: u64,
     /// Resends not sent: over budget, too old, or repeated within a round trip.
     pub dropped: u64,
@@ -73,6 +81,12 @@ impl ResendCap {
     /// The measured round trip: a packet is resent at most once per it.
     pub fn set_rtt(&mut self, rtt: Option<Duration>) {
         self.rtt = rtt;
+    }
+
+    /// The other side asked for a keyframe (and one is made): what was sent
+    /// before is of no use to it any more, so none of it is resent.
+    pub fn keyframe_requested(&mut self, now: Instant) {
+        self.cutoff = Some(now);
     }
 
     /// Whether this outgoing RTP packet may go. `target_bps` is what the
@@ -106,7 +120,8 @@ impl ResendCap {
                 return false;
             };
             let again_too_soon = sent.resent.zip(self.rtt).is_some_and(|(t, rtt)| now.saturating_duration_since(t) < rtt);
-            if now.saturating_duration_since(sent.first) > MAX_AGE || again_too_soon {
+            let superseded = self.cutoff.is_some_and(|c| sent.first < c);
+            if now.saturating_duration_since(sent.first) > MAX_AGE || again_too_soon || superseded {
                 self.dropped += 1;
                 return false;
             }
@@ -185,6 +200,11 @@ mod tests {
         assert!(!c.allow(3, 2, 100, t + Duration::from_millis(50), 1_000_000), "resent under a round trip ago");
         assert!(c.allow(3, 2, 100, t + Duration::from_millis(150), 1_000_000));
         assert!(!c.allow(3, 0, 100, t, 1_000_000), "never sent");
+        // A keyframe asked for: what went before it is not resent, what goes after is.
+        c.keyframe_requested(t + Duration::from_millis(160));
+        assert!(c.allow(3, 3, 100, t + Duration::from_millis(170), 1_000_000));
+        assert!(!c.allow(3, 2, 100, t + Duration::from_millis(300), 1_000_000), "sent before the keyframe request");
+        assert!(c.allow(3, 3, 100, t + Duration::from_millis(300), 1_000_000), "sent after it");
         // Sequence numbers wrap: 65535 → 0 is newer, not a resend.
         let t0 = Instant::now();
         let mut c = ResendCap::default();

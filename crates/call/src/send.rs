@@ -512,11 +512,15 @@ fn encode_video(
             }
         };
         if force_key.swap(false, Ordering::AcqRel) {
+            tracing::debug!("video: keyframe forced");
             enc.request_keyframe();
         }
         let mut send = |p: EncodedPacket| {
             let Some(data) = p.packet.data() else { return };
             stats.video_frames_encoded.fetch_add(1, Ordering::Relaxed);
+            if p.packet.is_key() {
+                tracing::debug!(bytes = data.len(), target_kbps = current, "video: keyframe encoded");
+            }
             // RTP time follows capture time (as libwebrtc's does), so the
             // sender reports keep mapping it to the wall clock the sound
             // shares after a stall or a frame the capture skipped: the
