@@ -168,7 +168,8 @@ export const live = {
   stop: () => call<StopResult>("live_stop"),
   bookmark: (label?: string) => call<Bookmark>("live_bookmark", { label: label ?? null }),
   setBeauty: (smooth: number, whiten: number) => call<boolean>("live_set_beauty", { smooth, whiten }),
-  setFader: (index: number, volume: number, muted: boolean) => call<void>("live_set_fader", { index, volume, muted }),
+  /** Answers the change's generation (`LiveStatus.mixer_gen`). */
+  setFader: (index: number, volume: number, muted: boolean) => call<number>("live_set_fader", { index, volume, muted }),
   status: () => call<LiveStatus>("live_status"),
   devices: () => call<DeviceList>("live_devices"),
   /** The sources last started on this machine (null before the first). */

@@ -75,6 +75,10 @@ pub struct Status {
     pub stats: Option<StatsSnapshot>,
     /// The audio mixer: each source's volume, mute and level.
     pub mixer: Vec<crate::source::fader::FaderView>,
+    /// How many fader changes `mixer` already shows (see
+    /// [`GoLive::set_fader`]): a screen that made change N ignores older
+    /// reports instead of showing the fader jump back.
+    pub mixer_gen: u64,
 }
 
 struct Job {
@@ -95,6 +99,8 @@ pub struct GoLive {
     stopping: AtomicBool,
     /// Volume and mute per audio source name (see [`GoLive::set_fader`]).
     faders: Mutex<Vec<(String, f32, bool)>>,
+    /// Fader changes so far; changed and read under the `job` lock.
+    fader_gen: std::sync::atomic::AtomicU64,
 }
 
 fn busy(m: &str) -> MediaError {
@@ -149,6 +155,7 @@ impl GoLive {
             encoder: j.and_then(|j| j.pipeline.encoder_name().map(str::to_string)),
             stats: j.map(|j| j.pipeline.stats()),
             mixer: j.map(|j| j.pipeline.mixer()).unwrap_or_default(),
+            mixer_gen: self.fader_gen.load(Ordering::Acquire),
         }
     }
 
@@ -278,8 +285,9 @@ impl GoLive {
 
     /// Sets an audio source's volume and mute on the preview or the job.
     /// Kept by the source's name, so what was set on the preview holds when
-    /// Start opens the sources again.
-    pub fn set_fader(&self, index: usize, volume: f32, muted: bool) -> Result<()> {
+    /// Start opens the sources again. Returns the change's generation
+    /// ([`Status::mixer_gen`]).
+    pub fn set_fader(&self, index: usize, volume: f32, muted: bool) -> Result<u64> {
         let g = self.job();
         let j = g.as_ref().ok_or_else(|| busy("nothing is running"))?;
         j.pipeline.set_fader(index, volume, muted)?;
@@ -287,7 +295,9 @@ impl GoLive {
         let mut kept = self.faders.lock().unwrap_or_else(|p| p.into_inner());
         kept.retain(|(n, _, _)| *n != name);
         kept.push((name, volume, muted));
-        Ok(())
+        // Under the job lock, as `status` reads it: a status showing this
+        // generation shows this change.
+        Ok(self.fader_gen.fetch_add(1, Ordering::AcqRel) + 1)
     }
 
     /// Applies the kept fader settings to a new pipeline's sources.

@@ -152,6 +152,10 @@ pub struct LiveStatus {
     pub request: Option<LiveRequest>,
     /// The audio mixer: each source's volume, mute and level (preview or job).
     pub mixer: Vec<onair_media::source::fader::FaderView>,
+    /// How many fader changes `mixer` shows: the screen ignores a report
+    /// older than the change it just made (`live_set_fader`'s answer).
+    #[cfg_attr(test, ts(as = "f64"))]
+    pub mixer_gen: u64,
     /// Live into a room: its audience now and at its peak (the cockpit).
     pub audience: Option<Audience>,
 }
@@ -233,6 +237,7 @@ impl LiveState {
             started_ms: st.started_unix_ms,
             request: if running { self.running.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { None },
             mixer: st.mixer,
+            mixer_gen: st.mixer_gen,
             audience: if running { self.audience.lock().unwrap_or_else(|p| p.into_inner()).clone() } else { None },
         }
     }
@@ -470,9 +475,10 @@ pub fn live_set_beauty(live: State<'_, LiveState>, smooth: u8, whiten: u8) -> Ap
 }
 
 /// The mixer: audio source `index`'s volume (1.0 = unity, up to 2.0) and
-/// mute, on the preview or the running job at once.
+/// mute, on the preview or the running job at once. Answers the change's
+/// generation ([`LiveStatus::mixer_gen`]).
 #[tauri::command]
-pub fn live_set_fader(live: State<'_, LiveState>, index: usize, volume: f32, muted: bool) -> AppResult<()> {
+pub fn live_set_fader(live: State<'_, LiveState>, index: usize, volume: f32, muted: bool) -> AppResult<u64> {
     live.ctl.set_fader(index, volume, muted).map_err(media)
 }
 

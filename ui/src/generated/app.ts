@@ -395,6 +395,11 @@ request: LiveRequest | null,
  */
 mixer: Array<FaderView>, 
 /**
+ * How many fader changes `mixer` shows: the screen ignores a report
+ * older than the change it just made (`live_set_fader`'s answer).
+ */
+mixer_gen: number, 
+/**
  * Live into a room: its audience now and at its peak (the cockpit).
  */
 audience: Audience | null, };

@@ -44,7 +44,7 @@ function select(testid: string, options: string[][], value: string, onchange: ()
 }
 
 export function mount(root: HTMLElement): () => void {
-  let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [], started_ms: null, request: null, mixer: [], audience: null };
+  let status: LiveStatus = { state: "idle", live: false, recording: false, target: null, stats: null, sources: [], started_ms: null, request: null, mixer: [], mixer_gen: 0, audience: null };
   let feed: Feed | null = null;
   let busy = false;
   const lat = new LatencyWindow(300);
@@ -144,6 +144,11 @@ export function mount(root: HTMLElement): () => void {
   const mixerEl = h("div.mixer", { "data-testid": "mixer" });
   let mixerKey = "";
   let mixerRows: { bar: HTMLElement; meter: HTMLElement; vol: HTMLInputElement; mute: HTMLInputElement }[] = [];
+  // The fader changes made here: sent and not yet answered, and the newest
+  // generation answered. A report older than that (sent before the change
+  // landed) would flip the box or the slider back; it shows levels only.
+  let faderWrites = 0;
+  let faderGen = 0;
   function renderMixer(): void {
     const m = status.mixer ?? [];
     const key = m.map((f) => f.name).join("\n");
@@ -156,7 +161,14 @@ export function mount(root: HTMLElement): () => void {
         const vol = h("input", { type: "range", min: 0, max: 200, value: Math.round(f.volume * 100), "data-testid": "mixer-volume", "aria-label": f.name }) as HTMLInputElement;
         const mute = h("input", { type: "checkbox", "data-testid": "mixer-mute" }) as HTMLInputElement;
         mute.checked = f.muted;
-        const send = () => void live.setFader(i, Number(vol.value) / 100, mute.checked).catch((e) => toast(errorText(e), "error"));
+        const send = () => {
+          faderWrites++;
+          live
+            .setFader(i, Number(vol.value) / 100, mute.checked)
+            .then((g) => (faderGen = Math.max(faderGen, g)))
+            .catch((e) => toast(errorText(e), "error"))
+            .finally(() => faderWrites--);
+        };
         vol.addEventListener("input", send);
         mute.addEventListener("change", send);
         rows.push(h("div.mixer-row", {}, nameEl("span.small", f.name), meter, h("div.row", {}, vol, h("label.inline", {}, mute, t("live.mute")))));
@@ -164,10 +176,12 @@ export function mount(root: HTMLElement): () => void {
       });
       replace(mixerEl, ...rows);
     }
+    const current = faderWrites === 0 && status.mixer_gen >= faderGen;
     m.forEach((f, i) => {
       const r = mixerRows[i];
       r.bar.style.width = `${meterPercent(f.level_dbfs)}%`;
       r.meter.dataset.dbfs = String(Math.round(f.level_dbfs));
+      if (!current) return;
       if (document.activeElement !== r.vol) r.vol.value = String(Math.round(f.volume * 100));
       r.mute.checked = f.muted;
     });
