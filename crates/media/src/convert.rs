@@ -5,7 +5,7 @@ use ffmpeg_next::software::{resampling, scaling};
 use ffmpeg_next::{frame, ChannelLayout};
 
 use crate::error::FfmpegContext;
-use crate::frame::{VideoFrame, CHANNELS, SAMPLE_RATE};
+use crate::frame::{FramePool, VideoFrame, CHANNELS, SAMPLE_RATE};
 use crate::Result;
 
 /// Scales any decoded picture into an I420 frame of a fixed size, keeping the
@@ -19,6 +19,7 @@ pub struct Fitter {
     /// Where the scaled picture lands inside the output: (x, y, w, h).
     rect: (u32, u32, u32, u32),
     scaled: frame::Video,
+    pool: FramePool,
 }
 
 // SAFETY: a swscale context has no thread affinity; `Fitter` is used by one
@@ -27,7 +28,7 @@ unsafe impl Send for Fitter {}
 
 impl Fitter {
     pub fn new(out_w: u32, out_h: u32) -> Self {
-        Fitter { out_w, out_h, key: None, scaler: None, rect: (0, 0, out_w, out_h), scaled: frame::Video::empty() }
+        Fitter { out_w, out_h, key: None, scaler: None, rect: (0, 0, out_w, out_h), scaled: frame::Video::empty(), pool: FramePool::new(out_w, out_h) }
     }
 
     /// Converts `input` into a new frame of the output size.
@@ -43,9 +44,15 @@ impl Fitter {
             self.scaled = frame::Video::new(Pixel::YUV420P, rect.2, rect.3);
             self.key = Some(key);
         }
+        // A picture that fills the frame leaves no border to paint black.
+        let mut out = if self.rect == (0, 0, self.out_w, self.out_h) { self.pool.frame() } else { self.pool.black() };
+        if key.0 == Pixel::YUV420P && (key.1, key.2) == (self.rect.2, self.rect.3) {
+            // Already I420 at the size wanted: one copy, no scaler.
+            blit_i420(input, &mut out, self.rect.0, self.rect.1);
+            return Ok(out);
+        }
         let scaler = self.scaler.as_mut().expect("scaler is built above whenever the key changes");
         scaler.run(input, &mut self.scaled).ctx(|| "scaling a frame".into())?;
-        let mut out = VideoFrame::black(self.out_w, self.out_h);
         blit_i420(&self.scaled, &mut out, self.rect.0, self.rect.1);
         Ok(out)
     }
@@ -83,6 +90,23 @@ pub fn blit_i420(src: &frame::Video, dst: &mut VideoFrame, x: u32, y: u32) {
 /// Wraps an engine frame as an FFmpeg frame (copying; strides may differ).
 pub fn to_ffmpeg(f: &VideoFrame) -> frame::Video {
     let mut out = frame::Video::new(Pixel::YUV420P, f.width, f.height);
+    copy_planes(f, &mut out);
+    out
+}
+
+/// [`to_ffmpeg`] into `out`, reusing its buffer when it has the same size
+/// and nobody else holds it (an encoder done with the last frame).
+pub fn to_ffmpeg_into(f: &VideoFrame, out: &mut frame::Video) {
+    // SAFETY: `out` is a valid frame owned here; av_frame_is_writable only
+    // reads its buffer references' counts.
+    let writable = unsafe { !out.is_empty() && ffmpeg_next::ffi::av_frame_is_writable(out.as_mut_ptr()) != 0 };
+    if !writable || out.format() != Pixel::YUV420P || (out.width(), out.height()) != (f.width, f.height) {
+        *out = frame::Video::new(Pixel::YUV420P, f.width, f.height);
+    }
+    copy_planes(f, out);
+}
+
+fn copy_planes(f: &VideoFrame, out: &mut frame::Video) {
     let (w, h) = (f.width as usize, f.height as usize);
     let (y, u, v) = f.planes();
     for (plane, src, pw, ph) in [(0, y, w, h), (1, u, w / 2, h / 2), (2, v, w / 2, h / 2)] {
@@ -92,7 +116,6 @@ pub fn to_ffmpeg(f: &VideoFrame) -> frame::Video {
             dst[r * stride..r * stride + pw].copy_from_slice(&src[r * pw..(r + 1) * pw]);
         }
     }
-    out
 }
 
 /// Resamples any decoded audio to the engine's interleaved stereo f32 at 48 kHz.

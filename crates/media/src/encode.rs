@@ -11,7 +11,7 @@ use ffmpeg_next::codec::{self, Parameters};
 use ffmpeg_next::format::{sample::Type as SampleType, Pixel, Sample};
 use ffmpeg_next::{encoder, frame, picture, ChannelLayout, Dictionary, Packet, Rational};
 
-use crate::convert::to_ffmpeg;
+use crate::convert::to_ffmpeg_into;
 use crate::error::FfmpegContext;
 use crate::frame::{to_units, AudioFrame, VideoFrame, CHANNELS, SAMPLE_RATE};
 use crate::{MediaError, Result};
@@ -134,6 +134,9 @@ pub struct VideoEncoder {
     packet: Packet,
     /// The VBV buffer in milliseconds of the bitrate, kept across changes.
     vbv_ms: usize,
+    /// The picture handed to FFmpeg, reused frame after frame (the encoder
+    /// copies it in and lets go of it before the next one).
+    frame: frame::Video,
 }
 
 impl VideoEncoder {
@@ -152,7 +155,7 @@ impl VideoEncoder {
                 Ok(enc) => {
                     tracing::info!("video encoder: {name}");
                     let vbv_ms = if cfg.realtime { REALTIME_VBV_MS } else { 2_000 };
-                    return Ok(VideoEncoder { enc, name: name.to_string(), seq: 0, last_pts: None, force_key, packet: Packet::empty(), vbv_ms });
+                    return Ok(VideoEncoder { enc, name: name.to_string(), seq: 0, last_pts: None, force_key, packet: Packet::empty(), vbv_ms, frame: frame::Video::empty() });
                 }
                 Err(e) => {
                     tracing::debug!("encoder {name} unavailable: {e}");
@@ -240,12 +243,11 @@ impl VideoEncoder {
             return Ok(false);
         }
         self.last_pts = Some(pts);
-        let mut frame = to_ffmpeg(f);
-        frame.set_pts(Some(pts));
-        if self.force_key.swap(false, Ordering::AcqRel) {
-            frame.set_kind(picture::Type::I);
-        }
-        self.enc.send_frame(&frame).ctx(|| format!("encoding video with {}", self.name))?;
+        to_ffmpeg_into(f, &mut self.frame);
+        self.frame.set_pts(Some(pts));
+        let kind = if self.force_key.swap(false, Ordering::AcqRel) { picture::Type::I } else { picture::Type::None };
+        self.frame.set_kind(kind);
+        self.enc.send_frame(&self.frame).ctx(|| format!("encoding video with {}", self.name))?;
         self.drain(out);
         Ok(true)
     }

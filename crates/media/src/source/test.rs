@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{AudioSource, VideoSource};
-use crate::frame::{AudioFrame, Clock, VideoFrame, CHANNELS, SAMPLE_RATE};
+use crate::frame::{AudioFrame, Clock, FramePool, VideoFrame, CHANNELS, SAMPLE_RATE};
 use crate::Result;
 
 /// Height of the stamp strip in rows.
@@ -36,6 +36,7 @@ pub struct TestVideo {
     /// A pattern twice as wide as the frame; frames are windows into it, so a
     /// frame costs a row copy rather than per-pixel arithmetic.
     pattern: Vec<u8>,
+    pool: FramePool,
 }
 
 impl TestVideo {
@@ -58,14 +59,15 @@ impl TestVideo {
                 pattern[base + cw * ch + y * cw + x] = 255 - ((y * 255 / ch.max(1)) as u8 / 2 + t / 2);
             }
         }
-        TestVideo { width, height, fps, index: 0, clock, stop, pattern }
+        TestVideo { width, height, fps, index: 0, clock, stop, pattern, pool: FramePool::new(width, height) }
     }
 
     /// Renders frame `index` (the capture time is stamped separately).
     fn render(&self, index: u64, pts: Duration) -> VideoFrame {
         let (w, h) = (self.width as usize, self.height as usize);
         let pw = 2 * w;
-        let mut f = VideoFrame::black(self.width, self.height);
+        // Every pixel is written below (the flash, or the pattern's rows).
+        let mut f = self.pool.frame();
         let flash = index % self.fps as u64 == 0;
         let shift = (index as usize * 4) % w;
         let (cw, ch) = (w / 2, h / 2);
