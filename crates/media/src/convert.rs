@@ -106,6 +106,52 @@ pub fn to_ffmpeg_into(f: &VideoFrame, out: &mut frame::Video) {
     copy_planes(f, out);
 }
 
+/// Hands `f` to FFmpeg without copying it: an FFmpeg frame whose one buffer
+/// is `f`'s. `f` lives until FFmpeg lets go of the last reference to that
+/// buffer (an encoder done with the picture), and is dropped then, so a
+/// pooled frame goes back to its pool only when nothing reads it any more.
+pub fn into_ffmpeg(f: VideoFrame) -> frame::Video {
+    let (w, h) = (f.width as usize, f.height as usize);
+    let (yl, cl) = (f.y_len(), f.c_len());
+    if f.data.len() < yl + 2 * cl || w == 0 || h == 0 {
+        return to_ffmpeg(&f); // malformed: let the copying path cope
+    }
+    unsafe extern "C" fn release(opaque: *mut std::os::raw::c_void, _data: *mut u8) {
+        // SAFETY: `opaque` is the Box leaked below, handed back exactly once
+        // when the buffer's last reference goes.
+        drop(unsafe { Box::from_raw(opaque as *mut VideoFrame) });
+    }
+    let len = f.data.len();
+    let mut boxed = Box::new(f);
+    // The Vec's heap block does not move when the Box is leaked: the
+    // pointers below stay valid until `release` drops it.
+    let base = boxed.data.as_mut_ptr();
+    let opaque = Box::into_raw(boxed) as *mut std::os::raw::c_void;
+    let mut out = frame::Video::empty();
+    // SAFETY: `out` is a fresh, empty AVFrame we own; `buf` owns `base`'s
+    // block through `opaque` (freed by `release`); the plane pointers and
+    // line sizes describe the packed I420 layout checked above.
+    unsafe {
+        let buf = ffmpeg_next::ffi::av_buffer_create(base, len, Some(release), opaque, 0);
+        if buf.is_null() {
+            let f = Box::from_raw(opaque as *mut VideoFrame);
+            return to_ffmpeg(&f);
+        }
+        let p = out.as_mut_ptr();
+        (*p).buf[0] = buf;
+        (*p).data[0] = base;
+        (*p).data[1] = base.add(yl);
+        (*p).data[2] = base.add(yl + cl);
+        (*p).linesize[0] = w as i32;
+        (*p).linesize[1] = (w / 2) as i32;
+        (*p).linesize[2] = (w / 2) as i32;
+        (*p).width = w as i32;
+        (*p).height = h as i32;
+        (*p).format = ffmpeg_next::ffi::AVPixelFormat::AV_PIX_FMT_YUV420P as i32;
+    }
+    out
+}
+
 fn copy_planes(f: &VideoFrame, out: &mut frame::Video) {
     let (w, h) = (f.width as usize, f.height as usize);
     let (y, u, v) = f.planes();
@@ -247,5 +293,25 @@ mod tests {
         let (_, y, w, h) = fit_rect(1000, 200, 1280, 720);
         assert_eq!(w, 1280);
         assert!(h % 2 == 0 && y % 2 == 0);
+    }
+
+    #[test]
+    fn into_ffmpeg_lends_the_pooled_buffer_until_ffmpeg_lets_go() {
+        let pool = FramePool::new(8, 4);
+        let mut f = pool.frame();
+        for (i, b) in f.data.iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let copy = to_ffmpeg(&f);
+        let lent = into_ffmpeg(f);
+        for plane in 0..3 {
+            let (w, h) = if plane == 0 { (8, 4) } else { (4, 2) };
+            for r in 0..h {
+                assert_eq!(&lent.data(plane)[r * lent.stride(plane)..][..w], &copy.data(plane)[r * copy.stride(plane)..][..w]);
+            }
+        }
+        assert_eq!(pool.idle(), 0, "still FFmpeg's");
+        drop(lent);
+        assert_eq!(pool.idle(), 1, "back in the pool once FFmpeg let go");
     }
 }

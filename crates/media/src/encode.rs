@@ -11,7 +11,7 @@ use ffmpeg_next::codec::{self, Parameters};
 use ffmpeg_next::format::{sample::Type as SampleType, Pixel, Sample};
 use ffmpeg_next::{encoder, frame, picture, ChannelLayout, Dictionary, Packet, Rational};
 
-use crate::convert::to_ffmpeg_into;
+use crate::convert::{into_ffmpeg, to_ffmpeg_into};
 use crate::error::FfmpegContext;
 use crate::frame::{to_units, AudioFrame, VideoFrame, CHANNELS, SAMPLE_RATE};
 use crate::{MediaError, Result};
@@ -238,16 +238,35 @@ impl VideoEncoder {
 
     /// Encodes one frame; returns false if it was skipped (timestamp not after the last).
     pub fn encode(&mut self, f: &VideoFrame, out: &mut dyn FnMut(EncodedPacket)) -> Result<bool> {
+        let Some(pts) = self.next_pts(f) else { return Ok(false) };
+        let mut frame = std::mem::replace(&mut self.frame, frame::Video::empty());
+        to_ffmpeg_into(f, &mut frame);
+        let r = self.send(&mut frame, pts, out);
+        self.frame = frame;
+        r
+    }
+
+    /// [`VideoEncoder::encode`] without copying the picture: FFmpeg reads
+    /// `f`'s own buffer and drops `f` when done with it.
+    pub fn encode_owned(&mut self, f: VideoFrame, out: &mut dyn FnMut(EncodedPacket)) -> Result<bool> {
+        let Some(pts) = self.next_pts(&f) else { return Ok(false) };
+        self.send(&mut into_ffmpeg(f), pts, out)
+    }
+
+    fn next_pts(&mut self, f: &VideoFrame) -> Option<i64> {
         let pts = to_units(f.pts, VIDEO_TIME_BASE.denominator() as i64);
         if self.last_pts.is_some_and(|l| pts <= l) {
-            return Ok(false);
+            return None;
         }
         self.last_pts = Some(pts);
-        to_ffmpeg_into(f, &mut self.frame);
-        self.frame.set_pts(Some(pts));
+        Some(pts)
+    }
+
+    fn send(&mut self, frame: &mut frame::Video, pts: i64, out: &mut dyn FnMut(EncodedPacket)) -> Result<bool> {
+        frame.set_pts(Some(pts));
         let kind = if self.force_key.swap(false, Ordering::AcqRel) { picture::Type::I } else { picture::Type::None };
-        self.frame.set_kind(kind);
-        self.enc.send_frame(&self.frame).ctx(|| format!("encoding video with {}", self.name))?;
+        frame.set_kind(kind);
+        self.enc.send_frame(frame).ctx(|| format!("encoding video with {}", self.name))?;
         self.drain(out);
         Ok(true)
     }
@@ -386,12 +405,14 @@ mod tests {
                 }
             }
             f.pts = Duration::from_millis(u64::from(i) * 1000 / 30);
-            enc.encode(&f, &mut |p| {
+            let mut keep = |p: EncodedPacket| {
                 if p.key {
                     keys.push(nal_types(p.packet.data().unwrap_or(&[])));
                 }
-            })
-            .unwrap();
+            };
+            // Both ways in: copied, and lent without a copy.
+            let sent = if i % 2 == 0 { enc.encode(&f, &mut keep) } else { enc.encode_owned(f, &mut keep) };
+            assert!(sent.unwrap());
         }
         enc.finish(&mut |p| {
             if p.key {

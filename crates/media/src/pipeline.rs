@@ -482,7 +482,8 @@ impl Pipeline {
                     if !encoding {
                         continue; // preview only
                     }
-                    match enc.encode(&f, &mut out) {
+                    // The frame goes to the encoder as it is, uncopied.
+                    match enc.encode_owned(f, &mut out) {
                         Ok(true) => add(&stats2.video_frames_encoded, 1),
                         Ok(false) => {}
                         Err(e) => {
