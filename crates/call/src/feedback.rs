@@ -49,9 +49,11 @@ pub struct Feedback {
     /// Set on PLI/FIR for our video; the encoder makes the next frame a keyframe.
     keyframe: Mutex<Option<Arc<AtomicBool>>>,
     pub keyframe_requests: std::sync::atomic::AtomicU64,
-    /// PLI/FIR that came too soon after the last honoured one (no keyframe storms).
+    /// PLI/FIR that came too soon after the last honoured one (no keyframe
+    /// storms): held back, all of them together make one keyframe once the gap is over.
     pub keyframe_requests_ignored: std::sync::atomic::AtomicU64,
-    last_keyframe: Mutex<Option<Instant>>,
+    /// When the last keyframe was made for a request, and whether a request is held back.
+    last_keyframe: Mutex<(Option<Instant>, bool)>,
     /// What the whole send should stay near (bit/s): congestion control's
     /// video target plus audio. Resends get what the media leaves of 1.2× it.
     pub target_bps: std::sync::atomic::AtomicU64,
@@ -70,8 +72,12 @@ const SENDER_REPORTS_KEPT: usize = 10;
 
 /// At most one keyframe per this long for the other side's requests: a
 /// keyframe is several times a normal frame, and under loss the requests
-/// come in bursts (each lost keyframe packet asks again).
-pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(500);
+/// come in bursts (each lost keyframe packet asks again). A little under
+/// the receiver's retry period ([`crate::jitter::KEYFRAME_RETRY`], 300 ms;
+/// libwebrtc's sender keeps 300 ms between keyframes): with both at 500 ms
+/// a retry that came a few ms early was refused, and the picture at 20 %
+/// loss waited another 500 ms for the next.
+pub const KEYFRAME_REQUEST_GAP: Duration = Duration::from_millis(250);
 
 impl Feedback {
     /// Where keyframe requests go (the encoder's force-keyframe flag).
@@ -112,15 +118,38 @@ impl Feedback {
     fn keyframe_request(&self, now: Instant) {
         self.keyframe_requests.fetch_add(1, Ordering::Relaxed);
         {
-            let mut last = self.last_keyframe.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|l| now.saturating_duration_since(l) < KEYFRAME_REQUEST_GAP) {
-                tracing::debug!("keyframe request ignored ({:?} after the last)", last.map(|l| now.saturating_duration_since(l)));
+            let mut gate = self.last_keyframe.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(since) = gate.0.map(|l| now.saturating_duration_since(l)).filter(|d| *d < KEYFRAME_REQUEST_GAP) {
+                // Held back, not dropped: one made right after a keyframe is
+                // a loss since (the picture needs another), and refused it
+                // waited for the receiver's next retry, 500 ms on (at 20 %
+                // loss, half the keyframes came that late).
+                tracing::debug!("keyframe request held back ({since:?} after the last)");
                 self.keyframe_requests_ignored.fetch_add(1, Ordering::Relaxed);
+                gate.1 = true;
                 return;
             }
-            *last = Some(now);
+            *gate = (Some(now), false);
         }
         tracing::debug!("keyframe request honoured");
+        self.make_keyframe(now);
+    }
+
+    /// A request held back is honoured once the gap is over (checked with
+    /// each RTCP packet that comes: under loss NACKs come every 25 ms).
+    fn held_back_keyframe(&self, now: Instant) {
+        {
+            let mut gate = self.last_keyframe.lock().unwrap_or_else(|p| p.into_inner());
+            if !gate.1 || gate.0.is_some_and(|l| now.saturating_duration_since(l) < KEYFRAME_REQUEST_GAP) {
+                return;
+            }
+            *gate = (Some(now), false);
+        }
+        tracing::debug!("keyframe request held back honoured");
+        self.make_keyframe(now);
+    }
+
+    fn make_keyframe(&self, now: Instant) {
         self.resend.lock().unwrap_or_else(|p| p.into_inner()).keyframe_requested(now);
         if let Some(f) = self.keyframe.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             f.store(true, Ordering::Release);
@@ -169,6 +198,7 @@ impl Feedback {
 
     /// Records what one batch of inbound RTCP says (pure: tests feed it parsed packets).
     pub fn read(&self, packets: &[Box<dyn rtc::rtcp::Packet>], now: Instant) {
+        self.held_back_keyframe(now);
         for p in packets {
             let any = p.as_any();
             if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
@@ -285,9 +315,17 @@ mod tests {
         flag.store(false, Ordering::Release);
         let pli = || [Box::new(PictureLossIndication { sender_ssrc: 1, media_ssrc: 42 }) as Box<dyn rtc::rtcp::Packet>];
         f.read(&pli(), t0 + Duration::from_millis(100));
+        f.read(&pli(), t0 + Duration::from_millis(200));
         assert!(!flag.load(Ordering::Acquire), "too soon after the last");
-        assert_eq!(f.keyframe_requests_ignored.load(Ordering::Relaxed), 1);
-        f.read(&pli(), t0 + KEYFRAME_REQUEST_GAP);
+        assert_eq!(f.keyframe_requests_ignored.load(Ordering::Relaxed), 2);
+        // Held back: the next RTCP after the gap (any) makes one keyframe for both.
+        f.read(&[], t0 + KEYFRAME_REQUEST_GAP - Duration::from_millis(1));
+        assert!(!flag.load(Ordering::Acquire));
+        f.read(&[], t0 + KEYFRAME_REQUEST_GAP);
+        assert!(flag.swap(false, Ordering::AcqRel));
+        f.read(&[], t0 + KEYFRAME_REQUEST_GAP * 3);
+        assert!(!flag.load(Ordering::Acquire), "one keyframe, not one each");
+        f.read(&pli(), t0 + KEYFRAME_REQUEST_GAP * 3);
         assert!(flag.load(Ordering::Acquire));
     }
 

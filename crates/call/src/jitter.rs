@@ -41,8 +41,19 @@ pub const NACK_INTERVAL: Duration = Duration::from_millis(25);
 pub const MAX_NACKS: u16 = 10;
 /// Packets held at most (a few seconds of 1080p).
 pub const MAX_PACKETS: usize = 2_000;
-/// While waiting for a keyframe, ask again this often.
-pub const KEYFRAME_RETRY: Duration = Duration::from_millis(500);
+/// While waiting for a keyframe, ask again this often (at least two round
+/// trips: [`keyframe_retry`]), while packets keep coming and none of a
+/// keyframe did. libwebrtc asks every 200 ms; at 500 ms a picture at 20 %
+/// loss, where a keyframe arrives whole about one time in two, came back
+/// a second or more after each loss.
+pub const KEYFRAME_RETRY: Duration = Duration::from_millis(300);
+
+/// How long after a keyframe request another is made while none comes:
+/// [`KEYFRAME_RETRY`], or two round trips on a long one (the keyframe's first
+/// packet cannot come sooner than one, and a capped link's queue lengthens it).
+pub fn keyframe_retry(rtt: Option<Duration>) -> Duration {
+    KEYFRAME_RETRY.max(rtt.unwrap_or_default().min(Duration::from_secs(1)) * 2)
+}
 /// While waiting for a keyframe, packets older than this are dropped.
 const SEARCH_HOLD: Duration = Duration::from_millis(1_000);
 
@@ -56,7 +67,7 @@ pub fn wait_for(rtt: Option<Duration>) -> Duration {
 }
 
 /// A whole frame, its payloads in sequence order (RTP payloads, not yet depacketized).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     pub ts: u32,
     pub keyframe: bool,
@@ -65,7 +76,7 @@ pub struct Frame {
     pub recovered: bool,
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     Frame(Frame),
     /// Ask the sender for a keyframe (RTCP PLI).
@@ -88,6 +99,7 @@ pub struct JitterStats {
     pub flushes: u64,
 }
 
+#[derive(Clone)]
 struct Entry {
     ts: u32,
     marker: bool,
@@ -99,6 +111,7 @@ struct Entry {
     sps: bool,
 }
 
+#[derive(Clone)]
 pub struct JitterBuffer {
     packets: BTreeMap<u64, Entry>,
     highest: Option<u64>,
@@ -224,14 +237,18 @@ impl JitterBuffer {
                         self.prune_search(now);
                         // A keyframe that started coming since the last request
                         // gets its resends' time before another is asked for
-                        // (at a low bitrate a keyframe is most of a second's budget).
-                        let coming = self.last_key_packet.zip(self.last_request).is_some_and(|(k, r)| k >= r && now.saturating_duration_since(k) < wait_for(self.rtt) + KEYFRAME_RETRY);
+                        // (at a low bitrate a keyframe is most of a second's
+                        // budget), as long as a gap is waited for: past that
+                        // its missing packet is lost like any other. (It got
+                        // another 500 ms on top: at 20 % loss a lost keyframe
+                        // then cost 800 ms before the next was asked for.)
+                        let coming = self.last_key_packet.zip(self.last_request).is_some_and(|(k, r)| k >= r && now.saturating_duration_since(k) < wait_for(self.rtt));
                         // Asked again only once packets came since the last
                         // request: into a silence (an outage) a request makes
                         // keyframes that are lost in it, and the request the
                         // first packet after it needs would be held back.
                         let heard = self.last_push.zip(self.last_request).is_some_and(|(p, r)| p > r);
-                        if !coming && heard && self.last_request.is_some_and(|t| now.saturating_duration_since(t) >= KEYFRAME_RETRY) {
+                        if !coming && heard && self.last_request.is_some_and(|t| now.saturating_duration_since(t) >= keyframe_retry(self.rtt)) {
                             self.request(now);
                         }
                         return;
@@ -549,13 +566,18 @@ mod tests {
         // Asked again while none comes, not on every poll.
         assert_eq!(drain(&mut j, t1 + Duration::from_millis(100)), vec![]);
         assert_eq!(drain(&mut j, t0 + wait + KEYFRAME_RETRY), vec![Output::RequestKeyframe]);
-        // The keyframe (SPS first), then what follows it.
-        let t2 = t0 + wait + KEYFRAME_RETRY + Duration::from_millis(1);
+        // The keyframe (SPS first), then what follows it; it comes late
+        // (400 ms after the request), one packet missing.
+        let t2 = t0 + wait + KEYFRAME_RETRY + Duration::from_millis(400);
         j.push(t2, 9, 21_000, false, b(SPS_PPS));
         j.push(t2, 11, 21_000, true, b(IDR));
         assert_eq!(drain(&mut j, t2), vec![], "not whole yet");
-        // It is on its way: no new request while its resend may still come.
-        assert_eq!(drain(&mut j, t2 + KEYFRAME_RETRY), vec![]);
+        // It is on its way: no new request while its resend may still come
+        // (past the retry period since the last request) …
+        assert_eq!(drain(&mut j, t2 + wait - Duration::from_millis(1)), vec![]);
+        // … and once that is past, it is lost: asked again.
+        let mut late = j.clone();
+        assert_eq!(drain(&mut late, t2 + wait), vec![Output::RequestKeyframe]);
         j.push(t2, 12, 24_000, true, b(P));
         j.push(t2, 10, 21_000, false, b(IDR));
         let out = drain(&mut j, t2);

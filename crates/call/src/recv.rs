@@ -104,6 +104,7 @@ impl FreezeMeter {
                 if gap >= (3.0 * avg).max(avg + FREEZE_MIN_INCREASE_MS) {
                     self.freezes += 1;
                     self.freeze_ms += gap;
+                    tracing::debug!("video: a freeze of {gap:.0} ms (gaps average {avg} ms)");
                 }
             }
             self.longest_gap_ms = self.longest_gap_ms.max(gap);
@@ -296,7 +297,8 @@ pub fn spawn_video(track: Arc<dyn TrackRemote>, stats: Arc<RecvStats>, tap: Tap,
                 // Full: the decoder is behind; the jitter buffer sees the hole and gives its frame up.
                 let _ = tx.try_send((h.sequence_number, h.timestamp, h.marker, p.payload.clone()));
             }
-            if need_key.load(Ordering::Acquire) && last_pli.elapsed() > Duration::from_millis(300) {
+            // At most one PLI per 200 ms (the jitter buffer asks every 300 ms at most).
+            if need_key.load(Ordering::Acquire) && last_pli.elapsed() >= Duration::from_millis(200) {
                 need_key.store(false, Ordering::Release);
                 last_pli = Instant::now();
                 stats.keyframe_requests.fetch_add(1, Ordering::Relaxed);

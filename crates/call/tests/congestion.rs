@@ -160,13 +160,16 @@ async fn loss_on_one_direction_lowers_that_senders_bitrate_only() {
     // Video still got through the lossy direction. With the jitter buffer b
     // shows only frames whose references all arrived: at about 20 % loss,
     // with resends held to the send budget, a frame that could not be
-    // repaired waits for the next keyframe, which now comes on PLI only (at
-    // most one per 500 ms; the periodic one every 10 s, not 1 s, since the
-    // estimate that holds at 10 % loss). Measured 23 frames in ~10 s with 1 s
-    // keyframes, 6 in 8.6 s since: the picture is not frozen for good, and
-    // at least one gets through every 3 s.
+    // repaired waits for the next keyframe, which comes on PLI only (the
+    // periodic one every 10 s), and here a keyframe's own lost packets are
+    // never repaired either: about one in two arrives whole. Measured 23
+    // frames in ~10 s with 1 s keyframes; 5–6 in 8.6 s with PLI keyframes at
+    // most every 500 ms, asked again 800 ms after a lost one, and a request
+    // inside the 500 ms dropped; 14–30 in ~8.5 s (five runs) since a lost
+    // keyframe is asked again every 300 ms and a request inside the sender's
+    // 250 ms is held back, not dropped: at least one a second on average.
     let secs = a_up.map_or(8.0, |t| t.elapsed().as_secs_f64());
-    assert!(b_decoded as f64 >= (secs / 3.0).floor().min(3.0), "b decoded {b_decoded} frames in {secs:.1} s");
+    assert!(b_decoded as f64 >= secs.floor(), "b decoded {b_decoded} frames in {secs:.1} s");
     a.close().await;
     b.close().await;
 }
