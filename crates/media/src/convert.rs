@@ -74,16 +74,17 @@ pub fn blit_i420(src: &frame::Video, dst: &mut VideoFrame, x: u32, y: u32) {
     let w = (src.width() as usize).min(dw.saturating_sub(x));
     let h = (src.height() as usize).min(dh.saturating_sub(y));
     let (yp, up, vp) = dst.planes_mut();
+    // Each plane and stride looked up once: `data(i)` works out the pixel
+    // format's layout on every call.
+    let (sy, ss) = (src.data(0), src.stride(0));
     for r in 0..h {
-        let s = &src.data(0)[r * src.stride(0)..][..w];
-        yp[(y + r) * dw + x..][..w].copy_from_slice(s);
+        yp[(y + r) * dw + x..][..w].copy_from_slice(&sy[r * ss..][..w]);
     }
     let (cw, cx, cy) = (dw / 2, x / 2, y / 2);
+    let (su, sus, sv, svs) = (src.data(1), src.stride(1), src.data(2), src.stride(2));
     for r in 0..h / 2 {
-        let s = &src.data(1)[r * src.stride(1)..][..w / 2];
-        up[(cy + r) * cw + cx..][..w / 2].copy_from_slice(s);
-        let s = &src.data(2)[r * src.stride(2)..][..w / 2];
-        vp[(cy + r) * cw + cx..][..w / 2].copy_from_slice(s);
+        up[(cy + r) * cw + cx..][..w / 2].copy_from_slice(&su[r * sus..][..w / 2]);
+        vp[(cy + r) * cw + cx..][..w / 2].copy_from_slice(&sv[r * svs..][..w / 2]);
     }
 }
 
