@@ -58,6 +58,8 @@ PY
 clip="$dir/testsrc2.nut"; tone="$dir/tone.wav"; clip_s=$([ -n "${QUICK:-}" ] && echo 1 || echo 4)
 ffmpeg -nostdin -v error -f lavfi -i "testsrc2=size=1280x720:rate=30" -t "$clip_s" -c:v rawvideo -pix_fmt yuv420p "$clip"
 ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=440:sample_rate=48000" -t "$clip_s" -ac 2 -c:a pcm_f32le "$tone"
+# Written back now, not during the first measured run.
+sync "$clip" "$tone"
 # x264 exactly as onair sets it (fixed closed GOPs, IDR keyframes): the
 # streams' SEI option strings match, line for line.
 x264=(-c:v libx264 -preset veryfast -b:v 2500k -maxrate 2500k -bufsize 5000k -g 60 -forced-idr 1
