@@ -509,7 +509,8 @@ export function mount(root: HTMLElement): () => void {
     const face = running ? (busy ? "finishing" : "stop") : dest.value === "none" ? "record" : "live";
     if (startStop.dataset.face !== face) {
       startStop.dataset.face = face;
-      replace(startStop, running ? icon("stop") : icon(dest.value === "none" ? "record" : "live"), running ? (busy ? t("live.finishing") : t("live.stop")) : dest.value === "none" ? t("live.start_recording") : t("live.go_live"));
+      const [glyph, label] = ({ finishing: ["stop", "live.finishing"], stop: ["stop", "live.stop"], record: ["record", "live.start_recording"], live: ["live", "live.go_live"] } as const)[face];
+      replace(startStop, icon(glyph), t(label));
     }
     startStop.classList.toggle("danger", running);
     bookmark.disabled = !status.recording;
